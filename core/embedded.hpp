@@ -1,0 +1,20 @@
+#pragma once
+// Files compiled into the binary by cmake/embed.cmake.
+#include <string>
+#include <vector>
+
+namespace authsvc::embedded {
+
+/// One embedded file: its path relative to the embedded folder, and its bytes.
+struct file {
+  std::string path;
+  std::string contents;
+};
+
+/// The numbered SQL files of migrations/, sorted by name.
+const std::vector<file>& migrations_blob();
+
+/// Everything under templates/, sorted by path.
+const std::vector<file>& templates_blob();
+
+}  // namespace authsvc::embedded
