@@ -51,7 +51,8 @@ std::string totp(const bytes& secret, std::int64_t unix_time,
                  const totp_params& params = {});
 
 /// Checks a user-entered code against the steps now-window .. now+window.
-/// Every candidate is computed and compared in constant time, and a step at
+/// `window` is 0..10 (anything else matches nothing). Every candidate is
+/// computed and compared in constant time, and a step at
 /// or below `last_used_step` is never accepted, so a code cannot be replayed.
 /// @param code exactly `params.digits` ASCII digits (nothing is trimmed).
 /// @param last_used_step the step stored after the last successful check,
