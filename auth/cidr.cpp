@@ -1,5 +1,7 @@
 #include "auth/cidr.hpp"
 
+#include <algorithm>
+
 namespace authsvc::auth {
 
 namespace {
@@ -47,10 +49,8 @@ std::string_view trim(std::string_view s) {
 } // namespace
 
 cidr_block::cidr_block() noexcept
-  : network_(ip_address().canonical_bytes()),
-    canonical_prefix_(128),
-    v4_(true),
-    host_bits_set_(false) {
+    : network_(ip_address().canonical_bytes()), canonical_prefix_(128),
+      v4_(true), host_bits_set_(false) {
   // nop
 }
 
@@ -76,11 +76,9 @@ std::optional<cidr_block> cidr_block::parse(std::string_view text) {
   result.canonical_prefix_ = static_cast<std::uint8_t>(canonical);
   const auto& in = address->canonical_bytes();
   for (unsigned i = 0; i < 16; ++i) {
-    unsigned keep = canonical > i * 8 ? canonical - i * 8 : 0;
-    auto mask = keep >= 8 ? std::uint8_t{0xff}
-                          : static_cast<std::uint8_t>(0xff << (8 - keep));
-    if (keep == 0)
-      mask = 0;
+    // Bits of byte i that belong to the prefix: 8, then a partial byte, then 0.
+    unsigned keep = canonical > i * 8 ? std::min(canonical - i * 8, 8u) : 0;
+    auto mask = static_cast<std::uint8_t>(0xff00u >> keep);
     result.network_[i] = static_cast<std::uint8_t>(in[i] & mask);
   }
   result.host_bits_set_ = result.network_ != in;

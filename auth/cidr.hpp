@@ -42,9 +42,7 @@ public:
   unsigned prefix_length() const noexcept;
 
   /// Whether the text named bits below the prefix.
-  bool host_bits_were_set() const noexcept {
-    return host_bits_set_;
-  }
+  bool host_bits_were_set() const noexcept { return host_bits_set_; }
 
   /// True when `address` lies inside the block (see class notes for v4/v6).
   bool contains(const ip_address& address) const noexcept;
@@ -53,8 +51,8 @@ public:
   std::string to_string() const;
 
   friend bool operator==(const cidr_block& a, const cidr_block& b) noexcept {
-    return a.network_ == b.network_ && a.canonical_prefix_ == b.canonical_prefix_
-           && a.v4_ == b.v4_;
+    return a.network_ == b.network_
+           && a.canonical_prefix_ == b.canonical_prefix_ && a.v4_ == b.v4_;
   }
 
 private:

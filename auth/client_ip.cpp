@@ -1,5 +1,6 @@
 #include "auth/client_ip.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace authsvc::auth {
@@ -36,14 +37,7 @@ bool is_alpha(char c) {
 bool is_tchar(char c) {
   if (is_alpha(c) || is_digit(c))
     return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 char lower(char c) {
@@ -260,13 +254,22 @@ std::optional<ip_address> parse_forwarded_node(std::string_view text,
   return ip_address::parse(text);
 }
 
+std::string rate_limit_key(const ip_address& address) {
+  auto plain = address.unmapped();
+  if (plain.is_v4())
+    return plain.to_string();
+  auto bytes = plain.canonical_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), std::uint8_t{0});
+  return ip_address::from_v6(bytes).to_string() + "/64";
+}
+
 ip_address resolve_client_ip(const ip_address& peer,
                              const forwarding_headers& headers,
                              const proxy_trust& trust) {
   if (!contains_any(trust.trusted_proxies, peer))
     return peer.unmapped(); // don't even parse what a stranger sent
   return walk(peer, parse_hops(headers, trust.mode), trust.trusted_proxies)
-    .client;
+      .client;
 }
 
 bool client_used_https(const ip_address& peer, bool connection_is_tls,

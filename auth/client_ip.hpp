@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -81,6 +82,11 @@ ip_address resolve_client_ip(const ip_address& peer,
 bool client_used_https(const ip_address& peer, bool connection_is_tls,
                        const forwarding_headers& headers,
                        const proxy_trust& trust);
+
+/// The key to rate-limit a client address by: an IPv4 address as itself, an
+/// IPv6 address as its /64 (`2001:db8:1:2::/64`), because one subscriber
+/// usually holds a whole /64 and could otherwise rotate through 2^64 keys.
+std::string rate_limit_key(const ip_address& address);
 
 /// Parses one hop entry (an `X-Forwarded-For` item or a `Forwarded` `for=`
 /// value after unquoting) into its address, dropping any port.

@@ -18,14 +18,8 @@ bool is_alnum(char c) {
 bool is_atext(char c) {
   if (is_alnum(c))
     return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_':
-    case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
-  }
+  return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c)
+         != std::string_view::npos;
 }
 
 bool is_trimmable(char c) {
@@ -60,8 +54,8 @@ email_error check_domain(std::string_view domain) {
   while (true) {
     auto dot = domain.find('.', start);
     auto label = domain.substr(start, dot == std::string_view::npos
-                                        ? std::string_view::npos
-                                        : dot - start);
+                                          ? std::string_view::npos
+                                          : dot - start);
     if (label.empty() || label.size() > max_label || label.front() == '-'
         || label.back() == '-')
       return email_error::invalid_domain;
@@ -87,18 +81,30 @@ email_error check_domain(std::string_view domain) {
 
 std::string_view to_string(email_error error) noexcept {
   switch (error) {
-    case email_error::none: return "none";
-    case email_error::empty: return "empty";
-    case email_error::too_long: return "too_long";
-    case email_error::local_part_too_long: return "local_part_too_long";
-    case email_error::domain_too_long: return "domain_too_long";
-    case email_error::invalid_character: return "invalid_character";
-    case email_error::missing_at: return "missing_at";
-    case email_error::multiple_at: return "multiple_at";
-    case email_error::invalid_local_part: return "invalid_local_part";
-    case email_error::invalid_domain: return "invalid_domain";
-    case email_error::domain_without_dot: return "domain_without_dot";
-    case email_error::address_literal: return "address_literal";
+  case email_error::none:
+    return "none";
+  case email_error::empty:
+    return "empty";
+  case email_error::too_long:
+    return "too_long";
+  case email_error::local_part_too_long:
+    return "local_part_too_long";
+  case email_error::domain_too_long:
+    return "domain_too_long";
+  case email_error::invalid_character:
+    return "invalid_character";
+  case email_error::missing_at:
+    return "missing_at";
+  case email_error::multiple_at:
+    return "multiple_at";
+  case email_error::invalid_local_part:
+    return "invalid_local_part";
+  case email_error::invalid_domain:
+    return "invalid_domain";
+  case email_error::domain_without_dot:
+    return "domain_without_dot";
+  case email_error::address_literal:
+    return "address_literal";
   }
   return "unknown";
 }

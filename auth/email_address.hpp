@@ -47,9 +47,7 @@ struct email_result {
   /// `none` exactly when `address` is set.
   email_error error = email_error::none;
 
-  explicit operator bool() const noexcept {
-    return address.has_value();
-  }
+  explicit operator bool() const noexcept { return address.has_value(); }
 };
 
 /// Validates and normalises an address typed into a sign-in form.

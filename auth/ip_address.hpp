@@ -47,9 +47,7 @@ public:
   // -- properties -------------------------------------------------------------
 
   /// True for an IPv4 address (not for an IPv4-mapped IPv6 one).
-  bool is_v4() const noexcept {
-    return v4_;
-  }
+  bool is_v4() const noexcept { return v4_; }
 
   /// True for an IPv6 address of the form ::ffff:a.b.c.d.
   bool is_v4_mapped() const noexcept;
@@ -58,9 +56,7 @@ public:
   ip_address unmapped() const noexcept;
 
   /// The canonical 16-byte form: IPv4 addresses as ::ffff:a.b.c.d.
-  const v6_bytes& canonical_bytes() const noexcept {
-    return bytes_;
-  }
+  const v6_bytes& canonical_bytes() const noexcept { return bytes_; }
 
   /// The four octets of an IPv4 address (or of the mapped part of an
   /// IPv4-mapped IPv6 address).
@@ -92,4 +88,4 @@ private:
   bool v4_;
 };
 
-}  // namespace authsvc::auth
+} // namespace authsvc::auth

@@ -10,7 +10,7 @@ std::string_view to_string(ip_decision decision) noexcept {
 
 ip_filter::ip_filter(std::vector<cidr_block> allow,
                      std::vector<cidr_block> deny)
-  : allow_(std::move(allow)), deny_(std::move(deny)) {
+    : allow_(std::move(allow)), deny_(std::move(deny)) {
   // nop
 }
 

@@ -47,17 +47,11 @@ public:
   // -- properties -------------------------------------------------------------
 
   /// True when there are no rules at all.
-  bool empty() const noexcept {
-    return allow_.empty() && deny_.empty();
-  }
+  bool empty() const noexcept { return allow_.empty() && deny_.empty(); }
 
-  const std::vector<cidr_block>& allow_rules() const noexcept {
-    return allow_;
-  }
+  const std::vector<cidr_block>& allow_rules() const noexcept { return allow_; }
 
-  const std::vector<cidr_block>& deny_rules() const noexcept {
-    return deny_;
-  }
+  const std::vector<cidr_block>& deny_rules() const noexcept { return deny_; }
 
   // -- decisions --------------------------------------------------------------
 

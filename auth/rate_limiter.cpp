@@ -29,15 +29,15 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) {
 }
 
 constexpr std::array<std::string_view, limit_class_count> class_names{
-  "email_send_per_address", "email_send_per_ip", "verify_per_ip",
-  "refresh_per_ip",         "webauthn_per_ip",   "totp_per_ip",
-  "global_per_ip",
+    "email_send_per_address", "email_send_per_ip", "verify_per_ip",
+    "refresh_per_ip",         "webauthn_per_ip",   "totp_per_ip",
+    "global_per_ip",
 };
 
 constexpr std::array<rate_policy, limit_class_count> class_defaults{
-  rate_policy{5, 3600},  rate_policy{30, 3600}, rate_policy{30, 300},
-  rate_policy{150, 300}, rate_policy{30, 300},  rate_policy{30, 300},
-  rate_policy{600, 60},
+    rate_policy{5, 3600},  rate_policy{30, 3600}, rate_policy{30, 300},
+    rate_policy{150, 300}, rate_policy{30, 300},  rate_policy{30, 300},
+    rate_policy{600, 60},
 };
 
 /// Orders decisions from least to most restrictive.
@@ -83,7 +83,7 @@ std::string to_string(const rate_policy& policy) {
 // -- rate_limiter -------------------------------------------------------------
 
 rate_limiter::rate_limiter(rate_policy policy, std::size_t max_keys)
-  : policy_(policy), max_keys_(std::max<std::size_t>(max_keys, 1)) {
+    : policy_(policy), max_keys_(std::max<std::size_t>(max_keys, 1)) {
   assert(policy.valid());
   auto period = policy.period_seconds * one_second;
   // Rounding T up makes the limiter stricter by under a microsecond per

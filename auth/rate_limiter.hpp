@@ -110,18 +110,12 @@ public:
 
   // -- properties -------------------------------------------------------------
 
-  const rate_policy& policy() const noexcept {
-    return policy_;
-  }
+  const rate_policy& policy() const noexcept { return policy_; }
 
-  std::size_t max_keys() const noexcept {
-    return max_keys_;
-  }
+  std::size_t max_keys() const noexcept { return max_keys_; }
 
   /// Keys currently tracked (always <= max_keys()).
-  std::size_t size() const noexcept {
-    return entries_.size();
-  }
+  std::size_t size() const noexcept { return entries_.size(); }
 
   // -- checks -----------------------------------------------------------------
 
@@ -143,7 +137,8 @@ private:
   };
 
   /// (TAT, update sequence) -> key; the first element is the eviction victim.
-  using order_map = std::map<std::pair<micros, std::uint64_t>, const std::string*>;
+  using order_map
+      = std::map<std::pair<micros, std::uint64_t>, const std::string*>;
 
   // -- implementation ---------------------------------------------------------
 

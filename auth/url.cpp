@@ -136,8 +136,8 @@ std::string url::origin() const {
     out += '[' + host + ']';
   else
     out += host;
-  bool default_port = (scheme == "http" && port == 80)
-                      || (scheme == "https" && port == 443);
+  bool default_port
+      = (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
   if (!default_port)
     out += ':' + std::to_string(port);
   return out;
@@ -245,15 +245,24 @@ bool redirect_allowed(std::string_view target,
 
 std::string_view to_string(address_scope scope) noexcept {
   switch (scope) {
-    case address_scope::public_unicast: return "public_unicast";
-    case address_scope::loopback: return "loopback";
-    case address_scope::private_network: return "private_network";
-    case address_scope::shared_cgnat: return "shared_cgnat";
-    case address_scope::unique_local: return "unique_local";
-    case address_scope::link_local: return "link_local";
-    case address_scope::multicast: return "multicast";
-    case address_scope::unspecified: return "unspecified";
-    case address_scope::reserved: return "reserved";
+  case address_scope::public_unicast:
+    return "public_unicast";
+  case address_scope::loopback:
+    return "loopback";
+  case address_scope::private_network:
+    return "private_network";
+  case address_scope::shared_cgnat:
+    return "shared_cgnat";
+  case address_scope::unique_local:
+    return "unique_local";
+  case address_scope::link_local:
+    return "link_local";
+  case address_scope::multicast:
+    return "multicast";
+  case address_scope::unspecified:
+    return "unspecified";
+  case address_scope::reserved:
+    return "reserved";
   }
   return "unknown";
 }
@@ -295,18 +304,18 @@ address_scope classify_address(const ip_address& address) noexcept {
 bool is_forbidden_target(const ip_address& address,
                          bool allow_private) noexcept {
   switch (classify_address(address)) {
-    case address_scope::public_unicast:
-      return false;
-    case address_scope::loopback:
-    case address_scope::private_network:
-    case address_scope::shared_cgnat:
-    case address_scope::unique_local:
-      return !allow_private;
-    case address_scope::link_local:
-    case address_scope::multicast:
-    case address_scope::unspecified:
-    case address_scope::reserved:
-      return true;
+  case address_scope::public_unicast:
+    return false;
+  case address_scope::loopback:
+  case address_scope::private_network:
+  case address_scope::shared_cgnat:
+  case address_scope::unique_local:
+    return !allow_private;
+  case address_scope::link_local:
+  case address_scope::multicast:
+  case address_scope::unspecified:
+  case address_scope::reserved:
+    return true;
   }
   return true;
 }

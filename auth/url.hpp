@@ -63,19 +63,20 @@ bool redirect_allowed(std::string_view target,
                       const std::vector<std::string>& prefixes);
 
 /// Same, with prefixes already parsed (config validation does that once).
-bool redirect_allowed(std::string_view target, const std::vector<url>& prefixes);
+bool redirect_allowed(std::string_view target,
+                      const std::vector<url>& prefixes);
 
 /// What kind of network an address belongs to, for SSRF decisions.
 enum class address_scope : std::uint8_t {
   public_unicast,
-  loopback,         ///< 127.0.0.0/8, ::1
-  private_network,  ///< 10/8, 172.16/12, 192.168/16 (RFC 1918)
-  shared_cgnat,     ///< 100.64.0.0/10 (RFC 6598)
-  unique_local,     ///< fc00::/7 (RFC 4193)
-  link_local,       ///< 169.254/16 (cloud metadata lives here), fe80::/10
-  multicast,        ///< 224/4, ff00::/8
-  unspecified,      ///< 0.0.0.0/8, ::
-  reserved,         ///< 240/4 incl. broadcast, deprecated ::a.b.c.d
+  loopback,        ///< 127.0.0.0/8, ::1
+  private_network, ///< 10/8, 172.16/12, 192.168/16 (RFC 1918)
+  shared_cgnat,    ///< 100.64.0.0/10 (RFC 6598)
+  unique_local,    ///< fc00::/7 (RFC 4193)
+  link_local,      ///< 169.254/16 (cloud metadata lives here), fe80::/10
+  multicast,       ///< 224/4, ff00::/8
+  unspecified,     ///< 0.0.0.0/8, ::
+  reserved,        ///< 240/4 incl. broadcast, deprecated ::a.b.c.d
 };
 
 /// Names the scope (`"link_local"`), for logs.
@@ -91,6 +92,7 @@ address_scope classify_address(const ip_address& address) noexcept;
 /// Forbidden unless `allow_private`: loopback, RFC 1918, CGNAT, ULA.
 /// Check every address the host name resolves to, and connect to the one
 /// that was checked: resolving again would let DNS rebinding swap it.
-bool is_forbidden_target(const ip_address& address, bool allow_private) noexcept;
+bool is_forbidden_target(const ip_address& address,
+                         bool allow_private) noexcept;
 
 } // namespace authsvc::auth

@@ -25,12 +25,16 @@ std::string signature_of(const bytes& key, std::string_view msg_id,
 
 std::string_view to_string(webhook_verify_result result) noexcept {
   switch (result) {
-    case webhook_verify_result::ok: return "ok";
-    case webhook_verify_result::invalid_secret: return "invalid_secret";
-    case webhook_verify_result::timestamp_too_old: return "timestamp_too_old";
-    case webhook_verify_result::timestamp_too_new: return "timestamp_too_new";
-    case webhook_verify_result::no_matching_signature:
-      return "no_matching_signature";
+  case webhook_verify_result::ok:
+    return "ok";
+  case webhook_verify_result::invalid_secret:
+    return "invalid_secret";
+  case webhook_verify_result::timestamp_too_old:
+    return "timestamp_too_old";
+  case webhook_verify_result::timestamp_too_new:
+    return "timestamp_too_new";
+  case webhook_verify_result::no_matching_signature:
+    return "no_matching_signature";
   }
   return "unknown";
 }
@@ -77,10 +81,10 @@ verify_webhook(std::string_view secret, std::string_view msg_id,
   while (start < signature_header.size()) {
     auto space = signature_header.find(' ', start);
     auto entry = signature_header.substr(start, space == std::string_view::npos
-                                                  ? std::string_view::npos
-                                                  : space - start);
-    start = space == std::string_view::npos ? signature_header.size()
-                                            : space + 1;
+                                                    ? std::string_view::npos
+                                                    : space - start);
+    start
+        = space == std::string_view::npos ? signature_header.size() : space + 1;
     if (entry.substr(0, 3) != "v1,")
       continue;
     // No early exit: every candidate costs the same.

@@ -63,11 +63,9 @@ std::optional<std::string> sign_webhook(std::string_view secret,
 /// which entry matched nor how much of one did. The timestamp must lie
 /// within `tolerance_seconds` of `now`; it is checked before the signature
 /// only because both are needed and the order leaks nothing secret.
-webhook_verify_result
-verify_webhook(std::string_view secret, std::string_view msg_id,
-               std::int64_t timestamp, std::string_view body,
-               std::string_view signature_header, std::int64_t now,
-               std::int64_t tolerance_seconds
-               = defaults::webhook_tolerance_seconds);
+webhook_verify_result verify_webhook(
+    std::string_view secret, std::string_view msg_id, std::int64_t timestamp,
+    std::string_view body, std::string_view signature_header, std::int64_t now,
+    std::int64_t tolerance_seconds = defaults::webhook_tolerance_seconds);
 
 } // namespace authsvc::auth

@@ -31,8 +31,7 @@ ip_filter filter(std::vector<std::string> allow,
 
 } // namespace
 
-TEST_CASE("ip addresses parse strictly and print canonically",
-          "[auth][ip]") {
+TEST_CASE("ip addresses parse strictly and print canonically", "[auth][ip]") {
   CHECK(ip("192.0.2.1").is_v4());
   CHECK(ip("192.0.2.1").to_string() == "192.0.2.1");
   CHECK(ip("2001:DB8:0:0:0:0:0:1").to_string() == "2001:db8::1");

@@ -66,11 +66,9 @@ TEST_CASE("a client cannot spoof its way past the right-most untrusted hop",
   auto t = trust({"10.0.0.0/8"});
   // The client sent "X-Forwarded-For: 6.6.6.6"; our proxy appended the
   // address it saw.
-  CHECK(client(t, "10.0.0.1", xff("6.6.6.6, 198.51.100.4"))
-        == "198.51.100.4");
+  CHECK(client(t, "10.0.0.1", xff("6.6.6.6, 198.51.100.4")) == "198.51.100.4");
   // Claiming to be one of our proxies does not help either.
-  CHECK(client(t, "10.0.0.1", xff("10.9.9.9, 198.51.100.4"))
-        == "198.51.100.4");
+  CHECK(client(t, "10.0.0.1", xff("10.9.9.9, 198.51.100.4")) == "198.51.100.4");
 }
 
 TEST_CASE("a chain of trusted proxies is skipped", "[auth][client_ip]") {
@@ -122,8 +120,7 @@ TEST_CASE("forwarded headers with quoted ipv6 and ports are understood",
         == "198.51.100.4");
 }
 
-TEST_CASE("malformed forwarded elements stop the walk",
-          "[auth][client_ip]") {
+TEST_CASE("malformed forwarded elements stop the walk", "[auth][client_ip]") {
   auto t = trust({"10.0.0.0/8"}, forwarded_header_mode::forwarded);
   // Unbracketed IPv6, unknown/obfuscated nodes, missing for=, duplicates.
   CHECK(client(t, "10.0.0.1", fwd("for=2001:db8::1")) == "10.0.0.1");
@@ -164,4 +161,12 @@ TEST_CASE("https is taken from a trusted proxy only", "[auth][client_ip]") {
     CHECK_FALSE(client_used_https(ip("10.0.0.1"), false,
                                   fwd("for=198.51.100.4;proto=http"), ft));
   }
+}
+
+TEST_CASE("ipv6 clients are rate limited per /64", "[auth][client_ip]") {
+  CHECK(rate_limit_key(ip("198.51.100.4")) == "198.51.100.4");
+  CHECK(rate_limit_key(ip("::ffff:198.51.100.4")) == "198.51.100.4");
+  CHECK(rate_limit_key(ip("2001:db8:1:2:aaaa::1")) == "2001:db8:1:2::/64");
+  CHECK(rate_limit_key(ip("2001:db8:1:2:bbbb::9"))
+        == rate_limit_key(ip("2001:db8:1:2::1")));
 }

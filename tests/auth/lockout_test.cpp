@@ -50,8 +50,8 @@ TEST_CASE("lock durations grow geometrically up to the cap",
   // Repeated attacks: each lock follows right after the previous one ends.
   lockout_state s;
   std::int64_t now = t0;
-  std::int64_t expected[] = {900, 1800, 3600, 7200, 14'400, 28'800, 57'600,
-                             86'400, 86'400};
+  std::int64_t expected[]
+      = {900, 1800, 3600, 7200, 14'400, 28'800, 57'600, 86'400, 86'400};
   for (auto duration : expected) {
     s = fail_times(s, 10, now, p);
     CHECK(s.locked_until - now == duration);
@@ -62,8 +62,8 @@ TEST_CASE("lock durations grow geometrically up to the cap",
 TEST_CASE("earlier locks are forgiven after a quiet period",
           "[auth][lockout]") {
   lockout_policy p;
-  auto s = fail_times({}, 20, t0, p);          // one lock at t0
-  s = fail_times(s, 10, s.locked_until, p);    // second lock, 1800 s
+  auto s = fail_times({}, 20, t0, p);       // one lock at t0
+  s = fail_times(s, 10, s.locked_until, p); // second lock, 1800 s
   CHECK(s.lockouts_so_far == 2);
   auto later = s.locked_until + p.cap_seconds;
   s = fail_times(s, 10, later, p);

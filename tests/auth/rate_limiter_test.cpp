@@ -46,8 +46,7 @@ TEST_CASE("a limiter allows exactly N requests then rejects",
   }
 }
 
-TEST_CASE("a limiter recovers one request per interval",
-          "[auth][rate_limit]") {
+TEST_CASE("a limiter recovers one request per interval", "[auth][rate_limit]") {
   rate_limiter limiter(rate_policy{30, 300}); // T = 10 s
   for (int i = 0; i < 30; ++i)
     REQUIRE(limiter.check("203.0.113.1", t0).allowed);
@@ -118,9 +117,9 @@ TEST_CASE("check_all does not consume when one limit rejects",
   REQUIRE_FALSE(config.override_policy("email_send_per_address", "1/3600"));
   limiter_set set(config);
   std::vector<rate_check> request{
-    {limit_class::global_per_ip, "203.0.113.9"},
-    {limit_class::email_send_per_ip, "203.0.113.9"},
-    {limit_class::email_send_per_address, "a@example.com"},
+      {limit_class::global_per_ip, "203.0.113.9"},
+      {limit_class::email_send_per_ip, "203.0.113.9"},
+      {limit_class::email_send_per_address, "a@example.com"},
   };
   auto first = set.check_all(request, t0);
   CHECK(first.allowed);
@@ -131,9 +130,13 @@ TEST_CASE("check_all does not consume when one limit rejects",
   CHECK(second.limit == 1);
   CHECK(second.retry_after_seconds == 3599);
   // The IP limits were consumed once, not twice.
-  CHECK(set.limiter(limit_class::email_send_per_ip).peek("203.0.113.9", t0 + sec).remaining
+  CHECK(set.limiter(limit_class::email_send_per_ip)
+            .peek("203.0.113.9", t0 + sec)
+            .remaining
         == 28);
-  CHECK(set.limiter(limit_class::global_per_ip).peek("203.0.113.9", t0 + sec).remaining
+  CHECK(set.limiter(limit_class::global_per_ip)
+            .peek("203.0.113.9", t0 + sec)
+            .remaining
         == 599);
   SECTION("the longest wait is reported among several rejections") {
     limiter_set tight;
@@ -152,8 +155,10 @@ TEST_CASE("check_all does not consume when one limit rejects",
 
 TEST_CASE("limiter policies come from defaults and config overrides",
           "[auth][rate_limit]") {
-  CHECK(default_policy(limit_class::email_send_per_address) == rate_policy{5, 3600});
-  CHECK(default_policy(limit_class::email_send_per_ip) == rate_policy{30, 3600});
+  CHECK(default_policy(limit_class::email_send_per_address)
+        == rate_policy{5, 3600});
+  CHECK(default_policy(limit_class::email_send_per_ip)
+        == rate_policy{30, 3600});
   CHECK(default_policy(limit_class::verify_per_ip) == rate_policy{30, 300});
   CHECK(default_policy(limit_class::refresh_per_ip) == rate_policy{150, 300});
   CHECK(default_policy(limit_class::webauthn_per_ip) == rate_policy{30, 300});

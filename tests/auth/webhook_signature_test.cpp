@@ -9,12 +9,13 @@ namespace {
 // The example published with the Standard Webhooks reference libraries
 // (standard-webhooks/standard-webhooks, libraries/*/tests: "test sign
 // function"). Reproducing it is what proves receivers' libraries accept us.
-constexpr std::string_view spec_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr std::string_view spec_secret
+    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr std::string_view spec_id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
 constexpr std::int64_t spec_timestamp = 1614265330;
 constexpr std::string_view spec_body = R"({"test": 2432232314})";
-constexpr std::string_view spec_signature =
-  "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+constexpr std::string_view spec_signature
+    = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
 } // namespace
 
@@ -33,9 +34,9 @@ TEST_CASE("signing agrees with an independent hmac computation",
   //   base64.b64encode(hmac.new(b"0123456789abcdef0123456789abcdef",
   //     b'msg_2Lh9KsQkPq.1700000000.{"type":"user.created",...}',
   //     hashlib.sha256).digest())
-  auto sig = sign_webhook("whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                          "msg_2Lh9KsQkPq", 1700000000,
-                          R"({"type":"user.created","data":{"id":"u_1"}})");
+  auto sig = sign_webhook(
+      "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "msg_2Lh9KsQkPq",
+      1700000000, R"({"type":"user.created","data":{"id":"u_1"}})");
   CHECK(sig == "v1,sQgfJGbl14m7CrEh1bnHljJId/kiUJCVZvvSWSU1IGQ=");
 }
 
@@ -58,8 +59,9 @@ TEST_CASE("verification accepts any one of several signatures",
         == webhook_verify_result::no_matching_signature);
   CHECK(verify("") == webhook_verify_result::no_matching_signature);
   CHECK(verify("v1,") == webhook_verify_result::no_matching_signature);
-  CHECK(verify_webhook(spec_secret, spec_id, spec_timestamp, R"({"test": 2432232315})",
-                       spec_signature, spec_timestamp)
+  CHECK(verify_webhook(spec_secret, spec_id, spec_timestamp,
+                       R"({"test": 2432232315})", spec_signature,
+                       spec_timestamp)
         == webhook_verify_result::no_matching_signature);
   CHECK(verify_webhook(spec_secret, "msg_other", spec_timestamp, spec_body,
                        spec_signature, spec_timestamp)
