@@ -1,2 +1,146 @@
+// passwordless-auth: parses the configuration, builds the actor system,
+// starts the HTTP listener and waits for a signal. Everything else lives in
+// the authsvc_core library.
+#include <atomic>
 #include <cstdio>
-int main() { std::puts("passwordless-auth"); }
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/db_actor.hpp"
+#include "actors/http_front.hpp"
+#include "actors/metrics_actor.hpp"
+#include "actors/type_ids.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/version.hpp"
+#include "http/server.hpp"
+
+namespace {
+
+using namespace authsvc;
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+int serve(std::shared_ptr<const config::settings> cfg) {
+  log::init(cfg->log.level, cfg->log.format);
+  for (const auto& w : cfg->warnings)
+    log::warn("config", "config-warning", {{"message", w}});
+  int rc = 0;
+  {
+    caf::actor_system_config acfg;
+    register_types(acfg);
+    acfg.load<caf::io::middleman>();
+    // Work sharing halves the idle latency of an actor hop on small
+    // machines (docs/caf-0.17 measurements: 81 µs vs 167 µs p50).
+    acfg.set("scheduler.policy", caf::atom("sharing"));
+    acfg.set("scheduler.max-threads", 2);
+    caf::actor_system sys{acfg};
+
+    auto metrics = sys.spawn(metrics_impl);
+    auto db = sys.spawn<caf::detached>(
+      db_impl,
+      db_options{cfg->database.path, cfg->database.synchronous,
+                 static_cast<int>(cfg->database.busy_timeout_ms)},
+      metrics);
+    services svc{cfg, metrics, db};
+    std::vector<http_front_actor> fronts;
+    for (std::size_t i = 0; i < cfg->server.front_actors; ++i)
+      fronts.push_back(sys.spawn(http_front_impl, svc));
+
+    http::server_options opts;
+    opts.host = cfg->server.host;
+    opts.port = cfg->server.port;
+    opts.max_body_bytes = cfg->server.max_body_bytes;
+    opts.max_header_bytes = cfg->server.max_header_bytes;
+    opts.max_connections = cfg->server.max_connections;
+    opts.pipeline_limit = cfg->server.pipeline_limit;
+    opts.header_timeout = to_ms(cfg->server.header_timeout);
+    opts.body_timeout = to_ms(cfg->server.body_timeout);
+    opts.io_threads = cfg->server.io_threads;
+    opts.tls_cert = cfg->server.tls_cert;
+    opts.tls_key = cfg->server.tls_key;
+    auto next = std::make_shared<std::atomic<std::size_t>>(0);
+    http::server server(opts, [fronts, next](http::request&& req,
+                                             http::responder_ptr out) {
+      auto i = next->fetch_add(1, std::memory_order_relaxed) % fronts.size();
+      caf::anon_send(fronts[i], std::move(req), std::move(out));
+    });
+    try {
+      auto port = server.start();
+      log::info("http", "http-listening",
+                {{"host", opts.host},
+                 {"port", port},
+                 {"tls", !opts.tls_cert.empty()},
+                 {"version", authsvc::version}});
+      server.wait_for_signal();
+      log::info("main", "shutdown-started",
+                {{"open_connections", server.connections()}});
+      bool clean = server.drain(to_ms(cfg->server.shutdown_timeout));
+      log::info("main", clean ? "http-drained" : "http-drain-timeout");
+    } catch (const std::exception& e) {
+      log::error("main", "startup-failed", {{"error", e.what()}});
+      rc = 1;
+    }
+    for (auto& f : fronts)
+      caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
+    fronts.clear();
+    caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+    db = nullptr;
+    metrics = nullptr;
+    svc = services{};
+  }
+  log::info("main", "stopped", {{"exit_code", rc}});
+  log::shutdown();
+  return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"passwordless-auth: self-hosted passwordless authentication"};
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool show_version = false;
+  app.add_option("-c,--config", config_path, "path to config.toml");
+  app.add_option("--set", overrides,
+                 "override a key: --set server.port=3001 (repeatable)");
+  app.add_flag("-V,--version", show_version, "print the version and exit");
+  auto* serve_cmd = app.add_subcommand("serve", "run the service (default)");
+  serve_cmd->fallthrough();
+  auto* check_cmd = app.add_subcommand(
+    "check-config", "validate and print the effective configuration");
+  check_cmd->fallthrough();
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (show_version) {
+    std::cout << "passwordless-auth " << authsvc::version << "\n";
+    return 0;
+  }
+  std::shared_ptr<const config::settings> cfg;
+  try {
+    config::sources src;
+    src.config_path = config_path;
+    src.environment = config::process_environment();
+    src.overrides = overrides;
+    cfg = std::make_shared<const config::settings>(config::load(src));
+  } catch (const config::config_error& e) {
+    std::cerr << "config error: " << e.what() << "\n";
+    return 2;
+  }
+  if (*check_cmd) {
+    std::cout << config::to_redacted_toml(*cfg);
+    for (const auto& w : cfg->warnings)
+      std::cerr << "warning: " << w << "\n";
+    return 0;
+  }
+  return serve(cfg);
+}

@@ -1,0 +1,158 @@
+#include "actors/db_actor.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+
+namespace authsvc {
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+double seconds_since(std::int64_t start_ns) {
+  return static_cast<double>(now_ns() - start_ns) / 1e9;
+}
+
+caf::error internal(const std::string& what) {
+  return caf::make_error(caf::sec::runtime_error, what);
+}
+
+/// Opens the file and applies migrations; on a busy database (another
+/// process holds the write lock) it tries again shortly, staying unready
+/// in the meantime.
+void open_and_migrate(db_actor::stateful_pointer<db_state> self) {
+  auto& st = self->state;
+  try {
+    if (!st.exec) {
+      st.exec = std::make_unique<db::sqlite_executor>(
+        st.opts.path, st.opts.synchronous, st.opts.busy_timeout_ms);
+      st.status.open = true;
+    }
+    auto applied = st.exec->migrate(db::embedded_migrations());
+    st.status.schema_version = st.exec->schema_version();
+    st.status.migrated = true;
+    st.status.last_error.clear();
+    log::info("db", "migrations-applied",
+              {{"applied", applied},
+               {"schema_version", st.status.schema_version},
+               {"path", st.opts.path}});
+  } catch (const db::db_error& e) {
+    st.status.last_error = e.what();
+    log::warn("db", e.busy() ? "database-busy" : "migration-failed",
+              {{"error", e.what()}, {"retry_in_ms", 200}});
+    self->delayed_send(self, std::chrono::milliseconds(200),
+                       atom::migrate_atom_v);
+  } catch (const std::exception& e) {
+    st.status.last_error = e.what();
+    log::error("db", "migration-failed", {{"error", e.what()}});
+    self->delayed_send(self, std::chrono::seconds(1), atom::migrate_atom_v);
+  }
+}
+
+void commit_group(db_actor::stateful_pointer<db_state> self) {
+  auto& st = self->state;
+  st.commit_scheduled = false;
+  if (!st.exec || !st.exec->in_transaction())
+    return;
+  auto start = now_ns();
+  try {
+    st.exec->commit();
+  } catch (const db::db_error& e) {
+    st.exec->rollback();
+    log::error("db", "commit-failed",
+               {{"error", e.what()}, {"units", st.pending.size()}});
+    for (auto& rp : st.pending)
+      rp.deliver(internal(e.what()));
+    st.pending.clear();
+    st.pending_results.clear();
+    return;
+  }
+  caf::anon_send(st.metrics, metrics::observe("db_query_duration_seconds",
+                                              seconds_since(start),
+                                              {"commit"}));
+  for (std::size_t i = 0; i < st.pending.size(); ++i)
+    st.pending[i].deliver(std::move(st.pending_results[i]));
+  st.pending.clear();
+  st.pending_results.clear();
+}
+
+} // namespace
+
+db_state::~db_state() {
+  // An exit between a write and its commit message must not lose the group:
+  // its writers were not answered yet, but the work is valid.
+  if (exec && exec->in_transaction()) {
+    try {
+      exec->commit();
+    } catch (const std::exception& e) {
+      log::error("db", "final-commit-failed", {{"error", e.what()}});
+    }
+  }
+}
+
+db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
+                                db_options opts, metrics_actor metrics) {
+  self->state.opts = std::move(opts);
+  self->state.metrics = std::move(metrics);
+  self->send(self, atom::migrate_atom_v);
+  return {
+    [=](atom::query_atom,
+        const db::statement& s) -> caf::result<db::rowset> {
+      auto& st = self->state;
+      if (!st.status.migrated)
+        return internal("database not ready");
+      auto start = now_ns();
+      try {
+        auto rs = st.exec->query(s);
+        caf::anon_send(st.metrics,
+                       metrics::observe("db_query_duration_seconds",
+                                        seconds_since(start), {"read"}));
+        return rs;
+      } catch (const db::db_error& e) {
+        log::error("db", "query-failed", {{"error", e.what()}});
+        return internal(e.what());
+      }
+    },
+    [=](atom::write_atom,
+        const db::unit& u) -> caf::result<db::unit_result> {
+      auto& st = self->state;
+      if (!st.status.migrated)
+        return internal("database not ready");
+      auto start = now_ns();
+      try {
+        if (!st.exec->in_transaction())
+          st.exec->begin();
+        auto res = st.exec->run(u);
+        caf::anon_send(st.metrics,
+                       metrics::observe("db_query_duration_seconds",
+                                        seconds_since(start), {"write"}));
+        auto rp = self->make_response_promise<db::unit_result>();
+        st.pending.push_back(rp);
+        st.pending_results.push_back(std::move(res));
+        // The commit message queues behind every write already waiting, so
+        // all of them join this group.
+        if (!st.commit_scheduled) {
+          st.commit_scheduled = true;
+          self->send(self, atom::commit_atom_v);
+        }
+        return rp;
+      } catch (const db::db_error& e) {
+        log::error("db", "unit-failed", {{"error", e.what()}});
+        return internal(e.what());
+      }
+    },
+    [=](atom::status_atom) -> db::status { return self->state.status; },
+    [=](atom::commit_atom) { commit_group(self); },
+    [=](atom::migrate_atom) {
+      if (!self->state.status.migrated)
+        open_and_migrate(self);
+    },
+  };
+}
+
+}  // namespace authsvc

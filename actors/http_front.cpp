@@ -1,0 +1,182 @@
+#include "actors/http_front.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+
+namespace authsvc {
+
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Bounded label values: anything unexpected becomes "other".
+std::string method_label(const std::string& m) {
+  static const char* known[] = {"GET",    "HEAD",    "POST", "PUT",
+                                "PATCH",  "DELETE",  "OPTIONS"};
+  for (auto k : known)
+    if (m == k)
+      return m;
+  return "other";
+}
+
+void dispatch(const context_ptr& ctx) {
+  auto& req = ctx->req;
+  // Requests the transport could not read completely still get the usual
+  // error shape and headers.
+  switch (static_cast<http::rejection>(req.rejected)) {
+    case http::rejection::none:
+      break;
+    case http::rejection::header_too_large:
+      ctx->route = "rejected";
+      return ctx->reply_error("header_too_large");
+    case http::rejection::body_too_large:
+      ctx->route = "rejected";
+      return ctx->reply_error(
+        "payload_too_large", {},
+        {{"limit_bytes", ctx->cfg().server.max_body_bytes}});
+    case http::rejection::malformed:
+      ctx->route = "rejected";
+      return ctx->reply_error("bad_request");
+    case http::rejection::overloaded:
+      ctx->route = "rejected";
+      return ctx->reply_error("service_unavailable");
+  }
+  using outcome = http::router<route_entry>::outcome;
+  const auto& table = route_table();
+  auto m = table.find(req.method, req.path());
+  if (http::cors_policy::is_preflight(req)) {
+    if (m.allowed.empty())
+      return ctx->reply_error("not_found");
+    ctx->route = m.result == outcome::found ? m.hit->pattern : "preflight";
+    auto allowed = m.allowed;
+    auto r = ctx->self->state.cors.preflight(req, allowed, ctx->request_id);
+    return ctx->reply(std::move(r));
+  }
+  if (m.result == outcome::not_found)
+    return ctx->reply_error("not_found");
+  if (m.result == outcome::method_not_allowed) {
+    std::string allow;
+    for (const auto& a : m.allowed)
+      allow += (allow.empty() ? "" : ", ") + a;
+    auto r = http::error_response({"method_not_allowed", {}, {}, 0},
+                                  ctx->request_id);
+    r.set_header("Allow", allow);
+    return ctx->reply(std::move(r));
+  }
+  ctx->route = m.hit->pattern;
+  ctx->params = std::move(m.params);
+  auto handler = m.hit->handler.handler;
+  guarded(ctx, [&] { handler(ctx); });
+}
+
+} // namespace
+
+request_context::request_context(
+  http_front_actor::stateful_pointer<front_state> s, http::request&& r,
+  http::responder_ptr o)
+  : self(s), req(std::move(r)), out(std::move(o)) {
+  request_id = http::resolve_request_id(req);
+  client_ip = req.peer;
+  https = req.tls;
+  if (req.received_ns == 0)
+    req.received_ns = steady_ns();
+}
+
+void request_context::reply(http::response r) {
+  if (replied_)
+    return;
+  replied_ = true;
+  const auto& c = cfg();
+  r.set_header("X-Request-ID", request_id);
+  http::apply_security_headers(r, https, c.server.hsts_max_age);
+  self->state.cors.decorate(req, r);
+  if (r.header("Content-Type").empty() && !r.body.empty())
+    r.set_header("Content-Type", "application/json; charset=utf-8");
+  if (req.method == "HEAD")
+    r.head = true;
+  http::maybe_compress(req, r);
+  auto seconds = static_cast<double>(steady_ns() - req.received_ns) / 1e9;
+  auto method = method_label(req.method);
+  auto status = std::to_string(r.status);
+  caf::anon_send(svc().metrics,
+                 std::vector<metrics::sample>{
+                   metrics::inc("http_requests_total", {method, route, status}),
+                   metrics::observe("http_request_duration_seconds", seconds,
+                                    {method, route})});
+  auto level = r.status >= 500 ? spdlog::level::err : spdlog::level::info;
+  if (log::enabled(level)) {
+    // Route templates only: a raw target may carry tokens in its query.
+    nlohmann::json f = {{"request_id", request_id},
+                        {"method", method},
+                        {"route", route},
+                        {"status", r.status},
+                        {"duration_ms", seconds * 1000.0},
+                        {"bytes", r.body.size()},
+                        {"ip", client_ip}};
+    for (auto it = log_fields.begin(); it != log_fields.end(); ++it)
+      f[it.key()] = it.value();
+    log::event(level, "http", "request", f);
+  }
+  out->reply(std::move(r));
+}
+
+void request_context::reply_json(std::uint16_t status,
+                                 const nlohmann::json& body) {
+  reply(http::json_response(status, body));
+}
+
+void request_context::reply_error(const http::api_error& e) {
+  auto r = http::error_response(e, request_id);
+  if (r.status == 401)
+    r.set_header("WWW-Authenticate", "Bearer");
+  reply(std::move(r));
+}
+
+void request_context::reply_error(std::string code, std::string message,
+                                  nlohmann::json details) {
+  reply_error(http::api_error{std::move(code), std::move(message),
+                              std::move(details), 0});
+}
+
+void request_context::reply_internal(const std::string& cause) {
+  log_fields["cause"] = cause;
+  reply_error("internal_error");
+}
+
+void request_context::reply_failure(const caf::error& e) {
+  if (e == caf::sec::request_timeout || e == caf::sec::request_receiver_down) {
+    log_fields["cause"] = caf::to_string(e);
+    return reply_error("service_unavailable");
+  }
+  reply_internal(caf::to_string(e));
+}
+
+std::optional<nlohmann::json> request_context::json_body() {
+  auto b = http::parse_json_body(req);
+  if (b.error) {
+    reply_error(*b.error);
+    return std::nullopt;
+  }
+  return std::move(b.value);
+}
+
+http_front_actor::behavior_type
+http_front_impl(http_front_actor::stateful_pointer<front_state> self,
+                services svc) {
+  self->state.cors = http::cors_policy(svc.cfg->server.cors_origins);
+  self->state.svc = std::move(svc);
+  return {
+    [=](http::request& req, http::responder_ptr& out) {
+      auto ctx = std::make_shared<request_context>(self, std::move(req),
+                                                   std::move(out));
+      guarded(ctx, [&] { dispatch(ctx); });
+    },
+  };
+}
+
+}  // namespace authsvc

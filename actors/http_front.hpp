@@ -1,0 +1,119 @@
+#pragma once
+// HTTP front actors: a small pool that receives one message per request from
+// the transport, applies the shared middleware, routes, and lets a thin
+// handler translate the request into messages for the owning actors. Each
+// request lives in a request_context that the handler's continuations keep
+// alive until they reply.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/services.hpp"
+#include "actors/type_ids.hpp"
+#include "http/errors.hpp"
+#include "http/message.hpp"
+#include "http/middleware.hpp"
+#include "http/router.hpp"
+
+namespace authsvc {
+
+using http_front_actor
+  = caf::typed_actor<caf::reacts_to<http::request, http::responder_ptr>>;
+
+struct request_context;
+using context_ptr = std::shared_ptr<request_context>;
+
+/// A route handler: translates the request, asks owners, replies once.
+using handler_fn = void (*)(const context_ptr&);
+
+/// How the front actor guards a route before its handler runs.
+enum class route_guard : std::uint8_t {
+  none,   ///< public
+  ops,    ///< operations route (may be exempt from IP filters)
+};
+
+struct route_entry {
+  handler_fn handler;
+  route_guard guard = route_guard::none;
+  const char* rate_class = nullptr; ///< rate-limit class, if any
+};
+
+/// Every route the service answers (http/routes.cpp).
+const http::router<route_entry>& route_table();
+
+struct front_state {
+  static inline const char* name = "authsvc.http-front";
+  services svc;
+  http::cors_policy cors;
+};
+
+/// How long front actors wait for an owner before answering 503.
+inline constexpr std::chrono::seconds owner_timeout{5};
+
+struct request_context {
+  // -- constructors -----------------------------------------------------------
+
+  request_context(http_front_actor::stateful_pointer<front_state> s,
+                  http::request&& r, http::responder_ptr o);
+
+  // -- properties -------------------------------------------------------------
+
+  http_front_actor::stateful_pointer<front_state> self;
+  http::request req;
+  http::responder_ptr out;
+  std::string request_id;
+  std::string route = "unmatched"; ///< the matched template (metrics, logs)
+  http::path_params params;
+  std::string client_ip;
+  bool https = false;
+  /// Extra fields for the access log line (never secrets).
+  nlohmann::json log_fields = nlohmann::json::object();
+
+  const services& svc() const { return self->state.svc; }
+  const config::settings& cfg() const { return *self->state.svc.cfg; }
+
+  // -- replying ---------------------------------------------------------------
+
+  /// Finishes the response (middleware), records it, and sends it. Only the
+  /// first call has an effect.
+  void reply(http::response r);
+  void reply_json(std::uint16_t status, const nlohmann::json& body);
+  void reply_error(const http::api_error& e);
+  void reply_error(std::string code, std::string message = {},
+                   nlohmann::json details = {});
+  /// 500 with the cause logged (never sent).
+  void reply_internal(const std::string& cause);
+  /// Maps an owner's failure (timeout, down) to 503/500.
+  void reply_failure(const caf::error& e);
+
+  // -- request helpers --------------------------------------------------------
+
+  /// The JSON object body, or nullopt after replying 415/400/422.
+  std::optional<nlohmann::json> json_body();
+
+  bool replied() const { return replied_; }
+
+private:
+  bool replied_ = false;
+};
+
+/// Runs `f` and turns an escaping exception into a 500 for this request.
+template <class F>
+void guarded(const context_ptr& ctx, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    ctx->reply_internal(e.what());
+  } catch (...) {
+    ctx->reply_internal("unknown exception");
+  }
+}
+
+http_front_actor::behavior_type
+http_front_impl(http_front_actor::stateful_pointer<front_state> self,
+                services svc);
+
+}  // namespace authsvc

@@ -1,0 +1,9 @@
+#include "actors/type_ids.hpp"
+
+namespace authsvc {
+
+void register_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::authsvc>();
+}
+
+}  // namespace authsvc

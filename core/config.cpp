@@ -1,0 +1,588 @@
+#include "core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+extern char** environ;
+
+namespace authsvc::config {
+
+namespace {
+
+// -- value parsing ------------------------------------------------------------
+
+std::string trim(std::string s) {
+  auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
+  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
+  return s;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item = trim(item);
+    if (!item.empty())
+      out.push_back(item);
+  }
+  return out;
+}
+
+std::string join_list(const std::vector<std::string>& xs) {
+  std::string out;
+  for (const auto& x : xs) {
+    if (!out.empty())
+      out += ',';
+    out += x;
+  }
+  return out;
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+  std::string s = v;
+  std::transform(s.begin(), s.end(), s.begin(), ::tolower);
+  if (s == "true" || s == "1" || s == "yes" || s == "on")
+    return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off")
+    return false;
+  throw config_error(key, "expected true or false, got '" + v + "'");
+}
+
+std::int64_t parse_int(const std::string& key, const std::string& v,
+                       std::int64_t lo, std::int64_t hi) {
+  std::size_t pos = 0;
+  long long x = 0;
+  try {
+    x = std::stoll(v, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  if (pos == 0 || pos != v.size())
+    throw config_error(key, "expected an integer, got '" + v + "'");
+  if (x < lo || x > hi)
+    throw config_error(key, "must be between " + std::to_string(lo) + " and "
+                              + std::to_string(hi) + ", got " + v);
+  return x;
+}
+
+double parse_seconds(const std::string& key, const std::string& v, double lo,
+                     double hi) {
+  std::size_t pos = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  if (pos == 0 || pos != v.size())
+    throw config_error(key, "expected a number of seconds, got '" + v + "'");
+  if (!(x >= lo && x <= hi))
+    throw config_error(key, "must be between " + std::to_string(lo) + " and "
+                              + std::to_string(hi) + " seconds");
+  return x;
+}
+
+std::string one_of(const std::string& key, const std::string& v,
+                   std::initializer_list<const char*> allowed) {
+  for (auto a : allowed)
+    if (v == a)
+      return v;
+  std::string list;
+  for (auto a : allowed)
+    list += std::string(list.empty() ? "" : ", ") + a;
+  throw config_error(key, "must be one of " + list + ", got '" + v + "'");
+}
+
+std::string fmt_double(double d) {
+  std::ostringstream out;
+  out << d;
+  return out.str();
+}
+
+// -- the key table ------------------------------------------------------------
+
+enum class kind { string, integer, seconds, boolean, list, map };
+
+struct entry {
+  const char* section;
+  const char* key;
+  kind type;
+  bool secret;
+  std::function<void(settings&, const std::string& full_key,
+                     const std::string&)>
+    set;
+  std::function<std::string(const settings&)> get;
+};
+
+#define STR(sec, k, field, secret)                                           \
+  entry {                                                                      \
+    #sec, #k, kind::string, secret,                                            \
+      [](settings& s, const std::string&, const std::string& v) {              \
+        s.sec.field = v;                                                       \
+      },                                                                       \
+      [](const settings& s) { return s.sec.field; }                            \
+  }
+#define CHOICE(sec, k, field, ...)                                             \
+  entry {                                                                      \
+    #sec, #k, kind::string, false,                                             \
+      [](settings& s, const std::string& key, const std::string& v) {          \
+        s.sec.field = one_of(key, v, {__VA_ARGS__});                           \
+      },                                                                       \
+      [](const settings& s) { return s.sec.field; }                            \
+  }
+#define INT(sec, k, field, lo, hi)                                             \
+  entry {                                                                      \
+    #sec, #k, kind::integer, false,                                            \
+      [](settings& s, const std::string& key, const std::string& v) {          \
+        s.sec.field = static_cast<decltype(s.sec.field)>(                      \
+          parse_int(key, v, lo, hi));                                          \
+      },                                                                       \
+      [](const settings& s) { return std::to_string(s.sec.field); }            \
+  }
+#define SECS(sec, k, field, lo, hi)                                            \
+  entry {                                                                      \
+    #sec, #k, kind::seconds, false,                                            \
+      [](settings& s, const std::string& key, const std::string& v) {          \
+        s.sec.field = parse_seconds(key, v, lo, hi);                           \
+      },                                                                       \
+      [](const settings& s) { return fmt_double(s.sec.field); }                \
+  }
+#define BOOL(sec, k, field)                                                    \
+  entry {                                                                      \
+    #sec, #k, kind::boolean, false,                                            \
+      [](settings& s, const std::string& key, const std::string& v) {          \
+        s.sec.field = parse_bool(key, v);                                      \
+      },                                                                       \
+      [](const settings& s) {                                                  \
+        return std::string(s.sec.field ? "true" : "false");                    \
+      }                                                                        \
+  }
+#define LIST(sec, k, field)                                                    \
+  entry {                                                                      \
+    #sec, #k, kind::list, false,                                               \
+      [](settings& s, const std::string&, const std::string& v) {              \
+        s.sec.field = split_list(v);                                           \
+      },                                                                       \
+      [](const settings& s) { return join_list(s.sec.field); }                 \
+  }
+
+constexpr std::int64_t day = 86400;
+constexpr std::int64_t big = std::int64_t{1} << 40;
+
+const std::vector<entry>& table() {
+  static const std::vector<entry> t = {
+    STR(server, host, host, false),
+    INT(server, port, port, 0, 65535),
+    STR(server, public_url, public_url, false),
+    LIST(server, trusted_proxies, trusted_proxies),
+    LIST(server, cors_origins, cors_origins),
+    INT(server, max_body_bytes, max_body_bytes, 1024, 64 << 20),
+    INT(server, max_header_bytes, max_header_bytes, 1024, 1 << 20),
+    INT(server, max_connections, max_connections, 1, 1 << 20),
+    INT(server, pipeline_limit, pipeline_limit, 1, 64),
+    SECS(server, header_timeout, header_timeout, 0.05, 3600),
+    SECS(server, body_timeout, body_timeout, 0.05, 3600),
+    SECS(server, shutdown_timeout, shutdown_timeout, 0, 3600),
+    INT(server, io_threads, io_threads, 1, 64),
+    INT(server, front_actors, front_actors, 1, 64),
+    STR(server, tls_cert, tls_cert, false),
+    STR(server, tls_key, tls_key, false),
+    INT(server, hsts_max_age, hsts_max_age, 0, 10 * 365 * day),
+    LIST(server, ip_allow, ip_allow),
+    LIST(server, ip_deny, ip_deny),
+    BOOL(server, ip_filter_exempt_ops, ip_filter_exempt_ops),
+    STR(database, path, path, false),
+    CHOICE(database, synchronous, synchronous, "off", "normal", "full"),
+    INT(database, busy_timeout_ms, busy_timeout_ms, 0, 600000),
+    CHOICE(mail, transport, transport, "", "outbox", "smtp"),
+    STR(mail, outbox_dir, outbox_dir, false),
+    STR(mail, from, from, false),
+    STR(mail, from_name, from_name, false),
+    STR(mail, templates_dir, templates_dir, false),
+    STR(mail, default_locale, default_locale, false),
+    INT(mail, retry_deadline, retry_deadline, 60, 30 * day),
+    INT(mail, lease_timeout, lease_timeout, 5, day),
+    STR(smtp, host, host, false),
+    INT(smtp, port, port, 1, 65535),
+    CHOICE(smtp, security, security, "starttls", "tls", "none"),
+    STR(smtp, username, username, false),
+    STR(smtp, password, password, true),
+    STR(smtp, ca_file, ca_file, false),
+    SECS(smtp, connect_timeout, connect_timeout, 0.1, 600),
+    SECS(smtp, timeout, timeout, 0.1, 3600),
+    BOOL(auth, allow_signup, allow_signup),
+    LIST(auth, redirect_allow_list, redirect_allow_list),
+    INT(auth, email_flow_ttl, email_flow_ttl, 60, day),
+    INT(auth, email_min_interval, email_min_interval, 0, day),
+    INT(auth, email_hourly_cap, email_hourly_cap, 0, 1000000),
+    INT(auth, code_max_attempts, code_max_attempts, 1, 100),
+    INT(auth, exchange_code_ttl, exchange_code_ttl, 5, 3600),
+    STR(auth, secret_key, secret_key, true),
+    INT(auth, lockout_threshold, lockout_threshold, 1, 1000),
+    INT(auth, lockout_duration, lockout_duration, 1, 30 * day),
+    STR(tokens, issuer, issuer, false),
+    STR(tokens, audience, audience, false),
+    INT(tokens, access_ttl, access_ttl, 30, day),
+    INT(tokens, refresh_ttl, refresh_ttl, 60, 365 * day),
+    INT(tokens, refresh_absolute_ttl, refresh_absolute_ttl, 60, 3650 * day),
+    INT(tokens, refresh_grace, refresh_grace, 0, 300),
+    CHOICE(tokens, algorithm, algorithm, "ES256", "RS256", "EdDSA"),
+    STR(webauthn, rp_id, rp_id, false),
+    STR(webauthn, rp_name, rp_name, false),
+    LIST(webauthn, origins, origins),
+    CHOICE(webauthn, user_verification, user_verification, "required",
+           "preferred", "discouraged"),
+    CHOICE(webauthn, resident_key, resident_key, "required", "preferred",
+           "discouraged"),
+    CHOICE(webauthn, attestation, attestation, "none", "indirect", "direct",
+           "enterprise"),
+    INT(webauthn, challenge_ttl, challenge_ttl, 10, 3600),
+    INT(webauthn, max_passkeys, max_passkeys, 1, 1000),
+    BOOL(webauthn, reject_counter_regression, reject_counter_regression),
+    STR(webauthn, trust_anchors_dir, trust_anchors_dir, false),
+    STR(totp, issuer, issuer, false),
+    BOOL(rate_limit, enabled, enabled),
+    INT(rate_limit, max_keys, max_keys, 100, 100000000),
+    entry{"rate_limit", "policies", kind::map, false,
+          [](settings& s, const std::string& key, const std::string& v) {
+            // "class=N/P,class=N/P" (the TOML form is a table).
+            for (const auto& item : split_list(v)) {
+              auto eq = item.find('=');
+              if (eq == std::string::npos)
+                throw config_error(key, "expected class=N/SECONDS, got '"
+                                          + item + "'");
+              auto cls = trim(item.substr(0, eq));
+              auto rate = trim(item.substr(eq + 1));
+              parse_rate(key + "." + cls, rate);
+              s.rate_limit.policies[cls] = rate;
+            }
+          },
+          [](const settings& s) {
+            std::string out;
+            for (const auto& [k, v] : s.rate_limit.policies)
+              out += (out.empty() ? "" : ",") + k + "=" + v;
+            return out;
+          }},
+    CHOICE(log, level, level, "trace", "debug", "info", "warn", "error",
+           "critical", "off"),
+    CHOICE(log, format, format, "json", "text"),
+    STR(metrics, token, token, true),
+    STR(admin, api_key, api_key, true),
+    INT(audit, retention_days, retention_days, 1, 36500),
+    BOOL(audit, hash_emails, hash_emails),
+    INT(audit, queue_limit, queue_limit, 100, 10000000),
+    BOOL(webhooks, allow_private_targets, allow_private_targets),
+    INT(webhooks, retry_deadline, retry_deadline, 60, 30 * day),
+    SECS(webhooks, timeout, timeout, 0.1, 120),
+    BOOL(caf, enabled, enabled),
+    STR(caf, host, host, false),
+    INT(caf, port, port, 0, 65535),
+    STR(caf, cert, cert, false),
+    STR(caf, key, key, false),
+    STR(caf, ca, ca, false),
+  };
+  return t;
+}
+
+#undef STR
+#undef CHOICE
+#undef INT
+#undef SECS
+#undef BOOL
+#undef LIST
+
+std::string full_name(const entry& e) {
+  return std::string(e.section) + "." + e.key;
+}
+
+std::string env_name(const entry& e) {
+  std::string out = "PA_" + std::string(e.section) + "_" + e.key;
+  std::transform(out.begin(), out.end(), out.begin(), ::toupper);
+  return out;
+}
+
+const entry* find_entry(const std::string& section, const std::string& key) {
+  for (const auto& e : table())
+    if (section == e.section && key == e.key)
+      return &e;
+  return nullptr;
+}
+
+std::string read_secret_file(const std::string& key, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw config_error(key, "cannot read secret file '" + path + "'");
+  std::string data((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // A trailing newline from `echo secret > file` is not part of the secret.
+  while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
+    data.pop_back();
+  return data;
+}
+
+std::string toml_to_text(const std::string& key, const toml::node& node) {
+  if (auto s = node.as_string())
+    return s->get();
+  if (auto i = node.as_integer())
+    return std::to_string(i->get());
+  if (auto f = node.as_floating_point())
+    return fmt_double(f->get());
+  if (auto b = node.as_boolean())
+    return b->get() ? "true" : "false";
+  if (auto arr = node.as_array()) {
+    std::vector<std::string> items;
+    for (const auto& el : *arr) {
+      if (el.is_array() || el.is_table())
+        throw config_error(key, "nested lists are not allowed");
+      auto text = toml_to_text(key, el);
+      if (text.find(',') != std::string::npos)
+        throw config_error(key, "list items cannot contain ','");
+      items.push_back(text);
+    }
+    return join_list(items);
+  }
+  throw config_error(key, "unsupported value type");
+}
+
+void apply(settings& s, const entry& e, const std::string& value,
+           const std::string& source) {
+  auto name = full_name(e);
+  e.set(s, name, value);
+  s.sources[name] = source;
+}
+
+void load_toml(settings& s, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& err) {
+    std::ostringstream msg;
+    msg << err.description() << " at line " << err.source().begin.line;
+    throw config_error("config", "cannot parse '" + path + "': " + msg.str());
+  }
+  for (const auto& [section_key, section_node] : root) {
+    std::string section(section_key.str());
+    auto tbl = section_node.as_table();
+    if (!tbl)
+      throw config_error(section, "expected a [section] table");
+    for (const auto& [k, node] : *tbl) {
+      std::string key(k.str());
+      std::string name = section + "." + key;
+      // A table value is only allowed for the rate-limit policy map.
+      if (section == "rate_limit" && key == "policies") {
+        auto pt = node.as_table();
+        if (!pt)
+          throw config_error(name, "expected a table of class = \"N/SECONDS\"");
+        std::string joined;
+        for (const auto& [cls, rate] : *pt)
+          joined += (joined.empty() ? "" : ",") + std::string(cls.str()) + "="
+                    + toml_to_text(name, rate);
+        apply(s, *find_entry(section, key), joined, "file");
+        continue;
+      }
+      // `<secret>_file` names a file that holds the secret.
+      if (key.size() > 5 && key.compare(key.size() - 5, 5, "_file") == 0) {
+        auto base = key.substr(0, key.size() - 5);
+        auto e = find_entry(section, base);
+        if (e && e->secret) {
+          apply(s, *e, read_secret_file(name, toml_to_text(name, node)),
+                "file (secret file)");
+          continue;
+        }
+      }
+      auto e = find_entry(section, key);
+      if (!e)
+        throw config_error(name, "unknown configuration key");
+      if (e->secret)
+        throw config_error(name,
+                           "secrets are not read from the config file; set "
+                             + env_name(*e) + " or " + key + "_file");
+      apply(s, *e, toml_to_text(name, node), "file");
+    }
+  }
+}
+
+std::string host_of(const std::string& url) {
+  auto pos = url.find("://");
+  if (pos == std::string::npos)
+    return {};
+  auto rest = url.substr(pos + 3);
+  auto end = rest.find_first_of("/?#");
+  auto authority = rest.substr(0, end);
+  if (!authority.empty() && authority[0] == '[') {
+    auto close = authority.find(']');
+    return authority.substr(1, close == std::string::npos ? std::string::npos
+                                                          : close - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
+std::string origin_of(const std::string& url) {
+  auto pos = url.find("://");
+  if (pos == std::string::npos)
+    return url;
+  auto end = url.find_first_of("/?#", pos + 3);
+  return url.substr(0, end);
+}
+
+void derive_and_validate(settings& s) {
+  auto& url = s.server.public_url;
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+    throw config_error("server.public_url",
+                       "must start with http:// or https://");
+  if (host_of(url).empty())
+    throw config_error("server.public_url", "has no host");
+  if (s.tokens.issuer.empty())
+    s.tokens.issuer = url;
+  if (s.webauthn.rp_id.empty())
+    s.webauthn.rp_id = host_of(url);
+  if (s.webauthn.origins.empty())
+    s.webauthn.origins = {origin_of(url)};
+  if (s.mail.transport.empty())
+    s.mail.transport = s.smtp.host.empty() ? "outbox" : "smtp";
+  if (s.mail.transport == "smtp" && s.smtp.host.empty())
+    throw config_error("smtp.host", "required when mail.transport = smtp");
+  if (s.tokens.refresh_absolute_ttl < s.tokens.refresh_ttl)
+    throw config_error("tokens.refresh_absolute_ttl",
+                       "must not be shorter than tokens.refresh_ttl");
+  if (s.server.tls_cert.empty() != s.server.tls_key.empty())
+    throw config_error(s.server.tls_cert.empty() ? "server.tls_cert"
+                                                 : "server.tls_key",
+                       "tls_cert and tls_key must be set together");
+  for (const auto& o : s.server.cors_origins)
+    if (o != "*" && o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
+      throw config_error("server.cors_origins",
+                         "'" + o + "' is not an origin (scheme://host[:port])");
+  for (const auto& o : s.webauthn.origins)
+    if (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
+      throw config_error("webauthn.origins", "'" + o + "' is not an origin");
+  if (s.mail.from.find('@') == std::string::npos
+      || s.mail.from.find_first_of("\r\n<>") != std::string::npos)
+    throw config_error("mail.from", "must be a plain address like a@b.c");
+  if (s.database.path.empty())
+    throw config_error("database.path", "must not be empty");
+  if (s.auth.secret_key.empty()) {
+    s.warnings.push_back(
+      "auth.secret_key is not set (PA_AUTH_SECRET_KEY): a key is generated "
+      "and kept in the database next to the data it protects; set one for "
+      "production");
+  } else if (s.auth.secret_key.size() < 32) {
+    throw config_error("auth.secret_key", "must be at least 32 characters");
+  }
+}
+
+} // namespace
+
+std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key,
+                                                 const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos)
+    throw config_error(key, "expected N/SECONDS, got '" + text + "'");
+  auto n = parse_int(key, trim(text.substr(0, slash)), 1, 100000000);
+  auto p = parse_int(key, trim(text.substr(slash + 1)), 1, 365 * day);
+  return {n, p};
+}
+
+std::map<std::string, std::string> process_environment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    if (kv.rfind("PA_", 0) != 0)
+      continue;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos)
+      out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+settings load(const sources& src) {
+  settings s;
+  if (!src.config_path.empty())
+    load_toml(s, src.config_path);
+  for (const auto& e : table()) {
+    auto name = env_name(e);
+    if (auto it = src.environment.find(name); it != src.environment.end())
+      apply(s, e, it->second, "env " + name);
+    if (e.secret) {
+      if (auto it = src.environment.find(name + "_FILE");
+          it != src.environment.end())
+        apply(s, e, read_secret_file(full_name(e), it->second),
+              "env " + name + "_FILE");
+    }
+  }
+  for (const auto& item : src.overrides) {
+    auto eq = item.find('=');
+    auto dot = item.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+      throw config_error(item, "expected --set section.key=value");
+    auto section = item.substr(0, dot);
+    auto key = item.substr(dot + 1, eq - dot - 1);
+    auto e = find_entry(section, key);
+    if (!e)
+      throw config_error(section + "." + key, "unknown configuration key");
+    if (e->secret)
+      throw config_error(section + "." + key,
+                         "secrets are not accepted on the command line; set "
+                           + env_name(*e));
+    apply(s, *e, item.substr(eq + 1), "flag");
+  }
+  derive_and_validate(s);
+  return s;
+}
+
+std::string to_redacted_toml(const settings& s) {
+  std::ostringstream out;
+  std::string section;
+  for (const auto& e : table()) {
+    if (section != e.section) {
+      section = e.section;
+      out << (out.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+    }
+    auto value = e.get(s);
+    out << e.key << " = ";
+    if (e.secret) {
+      out << (value.empty() ? "\"\"" : "\"<redacted>\"");
+    } else if (e.type == kind::map) {
+      out << "{";
+      bool first = true;
+      for (const auto& [k, v] : s.rate_limit.policies) {
+        out << (first ? " " : ", ") << k << " = \"" << v << "\"";
+        first = false;
+      }
+      out << " }";
+    } else if (e.type == kind::list) {
+      out << "[";
+      auto items = split_list(value);
+      for (std::size_t i = 0; i < items.size(); ++i)
+        out << (i ? ", " : "") << toml::value<std::string>(items[i]);
+      out << "]";
+    } else if (e.type == kind::string) {
+      out << toml::value<std::string>(value);
+    } else {
+      out << value;
+    }
+    if (auto it = s.sources.find(full_name(e)); it != s.sources.end())
+      out << "  # from " << it->second;
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::vector<std::string> known_keys() {
+  std::vector<std::string> out;
+  for (const auto& e : table())
+    out.push_back(full_name(e));
+  return out;
+}
+
+}  // namespace authsvc::config

@@ -1,0 +1,207 @@
+#pragma once
+// The service's configuration: plain structs with defaults, loaded from
+// config.toml, then PA_* environment variables, then command-line overrides,
+// and validated once at start. Every key is described in one table
+// (core/config.cpp) so loading, validation, documentation and the redacted
+// `check-config` output cannot drift apart.
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace authsvc::config {
+
+/// A configuration problem; `key()` names the offending `section.key`.
+class config_error : public std::runtime_error {
+public:
+  config_error(std::string key, const std::string& what)
+    : std::runtime_error(key + ": " + what), key_(std::move(key)) {
+  }
+  const std::string& key() const noexcept { return key_; }
+
+private:
+  std::string key_;
+};
+
+struct server_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 3000;
+  std::string public_url = "http://localhost:3000";
+  std::vector<std::string> trusted_proxies;
+  std::vector<std::string> cors_origins;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_connections = 1024;
+  std::size_t pipeline_limit = 8;
+  double header_timeout = 10;   ///< seconds to receive a complete header
+  double body_timeout = 30;     ///< seconds to receive the body after it
+  double shutdown_timeout = 10; ///< drain deadline on SIGTERM
+  std::size_t io_threads = 1;
+  std::size_t front_actors = 2;
+  std::string tls_cert;         ///< PEM certificate chain; TLS when set
+  std::string tls_key;          ///< PEM private key
+  std::int64_t hsts_max_age = 31536000;
+  std::vector<std::string> ip_allow;
+  std::vector<std::string> ip_deny;
+  bool ip_filter_exempt_ops = true;
+};
+
+struct database_config {
+  std::string path = "./data/auth.db";
+  std::string synchronous = "normal";
+  std::int64_t busy_timeout_ms = 5000;
+};
+
+struct mail_config {
+  std::string transport;        ///< "outbox" or "smtp"; empty = by smtp.host
+  std::string outbox_dir = "./data/outbox";
+  std::string from = "no-reply@localhost";
+  std::string from_name = "Passwordless Auth";
+  std::string templates_dir;    ///< operator overrides; empty = embedded
+  std::string default_locale = "en";
+  std::int64_t retry_deadline = 86400;
+  std::int64_t lease_timeout = 300;
+};
+
+struct smtp_config {
+  std::string host;
+  std::uint16_t port = 587;
+  std::string security = "starttls";
+  std::string username;
+  std::string password;         ///< secret: environment or file only
+  std::string ca_file;
+  double connect_timeout = 10;
+  double timeout = 30;
+};
+
+struct auth_config {
+  bool allow_signup = true;
+  std::vector<std::string> redirect_allow_list;
+  std::int64_t email_flow_ttl = 600;
+  std::int64_t email_min_interval = 60;
+  std::int64_t email_hourly_cap = 5;
+  std::int64_t code_max_attempts = 5;
+  std::int64_t exchange_code_ttl = 60;
+  std::string secret_key;       ///< secret: HMAC pepper and encryption master
+  std::int64_t lockout_threshold = 10;
+  std::int64_t lockout_duration = 900;
+};
+
+struct tokens_config {
+  std::string issuer;           ///< empty = server.public_url
+  std::string audience = "passwordless-auth";
+  std::int64_t access_ttl = 900;
+  std::int64_t refresh_ttl = 2592000;
+  std::int64_t refresh_absolute_ttl = 7776000;
+  std::int64_t refresh_grace = 10;
+  std::string algorithm = "ES256";
+};
+
+struct webauthn_config {
+  std::string rp_id;            ///< empty = host of server.public_url
+  std::string rp_name = "Passwordless Auth";
+  std::vector<std::string> origins; ///< empty = server.public_url
+  std::string user_verification = "preferred";
+  std::string resident_key = "preferred";
+  std::string attestation = "none";
+  std::int64_t challenge_ttl = 300;
+  std::int64_t max_passkeys = 10;
+  bool reject_counter_regression = true;
+  std::string trust_anchors_dir;
+};
+
+struct totp_config {
+  std::string issuer = "Passwordless Auth";
+};
+
+struct rate_limit_config {
+  bool enabled = true;
+  std::int64_t max_keys = 100000;
+  /// Overrides per route class, "limit/period_seconds" (e.g. "5/3600").
+  std::map<std::string, std::string> policies;
+};
+
+struct log_config {
+  std::string level = "info";
+  std::string format = "json";
+};
+
+struct metrics_config {
+  std::string token;            ///< secret: bearer token for /metrics
+};
+
+struct admin_config {
+  std::string api_key;          ///< secret: bootstrap admin key
+};
+
+struct audit_config {
+  std::int64_t retention_days = 90;
+  bool hash_emails = false;
+  std::size_t queue_limit = 10000;
+};
+
+struct webhooks_config {
+  bool allow_private_targets = false;
+  std::int64_t retry_deadline = 86400;
+  double timeout = 10;
+};
+
+struct caf_config {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 4242;
+  std::string cert;
+  std::string key;
+  std::string ca;
+};
+
+/// The whole effective configuration.
+struct settings {
+  server_config server;
+  database_config database;
+  mail_config mail;
+  smtp_config smtp;
+  auth_config auth;
+  tokens_config tokens;
+  webauthn_config webauthn;
+  totp_config totp;
+  rate_limit_config rate_limit;
+  log_config log;
+  metrics_config metrics;
+  admin_config admin;
+  audit_config audit;
+  webhooks_config webhooks;
+  caf_config caf;
+  /// Keys whose values the operator set (for check-config), by source.
+  std::map<std::string, std::string> sources;
+  /// Warnings gathered while loading (e.g. a generated secret key).
+  std::vector<std::string> warnings;
+};
+
+/// Where a loader reads its inputs; a seam so tests can pass their own.
+struct sources {
+  std::string config_path;                       ///< empty = no file
+  std::map<std::string, std::string> environment; ///< PA_* variables
+  std::vector<std::string> overrides;            ///< "section.key=value"
+};
+
+/// Collects the PA_* variables of the process environment.
+std::map<std::string, std::string> process_environment();
+
+/// Loads, derives and validates the configuration.
+/// @throws config_error naming the key on any bad value.
+settings load(const sources& src);
+
+/// The effective configuration as TOML with secrets redacted.
+std::string to_redacted_toml(const settings& s);
+
+/// Every known key as "section.key", for docs and tests.
+std::vector<std::string> known_keys();
+
+/// Parses "N/SECONDS" into (limit, period seconds).
+/// @throws config_error(key) when malformed.
+std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key,
+                                                 const std::string& text);
+
+}  // namespace authsvc::config

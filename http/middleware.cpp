@@ -1,0 +1,297 @@
+#include "http/middleware.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <zlib.h>
+
+#include "auth/crypto.hpp"
+
+namespace authsvc::http {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), ::tolower);
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool accepts_gzip(std::string_view header) {
+  // Accept-Encoding: gzip;q=0 means "not gzip".
+  std::size_t i = 0;
+  while (i <= header.size()) {
+    auto j = header.find(',', i);
+    if (j == std::string_view::npos)
+      j = header.size();
+    auto item = trim(header.substr(i, j - i));
+    auto semi = item.find(';');
+    auto coding = lower(trim(item.substr(0, semi)));
+    if (coding == "gzip" || coding == "*") {
+      if (semi == std::string_view::npos)
+        return true;
+      auto params = lower(item.substr(semi + 1));
+      auto q = params.find("q=");
+      if (q == std::string::npos)
+        return true;
+      try {
+        return std::stod(params.substr(q + 2)) > 0;
+      } catch (...) {
+        return false;
+      }
+    }
+    i = j + 1;
+  }
+  return false;
+}
+
+bool compressible(std::string_view content_type) {
+  auto ct = lower(content_type);
+  return ct.rfind("application/json", 0) == 0 || ct.rfind("text/", 0) == 0
+         || ct.rfind("application/javascript", 0) == 0
+         || ct.rfind("image/svg+xml", 0) == 0
+         || ct.rfind("application/yaml", 0) == 0;
+}
+
+} // namespace
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_'
+           || c == '-';
+  });
+}
+
+std::string resolve_request_id(const request& req) {
+  auto id = req.header("X-Request-ID");
+  if (valid_request_id(id))
+    return std::string(id);
+  return auth::hex_encode(auth::random_bytes(16));
+}
+
+void apply_security_headers(response& r, bool https,
+                            std::int64_t hsts_max_age) {
+  r.set_header("X-Content-Type-Options", "nosniff");
+  r.set_header("X-Frame-Options", "DENY");
+  r.set_header("Referrer-Policy", "strict-origin-when-cross-origin");
+  r.set_header("Permissions-Policy",
+               "geolocation=(), microphone=(), camera=(), payment=(), usb=()");
+  r.set_header("Cross-Origin-Opener-Policy", "same-origin");
+  if (r.header("Content-Security-Policy").empty())
+    r.set_header("Content-Security-Policy", api_csp);
+  if (https && hsts_max_age > 0)
+    r.set_header("Strict-Transport-Security",
+                 "max-age=" + std::to_string(hsts_max_age)
+                   + "; includeSubDomains");
+  else
+    r.remove_header("Strict-Transport-Security");
+}
+
+cors_policy::cors_policy(std::vector<std::string> origins)
+  : origins_(std::move(origins)) {
+  any_ = std::find(origins_.begin(), origins_.end(), "*") != origins_.end();
+}
+
+bool cors_policy::is_preflight(const request& req) {
+  return req.method == "OPTIONS" && req.has_header("Origin")
+         && req.has_header("Access-Control-Request-Method");
+}
+
+bool cors_policy::origin_allowed(std::string_view origin) const {
+  if (origin.empty() || origin == "null")
+    return false;
+  if (any_)
+    return true;
+  return std::any_of(origins_.begin(), origins_.end(),
+                     [&](const std::string& o) { return o == origin; });
+}
+
+response cors_policy::preflight(const request& req,
+                                const std::vector<std::string>& methods,
+                                const std::string& request_id) const {
+  auto origin = req.header("Origin");
+  auto wanted = std::string(req.header("Access-Control-Request-Method"));
+  bool method_ok
+    = std::find(methods.begin(), methods.end(), wanted) != methods.end();
+  if (!origin_allowed(origin) || !method_ok) {
+    auto r = error_response({"cors_denied", {}, {}, 0}, request_id);
+    r.set_header("Vary", "Origin");
+    return r;
+  }
+  response r;
+  r.status = 204;
+  // Bearer tokens travel in Authorization, never in cookies, so the policy
+  // never allows credentials; with "*" configured, the literal "*" is sent.
+  r.set_header("Access-Control-Allow-Origin",
+               any_ ? std::string("*") : std::string(origin));
+  std::string allow;
+  for (const auto& m : methods)
+    allow += (allow.empty() ? "" : ", ") + m;
+  r.set_header("Access-Control-Allow-Methods", allow);
+  r.set_header("Access-Control-Allow-Headers",
+               "Authorization, Content-Type, X-Request-ID, Accept-Language");
+  r.set_header("Access-Control-Max-Age", "600");
+  r.set_header("Vary", "Origin");
+  return r;
+}
+
+void cors_policy::decorate(const request& req, response& r) const {
+  auto origin = req.header("Origin");
+  if (!origin_allowed(origin))
+    return;
+  r.set_header("Access-Control-Allow-Origin",
+               any_ ? std::string("*") : std::string(origin));
+  r.set_header("Access-Control-Expose-Headers",
+               "X-Request-ID, Retry-After, RateLimit-Limit, "
+               "RateLimit-Remaining, RateLimit-Reset, WWW-Authenticate");
+  auto vary = std::string(r.header("Vary"));
+  if (vary.find("Origin") == std::string::npos)
+    r.set_header("Vary", vary.empty() ? "Origin" : vary + ", Origin");
+}
+
+std::string gzip(std::string_view data) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                   Z_DEFAULT_STRATEGY)
+      != Z_OK)
+    return {};
+  std::string out;
+  out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string();
+}
+
+void maybe_compress(const request& req, response& r) {
+  if (r.body.size() < 1024 || !r.header("Content-Encoding").empty()
+      || !compressible(r.header("Content-Type"))
+      || !accepts_gzip(req.header("Accept-Encoding")))
+    return;
+  auto z = gzip(r.body);
+  if (z.empty() || z.size() >= r.body.size())
+    return;
+  r.body = std::move(z);
+  r.set_header("Content-Encoding", "gzip");
+  auto vary = std::string(r.header("Vary"));
+  r.set_header("Vary", vary.empty() ? "Accept-Encoding"
+                                    : vary + ", Accept-Encoding");
+}
+
+bool has_media_type(const request& req, std::string_view type) {
+  auto ct = req.header("Content-Type");
+  auto semi = ct.find(';');
+  return lower(trim(ct.substr(0, semi))) == lower(type);
+}
+
+json_body parse_json_body(const request& req) {
+  json_body out;
+  if (!has_media_type(req, "application/json")) {
+    out.error = api_error{"unsupported_media_type", {}, {}, 0};
+    return out;
+  }
+  auto j = nlohmann::json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    out.error = api_error{"invalid_json", {}, {}, 0};
+    return out;
+  }
+  if (!j.is_object()) {
+    out.error = api_error{"validation_failed", "The body must be a JSON object.",
+                          {{"body", "must be an object"}}, 0};
+    return out;
+  }
+  out.value = std::move(j);
+  return out;
+}
+
+std::optional<std::string> url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= s.size())
+        return std::nullopt;
+      auto hex = [](char h) -> int {
+        if (h >= '0' && h <= '9')
+          return h - '0';
+        if (h >= 'a' && h <= 'f')
+          return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F')
+          return h - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0)
+        return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>>
+parse_form(std::string_view s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto j = s.find('&', i);
+    if (j == std::string_view::npos)
+      j = s.size();
+    auto pair = s.substr(i, j - i);
+    auto eq = pair.find('=');
+    auto k = url_decode(pair.substr(0, eq));
+    auto v = eq == std::string_view::npos ? std::optional<std::string>("")
+                                          : url_decode(pair.substr(eq + 1));
+    if (k && v && !k->empty())
+      out.emplace_back(std::move(*k), std::move(*v));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::optional<std::string>
+form_value(const std::vector<std::pair<std::string, std::string>>& form,
+           std::string_view key) {
+  for (const auto& [k, v] : form)
+    if (k == key)
+      return v;
+  return std::nullopt;
+}
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace authsvc::http

@@ -1,0 +1,84 @@
+#include "http/ops_routes.hpp"
+
+#include "auth/crypto.hpp"
+#include "core/version.hpp"
+
+namespace authsvc::http_routes {
+
+namespace {
+
+constexpr auto check_timeout = std::chrono::seconds(2);
+
+/// Asks the DB actor whether it is migrated and answers a trivial query;
+/// calls `done(ok, detail)` exactly once.
+template <class F>
+void check_database(const context_ptr& ctx, F done) {
+  ctx->self->request(ctx->svc().db, check_timeout, atom::status_atom_v)
+    .then(
+      [ctx, done](db::status& st) mutable {
+        if (!st.migrated)
+          return done(false, st.last_error.empty() ? "migrating"
+                                                   : st.last_error);
+        ctx->self
+          ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
+                    db::stmt("SELECT 1"))
+          .then([done](db::rowset&) mutable { done(true, "ok"); },
+                [done](caf::error& e) mutable {
+                  done(false, caf::to_string(e));
+                });
+      },
+      [done](caf::error& e) mutable { done(false, caf::to_string(e)); });
+}
+
+} // namespace
+
+void health(const context_ptr& ctx) {
+  check_database(ctx, [ctx](bool ok, const std::string& detail) {
+    nlohmann::json checks = {{"database", ok ? "ok" : "failing"}};
+    if (!ok)
+      ctx->log_fields["database"] = detail;
+    ctx->reply_json(ok ? 200 : 503,
+                    {{"status", ok ? "ok" : "degraded"},
+                     {"version", authsvc::version},
+                     {"uptime_seconds", uptime_seconds()},
+                     {"checks", checks}});
+  });
+}
+
+void liveness(const context_ptr& ctx) {
+  ctx->reply_json(200, {{"status", "alive"}});
+}
+
+void readiness(const context_ptr& ctx) {
+  check_database(ctx, [ctx](bool ok, const std::string& detail) {
+    if (ok)
+      return ctx->reply_json(200, {{"status", "ready"}});
+    ctx->log_fields["database"] = detail;
+    ctx->reply_json(503, {{"status", "not_ready"},
+                          {"checks", {{"database", detail}}}});
+  });
+}
+
+void metrics(const context_ptr& ctx) {
+  const auto& token = ctx->cfg().metrics.token;
+  if (!token.empty()) {
+    auto auth = std::string(ctx->req.header("Authorization"));
+    auto expected = "Bearer " + token;
+    if (!auth::constant_time_equal(std::string_view(auth),
+                                   std::string_view(expected)))
+      return ctx->reply_error("unauthorized");
+  }
+  ctx->self->request(ctx->svc().metrics, check_timeout, atom::render_atom_v)
+    .then(
+      [ctx](std::string& text) {
+        http::response r;
+        r.status = 200;
+        r.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        r.set_header("Cache-Control", "no-store");
+        r.body = std::move(text);
+        ctx->reply(std::move(r));
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+}  // namespace authsvc::http_routes

@@ -1,0 +1,68 @@
+#pragma once
+// The HTTP/1.1 transport over Boost.Beast: accepts connections (plain or
+// TLS), reads requests within size and time limits, hands each one to a
+// dispatcher (the HTTP front actors) and writes the answers back in order.
+// It knows nothing about routes or actors; see http/message.hpp.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/message.hpp"
+
+namespace authsvc::http {
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_connections = 1024;
+  std::size_t pipeline_limit = 8;
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
+  std::size_t io_threads = 1;
+  std::string tls_cert;  ///< PEM chain file; TLS is on when set
+  std::string tls_key;   ///< PEM key file
+};
+
+/// Receives each request with the responder that answers it. Must not block:
+/// it runs on an I/O thread.
+using dispatcher = std::function<void(request&&, responder_ptr)>;
+
+class server {
+public:
+  server(server_options opts, dispatcher dispatch);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Binds, listens and starts the I/O threads.
+  /// @returns the bound port (useful with port 0).
+  /// @throws std::runtime_error when the address cannot be bound or the TLS
+  ///         files cannot be loaded.
+  std::uint16_t start();
+
+  /// Blocks until SIGINT or SIGTERM arrives (or request_stop() is called).
+  void wait_for_signal();
+
+  /// Unblocks wait_for_signal() without a signal (tests, admin).
+  void request_stop();
+
+  /// Stops accepting, closes idle connections and lets in-flight requests
+  /// finish, waiting at most `timeout`; then stops the I/O threads.
+  /// @returns true when everything finished within the deadline.
+  bool drain(std::chrono::milliseconds timeout);
+
+  /// Connections currently open.
+  std::size_t connections() const;
+
+  /// Internal state, shared with the connections (defined in server.cpp).
+  struct impl;
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace authsvc::http
