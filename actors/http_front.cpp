@@ -49,6 +49,18 @@ void dispatch(const context_ptr& ctx) {
   using outcome = http::router<route_entry>::outcome;
   const auto& table = route_table();
   auto m = table.find(req.method, req.path());
+  // IP rules apply before routing; operations routes may be exempt so that
+  // probes and scrapers from an internal network keep working.
+  const auto& st = ctx->self->state;
+  if (!st.ip_rules.empty()) {
+    bool exempt = ctx->cfg().server.ip_filter_exempt_ops
+                  && m.result == outcome::found
+                  && m.hit->handler.guard == route_guard::ops;
+    if (!exempt && st.ip_rules.decide(ctx->client_ip) == auth::ip_decision::deny) {
+      ctx->log_fields["blocked"] = "ip_filter";
+      return ctx->reply_error("forbidden");
+    }
+  }
   if (http::cors_policy::is_preflight(req)) {
     if (m.allowed.empty())
       return ctx->reply_error("not_found");
@@ -83,6 +95,31 @@ request_context::request_context(
   request_id = http::resolve_request_id(req);
   client_ip = req.peer;
   https = req.tls;
+  const auto& trust = s->state.trust;
+  if (!trust.trusted_proxies.empty()) {
+    if (auto peer = auth::ip_address::parse(req.peer)) {
+      // Repeated headers are joined with commas (RFC 9110 §5.3).
+      auto joined = [&](std::string_view name) -> std::optional<std::string> {
+        std::optional<std::string> out;
+        for (const auto& h : req.headers)
+          if (http::iequals(h.name, name))
+            out = out ? *out + "," + h.value : h.value;
+        return out;
+      };
+      auto xff = joined("X-Forwarded-For");
+      auto xfp = joined("X-Forwarded-Proto");
+      auto fwd = joined("Forwarded");
+      auth::forwarding_headers fh;
+      if (xff)
+        fh.x_forwarded_for = *xff;
+      if (xfp)
+        fh.x_forwarded_proto = *xfp;
+      if (fwd)
+        fh.forwarded = *fwd;
+      client_ip = auth::resolve_client_ip(*peer, fh, trust).to_string();
+      https = auth::client_used_https(*peer, req.tls, fh, trust);
+    }
+  }
   if (req.received_ns == 0)
     req.received_ns = steady_ns();
 }
@@ -169,6 +206,17 @@ http_front_actor::behavior_type
 http_front_impl(http_front_actor::stateful_pointer<front_state> self,
                 services svc) {
   self->state.cors = http::cors_policy(svc.cfg->server.cors_origins);
+  // Config validation already proved these lists parse.
+  auto parse = [](const std::vector<std::string>& xs) {
+    return auth::parse_cidr_list(xs, nullptr).value_or(
+      std::vector<auth::cidr_block>{});
+  };
+  self->state.trust.trusted_proxies = parse(svc.cfg->server.trusted_proxies);
+  self->state.trust.mode = svc.cfg->server.forwarded_header == "forwarded"
+                             ? auth::forwarded_header_mode::forwarded
+                             : auth::forwarded_header_mode::x_forwarded_for;
+  self->state.ip_rules = auth::ip_filter(parse(svc.cfg->server.ip_allow),
+                                         parse(svc.cfg->server.ip_deny));
   self->state.svc = std::move(svc);
   return {
     [=](http::request& req, http::responder_ptr& out) {

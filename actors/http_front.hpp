@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/services.hpp"
+#include "auth/client_ip.hpp"
+#include "auth/ip_filter.hpp"
 #include "actors/type_ids.hpp"
 #include "http/errors.hpp"
 #include "http/message.hpp"
@@ -48,6 +50,9 @@ struct front_state {
   static inline const char* name = "authsvc.http-front";
   services svc;
   http::cors_policy cors;
+  auth::proxy_trust trust;
+  /// Rules from config (and, once loaded, from the ip_filters table).
+  auth::ip_filter ip_rules;
 };
 
 /// How long front actors wait for an owner before answering 503.

@@ -8,6 +8,9 @@
 
 #include <toml++/toml.h>
 
+#include "auth/cidr.hpp"
+#include "auth/url.hpp"
+
 extern char** environ;
 
 namespace authsvc::config {
@@ -182,6 +185,8 @@ const std::vector<entry>& table() {
     INT(server, port, port, 0, 65535),
     STR(server, public_url, public_url, false),
     LIST(server, trusted_proxies, trusted_proxies),
+    CHOICE(server, forwarded_header, forwarded_header, "x-forwarded-for",
+           "forwarded"),
     LIST(server, cors_origins, cors_origins),
     INT(server, max_body_bytes, max_body_bytes, 1024, 64 << 20),
     INT(server, max_header_bytes, max_header_bytes, 1024, 1 << 20),
@@ -468,6 +473,18 @@ void derive_and_validate(settings& s) {
   if (s.mail.from.find('@') == std::string::npos
       || s.mail.from.find_first_of("\r\n<>") != std::string::npos)
     throw config_error("mail.from", "must be a plain address like a@b.c");
+  for (auto [name, list] :
+       {std::pair{"server.trusted_proxies", &s.server.trusted_proxies},
+        std::pair{"server.ip_allow", &s.server.ip_allow},
+        std::pair{"server.ip_deny", &s.server.ip_deny}}) {
+    std::string bad;
+    if (!auth::parse_cidr_list(*list, &bad))
+      throw config_error(name, "'" + bad + "' is not an IP address or CIDR block");
+  }
+  for (const auto& prefix : s.auth.redirect_allow_list)
+    if (!auth::parse_url(prefix))
+      throw config_error("auth.redirect_allow_list",
+                         "'" + prefix + "' is not an absolute http(s) URL");
   if (s.database.path.empty())
     throw config_error("database.path", "must not be empty");
   if (s.auth.secret_key.empty()) {

@@ -29,6 +29,8 @@ struct server_config {
   std::uint16_t port = 3000;
   std::string public_url = "http://localhost:3000";
   std::vector<std::string> trusted_proxies;
+  /// Which header trusted proxies maintain: "x-forwarded-for" or "forwarded".
+  std::string forwarded_header = "x-forwarded-for";
   std::vector<std::string> cors_origins;
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;

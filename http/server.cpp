@@ -182,8 +182,8 @@ private:
     req.tls = tls_;
     req.received_ns = received_ns_;
     bool keep_alive = msg.keep_alive();
-    enqueue(std::move(req), msg.version(), keep_alive);
-    if (keep_alive)
+    enqueue(std::move(req), msg.version(), keep_alive && !draining_);
+    if (keep_alive && !draining_)
       do_read();
     else
       stop_reading_ = true;
@@ -314,7 +314,11 @@ private:
 
   void on_drain() {
     draining_ = true;
-    if (queue_.empty() && !writing_) {
+    // A request whose first bytes arrived is in flight: let it finish
+    // (bounded by its timeouts) and close after the answer.
+    bool mid_request = reading_ && parser_
+                       && (parser_->got_some() || buffer_.size() > 0);
+    if (queue_.empty() && !writing_ && !mid_request) {
       // Idle (waiting for the next request): cancel the read; its handler
       // sees operation_aborted and closes.
       if (reading_)

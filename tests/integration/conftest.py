@@ -1,0 +1,153 @@
+"""Fixtures that run the real passwordless-auth binary on loopback.
+
+Every test gets its own temporary data folder (SQLite file, outbox) and a
+server started on port 0; the bound port is read from the JSON log line
+`http-listening`. Nothing is mocked: requests travel over real TCP.
+"""
+import json
+import os
+import pathlib
+import queue
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from pa_client import Client
+
+BINARY = os.environ.get("PA_BINARY") or str(
+    pathlib.Path(__file__).resolve().parents[2] / "build" / "passwordless-auth")
+SOURCE_DIR = pathlib.Path(os.environ.get(
+    "PA_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+
+
+class Server:
+    """A running service process with its log lines collected."""
+
+    def __init__(self, workdir, env=None, args=None, config_text=None,
+                 wait_ready=True):
+        self.workdir = pathlib.Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.lines = []
+        self._events = queue.Queue()
+        cmd = [BINARY]
+        if config_text is not None:
+            cfg = self.workdir / "config.toml"
+            cfg.write_text(config_text)
+            cmd += ["--config", str(cfg)]
+        cmd += ["--set", "server.port=0"]
+        cmd += args or []
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("PA_")}
+        full_env.update({
+            "PA_DATABASE_PATH": str(self.workdir / "auth.db"),
+            "PA_MAIL_OUTBOX_DIR": str(self.workdir / "outbox"),
+            "PA_AUTH_SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+            "PA_LOG_LEVEL": "debug",
+        })
+        full_env.update(env or {})
+        self.env = full_env
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.workdir, env=full_env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        ev = self.wait_event("http-listening", timeout=20)
+        self.port = ev["port"]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.client = Client(self.base)
+        if wait_ready:
+            self.wait_ready()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.rstrip("\n")
+            self.lines.append(line)
+            try:
+                self._events.put(json.loads(line))
+            except ValueError:
+                self._events.put({"raw": line})
+        self._events.put(None)
+
+    def wait_event(self, name, timeout=10, pred=None):
+        """Blocks until a log event with this id (and predicate) appears."""
+        deadline = time.monotonic() + timeout
+        for line in list(self.lines):
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if ev.get("event") == name and (pred is None or pred(ev)):
+                return ev
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no {name} event; log:\n" + "\n".join(self.lines[-40:]))
+            try:
+                ev = self._events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if ev is None:
+                raise AssertionError(
+                    f"process exited before {name}; log:\n"
+                    + "\n".join(self.lines[-40:]))
+            if ev.get("event") == name and (pred is None or pred(ev)):
+                return ev
+
+    def events(self, name):
+        out = []
+        for line in self.lines:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if ev.get("event") == name:
+                out.append(ev)
+        return out
+
+    def wait_ready(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.client.get("/readiness").status == 200:
+                return
+            time.sleep(0.02)
+        raise AssertionError("service never became ready")
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("service did not stop in time")
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    servers = []
+
+    def start(**kw):
+        kw.setdefault("workdir", tmp_path / f"srv{len(servers)}")
+        s = Server(**kw)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        try:
+            s.stop(sig=signal.SIGKILL if s.proc.poll() is None and False
+                   else signal.SIGTERM)
+        except AssertionError:
+            pass
+
+
+@pytest.fixture
+def server(start_server):
+    return start_server()
