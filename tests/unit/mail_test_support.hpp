@@ -71,13 +71,19 @@ inline void write_file(const std::filesystem::path& p, const std::string& s) {
 /// reaps it, so a failing test never leaves a sink running.
 class child_process {
 public:
-  explicit child_process(const std::vector<std::string>& argv) {
+  /// @param quiet send the child's stderr to /dev/null (the openssl CLI
+  ///        chatters there even when it succeeds).
+  explicit child_process(const std::vector<std::string>& argv,
+                         bool quiet = false) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
       throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (quiet)
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
+                                       O_WRONLY, 0);
     std::vector<char*> args;
     for (const auto& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
@@ -150,8 +156,9 @@ private:
 };
 
 /// Runs a command to completion and returns its exit code and stdout.
-inline int run(const std::vector<std::string>& argv, std::string& out) {
-  child_process p(argv);
+inline int run(const std::vector<std::string>& argv, std::string& out,
+               bool quiet = false) {
+  child_process p(argv, quiet);
   return p.wait_for_exit(out);
 }
 
