@@ -1,6 +1,7 @@
 #include "mail/mime.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 #include <vector>
 

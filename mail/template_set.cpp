@@ -134,8 +134,8 @@ std::string trim(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
-/// Renders one template source; on a mustache error returns nullopt-like
-/// empty optional with the message in `err`.
+/// Renders one template source into `out`.
+/// @returns false on a mustache error, with its text in `err`.
 bool render_one(const std::string& src, const mu::data& data,
                 const mu::mustache::escape_handler& escape, std::string& out,
                 std::string& err) {
