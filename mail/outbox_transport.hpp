@@ -1,0 +1,42 @@
+#pragma once
+// Delivers mail into a folder, one .eml file per message: for development,
+// tests, and operators who let another program pick mail up from disk.
+#include <string>
+#include <string_view>
+
+#include "mail/transport.hpp"
+
+namespace authsvc::mail {
+
+/// Writes each message to `<dir>/<name from Message-ID>.eml`, atomically:
+/// readers never see a half-written file, and a retried job overwrites its
+/// earlier file instead of adding a second one.
+class outbox_transport : public transport {
+public:
+  // -- constructors ----------------------------------------------------------
+
+  /// @param dir the outbox folder; created (mode 0700) on first send if
+  ///        missing, since its files hold sign-in links.
+  explicit outbox_transport(std::string dir);
+
+  // -- transport -------------------------------------------------------------
+
+  /// @returns `location` = the file written. File-system errors are temporary
+  ///          (an operator can free space or fix permissions); a bad envelope
+  ///          is permanent.
+  send_result send(const envelope& env, const std::string& message) override;
+
+  // -- properties ------------------------------------------------------------
+
+  /// The file a message with `message_id` is written to: the id without its
+  /// angle brackets, characters outside [A-Za-z0-9._@+-] replaced by '_' and
+  /// then a short hash of the id appended so that distinct ids never collide.
+  std::string path_for(std::string_view message_id) const;
+
+private:
+  // -- member variables ------------------------------------------------------
+
+  std::string dir_;
+};
+
+}  // namespace authsvc::mail
