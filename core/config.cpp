@@ -6,6 +6,7 @@
 #include <functional>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
 #include "auth/cidr.hpp"
@@ -303,6 +304,12 @@ const std::vector<entry>& table() {
 #undef BOOL
 #undef LIST
 
+/// A TOML basic string (JSON's escaping is valid TOML).
+std::string quote(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false,
+                                nlohmann::json::error_handler_t::replace);
+}
+
 std::string full_name(const entry& e) {
   return std::string(e.section) + "." + e.key;
 }
@@ -581,10 +588,10 @@ std::string to_redacted_toml(const settings& s) {
       out << "[";
       auto items = split_list(value);
       for (std::size_t i = 0; i < items.size(); ++i)
-        out << (i ? ", " : "") << toml::value<std::string>(items[i]);
+        out << (i ? ", " : "") << quote(items[i]);
       out << "]";
     } else if (e.type == kind::string) {
-      out << toml::value<std::string>(value);
+      out << quote(value);
     } else {
       out << value;
     }

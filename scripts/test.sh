@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the Release build
+# (-Wall -Wextra, warnings reported) and then the same suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh all
+scripts/npm-deps.sh
+
+echo "== release build"
+scripts/build.sh build 2>&1 | tee build-release.log
+if grep -q "warning:" build-release.log; then
+  echo "compiler warnings found (see above)"; exit 1
+fi
+rm -f build-release.log
+(cd build && ctest --output-on-failure -j1)
+
+if [ "${PA_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== asan+ubsan build"
+  scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DAUTHSVC_SANITIZERS=address,undefined
+  export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  (cd build-asan && ctest --output-on-failure -j1)
+fi

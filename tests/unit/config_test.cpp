@@ -1,0 +1,133 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/config.hpp"
+
+using namespace authsvc::config;
+
+namespace {
+
+std::string write_temp(const std::string& text) {
+  auto path = std::filesystem::temp_directory_path()
+              / ("pa-config-" + std::to_string(std::rand()) + ".toml");
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+} // namespace
+
+TEST_CASE("with no input the embedded defaults apply", "[config]") {
+  auto s = load({});
+  CHECK(s.server.host == "127.0.0.1");
+  CHECK(s.server.port == 3000);
+  CHECK(s.database.path == "./data/auth.db");
+  CHECK(s.mail.transport == "outbox");
+  CHECK(s.mail.outbox_dir == "./data/outbox");
+  CHECK(s.tokens.issuer == "http://localhost:3000");
+  CHECK(s.tokens.audience == "passwordless-auth");
+  CHECK(s.tokens.access_ttl == 900);
+  CHECK(s.tokens.refresh_ttl == 2592000);
+  CHECK(s.webauthn.rp_id == "localhost");
+  CHECK(s.webauthn.origins == std::vector<std::string>{"http://localhost:3000"});
+  CHECK(s.rate_limit.enabled);
+  CHECK(s.log.format == "json");
+  CHECK_FALSE(s.caf.enabled);
+  CHECK(s.caf.port == 4242);
+  CHECK_FALSE(s.warnings.empty()); // no secret key configured
+}
+
+TEST_CASE("flags beat the environment, which beats the file", "[config]") {
+  auto path = write_temp("[server]\nport = 3001\nhost = \"0.0.0.0\"\n"
+                         "public_url = \"https://auth.example.com/\"\n"
+                         "[tokens]\naccess_ttl = 600\n");
+  sources src;
+  src.config_path = path;
+  src.environment = {{"PA_SERVER_PORT", "3002"},
+                     {"PA_TOKENS_ACCESS_TTL", "300"},
+                     {"PA_SERVER_CORS_ORIGINS", "https://a.example, https://b.example"}};
+  src.overrides = {"server.port=3003"};
+  auto s = load(src);
+  CHECK(s.server.port == 3003);
+  CHECK(s.server.host == "0.0.0.0");
+  CHECK(s.tokens.access_ttl == 300);
+  CHECK(s.server.public_url == "https://auth.example.com");
+  CHECK(s.tokens.issuer == "https://auth.example.com");
+  CHECK(s.webauthn.rp_id == "auth.example.com");
+  CHECK(s.server.cors_origins.size() == 2);
+  CHECK(s.sources.at("server.port") == "flag");
+  CHECK(s.sources.at("tokens.access_ttl") == "env PA_TOKENS_ACCESS_TTL");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a bad value names its key", "[config]") {
+  auto check_key = [](sources src, const std::string& key) {
+    try {
+      load(src);
+      FAIL("expected a config_error for " << key);
+    } catch (const config_error& e) {
+      CHECK(e.key() == key);
+    }
+  };
+  check_key({{}, {{"PA_SERVER_PORT", "99999"}}, {}}, "server.port");
+  check_key({{}, {{"PA_RATE_LIMIT_ENABLED", "maybe"}}, {}}, "rate_limit.enabled");
+  check_key({{}, {{"PA_SMTP_SECURITY", "ssl"}}, {}}, "smtp.security");
+  check_key({{}, {{"PA_SERVER_PUBLIC_URL", "ftp://x"}}, {}}, "server.public_url");
+  check_key({{}, {{"PA_AUTH_SECRET_KEY", "short"}}, {}}, "auth.secret_key");
+  check_key({{}, {}, {"nosuch.key=1"}}, "nosuch.key");
+  check_key({{}, {}, {"smtp.password=x"}}, "smtp.password");
+  check_key({{}, {{"PA_MAIL_TRANSPORT", "smtp"}}, {}}, "smtp.host");
+  check_key({{}, {{"PA_SERVER_IP_DENY", "not-an-ip"}}, {}}, "server.ip_deny");
+  check_key({write_temp("[server]\nport = \"x\"\n"), {}, {}}, "server.port");
+  check_key({write_temp("[server]\nunknown = 1\n"), {}, {}}, "server.unknown");
+  check_key({write_temp("[admin]\napi_key = \"k\"\n"), {}, {}}, "admin.api_key");
+  check_key({write_temp("[server\n"), {}, {}}, "config");
+}
+
+TEST_CASE("secrets come from the environment or files and are redacted",
+          "[config]") {
+  auto secret_file = write_temp("from-a-file-secret\n");
+  auto path = write_temp("[smtp]\nhost = \"relay\"\npassword_file = \""
+                         + secret_file + "\"\n");
+  sources src;
+  src.config_path = path;
+  src.environment = {{"PA_ADMIN_API_KEY", "admin-key-value"}};
+  auto s = load(src);
+  CHECK(s.smtp.password == "from-a-file-secret");
+  CHECK(s.admin.api_key == "admin-key-value");
+  CHECK(s.mail.transport == "smtp");
+  auto text = to_redacted_toml(s);
+  CHECK(text.find("from-a-file-secret") == std::string::npos);
+  CHECK(text.find("admin-key-value") == std::string::npos);
+  CHECK(text.find("<redacted>") != std::string::npos);
+}
+
+TEST_CASE("rate-limit policies parse from TOML tables and the environment",
+          "[config]") {
+  auto path = write_temp("[rate_limit]\npolicies = { verify_per_ip = \"10/60\" }\n");
+  sources src;
+  src.config_path = path;
+  auto s = load(src);
+  CHECK(s.rate_limit.policies.at("verify_per_ip") == "10/60");
+  src.environment = {{"PA_RATE_LIMIT_POLICIES", "verify_per_ip=3/10,global_per_ip=100/60"}};
+  s = load(src);
+  CHECK(s.rate_limit.policies.at("verify_per_ip") == "3/10");
+  CHECK(parse_rate("k", "5/3600") == std::pair<std::int64_t, std::int64_t>{5, 3600});
+  CHECK_THROWS_AS(parse_rate("k", "5"), config_error);
+}
+
+TEST_CASE("every documented key appears in config.example.toml", "[config]") {
+  std::ifstream in(std::string(AUTHSVC_SOURCE_DIR) + "/config.example.toml");
+  REQUIRE(in);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  for (const auto& key : known_keys()) {
+    auto dot = key.find('.');
+    auto section = "[" + key.substr(0, dot) + "]";
+    auto name = key.substr(dot + 1);
+    INFO(key);
+    CHECK(text.find(section) != std::string::npos);
+    CHECK(text.find(name) != std::string::npos);
+  }
+}
