@@ -1,0 +1,137 @@
+#pragma once
+// Message structs shared by the session, flow and HTTP actors. Results carry
+// a stable error code (the api.md code) instead of a caf::error so that the
+// same code reaches HTTP clients and remote CAF clients unchanged.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace authsvc {
+
+/// A user as clients see it.
+struct user_info {
+  std::string id;
+  std::string email;
+  std::string display_name;
+  std::string locale;
+  std::int64_t created_at = 0;
+  bool disabled = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_info& x) {
+  return f(x.id, x.email, x.display_name, x.locale, x.created_at, x.disabled);
+}
+
+/// What every successful sign-in returns (api.md "Token response").
+struct token_response {
+  std::string access_token;
+  std::int64_t expires_in = 0;
+  std::string refresh_token;
+  std::int64_t refresh_expires_in = 0;
+  std::string session_id;
+  user_info user;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_response& x) {
+  return f(x.access_token, x.expires_in, x.refresh_token,
+           x.refresh_expires_in, x.session_id, x.user);
+}
+
+/// A token response, or the error code why there is none.
+struct token_result {
+  std::string error;
+  token_response tokens;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_result& x) {
+  return f(x.error, x.tokens);
+}
+
+/// Asks the session actor to open a session for a user who just proved
+/// control of a sign-in method.
+struct new_session {
+  user_info user;
+  std::vector<std::string> amr;
+  std::string ip;
+  std::string user_agent;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_session& x) {
+  return f(x.user, x.amr, x.ip, x.user_agent);
+}
+
+/// Presents a refresh token.
+struct refresh_request {
+  std::string refresh_token;
+  std::string ip;
+  std::string user_agent;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, refresh_request& x) {
+  return f(x.refresh_token, x.ip, x.user_agent);
+}
+
+/// Who a valid access token speaks for.
+struct auth_context {
+  std::string user_id;
+  std::string session_id;
+  std::vector<std::string> amr;
+  std::int64_t issued_at = 0;
+  std::int64_t expires_at = 0;
+  std::string jti;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, auth_context& x) {
+  return f(x.user_id, x.session_id, x.amr, x.issued_at, x.expires_at, x.jti);
+}
+
+/// An access-token check's outcome.
+struct auth_result {
+  std::string error;
+  auth_context auth;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, auth_result& x) {
+  return f(x.error, x.auth);
+}
+
+/// A live session as listed to its owner or an admin.
+struct session_view {
+  std::string id;
+  std::string user_id;
+  std::vector<std::string> amr;
+  std::string ip;
+  std::string user_agent;
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::int64_t expires_at = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_view& x) {
+  return f(x.id, x.user_id, x.amr, x.ip, x.user_agent, x.created_at,
+           x.last_seen_at, x.expires_at);
+}
+
+/// Revokes sessions: one (`session_id`), or all of a user's
+/// (`user_id`, keeping `except_session` when set).
+struct revocation {
+  std::string session_id;
+  std::string user_id;
+  std::string except_session;
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, revocation& x) {
+  return f(x.session_id, x.user_id, x.except_session, x.reason);
+}
+
+}  // namespace authsvc
