@@ -199,7 +199,8 @@ inline nlohmann::json load_vectors(const std::string& file) {
 /// One case of a vectors file by name (null when missing).
 inline nlohmann::json vector_case(const std::string& file,
                                   const std::string& name) {
-  for (const auto& c : load_vectors(file)["cases"])
+  auto doc = load_vectors(file);
+  for (const auto& c : doc["cases"])
     if (c["name"] == name)
       return c;
   return nullptr;
