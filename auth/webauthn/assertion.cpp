@@ -64,4 +64,4 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   return out;
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

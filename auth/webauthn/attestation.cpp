@@ -87,6 +87,6 @@ result<attestation_outcome> verify_none(const statement_input& in) {
   return attestation_outcome{};
 }
 
-} // namespace formats
+}  // namespace formats
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

@@ -100,7 +100,7 @@ bool has_purpose(const authorization_list& list, std::int64_t purpose) {
   return false;
 }
 
-} // namespace
+}  // namespace
 
 result<attestation_outcome> verify_android_key(const statement_input& in) {
   auto as = read_alg_and_sig(in.statement);
@@ -143,4 +143,4 @@ result<attestation_outcome> verify_android_key(const statement_input& in) {
   return out;
 }
 
-} // namespace authsvc::auth::webauthn::formats
+}  // namespace authsvc::auth::webauthn::formats

@@ -67,7 +67,7 @@ std::optional<int> jws_alg(const std::string& name) {
   return std::nullopt;
 }
 
-} // namespace
+}  // namespace
 
 result<attestation_outcome> verify_android_safetynet(const statement_input& in) {
   using E = errc;
@@ -153,4 +153,4 @@ result<attestation_outcome> verify_android_safetynet(const statement_input& in) 
   return out;
 }
 
-} // namespace authsvc::auth::webauthn::formats
+}  // namespace authsvc::auth::webauthn::formats

@@ -34,7 +34,7 @@ std::optional<bytes> apple_nonce(X509* cert) {
   return std::nullopt;
 }
 
-} // namespace
+}  // namespace
 
 result<attestation_outcome> verify_apple(const statement_input& in) {
   auto chain = parse_x5c(cbor_map_find(in.statement, "x5c"));
@@ -55,4 +55,4 @@ result<attestation_outcome> verify_apple(const statement_input& in) {
   return out;
 }
 
-} // namespace authsvc::auth::webauthn::formats
+}  // namespace authsvc::auth::webauthn::formats

@@ -21,7 +21,7 @@ bool is_p256(EVP_PKEY* key) {
   return name == "prime256v1" || name == "P-256";
 }
 
-} // namespace
+}  // namespace
 
 result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
   auto sig = cbor_to_bytes(cbor_map_find(in.statement, "sig"));
@@ -42,7 +42,9 @@ result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
     return {errc::invalid_credential_public_key, "U2F needs an ES256 key"};
   // verificationData = 0x00 || rpIdHash || clientDataHash || credentialId
   //                    || publicKeyU2F (0x04 || x || y).
-  bytes data{0x00};
+  bytes data;
+  data.reserve(1 + 32 + 32 + cred.credential_id.size() + 65);
+  data.push_back(0x00);
   data.insert(data.end(), in.auth_data.rp_id_hash.begin(),
               in.auth_data.rp_id_hash.end());
   data.insert(data.end(), in.client_data_hash.begin(),
@@ -62,4 +64,4 @@ result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
   return out;
 }
 
-} // namespace authsvc::auth::webauthn::formats
+}  // namespace authsvc::auth::webauthn::formats

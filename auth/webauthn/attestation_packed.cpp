@@ -37,7 +37,7 @@ status check_certificate(X509* cert, const bytes& aaguid) {
   return check_aaguid_extension(cert, aaguid);
 }
 
-} // namespace
+}  // namespace
 
 result<attestation_outcome> verify_packed(const statement_input& in) {
   auto as = read_alg_and_sig(in.statement);
@@ -75,4 +75,4 @@ result<attestation_outcome> verify_packed(const statement_input& in) {
   return out;
 }
 
-} // namespace authsvc::auth::webauthn::formats
+}  // namespace authsvc::auth::webauthn::formats

@@ -231,7 +231,7 @@ status check_aik_certificate(X509* cert, const bytes& aaguid) {
   return check_aaguid_extension(cert, aaguid);
 }
 
-} // namespace
+}  // namespace
 
 result<attestation_outcome> verify_tpm(const statement_input& in) {
   using E = errc;
@@ -294,4 +294,4 @@ result<attestation_outcome> verify_tpm(const statement_input& in) {
   return out;
 }
 
-} // namespace authsvc::auth::webauthn::formats
+}  // namespace authsvc::auth::webauthn::formats

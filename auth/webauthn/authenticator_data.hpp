@@ -56,4 +56,4 @@ status check_authenticator_data(const authenticator_data& data,
 /// Formats a 16-byte AAGUID as 8-4-4-4-12 lower-case hex.
 std::string format_aaguid(const bytes& aaguid);
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

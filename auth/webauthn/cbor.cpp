@@ -172,7 +172,7 @@ bool text_equals(const cbor_item_t* item, std::string_view key) {
               == key;
 }
 
-} // namespace
+}  // namespace
 
 cbor_ptr cbor_decode(const std::uint8_t* data, std::size_t size,
                      std::size_t& consumed) {
@@ -266,4 +266,4 @@ std::optional<std::int64_t> cbor_to_int(const cbor_item_t* item) {
   return std::nullopt;
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

@@ -37,7 +37,7 @@ bool valid_at(X509* cert, std::int64_t t) {
          && ASN1_TIME_cmp_time_t(X509_get0_notAfter(cert), tt) >= 0;
 }
 
-} // namespace
+}  // namespace
 
 ossl::x509_ptr parse_der_certificate(const bytes& der) {
   if (der.empty()
@@ -171,4 +171,4 @@ bool is_v3_end_entity(X509* cert) {
   return (flags & EXFLAG_CA) == 0;
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

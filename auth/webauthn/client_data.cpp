@@ -14,7 +14,7 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-} // namespace
+}  // namespace
 
 result<client_data> parse_client_data(const bytes& text) {
   using nlohmann::json;
@@ -90,4 +90,4 @@ status check_client_data(const client_data& data, const ceremony_policy& policy,
   return passed{};
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

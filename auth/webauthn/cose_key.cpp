@@ -212,7 +212,7 @@ result<cose_key> decode(const cbor_item_t* map, bytes encoded) {
   return key;
 }
 
-} // namespace
+}  // namespace
 
 result<cose_key> parse_cose_key(const std::uint8_t* data, std::size_t size,
                                 std::size_t& consumed) {
@@ -291,4 +291,4 @@ std::optional<bytes> digest_for_algorithm(int alg, const bytes& data) {
   return out;
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

@@ -38,4 +38,4 @@ parse_registration_credential(const nlohmann::json& json);
 result<assertion_response>
 parse_assertion_credential(const nlohmann::json& json);
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

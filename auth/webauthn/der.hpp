@@ -66,4 +66,4 @@ private:
 /// The value of an INTEGER or ENUMERATED element that fits int64.
 std::optional<std::int64_t> der_integer(const der_element& element);
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

@@ -19,7 +19,7 @@ json descriptors(const std::vector<credential_descriptor>& list) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 json make_creation_options(const creation_options_params& p) {
   json params = json::array();
@@ -56,4 +56,4 @@ json make_request_options(const request_options_params& p) {
   };
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

@@ -17,7 +17,7 @@ bool contains(const std::vector<T>& list, const T& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-} // namespace
+}  // namespace
 
 result<registered_credential>
 verify_registration(const registration_response& response,
@@ -83,4 +83,4 @@ verify_registration(const registration_response& response,
   return out;
 }
 
-} // namespace authsvc::auth::webauthn
+}  // namespace authsvc::auth::webauthn

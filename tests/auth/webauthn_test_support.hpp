@@ -212,4 +212,4 @@ inline bytes b64(const std::string& text) {
   return out ? *out : bytes{};
 }
 
-} // namespace authsvc::auth::webauthn::testing
+}  // namespace authsvc::auth::webauthn::testing

@@ -186,7 +186,7 @@ case_outcome run_authentication(const json& c) {
     = c.value("credential_current_sign_count", std::uint32_t{0});
   auto parsed = parse_assertion_credential(c["response"]);
   if (!parsed)
-    return {false, std::string{parsed.reason()}, {}};
+    return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
   auto res = verify_assertion(parsed.value(), opts);
   if (!res)
     return {false, std::string{res.reason()}, res.error().detail(), {}};
