@@ -1,0 +1,207 @@
+#pragma once
+// The outcome of every WebAuthn step: the verified value or a failure whose
+// reason is a stable snake_case string the HTTP layer can put in
+// `details.reason`. Kept free of CAF so auth/ stays pure.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace authsvc::auth::webauthn {
+
+/// Why a WebAuthn ceremony was rejected. Numbers are pinned per group of ten
+/// so stored or logged codes stay meaningful when values are added.
+enum class errc : std::uint8_t {
+  // -- client data (§7.1 steps 5-11, §7.2 steps 10-16) --
+  /// clientDataJSON is not a UTF-8 JSON object with the required members.
+  malformed_client_data = 10,
+  /// `type` is not the expected ceremony type.
+  type_mismatch,
+  /// `challenge` is not the one the RP issued.
+  challenge_mismatch,
+  /// `origin` is not one of the accepted origins.
+  origin_mismatch,
+  /// `crossOrigin` is true but the RP does not allow cross-origin use.
+  cross_origin_not_allowed,
+  /// `topOrigin` is not one of the accepted top-level origins.
+  top_origin_mismatch,
+  /// `tokenBinding.status` is missing or not a known value.
+  token_binding_invalid,
+
+  // -- authenticator data --
+  /// authenticatorData is truncated or carries trailing garbage.
+  malformed_authenticator_data = 30,
+  /// rpIdHash is not SHA-256 of an accepted RP ID.
+  rp_id_mismatch,
+  /// The UP flag is clear although user presence is required.
+  user_not_present,
+  /// The UV flag is clear although user verification is required.
+  user_not_verified,
+  /// BS is set without BE (§6.1.3: not a valid combination).
+  backup_state_invalid,
+  /// A registration without attested credential data (AT flag).
+  missing_attested_credential_data,
+  /// The signature counter did not advance (possible cloned authenticator).
+  counter_regression,
+
+  // -- credential and keys --
+  /// The client's PublicKeyCredential JSON is not usable.
+  malformed_credential = 50,
+  /// rawId is not the attested / expected credential ID.
+  credential_id_mismatch,
+  /// The credential ID is longer than 1023 bytes.
+  credential_id_too_long,
+  /// A COSE key does not parse or does not describe a valid key.
+  invalid_credential_public_key,
+  /// The COSE algorithm is not supported or not allowed by the RP.
+  unsupported_algorithm,
+  /// The assertion signature does not verify.
+  signature_invalid,
+  /// userHandle does not belong to the credential's user.
+  user_handle_mismatch,
+
+  // -- attestation --
+  /// attestationObject is not a CBOR map with fmt, attStmt and authData.
+  malformed_attestation_object = 70,
+  /// `fmt` is not one this verifier knows.
+  unsupported_attestation_format,
+  /// attStmt lacks members or has members of the wrong type.
+  attestation_statement_invalid,
+  /// The attestation signature does not verify.
+  attestation_signature_invalid,
+  /// An attestation certificate violates its format's requirements.
+  attestation_certificate_invalid,
+  /// The certificate chain does not reach a configured root, or a
+  /// certificate is outside its validity period at the verification time.
+  attestation_trust_path_invalid,
+  /// The id-fido-gen-ce-aaguid extension differs from the authData AAGUID.
+  attestation_aaguid_mismatch,
+  /// The attested key is not the credential public key.
+  attestation_public_key_mismatch,
+  /// A nonce or challenge bound into the attestation does not match.
+  attestation_nonce_mismatch,
+
+  // -- format specific --
+  /// TPM certInfo or pubArea is malformed or inconsistent.
+  tpm_attestation_invalid = 90,
+  /// Android KeyDescription authorization lists violate §8.4 policy.
+  android_key_authorization_list,
+  /// SafetyNet ctsProfileMatch is false while the RP enforces it.
+  safetynet_cts_profile_mismatch,
+  /// SafetyNet timestampMs is not within 60 s of the verification time.
+  safetynet_timestamp_invalid,
+};
+
+/// The stable snake_case name of a code (what `failure::reason` returns).
+std::string_view to_string(errc code);
+
+/// A rejected step: a code plus an internal detail for logs, never for
+/// clients (the detail may name what was expected).
+class failure {
+public:
+  // -- constructors --
+
+  failure(errc code, std::string detail = {})
+    : code_(code), detail_(std::move(detail)) {
+  }
+
+  // -- properties --
+
+  /// The machine-readable code.
+  errc code() const noexcept {
+    return code_;
+  }
+
+  /// The stable snake_case reason, e.g. "challenge_mismatch".
+  std::string_view reason() const noexcept {
+    return to_string(code_);
+  }
+
+  /// Human-readable detail for logs.
+  const std::string& detail() const noexcept {
+    return detail_;
+  }
+
+private:
+  // -- member variables --
+
+  errc code_;
+  std::string detail_;
+};
+
+/// An expected-style result: either a `T` or a `failure`.
+template <class T>
+class result {
+public:
+  // -- constructors --
+
+  result(T value) : data_(std::move(value)) {
+  }
+
+  result(failure err) : data_(std::move(err)) {
+  }
+
+  result(errc code, std::string detail = {})
+    : data_(failure{code, std::move(detail)}) {
+  }
+
+  // -- properties --
+
+  /// True when the value is present.
+  bool ok() const noexcept {
+    return data_.index() == 0;
+  }
+
+  explicit operator bool() const noexcept {
+    return ok();
+  }
+
+  /// The value. @pre ok()
+  T& value() & {
+    return std::get<0>(data_);
+  }
+  const T& value() const& {
+    return std::get<0>(data_);
+  }
+  T&& value() && {
+    return std::get<0>(std::move(data_));
+  }
+
+  T& operator*() & {
+    return value();
+  }
+  const T& operator*() const& {
+    return value();
+  }
+
+  T* operator->() {
+    return &value();
+  }
+  const T* operator->() const {
+    return &value();
+  }
+
+  /// The failure. @pre !ok()
+  const failure& error() const {
+    return std::get<1>(data_);
+  }
+
+  /// The failure's reason, or an empty string on success.
+  std::string_view reason() const {
+    return ok() ? std::string_view{} : error().reason();
+  }
+
+private:
+  // -- member variables --
+
+  std::variant<T, failure> data_;
+};
+
+/// The value of a check that yields nothing but success.
+struct passed {};
+
+/// A result that carries no value.
+using status = result<passed>;
+
+}  // namespace authsvc::auth::webauthn
