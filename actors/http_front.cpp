@@ -83,7 +83,27 @@ void dispatch(const context_ptr& ctx) {
   ctx->route = m.hit->pattern;
   ctx->params = std::move(m.params);
   auto handler = m.hit->handler.handler;
-  guarded(ctx, [&] { handler(ctx); });
+  if (m.hit->handler.guard != route_guard::user)
+    return guarded(ctx, [&] { handler(ctx); });
+  // Authenticated routes: the session actor checks the token and that its
+  // session is still live (in memory, no database read).
+  auto authz = ctx->req.header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (authz.size() <= bearer.size() || authz.size() > 8192
+      || !http::iequals(authz.substr(0, bearer.size()), bearer))
+    return ctx->reply_error("unauthorized");
+  ctx->self
+    ->request(ctx->svc().sessions, owner_timeout, atom::verify_atom_v,
+              std::string(authz.substr(bearer.size())))
+    .then(
+      [ctx, handler](auth_result& r) {
+        if (!r.error.empty())
+          return ctx->reply_error("unauthorized");
+        ctx->auth = std::move(r.auth);
+        ctx->log_fields["user_id"] = ctx->auth.user_id;
+        guarded(ctx, [&] { handler(ctx); });
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 } // namespace
@@ -130,6 +150,8 @@ void request_context::reply(http::response r) {
   replied_ = true;
   const auto& c = cfg();
   r.set_header("X-Request-ID", request_id);
+  for (const auto& h : extra_headers)
+    r.set_header(h.name, h.value);
   http::apply_security_headers(r, https, c.server.hsts_max_age);
   self->state.cors.decorate(req, r);
   if (r.header("Content-Type").empty() && !r.body.empty())

@@ -35,6 +35,7 @@ using handler_fn = void (*)(const context_ptr&);
 enum class route_guard : std::uint8_t {
   none,   ///< public
   ops,    ///< operations route (may be exempt from IP filters)
+  user,   ///< needs a valid access token of a live session
 };
 
 struct route_entry {
@@ -76,6 +77,10 @@ struct request_context {
   bool https = false;
   /// Extra fields for the access log line (never secrets).
   nlohmann::json log_fields = nlohmann::json::object();
+  /// Set for user-guarded routes once the bearer token checked out.
+  auth_context auth;
+  /// Headers every response to this request carries (e.g. Deprecation).
+  std::vector<http::header_field> extra_headers;
 
   const services& svc() const { return self->state.svc; }
   const config::settings& cfg() const { return *self->state.svc.cfg; }

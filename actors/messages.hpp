@@ -84,11 +84,15 @@ struct auth_context {
   std::int64_t issued_at = 0;
   std::int64_t expires_at = 0;
   std::string jti;
+  std::int64_t session_created_at = 0;
+  std::int64_t session_expires_at = 0;
+  user_info user; ///< as cached with the session
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, auth_context& x) {
-  return f(x.user_id, x.session_id, x.amr, x.issued_at, x.expires_at, x.jti);
+  return f(x.user_id, x.session_id, x.amr, x.issued_at, x.expires_at, x.jti,
+           x.session_created_at, x.session_expires_at, x.user);
 }
 
 /// An access-token check's outcome.
@@ -132,6 +136,22 @@ struct revocation {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, revocation& x) {
   return f(x.session_id, x.user_id, x.except_session, x.reason);
+}
+
+/// What /health reports about the mailer.
+struct mailer_status {
+  std::string transport;
+  std::int64_t last_success = 0;   ///< unix seconds, 0 = never
+  std::int64_t last_failure = 0;
+  std::string last_error;
+  std::int64_t queue_depth = 0;    ///< queued or sending
+  std::int64_t oldest_due_age = 0; ///< seconds the oldest due job waited
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mailer_status& x) {
+  return f(x.transport, x.last_success, x.last_failure, x.last_error,
+           x.queue_depth, x.oldest_due_age);
 }
 
 }  // namespace authsvc

@@ -1,18 +1,24 @@
 #pragma once
 // Handles to the service's long-lived actors and the configuration snapshot,
-// handed to every front actor at spawn. Grows as owners are added.
+// handed to every front actor at spawn.
 #include <memory>
 
 #include "actors/db_actor.hpp"
+#include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/session_actor.hpp"
 #include "core/config.hpp"
+#include "core/key_ring.hpp"
 
 namespace authsvc {
 
 struct services {
   std::shared_ptr<const config::settings> cfg;
+  std::shared_ptr<const key_ring> keys;
   metrics_actor metrics;
   db_actor db;
+  session_actor sessions;
+  mailer_actor mailer;
 };
 
 }  // namespace authsvc

@@ -5,6 +5,7 @@
 #include <caf/type_id.hpp>
 
 #include "core/metrics_registry.hpp"
+#include "actors/messages.hpp"
 #include "db/value.hpp"
 #include "http/message.hpp"
 
@@ -26,6 +27,18 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   // -- metrics ---------------------------------------------------------------
   CAF_ADD_TYPE_ID(authsvc, (authsvc::metrics::sample))
 
+  // -- sessions and tokens ---------------------------------------------------
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::user_info))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::token_response))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::token_result))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::new_session))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::refresh_request))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::auth_context))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::auth_result))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::session_view))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::revocation))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::mailer_status))
+
   // -- atoms for the database ------------------------------------------------
   CAF_ADD_ATOM(authsvc, authsvc::atom, query_atom, "query")
   CAF_ADD_ATOM(authsvc, authsvc::atom, write_atom, "write")
@@ -36,6 +49,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   // -- atoms for metrics and timers ------------------------------------------
   CAF_ADD_ATOM(authsvc, authsvc::atom, render_atom, "render")
   CAF_ADD_ATOM(authsvc, authsvc::atom, tick_atom, "tick")
+
+  // -- atoms for sessions ----------------------------------------------------
+  CAF_ADD_ATOM(authsvc, authsvc::atom, refresh_atom, "refresh")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, verify_atom, "verify")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, revoke_atom, "revoke")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, list_atom, "list")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, jwks_atom, "jwks")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, rotate_atom, "rotate")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, load_atom, "load")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, ready_atom, "ready")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, wake_atom, "wake")
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 

@@ -64,6 +64,9 @@ struct mail_config {
   std::string default_locale = "en";
   std::int64_t retry_deadline = 86400;
   std::int64_t lease_timeout = 300;
+  double poll_interval = 5;            ///< seconds between queue scans
+  std::int64_t retry_first_delay = 30; ///< first retry; doubles up to retry_cap
+  std::int64_t retry_cap = 3600;
 };
 
 struct smtp_config {
@@ -98,6 +101,7 @@ struct tokens_config {
   std::int64_t refresh_absolute_ttl = 7776000;
   std::int64_t refresh_grace = 10;
   std::string algorithm = "ES256";
+  std::int64_t key_reload_interval = 30; ///< pick up keys rotated by the CLI
 };
 
 struct webauthn_config {

@@ -17,4 +17,7 @@ const std::vector<file>& migrations_blob();
 /// Everything under templates/, sorted by path.
 const std::vector<file>& templates_blob();
 
+/// Everything under static/ (the sign-in page's CSS and JavaScript).
+const std::vector<file>& static_blob();
+
 }  // namespace authsvc::embedded

@@ -195,6 +195,9 @@ void declare_service_metrics(registry& r) {
   r.declare("email_send_duration_seconds", ft::histogram,
             "Time to hand one message to the transport.", {},
             {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  r.declare("email_sends_suppressed_total", ft::counter,
+            "Sign-in mails not sent (send caps, sign-up off), by reason.",
+            {"reason"});
   r.declare("token_refreshes_total", ft::counter, "Refresh tokens rotated.", {});
   r.declare("sessions_created_total", ft::counter, "Sessions created.", {});
   r.declare("sessions_revoked_total", ft::counter, "Sessions revoked.", {});

@@ -32,16 +32,40 @@ void check_database(const context_ptr& ctx, F done) {
 
 } // namespace
 
+/// A queue whose oldest due job waited this long is stuck, not just busy.
+constexpr std::int64_t mail_backlog_seconds = 900;
+
 void health(const context_ptr& ctx) {
-  check_database(ctx, [ctx](bool ok, const std::string& detail) {
-    nlohmann::json checks = {{"database", ok ? "ok" : "failing"}};
-    if (!ok)
+  check_database(ctx, [ctx](bool db_ok, const std::string& detail) {
+    if (!db_ok)
       ctx->log_fields["database"] = detail;
-    ctx->reply_json(ok ? 200 : 503,
-                    {{"status", ok ? "ok" : "degraded"},
-                     {"version", authsvc::version},
-                     {"uptime_seconds", uptime_seconds()},
-                     {"checks", checks}});
+    ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
+      .then(
+        [ctx, db_ok](bool sessions_ok) {
+          ctx->self->request(ctx->svc().mailer, check_timeout, atom::status_atom_v)
+            .then(
+              [ctx, db_ok, sessions_ok](mailer_status& m) {
+                bool mail_ok = m.oldest_due_age < mail_backlog_seconds;
+                bool ok = db_ok && sessions_ok && mail_ok;
+                ctx->reply_json(
+                  ok ? 200 : 503,
+                  {{"status", ok ? "ok" : "degraded"},
+                   {"version", authsvc::version},
+                   {"uptime_seconds", uptime_seconds()},
+                   {"checks",
+                    {{"database", db_ok ? "ok" : "failing"},
+                     {"sessions", sessions_ok ? "ok" : "loading"},
+                     {"mailer", mail_ok ? "ok" : "backlog"}}},
+                   {"mailer",
+                    {{"transport", m.transport},
+                     {"last_success", m.last_success},
+                     {"last_failure", m.last_failure},
+                     {"queue_depth", m.queue_depth},
+                     {"oldest_due_age_seconds", m.oldest_due_age}}}});
+              },
+              [ctx](caf::error& e) { ctx->reply_failure(e); });
+        },
+        [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
 }
 
@@ -50,12 +74,23 @@ void liveness(const context_ptr& ctx) {
 }
 
 void readiness(const context_ptr& ctx) {
+  // Not the mailer: a relay outage must not take the service out of a load
+  // balancer, since mail is queued durably and retried.
   check_database(ctx, [ctx](bool ok, const std::string& detail) {
-    if (ok)
-      return ctx->reply_json(200, {{"status", "ready"}});
-    ctx->log_fields["database"] = detail;
-    ctx->reply_json(503, {{"status", "not_ready"},
-                          {"checks", {{"database", detail}}}});
+    if (!ok) {
+      ctx->log_fields["database"] = detail;
+      return ctx->reply_json(503, {{"status", "not_ready"},
+                                   {"checks", {{"database", detail}}}});
+    }
+    ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
+      .then(
+        [ctx](bool ready) {
+          if (ready)
+            return ctx->reply_json(200, {{"status", "ready"}});
+          ctx->reply_json(503, {{"status", "not_ready"},
+                                {"checks", {{"sessions", "loading"}}}});
+        },
+        [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
 }
 

@@ -52,6 +52,7 @@ CREATE TABLE email_flows (
   link_hash     TEXT NOT NULL UNIQUE,
   code_hash     TEXT NOT NULL,
   code_attempts INTEGER NOT NULL DEFAULT 0,
+  mailed        INTEGER NOT NULL DEFAULT 0,     -- 1 when a mail was queued (send caps)
   redirect_to   TEXT,
   locale        TEXT,
   ip            TEXT,

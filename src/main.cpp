@@ -10,10 +10,15 @@
 
 #include "actors/db_actor.hpp"
 #include "actors/http_front.hpp"
+#include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/session_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "core/config.hpp"
+#include "core/key_ring.hpp"
 #include "core/log.hpp"
+#include "http/pages.hpp"
+#include "mail/template_set.hpp"
 #include "core/version.hpp"
 #include "http/server.hpp"
 
@@ -25,10 +30,46 @@ std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
+/// Loads the master secret (or makes one) and derives the key ring.
+std::shared_ptr<const key_ring> make_keys(const config::settings& cfg) {
+  bool generated = false;
+  auto master = load_or_create_master_secret(cfg, &generated);
+  if (generated)
+    log::warn("config", "secret-key-generated",
+              {{"message", "no auth.secret_key configured: generated one in "
+                           "secret.key next to the database; set "
+                           "PA_AUTH_SECRET_KEY in production"}});
+  return std::make_shared<const key_ring>(key_ring::derive(master));
+}
+
+/// Mail and page templates are checked before anything starts, so a broken
+/// operator template stops the service at start, not at the first send.
+std::shared_ptr<const mail::template_set>
+load_templates(const config::settings& cfg) {
+  auto set = cfg.mail.templates_dir.empty()
+               ? mail::template_set::load_embedded()
+               : mail::template_set::load_directory(cfg.mail.templates_dir);
+  if (!set)
+    throw std::runtime_error("mail templates: " + set.err().message);
+  http::validate_pages();
+  return std::make_shared<const mail::template_set>(std::move(*set));
+}
+
 int serve(std::shared_ptr<const config::settings> cfg) {
   log::init(cfg->log.level, cfg->log.format);
   for (const auto& w : cfg->warnings)
-    log::warn("config", "config-warning", {{"message", w}});
+    if (w.find("auth.secret_key") == std::string::npos)
+      log::warn("config", "config-warning", {{"message", w}});
+  std::shared_ptr<const key_ring> keys;
+  std::shared_ptr<const mail::template_set> templates;
+  try {
+    keys = make_keys(*cfg);
+    templates = load_templates(*cfg);
+  } catch (const std::exception& e) {
+    log::error("main", "startup-failed", {{"error", e.what()}});
+    log::shutdown();
+    return 2;
+  }
   int rc = 0;
   {
     caf::actor_system_config acfg;
@@ -46,7 +87,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       db_options{cfg->database.path, cfg->database.synchronous,
                  static_cast<int>(cfg->database.busy_timeout_ms)},
       metrics);
-    services svc{cfg, metrics, db};
+    auto sessions = sys.spawn(session_impl,
+                              session_options{cfg, keys,
+                                              cfg->tokens.key_reload_interval},
+                              db, metrics);
+    auto mailer = sys.spawn<caf::detached>(
+      mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
+    services svc{cfg, keys, metrics, db, sessions, mailer};
     std::vector<http_front_actor> fronts;
     for (std::size_t i = 0; i < cfg->server.front_actors; ++i)
       fronts.push_back(sys.spawn(http_front_impl, svc));
@@ -88,8 +135,12 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     for (auto& f : fronts)
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     fronts.clear();
+    caf::anon_send_exit(sessions, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(mailer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
+    sessions = nullptr;
+    mailer = nullptr;
     db = nullptr;
     metrics = nullptr;
     svc = services{};
@@ -115,6 +166,12 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand(
     "check-config", "validate and print the effective configuration");
   check_cmd->fallthrough();
+  auto* keys_cmd = app.add_subcommand("keys", "manage signing keys");
+  auto* rotate_cmd = keys_cmd->add_subcommand(
+    "rotate", "add a new signing key; old keys verify until their tokens expire");
+  keys_cmd->require_subcommand(1);
+  keys_cmd->fallthrough();
+  rotate_cmd->fallthrough();
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -141,6 +198,18 @@ int main(int argc, char** argv) {
     for (const auto& w : cfg->warnings)
       std::cerr << "warning: " << w << "\n";
     return 0;
+  }
+  if (*rotate_cmd) {
+    try {
+      bool generated = false;
+      auto master = load_or_create_master_secret(*cfg, &generated);
+      auto kid = rotate_signing_key_offline(*cfg, key_ring::derive(master));
+      std::cout << "new signing key " << kid << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "keys rotate: " << e.what() << "\n";
+      return 1;
+    }
   }
   return serve(cfg);
 }

@@ -46,6 +46,11 @@ class Server:
             "PA_MAIL_OUTBOX_DIR": str(self.workdir / "outbox"),
             "PA_AUTH_SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
             "PA_LOG_LEVEL": "debug",
+            # Most tests sign the same address in several times; the send
+            # caps have their own test with the real defaults.
+            "PA_AUTH_EMAIL_MIN_INTERVAL": "0",
+            "PA_AUTH_EMAIL_HOURLY_CAP": "1000",
+            "PA_MAIL_POLL_INTERVAL": "0.2",
         })
         full_env.update(env or {})
         self.env = full_env

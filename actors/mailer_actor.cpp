@@ -1,0 +1,241 @@
+#include "actors/mailer_actor.hpp"
+
+#include <chrono>
+
+#include "auth/secret_box.hpp"
+#include "core/log.hpp"
+#include "mail/mime.hpp"
+#include "mail/outbox_transport.hpp"
+#include "mail/retry.hpp"
+#include "mail/smtp_transport.hpp"
+
+namespace authsvc {
+
+namespace {
+
+using self_ptr = mailer_actor::stateful_pointer<mailer_state>;
+using db::value;
+using clock = std::chrono::system_clock;
+
+constexpr auto db_timeout = std::chrono::seconds(10);
+constexpr int batch_size = 10;
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           clock::now().time_since_epoch())
+    .count();
+}
+
+clock::time_point from_unix(std::int64_t t) {
+  return clock::time_point(std::chrono::seconds(t));
+}
+
+/// Records one attempt's outcome on the job (fire and forget: a lost write
+/// only means the lease expires and the job is tried again).
+void record(self_ptr self, db::statement s) {
+  db::unit u;
+  u.statements.push_back(std::move(s));
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+    .then([](db::unit_result&) {},
+          [](caf::error& e) {
+            log::error("mailer", "job-record-failed", {{"error", caf::to_string(e)}});
+          });
+}
+
+/// Sends one claimed job and records what happened.
+void deliver(self_ptr self, const db::rowset& rs, std::size_t row) {
+  auto& st = self->state;
+  const auto& cfg = *st.opts.cfg;
+  auto id = rs.at(row, "id").s;
+  auto attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
+  auto created_at = rs.at(row, "created_at").i;
+  auto now = unix_now();
+  auto fail_permanently = [&](const std::string& reason, const std::string& err) {
+    record(self, db::stmt("UPDATE mail_jobs SET status = 'failed', "
+                          "last_error = ?, lease_until = NULL WHERE id = ?",
+                          {value::text(err), value::text(id)}));
+    caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {reason}));
+    st.status.last_failure = now;
+    st.status.last_error = err;
+    log::error("mailer", "mail-failed",
+               {{"job_id", id}, {"reason", reason}, {"error", err},
+                {"attempts", attempts}});
+  };
+  auto vars_bytes = auth::secret_box::open(
+    st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), id);
+  if (!vars_bytes)
+    return fail_permanently("undecryptable", "job variables cannot be decrypted");
+  auto vars = nlohmann::json::parse(auth::to_string(*vars_bytes), nullptr, false);
+  if (!vars.is_object())
+    return fail_permanently("invalid_job", "job variables are not an object");
+  vars["app_name"] = cfg.mail.from_name;
+  auto locale = rs.at(row, "locale").s;
+  auto rendered = st.opts.templates->render(rs.at(row, "template").s, locale, vars);
+  if (!rendered)
+    return fail_permanently("template", rendered.err().message);
+  mail::message_fields m;
+  m.from = {cfg.mail.from_name, cfg.mail.from};
+  m.to = {"", rs.at(row, "to_email").s};
+  m.subject = rendered->subject;
+  m.text = rendered->text;
+  m.html = rendered->html;
+  m.message_id = rs.at(row, "message_id").s;
+  m.date = clock::now();
+  m.language = locale;
+  auto message = mail::build_message(m);
+  if (!message)
+    return fail_permanently("invalid_message", message.err().message);
+  mail::envelope env;
+  env.mail_from = cfg.mail.from;
+  env.recipients = {m.to.address};
+  env.message_id = m.message_id;
+  auto start = std::chrono::steady_clock::now();
+  auto res = st.transport->send(env, *message);
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  caf::anon_send(st.metrics, metrics::observe("email_send_duration_seconds", seconds));
+  if (res.status == mail::send_status::ok) {
+    record(self, db::stmt("UPDATE mail_jobs SET status = 'sent', sent_at = ?, "
+                          "last_error = NULL, lease_until = NULL WHERE id = ?",
+                          {value::integer(unix_now()), value::text(id)}));
+    caf::anon_send(st.metrics, metrics::inc("emails_sent_total"));
+    st.status.last_success = unix_now();
+    // The location is a file path or the relay URL; never the contents.
+    log::info("mailer", "mail-sent",
+              {{"job_id", id}, {"message_id", m.message_id},
+               {"location", res.location}, {"attempts", attempts}});
+    return;
+  }
+  auto err = res.error.empty() ? std::string("send failed") : res.error;
+  if (res.status == mail::send_status::permanent_failure)
+    return fail_permanently("permanent", err);
+  mail::retry_policy policy;
+  policy.first_delay = std::chrono::seconds(cfg.mail.retry_first_delay);
+  policy.cap = std::chrono::seconds(cfg.mail.retry_cap);
+  policy.deadline = std::chrono::seconds(cfg.mail.retry_deadline);
+  if (mail::give_up(from_unix(created_at), clock::now(), policy))
+    return fail_permanently("deadline", err);
+  auto next = mail::next_attempt(attempts, clock::now(), policy,
+                                 mail::default_random_source());
+  auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                     next.time_since_epoch()).count();
+  record(self, db::stmt("UPDATE mail_jobs SET status = 'queued', last_error = ?, "
+                        "next_attempt_at = ?, lease_until = NULL WHERE id = ?",
+                        {value::text(err), value::integer(next_unix),
+                         value::text(id)}));
+  caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {"temporary"}));
+  st.status.last_failure = unix_now();
+  st.status.last_error = err;
+  log::warn("mailer", "mail-retry-scheduled",
+            {{"job_id", id}, {"attempts", attempts}, {"error", err},
+             {"smtp_code", res.smtp_code}, {"next_attempt_at", next_unix}});
+}
+
+/// Claims up to a batch of due jobs (queued and due, or sending with an
+/// expired lease), sends them one by one, and looks again if the batch was
+/// full.
+void scan(self_ptr self) {
+  auto& st = self->state;
+  if (st.busy) {
+    st.wake_again = true;
+    return;
+  }
+  st.busy = true;
+  st.wake_again = false;
+  auto now = unix_now();
+  db::unit claim;
+  claim.statements.push_back(db::stmt(
+    "UPDATE mail_jobs SET status = 'sending', lease_until = ?, "
+    "attempts = attempts + 1 WHERE id IN (SELECT id FROM mail_jobs WHERE "
+    "(status = 'queued' AND next_attempt_at <= ?) OR "
+    "(status = 'sending' AND lease_until < ?) "
+    "ORDER BY next_attempt_at LIMIT ?) "
+    "RETURNING id, message_id, to_email, template, locale, vars_enc, "
+    "attempts, created_at",
+    {value::integer(now + st.opts.cfg->mail.lease_timeout), value::integer(now),
+     value::integer(now), value::integer(batch_size)}));
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
+    .then(
+      [self](db::unit_result& r) {
+        std::size_t n = 0;
+        if (r.ok && !r.results.empty()) {
+          const auto& rs = r.results[0];
+          n = rs.rows.size();
+          for (std::size_t i = 0; i < n; ++i)
+            deliver(self, rs, i);
+        }
+        self->state.busy = false;
+        if (n == batch_size || self->state.wake_again)
+          self->send(self, atom::wake_atom_v);
+      },
+      [self](caf::error& e) {
+        self->state.busy = false;
+        log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
+      });
+}
+
+void refresh_depth(self_ptr self) {
+  auto now = unix_now();
+  self
+    ->request(self->state.db, db_timeout, atom::query_atom_v,
+              db::stmt("SELECT COUNT(*) AS depth, COALESCE(MIN(CASE WHEN "
+                       "next_attempt_at <= ? THEN next_attempt_at END), 0) "
+                       "AS oldest FROM mail_jobs WHERE status IN "
+                       "('queued', 'sending')",
+                       {value::integer(now)}))
+    .then(
+      [self, now](db::rowset& rs) {
+        auto& st = self->state;
+        st.status.queue_depth = rs.at(0, "depth").i;
+        auto oldest = rs.at(0, "oldest").i;
+        st.status.oldest_due_age = oldest ? now - oldest : 0;
+        caf::anon_send(st.metrics,
+                       metrics::set("email_queue_depth",
+                                    static_cast<double>(st.status.queue_depth)));
+      },
+      [](caf::error&) {});
+}
+
+} // namespace
+
+std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
+  if (cfg.mail.transport == "smtp") {
+    mail::smtp_config sc;
+    sc.host = cfg.smtp.host;
+    sc.port = cfg.smtp.port;
+    sc.security = mail::parse_smtp_security(cfg.smtp.security)
+                    .value_or(mail::smtp_security::starttls);
+    sc.username = cfg.smtp.username;
+    sc.password = cfg.smtp.password;
+    sc.ca_file = cfg.smtp.ca_file;
+    sc.connect_timeout = std::chrono::milliseconds(
+      static_cast<long long>(cfg.smtp.connect_timeout * 1000));
+    sc.timeout = std::chrono::milliseconds(
+      static_cast<long long>(cfg.smtp.timeout * 1000));
+    return std::make_unique<mail::smtp_transport>(sc);
+  }
+  return std::make_unique<mail::outbox_transport>(cfg.mail.outbox_dir);
+}
+
+mailer_actor::behavior_type
+mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
+            mailer_options opts, db_actor db, metrics_actor metrics) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.db = std::move(db);
+  st.metrics = std::move(metrics);
+  st.transport = make_transport(*st.opts.cfg);
+  st.status.transport = st.opts.cfg->mail.transport;
+  self->send(self, atom::tick_atom_v);
+  return {
+    [=](atom::wake_atom) { scan(self); },
+    [=](atom::tick_atom) {
+      scan(self);
+      refresh_depth(self);
+      auto ms = static_cast<long long>(self->state.opts.cfg->mail.poll_interval * 1000);
+      self->delayed_send(self, std::chrono::milliseconds(ms), atom::tick_atom_v);
+    },
+    [=](atom::status_atom) { return self->state.status; },
+  };
+}
+
+}  // namespace authsvc

@@ -1,0 +1,107 @@
+#pragma once
+// The session actor owns live sessions and the signing keys. It keeps every
+// live session in memory (loaded from the database at start, written
+// through on every change), so checking an access token never reads the
+// database and a revocation is effective the moment it is processed.
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/db_actor.hpp"
+#include "actors/metrics_actor.hpp"
+#include "actors/messages.hpp"
+#include "auth/signing_key.hpp"
+#include "core/config.hpp"
+#include "core/key_ring.hpp"
+
+namespace authsvc {
+
+using session_actor = caf::typed_actor<
+  /// Opens a session and answers its first token response.
+  caf::replies_to<new_session>::with<token_result>,
+  /// Rotates a refresh token (grace window, reuse detection).
+  caf::replies_to<atom::refresh_atom, refresh_request>::with<token_result>,
+  /// Checks an access token and that its session is live.
+  caf::replies_to<atom::verify_atom, std::string>::with<auth_result>,
+  /// Lists a user's live sessions.
+  caf::replies_to<atom::list_atom, std::string>::with<std::vector<session_view>>,
+  /// Revokes sessions; answers how many were live.
+  caf::replies_to<atom::revoke_atom, revocation>::with<std::int32_t>,
+  /// The JWKS document (JSON text).
+  caf::replies_to<atom::jwks_atom>::with<std::string>,
+  /// Adds a new signing key; the old one keeps verifying until its tokens
+  /// expired. Answers the new kid.
+  caf::replies_to<atom::rotate_atom>::with<std::string>,
+  /// True once keys and sessions are loaded.
+  caf::replies_to<atom::ready_atom>::with<bool>,
+  /// A user's profile changed: refresh the copy cached with its sessions.
+  caf::reacts_to<user_info>,
+  /// Internal: load state; periodic purge and key reload.
+  caf::reacts_to<atom::load_atom>,
+  caf::reacts_to<atom::tick_atom>>;
+
+struct session_options {
+  std::shared_ptr<const config::settings> cfg;
+  std::shared_ptr<const key_ring> keys;
+  /// Seconds between purges and key reloads.
+  std::int64_t tick_seconds = 30;
+};
+
+struct live_session {
+  std::string id;
+  std::string user_id;
+  user_info user; ///< cached so that GET /v1/session reads no database
+  std::vector<std::string> amr;
+  std::string ip;
+  std::string user_agent;
+  std::int64_t created_at = 0;
+  std::int64_t last_seen_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t absolute_expires_at = 0;
+  std::string refresh_hash; ///< hash of the one live refresh token
+  /// Refreshes of the live token that arrived while it was being rotated;
+  /// they all receive the same successor.
+  std::vector<caf::typed_response_promise<token_result>> waiters;
+  bool rotating = false;
+};
+
+struct stored_key {
+  auth::signing_key key;
+  std::int64_t created_at = 0;
+  std::int64_t retired_at = 0; ///< 0 = signs new tokens
+  std::int64_t expires_at = 0; ///< 0 = never leaves the JWKS by time
+};
+
+struct session_state {
+  static inline const char* name = "authsvc.sessions";
+
+  session_options opts;
+  db_actor db;
+  metrics_actor metrics;
+  bool ready = false;
+  std::unordered_map<std::string, live_session> sessions;
+  std::unordered_map<std::string, std::string> by_refresh; ///< hash -> id
+  std::unordered_map<std::string, std::set<std::string>> by_user;
+  std::vector<stored_key> keys; ///< newest last
+
+  const config::settings& cfg() const { return *opts.cfg; }
+  const stored_key* signing() const;
+  const auth::signing_key* find_key(std::string_view kid) const;
+  void index(live_session&& s);
+  void forget(const std::string& id);
+  std::string mint_access_token(const live_session& s, std::int64_t now) const;
+};
+
+session_actor::behavior_type
+session_impl(session_actor::stateful_pointer<session_state> self,
+             session_options opts, db_actor db, metrics_actor metrics);
+
+/// Creates the first signing key or a rotated one directly in a database
+/// file (used by `passwordless-auth keys rotate`, which runs beside a live
+/// service). @returns the new kid.
+std::string rotate_signing_key_offline(const config::settings& cfg,
+                                       const key_ring& keys);
+
+}  // namespace authsvc

@@ -1,0 +1,83 @@
+#include "http/route_helpers.hpp"
+
+#include <chrono>
+
+namespace authsvc::http_routes {
+
+nlohmann::json user_json(const user_info& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"display_name", u.display_name.empty() ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(u.display_name)},
+          {"locale", u.locale.empty() ? nlohmann::json(nullptr)
+                                      : nlohmann::json(u.locale)},
+          {"created_at", u.created_at}};
+}
+
+nlohmann::json token_json(const token_response& t) {
+  return {{"access_token", t.access_token},
+          {"token_type", "Bearer"},
+          {"expires_in", t.expires_in},
+          {"refresh_token", t.refresh_token},
+          {"refresh_expires_in", t.refresh_expires_in},
+          {"session_id", t.session_id},
+          {"user", user_json(t.user)}};
+}
+
+void reply_tokens(const context_ptr& ctx, const token_result& r) {
+  if (!r.error.empty())
+    return ctx->reply_error(r.error);
+  auto res = http::json_response(200, token_json(r.tokens));
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Pragma", "no-cache");
+  ctx->reply(std::move(res));
+}
+
+std::optional<std::string> field_errors::string(const nlohmann::json& body,
+                                                const std::string& name,
+                                                bool required, std::size_t max) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) {
+    if (required)
+      details_[name] = "is required";
+    return std::nullopt;
+  }
+  if (!it->is_string()) {
+    details_[name] = "must be a string";
+    return std::nullopt;
+  }
+  auto s = it->get<std::string>();
+  if (s.size() > max) {
+    details_[name] = "must be at most " + std::to_string(max) + " characters";
+    return std::nullopt;
+  }
+  return s;
+}
+
+bool field_errors::reply_if_any(const context_ptr& ctx) {
+  if (details_.empty())
+    return false;
+  ctx->reply_error("validation_failed", {}, details_);
+  return true;
+}
+
+std::string user_agent(const context_ptr& ctx) {
+  return std::string(ctx->req.header("User-Agent").substr(0, 512));
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
+                      const std::string& fallback_code) {
+  if (r.fail_code == "constraint" || r.fail_code == "precondition") {
+    ctx->log_fields["db_fail"] = r.fail_code;
+    return ctx->reply_error(fallback_code);
+  }
+  ctx->reply_error(r.fail_code.empty() ? fallback_code : r.fail_code);
+}
+
+}  // namespace authsvc::http_routes

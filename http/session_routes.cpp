@@ -1,0 +1,240 @@
+#include "http/session_routes.hpp"
+
+#include "core/log.hpp"
+#include "http/route_helpers.hpp"
+#include "mail/locale.hpp"
+
+namespace authsvc::http_routes {
+
+namespace {
+
+using db::value;
+constexpr auto timeout = std::chrono::seconds(10);
+
+/// Revokes and answers 204 (logout, session delete, account delete).
+void revoke_then(const context_ptr& ctx, revocation rv,
+                 std::function<void(std::int32_t)> then) {
+  ctx->self->request(ctx->svc().sessions, timeout, atom::revoke_atom_v, std::move(rv))
+    .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+void no_content(const context_ptr& ctx) {
+  http::response r;
+  r.status = 204;
+  ctx->reply(std::move(r));
+}
+
+user_info user_from(const db::rowset& rs) {
+  user_info u;
+  u.id = rs.at(0, "id").s;
+  u.email = rs.at(0, "email").s;
+  u.display_name = rs.at(0, "display_name").s;
+  u.locale = rs.at(0, "locale").s;
+  u.created_at = rs.at(0, "created_at").i;
+  return u;
+}
+
+const char* select_user
+  = "SELECT id, email, display_name, locale, created_at FROM users "
+    "WHERE id = ? AND disabled = 0";
+
+bool has_control_chars(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7F)
+      return true;
+  return false;
+}
+
+} // namespace
+
+void token_refresh(const context_ptr& ctx) {
+  auto body = ctx->json_body();
+  if (!body)
+    return;
+  field_errors errors;
+  auto token = errors.string(*body, "refresh_token", true, 512);
+  if (errors.reply_if_any(ctx))
+    return;
+  ctx->self
+    ->request(ctx->svc().sessions, timeout, atom::refresh_atom_v,
+              refresh_request{*token, ctx->client_ip, user_agent(ctx)})
+    .then(
+      [ctx](token_result& r) {
+        if (r.error == "refresh_token_reused")
+          ctx->log_fields["refresh"] = "reuse_detected";
+        reply_tokens(ctx, r);
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+void session_get(const context_ptr& ctx) {
+  const auto& a = ctx->auth;
+  ctx->reply_json(200, {{"user", user_json(a.user)},
+                        {"session",
+                         {{"id", a.session_id},
+                          {"created_at", a.session_created_at},
+                          {"expires_at", a.session_expires_at},
+                          {"amr", a.amr}}}});
+}
+
+void logout(const context_ptr& ctx) {
+  std::string scope = "local";
+  if (!ctx->req.body.empty()) {
+    auto body = ctx->json_body();
+    if (!body)
+      return;
+    field_errors errors;
+    auto s = errors.string(*body, "scope", false, 16);
+    if (s)
+      scope = *s;
+    if (scope != "local" && scope != "others" && scope != "global")
+      errors.add("scope", "must be local, others or global");
+    if (errors.reply_if_any(ctx))
+      return;
+  }
+  revocation rv;
+  rv.reason = "logout_" + scope;
+  if (scope == "local") {
+    rv.session_id = ctx->auth.session_id;
+    rv.user_id = ctx->auth.user_id;
+  } else {
+    rv.user_id = ctx->auth.user_id;
+    if (scope == "others")
+      rv.except_session = ctx->auth.session_id;
+  }
+  ctx->log_fields["scope"] = scope;
+  revoke_then(ctx, rv, [ctx](std::int32_t) { no_content(ctx); });
+}
+
+void me_get(const context_ptr& ctx) {
+  ctx->self
+    ->request(ctx->svc().db, timeout, atom::query_atom_v,
+              db::stmt(select_user, {value::text(ctx->auth.user_id)}))
+    .then(
+      [ctx](db::rowset& rs) {
+        if (rs.empty())
+          return ctx->reply_error("unauthorized");
+        ctx->reply_json(200, user_json(user_from(rs)));
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+void me_patch(const context_ptr& ctx) {
+  auto body = ctx->json_body();
+  if (!body)
+    return;
+  field_errors errors;
+  auto name = errors.string(*body, "display_name", false, 100);
+  auto locale = errors.string(*body, "locale", false, 35);
+  if (name && has_control_chars(*name))
+    errors.add("display_name", "must not contain control characters");
+  if (locale && !locale->empty() && !mail::match_locale(*locale))
+    errors.add("locale", "is not a supported locale");
+  if (errors.reply_if_any(ctx))
+    return;
+  db::unit u;
+  auto now = unix_now();
+  if (body->contains("display_name"))
+    u.statements.push_back(db::stmt(
+      "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?",
+      {name && !name->empty() ? value::text(*name) : value::null(),
+       value::integer(now), value::text(ctx->auth.user_id)}));
+  if (body->contains("locale"))
+    u.statements.push_back(db::stmt(
+      "UPDATE users SET locale = ?, updated_at = ? WHERE id = ?",
+      {locale && !locale->empty() ? value::text(*mail::match_locale(*locale))
+                                  : value::null(),
+       value::integer(now), value::text(ctx->auth.user_id)}));
+  u.statements.push_back(db::stmt_one(select_user,
+                                      {value::text(ctx->auth.user_id)},
+                                      "unauthorized"));
+  ctx->self->request(ctx->svc().db, timeout, atom::write_atom_v, std::move(u))
+    .then(
+      [ctx](db::unit_result& r) {
+        if (!r.ok)
+          return reply_db_failure(ctx, r, "unauthorized");
+        auto user = user_from(r.results.back());
+        caf::anon_send(ctx->svc().sessions, user);
+        ctx->reply_json(200, user_json(user));
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+void me_delete(const context_ptr& ctx) {
+  auto user_id = ctx->auth.user_id;
+  auto email = ctx->auth.user.email;
+  revocation rv;
+  rv.user_id = user_id;
+  rv.reason = "account_deleted";
+  // Sessions go first (in memory, at once), then every row of the account.
+  revoke_then(ctx, rv, [ctx, user_id, email](std::int32_t) {
+    db::unit u;
+    u.statements.push_back(db::stmt("DELETE FROM email_flows WHERE email = ?",
+                                    {value::text(email)}));
+    u.statements.push_back(db::stmt(
+      "DELETE FROM mail_jobs WHERE to_email = ? AND status IN ('queued')",
+      {value::text(email)}));
+    u.statements.push_back(db::stmt("DELETE FROM users WHERE id = ?",
+                                    {value::text(user_id)}));
+    ctx->self->request(ctx->svc().db, timeout, atom::write_atom_v, std::move(u))
+      .then(
+        [ctx](db::unit_result& r) {
+          if (!r.ok)
+            return ctx->reply_internal("account delete failed: " + r.fail_code);
+          log::info("account", "account-deleted", {{"user_id", ctx->auth.user_id}});
+          no_content(ctx);
+        },
+        [ctx](caf::error& e) { ctx->reply_failure(e); });
+  });
+}
+
+void me_sessions(const context_ptr& ctx) {
+  ctx->self
+    ->request(ctx->svc().sessions, timeout, atom::list_atom_v, ctx->auth.user_id)
+    .then(
+      [ctx](std::vector<session_view>& xs) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& s : xs)
+          list.push_back({{"id", s.id},
+                          {"created_at", s.created_at},
+                          {"last_seen_at", s.last_seen_at},
+                          {"expires_at", s.expires_at},
+                          {"ip", s.ip},
+                          {"user_agent", s.user_agent},
+                          {"amr", s.amr},
+                          {"current", s.id == ctx->auth.session_id}});
+        ctx->reply_json(200, {{"sessions", list}});
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+void me_session_delete(const context_ptr& ctx) {
+  revocation rv;
+  rv.session_id = ctx->params["id"];
+  rv.user_id = ctx->auth.user_id;
+  rv.reason = "revoked_by_user";
+  revoke_then(ctx, rv, [ctx](std::int32_t n) {
+    if (n == 0)
+      return ctx->reply_error("not_found");
+    no_content(ctx);
+  });
+}
+
+void jwks(const context_ptr& ctx) {
+  ctx->self->request(ctx->svc().sessions, timeout, atom::jwks_atom_v)
+    .then(
+      [ctx](std::string& doc) {
+        http::response r;
+        r.status = 200;
+        r.set_header("Content-Type", "application/json; charset=utf-8");
+        // Short: a rotated key must reach verifiers before tokens signed
+        // with it do (new keys sign only after the next reload anyway).
+        r.set_header("Cache-Control", "public, max-age=60");
+        r.body = std::move(doc);
+        ctx->reply(std::move(r));
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+}  // namespace authsvc::http_routes

@@ -1,0 +1,44 @@
+#include "http/static_routes.hpp"
+
+#include "core/embedded.hpp"
+
+namespace authsvc::http_routes {
+
+namespace {
+
+const char* content_type(const std::string& name) {
+  auto ends = [&](const char* ext) {
+    std::string e(ext);
+    return name.size() >= e.size()
+           && name.compare(name.size() - e.size(), e.size(), e) == 0;
+  };
+  if (ends(".css"))
+    return "text/css; charset=utf-8";
+  if (ends(".js") || ends(".mjs"))
+    return "text/javascript; charset=utf-8";
+  if (ends(".svg"))
+    return "image/svg+xml";
+  if (ends(".html"))
+    return "text/html; charset=utf-8";
+  return "application/octet-stream";
+}
+
+} // namespace
+
+void static_file(const context_ptr& ctx) {
+  const auto& name = ctx->params["file"];
+  for (const auto& f : embedded::static_blob()) {
+    if (f.path != name)
+      continue;
+    http::response r;
+    r.status = 200;
+    r.set_header("Content-Type", content_type(name));
+    r.set_header("Cache-Control", "public, max-age=300");
+    r.set_header("Content-Security-Policy", http::page_csp);
+    r.body = f.contents;
+    return ctx->reply(std::move(r));
+  }
+  ctx->reply_error("not_found");
+}
+
+}  // namespace authsvc::http_routes

@@ -1,0 +1,10 @@
+#pragma once
+// The hosted sign-in page and its static assets, served from the binary.
+#include "actors/http_front.hpp"
+
+namespace authsvc::http_routes {
+
+/// Handles GET /static/{file}: embedded CSS and JavaScript.
+void static_file(const context_ptr& ctx);
+
+}  // namespace authsvc::http_routes

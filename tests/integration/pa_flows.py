@@ -1,0 +1,60 @@
+"""Helpers that drive the email sign-in over HTTP and read the real outbox."""
+import email
+import email.policy
+import pathlib
+import re
+import time
+
+
+def outbox_messages(server):
+    d = pathlib.Path(server.workdir) / "outbox"
+    if not d.exists():
+        return []
+    out = []
+    for f in sorted(d.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+        out.append(email.message_from_bytes(f.read_bytes(),
+                                            policy=email.policy.default))
+    return out
+
+
+def wait_for_mail(server, to, count=1, timeout=10):
+    """Waits until `count` messages to `to` are in the outbox; returns them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        msgs = [m for m in outbox_messages(server) if to.lower() in str(m["To"]).lower()]
+        if len(msgs) >= count:
+            return msgs
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected {count} mail(s) to {to}, have {len(msgs)}")
+        time.sleep(0.02)
+
+
+def mail_link_and_code(msg):
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"(http\S+/v1/auth/email/link\?token=[A-Za-z0-9_-]+)", text).group(1)
+    token = link.split("token=", 1)[1]
+    code = re.search(r"^\s+(\d{6})\s*$", text, re.M).group(1)
+    return link, token, code
+
+
+def start(client, addr, **extra):
+    r = client.post("/v1/auth/email/start", json={"email": addr, **extra})
+    assert r.status == 202, r
+    return r.json()
+
+
+def sign_in(server, addr, ua="pytest"):
+    """Full code sign-in; returns the token response JSON."""
+    c = server.client
+    before = len([m for m in outbox_messages(server) if addr.lower() in str(m["To"]).lower()])
+    flow = start(c, addr)
+    msg = wait_for_mail(server, addr, before + 1)[-1]
+    _, _, code = mail_link_and_code(msg)
+    r = c.post("/v1/auth/email/verify-code", json={"flow_id": flow["flow_id"], "code": code},
+               headers={"User-Agent": ua})
+    assert r.status == 200, r
+    return r.json()
+
+
+def bearer(tokens):
+    return {"Authorization": "Bearer " + tokens["access_token"]}
