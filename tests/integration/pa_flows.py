@@ -6,15 +6,33 @@ import re
 import time
 
 
-def outbox_messages(server):
+def outbox_files(server):
     d = pathlib.Path(server.workdir) / "outbox"
     if not d.exists():
         return []
-    out = []
-    for f in sorted(d.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
-        out.append(email.message_from_bytes(f.read_bytes(),
-                                            policy=email.policy.default))
-    return out
+    # mtime has a coarse granularity; files written in one tick tie, so the
+    # name breaks ties (callers that need "the new one" use new_mail()).
+    return sorted(d.glob("*.eml"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def outbox_messages(server):
+    return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            for f in outbox_files(server)]
+
+
+def new_mail(server, to, seen, timeout=10):
+    """Waits for a message to `to` in a file not in `seen` (a set of names)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for f in outbox_files(server):
+            if f.name in seen:
+                continue
+            m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+            if to.lower() in str(m["To"]).lower():
+                return m
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no new mail to {to}")
+        time.sleep(0.02)
 
 
 def wait_for_mail(server, to, count=1, timeout=10):
@@ -46,10 +64,9 @@ def start(client, addr, **extra):
 def sign_in(server, addr, ua="pytest"):
     """Full code sign-in; returns the token response JSON."""
     c = server.client
-    before = len([m for m in outbox_messages(server) if addr.lower() in str(m["To"]).lower()])
+    seen = {f.name for f in outbox_files(server)}
     flow = start(c, addr)
-    msg = wait_for_mail(server, addr, before + 1)[-1]
-    _, _, code = mail_link_and_code(msg)
+    _, _, code = mail_link_and_code(new_mail(server, addr, seen))
     r = c.post("/v1/auth/email/verify-code", json={"flow_id": flow["flow_id"], "code": code},
                headers={"User-Agent": ua})
     assert r.status == 200, r
