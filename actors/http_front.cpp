@@ -215,6 +215,23 @@ void request_context::reply_failure(const caf::error& e) {
   reply_internal(caf::to_string(e));
 }
 
+void request_context::audit(std::string type, bool success,
+                            std::string user_id, std::string email,
+                            nlohmann::json metadata) {
+  audit_event e;
+  e.type = std::move(type);
+  e.success = success;
+  e.user_id = user_id.empty() ? auth.user_id : std::move(user_id);
+  e.email = std::move(email);
+  e.ip = client_ip;
+  e.user_agent = std::string(req.header("User-Agent").substr(0, 512));
+  e.request_id = request_id;
+  if (!metadata.is_null())
+    e.metadata = metadata.dump(-1, ' ', false,
+                               nlohmann::json::error_handler_t::replace);
+  caf::anon_send(svc().auditor, std::move(e));
+}
+
 std::optional<nlohmann::json> request_context::json_body() {
   auto b = http::parse_json_body(req);
   if (b.error) {

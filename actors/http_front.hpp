@@ -101,6 +101,11 @@ struct request_context {
 
   // -- request helpers --------------------------------------------------------
 
+  /// Records an audit event with this request's ip, user agent and id.
+  /// `metadata` must never hold a secret.
+  void audit(std::string type, bool success, std::string user_id = {},
+             std::string email = {}, nlohmann::json metadata = {});
+
   /// The JSON object body, or nullopt after replying 415/400/422.
   std::optional<nlohmann::json> json_body();
 

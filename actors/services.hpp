@@ -3,6 +3,7 @@
 // handed to every front actor at spawn.
 #include <memory>
 
+#include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
@@ -19,6 +20,7 @@ struct services {
   db_actor db;
   session_actor sessions;
   mailer_actor mailer;
+  auditor_actor auditor;
 };
 
 }  // namespace authsvc

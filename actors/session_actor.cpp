@@ -121,6 +121,19 @@ void merge_keys(self_ptr self, const db::rowset& rs) {
                    });
 }
 
+void audit(self_ptr self, std::string type, const std::string& user_id,
+           const std::string& ip, const std::string& ua, bool success,
+           nlohmann::json meta) {
+  audit_event e;
+  e.type = std::move(type);
+  e.user_id = user_id;
+  e.ip = ip;
+  e.user_agent = ua;
+  e.success = success;
+  e.metadata = meta.dump();
+  caf::anon_send(self->state.opts.auditor, std::move(e));
+}
+
 void set_active_gauge(self_ptr self) {
   caf::anon_send(self->state.metrics,
                  metrics::set("active_sessions",
@@ -238,7 +251,9 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
   db::unit u;
   std::int32_t live = 0;
   for (const auto& id : ids) {
-    if (self->state.sessions.count(id)) {
+    if (auto it = self->state.sessions.find(id); it != self->state.sessions.end()) {
+      audit(self, "session.revoked", it->second.user_id, {}, {}, true,
+            {{"session_id", id}, {"reason", reason}});
       self->state.forget(id);
       ++live;
     }
@@ -330,6 +345,8 @@ void rotate(self_ptr self, const std::string& session_id,
         token_result out;
         out.tokens = make_response(self, s, successor, user, now);
         caf::anon_send(self->state.metrics, metrics::inc("token_refreshes_total"));
+        audit(self, "session.refreshed", s.user_id, req.ip, req.user_agent, true,
+              {{"session_id", session_id}});
         for (auto& w : waiters)
           w.deliver(out);
       },
@@ -395,6 +412,8 @@ void refresh_old(self_ptr self, const std::string& hash,
         }
         // An old token after its grace window: someone holds a copy. Kill
         // the whole family so neither copy works any more.
+        audit(self, "session.refresh_token_reused", s.user_id, {}, {}, false,
+              {{"session_id", session_id}, {"replaced_seconds_ago", now - replaced_at}});
         log::warn("sessions", "refresh-token-reused",
                   {{"session_id", session_id},
                    {"user_id", s.user_id},
@@ -564,6 +583,8 @@ session_impl(session_actor::stateful_pointer<session_state> self,
             out.tokens = make_response(self, s, refresh, user, now);
             self->state.index(std::move(s));
             caf::anon_send(self->state.metrics, metrics::inc("sessions_created_total"));
+            audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
+                  {{"session_id", s.id}, {"amr", s.amr}});
             set_active_gauge(self);
             rp.deliver(std::move(out));
           },
@@ -721,6 +742,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
                 [self, rp, kid](db::rowset& rs) mutable {
                   merge_keys(self, rs);
                   log::info("sessions", "signing-key-rotated", {{"kid", kid}});
+                  audit(self, "keys.rotated", {}, {}, {}, true, {{"kid", kid}});
                   rp.deliver(kid);
                 },
                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/messages.hpp"
@@ -47,6 +48,7 @@ struct session_options {
   std::shared_ptr<const key_ring> keys;
   /// Seconds between purges and key reloads.
   std::int64_t tick_seconds = 30;
+  auditor_actor auditor;
 };
 
 struct live_session {

@@ -38,6 +38,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(authsvc, (authsvc::session_view))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::revocation))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::mailer_status))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::audit_event))
 
   // -- atoms for the database ------------------------------------------------
   CAF_ADD_ATOM(authsvc, authsvc::atom, query_atom, "query")
@@ -60,6 +61,12 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_ATOM(authsvc, authsvc::atom, load_atom, "load")
   CAF_ADD_ATOM(authsvc, authsvc::atom, ready_atom, "ready")
   CAF_ADD_ATOM(authsvc, authsvc::atom, wake_atom, "wake")
+
+  // -- atoms for the audit trail ---------------------------------------------
+  CAF_ADD_ATOM(authsvc, authsvc::atom, flush_atom, "flush")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, subscribe_atom, "subscribe")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, unsub_atom, "unsub")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, purge_atom, "purge")
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 

@@ -45,10 +45,16 @@ user_info user_from(const db::rowset& rs) {
   return u;
 }
 
-void count_attempt(const context_ptr& ctx, const char* method, bool ok) {
+void count_attempt(const context_ptr& ctx, const char* method, bool ok,
+                   const std::string& user_id = {},
+                   const std::string& email = {}) {
   caf::anon_send(ctx->svc().metrics,
                  metrics::inc("auth_attempts_total",
                               {method, ok ? "success" : "failure"}));
+  std::string m = method;
+  ctx->audit(m == "otp" ? (ok ? "email.code_verified" : "email.code_failed")
+                        : (ok ? "email.link_verified" : "email.link_failed"),
+             ok, user_id, email);
 }
 
 /// Opens a session for `user` and hands the result to `then`.
@@ -174,9 +180,11 @@ void email_start(const context_ptr& ctx) {
           }
           ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
             .then(
-              [ctx, send, suppressed, flow_id, flow_secret, expires, now](db::unit_result& r) {
+              [ctx, send, suppressed, flow_id, flow_secret, expires, now, email](db::unit_result& r) {
                 if (!r.ok)
                   return ctx->reply_internal("flow insert failed: " + r.fail_code);
+                ctx->audit("email.sign_in_requested", send, {}, email,
+                           {{"flow_id", flow_id}, {"suppressed", suppressed}});
                 if (send) {
                   caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
                 } else {
@@ -242,7 +250,7 @@ void email_link_consume(const context_ptr& ctx) {
         if (form && redirect.empty()) {
           // A browser that only confirmed: the device that asked collects
           // its session through /v1/auth/email/exchange.
-          count_attempt(ctx, "magic_link", true);
+          count_attempt(ctx, "magic_link", true, user.id, user.email);
           return ctx->reply(http::page_response(
             200, "link_result",
             {{"ok", true},
@@ -250,8 +258,8 @@ void email_link_consume(const context_ptr& ctx) {
              {"message", "Sign-in confirmed. You can close this tab and "
                          "return to where you started."}}));
         }
-        open_session(ctx, user, "magic_link", [ctx, form, redirect](token_result& t) {
-          count_attempt(ctx, "magic_link", t.error.empty());
+        open_session(ctx, user, "magic_link", [ctx, form, redirect, user](token_result& t) {
+          count_attempt(ctx, "magic_link", t.error.empty(), user.id, user.email);
           if (!form)
             return reply_tokens(ctx, t);
           if (!t.error.empty())
@@ -351,9 +359,10 @@ void email_verify_code(const context_ptr& ctx) {
                 count_attempt(ctx, "otp", false);
                 return reply_db_failure(ctx, r, "flow_expired");
               }
-              open_session(ctx, user_from(r.results[2]), "otp",
-                           [ctx](token_result& t) {
-                             count_attempt(ctx, "otp", t.error.empty());
+              auto user = user_from(r.results[2]);
+              open_session(ctx, user, "otp",
+                           [ctx, user](token_result& t) {
+                             count_attempt(ctx, "otp", t.error.empty(), user.id, user.email);
                              reply_tokens(ctx, t);
                            });
             },

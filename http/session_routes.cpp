@@ -104,7 +104,10 @@ void logout(const context_ptr& ctx) {
       rv.except_session = ctx->auth.session_id;
   }
   ctx->log_fields["scope"] = scope;
-  revoke_then(ctx, rv, [ctx](std::int32_t) { no_content(ctx); });
+  revoke_then(ctx, rv, [ctx, scope](std::int32_t n) {
+    ctx->audit("session.logout", true, {}, {}, {{"scope", scope}, {"revoked", n}});
+    no_content(ctx);
+  });
 }
 
 void me_get(const context_ptr& ctx) {
@@ -156,6 +159,7 @@ void me_patch(const context_ptr& ctx) {
           return reply_db_failure(ctx, r, "unauthorized");
         auto user = user_from(r.results.back());
         caf::anon_send(ctx->svc().sessions, user);
+        ctx->audit("account.updated", true);
         ctx->reply_json(200, user_json(user));
       },
       [ctx](caf::error& e) { ctx->reply_failure(e); });
@@ -183,6 +187,7 @@ void me_delete(const context_ptr& ctx) {
           if (!r.ok)
             return ctx->reply_internal("account delete failed: " + r.fail_code);
           log::info("account", "account-deleted", {{"user_id", ctx->auth.user_id}});
+          ctx->audit("account.deleted", true, {}, ctx->auth.user.email);
           no_content(ctx);
         },
         [ctx](caf::error& e) { ctx->reply_failure(e); });

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/http_front.hpp"
 #include "actors/mailer_actor.hpp"
@@ -87,13 +88,15 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       db_options{cfg->database.path, cfg->database.synchronous,
                  static_cast<int>(cfg->database.busy_timeout_ms)},
       metrics);
+    auto auditor = sys.spawn(auditor_impl, cfg, db, metrics);
     auto sessions = sys.spawn(session_impl,
                               session_options{cfg, keys,
-                                              cfg->tokens.key_reload_interval},
+                                              cfg->tokens.key_reload_interval,
+                                              auditor},
                               db, metrics);
     auto mailer = sys.spawn<caf::detached>(
       mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
-    services svc{cfg, keys, metrics, db, sessions, mailer};
+    services svc{cfg, keys, metrics, db, sessions, mailer, auditor};
     std::vector<http_front_actor> fronts;
     for (std::size_t i = 0; i < cfg->server.front_actors; ++i)
       fronts.push_back(sys.spawn(http_front_impl, svc));
@@ -136,11 +139,19 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     fronts.clear();
     caf::anon_send_exit(sessions, caf::exit_reason::user_shutdown);
+    // The auditor writes what it holds before it goes.
+    {
+      caf::scoped_actor waiter{sys};
+      waiter->request(auditor, std::chrono::seconds(5), atom::flush_atom_v)
+        .receive([](std::int32_t) {}, [](caf::error&) {});
+    }
+    caf::anon_send_exit(auditor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(mailer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
     sessions = nullptr;
     mailer = nullptr;
+    auditor = nullptr;
     db = nullptr;
     metrics = nullptr;
     svc = services{};

@@ -1,0 +1,48 @@
+#pragma once
+// The auditor actor receives one event per security-relevant action from
+// every flow, writes them to audit_logs in batches through the DB actor (so
+// requests never wait on it), and forwards each event to subscribers. Under
+// overload it keeps at most `audit.queue_limit` events in memory and counts
+// every event it had to drop in `audit_events_dropped_total`.
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "actors/db_actor.hpp"
+#include "actors/messages.hpp"
+#include "actors/metrics_actor.hpp"
+#include "core/config.hpp"
+
+namespace authsvc {
+
+using audit_subscriber = caf::typed_actor<caf::reacts_to<audit_event>>;
+
+using auditor_actor = caf::typed_actor<
+  /// Records one event (fire and forget).
+  caf::reacts_to<audit_event>,
+  /// Starts forwarding every event to `sub` until it unsubscribes or dies.
+  caf::reacts_to<atom::subscribe_atom, audit_subscriber>,
+  caf::reacts_to<atom::unsub_atom, audit_subscriber>,
+  /// Writes what is buffered now; answers how many events were written.
+  caf::replies_to<atom::flush_atom>::with<std::int32_t>,
+  /// Internal: periodic flush and retention purge.
+  caf::reacts_to<atom::tick_atom>,
+  caf::reacts_to<atom::purge_atom>>;
+
+struct auditor_state {
+  static inline const char* name = "authsvc.auditor";
+  std::shared_ptr<const config::settings> cfg;
+  db_actor db;
+  metrics_actor metrics;
+  std::deque<audit_event> buffer;
+  bool writing = false;
+  std::vector<audit_subscriber> subscribers;
+  std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
+};
+
+auditor_actor::behavior_type
+auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
+             std::shared_ptr<const config::settings> cfg, db_actor db,
+             metrics_actor metrics);
+
+}  // namespace authsvc
