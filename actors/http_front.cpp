@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "auth/crypto.hpp"
 #include "core/log.hpp"
 
 namespace authsvc {
@@ -22,6 +23,47 @@ std::string method_label(const std::string& m) {
     if (m == k)
       return m;
   return "other";
+}
+
+/// Admin routes: the bootstrap key from the environment, or a key made by
+/// `passwordless-auth admin create-key` (stored as an HMAC). Every admitted
+/// call is audited with the key id before the handler runs.
+void admin_guard(const context_ptr& ctx, handler_fn handler) {
+  auto authz = ctx->req.header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (authz.size() <= bearer.size() || authz.size() > 512
+      || !http::iequals(authz.substr(0, bearer.size()), bearer))
+    return ctx->reply_error("unauthorized");
+  auto key = std::string(authz.substr(bearer.size()));
+  auto admit = [ctx, handler](std::string actor) {
+    ctx->actor = std::move(actor);
+    ctx->log_fields["actor"] = ctx->actor;
+    ctx->audit("admin.request", true, {}, {},
+               {{"method", ctx->req.method}, {"route", ctx->route}});
+    guarded(ctx, [&] { handler(ctx); });
+  };
+  const auto& bootstrap = ctx->cfg().admin.api_key;
+  if (!bootstrap.empty()
+      && auth::constant_time_equal(std::string_view(key),
+                                   std::string_view(bootstrap)))
+    return admit("admin:bootstrap");
+  auto hash = auth::hex_encode(
+    auth::hmac_sha256(ctx->svc().keys->admin_pepper, key));
+  ctx->self
+    ->request(ctx->svc().db, owner_timeout, atom::query_atom_v,
+              db::stmt("SELECT id FROM admin_api_keys WHERE key_hash = ? "
+                       "AND revoked_at IS NULL",
+                       {db::value::text(hash)}))
+    .then(
+      [ctx, admit](db::rowset& rs) {
+        if (rs.empty()) {
+          ctx->audit("admin.rejected", false, {}, {},
+                     {{"method", ctx->req.method}, {"route", ctx->route}});
+          return ctx->reply_error("unauthorized");
+        }
+        admit("admin:" + rs.at(0, "id").s);
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void dispatch(const context_ptr& ctx) {
@@ -83,6 +125,8 @@ void dispatch(const context_ptr& ctx) {
   ctx->route = m.hit->pattern;
   ctx->params = std::move(m.params);
   auto handler = m.hit->handler.handler;
+  if (m.hit->handler.guard == route_guard::admin)
+    return admin_guard(ctx, handler);
   if (m.hit->handler.guard != route_guard::user)
     return guarded(ctx, [&] { handler(ctx); });
   // Authenticated routes: the session actor checks the token and that its
@@ -226,6 +270,7 @@ void request_context::audit(std::string type, bool success,
   e.ip = client_ip;
   e.user_agent = std::string(req.header("User-Agent").substr(0, 512));
   e.request_id = request_id;
+  e.actor = actor;
   if (!metadata.is_null())
     e.metadata = metadata.dump(-1, ' ', false,
                                nlohmann::json::error_handler_t::replace);

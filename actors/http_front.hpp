@@ -36,6 +36,7 @@ enum class route_guard : std::uint8_t {
   none,   ///< public
   ops,    ///< operations route (may be exempt from IP filters)
   user,   ///< needs a valid access token of a live session
+  admin,  ///< needs an admin API key; every call is audited with its id
 };
 
 struct route_entry {
@@ -79,6 +80,8 @@ struct request_context {
   nlohmann::json log_fields = nlohmann::json::object();
   /// Set for user-guarded routes once the bearer token checked out.
   auth_context auth;
+  /// For admin routes: "admin:<key id>" (or "admin:bootstrap").
+  std::string actor;
   /// Headers every response to this request carries (e.g. Deprecation).
   std::vector<http::header_field> extra_headers;
 

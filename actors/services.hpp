@@ -8,6 +8,7 @@
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/session_actor.hpp"
+#include "actors/webhook_actor.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
 
@@ -21,6 +22,7 @@ struct services {
   session_actor sessions;
   mailer_actor mailer;
   auditor_actor auditor;
+  webhook_actor webhooks;
 };
 
 }  // namespace authsvc

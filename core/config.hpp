@@ -151,6 +151,13 @@ struct webhooks_config {
   bool allow_private_targets = false;
   std::int64_t retry_deadline = 86400;
   double timeout = 10;
+  std::int64_t retry_first_delay = 30;
+  std::int64_t retry_cap = 3600;
+  double poll_interval = 5;
+  /// One endpoint from configuration (besides those of the admin API).
+  std::string url;
+  std::string secret;  ///< secret: whsec_... from the environment or a file
+  std::vector<std::string> event_types{"*"};
 };
 
 struct caf_config {

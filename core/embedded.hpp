@@ -20,4 +20,7 @@ const std::vector<file>& templates_blob();
 /// Everything under static/ (the sign-in page's CSS and JavaScript).
 const std::vector<file>& static_blob();
 
+/// openapi.json, converted from openapi.yaml at build time.
+const std::vector<file>& openapi_blob();
+
 }  // namespace authsvc::embedded

@@ -1,6 +1,7 @@
 // The route table: every path the service answers, in one place. Guards and
 // rate-limit classes are declared here and applied by the front actor.
 #include "actors/http_front.hpp"
+#include "http/admin_routes.hpp"
 #include "http/email_routes.hpp"
 #include "http/ops_routes.hpp"
 #include "http/session_routes.hpp"
@@ -31,6 +32,7 @@ const http::router<route_entry>& route_table() {
     t.add("GET", "/metrics", {r::metrics, g::ops});
     t.add("GET", "/.well-known/jwks.json", {r::jwks, g::none});
     t.add("GET", "/static/{file}", {r::static_file, g::none});
+    t.add("GET", "/openapi.json", {r::openapi_json, g::none});
     // -- email sign-in --
     t.add("POST", "/v1/auth/email/start", {r::email_start, g::none, "email_send"});
     t.add("GET", "/v1/auth/email/link", {r::email_link_page, g::none});
@@ -47,10 +49,32 @@ const http::router<route_entry>& route_table() {
     t.add("DELETE", "/v1/me", {r::me_delete, g::user});
     t.add("GET", "/v1/me/sessions", {r::me_sessions, g::user});
     t.add("DELETE", "/v1/me/sessions/{id}", {r::me_session_delete, g::user});
+    // -- admin --
+    t.add("GET", "/v1/admin/users", {r::admin_users, g::admin});
+    t.add("GET", "/v1/admin/users/{id}", {r::admin_user_get, g::admin});
+    t.add("PATCH", "/v1/admin/users/{id}", {r::admin_user_patch, g::admin});
+    t.add("DELETE", "/v1/admin/users/{id}", {r::admin_user_delete, g::admin});
+    t.add("POST", "/v1/admin/users/{id}/unlock", {r::admin_user_unlock, g::admin});
+    t.add("GET", "/v1/admin/users/{id}/sessions", {r::admin_user_sessions, g::admin});
+    t.add("DELETE", "/v1/admin/users/{id}/sessions", {r::admin_user_sessions_delete, g::admin});
+    t.add("DELETE", "/v1/admin/sessions/{id}", {r::admin_session_delete, g::admin});
+    t.add("GET", "/v1/admin/audit", {r::admin_audit, g::admin});
+    t.add("GET", "/v1/admin/stats", {r::admin_stats, g::admin});
+    t.add("GET", "/v1/admin/ip-filters", {r::admin_ip_filters, g::admin});
+    t.add("POST", "/v1/admin/ip-filters", {r::admin_ip_filter_create, g::admin});
+    t.add("GET", "/v1/admin/ip-filters/{id}", {r::admin_ip_filter_get, g::admin});
+    t.add("DELETE", "/v1/admin/ip-filters/{id}", {r::admin_ip_filter_delete, g::admin});
+    t.add("GET", "/v1/admin/webhooks", {r::admin_webhooks, g::admin});
+    t.add("POST", "/v1/admin/webhooks", {r::admin_webhook_create, g::admin});
+    t.add("GET", "/v1/admin/webhooks/{id}", {r::admin_webhook_get, g::admin});
+    t.add("DELETE", "/v1/admin/webhooks/{id}", {r::admin_webhook_delete, g::admin});
+    t.add("GET", "/v1/admin/webhooks/{id}/deliveries", {r::admin_webhook_deliveries, g::admin});
+    t.add("POST", "/v1/admin/keys/rotate", {r::admin_keys_rotate, g::admin});
     // -- seed compatibility --
     t.add("POST", "/request/magic", {deprecated<r::email_start>, g::none, "email_send"});
     t.add("GET", "/verify/magic", {deprecated<r::email_link_page>, g::none});
     t.add("POST", "/token/refresh", {deprecated<r::token_refresh>, g::none, "refresh"});
+    t.add("GET", "/admin/stats", {deprecated<r::admin_stats>, g::admin});
     return t;
   }();
   return table;

@@ -41,4 +41,18 @@ void static_file(const context_ptr& ctx) {
   ctx->reply_error("not_found");
 }
 
+void openapi_json(const context_ptr& ctx) {
+  for (const auto& f : embedded::openapi_blob()) {
+    if (f.path != "openapi.json")
+      continue;
+    http::response r;
+    r.status = 200;
+    r.set_header("Content-Type", "application/json; charset=utf-8");
+    r.set_header("Cache-Control", "public, max-age=300");
+    r.body = f.contents;
+    return ctx->reply(std::move(r));
+  }
+  ctx->reply_error("not_found");
+}
+
 }  // namespace authsvc::http_routes

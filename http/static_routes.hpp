@@ -7,4 +7,7 @@ namespace authsvc::http_routes {
 /// Handles GET /static/{file}: embedded CSS and JavaScript.
 void static_file(const context_ptr& ctx);
 
+/// Handles GET /openapi.json: openapi.yaml, converted to JSON at build time.
+void openapi_json(const context_ptr& ctx);
+
 }  // namespace authsvc::http_routes

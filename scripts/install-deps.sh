@@ -9,6 +9,7 @@ build_pkgs=(
   libcaf-dev libboost1.81-dev libsqlite3-dev nlohmann-json3-dev libssl-dev
   libspdlog-dev catch2 libtomlplusplus-dev libcli11-dev zlib1g-dev
   libcurl4-openssl-dev libcbor-dev libkainjow-mustache-dev libqrencode-dev
+  python3 python3-yaml
 )
 # Independent verifiers and real peers used by the tests (never mocks).
 test_pkgs=(

@@ -14,8 +14,12 @@
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/session_actor.hpp"
+#include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "auth/crypto.hpp"
+#include "auth/ids.hpp"
 #include "core/config.hpp"
+#include "db/sqlite_executor.hpp"
 #include "core/key_ring.hpp"
 #include "core/log.hpp"
 #include "http/pages.hpp"
@@ -96,7 +100,9 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                               db, metrics);
     auto mailer = sys.spawn<caf::detached>(
       mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
-    services svc{cfg, keys, metrics, db, sessions, mailer, auditor};
+    auto webhooks = sys.spawn<caf::detached>(webhook_impl, cfg, keys, db,
+                                             metrics, auditor);
+    services svc{cfg, keys, metrics, db, sessions, mailer, auditor, webhooks};
     std::vector<http_front_actor> fronts;
     for (std::size_t i = 0; i < cfg->server.front_actors; ++i)
       fronts.push_back(sys.spawn(http_front_impl, svc));
@@ -147,11 +153,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     }
     caf::anon_send_exit(auditor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(mailer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
     sessions = nullptr;
     mailer = nullptr;
     auditor = nullptr;
+    webhooks = nullptr;
     db = nullptr;
     metrics = nullptr;
     svc = services{};
@@ -159,6 +167,65 @@ int serve(std::shared_ptr<const config::settings> cfg) {
   log::info("main", "stopped", {{"exit_code", rc}});
   log::shutdown();
   return rc;
+}
+
+/// Opens the database file directly (beside a running service: WAL).
+std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg) {
+  auto ex = std::make_unique<db::sqlite_executor>(
+    cfg.database.path, cfg.database.synchronous,
+    static_cast<int>(cfg.database.busy_timeout_ms));
+  ex->migrate(db::embedded_migrations());
+  return ex;
+}
+
+/// @returns {key id, key}; only the HMAC of the key is stored.
+std::pair<std::string, std::string> create_admin_key(const config::settings& cfg,
+                                                     const std::string& name) {
+  if (name.empty() || name.size() > 100)
+    throw std::runtime_error("--name must be 1 to 100 characters");
+  auto keys = key_ring::derive(load_or_create_master_secret(cfg, nullptr));
+  auto key = "pa_admin_" + auth::random_token(32);
+  auto id = auth::uuid_v4();
+  auto ex = open_db(cfg);
+  ex->begin();
+  ex->query(db::stmt("INSERT INTO admin_api_keys(id, name, key_hash, created_at) "
+                    "VALUES (?, ?, ?, strftime('%s','now'))",
+                    {db::value::text(id), db::value::text(name),
+                     db::value::text(auth::hex_encode(
+                       auth::hmac_sha256(keys.admin_pepper, key)))}));
+  ex->commit();
+  return {id, key};
+}
+
+int export_audit(const config::settings& cfg, std::int64_t since,
+                 std::int64_t until, std::ostream& out) {
+  auto ex = open_db(cfg);
+  auto rs = ex->query(db::stmt(
+    "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
+    "request_id, actor, success, metadata FROM audit_logs WHERE created_at >= ? "
+    "AND (? = 0 OR created_at <= ?) ORDER BY id",
+    {db::value::integer(since), db::value::integer(until),
+     db::value::integer(until)}));
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    auto text = [&](const char* c) -> nlohmann::json {
+      const auto& v = rs.at(i, c);
+      return v.is_null() ? nlohmann::json(nullptr) : nlohmann::json(v.s);
+    };
+    auto meta = nlohmann::json::parse(rs.at(i, "metadata").s, nullptr, false);
+    nlohmann::json line = {{"id", std::to_string(rs.at(i, "id").i)},
+                           {"type", rs.at(i, "event_type").s},
+                           {"created_at", rs.at(i, "created_at").i},
+                           {"user_id", text("user_id")},
+                           {"email", text("email")},
+                           {"ip", text("ip")},
+                           {"user_agent", text("user_agent")},
+                           {"request_id", text("request_id")},
+                           {"actor", text("actor")},
+                           {"success", rs.at(i, "success").i != 0},
+                           {"metadata", meta.is_object() ? meta : nlohmann::json::object()}};
+    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return 0;
 }
 
 } // namespace
@@ -177,6 +244,24 @@ int main(int argc, char** argv) {
   auto* check_cmd = app.add_subcommand(
     "check-config", "validate and print the effective configuration");
   check_cmd->fallthrough();
+  auto* admin_cmd = app.add_subcommand("admin", "manage admin API keys");
+  auto* create_key_cmd = admin_cmd->add_subcommand(
+    "create-key", "create an admin API key (printed once, stored hashed)");
+  std::string key_name;
+  create_key_cmd->add_option("--name", key_name, "a name for the key")->required();
+  admin_cmd->require_subcommand(1);
+  admin_cmd->fallthrough();
+  create_key_cmd->fallthrough();
+  auto* audit_cmd = app.add_subcommand("audit", "read the audit trail");
+  auto* export_cmd = audit_cmd->add_subcommand(
+    "export", "write audit events as JSON lines to stdout");
+  std::int64_t export_since = 0;
+  std::int64_t export_until = 0;
+  export_cmd->add_option("--since", export_since, "unix seconds (inclusive)")->required();
+  export_cmd->add_option("--until", export_until, "unix seconds (inclusive)");
+  audit_cmd->require_subcommand(1);
+  audit_cmd->fallthrough();
+  export_cmd->fallthrough();
   auto* keys_cmd = app.add_subcommand("keys", "manage signing keys");
   auto* rotate_cmd = keys_cmd->add_subcommand(
     "rotate", "add a new signing key; old keys verify until their tokens expire");
@@ -209,6 +294,26 @@ int main(int argc, char** argv) {
     for (const auto& w : cfg->warnings)
       std::cerr << "warning: " << w << "\n";
     return 0;
+  }
+  if (*create_key_cmd) {
+    try {
+      auto kid = create_admin_key(*cfg, key_name);
+      std::cout << kid.second << "\n";
+      std::cerr << "admin key " << kid.first << " (" << key_name
+                << ") created; it is shown only once\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "admin create-key: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (*export_cmd) {
+    try {
+      return export_audit(*cfg, export_since, export_until, std::cout);
+    } catch (const std::exception& e) {
+      std::cerr << "audit export: " << e.what() << "\n";
+      return 1;
+    }
   }
   if (*rotate_cmd) {
     try {
