@@ -5,8 +5,10 @@
 
 #include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
+#include "actors/ip_filter_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/rate_limiter_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
@@ -21,6 +23,8 @@ struct services {
   session_actor sessions;
   mailer_actor mailer;
   auditor_actor auditor;
+  rate_limiter_actor limiter;
+  ip_filter_actor ip_filters;
 };
 
 }  // namespace authsvc

@@ -204,6 +204,7 @@ const std::vector<entry>& table() {
     LIST(server, ip_allow, ip_allow),
     LIST(server, ip_deny, ip_deny),
     BOOL(server, ip_filter_exempt_ops, ip_filter_exempt_ops),
+    INT(server, ip_filter_refresh, ip_filter_refresh, 0, day),
     STR(database, path, path, false),
     CHOICE(database, synchronous, synchronous, "off", "normal", "full"),
     INT(database, busy_timeout_ms, busy_timeout_ms, 0, 600000),
