@@ -73,19 +73,15 @@ rate_verdict rate_limiter_state::decide(const rate_request& req,
     if (auto cls = per_ip_class(req.route_class))
       checks.push_back({*cls, req.ip_key});
   }
+  // Headers describe the route's own limit, not the global ceiling: what
+  // check() of that class alone would answer, which is what check_all
+  // consumes when everything passes.
+  auto own = limits->limiter(checks.back().cls).peek(checks.back().key, now);
   auto d = limits->check_all(checks, now);
   if (d.allowed) {
-    // Headers describe the route's own limit, not the global ceiling.
     if (checks.size() == 1 && req.identifier.empty())
       return {};
-    auto v = to_verdict(d, checks.back().cls);
-    if (checks.size() > 1) {
-      auto own = limits->limiter(checks.back().cls).peek(checks.back().key, now);
-      v.limit = own.limit;
-      v.remaining = own.remaining;
-      v.reset_after = own.reset_after_seconds;
-    }
-    return v;
+    return to_verdict(own, checks.back().cls);
   }
   // Nothing was consumed: find the limit that refused (longest wait).
   auto cls = checks.front().cls;
