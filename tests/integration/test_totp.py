@@ -271,3 +271,23 @@ def test_totp_lockout_answers_like_a_wrong_code_and_expires(start_server):
     assert r.status == 200, r
     metrics = s.client.get("/metrics").text
     assert 'account_lockouts_total{method="totp"} 1' in metrics
+
+
+def test_responses_match_the_openapi_document(server):
+    import openapi_check as oc
+    documented = oc.documented_routes(oc.DEFAULT_DOCUMENT)
+    for route in [("POST", "/v1/me/totp"), ("DELETE", "/v1/me/totp"),
+                  ("POST", "/v1/me/totp/confirm"),
+                  ("POST", "/v1/me/totp/recovery-codes"),
+                  ("POST", "/v1/auth/totp/verify"), ("POST", "/v1/auth/recovery")]:
+        assert route in documented, route
+    tokens = sign_in(server, "doc@example.org")
+    e = enrol(server, tokens)
+    oc.validate(e, oc.response_schema_ref("POST", "/v1/me/totp", "200"))
+    r = server.client.post("/v1/me/totp/confirm", headers=bearer(tokens),
+                           json={"code": oathtool(e["secret"])})
+    oc.validate(r.json(), oc.response_schema_ref("POST", "/v1/me/totp/confirm", "200"))
+    r = verify(server, "doc@example.org", oathtool(e["secret"], time.time() + 30))
+    oc.validate(r.json(), oc.response_schema_ref("POST", "/v1/auth/totp/verify", "200"))
+    r = verify(server, "doc@example.org", "000000")
+    oc.validate(r.json(), oc.response_schema_ref("POST", "/v1/auth/totp/verify", "400"))
