@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "auth/cidr.hpp"
+#include "auth/rate_limiter.hpp"
 #include "auth/url.hpp"
 
 extern char** environ;
@@ -272,6 +273,8 @@ const std::vector<entry>& table() {
               auto cls = trim(item.substr(0, eq));
               auto rate = trim(item.substr(eq + 1));
               parse_rate(key + "." + cls, rate);
+              if (!auth::parse_limit_class(cls))
+                throw config_error(key + "." + cls, "unknown rate limit class");
               s.rate_limit.policies[cls] = rate;
             }
           },

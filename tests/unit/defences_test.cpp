@@ -159,3 +159,11 @@ TEST_CASE("table rules merge with config rules", "[ip-filter]") {
   CHECK(snap.allow == std::vector<std::string>{"192.0.2.0/24"});
   CHECK(skipped.size() == 2);
 }
+
+TEST_CASE("an unknown rate-limit class fails at start", "[rate-limit]") {
+  config::sources src;
+  src.environment = {{"PA_RATE_LIMIT_POLICIES", "verfy_per_ip=3/60"}};
+  CHECK_THROWS_AS(config::load(src), config::config_error);
+  src.environment = {{"PA_RATE_LIMIT_POLICIES", "verify_per_ip=3/60"}};
+  CHECK(config::load(src).rate_limit.policies.at("verify_per_ip") == "3/60");
+}
