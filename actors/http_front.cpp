@@ -4,6 +4,7 @@
 
 #include "auth/crypto.hpp"
 #include "core/log.hpp"
+#include "http/rate_limit.hpp"
 
 namespace authsvc {
 
@@ -65,6 +66,7 @@ void admin_guard(const context_ptr& ctx, handler_fn handler) {
       },
       [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
+void route_to(const context_ptr& ctx, http::router<route_entry>::match& m);
 
 void dispatch(const context_ptr& ctx) {
   auto& req = ctx->req;
@@ -93,13 +95,16 @@ void dispatch(const context_ptr& ctx) {
   auto m = table.find(req.method, req.path());
   // IP rules apply before routing; operations routes may be exempt so that
   // probes and scrapers from an internal network keep working.
-  const auto& st = ctx->self->state;
+  auto& st = ctx->self->state;
   if (!st.ip_rules.empty()) {
     bool exempt = ctx->cfg().server.ip_filter_exempt_ops
                   && m.result == outcome::found
                   && m.hit->handler.guard == route_guard::ops;
     if (!exempt && st.ip_rules.decide(ctx->client_ip) == auth::ip_decision::deny) {
       ctx->log_fields["blocked"] = "ip_filter";
+      if (st.blocked_audit->check(ctx->client_ip, steady_ns() / 1000).allowed)
+        ctx->audit("ip.blocked", false, {}, {}, {{"route",
+                   m.result == outcome::found ? m.hit->pattern : "unmatched"}});
       return ctx->reply_error("forbidden");
     }
   }
@@ -111,6 +116,19 @@ void dispatch(const context_ptr& ctx) {
     auto r = ctx->self->state.cors.preflight(req, allowed, ctx->request_id);
     return ctx->reply(std::move(r));
   }
+  // Rate limits wrap everything after routing: the global per-IP ceiling
+  // for every request, plus the route's class (one limiter message).
+  const char* rate_class = nullptr;
+  if (m.result == outcome::found) {
+    ctx->route = m.hit->pattern;
+    rate_class = m.hit->handler.rate_class;
+  }
+  auto shared = std::make_shared<decltype(m)>(std::move(m));
+  with_ip_limits(ctx, rate_class, [ctx, shared] { route_to(ctx, *shared); });
+}
+
+void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
+  using outcome = http::router<route_entry>::outcome;
   if (m.result == outcome::not_found)
     return ctx->reply_error("not_found");
   if (m.result == outcome::method_not_allowed) {
@@ -122,7 +140,6 @@ void dispatch(const context_ptr& ctx) {
     r.set_header("Allow", allow);
     return ctx->reply(std::move(r));
   }
-  ctx->route = m.hit->pattern;
   ctx->params = std::move(m.params);
   auto handler = m.hit->handler.handler;
   if (m.hit->handler.guard == route_guard::admin)
@@ -301,12 +318,24 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
                              : auth::forwarded_header_mode::x_forwarded_for;
   self->state.ip_rules = auth::ip_filter(parse(svc.cfg->server.ip_allow),
                                          parse(svc.cfg->server.ip_deny));
+  self->state.blocked_audit = std::make_shared<auth::rate_limiter>(
+    auth::rate_policy{1, 60}, 10'000);
   self->state.svc = std::move(svc);
+  if (self->state.svc.ip_filters)
+    self->send(self->state.svc.ip_filters, atom::subscribe_atom_v,
+               caf::actor_cast<ip_rules_sink>(self));
   return {
     [=](http::request& req, http::responder_ptr& out) {
       auto ctx = std::make_shared<request_context>(self, std::move(req),
                                                    std::move(out));
       guarded(ctx, [&] { dispatch(ctx); });
+    },
+    [=](ip_rules_snapshot& snap) {
+      auto parse = [](const std::vector<std::string>& xs) {
+        return auth::parse_cidr_list(xs, nullptr).value_or(
+          std::vector<auth::cidr_block>{});
+      };
+      self->state.ip_rules = auth::ip_filter(parse(snap.allow), parse(snap.deny));
     },
   };
 }

@@ -14,6 +14,7 @@
 #include "actors/services.hpp"
 #include "auth/client_ip.hpp"
 #include "auth/ip_filter.hpp"
+#include "auth/rate_limiter.hpp"
 #include "actors/type_ids.hpp"
 #include "http/errors.hpp"
 #include "http/message.hpp"
@@ -23,7 +24,9 @@
 namespace authsvc {
 
 using http_front_actor
-  = caf::typed_actor<caf::reacts_to<http::request, http::responder_ptr>>;
+  = caf::typed_actor<caf::reacts_to<http::request, http::responder_ptr>,
+                     /// New IP rules from the IP filter owner.
+                     caf::reacts_to<ip_rules_snapshot>>;
 
 struct request_context;
 using context_ptr = std::shared_ptr<request_context>;
@@ -55,6 +58,8 @@ struct front_state {
   auth::proxy_trust trust;
   /// Rules from config (and, once loaded, from the ip_filters table).
   auth::ip_filter ip_rules;
+  /// Lets one ip.blocked audit event per address a minute through.
+  std::shared_ptr<auth::rate_limiter> blocked_audit;
 };
 
 /// How long front actors wait for an owner before answering 503.

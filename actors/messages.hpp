@@ -131,11 +131,17 @@ struct revocation {
   std::string user_id;
   std::string except_session;
   std::string reason;
+  // -- who asked, for the audit trail --
+  std::string ip;
+  std::string user_agent;
+  std::string request_id;
+  std::string actor;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, revocation& x) {
-  return f(x.session_id, x.user_id, x.except_session, x.reason);
+  return f(x.session_id, x.user_id, x.except_session, x.reason, x.ip,
+           x.user_agent, x.request_id, x.actor);
 }
 
 /// What /health reports about the mailer.
@@ -177,6 +183,55 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_event& x) {
   return f(x.type, x.created_at, x.user_id, x.email, x.ip, x.user_agent,
            x.request_id, x.actor, x.success, x.metadata);
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+/// Asks the rate limiter about one request. Without `identifier`: the
+/// global per-IP ceiling plus the per-IP limit of `route_class` (a route
+/// table class such as "verify"; empty = global only). With `identifier`:
+/// only the per-identifier limit of `route_class` (e.g. the normalised
+/// address for "email_send").
+struct rate_request {
+  std::string route_class;
+  std::string ip_key;     ///< auth::rate_limit_key of the client
+  std::string identifier;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_request& x) {
+  return f(x.route_class, x.ip_key, x.identifier);
+}
+
+/// The rate limiter's answer, shaped for the RateLimit-* headers.
+struct rate_verdict {
+  bool allowed = true;
+  std::string type;             ///< the deciding limit class, e.g. "verify_per_ip"
+  std::uint32_t limit = 0;      ///< 0 = no class limit applied (no headers)
+  std::uint32_t remaining = 0;
+  std::int64_t reset_after = 0; ///< seconds
+  std::int64_t retry_after = 0; ///< seconds, when rejected
+  bool audit = false;           ///< first rejection of this key in a minute
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rate_verdict& x) {
+  return f(x.allowed, x.type, x.limit, x.remaining, x.reset_after,
+           x.retry_after, x.audit);
+}
+
+/// The effective IP rules (config merged with the ip_filters table) as CIDR
+/// text, pushed to every front actor when they change.
+struct ip_rules_snapshot {
+  std::vector<std::string> allow;
+  std::vector<std::string> deny;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ip_rules_snapshot& x) {
+  return f(x.allow, x.deny);
 }
 
 }  // namespace authsvc

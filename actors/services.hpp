@@ -5,8 +5,10 @@
 
 #include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
+#include "actors/ip_filter_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/rate_limiter_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "core/config.hpp"
@@ -23,6 +25,8 @@ struct services {
   mailer_actor mailer;
   auditor_actor auditor;
   webhook_actor webhooks;
+  rate_limiter_actor limiter;
+  ip_filter_actor ip_filters;
 };
 
 }  // namespace authsvc

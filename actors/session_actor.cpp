@@ -123,7 +123,8 @@ void merge_keys(self_ptr self, const db::rowset& rs) {
 
 void audit(self_ptr self, std::string type, const std::string& user_id,
            const std::string& ip, const std::string& ua, bool success,
-           nlohmann::json meta) {
+           nlohmann::json meta, const std::string& request_id = {},
+           const std::string& actor = {}) {
   audit_event e;
   e.type = std::move(type);
   e.user_id = user_id;
@@ -131,6 +132,8 @@ void audit(self_ptr self, std::string type, const std::string& user_id,
   e.user_agent = ua;
   e.success = success;
   e.metadata = meta.dump();
+  e.request_id = request_id;
+  e.actor = actor;
   caf::anon_send(self->state.opts.auditor, std::move(e));
 }
 
@@ -246,14 +249,16 @@ token_response make_response(self_ptr self, const live_session& s,
 /// after the commit.
 template <class F>
 void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
-                const std::string& reason, F done) {
+                const revocation& origin, F done) {
+  const auto& reason = origin.reason;
   auto now = unix_now();
   db::unit u;
   std::int32_t live = 0;
   for (const auto& id : ids) {
     if (auto it = self->state.sessions.find(id); it != self->state.sessions.end()) {
-      audit(self, "session.revoked", it->second.user_id, {}, {}, true,
-            {{"session_id", id}, {"reason", reason}});
+      audit(self, "session.revoked", it->second.user_id, origin.ip,
+            origin.user_agent, true, {{"session_id", id}, {"reason", reason}},
+            origin.request_id, origin.actor);
       self->state.forget(id);
       ++live;
     }
@@ -330,7 +335,7 @@ void rotate(self_ptr self, const std::string& session_id,
           for (auto& w : waiters)
             w.deliver(fail("invalid_refresh_token"));
           if (r.fail_code == "user_disabled")
-            revoke_ids(self, {session_id}, "user_disabled", [](std::int32_t) {});
+            revoke_ids(self, {session_id}, revocation{{}, {}, {}, "user_disabled", req.ip, req.user_agent, {}, {}}, [](std::int32_t) {});
           return;
         }
         self->state.by_refresh.erase(old_hash);
@@ -367,6 +372,7 @@ void rotate(self_ptr self, const std::string& session_id,
 /// A refresh token that is not the live one of any session: unknown, from a
 /// dead session, a replay within the grace window, or a reuse.
 void refresh_old(self_ptr self, const std::string& hash,
+                 const refresh_request& req,
                  caf::typed_response_promise<token_result> rp) {
   self
     ->request(self->state.db, db_timeout, atom::query_atom_v,
@@ -378,7 +384,7 @@ void refresh_old(self_ptr self, const std::string& hash,
                        "WHERE r.token_hash = ?",
                        {value::text(hash)}))
     .then(
-      [self, hash, rp](db::rowset& rs) mutable {
+      [self, hash, req, rp](db::rowset& rs) mutable {
         if (rs.empty() || rs.at(0, "replaced_at").is_null())
           {
           rp.deliver(fail("invalid_refresh_token"));
@@ -412,13 +418,15 @@ void refresh_old(self_ptr self, const std::string& hash,
         }
         // An old token after its grace window: someone holds a copy. Kill
         // the whole family so neither copy works any more.
-        audit(self, "session.refresh_token_reused", s.user_id, {}, {}, false,
+        audit(self, "session.refresh_token_reused", s.user_id, req.ip, req.user_agent, false,
               {{"session_id", session_id}, {"replaced_seconds_ago", now - replaced_at}});
         log::warn("sessions", "refresh-token-reused",
                   {{"session_id", session_id},
                    {"user_id", s.user_id},
                    {"replaced_seconds_ago", now - replaced_at}});
-        revoke_ids(self, {session_id}, "refresh_token_reused",
+        revoke_ids(self, {session_id},
+                   revocation{{}, {}, {}, "refresh_token_reused", req.ip,
+                              req.user_agent, {}, {}},
                    [rp](std::int32_t) mutable {
                      rp.deliver(fail("refresh_token_reused"));
                    });
@@ -604,7 +612,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       auto rp = self->make_response_promise<token_result>();
       auto it = st.by_refresh.find(hash);
       if (it == st.by_refresh.end()) {
-        refresh_old(self, hash, rp);
+        refresh_old(self, hash, req, rp);
         return rp;
       }
       auto session_id = it->second;
@@ -693,7 +701,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         // Also revoke rows that are not in memory (e.g. expired), so a
         // disabled or deleted account has nothing left to refresh.
         auto rp = self->make_response_promise<std::int32_t>();
-        revoke_ids(self, ids, rv.reason, [self, rp, rv](std::int32_t n) mutable {
+        revoke_ids(self, ids, rv, [self, rp, rv](std::int32_t n) mutable {
           db::unit u;
           u.statements.push_back(db::stmt(
             "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
@@ -707,7 +715,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         return rp;
       }
       auto rp = self->make_response_promise<std::int32_t>();
-      revoke_ids(self, ids, rv.reason,
+      revoke_ids(self, ids, rv,
                  [rp](std::int32_t n) mutable { rp.deliver(n); });
       return rp;
     },

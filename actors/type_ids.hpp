@@ -40,6 +40,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(authsvc, (authsvc::mailer_status))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::audit_event))
 
+  // -- defences (rate limits, IP rules) --------------------------------------
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::rate_request))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::rate_verdict))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::ip_rules_snapshot))
+
   // -- atoms for the database ------------------------------------------------
   CAF_ADD_ATOM(authsvc, authsvc::atom, query_atom, "query")
   CAF_ADD_ATOM(authsvc, authsvc::atom, write_atom, "write")
@@ -67,6 +72,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_ATOM(authsvc, authsvc::atom, subscribe_atom, "subscribe")
   CAF_ADD_ATOM(authsvc, authsvc::atom, unsub_atom, "unsub")
   CAF_ADD_ATOM(authsvc, authsvc::atom, purge_atom, "purge")
+
+  // -- atoms for defences ----------------------------------------------------
+  CAF_ADD_ATOM(authsvc, authsvc::atom, limit_atom, "limit")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, reload_atom, "reload")
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 

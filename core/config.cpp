@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "auth/cidr.hpp"
+#include "auth/rate_limiter.hpp"
 #include "auth/url.hpp"
 
 extern char** environ;
@@ -204,6 +205,7 @@ const std::vector<entry>& table() {
     LIST(server, ip_allow, ip_allow),
     LIST(server, ip_deny, ip_deny),
     BOOL(server, ip_filter_exempt_ops, ip_filter_exempt_ops),
+    INT(server, ip_filter_refresh, ip_filter_refresh, 0, day),
     STR(database, path, path, false),
     CHOICE(database, synchronous, synchronous, "off", "normal", "full"),
     INT(database, busy_timeout_ms, busy_timeout_ms, 0, 600000),
@@ -271,6 +273,8 @@ const std::vector<entry>& table() {
               auto cls = trim(item.substr(0, eq));
               auto rate = trim(item.substr(eq + 1));
               parse_rate(key + "." + cls, rate);
+              if (!auth::parse_limit_class(cls))
+                throw config_error(key + "." + cls, "unknown rate limit class");
               s.rate_limit.policies[cls] = rate;
             }
           },

@@ -47,6 +47,9 @@ struct server_config {
   std::vector<std::string> ip_allow;
   std::vector<std::string> ip_deny;
   bool ip_filter_exempt_ops = true;
+  /// Seconds between re-reads of the ip_filters table (0 = only at start
+  /// and on reload).
+  std::int64_t ip_filter_refresh = 30;
 };
 
 struct database_config {

@@ -206,6 +206,8 @@ void declare_service_metrics(registry& r) {
             "Requests refused by a rate limit, by route class.", {"type"});
   r.declare("webhook_deliveries_total", ft::counter,
             "Webhook delivery attempts by outcome.", {"outcome"});
+  r.declare("account_lockouts_total", ft::counter,
+            "Accounts locked after repeated failures, by method.", {"method"});
   r.declare("audit_events_dropped_total", ft::counter,
             "Audit events lost (overload or a rejected batch).", {});
   r.declare("process_resident_memory_bytes", ft::gauge,

@@ -7,6 +7,7 @@
 #include "auth/secret_box.hpp"
 #include "auth/url.hpp"
 #include "auth/webhook_signature.hpp"
+#include "http/lockout.hpp"
 #include "http/route_helpers.hpp"
 
 namespace authsvc::http_routes {
@@ -270,7 +271,7 @@ void admin_user_patch(const context_ptr& ctx) {
     // Disabling takes effect at once: every live session goes.
     ctx->self
       ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
-                revocation{{}, id, {}, "user_disabled"})
+                make_revocation(ctx, {}, id, {}, "user_disabled"))
       .then([ctx, id](std::int32_t) { reply_admin_user(ctx, id); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
@@ -285,7 +286,7 @@ void admin_user_delete(const context_ptr& ctx) {
           auto email = rs.at(0, "email").s;
           ctx->self
             ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
-                      revocation{{}, id, {}, "account_deleted"})
+                      make_revocation(ctx, {}, id, {}, "account_deleted"))
             .then(
               [ctx, id, email](std::int32_t) {
                 db::unit u;
@@ -310,10 +311,7 @@ void admin_user_unlock(const context_ptr& ctx) {
         [ctx, id](db::rowset& rs) {
           if (rs.empty())
             return ctx->reply_error("not_found");
-          db::unit u;
-          u.statements.push_back(db::stmt("DELETE FROM failed_attempts WHERE user_id = ?",
-                                          {value::text(id)}));
-          write(ctx, std::move(u), [ctx, id](db::unit_result&) {
+          write(ctx, lockout::unlock_unit(id), [ctx, id](db::unit_result&) {
             ctx->audit("account.unlocked", true, id);
             no_content(ctx);
           });
@@ -359,7 +357,7 @@ void admin_user_sessions_delete(const context_ptr& ctx) {
             return ctx->reply_error("not_found");
           ctx->self
             ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
-                      revocation{{}, id, {}, "revoked_by_admin"})
+                      make_revocation(ctx, {}, id, {}, "revoked_by_admin"))
             .then(
               [ctx, id](std::int32_t n) {
                 ctx->audit("sessions.revoked_all", true, id, {}, {{"revoked", n}});
@@ -380,7 +378,7 @@ void admin_session_delete(const context_ptr& ctx) {
           auto user = rs.at(0, "user_id").s;
           ctx->self
             ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
-                      revocation{id, {}, {}, "revoked_by_admin"})
+                      make_revocation(ctx, id, {}, {}, "revoked_by_admin"))
             .then(
               [ctx, user](std::int32_t) {
                 ctx->audit("session.revoked_by_admin", true, user);
@@ -453,7 +451,16 @@ void admin_audit(const context_ptr& ctx) {
       [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
+static void admin_stats_now(const context_ptr& ctx);
+
 void admin_stats(const context_ptr& ctx) {
+  // Sign-ins are counted from the audit trail: write what is buffered first.
+  ctx->self->request(ctx->svc().auditor, timeout, atom::flush_atom_v)
+    .then([ctx](std::int32_t) { admin_stats_now(ctx); },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+static void admin_stats_now(const context_ptr& ctx) {
   auto now = unix_now();
   query(ctx,
         db::stmt("SELECT (SELECT COUNT(*) FROM users) AS total_users, "
@@ -522,8 +529,7 @@ void admin_ip_filter_create(const context_ptr& ctx) {
       return ctx->reply_error("conflict", "This rule exists already.");
     auto rule = ip_filter_json(r.results[0], 0);
     ctx->audit("ip_filter.created", true, {}, {}, rule);
-    ip_filters_changed(ctx);
-    ctx->reply_json(201, rule);
+    ip_filters_changed(ctx, [ctx, rule] { ctx->reply_json(201, rule); });
   });
 }
 
@@ -548,8 +554,7 @@ void admin_ip_filter_delete(const context_ptr& ctx) {
       return ctx->reply_error("not_found");
     ctx->audit("ip_filter.deleted", true, {}, {},
                {{"cidr", r.results[0].at(0, "cidr").s}});
-    ip_filters_changed(ctx);
-    no_content(ctx);
+    ip_filters_changed(ctx, [ctx] { no_content(ctx); });
   });
 }
 
@@ -717,8 +722,12 @@ void admin_keys_rotate(const context_ptr& ctx) {
       [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-void ip_filters_changed(const context_ptr&) {
-  // Wired to the IP-filter snapshot owner (see actors/http_front).
+void ip_filters_changed(const context_ptr& ctx, std::function<void()> then) {
+  // The answer comes after every front actor was sent the new rules, so the
+  // admin's next request already meets them.
+  ctx->self->request(ctx->svc().ip_filters, timeout, atom::reload_atom_v)
+    .then([ctx, then](std::int32_t) { guarded(ctx, then); },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 }  // namespace authsvc::http_routes

@@ -48,7 +48,7 @@ void admin_webhook_deliveries(const context_ptr& ctx);
 /// Handles POST /v1/admin/keys/rotate.
 void admin_keys_rotate(const context_ptr& ctx);
 
-/// Hook run after the IP filter table changed (reloads the snapshots).
-void ip_filters_changed(const context_ptr& ctx);
+/// Reloads the IP-filter snapshots after the table changed, then `then`.
+void ip_filters_changed(const context_ptr& ctx, std::function<void()> then);
 
 }  // namespace authsvc::http_routes

@@ -8,6 +8,8 @@
 #include "auth/url.hpp"
 #include "core/log.hpp"
 #include "http/pages.hpp"
+#include "http/lockout.hpp"
+#include "http/rate_limit.hpp"
 #include "http/route_helpers.hpp"
 #include "mail/locale.hpp"
 
@@ -86,6 +88,11 @@ void link_failure(const context_ptr& ctx, bool form, const std::string& code) {
 
 } // namespace
 
+/// email_start after the per-address rate limit passed.
+static void email_start_checked(const context_ptr& ctx, const std::string& email,
+                                const std::optional<std::string>& redirect_to,
+                                const std::optional<std::string>& locale);
+
 void email_start(const context_ptr& ctx) {
   auto body = ctx->json_body();
   if (!body)
@@ -108,6 +115,15 @@ void email_start(const context_ptr& ctx) {
     errors.add("redirect_to", "is not in the redirect allow list");
   if (errors.reply_if_any(ctx))
     return;
+  // Sends per address: the address is known only now.
+  with_identifier_limit(ctx, "email_send", email, [=] {
+    email_start_checked(ctx, email, redirect_to, locale);
+  });
+}
+
+static void email_start_checked(const context_ptr& ctx, const std::string& email,
+                                const std::optional<std::string>& redirect_to,
+                                const std::optional<std::string>& locale) {
   auto now = unix_now();
   // One read for everything the decision needs, then one write: the same
   // two round trips whether or not the address has an account, so the
@@ -316,7 +332,11 @@ void email_verify_code(const context_ptr& ctx) {
   attempt.statements.push_back(db::stmt_one(
     "UPDATE email_flows SET code_attempts = code_attempts + 1 "
     "WHERE id = ?1 AND status = 'pending' AND expires_at > ?2 "
-    "AND code_attempts < ?3 RETURNING email, code_hash, code_attempts",
+    "AND code_attempts < ?3 RETURNING email, code_hash, code_attempts, "
+    "(SELECT id FROM users WHERE users.email = email_flows.email) AS user_id, "
+    + lockout::locked_until_sql(
+      "(SELECT id FROM users WHERE users.email = email_flows.email)", "email_code")
+    + " AS locked_until",
     {value::text(*flow_id), value::integer(now),
      value::integer(ctx->cfg().auth.code_max_attempts)},
     "flow_expired"));
@@ -330,11 +350,17 @@ void email_verify_code(const context_ptr& ctx) {
           return reply_db_failure(ctx, r, "flow_expired");
         }
         const auto& row = r.results[0];
-        bool match = auth::verify_otp_code(ctx->svc().keys->code_hmac, id, entered,
-                                           row.at(0, "code_hash").s);
+        // A locked account answers exactly like a wrong code (lockout).
+        bool locked = row.at(0, "locked_until").i > now;
+        bool match = !locked
+                     && auth::verify_otp_code(ctx->svc().keys->code_hmac, id, entered,
+                                              row.at(0, "code_hash").s);
         if (!match) {
           count_attempt(ctx, "otp", false);
-          if (row.at(0, "code_attempts").i >= ctx->cfg().auth.code_max_attempts) {
+          auto refuse = [ctx, id, dead = row.at(0, "code_attempts").i
+                                         >= ctx->cfg().auth.code_max_attempts] {
+            if (!dead)
+              return ctx->reply_error("invalid_code");
             db::unit kill;
             kill.statements.push_back(db::stmt(
               "UPDATE email_flows SET status = 'dead' WHERE id = ? AND status = 'pending'",
@@ -342,9 +368,11 @@ void email_verify_code(const context_ptr& ctx) {
             ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(kill))
               .then([ctx](db::unit_result&) { ctx->reply_error("invalid_code"); },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });
-            return;
-          }
-          return ctx->reply_error("invalid_code");
+          };
+          if (locked)
+            return refuse();
+          return record_failure(ctx, row.at(0, "user_id").s, row.at(0, "email").s,
+                                "email_code", refuse);
         }
         db::unit done;
         done.statements.push_back(db::stmt_one(
@@ -352,6 +380,7 @@ void email_verify_code(const context_ptr& ctx) {
           "WHERE id = ? AND status = 'pending' RETURNING email",
           {value::integer(now), value::text(id)}, "flow_expired"));
         append_user_statements(done, value::ref(0, "email"), "invalid_code");
+        done.statements.push_back(lockout::reset(value::ref(2, "id"), "email_code"));
         ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(done))
           .then(
             [ctx](db::unit_result& r) {

@@ -61,6 +61,21 @@ bool field_errors::reply_if_any(const context_ptr& ctx) {
   return true;
 }
 
+revocation make_revocation(const context_ptr& ctx, std::string session_id,
+                           std::string user_id, std::string except_session,
+                           std::string reason) {
+  revocation rv;
+  rv.session_id = std::move(session_id);
+  rv.user_id = std::move(user_id);
+  rv.except_session = std::move(except_session);
+  rv.reason = std::move(reason);
+  rv.ip = ctx->client_ip;
+  rv.user_agent = user_agent(ctx);
+  rv.request_id = ctx->request_id;
+  rv.actor = ctx->actor;
+  return rv;
+}
+
 std::string user_agent(const context_ptr& ctx) {
   return std::string(ctx->req.header("User-Agent").substr(0, 512));
 }

@@ -36,6 +36,11 @@ private:
   nlohmann::json details_ = nlohmann::json::object();
 };
 
+/// A revocation stamped with the request's ip, user agent, id and actor.
+revocation make_revocation(const context_ptr& ctx, std::string session_id,
+                           std::string user_id, std::string except_session,
+                           std::string reason);
+
 /// The request's User-Agent cut to a sane length.
 std::string user_agent(const context_ptr& ctx);
 

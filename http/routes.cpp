@@ -6,6 +6,7 @@
 #include "http/ops_routes.hpp"
 #include "http/session_routes.hpp"
 #include "http/static_routes.hpp"
+#include "http/totp_routes.hpp"
 
 namespace authsvc {
 
@@ -70,6 +71,13 @@ const http::router<route_entry>& route_table() {
     t.add("DELETE", "/v1/admin/webhooks/{id}", {r::admin_webhook_delete, g::admin});
     t.add("GET", "/v1/admin/webhooks/{id}/deliveries", {r::admin_webhook_deliveries, g::admin});
     t.add("POST", "/v1/admin/keys/rotate", {r::admin_keys_rotate, g::admin});
+    // -- TOTP and recovery codes --
+    t.add("POST", "/v1/me/totp", {r::totp_enrol, g::user});
+    t.add("DELETE", "/v1/me/totp", {r::totp_disable, g::user, "totp"});
+    t.add("POST", "/v1/me/totp/confirm", {r::totp_confirm, g::user, "totp"});
+    t.add("POST", "/v1/me/totp/recovery-codes", {r::totp_recovery_codes, g::user, "totp"});
+    t.add("POST", "/v1/auth/totp/verify", {r::totp_verify, g::none, "totp"});
+    t.add("POST", "/v1/auth/recovery", {r::recovery_sign_in, g::none, "totp"});
     // -- seed compatibility --
     t.add("POST", "/request/magic", {deprecated<r::email_start>, g::none, "email_send"});
     t.add("GET", "/verify/magic", {deprecated<r::email_link_page>, g::none});

@@ -93,16 +93,10 @@ void logout(const context_ptr& ctx) {
     if (errors.reply_if_any(ctx))
       return;
   }
-  revocation rv;
-  rv.reason = "logout_" + scope;
-  if (scope == "local") {
-    rv.session_id = ctx->auth.session_id;
-    rv.user_id = ctx->auth.user_id;
-  } else {
-    rv.user_id = ctx->auth.user_id;
-    if (scope == "others")
-      rv.except_session = ctx->auth.session_id;
-  }
+  auto rv = make_revocation(
+    ctx, scope == "local" ? ctx->auth.session_id : std::string(),
+    ctx->auth.user_id, scope == "others" ? ctx->auth.session_id : std::string(),
+    "logout_" + scope);
   ctx->log_fields["scope"] = scope;
   revoke_then(ctx, rv, [ctx, scope](std::int32_t n) {
     ctx->audit("session.logout", true, {}, {}, {{"scope", scope}, {"revoked", n}});
@@ -168,9 +162,7 @@ void me_patch(const context_ptr& ctx) {
 void me_delete(const context_ptr& ctx) {
   auto user_id = ctx->auth.user_id;
   auto email = ctx->auth.user.email;
-  revocation rv;
-  rv.user_id = user_id;
-  rv.reason = "account_deleted";
+  auto rv = make_revocation(ctx, {}, user_id, {}, "account_deleted");
   // Sessions go first (in memory, at once), then every row of the account.
   revoke_then(ctx, rv, [ctx, user_id, email](std::int32_t) {
     db::unit u;
@@ -215,10 +207,8 @@ void me_sessions(const context_ptr& ctx) {
 }
 
 void me_session_delete(const context_ptr& ctx) {
-  revocation rv;
-  rv.session_id = ctx->params["id"];
-  rv.user_id = ctx->auth.user_id;
-  rv.reason = "revoked_by_user";
+  auto rv = make_revocation(ctx, ctx->params["id"], ctx->auth.user_id, {},
+                            "revoked_by_user");
   revoke_then(ctx, rv, [ctx](std::int32_t n) {
     if (n == 0)
       return ctx->reply_error("not_found");

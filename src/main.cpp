@@ -11,6 +11,8 @@
 #include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/http_front.hpp"
+#include "actors/ip_filter_actor.hpp"
+#include "actors/rate_limiter_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/session_actor.hpp"
@@ -102,7 +104,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
     auto webhooks = sys.spawn<caf::detached>(webhook_impl, cfg, keys, db,
                                              metrics, auditor);
-    services svc{cfg, keys, metrics, db, sessions, mailer, auditor, webhooks};
+    auto limiter = sys.spawn(rate_limiter_impl, cfg);
+    auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
+    services svc{cfg,     keys,    metrics,  db,      sessions,
+                 mailer,  auditor, webhooks, limiter, ip_filters};
     std::vector<http_front_actor> fronts;
     for (std::size_t i = 0; i < cfg->server.front_actors; ++i)
       fronts.push_back(sys.spawn(http_front_impl, svc));
@@ -145,6 +150,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     fronts.clear();
     caf::anon_send_exit(sessions, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.limiter, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.ip_filters, caf::exit_reason::user_shutdown);
     // The auditor writes what it holds before it goes.
     {
       caf::scoped_actor waiter{sys};

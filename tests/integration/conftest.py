@@ -51,6 +51,12 @@ class Server:
             "PA_AUTH_EMAIL_MIN_INTERVAL": "0",
             "PA_AUTH_EMAIL_HOURLY_CAP": "1000",
             "PA_MAIL_POLL_INTERVAL": "0.2",
+            # Likewise for the rate limits (tests run from one address);
+            # test_defences.py sets its own policies.
+            "PA_RATE_LIMIT_POLICIES": "email_send_per_address=1000/3600,"
+                                      "email_send_per_ip=1000/3600,"
+                                      "verify_per_ip=1000/300,"
+                                      "totp_per_ip=1000/300",
         })
         full_env.update(env or {})
         self.env = full_env

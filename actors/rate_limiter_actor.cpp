@@ -1,0 +1,129 @@
+#include "actors/rate_limiter_actor.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+
+namespace authsvc {
+
+namespace {
+
+auth::micros steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+constexpr auto sweep_interval = std::chrono::seconds(30);
+
+rate_verdict to_verdict(const auth::rate_decision& d, auth::limit_class cls) {
+  rate_verdict v;
+  v.allowed = d.allowed;
+  v.type = std::string(auth::to_string(cls));
+  v.limit = d.limit;
+  v.remaining = d.remaining;
+  v.reset_after = d.reset_after_seconds;
+  v.retry_after = d.retry_after_seconds;
+  return v;
+}
+
+} // namespace
+
+std::optional<auth::limit_class> per_ip_class(std::string_view c) {
+  using lc = auth::limit_class;
+  if (c == "email_send")
+    return lc::email_send_per_ip;
+  if (c == "verify")
+    return lc::verify_per_ip;
+  if (c == "refresh")
+    return lc::refresh_per_ip;
+  if (c == "webauthn")
+    return lc::webauthn_per_ip;
+  if (c == "totp")
+    return lc::totp_per_ip;
+  return std::nullopt;
+}
+
+std::optional<auth::limit_class> per_identifier_class(std::string_view c) {
+  if (c == "email_send")
+    return auth::limit_class::email_send_per_address;
+  return std::nullopt;
+}
+
+auth::limiter_set_config limiter_config(const config::settings& cfg,
+                                        std::vector<std::string>* problems) {
+  auth::limiter_set_config lc;
+  lc.max_keys_per_limiter = static_cast<std::size_t>(cfg.rate_limit.max_keys);
+  for (const auto& [cls, value] : cfg.rate_limit.policies)
+    if (auto err = lc.override_policy(cls, value); err && problems)
+      problems->push_back(*err);
+  return lc;
+}
+
+rate_verdict rate_limiter_state::decide(const rate_request& req,
+                                        auth::micros now) {
+  std::vector<auth::rate_check> checks;
+  if (!req.identifier.empty()) {
+    auto cls = per_identifier_class(req.route_class);
+    if (!cls)
+      return {};
+    checks.push_back({*cls, req.identifier});
+  } else {
+    checks.push_back({auth::limit_class::global_per_ip, req.ip_key});
+    if (auto cls = per_ip_class(req.route_class))
+      checks.push_back({*cls, req.ip_key});
+  }
+  // Headers describe the route's own limit, not the global ceiling: what
+  // check() of that class alone would answer, which is what check_all
+  // consumes when everything passes.
+  auto own = limits->limiter(checks.back().cls).peek(checks.back().key, now);
+  auto d = limits->check_all(checks, now);
+  if (d.allowed) {
+    if (checks.size() == 1 && req.identifier.empty())
+      return {};
+    return to_verdict(own, checks.back().cls);
+  }
+  // Nothing was consumed: find the limit that refused (longest wait).
+  auto cls = checks.front().cls;
+  auth::rate_decision worst;
+  worst.retry_after_us = -1;
+  for (const auto& c : checks) {
+    auto p = limits->limiter(c.cls).peek(c.key, now);
+    if (!p.allowed && p.retry_after_us > worst.retry_after_us) {
+      worst = p;
+      cls = c.cls;
+    }
+  }
+  auto v = to_verdict(worst.retry_after_us < 0 ? d : worst, cls);
+  v.allowed = false;
+  auto gate_key = v.type + "|" + std::string(checks.front().key);
+  v.audit = audit_gate->check(gate_key, now).allowed;
+  return v;
+}
+
+rate_limiter_actor::behavior_type
+rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
+                  std::shared_ptr<const config::settings> cfg) {
+  std::vector<std::string> problems;
+  auto lc = limiter_config(*cfg, &problems);
+  for (const auto& p : problems)
+    log::warn("rate-limit", "rate-limit-policy-ignored", {{"problem", p}});
+  self->state.limits = std::make_unique<auth::limiter_set>(lc);
+  self->state.audit_gate = std::make_unique<auth::rate_limiter>(
+    auth::rate_policy{1, 60}, 10'000);
+  self->delayed_send(self, sweep_interval, atom::tick_atom_v);
+  return {
+    [=](atom::limit_atom, const rate_request& req) {
+      return self->state.decide(req, steady_us());
+    },
+    [=](atom::tick_atom) {
+      auto now = steady_us();
+      for (std::size_t i = 0; i < auth::limit_class_count; ++i)
+        self->state.limits->limiter(static_cast<auth::limit_class>(i)).sweep(now);
+      self->state.audit_gate->sweep(now);
+      self->delayed_send(self, sweep_interval, atom::tick_atom_v);
+    },
+  };
+}
+
+}  // namespace authsvc

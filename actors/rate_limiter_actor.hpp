@@ -1,0 +1,52 @@
+#pragma once
+// The rate limiter actor: owns every GCRA limiter (auth::limiter_set) in
+// memory. The HTTP front asks it once per request (global per-IP ceiling
+// plus the route class's per-IP limit); handlers that learn an identifier
+// (the normalised address of email/start) ask a second time for the
+// per-identifier limit. No database access: state is bounded by
+// `rate_limit.max_keys` per class and swept by a timer.
+#include <memory>
+#include <optional>
+
+#include "actors/type_ids.hpp"
+#include "auth/rate_limiter.hpp"
+#include "core/config.hpp"
+
+namespace authsvc {
+
+using rate_limiter_actor = caf::typed_actor<
+  /// Decides (and consumes) one request; see rate_request.
+  caf::replies_to<atom::limit_atom, rate_request>::with<rate_verdict>,
+  /// Internal: drops idle keys.
+  caf::reacts_to<atom::tick_atom>>;
+
+/// The per-IP limit class of a route table class ("verify" ->
+/// verify_per_ip), or nullopt for an unknown or empty name.
+std::optional<auth::limit_class> per_ip_class(std::string_view route_class);
+
+/// The per-identifier limit class of a route table class ("email_send" ->
+/// email_send_per_address), or nullopt when the class has none.
+std::optional<auth::limit_class>
+per_identifier_class(std::string_view route_class);
+
+/// Builds the limiter configuration from `[rate_limit]`; unknown class
+/// names or bad values are reported in `problems` and skipped.
+auth::limiter_set_config limiter_config(const config::settings& cfg,
+                                        std::vector<std::string>* problems);
+
+struct rate_limiter_state {
+  static inline const char* name = "authsvc.rate-limiter";
+  std::unique_ptr<auth::limiter_set> limits;
+  /// Lets one rate_limit.exceeded audit event per (class, key) a minute
+  /// through, so a flood of 429s cannot flood the audit trail.
+  std::unique_ptr<auth::rate_limiter> audit_gate;
+
+  /// Applies one request's limits at `now`.
+  rate_verdict decide(const rate_request& req, auth::micros now);
+};
+
+rate_limiter_actor::behavior_type
+rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
+                  std::shared_ptr<const config::settings> cfg);
+
+}  // namespace authsvc
