@@ -674,6 +674,17 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       });
       return out;
     },
+    [=](atom::lookup_atom, const std::string& session_id) {
+      std::vector<session_view> out;
+      auto& st = self->state;
+      auto it = st.sessions.find(session_id);
+      if (it == st.sessions.end() || it->second.absolute_expires_at <= unix_now())
+        return out;
+      const auto& s = it->second;
+      out.push_back(session_view{s.id, s.user_id, s.amr, s.ip, s.user_agent,
+                                 s.created_at, s.last_seen_at, s.expires_at});
+      return out;
+    },
     [=](atom::revoke_atom, const revocation& rv) -> caf::result<std::int32_t> {
       auto& st = self->state;
       std::vector<std::string> ids;

@@ -204,6 +204,9 @@ void declare_service_metrics(registry& r) {
   r.declare("active_sessions", ft::gauge, "Live sessions held in memory.", {});
   r.declare("rate_limit_hits_total", ft::counter,
             "Requests refused by a rate limit, by route class.", {"type"});
+  r.declare("caf_calls_total", ft::counter,
+            "Calls to the CAF API by operation and outcome.",
+            {"operation", "outcome"});
   r.declare("audit_events_dropped_total", ft::counter,
             "Audit events lost (overload or a rejected batch).", {});
   r.declare("process_resident_memory_bytes", ft::gauge,
