@@ -66,15 +66,12 @@ void pump(relay_ptr self) {
 }
 
 audit_subscriber::behavior_type
-audit_relay_impl(relay_ptr self, api::audit_sink sink, auditor_actor auditor,
-                 caf_api_options opts) {
+audit_relay_impl(relay_ptr self, api::audit_sink sink, caf_api_options opts) {
   self->state.sink = sink;
   self->state.opts = opts;
   self->monitor(sink);
   // Ending normally: the link to the API actor must not take it down.
   self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
-  self->send(auditor, atom::subscribe_atom_v,
-             caf::actor_cast<audit_subscriber>(self));
   return {
     [=](audit_event& e) {
       // The auditor sends anonymously and locally. Once this relay's
@@ -392,8 +389,11 @@ caf_api_impl(self_ptr self, services svc, caf_api_options opts) {
       in.redirect_to = redirect;
       if (!req.locale.empty())
         in.locale = req.locale;
-      in.ip = req.ip;
-      in.user_agent = req.user_agent.substr(0, 512);
+      // The mail shows where the request came from; a caller that does not
+      // pass its end user's address and device still gets a readable mail.
+      in.ip = req.ip.empty() ? "unknown" : req.ip;
+      in.user_agent = req.user_agent.empty() ? "passwordless CAF API client"
+                                             : req.user_agent.substr(0, 512);
       in.actor = "caf:" + peer;
       auto email = in.email;
       auto rp = self->make_response_promise<api::email_start_reply>();
@@ -436,9 +436,11 @@ caf_api_impl(self_ptr self, services svc, caf_api_options opts) {
           return {"service_unavailable"};
         }
         // Linked: the relays end with the API actor.
-        auto relay = self->spawn<caf::linked>(audit_relay_impl, sink,
-                                              st.svc.auditor, st.opts);
+        auto relay = self->spawn<caf::linked>(audit_relay_impl, sink, st.opts);
         self->monitor(relay);
+        // Subscribed from here, so the caf.subscribe event below reaches
+        // the auditor after the subscription (same sender, same order).
+        self->send(st.svc.auditor, atom::subscribe_atom_v, relay);
         st.relays.emplace(sink.address(), relay);
       }
       count(self, "subscribe", {}, peer);

@@ -581,10 +581,11 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         }
             token_result out;
             out.tokens = make_response(self, s, refresh, user, now);
-            self->state.index(std::move(s));
-            caf::anon_send(self->state.metrics, metrics::inc("sessions_created_total"));
+            // Audit before index() moves the session away.
             audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
                   {{"session_id", s.id}, {"amr", s.amr}});
+            self->state.index(std::move(s));
+            caf::anon_send(self->state.metrics, metrics::inc("sessions_created_total"));
             set_active_gauge(self);
             rp.deliver(std::move(out));
           },

@@ -3,7 +3,7 @@
 //
 //   caf_client [--host H] [--port P] [--cert F --key F --ca F] [--timeout S]
 //              COMMAND ...
-//   commands: hello | verify TOKEN | session ID
+//   commands: hello | verify TOKEN [--repeat N] | session ID
 //             | revoke [--session ID] [--user ID] | user (--id ID | --email E)
 //             | email-start ADDRESS | subscribe [--count N] [--seconds S]
 //
@@ -272,7 +272,15 @@ int run(caf::actor_system& sys, const options& o) {
     return 0;
   }
   if (cmd == "verify") {
+    // --repeat N: N calls on this connection (one line each; for testing
+    // the per-node rate limit).
+    auto repeat = flag(o, "repeat").empty() ? 1L : std::stol(flag(o, "repeat"));
     api::verify_reply r;
+    for (long i = 1; i < repeat; ++i) {
+      if (auto rc = call(self, *svc, o, r, api::verify_atom::value, need_arg()); rc != 0)
+        return rc;
+      print(object().add("error", r.error));
+    }
     if (auto rc = call(self, *svc, o, r, api::verify_atom::value, need_arg()); rc != 0)
       return rc;
     if (!r.error.empty())
