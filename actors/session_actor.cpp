@@ -589,6 +589,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         }
             token_result out;
             out.tokens = make_response(self, s, refresh, user, now);
+            // Audit before index() moves the session away.
             audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
                   {{"session_id", s.id}, {"amr", s.amr}});
             self->state.index(std::move(s));
@@ -680,6 +681,17 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
         return a.created_at > b.created_at;
       });
+      return out;
+    },
+    [=](atom::lookup_atom, const std::string& session_id) {
+      std::vector<session_view> out;
+      auto& st = self->state;
+      auto it = st.sessions.find(session_id);
+      if (it == st.sessions.end() || it->second.absolute_expires_at <= unix_now())
+        return out;
+      const auto& s = it->second;
+      out.push_back(session_view{s.id, s.user_id, s.amr, s.ip, s.user_agent,
+                                 s.created_at, s.last_seen_at, s.expires_at});
       return out;
     },
     [=](atom::revoke_atom, const revocation& rv) -> caf::result<std::int32_t> {

@@ -28,6 +28,9 @@ using session_actor = caf::typed_actor<
   caf::replies_to<atom::verify_atom, std::string>::with<auth_result>,
   /// Lists a user's live sessions.
   caf::replies_to<atom::list_atom, std::string>::with<std::vector<session_view>>,
+  /// One session by id: one element while it is live (as verify sees it),
+  /// none otherwise.
+  caf::replies_to<atom::lookup_atom, std::string>::with<std::vector<session_view>>,
   /// Revokes sessions; answers how many were live.
   caf::replies_to<atom::revoke_atom, revocation>::with<std::int32_t>,
   /// The JWKS document (JSON text).

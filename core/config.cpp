@@ -307,6 +307,12 @@ const std::vector<entry>& table() {
     STR(caf, cert, cert, false),
     STR(caf, key, key, false),
     STR(caf, ca, ca, false),
+    entry{"caf", "rate_limit", kind::string, false,
+          [](settings& s, const std::string& key, const std::string& v) {
+            parse_rate(key, v);
+            s.caf.rate_limit = v;
+          },
+          [](const settings& s) { return s.caf.rate_limit; }},
   };
   return t;
 }
@@ -459,6 +465,16 @@ std::string origin_of(const std::string& url) {
 }
 
 void derive_and_validate(settings& s) {
+  // CAF's TLS is all or nothing: with any of the three it demands a peer
+  // certificate, so a server needs its own pair and the CA to check clients.
+  if (!s.caf.cert.empty() || !s.caf.key.empty() || !s.caf.ca.empty()) {
+    if (s.caf.cert.empty())
+      throw config_error("caf.cert", "required when caf.key or caf.ca is set");
+    if (s.caf.key.empty())
+      throw config_error("caf.key", "required when caf.cert or caf.ca is set");
+    if (s.caf.ca.empty())
+      throw config_error("caf.ca", "required when caf.cert is set (mutual TLS)");
+  }
   auto& url = s.server.public_url;
   while (!url.empty() && url.back() == '/')
     url.pop_back();

@@ -170,6 +170,8 @@ struct caf_config {
   std::string cert;
   std::string key;
   std::string ca;
+  /// Calls per remote node, "N/SECONDS" (GCRA, burst N).
+  std::string rate_limit = "1000/1";
 };
 
 /// The whole effective configuration.

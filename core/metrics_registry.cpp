@@ -208,6 +208,9 @@ void declare_service_metrics(registry& r) {
             "Webhook delivery attempts by outcome.", {"outcome"});
   r.declare("account_lockouts_total", ft::counter,
             "Accounts locked after repeated failures, by method.", {"method"});
+  r.declare("caf_calls_total", ft::counter,
+            "Calls to the CAF API by operation and outcome.",
+            {"operation", "outcome"});
   r.declare("audit_events_dropped_total", ft::counter,
             "Audit events lost (overload or a rejected batch).", {});
   r.declare("process_resident_memory_bytes", ft::gauge,

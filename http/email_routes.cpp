@@ -1,5 +1,6 @@
 #include "http/email_routes.hpp"
 
+#include "actors/email_start_flow.hpp"
 #include "auth/crypto.hpp"
 #include "auth/email_address.hpp"
 #include "auth/ids.hpp"
@@ -88,11 +89,6 @@ void link_failure(const context_ptr& ctx, bool form, const std::string& code) {
 
 } // namespace
 
-/// email_start after the per-address rate limit passed.
-static void email_start_checked(const context_ptr& ctx, const std::string& email,
-                                const std::optional<std::string>& redirect_to,
-                                const std::optional<std::string>& locale);
-
 void email_start(const context_ptr& ctx) {
   auto body = ctx->json_body();
   if (!body)
@@ -101,124 +97,37 @@ void email_start(const context_ptr& ctx) {
   auto email_in = errors.string(*body, "email", true, 320);
   auto redirect_to = errors.string(*body, "redirect_to", false, 2048);
   auto locale = errors.string(*body, "locale", false, 35);
-  std::string email;
-  if (email_in) {
-    auto n = auth::normalise_email(*email_in);
-    if (n)
-      email = *n.address;
-    else
-      errors.add("email", std::string(auth::to_string(n.error)));
-  }
-  const auto& cfg = ctx->cfg();
-  if (redirect_to && !redirect_to->empty()
-      && !auth::redirect_allowed(*redirect_to, cfg.auth.redirect_allow_list))
-    errors.add("redirect_to", "is not in the redirect allow list");
+  email_start_input in;
+  for (auto& [field, problem] :
+       check_email_start(ctx->cfg(), email_in, redirect_to, in.email))
+    errors.add(field, problem);
   if (errors.reply_if_any(ctx))
     return;
+  in.redirect_to = redirect_to;
+  in.locale = locale;
+  in.accept_language = std::string(ctx->req.header("Accept-Language"));
+  in.ip = ctx->client_ip;
+  in.user_agent = user_agent(ctx);
+  in.request_id = ctx->request_id;
   // Sends per address: the address is known only now.
-  with_identifier_limit(ctx, "email_send", email, [=] {
-    email_start_checked(ctx, email, redirect_to, locale);
+  auto address = in.email;
+  with_identifier_limit(ctx, "email_send", address, [ctx, in]() mutable {
+  start_email_flow(
+    ctx->self, ctx->svc(), std::move(in),
+    [ctx](email_start_outcome& out) {
+      if (!out.internal_cause.empty())
+        return ctx->reply_internal(out.internal_cause);
+      // Visible to operators only; the caller gets the same 202.
+      if (!out.suppressed.empty())
+        ctx->log_fields["suppressed"] = out.suppressed;
+      auto res = http::json_response(202, {{"flow_id", out.flow_id},
+                                           {"flow_secret", out.flow_secret},
+                                           {"expires_in", out.expires_in}});
+      res.set_header("Cache-Control", "no-store");
+      ctx->reply(std::move(res));
+    },
+    [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
-}
-
-static void email_start_checked(const context_ptr& ctx, const std::string& email,
-                                const std::optional<std::string>& redirect_to,
-                                const std::optional<std::string>& locale) {
-  auto now = unix_now();
-  // One read for everything the decision needs, then one write: the same
-  // two round trips whether or not the address has an account, so the
-  // answer's timing does not tell.
-  auto facts = db::stmt(
-    "SELECT (SELECT id FROM users WHERE email = ?1 AND disabled = 0) AS user_id,"
-    " (SELECT locale FROM users WHERE email = ?1) AS user_locale,"
-    " (SELECT COUNT(*) FROM email_flows WHERE email = ?1 AND mailed = 1"
-    "  AND created_at > ?2) AS sent_last_hour,"
-    " (SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE email = ?1"
-    "  AND mailed = 1) AS last_sent",
-    {value::text(email), value::integer(now - 3600)});
-  ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, facts)
-    .then(
-      [ctx, email, redirect_to, locale, now](db::rowset& rs) {
-        guarded(ctx, [&] {
-          const auto& cfg = ctx->cfg();
-          bool known = !rs.at(0, "user_id").is_null();
-          std::string suppressed;
-          if (!known && !cfg.auth.allow_signup)
-            suppressed = "signup_disabled";
-          else if (rs.at(0, "sent_last_hour").i >= cfg.auth.email_hourly_cap)
-            suppressed = "hourly_cap";
-          else if (now - rs.at(0, "last_sent").i < cfg.auth.email_min_interval)
-            suppressed = "min_interval";
-          bool send = suppressed.empty();
-          auto flow_id = auth::uuid_v4();
-          auto flow_secret = auth::random_token(32);
-          auto link_token = auth::random_token(32);
-          auto code = auth::generate_otp_code(6);
-          auto expires = now + cfg.auth.email_flow_ttl;
-          auto chosen = mail::choose_locale(locale.value_or(""),
-                                            rs.at(0, "user_locale").s,
-                                            ctx->req.header("Accept-Language"),
-                                            cfg.mail.default_locale);
-          db::unit u;
-          u.statements.push_back(db::stmt(
-            "INSERT INTO email_flows(id, email, flow_secret_hash, link_hash, "
-            "code_hash, redirect_to, locale, ip, user_agent, status, mailed, "
-            "created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            {value::text(flow_id), value::text(email),
-             value::text(auth::token_hash(flow_secret)),
-             value::text(auth::token_hash(link_token)),
-             value::text(auth::hash_otp_code(ctx->svc().keys->code_hmac, flow_id, code)),
-             redirect_to && !redirect_to->empty() ? value::text(*redirect_to)
-                                                  : value::null(),
-             value::text(chosen), value::text(ctx->client_ip),
-             value::text(user_agent(ctx)),
-             value::text(send ? "pending" : "dead"), value::integer(send ? 1 : 0),
-             value::integer(now), value::integer(expires)}));
-          if (send) {
-            auto job_id = auth::uuid_v4();
-            nlohmann::json vars = {
-              {"link", cfg.server.public_url + "/v1/auth/email/link?token=" + link_token},
-              {"code", code},
-              {"lifetime_minutes", std::to_string((cfg.auth.email_flow_ttl + 59) / 60)},
-              {"ip", ctx->client_ip},
-              {"device", user_agent(ctx).substr(0, 120)}};
-            auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
-                                                 auth::to_bytes(vars.dump()), job_id);
-            auto at = cfg.mail.from.rfind('@');
-            auto domain = at == std::string::npos ? "localhost" : cfg.mail.from.substr(at + 1);
-            u.statements.push_back(db::stmt(
-              "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
-              "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-              {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
-               value::text(email), value::text("sign_in"), value::text(chosen),
-               value::blob(auth::to_string(sealed)), value::integer(now),
-               value::integer(now)}));
-          }
-          ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-            .then(
-              [ctx, send, suppressed, flow_id, flow_secret, expires, now, email](db::unit_result& r) {
-                if (!r.ok)
-                  return ctx->reply_internal("flow insert failed: " + r.fail_code);
-                ctx->audit("email.sign_in_requested", send, {}, email,
-                           {{"flow_id", flow_id}, {"suppressed", suppressed}});
-                if (send) {
-                  caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
-                } else {
-                  // Visible to operators only; the caller gets the same 202.
-                  ctx->log_fields["suppressed"] = suppressed;
-                  caf::anon_send(ctx->svc().metrics,
-                                 metrics::inc("email_sends_suppressed_total", {suppressed}));
-                }
-                auto res = http::json_response(202, {{"flow_id", flow_id},
-                                                     {"flow_secret", flow_secret},
-                                                     {"expires_in", expires - now}});
-                res.set_header("Cache-Control", "no-store");
-                ctx->reply(std::move(res));
-              },
-              [ctx](caf::error& e) { ctx->reply_failure(e); });
-        });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void email_link_page(const context_ptr& ctx) {
