@@ -30,16 +30,38 @@ clock::time_point from_unix(std::int64_t t) {
   return clock::time_point(std::chrono::seconds(t));
 }
 
-/// Records one attempt's outcome on the job (fire and forget: a lost write
-/// only means the lease expires and the job is tried again).
+/// Answers a pending flush once nothing is being sent or recorded.
+void maybe_finish_flush(self_ptr self) {
+  auto& st = self->state;
+  if (!st.stopping || st.busy || st.records_in_flight > 0)
+    return;
+  for (auto& rp : st.flush_waiters)
+    rp.deliver(st.released);
+  st.flush_waiters.clear();
+}
+
+/// Writes one attempt's outcome on the job. Not waited for while sending (a
+/// lost write only means the lease expires and the job is tried again), but
+/// a flush waits for it, so that a clean stop records every delivery.
+void record(self_ptr self, db::unit u) {
+  ++self->state.records_in_flight;
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+    .then(
+      [self](db::unit_result&) {
+        --self->state.records_in_flight;
+        maybe_finish_flush(self);
+      },
+      [self](caf::error& e) {
+        --self->state.records_in_flight;
+        log::error("mailer", "job-record-failed", {{"error", caf::to_string(e)}});
+        maybe_finish_flush(self);
+      });
+}
+
 void record(self_ptr self, db::statement s) {
   db::unit u;
   u.statements.push_back(std::move(s));
-  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([](db::unit_result&) {},
-          [](caf::error& e) {
-            log::error("mailer", "job-record-failed", {{"error", caf::to_string(e)}});
-          });
+  record(self, std::move(u));
 }
 
 /// Records a permanent failure of job `id`.
@@ -148,8 +170,23 @@ void outcome(self_ptr self, const mail_pending& job,
 /// at the queue again if there may be more.
 void send_next(self_ptr self) {
   auto& st = self->state;
+  if (st.stopping && !st.pending.empty()) {
+    // Claimed but never handed to the relay: back to the queue as if this
+    // attempt had not happened, so the next start sends them at once.
+    db::unit u;
+    for (const auto& job : st.pending)
+      u.statements.push_back(db::stmt(
+        "UPDATE mail_jobs SET status = 'queued', lease_until = NULL, "
+        "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
+        {value::text(job.id)}));
+    st.released += static_cast<std::int32_t>(st.pending.size());
+    st.pending.clear();
+    record(self, std::move(u));
+  }
   if (st.pending.empty()) {
     st.busy = false;
+    if (st.stopping)
+      return maybe_finish_flush(self);
     if (st.batch_full || st.wake_again)
       self->send(self, atom::wake_atom_v);
     return;
@@ -193,6 +230,8 @@ void send_next(self_ptr self) {
 /// if the batch was full.
 void scan(self_ptr self) {
   auto& st = self->state;
+  if (st.stopping)
+    return;
   if (st.busy) {
     st.wake_again = true;
     return;
@@ -227,6 +266,7 @@ void scan(self_ptr self) {
       [self](caf::error& e) {
         self->state.busy = false;
         log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
+        maybe_finish_flush(self);
       });
 }
 
@@ -316,6 +356,13 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
       self->delayed_send(self, std::chrono::milliseconds(ms), atom::tick_atom_v);
     },
     [=](atom::status_atom) { return self->state.status; },
+    [=](atom::flush_atom) -> caf::result<std::int32_t> {
+      auto rp = self->make_response_promise<std::int32_t>();
+      self->state.stopping = true;
+      self->state.flush_waiters.push_back(rp);
+      maybe_finish_flush(self);
+      return rp;
+    },
   };
 }
 

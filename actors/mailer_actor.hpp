@@ -7,6 +7,7 @@
 // again once its lease ran out; each attempt's outcome is recorded on the job.
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "actors/db_actor.hpp"
 #include "actors/metrics_actor.hpp"
@@ -22,7 +23,11 @@ using mailer_actor = caf::typed_actor<
   caf::reacts_to<atom::wake_atom>,
   /// Internal: periodic scan for due retries and expired leases.
   caf::reacts_to<atom::tick_atom>,
-  caf::replies_to<atom::status_atom>::with<mailer_status>>;
+  caf::replies_to<atom::status_atom>::with<mailer_status>,
+  /// Shutting down: claim nothing more, hand claimed jobs not yet sent back
+  /// to the queue, and answer once the send in progress (if any) is recorded.
+  /// Answers the number of jobs handed back.
+  caf::replies_to<atom::flush_atom>::with<std::int32_t>>;
 
 struct mailer_options {
   std::shared_ptr<const config::settings> cfg;
@@ -63,6 +68,10 @@ struct mailer_state {
   bool busy = false;        ///< a claimed batch is being sent
   bool batch_full = false;  ///< the last claim hit the batch size
   bool wake_again = false;  ///< a wake arrived while busy
+  bool stopping = false;    ///< flush received: no new claims
+  int records_in_flight = 0;  ///< outcome writes not yet committed
+  std::int32_t released = 0;  ///< jobs handed back by the flush
+  std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
 };
 
 /// Spawn with caf::detached.

@@ -599,3 +599,48 @@ def test_a_hanging_relay_blocks_neither_the_api_nor_health(start_server):
         assert all(j["status"] != "failed" for j in jobs(s))
     finally:
         relay.close()
+
+
+def test_sigterm_during_a_send_records_it_and_the_restart_sends_nothing_again(
+        start_server, sinks, tmp_path):
+    # The relay takes its time to answer 250: the service is stopped while it
+    # waits. It must record the delivery before it exits, so the restart (with
+    # a short lease) does not send the message a second time.
+    sink = sinks(args=["--delay-data", "2"])
+    workdir = tmp_path / "srv-term"
+    env = smtp_env(sink.port, PA_MAIL_LEASE_TIMEOUT="1")
+    s = start_server(workdir=workdir, env=env)
+    s.client.post("/v1/auth/email/start", json={"email": "term@example.com"})
+    sink.wait_for(1)  # saved by the relay, the 250 not yet sent
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(timeout=30) == 0
+    (job,) = jobs(s)
+    assert job["status"] == "sent" and job["attempts"] == 1, job
+    s2 = start_server(workdir=workdir, env=env)
+    time.sleep(2.5)  # past the lease: nothing is picked up again
+    assert len(sink.messages()) == 1
+    assert jobs(s2)[0]["status"] == "sent"
+
+
+def test_sigterm_hands_claimed_jobs_back(start_server, sinks, tmp_path):
+    # Several jobs claimed in one batch, the first one in a slow send: a stop
+    # returns the others to the queue unchanged and a restart sends each once.
+    sink = sinks(args=["--delay-data", "1.5"])
+    workdir = tmp_path / "srv-batch"
+    env = smtp_env(sink.port, PA_MAIL_LEASE_TIMEOUT="600")
+    s = start_server(workdir=workdir, env=env)
+    addrs = [f"batch{i}@example.com" for i in range(4)]
+    for a in addrs:
+        s.client.post("/v1/auth/email/start", json={"email": a})
+    sink.wait_for(1)
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(timeout=30) == 0
+    states = {j["to_email"]: (j["status"], j["attempts"]) for j in jobs(s)}
+    assert all(st in ("sent", "queued") for st, _ in states.values()), states
+    assert all(n == 1 for st, n in states.values() if st == "sent"), states
+    s2 = start_server(workdir=workdir, env=env)
+    sink.wait_for(4, timeout=20)
+    wait_until(lambda: all(j["status"] == "sent" for j in jobs(s2)), what="all sent")
+    time.sleep(1)
+    got = sorted(m["To"].addresses[0].addr_spec for m, _ in sink.messages())
+    assert got == sorted(addrs)
