@@ -339,8 +339,10 @@ def test_untrusted_relay_certificate_is_a_temporary_failure(start_server, sinks,
     s = start_server(env=smtp_env(sink.port, "starttls"))  # no ca_file, no pin
     s.client.post("/v1/auth/email/start", json={"email": "untrusted@example.com"})
     s.wait_event("mail-retry-scheduled", timeout=15)
-    job = jobs(s)[0]
-    assert job["status"] in ("queued", "sending") and job["last_error"]
+    # The log line comes before the outcome is committed: poll the job.
+    job = wait_until(lambda: [j for j in jobs(s) if j["last_error"]],
+                     what="the failure recorded")[0]
+    assert job["status"] in ("queued", "sending")
     assert sink.messages() == []
 
 
@@ -377,8 +379,9 @@ def test_wrong_credentials_are_retried_not_dropped(start_server, sinks, tmp_path
                                   PA_SMTP_USERNAME="mailer", PA_SMTP_PASSWORD="wrong"))
     s.client.post("/v1/auth/email/start", json={"email": "badauth@example.com"})
     s.wait_event("mail-retry-scheduled", timeout=15)
-    job = jobs(s)[0]
-    assert job["status"] != "failed" and "535" in (job["last_error"] or "")
+    job = wait_until(lambda: [j for j in jobs(s) if j["last_error"]],
+                     what="the failure recorded")[0]
+    assert job["status"] != "failed" and "535" in job["last_error"]
     assert sink.messages() == []
 
 
