@@ -30,49 +30,80 @@ clock::time_point from_unix(std::int64_t t) {
   return clock::time_point(std::chrono::seconds(t));
 }
 
-/// Records one attempt's outcome on the job (fire and forget: a lost write
-/// only means the lease expires and the job is tried again).
+/// Answers a pending flush once nothing is being sent or recorded.
+void maybe_finish_flush(self_ptr self) {
+  auto& st = self->state;
+  if (!st.stopping || st.busy || st.records_in_flight > 0)
+    return;
+  for (auto& rp : st.flush_waiters)
+    rp.deliver(st.released);
+  st.flush_waiters.clear();
+}
+
+/// Writes one attempt's outcome on the job. Not waited for while sending (a
+/// lost write only means the lease expires and the job is tried again), but
+/// a flush waits for it, so that a clean stop records every delivery.
+void record(self_ptr self, db::unit u) {
+  ++self->state.records_in_flight;
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+    .then(
+      [self](db::unit_result&) {
+        --self->state.records_in_flight;
+        maybe_finish_flush(self);
+      },
+      [self](caf::error& e) {
+        --self->state.records_in_flight;
+        log::error("mailer", "job-record-failed", {{"error", caf::to_string(e)}});
+        maybe_finish_flush(self);
+      });
+}
+
 void record(self_ptr self, db::statement s) {
   db::unit u;
   u.statements.push_back(std::move(s));
-  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([](db::unit_result&) {},
-          [](caf::error& e) {
-            log::error("mailer", "job-record-failed", {{"error", caf::to_string(e)}});
-          });
+  record(self, std::move(u));
 }
 
-/// Sends one claimed job and records what happened.
-void deliver(self_ptr self, const db::rowset& rs, std::size_t row) {
+/// Records a permanent failure of job `id`.
+void fail_permanently(self_ptr self, const std::string& id,
+                      std::uint32_t attempts, const std::string& reason,
+                      const std::string& err) {
+  auto& st = self->state;
+  record(self, db::stmt("UPDATE mail_jobs SET status = 'failed', "
+                        "last_error = ?, lease_until = NULL WHERE id = ?",
+                        {value::text(err), value::text(id)}));
+  caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {reason}));
+  st.status.last_failure = unix_now();
+  st.status.last_error = err;
+  log::error("mailer", "mail-failed",
+             {{"job_id", id}, {"reason", reason}, {"error", err},
+              {"attempts", attempts}});
+}
+
+/// Renders one claimed job into a complete message and queues it for the
+/// worker; a job that can never be sent fails here.
+void prepare(self_ptr self, const db::rowset& rs, std::size_t row) {
   auto& st = self->state;
   const auto& cfg = *st.opts.cfg;
-  auto id = rs.at(row, "id").s;
-  auto attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
-  auto created_at = rs.at(row, "created_at").i;
-  auto now = unix_now();
-  auto fail_permanently = [&](const std::string& reason, const std::string& err) {
-    record(self, db::stmt("UPDATE mail_jobs SET status = 'failed', "
-                          "last_error = ?, lease_until = NULL WHERE id = ?",
-                          {value::text(err), value::text(id)}));
-    caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {reason}));
-    st.status.last_failure = now;
-    st.status.last_error = err;
-    log::error("mailer", "mail-failed",
-               {{"job_id", id}, {"reason", reason}, {"error", err},
-                {"attempts", attempts}});
+  mail_pending job;
+  job.id = rs.at(row, "id").s;
+  job.attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
+  job.created_at = rs.at(row, "created_at").i;
+  auto fail = [&](const std::string& reason, const std::string& err) {
+    fail_permanently(self, job.id, job.attempts, reason, err);
   };
   auto vars_bytes = auth::secret_box::open(
-    st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), id);
+    st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), job.id);
   if (!vars_bytes)
-    return fail_permanently("undecryptable", "job variables cannot be decrypted");
+    return fail("undecryptable", "job variables cannot be decrypted");
   auto vars = nlohmann::json::parse(auth::to_string(*vars_bytes), nullptr, false);
   if (!vars.is_object())
-    return fail_permanently("invalid_job", "job variables are not an object");
+    return fail("invalid_job", "job variables are not an object");
   vars["app_name"] = cfg.mail.from_name;
   auto locale = rs.at(row, "locale").s;
   auto rendered = st.opts.templates->render(rs.at(row, "template").s, locale, vars);
   if (!rendered)
-    return fail_permanently("template", rendered.err().message);
+    return fail("template", rendered.err().message);
   mail::message_fields m;
   m.from = {cfg.mail.from_name, cfg.mail.from};
   m.to = {"", rs.at(row, "to_email").s};
@@ -84,15 +115,20 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t row) {
   m.language = locale;
   auto message = mail::build_message(m);
   if (!message)
-    return fail_permanently("invalid_message", message.err().message);
-  mail::envelope env;
-  env.mail_from = cfg.mail.from;
-  env.recipients = {m.to.address};
-  env.message_id = m.message_id;
-  auto start = std::chrono::steady_clock::now();
-  auto res = st.transport->send(env, *message);
-  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  caf::anon_send(st.metrics, metrics::observe("email_send_duration_seconds", seconds));
+    return fail("invalid_message", message.err().message);
+  job.message_id = m.message_id;
+  job.to = m.to.address;
+  job.message = std::move(*message);
+  st.pending.push_back(std::move(job));
+}
+
+/// Records what one attempt of `job` came to.
+void outcome(self_ptr self, const mail_pending& job,
+             const mail::send_result& res) {
+  auto& st = self->state;
+  const auto& cfg = *st.opts.cfg;
+  const auto& id = job.id;
+  auto attempts = job.attempts;
   if (res.status == mail::send_status::ok) {
     record(self, db::stmt("UPDATE mail_jobs SET status = 'sent', sent_at = ?, "
                           "last_error = NULL, lease_until = NULL WHERE id = ?",
@@ -101,19 +137,19 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t row) {
     st.status.last_success = unix_now();
     // The location is a file path or the relay URL; never the contents.
     log::info("mailer", "mail-sent",
-              {{"job_id", id}, {"message_id", m.message_id},
+              {{"job_id", id}, {"message_id", job.message_id},
                {"location", res.location}, {"attempts", attempts}});
     return;
   }
   auto err = res.error.empty() ? std::string("send failed") : res.error;
   if (res.status == mail::send_status::permanent_failure)
-    return fail_permanently("permanent", err);
+    return fail_permanently(self, id, attempts, "permanent", err);
   mail::retry_policy policy;
   policy.first_delay = std::chrono::seconds(cfg.mail.retry_first_delay);
   policy.cap = std::chrono::seconds(cfg.mail.retry_cap);
   policy.deadline = std::chrono::seconds(cfg.mail.retry_deadline);
-  if (mail::give_up(from_unix(created_at), clock::now(), policy))
-    return fail_permanently("deadline", err);
+  if (mail::give_up(from_unix(job.created_at), clock::now(), policy))
+    return fail_permanently(self, id, attempts, "deadline", err);
   auto next = mail::next_attempt(attempts, clock::now(), policy,
                                  mail::default_random_source());
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
@@ -130,11 +166,72 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t row) {
              {"smtp_code", res.smtp_code}, {"next_attempt_at", next_unix}});
 }
 
+/// Hands the next prepared job to the worker; when the batch is done, looks
+/// at the queue again if there may be more.
+void send_next(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping && !st.pending.empty()) {
+    // Claimed but never handed to the relay: back to the queue as if this
+    // attempt had not happened, so the next start sends them at once.
+    db::unit u;
+    for (const auto& job : st.pending)
+      u.statements.push_back(db::stmt(
+        "UPDATE mail_jobs SET status = 'queued', lease_until = NULL, "
+        "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
+        {value::text(job.id)}));
+    st.released += static_cast<std::int32_t>(st.pending.size());
+    st.pending.clear();
+    record(self, std::move(u));
+  }
+  if (st.pending.empty()) {
+    st.busy = false;
+    if (st.stopping)
+      return maybe_finish_flush(self);
+    if (st.batch_full || st.wake_again)
+      self->send(self, atom::wake_atom_v);
+    return;
+  }
+  auto job = std::make_shared<mail_pending>(std::move(st.pending.front()));
+  st.pending.pop_front();
+  auto start = std::chrono::steady_clock::now();
+  auto took = [start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+  };
+  // No timeout: the transport bounds every send (smtp.timeout), and an
+  // answer we stopped waiting for could be a delivery we never record.
+  self
+    ->request(st.worker, caf::infinite, atom::deliver_atom_v,
+              st.opts.cfg->mail.from, job->to, job->message_id, job->message)
+    .then(
+      [self, job, took](std::int32_t status, std::int32_t code, std::string& err,
+                        std::string& location) {
+        caf::anon_send(self->state.metrics,
+                       metrics::observe("email_send_duration_seconds", took()));
+        mail::send_result r;
+        r.status = static_cast<mail::send_status>(status);
+        r.smtp_code = code;
+        r.error = std::move(err);
+        r.location = std::move(location);
+        outcome(self, *job, r);
+        send_next(self);
+      },
+      [self, job](caf::error& e) {
+        mail::send_result r;
+        r.status = mail::send_status::temporary_failure;
+        r.error = "mail worker: " + caf::to_string(e);
+        outcome(self, *job, r);
+        send_next(self);
+      });
+}
+
 /// Claims up to a batch of due jobs (queued and due, or sending with an
-/// expired lease), sends them one by one, and looks again if the batch was
-/// full.
+/// expired lease) and sends them one by one through the worker; looks again
+/// if the batch was full.
 void scan(self_ptr self) {
   auto& st = self->state;
+  if (st.stopping)
+    return;
   if (st.busy) {
     st.wake_again = true;
     return;
@@ -161,15 +258,15 @@ void scan(self_ptr self) {
           const auto& rs = r.results[0];
           n = rs.rows.size();
           for (std::size_t i = 0; i < n; ++i)
-            deliver(self, rs, i);
+            prepare(self, rs, i);
         }
-        self->state.busy = false;
-        if (n == batch_size || self->state.wake_again)
-          self->send(self, atom::wake_atom_v);
+        self->state.batch_full = n == batch_size;
+        send_next(self);
       },
       [self](caf::error& e) {
         self->state.busy = false;
         log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
+        maybe_finish_flush(self);
       });
 }
 
@@ -207,6 +304,7 @@ std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
     sc.username = cfg.smtp.username;
     sc.password = cfg.smtp.password;
     sc.ca_file = cfg.smtp.ca_file;
+    sc.pinned_public_key = cfg.smtp.pinned_public_key;
     sc.connect_timeout = std::chrono::milliseconds(
       static_cast<long long>(cfg.smtp.connect_timeout * 1000));
     sc.timeout = std::chrono::milliseconds(
@@ -216,6 +314,26 @@ std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
   return std::make_unique<mail::outbox_transport>(cfg.mail.outbox_dir);
 }
 
+mail_worker_actor::behavior_type
+mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
+                 std::shared_ptr<const config::settings> cfg) {
+  self->state.transport = make_transport(*cfg);
+  return {
+    [=](atom::deliver_atom, std::string& mail_from, std::string& to,
+        std::string& message_id, std::string& message)
+      -> caf::result<std::int32_t, std::int32_t, std::string, std::string> {
+      mail::envelope env;
+      env.mail_from = std::move(mail_from);
+      env.recipients = {std::move(to)};
+      env.message_id = std::move(message_id);
+      auto r = self->state.transport->send(env, message);
+      return {static_cast<std::int32_t>(r.status),
+              static_cast<std::int32_t>(r.smtp_code), std::move(r.error),
+              std::move(r.location)};
+    },
+  };
+}
+
 mailer_actor::behavior_type
 mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
             mailer_options opts, db_actor db, metrics_actor metrics) {
@@ -223,7 +341,10 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
   st.opts = std::move(opts);
   st.db = std::move(db);
   st.metrics = std::move(metrics);
-  st.transport = make_transport(*st.opts.cfg);
+  // Linked: the worker goes down with the mailer (after the send it may be
+  // in), and a worker that dies takes the mailer with it.
+  st.worker = self->spawn<caf::detached + caf::linked>(mail_worker_impl,
+                                                        st.opts.cfg);
   st.status.transport = st.opts.cfg->mail.transport;
   self->send(self, atom::tick_atom_v);
   return {
@@ -235,6 +356,13 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
       self->delayed_send(self, std::chrono::milliseconds(ms), atom::tick_atom_v);
     },
     [=](atom::status_atom) { return self->state.status; },
+    [=](atom::flush_atom) -> caf::result<std::int32_t> {
+      auto rp = self->make_response_promise<std::int32_t>();
+      self->state.stopping = true;
+      self->state.flush_waiters.push_back(rp);
+      maybe_finish_flush(self);
+      return rp;
+    },
   };
 }
 

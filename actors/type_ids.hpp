@@ -67,6 +67,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_ATOM(authsvc, authsvc::atom, ready_atom, "ready")
   CAF_ADD_ATOM(authsvc, authsvc::atom, wake_atom, "wake")
   CAF_ADD_ATOM(authsvc, authsvc::atom, lookup_atom, "lookup")
+  CAF_ADD_ATOM(authsvc, authsvc::atom, deliver_atom, "deliver")
 
   // -- atoms for the audit trail ---------------------------------------------
   CAF_ADD_ATOM(authsvc, authsvc::atom, flush_atom, "flush")

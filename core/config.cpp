@@ -226,6 +226,7 @@ const std::vector<entry>& table() {
     STR(smtp, username, username, false),
     STR(smtp, password, password, true),
     STR(smtp, ca_file, ca_file, false),
+    STR(smtp, pinned_public_key, pinned_public_key, false),
     SECS(smtp, connect_timeout, connect_timeout, 0.1, 600),
     SECS(smtp, timeout, timeout, 0.1, 3600),
     BOOL(auth, allow_signup, allow_signup),
@@ -493,6 +494,14 @@ void derive_and_validate(settings& s) {
     s.mail.transport = s.smtp.host.empty() ? "outbox" : "smtp";
   if (s.mail.transport == "smtp" && s.smtp.host.empty())
     throw config_error("smtp.host", "required when mail.transport = smtp");
+  // Plain-text SMTP would put sign-in links on the wire: only towards a relay
+  // on this machine (a local MTA, or a test sink).
+  if (s.mail.transport == "smtp" && s.smtp.security == "none"
+      && !(s.smtp.host == "localhost" || s.smtp.host == "::1"
+           || s.smtp.host.rfind("127.", 0) == 0))
+    throw config_error("smtp.security",
+                       "'none' is only allowed for a relay on loopback "
+                       "(localhost, 127.0.0.0/8, ::1); use starttls or tls");
   if (s.tokens.refresh_absolute_ttl < s.tokens.refresh_ttl)
     throw config_error("tokens.refresh_absolute_ttl",
                        "must not be shorter than tokens.refresh_ttl");

@@ -79,6 +79,9 @@ struct smtp_config {
   std::string username;
   std::string password;         ///< secret: environment or file only
   std::string ca_file;
+  /// Trust exactly this relay key instead of a CA (a PEM/DER public key
+  /// file or "sha256//<base64>"); for self-signed relays.
+  std::string pinned_public_key;
   double connect_timeout = 10;
   double timeout = 30;
 };

@@ -226,7 +226,10 @@ result<template_set> template_set::load_directory(const std::string& dir) {
   if (ec)
     return error{errc::template_invalid,
                  "cannot list " + dir + ": " + ec.message()};
-  return load_files(files);
+  auto set = load_files(files);
+  if (!set)
+    return error{set.err().code, "in " + dir + ": " + set.err().message};
+  return set;
 }
 
 result<template_set>
@@ -288,7 +291,7 @@ template_set::load_files(const std::vector<embedded::file>& files) {
       for (bool with_optional : {true, false}) {
         auto r = set.render(spec.name, lang, sample_vars(spec, with_optional));
         if (!r) {
-          problems.push_back(key + ": " + r.err().message);
+          problems.push_back(r.err().message);  // names the file
           break;
         }
         if (r->subject.empty())
@@ -338,12 +341,19 @@ result<rendered> template_set::render(std::string_view message,
   mu::data data = to_data(vars);
   rendered out;
   std::string err;
-  if (!render_one(it->second.subject, data, subject_escape, out.subject, err)
-      || !render_one(it->second.text, data, identity_escape, out.text, err)
-      || !render_one(it->second.html, data, mu::html_escape<std::string>,
-                     out.html, err))
-    return error{errc::template_invalid,
-                 spec->name + "/" + lang + ": " + err};
+  // The error names the file (sign_in/de.html), so an operator knows where
+  // to look.
+  auto failed = [&](int part) {
+    return error{errc::template_invalid, spec->name + "/" + lang
+                                           + part_suffixes[part] + ": " + err};
+  };
+  if (!render_one(it->second.subject, data, subject_escape, out.subject, err))
+    return failed(0);
+  if (!render_one(it->second.text, data, identity_escape, out.text, err))
+    return failed(1);
+  if (!render_one(it->second.html, data, mu::html_escape<std::string>,
+                  out.html, err))
+    return failed(2);
   // Template newlines in the subject are a formatting accident, not intent.
   out.subject = subject_escape(trim(out.subject));
   out.subject = trim(out.subject);

@@ -208,6 +208,20 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       waiter->request(auditor, std::chrono::seconds(5), atom::flush_atom_v)
         .receive([](std::int32_t) {}, [](caf::error&) {});
     }
+    // The mailer finishes the send it is in and records it, so that a
+    // message the relay accepted is not sent again after a restart.
+    {
+      caf::scoped_actor waiter{sys};
+      auto limit = to_ms(cfg->smtp.connect_timeout + cfg->smtp.timeout + 5);
+      waiter->request(mailer, limit, atom::flush_atom_v)
+        .receive(
+          [](std::int32_t released) {
+            log::info("main", "mailer-stopped", {{"requeued", released}});
+          },
+          [](caf::error& e) {
+            log::warn("main", "mailer-stop-timeout", {{"error", caf::to_string(e)}});
+          });
+    }
     caf::anon_send_exit(auditor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(mailer, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);

@@ -26,6 +26,9 @@ Run with the Debian interpreter, which has python3-aiosmtpd:
   --fail-code CODE       the SMTP reply code for --fail-next (e.g. 451, 550)
   --fail-stage STAGE     "data" (default: reply at end of DATA) or "rcpt"
                          (reply to RCPT TO, like an unknown mailbox)
+  --delay-data SECONDS   after saving a message, wait this long before the
+                         250 (the .eml is already there: a test can act while
+                         the client waits for the answer)
   --verbose              log every SMTP exchange to stderr
   --control-file PATH    checked before every RCPT and DATA: if the file
                          exists, its first line "N CODE [STAGE]" replaces the
@@ -61,6 +64,7 @@ class Sink:
         self.code = args.fail_code
         self.stage = args.fail_stage
         self.control = args.control_file
+        self.delay_data = args.delay_data
 
     def _read_control(self):
         if not self.control or not os.path.exists(self.control):
@@ -111,6 +115,8 @@ class Sink:
         with open(base + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content)
         os.replace(base + ".eml.tmp", base + ".eml")
+        if self.delay_data > 0:
+            await asyncio.sleep(self.delay_data)
         return "250 2.0.0 Message accepted"
 
 
@@ -130,6 +136,7 @@ def main():
     p.add_argument("--fail-code", type=int, default=451)
     p.add_argument("--fail-stage", choices=["data", "rcpt"], default="data")
     p.add_argument("--control-file")
+    p.add_argument("--delay-data", type=float, default=0)
     p.add_argument("--verbose", action="store_true",
                    help="log every SMTP exchange to stderr")
     args = p.parse_args()

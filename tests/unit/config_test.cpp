@@ -79,6 +79,8 @@ TEST_CASE("a bad value names its key", "[config]") {
   check_key({{}, {}, {"nosuch.key=1"}}, "nosuch.key");
   check_key({{}, {}, {"smtp.password=x"}}, "smtp.password");
   check_key({{}, {{"PA_MAIL_TRANSPORT", "smtp"}}, {}}, "smtp.host");
+  check_key({{}, {{"PA_SMTP_HOST", "relay.example.com"}, {"PA_SMTP_SECURITY", "none"}}, {}},
+            "smtp.security");
   check_key({{}, {{"PA_SERVER_IP_DENY", "not-an-ip"}}, {}}, "server.ip_deny");
   check_key({write_temp("[server]\nport = \"x\"\n"), {}, {}}, "server.port");
   check_key({write_temp("[server]\nunknown = 1\n"), {}, {}}, "server.unknown");
@@ -129,5 +131,20 @@ TEST_CASE("every documented key appears in config.example.toml", "[config]") {
     INFO(key);
     CHECK(text.find(section) != std::string::npos);
     CHECK(text.find(name) != std::string::npos);
+  }
+}
+
+TEST_CASE("smtp trust settings: pinned key, and plain text only on loopback",
+          "[config]") {
+  sources src;
+  src.environment = {{"PA_SMTP_HOST", "127.0.0.1"},
+                     {"PA_SMTP_SECURITY", "none"},
+                     {"PA_SMTP_PINNED_PUBLIC_KEY", "sha256//abc="}};
+  auto s = load(src);
+  CHECK(s.smtp.security == "none");
+  CHECK(s.smtp.pinned_public_key == "sha256//abc=");
+  for (const char* host : {"localhost", "::1", "127.0.0.5"}) {
+    src.environment["PA_SMTP_HOST"] = host;
+    CHECK_NOTHROW(load(src));
   }
 }

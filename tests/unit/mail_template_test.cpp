@@ -175,7 +175,7 @@ TEST_CASE("an operator template folder is validated when it is loaded",
   }
   SECTION("an unclosed section") {
     test::write_file(path("account_deleted/de.txt"), "{{#display_name}} x\n");
-    expect_broken("account_deleted/de");
+    expect_broken("account_deleted/de.txt: Unclosed section");
   }
   SECTION("a misnamed file") {
     test::write_file(path("sign_in/en.subject.text"), "Hi\n");
