@@ -3,6 +3,7 @@
 #include "actors/http_front.hpp"
 #include "http/email_routes.hpp"
 #include "http/ops_routes.hpp"
+#include "http/passkey_routes.hpp"
 #include "http/session_routes.hpp"
 #include "http/static_routes.hpp"
 
@@ -47,6 +48,16 @@ const http::router<route_entry>& route_table() {
     t.add("DELETE", "/v1/me", {r::me_delete, g::user});
     t.add("GET", "/v1/me/sessions", {r::me_sessions, g::user});
     t.add("DELETE", "/v1/me/sessions/{id}", {r::me_session_delete, g::user});
+    // -- passkeys --
+    t.add("POST", "/v1/webauthn/register/options", {r::webauthn_register_options, g::user, "webauthn"});
+    t.add("POST", "/v1/webauthn/register/verify", {r::webauthn_register_verify, g::user, "webauthn"});
+    t.add("POST", "/v1/webauthn/login/options", {r::webauthn_login_options, g::none, "webauthn"});
+    t.add("POST", "/v1/webauthn/login/verify", {r::webauthn_login_verify, g::none, "webauthn"});
+    t.add("GET", "/v1/me/passkeys", {r::passkeys_list, g::user});
+    t.add("PATCH", "/v1/me/passkeys/{id}", {r::passkey_rename, g::user});
+    t.add("DELETE", "/v1/me/passkeys/{id}", {r::passkey_delete, g::user});
+    // -- hosted pages --
+    t.add("GET", "/login", {r::login_page, g::none});
     // -- seed compatibility --
     t.add("POST", "/request/magic", {deprecated<r::email_start>, g::none, "email_send"});
     t.add("GET", "/verify/magic", {deprecated<r::email_link_page>, g::none});
