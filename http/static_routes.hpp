@@ -7,4 +7,8 @@ namespace authsvc::http_routes {
 /// Handles GET /static/{file}: embedded CSS and JavaScript.
 void static_file(const context_ptr& ctx);
 
+/// Handles GET /login: the hosted sign-in page (templates/pages/login.html);
+/// its script and styles come from /static/.
+void login_page(const context_ptr& ctx);
+
 }  // namespace authsvc::http_routes
