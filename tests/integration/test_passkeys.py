@@ -68,7 +68,7 @@ def wait_audit(server, type_, timeout=10):
     deadline = time.monotonic() + timeout
     while True:
         rows = db(server).execute(
-            "SELECT user_id, success, metadata FROM audit_logs WHERE type = ?",
+            "SELECT user_id, success, metadata FROM audit_logs WHERE event_type = ?",
             (type_,)).fetchall()
         if rows or time.monotonic() > deadline:
             return rows
