@@ -169,6 +169,9 @@
     stopConditional();
     store(FLOW, null);
     setTokens(t);
+    // A shared device should not keep the address for the next person.
+    $("email").value = "";
+    $("code").value = "";
     fail("");
     say("");
     await showAccount();
