@@ -106,6 +106,20 @@ void count_attempt(const context_ptr& ctx, bool ok) {
                               {"webauthn", ok ? "success" : "failure"}));
 }
 
+/// The configured COSE algorithms (names validated at start-up).
+std::vector<int> cose_algorithms(const config::settings& cfg) {
+  static const std::pair<const char*, int> names[] = {
+    {"EdDSA", -8},    {"ES256", -7},    {"ES384", -35},   {"ES512", -36},
+    {"PS256", -37},   {"PS384", -38},   {"PS512", -39},   {"RS256", -257},
+    {"RS384", -258},  {"RS512", -259}};
+  std::vector<int> out;
+  for (const auto& a : cfg.webauthn.algorithms)
+    for (const auto& [name, alg] : names)
+      if (a == name)
+        out.push_back(alg);
+  return out;
+}
+
 /// Fills what both ceremonies expect from configuration and the challenge.
 void fill_policy(wa::ceremony_policy& p, const config::settings& cfg,
                  const std::string& challenge_b64, const std::string& uv) {
@@ -229,7 +243,7 @@ void flag_counter_regression(const context_ptr& ctx, const std::string& user_id,
                              std::int64_t stored, std::int64_t received,
                              bool rejected) {
   caf::anon_send(ctx->svc().metrics,
-                 metrics::inc("webauthn_counter_regressions_total"));
+                 metrics::inc("webauthn_sign_count_regressions_total"));
   ctx->audit("passkey.counter_regression", false, user_id, {},
              {{"credential_id", credential_id},
               {"stored_count", stored},
@@ -271,6 +285,7 @@ void webauthn_register_options(const context_ptr& ctx) {
           p.resident_key = cfg.resident_key;
           p.user_verification = cfg.user_verification;
           p.attestation = cfg.attestation;
+          p.algorithms = cose_algorithms(ctx->cfg());
           for (std::size_t i = 0; i < rs.rows.size(); ++i) {
             auto id = auth::base64url_decode(rs.at(i, "id").s);
             if (id)
@@ -348,6 +363,8 @@ void webauthn_register_verify(const context_ptr& ctx) {
           fill_policy(opts, cfg, rs.at(0, "challenge").s,
                       rs.at(0, "user_verification").s);
           opts.attestation.verify_time = now;
+          // Only what the options offered (TPM's RS1 is never offered).
+          opts.allowed_algorithms = cose_algorithms(cfg);
           if (cfg.webauthn.attestation != "none")
             opts.attestation.trust_anchors
               = load_trust_anchors(cfg.webauthn.trust_anchors_dir);

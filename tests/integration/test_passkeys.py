@@ -95,6 +95,7 @@ def test_register_then_sign_in_with_email_and_without(server, user):
     assert pk["authenticatorSelection"]["userVerification"] == "preferred"
     assert pk["authenticatorSelection"]["residentKey"] == "preferred"
     assert pk["attestation"] == "none"
+    assert [p["alg"] for p in pk["pubKeyCredParams"]] == [-8, -7, -257]
 
     authn = SoftAuthenticator()
     cred_json, cred = authn.create(pk)
@@ -166,7 +167,7 @@ def test_synced_passkey_with_zero_counter_signs_in_repeatedly(server, user):
     for _ in range(3):
         lo = login_options(server, "ann@example.org")
         assert login_verify(server, lo["challenge_id"], authn.get(lo["public_key"])).status == 200
-    assert metric(server, "webauthn_counter_regressions_total") == 0
+    assert metric(server, "webauthn_sign_count_regressions_total") == 0
 
 
 # -- challenges ----------------------------------------------------------------
@@ -320,7 +321,7 @@ def test_a_counter_regression_is_flagged_and_rejected(server, user):
     lo = login_options(server, "ann@example.org")
     r = login_verify(server, lo["challenge_id"], authn.get(lo["public_key"], counter=6))
     assert_failed(r, "counter_regression")
-    assert metric(server, "webauthn_counter_regressions_total") == 1
+    assert metric(server, "webauthn_sign_count_regressions_total") == 1
     rows = wait_audit(server, "passkey.counter_regression")
     assert rows and rows[0][0] == user["user"]["id"]
     assert db(server).execute("SELECT sign_count FROM webauthn_credentials").fetchone()[0] == 6
@@ -334,7 +335,7 @@ def test_a_counter_regression_is_only_flagged_when_configured(start_server):
     lo = login_options(server, "ann@example.org")
     r = login_verify(server, lo["challenge_id"], authn.get(lo["public_key"], counter=3))
     assert r.status == 200, r
-    assert metric(server, "webauthn_counter_regressions_total") == 1
+    assert metric(server, "webauthn_sign_count_regressions_total") == 1
     assert wait_audit(server, "passkey.counter_regression")
     # The highest counter seen stays stored, so the clone stays visible.
     assert db(server).execute("SELECT sign_count FROM webauthn_credentials").fetchone()[0] == 5
@@ -481,3 +482,16 @@ def test_malformed_credentials_are_400_never_500(server, user):
                json={"challenge_id": "no-such-challenge", "credential": {}})
     assert r.status == 400 and r.json()["error"]["code"] == "challenge_not_found"
     assert 'status="500"' not in c.get("/metrics").text
+
+
+def test_algorithms_come_from_configuration(start_server):
+    server = start_server(env={"PA_WEBAUTHN_ALGORITHMS": "RS256"})
+    user = sign_in(server, "ann@example.org")
+    opts = reg_options(server, user)
+    assert opts["public_key"]["pubKeyCredParams"] == [{"type": "public-key", "alg": -257}]
+    # An ES256 key was not offered, so it is not accepted.
+    cred_json, _ = SoftAuthenticator().create(opts["public_key"])
+    r = server.client.post("/v1/webauthn/register/verify",
+                           json={"challenge_id": opts["challenge_id"], "credential": cred_json},
+                           headers=bearer(user))
+    assert_failed(r, "unsupported_algorithm")
