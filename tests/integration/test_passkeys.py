@@ -51,6 +51,7 @@ def login_verify(server, challenge_id, credential):
 
 def assert_failed(r, reason):
     assert r.status == 400, r
+    openapi_check.validate(r.json(), "WebauthnFailedError")
     err = r.json()["error"]
     assert err["code"] == "webauthn_failed", err
     assert err["details"]["reason"] == reason, err
@@ -128,6 +129,7 @@ def test_register_then_sign_in_with_email_and_without(server, user):
     assert r.status == 200, r
     assert r.header("cache-control") == "no-store"
     tokens = r.json()
+    openapi_check.validate(tokens, "TokenResponse")
     assert tokens["user"]["id"] == user["user"]["id"]
     s = c.get("/v1/session", headers=bearer(tokens))
     assert s.status == 200 and s.json()["session"]["amr"] == ["webauthn"]
