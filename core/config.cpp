@@ -256,6 +256,7 @@ const std::vector<entry>& table() {
            "discouraged"),
     CHOICE(webauthn, attestation, attestation, "none", "indirect", "direct",
            "enterprise"),
+    LIST(webauthn, algorithms, algorithms),
     INT(webauthn, challenge_ttl, challenge_ttl, 10, 3600),
     INT(webauthn, max_passkeys, max_passkeys, 1, 1000),
     BOOL(webauthn, reject_counter_regression, reject_counter_regression),
@@ -516,6 +517,14 @@ void derive_and_validate(settings& s) {
   for (const auto& o : s.webauthn.origins)
     if (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
       throw config_error("webauthn.origins", "'" + o + "' is not an origin");
+  if (s.webauthn.algorithms.empty())
+    throw config_error("webauthn.algorithms", "must name at least one algorithm");
+  for (const auto& a : s.webauthn.algorithms)
+    if (std::string_view known = " EdDSA ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 ";
+        a.empty() || known.find(" " + a + " ") == std::string_view::npos)
+      throw config_error("webauthn.algorithms",
+                         "'" + a + "' is not one of EdDSA, ES256, ES384, ES512, "
+                         "PS256, PS384, PS512, RS256, RS384, RS512");
   if (s.mail.from.find('@') == std::string::npos
       || s.mail.from.find_first_of("\r\n<>") != std::string::npos)
     throw config_error("mail.from", "must be a plain address like a@b.c");

@@ -117,6 +117,8 @@ struct webauthn_config {
   std::string user_verification = "preferred";
   std::string resident_key = "preferred";
   std::string attestation = "none";
+  /// COSE algorithms offered and accepted, in order of preference.
+  std::vector<std::string> algorithms{"EdDSA", "ES256", "RS256"};
   std::int64_t challenge_ttl = 300;
   std::int64_t max_passkeys = 10;
   bool reject_counter_regression = true;

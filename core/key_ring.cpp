@@ -21,6 +21,8 @@ key_ring key_ring::derive(const std::string& master) {
   k.recovery_pepper
     = auth::to_string(derive_key(master, "passwordless-auth/recovery/v1"));
   k.admin_pepper = auth::to_string(derive_key(master, "passwordless-auth/admin/v1"));
+  k.webauthn_decoys
+    = auth::to_string(derive_key(master, "passwordless-auth/webauthn-decoys/v1"));
   return k;
 }
 

@@ -18,6 +18,7 @@ struct key_ring {
   std::string code_hmac;      ///< HMAC key for one-time codes
   std::string recovery_pepper;///< HMAC key for recovery codes
   std::string admin_pepper;   ///< HMAC key for admin API keys
+  std::string webauthn_decoys;///< HMAC key for decoy passkey ids of unknown addresses
 
   /// Derives every key from `master`.
   static key_ring derive(const std::string& master);

@@ -198,6 +198,8 @@ void declare_service_metrics(registry& r) {
   r.declare("email_sends_suppressed_total", ft::counter,
             "Sign-in mails not sent (send caps, sign-up off), by reason.",
             {"reason"});
+  r.declare("webauthn_sign_count_regressions_total", ft::counter,
+            "Passkey sign-ins whose signature counter did not advance.", {});
   r.declare("token_refreshes_total", ft::counter, "Refresh tokens rotated.", {});
   r.declare("sessions_created_total", ft::counter, "Sessions created.", {});
   r.declare("sessions_revoked_total", ft::counter, "Sessions revoked.", {});

@@ -82,7 +82,7 @@ void validate_pages() {
       throw std::runtime_error("page template '" + name
                                + "': " + tmpl.error_message());
   }
-  for (auto needed : {"confirm_link", "link_result"})
+  for (auto needed : {"confirm_link", "link_result", "login"})
     if (!pages().count(needed))
       throw std::runtime_error(std::string("page template '") + needed
                                + "' is missing");

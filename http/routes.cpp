@@ -4,6 +4,7 @@
 #include "http/admin_routes.hpp"
 #include "http/email_routes.hpp"
 #include "http/ops_routes.hpp"
+#include "http/passkey_routes.hpp"
 #include "http/session_routes.hpp"
 #include "http/static_routes.hpp"
 #include "http/totp_routes.hpp"
@@ -78,6 +79,16 @@ const http::router<route_entry>& route_table() {
     t.add("POST", "/v1/me/totp/recovery-codes", {r::totp_recovery_codes, g::user, "totp"});
     t.add("POST", "/v1/auth/totp/verify", {r::totp_verify, g::none, "totp"});
     t.add("POST", "/v1/auth/recovery", {r::recovery_sign_in, g::none, "totp"});
+    // -- passkeys --
+    t.add("POST", "/v1/webauthn/register/options", {r::webauthn_register_options, g::user, "webauthn"});
+    t.add("POST", "/v1/webauthn/register/verify", {r::webauthn_register_verify, g::user, "webauthn"});
+    t.add("POST", "/v1/webauthn/login/options", {r::webauthn_login_options, g::none, "webauthn"});
+    t.add("POST", "/v1/webauthn/login/verify", {r::webauthn_login_verify, g::none, "webauthn"});
+    t.add("GET", "/v1/me/passkeys", {r::passkeys_list, g::user});
+    t.add("PATCH", "/v1/me/passkeys/{id}", {r::passkey_rename, g::user});
+    t.add("DELETE", "/v1/me/passkeys/{id}", {r::passkey_delete, g::user});
+    // -- hosted pages --
+    t.add("GET", "/login", {r::login_page, g::none});
     // -- seed compatibility --
     t.add("POST", "/request/magic", {deprecated<r::email_start>, g::none, "email_send"});
     t.add("GET", "/verify/magic", {deprecated<r::email_link_page>, g::none});

@@ -1,6 +1,7 @@
 #include "http/static_routes.hpp"
 
 #include "core/embedded.hpp"
+#include "http/pages.hpp"
 
 namespace authsvc::http_routes {
 
@@ -53,6 +54,16 @@ void openapi_json(const context_ptr& ctx) {
     return ctx->reply(std::move(r));
   }
   ctx->reply_error("not_found");
+}
+
+void login_page(const context_ptr& ctx) {
+  auto form = http::parse_form(ctx->req.query());
+  auto redirect = http::form_value(form, "redirect_to").value_or("");
+  if (redirect.size() > 2048)
+    redirect.clear();
+  // The page's script reads redirect_to from a data attribute (escaped by
+  // the template); email/start checks it against the allow list.
+  ctx->reply(http::page_response(200, "login", {{"redirect_to", redirect}}));
 }
 
 }  // namespace authsvc::http_routes

@@ -1,0 +1,469 @@
+// The hosted sign-in page (GET /login): email link or code, passkeys with
+// autofill (conditional mediation), and once signed in the user's passkeys
+// and sessions. Talks only to the /v1 API of the same origin. Tokens live in
+// memory and sessionStorage (this tab only), never in URLs.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const TOKENS = "pa.tokens";
+  const FLOW = "pa.flow";
+  const redirectTo = $("app").dataset.redirectTo || "";
+
+  let tokens = readStored(TOKENS);
+  let conditional = null;   // AbortController of a pending autofill request
+  let pollTimer = null;     // collects a link confirmed on another device
+
+  // -- plumbing -----------------------------------------------------------------
+
+  function readStored(key) {
+    try {
+      return JSON.parse(sessionStorage.getItem(key) || "null");
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function store(key, value) {
+    try {
+      if (value === null) sessionStorage.removeItem(key);
+      else sessionStorage.setItem(key, JSON.stringify(value));
+    } catch (_) {
+      // Storage may be off; memory still works for this page's lifetime.
+    }
+  }
+
+  function show(section) {
+    for (const id of ["signin", "code-step", "account"])
+      $(id).classList.toggle("hidden", id !== section);
+  }
+
+  function say(text) {
+    $("status").textContent = text || "";
+  }
+
+  function fail(text) {
+    $("error").textContent = text || "";
+  }
+
+  function explain(res) {
+    const e = res && res.data && res.data.error;
+    if (!e) return "Something went wrong (" + (res ? res.status : "network") + ").";
+    const reason = e.details && e.details.reason ? " (" + e.details.reason + ")" : "";
+    return e.message + reason;
+  }
+
+  async function api(method, path, body, withAuth, retried) {
+    const headers = {};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (withAuth && tokens) headers.Authorization = "Bearer " + tokens.access_token;
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (err) {
+      return { status: 0, data: null };
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try {
+        data = await res.json();
+      } catch (_) {
+        data = null;
+      }
+    }
+    if (res.status === 401 && withAuth && tokens && !retried && (await refresh()))
+      return api(method, path, body, withAuth, true);
+    return { status: res.status, data };
+  }
+
+  async function refresh() {
+    if (!tokens || !tokens.refresh_token) return false;
+    const res = await api("POST", "/v1/token/refresh", { refresh_token: tokens.refresh_token });
+    if (res.status !== 200) {
+      signedOut();
+      return false;
+    }
+    setTokens(res.data);
+    return true;
+  }
+
+  function setTokens(t) {
+    tokens = t;
+    store(TOKENS, t);
+  }
+
+  // -- base64url and WebAuthn JSON ------------------------------------------------
+
+  function b64uEncode(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let s = "";
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function b64uDecode(text) {
+    const s = text.replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(s + "===".slice((s.length + 3) % 4));
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out.buffer;
+  }
+
+  const descriptors = (list) => (list || []).map((d) => ({ ...d, id: b64uDecode(d.id) }));
+
+  function creationOptions(json) {
+    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function")
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    return {
+      ...json,
+      challenge: b64uDecode(json.challenge),
+      user: { ...json.user, id: b64uDecode(json.user.id) },
+      excludeCredentials: descriptors(json.excludeCredentials),
+    };
+  }
+
+  function requestOptions(json) {
+    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function")
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    return { ...json, challenge: b64uDecode(json.challenge), allowCredentials: descriptors(json.allowCredentials) };
+  }
+
+  function credentialJSON(cred) {
+    if (typeof cred.toJSON === "function") {
+      try {
+        return cred.toJSON();
+      } catch (_) {
+        // fall through to the manual form
+      }
+    }
+    const r = cred.response;
+    const out = {
+      id: cred.id,
+      rawId: b64uEncode(cred.rawId),
+      type: cred.type,
+      authenticatorAttachment: cred.authenticatorAttachment || null,
+      clientExtensionResults: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      response: { clientDataJSON: b64uEncode(r.clientDataJSON) },
+    };
+    if (r.attestationObject) {
+      out.response.attestationObject = b64uEncode(r.attestationObject);
+      out.response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      out.response.authenticatorData = b64uEncode(r.authenticatorData);
+      out.response.signature = b64uEncode(r.signature);
+      out.response.userHandle = r.userHandle ? b64uEncode(r.userHandle) : null;
+    }
+    return out;
+  }
+
+  // -- signing in -----------------------------------------------------------------
+
+  async function signedIn(t) {
+    stopPolling();
+    stopConditional();
+    store(FLOW, null);
+    setTokens(t);
+    // A shared device should not keep the address for the next person.
+    $("email").value = "";
+    $("code").value = "";
+    fail("");
+    say("");
+    await showAccount();
+  }
+
+  function signedOut() {
+    tokens = null;
+    store(TOKENS, null);
+    show("signin");
+    startConditional();
+  }
+
+  async function startEmail(event) {
+    event.preventDefault();
+    fail("");
+    const email = $("email").value.trim();
+    if (!email) return fail("Please enter your email address.");
+    const body = { email };
+    if (redirectTo) body.redirect_to = redirectTo;
+    const res = await api("POST", "/v1/auth/email/start", body);
+    if (res.status !== 202) return fail(explain(res));
+    stopConditional();
+    store(FLOW, { flow_id: res.data.flow_id, flow_secret: res.data.flow_secret, email });
+    $("sent-to").textContent = email;
+    $("code").value = "";
+    show("code-step");
+    $("code").focus();
+    startPolling();
+  }
+
+  async function verifyCode(event) {
+    event.preventDefault();
+    fail("");
+    const flow = readStored(FLOW);
+    const code = $("code").value.trim();
+    if (!flow) return restart();
+    if (!/^[0-9]{6}$/.test(code)) return fail("The code has 6 digits.");
+    const res = await api("POST", "/v1/auth/email/verify-code", { flow_id: flow.flow_id, code });
+    if (res.status !== 200) return fail(explain(res));
+    await signedIn(res.data);
+  }
+
+  function startPolling() {
+    stopPolling();
+    pollTimer = setInterval(async () => {
+      const flow = readStored(FLOW);
+      if (!flow) return stopPolling();
+      const res = await api("POST", "/v1/auth/email/exchange",
+                            { flow_id: flow.flow_id, flow_secret: flow.flow_secret });
+      if (res.status === 200) await signedIn(res.data);
+      else if (res.status !== 202) stopPolling();
+    }, 3000);
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function restart() {
+    stopPolling();
+    store(FLOW, null);
+    fail("");
+    show("signin");
+    startConditional();
+  }
+
+  async function finishPasskey(challengeId, cred) {
+    const res = await api("POST", "/v1/webauthn/login/verify",
+                          { challenge_id: challengeId, credential: credentialJSON(cred) });
+    if (res.status !== 200) {
+      fail(explain(res));
+      return false;
+    }
+    await signedIn(res.data);
+    return true;
+  }
+
+  async function passkeySignIn() {
+    fail("");
+    if (!window.PublicKeyCredential) return fail("This browser does not support passkeys.");
+    stopConditional();
+    // An address typed in narrows the choice; without one the authenticator
+    // offers its passkeys for this site (usernameless).
+    const email = $("email").value.trim();
+    const opts = await api("POST", "/v1/webauthn/login/options", email ? { email } : {});
+    if (opts.status !== 200) return fail(explain(opts));
+    say("Waiting for your passkey…");
+    let cred;
+    try {
+      cred = await navigator.credentials.get({ publicKey: requestOptions(opts.data.public_key) });
+    } catch (err) {
+      say("");
+      fail(err && err.name === "NotAllowedError" ? "No passkey was used." : String(err));
+      return startConditional();
+    }
+    say("");
+    if (!(await finishPasskey(opts.data.challenge_id, cred))) startConditional();
+  }
+
+  /// Passkey autofill: the email field's suggestions include passkeys.
+  async function startConditional() {
+    if (tokens || conditional || !window.PublicKeyCredential) return;
+    if (typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") return;
+    let available = false;
+    try {
+      available = await PublicKeyCredential.isConditionalMediationAvailable();
+    } catch (_) {
+      available = false;
+    }
+    if (!available || conditional) return;
+    const controller = new AbortController();
+    conditional = controller;
+    const opts = await api("POST", "/v1/webauthn/login/options", {});
+    if (opts.status !== 200 || controller.signal.aborted) {
+      if (conditional === controller) conditional = null;
+      return;
+    }
+    let cred;
+    try {
+      cred = await navigator.credentials.get({
+        mediation: "conditional",
+        publicKey: requestOptions(opts.data.public_key),
+        signal: controller.signal,
+      });
+    } catch (_) {
+      // Aborted (another sign-in started) or dismissed.
+      if (conditional === controller) conditional = null;
+      return;
+    }
+    if (conditional === controller) conditional = null;
+    if (!(await finishPasskey(opts.data.challenge_id, cred))) startConditional();
+  }
+
+  function stopConditional() {
+    if (conditional) conditional.abort();
+    conditional = null;
+  }
+
+  // -- the signed-in view -----------------------------------------------------------
+
+  function item(text, meta, actions) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.textContent = text;
+    li.appendChild(name);
+    if (meta) {
+      const m = document.createElement("div");
+      m.className = "meta";
+      m.textContent = meta;
+      li.appendChild(m);
+    }
+    for (const [label, handler] of actions || []) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary";
+      b.textContent = label;
+      b.addEventListener("click", handler);
+      li.appendChild(b);
+    }
+    return li;
+  }
+
+  const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "never");
+
+  async function showAccount() {
+    const session = await api("GET", "/v1/session", undefined, true);
+    if (session.status !== 200) return signedOut();
+    $("who").textContent = session.data.user.email;
+    show("account");
+    await Promise.all([listPasskeys(), listSessions()]);
+    if (redirectTo) say("Signed in. You can return to the application.");
+  }
+
+  async function listPasskeys() {
+    const res = await api("GET", "/v1/me/passkeys", undefined, true);
+    const ul = $("passkeys");
+    ul.replaceChildren();
+    if (res.status !== 200) return fail(explain(res));
+    if (!res.data.passkeys.length) ul.appendChild(item("No passkeys yet."));
+    for (const p of res.data.passkeys) {
+      ul.appendChild(item(p.name,
+        "added " + when(p.created_at) + ", last used " + when(p.last_used_at) +
+        (p.backed_up ? ", synced" : ""),
+        [["Rename", () => renamePasskey(p)], ["Remove", () => deletePasskey(p)]]));
+    }
+  }
+
+  async function listSessions() {
+    const res = await api("GET", "/v1/me/sessions", undefined, true);
+    const ul = $("sessions");
+    ul.replaceChildren();
+    if (res.status !== 200) return fail(explain(res));
+    for (const s of res.data.sessions) {
+      const label = (s.user_agent || "unknown device") + (s.current ? " (this one)" : "");
+      const actions = s.current ? [] : [["Sign out", () => revokeSession(s.id)]];
+      ul.appendChild(item(label, "since " + when(s.created_at) + (s.ip ? ", " + s.ip : ""), actions));
+    }
+  }
+
+  async function addPasskey() {
+    fail("");
+    if (!window.PublicKeyCredential) return fail("This browser does not support passkeys.");
+    stopConditional();
+    const opts = await api("POST", "/v1/webauthn/register/options", undefined, true);
+    if (opts.status !== 200) return fail(explain(opts));
+    say("Follow your browser's prompt to create a passkey…");
+    let cred;
+    try {
+      cred = await navigator.credentials.create({ publicKey: creationOptions(opts.data.public_key) });
+    } catch (err) {
+      say("");
+      return fail(err && err.name === "InvalidStateError"
+        ? "This authenticator already holds a passkey for your account."
+        : err && err.name === "NotAllowedError" ? "No passkey was created." : String(err));
+    }
+    const body = { challenge_id: opts.data.challenge_id, credential: credentialJSON(cred) };
+    const name = $("passkey-name").value.trim();
+    if (name) body.name = name;
+    const res = await api("POST", "/v1/webauthn/register/verify", body, true);
+    if (res.status !== 201) {
+      say("");
+      return fail(explain(res));
+    }
+    $("passkey-name").value = "";
+    say("Passkey added.");
+    await listPasskeys();
+  }
+
+  async function renamePasskey(p) {
+    const name = $("passkey-name").value.trim();
+    if (!name) return fail("Type the new name into the name field first.");
+    const res = await api("PATCH", "/v1/me/passkeys/" + encodeURIComponent(p.id), { name }, true);
+    if (res.status !== 200) return fail(explain(res));
+    $("passkey-name").value = "";
+    await listPasskeys();
+  }
+
+  async function deletePasskey(p) {
+    const res = await api("DELETE", "/v1/me/passkeys/" + encodeURIComponent(p.id), undefined, true);
+    if (res.status !== 204) return fail(explain(res));
+    say("Passkey removed.");
+    await listPasskeys();
+  }
+
+  async function revokeSession(id) {
+    const res = await api("DELETE", "/v1/me/sessions/" + encodeURIComponent(id), undefined, true);
+    if (res.status !== 204) return fail(explain(res));
+    await listSessions();
+  }
+
+  async function signOut() {
+    await api("POST", "/v1/auth/logout", { scope: "local" }, true);
+    say("Signed out.");
+    signedOut();
+  }
+
+  // -- start --------------------------------------------------------------------------
+
+  async function exchangeFragment() {
+    // A redirect back here carries a one-time exchange code in the fragment.
+    const m = /(?:^#|&)code=([A-Za-z0-9_-]+)/.exec(location.hash);
+    if (!m) return false;
+    history.replaceState(null, "", location.pathname + location.search);
+    const res = await api("POST", "/v1/auth/exchange", { code: m[1] });
+    if (res.status !== 200) {
+      fail(explain(res));
+      return false;
+    }
+    await signedIn(res.data);
+    return true;
+  }
+
+  async function start() {
+    $("email-form").addEventListener("submit", startEmail);
+    $("code-form").addEventListener("submit", verifyCode);
+    $("restart").addEventListener("click", restart);
+    $("passkey-signin").addEventListener("click", passkeySignIn);
+    $("add-passkey").addEventListener("click", addPasskey);
+    $("signout").addEventListener("click", signOut);
+    if (await exchangeFragment()) return;
+    if (tokens) return showAccount();
+    const flow = readStored(FLOW);
+    if (flow) {
+      $("sent-to").textContent = flow.email;
+      show("code-step");
+      startPolling();
+      return;
+    }
+    show("signin");
+    startConditional();
+  }
+
+  start();
+})();

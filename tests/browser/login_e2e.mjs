@@ -1,0 +1,259 @@
+// End-to-end test of the hosted sign-in page in a real headless Chromium
+// (Debian's /usr/bin/chromium driven by playwright-core) with a Chrome
+// DevTools Protocol virtual authenticator:
+//   sign in by emailed code (read from the outbox) -> add a passkey ->
+//   sign out -> sign in with the passkey without typing an email ->
+//   GET /v1/session answers 200 with amr ["webauthn"].
+// Usage: node login_e2e.mjs --url http://localhost:PORT --outbox DIR --artifacts DIR
+// Exits 0 on success, 1 with a message on the first failed step.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+let chromium;
+try {
+  ({ chromium } = await import("playwright-core"));
+} catch (err) {
+  console.error("playwright-core is not installed: run scripts/npm-deps.sh " +
+                "(or `cd tests/browser && npm install --no-audit --no-fund`)");
+  process.exit(1);
+}
+
+const { values: args } = parseArgs({
+  options: {
+    url: { type: "string" },
+    outbox: { type: "string" },
+    artifacts: { type: "string", default: "tests/artifacts/browser" },
+    email: { type: "string", default: "e2e@example.org" },
+    chromium: { type: "string", default: "/usr/bin/chromium" },
+    timeout: { type: "string", default: "15000" },
+  },
+});
+if (!args.url || !args.outbox) {
+  console.error("usage: node login_e2e.mjs --url URL --outbox DIR [--artifacts DIR]");
+  process.exit(1);
+}
+const base = args.url.replace(/\/$/, "");
+const timeout = Number(args.timeout);
+fs.mkdirSync(args.artifacts, { recursive: true });
+
+const log = [];
+function note(line) {
+  const entry = `[${new Date().toISOString()}] ${line}`;
+  log.push(entry);
+  console.log(entry);
+}
+
+// -- the outbox ----------------------------------------------------------------
+
+function decodeQuotedPrintable(text) {
+  return text
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/// The plain-text part of a multipart message, transfer-decoded.
+function plainText(raw) {
+  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
+  for (const part of parts) {
+    const split = part.search(/\r?\n\r?\n/);
+    if (split < 0) continue;
+    const headers = part.slice(0, split);
+    if (!/content-type:\s*text\/plain/i.test(headers)) continue;
+    let body = part.slice(split).replace(/^\r?\n\r?\n/, "");
+    if (/content-transfer-encoding:\s*quoted-printable/i.test(headers))
+      body = decodeQuotedPrintable(body);
+    else if (/content-transfer-encoding:\s*base64/i.test(headers))
+      body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+    return body;
+  }
+  return raw;
+}
+
+async function waitForCode(to, seen) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const files = fs.existsSync(args.outbox) ? fs.readdirSync(args.outbox) : [];
+    for (const name of files.filter((f) => f.endsWith(".eml") && !seen.has(f))) {
+      const raw = fs.readFileSync(path.join(args.outbox, name), "utf8");
+      const toHeader = /^To:(.*)$/im.exec(raw);
+      if (!toHeader || !toHeader[1].toLowerCase().includes(to)) continue;
+      const m = /^\s+(\d{6})\s*$/m.exec(plainText(raw));
+      if (m) return m[1];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no sign-in mail with a code for ${to} in ${args.outbox}`);
+}
+
+// -- the browser ----------------------------------------------------------------
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pa-chromium-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: args.chromium,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update",
+         "--disable-sync"],
+});
+context.setDefaultTimeout(timeout);
+const page = context.pages()[0] || (await context.newPage());
+const problems = [];
+page.on("console", (msg) => {
+  const text = msg.text();
+  note(`console.${msg.type()}: ${text}`);
+  if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
+});
+page.on("pageerror", (err) => {
+  note(`pageerror: ${err.message}`);
+  problems.push(`page error: ${err.message}`);
+});
+page.on("framenavigated", (frame) => {
+  if (frame === page.mainFrame()) note(`navigated: ${frame.url()}`);
+});
+
+let step = 0;
+async function shot(name) {
+  step += 1;
+  const file = path.join(args.artifacts, `${String(step).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  note(`screenshot ${file}`);
+}
+
+async function visible(selector) {
+  await page.locator(selector).waitFor({ state: "visible" });
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/// The tokens the page holds open a live session that says "webauthn".
+async function checkSession(how) {
+  const tokens = await page.evaluate(() => JSON.parse(sessionStorage.getItem("pa.tokens")));
+  check(tokens && tokens.access_token, `no tokens after the ${how} sign-in`);
+  const session = await fetch(`${base}/v1/session`, {
+    headers: { Authorization: `Bearer ${tokens.access_token}` },
+  });
+  const body = await session.json();
+  check(session.status === 200, `GET /v1/session answered ${session.status} (${how})`);
+  check(JSON.stringify(body.session.amr) === '["webauthn"]',
+        `amr is ${JSON.stringify(body.session.amr)} (${how})`);
+  check(body.user.email === args.email, `signed in as ${body.user.email} (${how})`);
+  check(!page.url().includes(tokens.access_token) && !page.url().includes("token"),
+        `a token reached the URL: ${page.url()}`);
+  note(`session ok after the ${how} sign-in`);
+}
+
+let exitCode = 0;
+try {
+  // A platform authenticator with user verification, like a phone or laptop.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable", { enableUI: false });
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  note(`virtual authenticator ${authenticatorId}`);
+
+  // Headless Chromium has no autofill UI: the virtual authenticator answers a
+  // conditional (autofill) request by itself. The button path is tested with
+  // autofill reported unavailable (as in browsers without it), then autofill.
+  await context.addInitScript(() => {
+    const pkc = window.PublicKeyCredential;
+    if (!pkc || typeof pkc.isConditionalMediationAvailable !== "function") return;
+    const real = pkc.isConditionalMediationAvailable.bind(pkc);
+    pkc.isConditionalMediationAvailable = () =>
+      sessionStorage.getItem("e2e.autofill") === "off" ? Promise.resolve(false) : real();
+  });
+
+  // 1. The page loads with the security headers and CSP on.
+  const res = await page.goto(`${base}/login`);
+  check(res.status() === 200, `GET /login answered ${res.status()}`);
+  const csp = res.headers()["content-security-policy"] || "";
+  check(csp.includes("script-src 'self'"), `unexpected CSP: ${csp}`);
+  check((await page.getAttribute("#email", "autocomplete")) === "username webauthn",
+        "the email field lacks autocomplete=\"username webauthn\"");
+  await visible("#email-form");
+  await shot("login-page");
+
+  // 2. Email sign-in with the code from the outbox.
+  const seen = new Set(fs.existsSync(args.outbox) ? fs.readdirSync(args.outbox) : []);
+  await page.fill("#email", args.email);
+  await page.click("#email-submit");
+  await visible("#code-step");
+  await shot("code-requested");
+  const code = await waitForCode(args.email, seen);
+  note("read the code from the outbox");
+  await page.fill("#code", code);
+  await shot("code-entered");
+  await page.click("#code-submit");
+  await visible("#account");
+  await page.locator("#who", { hasText: args.email }).waitFor();
+  await page.locator("#sessions li").first().waitFor();
+  await shot("signed-in-by-code");
+
+  // 3. Add a passkey (the virtual authenticator answers create()).
+  await page.fill("#passkey-name", "E2E laptop");
+  await page.click("#add-passkey");
+  await page.locator("#passkeys li", { hasText: "E2E laptop" }).waitFor();
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  check(credentials.length === 1, `authenticator holds ${credentials.length} credentials`);
+  check(credentials[0].isResidentCredential, "the passkey is not discoverable");
+  await shot("passkey-added");
+
+  // 4. Sign out (autofill off, so the page waits for a click).
+  await page.evaluate(() => sessionStorage.setItem("e2e.autofill", "off"));
+  await page.click("#signout");
+  await visible("#signin");
+  const left = await page.evaluate(() => sessionStorage.getItem("pa.tokens"));
+  check(left === null, "tokens stayed in sessionStorage after sign-out");
+  await shot("signed-out");
+
+  // 5. Sign in with the passkey button, no email typed (usernameless).
+  check((await page.inputValue("#email")) === "", "the email field is not empty");
+  await page.click("#passkey-signin");
+  await visible("#account");
+  await page.locator("#who", { hasText: args.email }).waitFor();
+  await shot("signed-in-with-passkey");
+  await checkSession("passkey button");
+
+  // 6. Sign out with autofill available: the conditional request started on
+  //    the signed-out page signs in without a click or an email.
+  await page.evaluate(() => sessionStorage.removeItem("e2e.autofill"));
+  const loggedOut = page.waitForResponse((r) => r.url().endsWith("/v1/auth/logout"));
+  const autofilled = page.waitForResponse((r) => r.url().endsWith("/v1/webauthn/login/verify"));
+  await page.click("#signout");
+  check((await loggedOut).status() === 204, "sign-out failed");
+  check((await autofilled).status() === 200, "the autofill sign-in was refused");
+  await visible("#account");
+  await page.locator("#who", { hasText: args.email }).waitFor();
+  await shot("signed-in-with-passkey-autofill");
+  await checkSession("passkey autofill");
+
+  const { credentials: after } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  check(after[0].signCount >= 2, "the authenticator was not used twice");
+  check(problems.length === 0, `browser problems:\n${problems.join("\n")}`);
+  note("ok: code sign-in, passkey added, sign-out, passkey sign-in (button and autofill), sessions 200");
+} catch (err) {
+  exitCode = 1;
+  console.error(`FAILED: ${err && err.stack ? err.stack : err}`);
+  try {
+    await shot("failure");
+    fs.writeFileSync(path.join(args.artifacts, "failure.html"), await page.content());
+  } catch (_) {
+    // the page may be gone
+  }
+} finally {
+  fs.writeFileSync(path.join(args.artifacts, "log.txt"), log.join("\n") + "\n");
+  await context.close().catch(() => {});
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+process.exit(exitCode);
