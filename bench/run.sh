@@ -196,6 +196,13 @@ target_pid() { [[ $1 == service ]] && echo "$SERVICE_PID" || echo "$BARE_PID"; }
 # utime+stime of a process, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# Context switches (voluntary + involuntary) summed over a process's threads:
+# each actor hop that wakes a sleeping thread shows up here.
+ctx_switches() {
+  cat "/proc/$1/task/"*/status 2>/dev/null \
+    | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'
+}
+
 # Appends {case, target, when, rss_kb, hwm_kb} from /proc/PID/status.
 sample_rss() {
   local name=$1 target=$2 when=$3 pid
@@ -248,7 +255,7 @@ run_wrk() {
   local name=$1 target=$2 kind=$3 round=$4 threads=$5 conns=$6 dur=$7
   local method=$8 path=$9 extra=${10}
   shift 10
-  local port pid json script t0 t1 limit
+  local port pid json script t0 t1 c0 c1 limit
   port=$(target_port "$target")
   pid=$(target_pid "$target")
   json=$TMP/$name-$target-$kind-$round.json
@@ -256,6 +263,7 @@ run_wrk() {
   make_script "$script" "$method" "$extra" "$json"
   limit=$(($(seconds "$dur") + 30))
   t0=$(cpu_ticks "$pid")
+  c0=$(ctx_switches "$pid")
   printf '\n### %s %s %s round %s: wrk -t%s -c%s -d%s %s %s\n' \
     "$name" "$target" "$kind" "$round" "$threads" "$conns" "$dur" \
     "$method" "$path" >>"$WRK_LOG"
@@ -263,6 +271,7 @@ run_wrk() {
     -c"$conns" -d"$dur" --latency -s "$script" "http://$HOST:$port$path" "$@" \
     || die "wrk failed for $name/$target (see $WRK_LOG)"
   t1=$(cpu_ticks "$pid")
+  c1=$(ctx_switches "$pid")
   [[ -s $json ]] || die "wrk wrote no summary for $name/$target"
   [[ $kind == warmup ]] && return 0
   jq -c --arg case "$name" --arg target "$target" --arg kind "$kind" \
@@ -270,10 +279,12 @@ run_wrk() {
     --argjson connections "$conns" --arg duration "$dur" \
     --arg method "$method" --arg path "$path" \
     --argjson cpu_ticks "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" \
+    --argjson ctx "$((c1 - c0))" \
     '{case: $case, target: $target, kind: $kind, round: $round,
       threads: $threads, connections: $connections, duration: $duration,
       method: $method, path: $path,
-      server_cpu_s: ($cpu_ticks / $hz)} + .' "$json" >>"$RUNS"
+      server_cpu_s: ($cpu_ticks / $hz), server_ctx_switches: $ctx} + .' \
+    "$json" >>"$RUNS"
   jq -r '"  \(.case) \(.target) \(.kind)#\(.round): \(.requests / (.duration_us / 1e6) | floor) req/s, p50 \(.latency_us.p50) us, p99 \(.latency_us.p99) us, non-2xx \(.errors.status)"' \
     <<<"$(tail -1 "$RUNS")" >&2
 }

@@ -42,6 +42,8 @@ def summarize(runs):
                                  if k != "status"),
             "server_cpu_cores": round(cpu / secs, 2) if secs else None,
             "server_cpu_us_per_request": round(cpu * 1e6 / reqs, 1) if reqs else None,
+            "server_ctx_switches_per_request": round(
+                sum(r["server_ctx_switches"] for r in rs) / reqs, 2) if reqs else None,
         }
     for kinds in cases.values():
         for ts in kinds.values():
@@ -85,7 +87,8 @@ def main():
         return f"{us / 1000:.3f}"
 
     print(f"\n{'case':<13}{'kind':<9}{'target':<8}{'req/s':>8}{'p50 ms':>9}"
-          f"{'p99 ms':>9}{'non2xx':>7}{'cpu':>6}{'us/req':>7}  rounds req/s")
+          f"{'p99 ms':>9}{'non2xx':>7}{'cpu':>6}{'us/req':>7}{'cs/req':>7}"
+          "  rounds req/s")
     for case, kinds in cases.items():
         for kind in ("load", "latency"):
             ts = kinds.get(kind, {})
@@ -96,7 +99,8 @@ def main():
                       f"{ms(s['p50_us']):>9}{ms(s['p99_us']):>9}"
                       f"{s['non_2xx'] + s['socket_errors']:>7}"
                       f"{s['server_cpu_cores']:>6}"
-                      f"{s['server_cpu_us_per_request']:>7}  "
+                      f"{s['server_cpu_us_per_request']:>7}"
+                      f"{s['server_ctx_switches_per_request']:>7}  "
                       + " ".join(str(x) for x in s["rps_rounds"]))
             if "ratio_service_over_bare" in ts:
                 print(f"{'':<13}{kind:<9}service/bare req/s = "
@@ -109,8 +113,9 @@ def main():
                   f"{r['header_bytes']} B headers + {r['body_bytes']} B body")
     print("idle rss: " + ", ".join(f"{t} {kb / 1024:.1f} MiB"
                                    for t, kb in doc["idle_rss_kb"].items()))
-    print(f"cpu = server CPU cores used during the runs (wrk shares the "
-          f"{doc['host']['nproc']} cores); summary: {out_f}")
+    print(f"cpu: server CPU cores busy during the runs (wrk shares the "
+          f"{doc['host']['nproc']} cores); us/req: server CPU time per request; "
+          f"cs/req: server context switches per request\nsummary: {out_f}")
 
 
 if __name__ == "__main__":
