@@ -50,6 +50,13 @@ def summarize(runs):
             if "service" in ts and "bare" in ts:
                 ts["ratio_service_over_bare"] = round(
                     ts["service"]["rps_mean"] / ts["bare"]["rps_mean"], 3)
+                # The same ratio in CPU time per request: what the req/s
+                # ratio would be if both were held to the same CPU budget.
+                # Steadier than req/s when other work shares the machine.
+                b = ts["bare"]["server_cpu_us_per_request"]
+                v = ts["service"]["server_cpu_us_per_request"]
+                if b and v:
+                    ts["cpu_ratio_bare_over_service"] = round(b / v, 3)
     return cases
 
 
@@ -70,7 +77,8 @@ def main():
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "git": env("GIT_REV", "unknown"),
         "host": {"nproc": int(env("NPROC", "0")),
-                 "loadavg_before": env("LOAD_BEFORE", "")},
+                 "loadavg_before": env("LOAD_BEFORE", ""),
+                 "loadavg_after": env("LOAD_AFTER", "")},
         "params": {k.lower(): env(k, "") for k in (
             "DURATION", "CONNECTIONS", "WRK_THREADS", "ROUNDS", "WARMUP",
             "LAT_DURATION", "BARE_THREADS", "SERVICE_ARGS")},
@@ -104,13 +112,21 @@ def main():
                       + " ".join(str(x) for x in s["rps_rounds"]))
             if "ratio_service_over_bare" in ts:
                 print(f"{'':<13}{kind:<9}service/bare req/s = "
-                      f"{ts['ratio_service_over_bare']:.3f}")
+                      f"{ts['ratio_service_over_bare']:.3f}   "
+                      f"bare/service CPU per request = "
+                      f"{ts.get('cpu_ratio_bare_over_service', 0):.3f}")
         for when, by_target in kinds.get("rss_kb", {}).items():
             print(f"{'':<13}rss {when}: " + ", ".join(
                 f"{t} {kb / 1024:.1f} MiB" for t, kb in by_target.items()))
         for t, r in kinds.get("response", {}).items():
             print(f"{'':<13}response {t}: {r['status']}, "
                   f"{r['header_bytes']} B headers + {r['body_bytes']} B body")
+    nproc = doc["host"]["nproc"] or 1
+    load1 = float((doc["host"]["loadavg_before"] or "0").split()[0])
+    if load1 > nproc / 2:
+        print(f"WARNING: load average {load1} on {nproc} cores before the "
+              f"run: other work shares the CPU, req/s are unreliable; "
+              f"compare CPU per request instead")
     print("idle rss: " + ", ".join(f"{t} {kb / 1024:.1f} MiB"
                                    for t, kb in doc["idle_rss_kb"].items()))
     print(f"cpu: server CPU cores busy during the runs (wrk shares the "
