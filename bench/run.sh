@@ -1,0 +1,372 @@
+#!/usr/bin/env bash
+# Benchmarks the service against bench/bare_server (a minimal Beast server
+# that answers every request 200 {"status":"alive"}) with wrk on loopback.
+#
+# For each case: warm up every target, then alternate targets A/B/A/B for
+# ROUNDS rounds of a load run (wrk -tWRK_THREADS -cCONNECTIONS -dDURATION),
+# then ROUNDS rounds of a single-connection latency run (-t1 -c1). Prints a
+# table and writes bench/results/latest.json.
+#
+# Usage: bench/run.sh                      builds with scripts/build.sh build
+#        BUILD_DIR=build bench/run.sh      uses an existing build directory
+#
+# Knobs (environment): DURATION=10s CONNECTIONS=64 WRK_THREADS=2 ROUNDS=2
+# WARMUP=3s LAT_DURATION=5s BARE_THREADS=1 TIME_LIMIT=900 (seconds, whole
+# script) CASES="liveness" (space-separated, see run_case below)
+# RESULTS=bench/results/latest.json SERVICE_ARGS="--set server.io_threads=1"
+#
+# Everything listens on and talks to 127.0.0.1 only. Everything started here
+# is stopped on exit, interrupt or time-out.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HOST=127.0.0.1
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+ROUNDS=${ROUNDS:-2}
+WARMUP=${WARMUP:-3s}
+LAT_DURATION=${LAT_DURATION:-5s}
+BARE_THREADS=${BARE_THREADS:-1}
+TIME_LIMIT=${TIME_LIMIT:-900}
+CASES=${CASES:-liveness}
+RESULTS=${RESULTS:-$ROOT/bench/results/latest.json}
+SERVICE_ARGS=${SERVICE_ARGS:-}
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# -- process bookkeeping --------------------------------------------------------
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pa-bench.XXXXXX")
+STARTED=()      # long-lived children (servers, watchdog), stopped on exit
+CURRENT=""      # the wrk (under timeout) running right now
+SERVICE_PID=""
+BARE_PID=""
+
+# Stops one child we started: SIGTERM, up to 10 s grace, then SIGKILL.
+stop_pid() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid ignored SIGTERM; killing"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [[ -n $CURRENT ]] && stop_pid "$CURRENT"
+  local i
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do
+    stop_pid "${STARTED[i]}"
+  done
+  rm -rf "$TMP"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "stopped: time limit (${TIME_LIMIT}s) or SIGTERM"; exit 124' TERM
+
+# Bounds the whole run: SIGTERM to this script after TIME_LIMIT seconds.
+# The subshell kills its own sleep when it is stopped first.
+(
+  trap 'kill "$s" 2>/dev/null; exit 0' TERM
+  sleep "$TIME_LIMIT" & s=$!
+  wait "$s" && kill -TERM $$ 2>/dev/null
+) &
+STARTED+=($!)
+
+# run_bounded LOGFILE CMD...: runs CMD in the background with its output
+# appended to LOGFILE and waits for it, so that a signal to this script is
+# handled at once rather than after CMD ends.
+run_bounded() {
+  local out=$1
+  shift
+  "$@" >>"$out" 2>&1 &
+  CURRENT=$!
+  local rc=0
+  wait "$CURRENT" || rc=$?
+  CURRENT=""
+  return "$rc"
+}
+
+# "10s" / "2m" / "1h" / "7" -> seconds.
+seconds() {
+  local v=$1
+  case $v in
+    *s) echo "${v%s}" ;;
+    *m) echo $((${v%m} * 60)) ;;
+    *h) echo $((${v%h} * 3600)) ;;
+    *) echo "$v" ;;
+  esac
+}
+
+# -- build --------------------------------------------------------------------
+
+for tool in wrk curl jq python3 ss; do
+  command -v "$tool" >/dev/null || die "$tool is required"
+done
+if [[ -z ${BUILD_DIR:-} ]]; then
+  log "building with scripts/build.sh build"
+  (cd "$ROOT" && scripts/build.sh build)
+  BUILD_DIR=$ROOT/build
+fi
+[[ $BUILD_DIR = /* ]] || BUILD_DIR=$ROOT/$BUILD_DIR
+SERVICE_BIN=$BUILD_DIR/passwordless-auth
+BARE_BIN=$BUILD_DIR/bench/bare_server
+[[ -x $SERVICE_BIN ]] || die "$SERVICE_BIN not built"
+[[ -x $BARE_BIN ]] \
+  || die "$BARE_BIN not built (re-run cmake, then build target bare_server)"
+
+mkdir -p "$(dirname "$RESULTS")"
+RUNS=$TMP/runs.jsonl
+RSS=$TMP/rss.jsonl
+SIZES=$TMP/sizes.jsonl
+WRK_LOG=$(dirname "$RESULTS")/latest-wrk.log
+: >"$RUNS"; : >"$RSS"; : >"$SIZES"; : >"$WRK_LOG"
+
+# -- servers ------------------------------------------------------------------
+
+# Reads the port from the {"event":"http-listening",...,"port":N} line in
+# `log`; if the line is filtered out (the service logs it at info, and we run
+# it at warn), asks ss which 127.0.0.1 port the process listens on.
+wait_for_port() {
+  local pid=$1 logfile=$2 port=""
+  for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null \
+      || { tail -20 "$logfile" >&2; die "pid $pid exited during startup"; }
+    port=$(grep -h '"event":"http-listening"' "$logfile" 2>/dev/null \
+             | head -1 | jq -r '.port // empty' 2>/dev/null || true)
+    if [[ -z $port ]]; then
+      port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," \
+               | awk '{print $4}' | grep "^$HOST:" | head -1 \
+               | sed 's/.*://' || true)
+    fi
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  [[ -n $port ]] || die "no listening port for pid $pid"
+  # Listening is not the same as answering: wait for a 200.
+  for _ in $(seq 100); do
+    curl -fsS -m 2 -o /dev/null "http://$HOST:$port/liveness" 2>/dev/null \
+      && { echo "$port"; return 0; }
+    sleep 0.1
+  done
+  die "port $port of pid $pid never answered GET /liveness"
+}
+
+start_service() {
+  mkdir -p "$TMP/service"
+  # The auth.email_* and rate_limit overrides let the email cases run
+  # without 429s; they do not change the /liveness path.
+  # shellcheck disable=SC2086
+  (cd "$TMP/service" && exec env \
+     PA_LOG_LEVEL=warn \
+     PA_AUTH_EMAIL_MIN_INTERVAL=0 \
+     PA_AUTH_EMAIL_HOURLY_CAP=1000000 \
+     PA_RATE_LIMIT_ENABLED=false \
+     "$SERVICE_BIN" --set server.host=$HOST --set server.port=0 \
+       $SERVICE_ARGS) >"$TMP/service.log" 2>&1 &
+  SERVICE_PID=$!
+  STARTED+=("$SERVICE_PID")
+  SERVICE_PORT=$(wait_for_port "$SERVICE_PID" "$TMP/service.log")
+  log "service pid $SERVICE_PID on $HOST:$SERVICE_PORT"
+}
+
+start_bare() {
+  "$BARE_BIN" --host $HOST --port 0 --threads "$BARE_THREADS" \
+    >"$TMP/bare.log" 2>&1 &
+  BARE_PID=$!
+  STARTED+=("$BARE_PID")
+  BARE_PORT=$(wait_for_port "$BARE_PID" "$TMP/bare.log")
+  log "bare_server pid $BARE_PID on $HOST:$BARE_PORT"
+}
+
+target_port() { [[ $1 == service ]] && echo "$SERVICE_PORT" || echo "$BARE_PORT"; }
+target_pid() { [[ $1 == service ]] && echo "$SERVICE_PID" || echo "$BARE_PID"; }
+
+# utime+stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Context switches (voluntary + involuntary) summed over a process's threads:
+# each actor hop that wakes a sleeping thread shows up here.
+ctx_switches() {
+  cat "/proc/$1/task/"*/status 2>/dev/null \
+    | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}'
+}
+
+# Appends {case, target, when, rss_kb, hwm_kb} from /proc/PID/status.
+sample_rss() {
+  local name=$1 target=$2 when=$3 pid
+  pid=$(target_pid "$target")
+  awk -v c="$name" -v t="$target" -v w="$when" '
+    /^VmRSS:/ {rss = $2} /^VmHWM:/ {hwm = $2}
+    END {printf "{\"case\":\"%s\",\"target\":\"%s\",\"when\":\"%s\",\"rss_kb\":%d,\"hwm_kb\":%d}\n", c, t, w, rss, hwm}
+  ' "/proc/$pid/status" >>"$RSS"
+}
+
+# -- wrk ----------------------------------------------------------------------
+
+# Writes the wrk script for one run: the request (method, optional body
+# file or user Lua script) plus a done() that stores the numbers as JSON.
+make_script() {
+  local out=$1 method=$2 extra=$3 json=$4
+  {
+    printf 'wrk.method = "%s"\n' "$method"
+    if [[ $extra == *.lua ]]; then
+      cat "$extra"
+      printf '\n'
+    elif [[ -n $extra ]]; then
+      printf 'do\n  local f = assert(io.open([==[%s]==], "rb"))\n' "$extra"
+      printf '  wrk.body = f:read("*a")\n  f:close()\nend\n'
+      printf 'if not wrk.headers["Content-Type"] then\n'
+      printf '  wrk.headers["Content-Type"] = "application/json"\nend\n'
+    fi
+    cat <<EOF
+function done(summary, latency, requests)
+  local f = assert(io.open([==[$json]==], "w"))
+  local e = summary.errors
+  f:write(string.format(
+    '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,' ..
+    '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
+    '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%.0f,"p50":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.stdev, latency.max,
+    latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9)))
+  f:close()
+end
+EOF
+  } >"$out"
+}
+
+# One wrk run; appends a line to $RUNS unless kind is "warmup".
+# run_wrk CASE TARGET KIND ROUND THREADS CONNS DURATION METHOD PATH EXTRA [wrk args...]
+run_wrk() {
+  local name=$1 target=$2 kind=$3 round=$4 threads=$5 conns=$6 dur=$7
+  local method=$8 path=$9 extra=${10}
+  shift 10
+  local port pid json script t0 t1 c0 c1 limit
+  port=$(target_port "$target")
+  pid=$(target_pid "$target")
+  json=$TMP/$name-$target-$kind-$round.json
+  script=$TMP/$name-$target-$kind-$round.lua
+  make_script "$script" "$method" "$extra" "$json"
+  limit=$(($(seconds "$dur") + 30))
+  t0=$(cpu_ticks "$pid")
+  c0=$(ctx_switches "$pid")
+  printf '\n### %s %s %s round %s: wrk -t%s -c%s -d%s %s %s\n' \
+    "$name" "$target" "$kind" "$round" "$threads" "$conns" "$dur" \
+    "$method" "$path" >>"$WRK_LOG"
+  run_bounded "$WRK_LOG" timeout -k 5 "$limit" wrk -t"$threads" \
+    -c"$conns" -d"$dur" --latency -s "$script" "http://$HOST:$port$path" "$@" \
+    || die "wrk failed for $name/$target (see $WRK_LOG)"
+  t1=$(cpu_ticks "$pid")
+  c1=$(ctx_switches "$pid")
+  [[ -s $json ]] || die "wrk wrote no summary for $name/$target"
+  [[ $kind == warmup ]] && return 0
+  jq -c --arg case "$name" --arg target "$target" --arg kind "$kind" \
+    --argjson round "$round" --argjson threads "$threads" \
+    --argjson connections "$conns" --arg duration "$dur" \
+    --arg method "$method" --arg path "$path" \
+    --argjson cpu_ticks "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" \
+    --argjson ctx "$((c1 - c0))" \
+    '{case: $case, target: $target, kind: $kind, round: $round,
+      threads: $threads, connections: $connections, duration: $duration,
+      method: $method, path: $path,
+      server_cpu_s: ($cpu_ticks / $hz), server_ctx_switches: $ctx} + .' \
+    "$json" >>"$RUNS"
+  jq -r '"  \(.case) \(.target) \(.kind)#\(.round): \(.requests / (.duration_us / 1e6) | floor) req/s, p50 \(.latency_us.p50) us, p99 \(.latency_us.p99) us, non-2xx \(.errors.status)"' \
+    <<<"$(tail -1 "$RUNS")" >&2
+}
+
+# Benchmarks one request shape against one or more targets.
+#
+#   bench_case NAME METHOD PATH [BODY_FILE|SCRIPT.lua] [wrk args...]
+#
+# BODY_FILE is sent as the body (Content-Type application/json unless a -H
+# says otherwise); a .lua script may define request()/init()/setup() (not
+# done(), which the harness owns). Extra wrk args come last, e.g.
+#   -H "Authorization: Bearer $token"   or   -- 10000   (script arguments).
+# Targets come from BENCH_TARGETS (default "service"; "service bare" to
+# compare with the baseline, which answers every path with 200).
+bench_case() {
+  local name=$1 method=$2 path=$3 extra=${4:-}
+  shift 3
+  [[ $# -gt 0 ]] && shift
+  local targets=${BENCH_TARGETS:-service} t r
+  log "case $name: $method $path on [$targets]"
+  for t in $targets; do
+    curl -s -o /dev/null -X "$method" \
+      -w "{\"case\":\"$name\",\"target\":\"$t\",\"status\":%{http_code},\"header_bytes\":%{size_header},\"body_bytes\":%{size_download}}\n" \
+      "http://$HOST:$(target_port "$t")$path" >>"$SIZES" || true
+    run_wrk "$name" "$t" warmup 0 "$WRK_THREADS" "$CONNECTIONS" "$WARMUP" \
+      "$method" "$path" "$extra" "$@"
+  done
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for t in $targets; do
+      run_wrk "$name" "$t" load "$r" "$WRK_THREADS" "$CONNECTIONS" \
+        "$DURATION" "$method" "$path" "$extra" "$@"
+    done
+  done
+  for t in $targets; do
+    sample_rss "$name" "$t" after_load
+  done
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for t in $targets; do
+      run_wrk "$name" "$t" latency "$r" 1 1 "$LAT_DURATION" \
+        "$method" "$path" "$extra" "$@"
+    done
+  done
+  for t in $targets; do
+    sample_rss "$name" "$t" after_latency
+  done
+}
+
+# -- cases --------------------------------------------------------------------
+
+# Add cases here; select them with CASES="liveness email_start".
+run_case() {
+  case $1 in
+    liveness)
+      BENCH_TARGETS="service bare" bench_case liveness GET /liveness
+      ;;
+    email_start)
+      # Needs the route; rotates 10,000 addresses (see email_start.lua).
+      bench_case email_start POST /v1/auth/email/start \
+        "$ROOT/bench/email_start.lua" -- 10000
+      ;;
+    # session)       needs a token:  bench_case session GET /v1/session "" \
+    #                  -H "Authorization: Bearer $TOKEN"
+    # email_link)    pre-generate tokens, then a .lua that pops one per request
+    *) die "unknown case '$1'" ;;
+  esac
+}
+
+# -- main ---------------------------------------------------------------------
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+start_service
+start_bare
+sample_rss startup service idle
+sample_rss startup bare idle
+for c in $CASES; do
+  run_case "$c"
+done
+
+GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown) \
+NPROC=$(nproc) LOAD_BEFORE=$LOAD_BEFORE DURATION=$DURATION \
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg) \
+CONNECTIONS=$CONNECTIONS WRK_THREADS=$WRK_THREADS ROUNDS=$ROUNDS \
+WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION BARE_THREADS=$BARE_THREADS \
+SERVICE_ARGS=$SERVICE_ARGS \
+  python3 "$ROOT/bench/summarize.py" "$RUNS" "$RSS" "$SIZES" "$RESULTS"
