@@ -199,6 +199,7 @@ const std::vector<entry>& table() {
     SECS(server, shutdown_timeout, shutdown_timeout, 0, 3600),
     INT(server, io_threads, io_threads, 1, 64),
     INT(server, front_actors, front_actors, 1, 64),
+    INT(server, actor_threads, actor_threads, 0, 256),
     STR(server, tls_cert, tls_cert, false),
     STR(server, tls_key, tls_key, false),
     INT(server, hsts_max_age, hsts_max_age, 0, 10 * 365 * day),

@@ -41,6 +41,9 @@ struct server_config {
   double shutdown_timeout = 10; ///< drain deadline on SIGTERM
   std::size_t io_threads = 1;
   std::size_t front_actors = 2;
+  /// CAF scheduler threads; 0 = one per core beyond the I/O thread (at
+  /// least one). On 2 cores one worker beats two: fewer wake-ups.
+  std::size_t actor_threads = 0;
   std::string tls_cert;         ///< PEM certificate chain; TLS when set
   std::string tls_key;          ///< PEM private key
   std::int64_t hsts_max_age = 31536000;

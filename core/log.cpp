@@ -57,10 +57,32 @@ bool enabled(spdlog::level::level_enum lvl) {
   return logger ? logger->should_log(lvl) : lvl >= spdlog::level::info;
 }
 
+namespace {
+
+void write(spdlog::level::level_enum lvl, spdlog::level::level_enum filter_as,
+           std::string_view component, std::string_view event_id,
+           const nlohmann::json& fields);
+
+} // namespace
+
 void event(spdlog::level::level_enum lvl, std::string_view component,
            std::string_view event_id, const nlohmann::json& fields) {
   if (!enabled(lvl))
     return;
+  write(lvl, lvl, component, event_id, fields);
+}
+
+void always(std::string_view component, std::string_view event_id,
+            const nlohmann::json& fields) {
+  write(spdlog::level::info, spdlog::level::critical, component, event_id,
+        fields);
+}
+
+namespace {
+
+void write(spdlog::level::level_enum lvl, spdlog::level::level_enum filter_as,
+           std::string_view component, std::string_view event_id,
+           const nlohmann::json& fields) {
   std::string line;
   if (json_format) {
     nlohmann::json j = nlohmann::json::object();
@@ -86,9 +108,11 @@ void event(spdlog::level::level_enum lvl, std::string_view component,
                                 nlohmann::json::error_handler_t::replace));
   }
   if (logger)
-    logger->log(lvl, "{}", line);
+    logger->log(filter_as, "{}", line);
   else
     std::fprintf(stderr, "%s\n", line.c_str());
 }
+
+} // namespace
 
 }  // namespace authsvc::log

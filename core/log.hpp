@@ -40,6 +40,11 @@ inline void debug(std::string_view c, std::string_view e,
   event(spdlog::level::debug, c, e, f);
 }
 
+/// An info event written whatever the level (start-up facts such as the
+/// bound port, which tools read even when the log is turned down).
+void always(std::string_view component, std::string_view event_id,
+            const nlohmann::json& fields = {});
+
 /// True when events at `lvl` are written (skip building fields otherwise).
 bool enabled(spdlog::level::level_enum lvl);
 

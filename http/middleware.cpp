@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include <zlib.h>
 
@@ -76,7 +77,14 @@ std::string resolve_request_id(const request& req) {
   auto id = req.header("X-Request-ID");
   if (valid_request_id(id))
     return std::string(id);
-  return auth::hex_encode(auth::random_bytes(16));
+  // Request ids are not secrets, only unique: a per-thread random prefix
+  // plus a counter avoids a CSPRNG call on every request.
+  thread_local const std::string prefix = auth::hex_encode(auth::random_bytes(8));
+  thread_local std::uint64_t counter = 0;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(++counter));
+  return prefix + buf;
 }
 
 void apply_security_headers(response& r, bool https,

@@ -267,8 +267,9 @@ private:
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
     res->version(s.version);
     res->result(s.res.status);
+    // The front actor already made names unique, so insert (no search).
     for (auto& h : s.res.headers)
-      res->set(h.name, h.value);
+      res->insert(h.name, h.value);
     close_after_write_ = s.res.close || !s.keep_alive || draining_
                          || (stop_reading_ && queue_.size() == 1);
     res->keep_alive(!close_after_write_);

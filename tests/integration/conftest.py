@@ -56,7 +56,9 @@ class Server:
             "PA_RATE_LIMIT_POLICIES": "email_send_per_address=1000/3600,"
                                       "email_send_per_ip=1000/3600,"
                                       "verify_per_ip=1000/300,"
-                                      "totp_per_ip=1000/300",
+                                      "totp_per_ip=1000/300,"
+                                      "webauthn_per_ip=1000/300,"
+                                      "refresh_per_ip=1000/300",
         })
         full_env.update(env or {})
         self.env = full_env
