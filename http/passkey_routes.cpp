@@ -15,6 +15,7 @@
 #include "auth/webauthn/options.hpp"
 #include "auth/webauthn/registration.hpp"
 #include "core/log.hpp"
+#include "http/lockout.hpp"
 #include "http/route_helpers.hpp"
 #include "mail/locale.hpp"
 
@@ -542,7 +543,8 @@ void webauthn_login_verify(const context_ptr& ctx) {
   auto read = db::stmt(
     "SELECT ch.challenge, ch.user_id AS bound_user, ch.discoverable, "
     "ch.user_verification, ch.expires_at, cr.id AS credential_id, "
-    "cr.user_id, cr.public_key, cr.sign_count, u.disabled "
+    "cr.user_id, cr.public_key, cr.sign_count, u.disabled, "
+    + lockout::locked_until_sql("cr.user_id", "webauthn") + " AS locked_until "
     "FROM webauthn_challenges ch "
     "LEFT JOIN webauthn_credentials cr ON cr.id = ?2 "
     "LEFT JOIN users u ON u.id = cr.user_id "
@@ -597,12 +599,22 @@ void webauthn_login_verify(const context_ptr& ctx) {
           opts.credential.sign_count = static_cast<std::uint32_t>(stored);
           opts.credential.user_handle = user_handle(user_id);
           opts.reject_counter_regression = cfg.webauthn.reject_counter_regression;
+          // A locked account answers exactly like a bad signature, so a
+          // lockout tells an attacker nothing (the real check is skipped).
+          if (rs.at(0, "locked_until").i > now)
+            return reject("webauthn_failed", "signature_invalid", user_id,
+                          "account locked");
           auto v = wa::verify_assertion(**parsed, opts);
           if (!v) {
             if (v.error().code() == wa::errc::counter_regression)
               flag_counter_regression(ctx, user_id, cred_id, stored, -1, true);
-            return reject("webauthn_failed", std::string(v.reason()), user_id,
-                          v.error().detail());
+            // Failures against a known credential count toward lockout.
+            auto reason = std::string(v.reason());
+            auto detail = v.error().detail();
+            return record_failure(ctx, user_id, {}, "webauthn",
+                                  [reject, reason, user_id, detail] {
+                                    reject("webauthn_failed", reason, user_id, detail);
+                                  });
           }
           if (v->counter_regressed)
             flag_counter_regression(ctx, user_id, cred_id, stored,
@@ -625,6 +637,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
             "SELECT id, email, display_name, locale, created_at FROM users "
             "WHERE id = ? AND disabled = 0",
             {value::text(user_id)}, "unknown_credential"));
+          u.statements.push_back(lockout::reset(value::text(user_id), "webauthn"));
           ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
             .then(
               [ctx, reject, cred_id, user_id](db::unit_result& r) {

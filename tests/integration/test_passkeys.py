@@ -497,3 +497,25 @@ def test_algorithms_come_from_configuration(start_server):
                            json={"challenge_id": opts["challenge_id"], "credential": cred_json},
                            headers=bearer(user))
     assert_failed(r, "unsupported_algorithm")
+
+
+def test_failed_assertions_of_a_known_credential_lock_the_method(start_server):
+    s = start_server(env={"PA_AUTH_LOCKOUT_THRESHOLD": "3", "PA_AUTH_LOCKOUT_DURATION": "1",
+                          "PA_ADMIN_API_KEY": "admin-key-for-lockout-test-0123456789"})
+    tokens = sign_in(s, "ann@example.org")
+    authn = SoftAuthenticator()
+    register(s, tokens, authn)
+    for _ in range(3):  # wrong origin: a failure of this account's credential
+        lo = login_options(s, "ann@example.org")
+        r = login_verify(s, lo["challenge_id"], authn.get(lo["public_key"], origin="https://evil.example"))
+        assert_failed(r, "origin_mismatch")
+    # Locked: even a good assertion answers like a bad signature.
+    lo = login_options(s, "ann@example.org")
+    r = login_verify(s, lo["challenge_id"], authn.get(lo["public_key"]))
+    assert_failed(r, "signature_invalid")
+    assert wait_audit(s, "account.locked")
+    # An admin unlock (or the window passing) lets the owner in again.
+    assert s.client.post(f"/v1/admin/users/{tokens['user']['id']}/unlock",
+                         headers={"Authorization": "Bearer admin-key-for-lockout-test-0123456789"}).status == 204
+    lo = login_options(s, "ann@example.org")
+    assert login_verify(s, lo["challenge_id"], authn.get(lo["public_key"])).status == 200
