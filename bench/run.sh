@@ -345,9 +345,25 @@ run_case() {
       bench_case email_start POST /v1/auth/email/start \
         "$ROOT/bench/email_start.lua" -- 10000
       ;;
-    # session)       needs a token:  bench_case session GET /v1/session "" \
-    #                  -H "Authorization: Bearer $TOKEN"
-    # email_link)    pre-generate tokens, then a .lua that pops one per request
+    session)
+      # A valid bearer token; the check never reads the database.
+      local token
+      token=$(python3 "$ROOT/bench/prepare.py" token "http://$HOST:$SERVICE_PORT" \
+                "$TMP/service/data/outbox")
+      BENCH_TARGETS="service bare" bench_case session GET /v1/session "" \
+        -H "Authorization: Bearer $token"
+      ;;
+    email_link)
+      # One wrk run consuming pre-generated tokens (each works once), so it
+      # is not repeated in rounds like the other cases.
+      local n=${LINK_TOKENS:-20000}
+      python3 "$ROOT/bench/prepare.py" links "http://$HOST:$SERVICE_PORT" \
+        "$TMP/service/data/outbox" "$n" "$TMP/link_tokens.txt" >/dev/null
+      ROUNDS=1 WARMUP_SKIP=1 run_wrk email_link service load 1 "$WRK_THREADS" \
+        "$CONNECTIONS" "${LINK_DURATION:-5}" POST /v1/auth/email/link \
+        "$ROOT/bench/email_link.lua" -- "$TMP/link_tokens.txt" "$WRK_THREADS"
+      sample_rss email_link service after_load
+      ;;
     *) die "unknown case '$1'" ;;
   esac
 }

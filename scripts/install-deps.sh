@@ -14,7 +14,7 @@ build_pkgs=(
 # Independent verifiers and real peers used by the tests (never mocks).
 test_pkgs=(
   curl python3 python3-pytest python3-jwt python3-aiosmtpd python3-cryptography oathtool
-  prometheus zbar-tools librsvg2-bin openssl wrk nodejs npm chromium
+  prometheus zbar-tools librsvg2-bin openssl wrk jq nodejs npm chromium
 )
 
 want=("${build_pkgs[@]}")
