@@ -1,3 +1,4 @@
+#include "actors/user_row.hpp"
 #include "actors/session_actor.hpp"
 
 #include <chrono>
@@ -44,16 +45,6 @@ std::vector<std::string> amr_from_json(const std::string& text) {
   return out;
 }
 
-user_info user_from_row(const db::rowset& rs) {
-  user_info u;
-  u.id = rs.at(0, "id").s;
-  u.email = rs.at(0, "email").s;
-  u.display_name = rs.at(0, "display_name").s;
-  u.locale = rs.at(0, "locale").s;
-  u.created_at = rs.at(0, "created_at").i;
-  u.disabled = rs.at(0, "disabled").i != 0;
-  return u;
-}
 
 auth::jws_alg configured_alg(const config::settings& cfg) {
   return auth::parse_jws_alg(cfg.tokens.algorithm).value_or(auth::jws_alg::es256);

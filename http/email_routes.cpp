@@ -1,3 +1,4 @@
+#include "actors/user_row.hpp"
 #include "http/email_routes.hpp"
 
 #include "actors/email_start_flow.hpp"
@@ -38,15 +39,6 @@ void append_user_statements(db::unit& u, const value& email,
     {email}, fail_code));
 }
 
-user_info user_from(const db::rowset& rs) {
-  user_info u;
-  u.id = rs.at(0, "id").s;
-  u.email = rs.at(0, "email").s;
-  u.display_name = rs.at(0, "display_name").s;
-  u.locale = rs.at(0, "locale").s;
-  u.created_at = rs.at(0, "created_at").i;
-  return u;
-}
 
 void count_attempt(const context_ptr& ctx, const char* method, bool ok,
                    const std::string& user_id = {},
@@ -171,7 +163,7 @@ void email_link_consume(const context_ptr& ctx) {
         if (!r.ok)
           return link_failure(ctx, form, r.fail_code);
         auto redirect = r.results[0].at(0, "redirect_to").s;
-        auto user = user_from(r.results[2]);
+        auto user = user_from_row(r.results[2]);
         if (form && redirect.empty()) {
           // A browser that only confirmed: the device that asked collects
           // its session through /v1/auth/email/exchange.
@@ -297,7 +289,7 @@ void email_verify_code(const context_ptr& ctx) {
                 count_attempt(ctx, "otp", false);
                 return reply_db_failure(ctx, r, "flow_expired");
               }
-              auto user = user_from(r.results[2]);
+              auto user = user_from_row(r.results[2]);
               open_session(ctx, user, "otp",
                            [ctx, user](token_result& t) {
                              count_attempt(ctx, "otp", t.error.empty(), user.id, user.email);
@@ -352,7 +344,7 @@ void email_exchange(const context_ptr& ctx) {
             [ctx](db::unit_result& r) {
               if (!r.ok)
                 return reply_db_failure(ctx, r, "flow_expired");
-              open_session(ctx, user_from(r.results[2]), "magic_link",
+              open_session(ctx, user_from_row(r.results[2]), "magic_link",
                            [ctx](token_result& t) { reply_tokens(ctx, t); });
             },
             [ctx](caf::error& e) { ctx->reply_failure(e); });

@@ -1,3 +1,4 @@
+#include "actors/user_row.hpp"
 #include "http/passkey_routes.hpp"
 
 #include <algorithm>
@@ -82,15 +83,6 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-user_info user_from(const db::rowset& rs) {
-  user_info u;
-  u.id = rs.at(0, "id").s;
-  u.email = rs.at(0, "email").s;
-  u.display_name = rs.at(0, "display_name").s;
-  u.locale = rs.at(0, "locale").s;
-  u.created_at = rs.at(0, "created_at").i;
-  return u;
-}
 
 std::string utc_time(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -650,7 +642,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
                     return reject("webauthn_failed", r.fail_code, user_id, {});
                   return ctx->reply_internal("passkey sign-in failed: " + r.fail_code);
                 }
-                auto user = user_from(r.results[2]);
+                auto user = user_from_row(r.results[2]);
                 ctx->self
                   ->request(ctx->svc().sessions, db_timeout,
                             new_session{user, {"webauthn"}, ctx->client_ip,

@@ -1,3 +1,4 @@
+#include "actors/user_row.hpp"
 #include "http/session_routes.hpp"
 
 #include "core/log.hpp"
@@ -25,15 +26,6 @@ void no_content(const context_ptr& ctx) {
   ctx->reply(std::move(r));
 }
 
-user_info user_from(const db::rowset& rs) {
-  user_info u;
-  u.id = rs.at(0, "id").s;
-  u.email = rs.at(0, "email").s;
-  u.display_name = rs.at(0, "display_name").s;
-  u.locale = rs.at(0, "locale").s;
-  u.created_at = rs.at(0, "created_at").i;
-  return u;
-}
 
 const char* select_user
   = "SELECT id, email, display_name, locale, created_at FROM users "
@@ -112,7 +104,7 @@ void me_get(const context_ptr& ctx) {
       [ctx](db::rowset& rs) {
         if (rs.empty())
           return ctx->reply_error("unauthorized");
-        ctx->reply_json(200, user_json(user_from(rs)));
+        ctx->reply_json(200, user_json(user_from_row(rs)));
       },
       [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
@@ -151,7 +143,7 @@ void me_patch(const context_ptr& ctx) {
       [ctx](db::unit_result& r) {
         if (!r.ok)
           return reply_db_failure(ctx, r, "unauthorized");
-        auto user = user_from(r.results.back());
+        auto user = user_from_row(r.results.back());
         caf::anon_send(ctx->svc().sessions, user);
         ctx->audit("account.updated", true);
         ctx->reply_json(200, user_json(user));

@@ -1,3 +1,4 @@
+#include "actors/user_row.hpp"
 #include "http/totp_routes.hpp"
 
 #include <ctime>
@@ -352,15 +353,6 @@ sign_in_fields(const context_ptr& ctx, const char* secret_field,
   return std::make_pair(email, *secret);
 }
 
-user_info user_from_row(const db::rowset& rs) {
-  user_info u;
-  u.id = rs.at(0, "id").s;
-  u.email = rs.at(0, "email").s;
-  u.display_name = rs.at(0, "display_name").s;
-  u.locale = rs.at(0, "locale").s;
-  u.created_at = rs.at(0, "created_at").i;
-  return u;
-}
 
 /// The one refusal of both sign-in routes, after a no-op commit so that it
 /// takes as long as a counted failure.
