@@ -80,6 +80,29 @@ std::optional<std::string> read_cursor(const form_t& q, nlohmann::json& bad) {
   return auth::to_string(*raw);
 }
 
+/// A "created_at id" keyset cursor; no cursor means "from the newest".
+/// @returns false for a malformed one.
+bool time_id_cursor(const std::optional<std::string>& cursor,
+                    std::int64_t& time, std::string& id) {
+  time = INT64_MAX;
+  id = "\x7f";
+  if (!cursor)
+    return true;
+  auto sp = cursor->find(' ');
+  if (sp == std::string::npos)
+    return false;
+  try {
+    std::size_t pos = 0;
+    time = std::stoll(cursor->substr(0, sp), &pos);
+    if (pos != sp)
+      return false;
+  } catch (...) {
+    return false;
+  }
+  id = cursor->substr(sp + 1);
+  return true;
+}
+
 void no_content(const context_ptr& ctx) {
   http::response r;
   r.status = 204;
@@ -205,17 +228,10 @@ void admin_users(const context_ptr& ctx) {
     return ctx->reply_error("validation_failed", {}, bad);
   auto search = http::form_value(q, "query").value_or("");
   // Newest first; the cursor is "created_at id" of the last row shown.
-  std::int64_t c_time = INT64_MAX;
+  std::int64_t c_time;
   std::string c_id;
-  if (cursor) {
-    auto sp = cursor->find(' ');
-    try {
-      c_time = std::stoll(cursor->substr(0, sp));
-      c_id = sp == std::string::npos ? "" : cursor->substr(sp + 1);
-    } catch (...) {
-      return ctx->reply_error("validation_failed", {}, {{"cursor", "is malformed"}});
-    }
-  }
+  if (!time_id_cursor(cursor, c_time, c_id))
+    return ctx->reply_error("validation_failed", {}, {{"cursor", "is malformed"}});
   // LIKE wildcards in the search text are matched literally.
   std::string pattern;
   for (char ch : search) {
@@ -229,7 +245,7 @@ void admin_users(const context_ptr& ctx) {
                      "OR u.id = ?3) AND (u.created_at < ?4 OR (u.created_at = ?4 "
                      "AND u.id < ?5)) ORDER BY u.created_at DESC, u.id DESC LIMIT ?6",
                  {value::text(""), value::integer(unix_now()), value::text(pattern),
-                  value::integer(c_time), value::text(cursor ? c_id : "\x7f"),
+                  value::integer(c_time), value::text(c_id),
                   value::integer(limit + 1)}),
         [ctx, limit](db::rowset& rs) {
           nlohmann::json users = nlohmann::json::array();
@@ -675,17 +691,10 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
           if (rs.empty())
             return ctx->reply_error("not_found");
           // Newest first; the cursor is "created_at id".
-          std::int64_t c_time = INT64_MAX;
-          std::string c_id = "\x7f";
-          if (cursor) {
-            auto sp = cursor->find(' ');
-            try {
-              c_time = std::stoll(cursor->substr(0, sp));
-              c_id = sp == std::string::npos ? "" : cursor->substr(sp + 1);
-            } catch (...) {
-              return ctx->reply_error("validation_failed", {}, {{"cursor", "is malformed"}});
-            }
-          }
+          std::int64_t c_time;
+          std::string c_id;
+          if (!time_id_cursor(cursor, c_time, c_id))
+            return ctx->reply_error("validation_failed", {}, {{"cursor", "is malformed"}});
           query(ctx,
                 db::stmt("SELECT id, endpoint_id, event_type, status, attempts, "
                          "last_status_code, last_error, next_attempt_at, created_at, "
