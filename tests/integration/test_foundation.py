@@ -368,3 +368,39 @@ def test_trusted_proxy_header_and_ip_filter(start_server):
     # or unblocked, nor claim HTTPS.
     r = s2.client.get("/v1/x", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
     assert r.status == 404 and "strict-transport-security" not in r.headers
+
+
+def test_tls_termination_with_hsts(start_server, tmp_path):
+    import http.client
+    import ssl
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    s = start_server(env={"PA_SERVER_TLS_CERT": str(cert), "PA_SERVER_TLS_KEY": str(key)},
+                     wait_ready=False)
+    ctx = ssl.create_default_context(cafile=str(cert))
+    deadline = time.monotonic() + 10
+    while True:
+        conn = http.client.HTTPSConnection("127.0.0.1", s.port, context=ctx, timeout=5)
+        conn.request("GET", "/readiness")
+        r = conn.getresponse()
+        r.read()
+        if r.status == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    conn = http.client.HTTPSConnection("127.0.0.1", s.port, context=ctx, timeout=5)
+    conn.request("GET", "/liveness")
+    r = conn.getresponse()
+    assert r.status == 200 and r.read() == b'{"status":"alive"}'
+    assert r.getheader("Strict-Transport-Security", "").startswith("max-age=")
+    # Plain HTTP on the TLS port gets no HTTP answer.
+    raw = s.client.raw(b"GET /liveness HTTP/1.1\r\nHost: x\r\n\r\n", timeout=3)
+    assert b"HTTP/1.1 200" not in raw
+    # A bad certificate path stops the start with a clear message.
+    bad = subprocess.run([BINARY, "--set", "server.port=0"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=20,
+                         env={"PATH": os.environ["PATH"], "PA_SERVER_TLS_CERT": "/nonexistent.pem",
+                              "PA_SERVER_TLS_KEY": str(key), "PA_DATABASE_PATH": str(tmp_path / "x.db")})
+    assert bad.returncode != 0 and "tls_cert" in (bad.stdout + bad.stderr)
