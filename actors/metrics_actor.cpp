@@ -7,12 +7,10 @@
 namespace authsvc {
 
 metrics_actor::behavior_type
-metrics_impl(metrics_actor::stateful_pointer<metrics_state> self) {
+metrics_impl(metrics_actor::stateful_pointer<metrics_state> self,
+             double start_time) {
   metrics::declare_service_metrics(self->state.registry);
-  self->state.start_time
-    = std::chrono::duration<double>(
-        std::chrono::system_clock::now().time_since_epoch())
-        .count();
+  self->state.start_time = start_time;
   return {
     [=](const metrics::sample& s) {
       if (!self->state.registry.apply(s))

@@ -17,7 +17,11 @@ struct metrics_state {
   double start_time = 0;
 };
 
+/// @param start_time process start (unix seconds) for process_start_time.
+/// (An argument also keeps CAF 0.17 from dereferencing an empty argument
+/// tuple when spawning, which UBSan reports.)
 metrics_actor::behavior_type
-metrics_impl(metrics_actor::stateful_pointer<metrics_state> self);
+metrics_impl(metrics_actor::stateful_pointer<metrics_state> self,
+             double start_time);
 
 }  // namespace authsvc

@@ -115,7 +115,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     acfg.set("scheduler.max-threads", workers);
     caf::actor_system sys{acfg};
 
-    auto metrics = sys.spawn(metrics_impl);
+    auto metrics = sys.spawn(
+      metrics_impl, std::chrono::duration<double>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
     auto db = sys.spawn<caf::detached>(
       db_impl,
       db_options{cfg->database.path, cfg->database.synchronous,

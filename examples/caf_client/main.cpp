@@ -197,7 +197,9 @@ int run_subscribe(caf::actor_system& sys, caf::scoped_actor& self,
     long seen = 0;
   };
   auto sh = std::make_shared<shared>();
-  auto sink = sys.spawn([sh, count](api::audit_sink::pointer) -> api::audit_sink::behavior_type {
+  // The unused int keeps CAF 0.17 from dereferencing an empty argument
+  // tuple at spawn (undefined behaviour that UBSan reports).
+  auto sink = sys.spawn([sh, count](api::audit_sink::pointer, int) -> api::audit_sink::behavior_type {
     return {
       [sh, count](api::audit_record& r) -> bool {
         print(object()
@@ -216,7 +218,7 @@ int run_subscribe(caf::actor_system& sys, caf::scoped_actor& self,
         return true;
       },
     };
-  });
+  }, 0);
   api::subscribe_reply r;
   if (auto rc = call(self, svc, o, r, api::subscribe_atom::value, sink); rc != 0)
     return rc;
