@@ -631,15 +631,31 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       o.leeway = 5;
       o.issuer = st.cfg().tokens.issuer;
       o.audience = st.cfg().tokens.audience;
-      auto claims = auth::verify_jws(
-        token, [&](std::string_view kid) { return st.find_key(kid); }, o);
-      if (!claims) {
-        out.error = "unauthorized";
-        return out;
+      auto digest = auth::token_hash(token);
+      auto cached = st.verified.find(digest);
+      if (cached == st.verified.end() || cached->second.expires_at <= now) {
+        if (cached != st.verified.end())
+          st.verified.erase(cached);
+        auto claims = auth::verify_jws(
+          token, [&](std::string_view kid) { return st.find_key(kid); }, o);
+        if (!claims) {
+          out.error = "unauthorized";
+          return out;
+        }
+        const auto& c = *claims;
+        if (st.verified.size() >= 100000)
+          st.verified.clear();
+        cached = st.verified
+                   .emplace(digest, session_state::verified_token{
+                                      c.value("sub", ""), c.value("sid", ""),
+                                      c.value("iat", std::int64_t{0}),
+                                      c.value("exp", std::int64_t{0}),
+                                      c.value("jti", "")})
+                   .first;
       }
-      const auto& c = *claims;
-      auto sid = c.value("sid", "");
-      auto sub = c.value("sub", "");
+      const auto& v = cached->second;
+      auto sid = v.session_id;
+      auto sub = v.user_id;
       auto it = st.sessions.find(sid);
       if (it == st.sessions.end() || it->second.user_id != sub
           || it->second.absolute_expires_at <= now) {
@@ -650,9 +666,9 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       out.auth.user_id = sub;
       out.auth.session_id = sid;
       out.auth.amr = it->second.amr;
-      out.auth.issued_at = c.value("iat", std::int64_t{0});
-      out.auth.expires_at = c.value("exp", std::int64_t{0});
-      out.auth.jti = c.value("jti", "");
+      out.auth.issued_at = v.issued_at;
+      out.auth.expires_at = v.expires_at;
+      out.auth.jti = v.jti;
       out.auth.session_created_at = it->second.created_at;
       out.auth.session_expires_at = it->second.expires_at;
       out.auth.user = it->second.user;
