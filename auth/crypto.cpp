@@ -3,7 +3,11 @@
 #include <cstdlib>
 #include <cstdio>
 
+#include <memory>
+
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -96,6 +100,29 @@ bool constant_time_equal(const bytes& a, const bytes& b) {
   if (a.size() != b.size())
     return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::optional<bytes> ecdsa_raw_to_der(const bytes& raw) {
+  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 132)
+    return std::nullopt;
+  auto half = static_cast<int>(raw.size() / 2);
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig{ECDSA_SIG_new(),
+                                                            ECDSA_SIG_free};
+  BIGNUM* r = BN_bin2bn(raw.data(), half, nullptr);
+  BIGNUM* s = BN_bin2bn(raw.data() + half, half, nullptr);
+  if (!sig || r == nullptr || s == nullptr
+      || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return std::nullopt;
+  }
+  int len = i2d_ECDSA_SIG(sig.get(), nullptr);
+  if (len <= 0)
+    return std::nullopt;
+  bytes der(static_cast<std::size_t>(len));
+  unsigned char* p = der.data();
+  i2d_ECDSA_SIG(sig.get(), &p);
+  return der;
 }
 
 std::string token_hash(std::string_view token) {

@@ -2,6 +2,7 @@
 // Hashing, MACs, randomness and constant-time comparison over OpenSSL 3.
 // The one place outside auth/jws and auth/webauthn that touches libcrypto.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,11 @@ std::uint64_t random_below(std::uint64_t bound);
 /// Compares in time that depends only on the lengths, never on the contents.
 bool constant_time_equal(std::string_view a, std::string_view b);
 bool constant_time_equal(const bytes& a, const bytes& b);
+
+/// Converts a JOSE-style ECDSA signature (r || s, halves of equal length,
+/// at most P-521's 132 bytes) to the DER ECDSA-Sig-Value OpenSSL verifies.
+/// @returns nullopt for an odd, empty or oversized input.
+std::optional<bytes> ecdsa_raw_to_der(const bytes& raw);
 
 /// Hex SHA-256 of a high-entropy secret: the form tokens are stored in.
 std::string token_hash(std::string_view token);

@@ -62,21 +62,7 @@ bytes der_to_raw(const bytes& der) {
 std::optional<bytes> raw_to_der(const bytes& raw) {
   if (raw.size() != 2 * es256_half)
     return std::nullopt;
-  ecdsa_sig_ptr sig{ECDSA_SIG_new()};
-  BIGNUM* r = BN_bin2bn(raw.data(), es256_half, nullptr);
-  BIGNUM* s = BN_bin2bn(raw.data() + es256_half, es256_half, nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return std::nullopt;
-  }
-  int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (len <= 0)
-    return std::nullopt;
-  bytes der(static_cast<std::size_t>(len));
-  unsigned char* p = der.data();
-  i2d_ECDSA_SIG(sig.get(), &p);
-  return der;
+  return ecdsa_raw_to_der(raw);
 }
 
 bytes sign_bytes(const signing_key& key, std::string_view input) {

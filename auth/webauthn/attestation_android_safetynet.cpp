@@ -27,30 +27,6 @@ std::optional<json> parse_json(const bytes& text) {
   return doc;
 }
 
-// JWS ECDSA signatures are r || s; OpenSSL verifies DER.
-std::optional<bytes> jose_to_der(const bytes& raw) {
-  if (raw.empty() || raw.size() % 2 != 0 || raw.size() > 132)
-    return std::nullopt;
-  auto half = static_cast<int>(raw.size() / 2);
-  std::unique_ptr<ECDSA_SIG, ossl::deleter<ECDSA_SIG, ECDSA_SIG_free>> sig{
-    ECDSA_SIG_new()};
-  BIGNUM* r = BN_bin2bn(raw.data(), half, nullptr);
-  BIGNUM* s = BN_bin2bn(raw.data() + half, half, nullptr);
-  if (!sig || r == nullptr || s == nullptr
-      || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return std::nullopt;
-  }
-  int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-  if (len <= 0)
-    return std::nullopt;
-  bytes der(static_cast<std::size_t>(len));
-  unsigned char* p = der.data();
-  i2d_ECDSA_SIG(sig.get(), &p);
-  return der;
-}
-
 std::optional<int> jws_alg(const std::string& name) {
   if (name == "RS256")
     return cose_alg::rs256;
@@ -120,7 +96,7 @@ result<attestation_outcome> verify_android_safetynet(const statement_input& in) 
     return {E::unsupported_algorithm, "JWS alg"};
   bytes sig = *signature;
   if (*alg == cose_alg::es256 || *alg == cose_alg::es384) {
-    auto der = jose_to_der(sig);
+    auto der = ecdsa_raw_to_der(sig);
     if (!der)
       return {E::attestation_signature_invalid, "JWS ECDSA signature"};
     sig = std::move(*der);
