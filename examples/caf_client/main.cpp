@@ -82,8 +82,16 @@ private:
   std::string body_;
 };
 
+// The event sink runs on a CAF worker thread while main prints too; one
+// lock keeps every JSON object on its own line.
+void print_line(const std::string& line) {
+  static std::mutex stdout_mutex;
+  std::lock_guard<std::mutex> guard{stdout_mutex};
+  std::cout << line << std::endl; // flushes: tests read line by line
+}
+
 void print(const object& o) {
-  std::cout << o.str() << std::endl; // flushes: tests read line by line
+  print_line(o.str());
 }
 
 std::string user_json(const api::user_record& u) {
@@ -332,7 +340,7 @@ int run(caf::actor_system& sys, const options& o) {
       return rc;
     if (!r.error.empty())
       return report_error(r.error);
-    std::cout << user_json(r.user) << std::endl;
+    print_line(user_json(r.user));
     return 0;
   }
   if (cmd == "email-start") {
