@@ -17,7 +17,7 @@ rm -f build-release.log
 
 if [ "${PA_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== asan+ubsan build"
-  scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Sanitize -DAUTHSVC_BENCH=OFF \
     -DAUTHSVC_SANITIZERS=address,undefined
   export ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:halt_on_error=1"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
