@@ -80,6 +80,29 @@ std::optional<std::string> read_cursor(const form_t& q, nlohmann::json& bad) {
   return auth::to_string(*raw);
 }
 
+/// Answers one page of a keyset-paginated list. The query asked for
+/// `limit + 1` rows: the first `limit` go out as `key`, and the extra row,
+/// if any, says there is a next page, which starts after the last row shown
+/// (`sort_key` gives that row's cursor text).
+template <class RowJson, class SortKey>
+void reply_page(const context_ptr& ctx, const db::rowset& rs,
+                std::int64_t limit, const char* key, RowJson row_json,
+                SortKey sort_key) {
+  nlohmann::json items = nlohmann::json::array();
+  auto n = std::min<std::size_t>(rs.rows.size(), static_cast<std::size_t>(limit));
+  for (std::size_t i = 0; i < n; ++i)
+    items.push_back(row_json(rs, i));
+  nlohmann::json next = nullptr;
+  if (rs.rows.size() > n)
+    next = make_cursor(sort_key(rs, n - 1));
+  ctx->reply_json(200, {{key, std::move(items)}, {"next_cursor", std::move(next)}});
+}
+
+/// The sort key of lists ordered by creation time, newest first.
+std::string time_id_key(const db::rowset& rs, std::size_t i) {
+  return std::to_string(rs.at(i, "created_at").i) + " " + rs.at(i, "id").s;
+}
+
 /// A "created_at id" keyset cursor; no cursor means "from the newest".
 /// @returns false for a malformed one.
 bool time_id_cursor(const std::optional<std::string>& cursor,
@@ -248,15 +271,7 @@ void admin_users(const context_ptr& ctx) {
                   value::integer(c_time), value::text(c_id),
                   value::integer(limit + 1)}),
         [ctx, limit](db::rowset& rs) {
-          nlohmann::json users = nlohmann::json::array();
-          auto n = std::min<std::size_t>(rs.rows.size(), static_cast<std::size_t>(limit));
-          for (std::size_t i = 0; i < n; ++i)
-            users.push_back(admin_user_json(rs, i));
-          nlohmann::json next = nullptr;
-          if (rs.rows.size() > n)
-            next = make_cursor(std::to_string(rs.at(n - 1, "created_at").i) + " "
-                               + rs.at(n - 1, "id").s);
-          ctx->reply_json(200, {{"users", users}, {"next_cursor", next}});
+          reply_page(ctx, rs, limit, "users", admin_user_json, time_id_key);
         });
 }
 
@@ -454,14 +469,10 @@ void admin_audit(const context_ptr& ctx) {
     .then(
       [ctx, stmt, limit](std::int32_t) {
         query(ctx, stmt, [ctx, limit](db::rowset& rs) {
-          nlohmann::json events = nlohmann::json::array();
-          auto n = std::min<std::size_t>(rs.rows.size(), static_cast<std::size_t>(limit));
-          for (std::size_t i = 0; i < n; ++i)
-            events.push_back(audit_json(rs, i));
-          nlohmann::json next = nullptr;
-          if (rs.rows.size() > n)
-            next = make_cursor(std::to_string(rs.at(n - 1, "id").i));
-          ctx->reply_json(200, {{"events", events}, {"next_cursor", next}});
+          reply_page(ctx, rs, limit, "events", audit_json,
+                     [](const db::rowset& r, std::size_t i) {
+                       return std::to_string(r.at(i, "id").i);
+                     });
         });
       },
       [ctx](caf::error& e) { ctx->reply_failure(e); });
@@ -704,15 +715,8 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
                          {value::text(id), value::integer(c_time), value::text(c_id),
                           value::integer(limit + 1)}),
                 [ctx, limit](db::rowset& rs) {
-                  nlohmann::json list = nlohmann::json::array();
-                  auto n = std::min<std::size_t>(rs.rows.size(), static_cast<std::size_t>(limit));
-                  for (std::size_t i = 0; i < n; ++i)
-                    list.push_back(delivery_json(rs, i));
-                  nlohmann::json next = nullptr;
-                  if (rs.rows.size() > n)
-                    next = make_cursor(std::to_string(rs.at(n - 1, "created_at").i) + " "
-                                       + rs.at(n - 1, "id").s);
-                  ctx->reply_json(200, {{"deliveries", list}, {"next_cursor", next}});
+                  reply_page(ctx, rs, limit, "deliveries", delivery_json,
+                             time_id_key);
                 });
         });
 }

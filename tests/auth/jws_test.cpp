@@ -13,9 +13,12 @@
 #include "auth/crypto.hpp"
 #include "auth/jws.hpp"
 #include "auth/signing_key.hpp"
+#include "tests/run_command.hpp"
 
 using namespace authsvc::auth;
 using nlohmann::json;
+
+using authsvc::testing::run_command;
 
 namespace {
 
@@ -61,18 +64,6 @@ std::vector<signing_key> one_key(jws_alg alg) {
   return keys;
 }
 
-std::string run_command(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 512> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr)
-    out += buf.data();
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
-}
 
 } // namespace
 

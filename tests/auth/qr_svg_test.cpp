@@ -8,25 +8,11 @@
 #include "auth/crypto.hpp"
 #include "auth/qr_svg.hpp"
 #include "auth/totp.hpp"
+#include "tests/run_command.hpp"
 
 using namespace authsvc::auth;
 
-namespace {
-
-std::string run_command(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 512> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr)
-    out += buf.data();
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
-}
-
-} // namespace
+using authsvc::testing::run_command;
 
 TEST_CASE("the QR SVG is self-contained", "[auth][qr]") {
   auto svg = qr_svg("hello");

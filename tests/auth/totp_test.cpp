@@ -9,6 +9,9 @@
 #include "auth/base32.hpp"
 #include "auth/crypto.hpp"
 #include "auth/totp.hpp"
+#include "tests/run_command.hpp"
+
+using authsvc::testing::run_command;
 
 using namespace authsvc::auth;
 
@@ -134,19 +137,6 @@ TEST_CASE("the otpauth URI percent-encodes issuer and label",
 
 namespace {
 
-/// Runs a shell command and returns its first output line, trimmed.
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 256> buf{};
-  while (std::fgets(buf.data(), buf.size(), p) != nullptr)
-    out += buf.data();
-  ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-    out.pop_back();
-  return out;
-}
 
 std::string utc_string(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -167,7 +157,7 @@ TEST_CASE("codes agree with oathtool for random secrets and times",
     // Random times between 2001 and 2033.
     std::int64_t now = 1'000'000'000 + static_cast<std::int64_t>(
                                          random_below(1'000'000'000));
-    auto theirs = run("oathtool --totp -b --now '" + utc_string(now) + "' "
+    auto theirs = run_command("oathtool --totp -b --now '" + utc_string(now) + "' "
                       + b32 + " 2>&1");
     INFO("secret " << b32 << " at " << utc_string(now));
     REQUIRE(theirs.size() == 6);
@@ -178,7 +168,7 @@ TEST_CASE("codes agree with oathtool for random secrets and times",
   SECTION("the fixed date from the brief, with SHA-256 and 8 digits") {
     auto secret = generate_totp_secret(32);
     auto b32 = base32_encode(secret);
-    auto theirs = run("oathtool --totp=sha256 --digits=8 -b --now "
+    auto theirs = run_command("oathtool --totp=sha256 --digits=8 -b --now "
                       "'2020-01-01 00:00:00 UTC' " + b32 + " 2>&1");
     CHECK(totp(secret, 1577836800, {otp_hash::sha256, 8}) == theirs);
   }
