@@ -134,13 +134,7 @@ result<attestation_outcome> verify_android_key(const statement_input& in) {
   if (!has_purpose(desc->software, km_purpose_sign)
       && !has_purpose(desc->tee, km_purpose_sign))
     return {errc::android_key_authorization_list, "purpose lacks SIGN"};
-  attestation_outcome out;
-  out.type = attestation_type::basic;
-  if (auto st = validate_trust_path(*chain, in.policy, out.chained_to_anchor);
-      !st)
-    return st.error();
-  out.trust_path = to_der(*chain);
-  return out;
+  return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 
 }  // namespace authsvc::auth::webauthn::formats

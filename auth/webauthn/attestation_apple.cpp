@@ -46,13 +46,7 @@ result<attestation_outcome> verify_apple(const statement_input& in) {
     return {errc::attestation_nonce_mismatch, "apple nonce"};
   if (!same_public_key(leaf, in.auth_data.attested->public_key))
     return {errc::attestation_public_key_mismatch, "apple leaf key"};
-  attestation_outcome out;
-  out.type = attestation_type::anonca;
-  if (auto st = validate_trust_path(*chain, in.policy, out.chained_to_anchor);
-      !st)
-    return st.error();
-  out.trust_path = to_der(*chain);
-  return out;
+  return outcome_from_chain(*chain, in.policy, attestation_type::anonca);
 }
 
 }  // namespace authsvc::auth::webauthn::formats

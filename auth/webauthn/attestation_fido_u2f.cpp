@@ -55,13 +55,7 @@ result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
   data.insert(data.end(), key.y.begin(), key.y.end());
   if (!verify_signature(cose_alg::es256, X509_get0_pubkey(cert), data, *sig))
     return {errc::attestation_signature_invalid, "U2F signature"};
-  attestation_outcome out;
-  out.type = attestation_type::basic;
-  if (auto st = validate_trust_path(*chain, in.policy, out.chained_to_anchor);
-      !st)
-    return st.error();
-  out.trust_path = to_der(*chain);
-  return out;
+  return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 
 }  // namespace authsvc::auth::webauthn::formats

@@ -66,13 +66,7 @@ result<attestation_outcome> verify_packed(const statement_input& in) {
     return {errc::attestation_signature_invalid, "x5c signature"};
   if (auto st = check_certificate(leaf, cred.aaguid); !st)
     return st.error();
-  attestation_outcome out;
-  out.type = attestation_type::basic;
-  if (auto st = validate_trust_path(*chain, in.policy, out.chained_to_anchor);
-      !st)
-    return st.error();
-  out.trust_path = to_der(*chain);
-  return out;
+  return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 
 }  // namespace authsvc::auth::webauthn::formats

@@ -285,13 +285,7 @@ result<attestation_outcome> verify_tpm(const statement_input& in) {
     return {E::attestation_signature_invalid, "certInfo signature"};
   if (auto st = check_aik_certificate(aik, in.auth_data.attested->aaguid); !st)
     return st.error();
-  attestation_outcome out;
-  out.type = attestation_type::attca;
-  if (auto st = validate_trust_path(*chain, in.policy, out.chained_to_anchor);
-      !st)
-    return st.error();
-  out.trust_path = to_der(*chain);
-  return out;
+  return outcome_from_chain(*chain, in.policy, attestation_type::attca);
 }
 
 }  // namespace authsvc::auth::webauthn::formats

@@ -126,6 +126,17 @@ status validate_trust_path(const certificate_chain& chain,
   return passed{};
 }
 
+result<attestation_outcome> outcome_from_chain(const certificate_chain& chain,
+                                               const attestation_policy& policy,
+                                               attestation_type type) {
+  attestation_outcome out;
+  out.type = type;
+  if (auto st = validate_trust_path(chain, policy, out.chained_to_anchor); !st)
+    return st.error();
+  out.trust_path = to_der(chain);
+  return out;
+}
+
 std::optional<bytes> extension_value(X509* cert, const char* oid,
                                      bool* critical) {
   std::unique_ptr<ASN1_OBJECT, ossl::deleter<ASN1_OBJECT, ASN1_OBJECT_free>>

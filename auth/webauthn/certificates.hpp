@@ -33,6 +33,12 @@ std::vector<bytes> to_der(const certificate_chain& chain);
 status validate_trust_path(const certificate_chain& chain,
                            const attestation_policy& policy, bool& chained);
 
+/// The outcome of a statement signed by the leaf of `chain`: the trust path
+/// is validated (see validate_trust_path) and recorded as DER.
+result<attestation_outcome> outcome_from_chain(const certificate_chain& chain,
+                                               const attestation_policy& policy,
+                                               attestation_type type);
+
 /// The contents of the extnValue OCTET STRING of extension `oid`.
 /// @param critical receives the critical flag when the extension exists.
 std::optional<bytes> extension_value(X509* cert, const char* oid,
