@@ -8,6 +8,7 @@
 #include "auth/otp_code.hpp"
 #include "auth/secret_box.hpp"
 #include "auth/url.hpp"
+#include "actors/mail_job.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc {
@@ -93,24 +94,14 @@ db::unit plan(const services& svc, const email_start_input& in,
      value::text(send ? "pending" : "dead"), value::integer(send ? 1 : 0),
      value::integer(now), value::integer(expires)}));
   if (send) {
-    auto job_id = auth::uuid_v4();
     nlohmann::json vars = {
       {"link", cfg.server.public_url + "/v1/auth/email/link?token=" + link_token},
       {"code", code},
       {"lifetime_minutes", std::to_string((cfg.auth.email_flow_ttl + 59) / 60)},
       {"ip", in.ip},
       {"device", in.user_agent.substr(0, 120)}};
-    auto sealed = auth::secret_box::seal(svc.keys->payloads,
-                                         auth::to_bytes(vars.dump()), job_id);
-    auto at = cfg.mail.from.rfind('@');
-    auto domain = at == std::string::npos ? "localhost" : cfg.mail.from.substr(at + 1);
-    u.statements.push_back(db::stmt(
-      "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
-      "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-      {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
-       value::text(email), value::text("sign_in"), value::text(chosen),
-       value::blob(auth::to_string(sealed)), value::integer(now),
-       value::integer(now)}));
+    u.statements.push_back(mail_job_insert(
+      svc, {email, "sign_in", chosen, std::move(vars)}, now));
   }
   out.flow_id = flow_id;
   out.flow_secret = flow_secret;

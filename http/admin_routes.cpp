@@ -1,3 +1,4 @@
+#include "actors/user_row.hpp"
 #include "http/admin_routes.hpp"
 
 #include "auth/cidr.hpp"
@@ -15,7 +16,6 @@ namespace authsvc::http_routes {
 namespace {
 
 using db::value;
-constexpr auto timeout = std::chrono::seconds(10);
 using form_t = std::vector<std::pair<std::string, std::string>>;
 
 value opt_text(const std::string& s) {
@@ -126,25 +126,9 @@ bool time_id_cursor(const std::optional<std::string>& cursor,
   return true;
 }
 
-void no_content(const context_ptr& ctx) {
-  http::response r;
-  r.status = 204;
-  ctx->reply(std::move(r));
-}
-
-template <class F>
-void query(const context_ptr& ctx, db::statement s, F f) {
-  ctx->self->request(ctx->svc().db, timeout, atom::query_atom_v, std::move(s))
-    .then([ctx, f](db::rowset& rs) mutable { guarded(ctx, [&] { f(rs); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
-
-template <class F>
-void write(const context_ptr& ctx, db::unit u, F f) {
-  ctx->self->request(ctx->svc().db, timeout, atom::write_atom_v, std::move(u))
-    .then([ctx, f](db::unit_result& r) mutable { guarded(ctx, [&] { f(r); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
+const char* select_user_by_id
+  = "SELECT id, email, display_name, locale, created_at, disabled FROM users "
+    "WHERE id = ?";
 
 const char* admin_user_sql =
   "SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
@@ -178,7 +162,7 @@ nlohmann::json admin_user_json(const db::rowset& rs, std::size_t i) {
 }
 
 void reply_admin_user(const context_ptr& ctx, const std::string& id) {
-  query(ctx,
+  db_read(ctx,
         db::stmt(std::string(admin_user_sql) + "WHERE u.id = ?1",
                  {value::text(id), value::integer(unix_now())}),
         [ctx](db::rowset& rs) {
@@ -262,7 +246,7 @@ void admin_users(const context_ptr& ctx) {
       pattern += '\\';
     pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
-  query(ctx,
+  db_read(ctx,
         db::stmt(std::string(admin_user_sql)
                    + "WHERE (?3 = '' OR u.email LIKE '%' || ?3 || '%' ESCAPE '\\' "
                      "OR u.id = ?3) AND (u.created_at < ?4 OR (u.created_at = ?4 "
@@ -293,7 +277,7 @@ void admin_user_patch(const context_ptr& ctx) {
     "UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?",
     {value::integer(disabled ? 1 : 0), value::integer(unix_now()), value::text(id)},
     "not_found"));
-  write(ctx, std::move(u), [ctx, id, disabled](db::unit_result& r) {
+  db_write(ctx, std::move(u), [ctx, id, disabled](db::unit_result& r) {
     if (!r.ok)
       return ctx->reply_error("not_found");
     ctx->audit(disabled ? "user.disabled" : "user.enabled", true, id);
@@ -301,7 +285,7 @@ void admin_user_patch(const context_ptr& ctx) {
       return reply_admin_user(ctx, id);
     // Disabling takes effect at once: every live session goes.
     ctx->self
-      ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
+      ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
                 make_revocation(ctx, {}, id, {}, "user_disabled"))
       .then([ctx, id](std::int32_t) { reply_admin_user(ctx, id); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
@@ -310,25 +294,30 @@ void admin_user_patch(const context_ptr& ctx) {
 
 void admin_user_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  query(ctx, db::stmt("SELECT email FROM users WHERE id = ?", {value::text(id)}),
+  db_read(ctx, db::stmt(select_user_by_id, {value::text(id)}),
         [ctx, id](db::rowset& rs) {
           if (rs.empty())
             return ctx->reply_error("not_found");
-          auto email = rs.at(0, "email").s;
+          auto user = user_from_row(rs);
           ctx->self
-            ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
+            ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
                       make_revocation(ctx, {}, id, {}, "account_deleted"))
             .then(
-              [ctx, id, email](std::int32_t) {
+              [ctx, user](std::int32_t) {
                 db::unit u;
                 u.statements.push_back(db::stmt("DELETE FROM email_flows WHERE email = ?",
-                                                {value::text(email)}));
+                                                {value::text(user.email)}));
+                u.statements.push_back(db::stmt(
+                  "DELETE FROM mail_jobs WHERE to_email = ? AND status IN ('queued')",
+                  {value::text(user.email)}));
                 u.statements.push_back(db::stmt("DELETE FROM users WHERE id = ?",
-                                                {value::text(id)}));
-                write(ctx, std::move(u), [ctx, id, email](db::unit_result& r) {
+                                                {value::text(user.id)}));
+                u.statements.push_back(account_deleted_mail(ctx, user, unix_now()));
+                db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
                   if (!r.ok)
                     return ctx->reply_internal("user delete failed: " + r.fail_code);
-                  ctx->audit("account.deleted", true, id, email);
+                  caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+                  ctx->audit("account.deleted", true, user.id, user.email);
                   no_content(ctx);
                 });
               },
@@ -338,11 +327,11 @@ void admin_user_delete(const context_ptr& ctx) {
 
 void admin_user_unlock(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  query(ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
+  db_read(ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
         [ctx, id](db::rowset& rs) {
           if (rs.empty())
             return ctx->reply_error("not_found");
-          write(ctx, lockout::unlock_unit(id), [ctx, id](db::unit_result&) {
+          db_write(ctx, lockout::unlock_unit(id), [ctx, id](db::unit_result&) {
             ctx->audit("account.unlocked", true, id);
             no_content(ctx);
           });
@@ -352,11 +341,11 @@ void admin_user_unlock(const context_ptr& ctx) {
 void admin_user_sessions(const context_ptr& ctx) {
   auto id = ctx->params["id"];
   auto now = unix_now();
-  query(ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
+  db_read(ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
         [ctx, id, now](db::rowset& rs) {
           if (rs.empty())
             return ctx->reply_error("not_found");
-          query(ctx,
+          db_read(ctx,
                 db::stmt("SELECT id, user_id, created_at, last_seen_at, expires_at, ip, "
                          "user_agent, amr FROM sessions WHERE user_id = ?1 AND "
                          "revoked_at IS NULL AND expires_at > ?2 AND "
@@ -382,17 +371,21 @@ void admin_user_sessions(const context_ptr& ctx) {
 
 void admin_user_sessions_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  query(ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
+  db_read(ctx, db::stmt(select_user_by_id, {value::text(id)}),
         [ctx, id](db::rowset& rs) {
           if (rs.empty())
             return ctx->reply_error("not_found");
+          auto user = user_from_row(rs);
           ctx->self
-            ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
+            ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
                       make_revocation(ctx, {}, id, {}, "revoked_by_admin"))
             .then(
-              [ctx, id](std::int32_t n) {
-                ctx->audit("sessions.revoked_all", true, id, {}, {{"revoked", n}});
-                no_content(ctx);
+              [ctx, user](std::int32_t n) {
+                ctx->audit("sessions.revoked_all", true, user.id, {}, {{"revoked", n}});
+                if (n == 0)
+                  return no_content(ctx);
+                notify_sessions_revoked(ctx, user, n, false,
+                                        [ctx] { no_content(ctx); });
               },
               [ctx](caf::error& e) { ctx->reply_failure(e); });
         });
@@ -400,7 +393,7 @@ void admin_user_sessions_delete(const context_ptr& ctx) {
 
 void admin_session_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  query(ctx,
+  db_read(ctx,
         db::stmt("SELECT user_id FROM sessions WHERE id = ? AND revoked_at IS NULL",
                  {value::text(id)}),
         [ctx, id](db::rowset& rs) {
@@ -408,7 +401,7 @@ void admin_session_delete(const context_ptr& ctx) {
             return ctx->reply_error("not_found");
           auto user = rs.at(0, "user_id").s;
           ctx->self
-            ->request(ctx->svc().sessions, timeout, atom::revoke_atom_v,
+            ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
                       make_revocation(ctx, id, {}, {}, "revoked_by_admin"))
             .then(
               [ctx, user](std::int32_t) {
@@ -465,10 +458,10 @@ void admin_audit(const context_ptr& ctx) {
      opt_int(success), opt_int(before), value::integer(limit + 1)});
   // Events still buffered in the auditor are written first, so what an
   // operator just did is in the answer.
-  ctx->self->request(ctx->svc().auditor, timeout, atom::flush_atom_v)
+  ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
     .then(
       [ctx, stmt, limit](std::int32_t) {
-        query(ctx, stmt, [ctx, limit](db::rowset& rs) {
+        db_read(ctx, stmt, [ctx, limit](db::rowset& rs) {
           reply_page(ctx, rs, limit, "events", audit_json,
                      [](const db::rowset& r, std::size_t i) {
                        return std::to_string(r.at(i, "id").i);
@@ -482,14 +475,14 @@ static void admin_stats_now(const context_ptr& ctx);
 
 void admin_stats(const context_ptr& ctx) {
   // Sign-ins are counted from the audit trail: write what is buffered first.
-  ctx->self->request(ctx->svc().auditor, timeout, atom::flush_atom_v)
+  ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
     .then([ctx](std::int32_t) { admin_stats_now(ctx); },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 static void admin_stats_now(const context_ptr& ctx) {
   auto now = unix_now();
-  query(ctx,
+  db_read(ctx,
         db::stmt("SELECT (SELECT COUNT(*) FROM users) AS total_users, "
                  "(SELECT COUNT(*) FROM users WHERE disabled = 1) AS disabled_users, "
                  "(SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND "
@@ -515,7 +508,7 @@ static void admin_stats_now(const context_ptr& ctx) {
 // -- IP filters ---------------------------------------------------------------
 
 void admin_ip_filters(const context_ptr& ctx) {
-  query(ctx,
+  db_read(ctx,
         db::stmt("SELECT id, cidr, action, reason, created_by, created_at FROM "
                  "ip_filters ORDER BY created_at, id"),
         [ctx](db::rowset& rs) {
@@ -551,7 +544,7 @@ void admin_ip_filter_create(const context_ptr& ctx) {
      opt_text(reason.value_or("")), value::text(ctx->actor),
      value::integer(unix_now())}));
   u.statements.back().fail_code = "conflict";
-  write(ctx, std::move(u), [ctx](db::unit_result& r) {
+  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
     if (!r.ok)
       return ctx->reply_error("conflict", "This rule exists already.");
     auto rule = ip_filter_json(r.results[0], 0);
@@ -561,7 +554,7 @@ void admin_ip_filter_create(const context_ptr& ctx) {
 }
 
 void admin_ip_filter_get(const context_ptr& ctx) {
-  query(ctx,
+  db_read(ctx,
         db::stmt("SELECT id, cidr, action, reason, created_by, created_at FROM "
                  "ip_filters WHERE id = ?",
                  {value::text(ctx->params["id"])}),
@@ -576,7 +569,7 @@ void admin_ip_filter_delete(const context_ptr& ctx) {
   db::unit u;
   u.statements.push_back(db::stmt_one("DELETE FROM ip_filters WHERE id = ? RETURNING cidr",
                                       {value::text(ctx->params["id"])}, "not_found"));
-  write(ctx, std::move(u), [ctx](db::unit_result& r) {
+  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
     if (!r.ok)
       return ctx->reply_error("not_found");
     ctx->audit("ip_filter.deleted", true, {}, {},
@@ -588,7 +581,7 @@ void admin_ip_filter_delete(const context_ptr& ctx) {
 // -- webhooks -----------------------------------------------------------------
 
 void admin_webhooks(const context_ptr& ctx) {
-  query(ctx,
+  db_read(ctx,
         db::stmt("SELECT id, url, event_types, enabled, created_at FROM "
                  "webhook_endpoints ORDER BY created_at, id"),
         [ctx](db::rowset& rs) {
@@ -646,7 +639,7 @@ void admin_webhook_create(const context_ptr& ctx) {
     {value::text(id), value::text(*url), value::blob(auth::to_string(sealed)),
      value::text(types.dump()), value::integer(enabled ? 1 : 0),
      value::integer(now)}));
-  write(ctx, std::move(u), [ctx, id, url, types, enabled, now, secret](db::unit_result& r) {
+  db_write(ctx, std::move(u), [ctx, id, url, types, enabled, now, secret](db::unit_result& r) {
     if (!r.ok)
       return ctx->reply_internal("webhook insert failed");
     ctx->audit("webhook.created", true, {}, {}, {{"webhook_id", id}, {"url", *url}});
@@ -663,7 +656,7 @@ void admin_webhook_create(const context_ptr& ctx) {
 }
 
 void admin_webhook_get(const context_ptr& ctx) {
-  query(ctx,
+  db_read(ctx,
         db::stmt("SELECT id, url, event_types, enabled, created_at FROM "
                  "webhook_endpoints WHERE id = ?",
                  {value::text(ctx->params["id"])}),
@@ -678,7 +671,7 @@ void admin_webhook_delete(const context_ptr& ctx) {
   db::unit u;
   u.statements.push_back(db::stmt_one("DELETE FROM webhook_endpoints WHERE id = ?",
                                       {value::text(ctx->params["id"])}, "not_found"));
-  write(ctx, std::move(u), [ctx](db::unit_result& r) {
+  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
     if (!r.ok)
       return ctx->reply_error("not_found");
     ctx->audit("webhook.deleted", true, {}, {}, {{"webhook_id", ctx->params["id"]}});
@@ -697,7 +690,7 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
   if (!bad.empty())
     return ctx->reply_error("validation_failed", {}, bad);
   auto id = ctx->params["id"];
-  query(ctx, db::stmt("SELECT id FROM webhook_endpoints WHERE id = ?", {value::text(id)}),
+  db_read(ctx, db::stmt("SELECT id FROM webhook_endpoints WHERE id = ?", {value::text(id)}),
         [ctx, id, cursor, limit](db::rowset& rs) {
           if (rs.empty())
             return ctx->reply_error("not_found");
@@ -706,7 +699,7 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
           std::string c_id;
           if (!time_id_cursor(cursor, c_time, c_id))
             return ctx->reply_error("validation_failed", {}, {{"cursor", "is malformed"}});
-          query(ctx,
+          db_read(ctx,
                 db::stmt("SELECT id, endpoint_id, event_type, status, attempts, "
                          "last_status_code, last_error, next_attempt_at, created_at, "
                          "delivered_at FROM webhook_deliveries WHERE endpoint_id = ?1 "
@@ -724,7 +717,7 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
 // -- keys ---------------------------------------------------------------------
 
 void admin_keys_rotate(const context_ptr& ctx) {
-  ctx->self->request(ctx->svc().sessions, timeout, atom::rotate_atom_v)
+  ctx->self->request(ctx->svc().sessions, db_timeout, atom::rotate_atom_v)
     .then(
       [ctx](std::string& kid) {
         ctx->audit("keys.rotated", true, {}, {}, {{"kid", kid}});
@@ -738,7 +731,7 @@ void admin_keys_rotate(const context_ptr& ctx) {
 void ip_filters_changed(const context_ptr& ctx, std::function<void()> then) {
   // The answer comes after every front actor was sent the new rules, so the
   // admin's next request already meets them.
-  ctx->self->request(ctx->svc().ip_filters, timeout, atom::reload_atom_v)
+  ctx->self->request(ctx->svc().ip_filters, db_timeout, atom::reload_atom_v)
     .then([ctx, then](std::int32_t) { guarded(ctx, then); },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }

@@ -20,7 +20,6 @@ namespace authsvc::http_routes {
 namespace {
 
 using db::value;
-constexpr auto db_timeout = std::chrono::seconds(10);
 
 /// Upserts the user of a flow's address and selects it (statement indexes
 /// after `email_ref`'s statement). Sign-up happens here, when a flow for a
@@ -50,17 +49,6 @@ void count_attempt(const context_ptr& ctx, const char* method, bool ok,
   ctx->audit(m == "otp" ? (ok ? "email.code_verified" : "email.code_failed")
                         : (ok ? "email.link_verified" : "email.link_failed"),
              ok, user_id, email);
-}
-
-/// Opens a session for `user` and hands the result to `then`.
-template <class F>
-void open_session(const context_ptr& ctx, user_info user, const char* amr,
-                  F then) {
-  ctx->self
-    ->request(ctx->svc().sessions, db_timeout,
-              new_session{std::move(user), {amr}, ctx->client_ip, user_agent(ctx)})
-    .then([ctx, then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 bool wants_form(const context_ptr& ctx) {

@@ -8,10 +8,6 @@ namespace authsvc::lockout {
 
 using db::value;
 
-namespace {
-constexpr auto db_timeout = std::chrono::seconds(10);
-} // namespace
-
 auth::lockout_policy policy_from(const config::settings& cfg) {
   auth::lockout_policy p;
   p.threshold = static_cast<std::uint32_t>(cfg.auth.lockout_threshold);
@@ -85,7 +81,7 @@ void record_failure(const context_ptr& ctx, const std::string& user_id,
                                             unix_now(),
                                             lockout::policy_from(ctx->cfg()));
   ctx->self
-    ->request(ctx->svc().db, lockout::db_timeout, atom::write_atom_v, std::move(u))
+    ->request(ctx->svc().db, http_routes::db_timeout, atom::write_atom_v, std::move(u))
     .then(
       [ctx, then, lock_index, user_id, email, method](db::unit_result& r) {
         if (r.ok && lock_index < r.results.size()
@@ -112,7 +108,7 @@ void check_locked(const context_ptr& ctx, const std::string& user_id,
                   const std::string& method, std::function<void(bool)> then) {
   auto now = unix_now();
   ctx->self
-    ->request(ctx->svc().db, lockout::db_timeout, atom::query_atom_v,
+    ->request(ctx->svc().db, http_routes::db_timeout, atom::query_atom_v,
               db::stmt("SELECT locked_until FROM failed_attempts WHERE "
                        "user_id = ? AND method = ?",
                        {db::value::text(user_id), db::value::text(method)}))

@@ -17,6 +17,7 @@
 #include "auth/webauthn/registration.hpp"
 #include "core/log.hpp"
 #include "http/lockout.hpp"
+#include "actors/mail_job.hpp"
 #include "http/route_helpers.hpp"
 #include "mail/locale.hpp"
 
@@ -28,7 +29,6 @@ namespace wa = auth::webauthn;
 using db::value;
 using nlohmann::json;
 
-constexpr auto db_timeout = std::chrono::seconds(10);
 /// WebAuthn §13.4.3 asks for at least 16; the issue asks for 32.
 constexpr std::size_t challenge_size = 32;
 constexpr std::size_t max_name = 100;
@@ -83,15 +83,6 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-
-std::string utc_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 void count_attempt(const context_ptr& ctx, bool ok) {
   caf::anon_send(ctx->svc().metrics,
@@ -402,7 +393,6 @@ void webauthn_register_verify(const context_ptr& ctx) {
             "passkey_limit_reached"));
           // The "passkey_added" notice, exactly like email_start queues mail.
           const auto& user = ctx->auth.user;
-          auto job_id = auth::uuid_v4();
           json vars = {{"passkey_name", pk_name},
                        {"time", utc_time(now)},
                        {"ip", ctx->client_ip},
@@ -410,20 +400,10 @@ void webauthn_register_verify(const context_ptr& ctx) {
                        {"manage_url", cfg.server.public_url + "/login"}};
           if (!user.display_name.empty())
             vars["display_name"] = user.display_name;
-          auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
-                                               auth::to_bytes(vars.dump()), job_id);
-          auto at = cfg.mail.from.rfind('@');
-          auto domain = at == std::string::npos ? "localhost" : cfg.mail.from.substr(at + 1);
-          auto locale = mail::choose_locale("", user.locale,
-                                            ctx->req.header("Accept-Language"),
-                                            cfg.mail.default_locale);
-          u.statements.push_back(db::stmt(
-            "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
-            "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
-             value::text(user.email), value::text("passkey_added"),
-             value::text(locale), value::blob(auth::to_string(sealed)),
-             value::integer(now), value::integer(now)}));
+          u.statements.push_back(mail_job_insert(
+            ctx->svc(),
+            {user.email, "passkey_added", notice_locale(ctx, user), std::move(vars)},
+            now));
           auto fmt = reg->fmt;
           auto aaguid = wa::format_aaguid(reg->aaguid);
           ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))

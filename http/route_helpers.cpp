@@ -1,6 +1,10 @@
 #include "http/route_helpers.hpp"
 
 #include <chrono>
+#include <ctime>
+
+#include "actors/mail_job.hpp"
+#include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
 
@@ -93,6 +97,61 @@ void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
     return ctx->reply_error(fallback_code);
   }
   ctx->reply_error(r.fail_code.empty() ? fallback_code : r.fail_code);
+}
+
+void no_content(const context_ptr& ctx) {
+  http::response r;
+  r.status = 204;
+  ctx->reply(std::move(r));
+}
+
+std::string utc_time(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+std::string notice_locale(const context_ptr& ctx, const user_info& user) {
+  return mail::choose_locale("", user.locale, ctx->req.header("Accept-Language"),
+                             ctx->cfg().mail.default_locale);
+}
+
+void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
+                             std::int32_t count, bool by_user,
+                             std::function<void()> then) {
+  auto now = unix_now();
+  nlohmann::json vars = {{"time", utc_time(now)}, {"count", std::to_string(count)}};
+  if (!user.display_name.empty())
+    vars["display_name"] = user.display_name;
+  if (by_user) {
+    vars["ip"] = ctx->client_ip;
+    vars["device"] = user_agent(ctx).substr(0, 120);
+  }
+  db::unit u;
+  u.statements.push_back(mail_job_insert(
+    ctx->svc(),
+    {user.email, "sessions_revoked", notice_locale(ctx, user), std::move(vars)},
+    now));
+  db_write(ctx, std::move(u), [ctx, then](db::unit_result& r) {
+    if (!r.ok)
+      return reply_db_failure(ctx, r, "internal_error");
+    caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+    then();
+  });
+}
+
+db::statement account_deleted_mail(const context_ptr& ctx,
+                                   const user_info& user, std::int64_t now) {
+  nlohmann::json vars = {{"email", user.email}, {"time", utc_time(now)}};
+  if (!user.display_name.empty())
+    vars["display_name"] = user.display_name;
+  return mail_job_insert(
+    ctx->svc(),
+    {user.email, "account_deleted", notice_locale(ctx, user), std::move(vars)},
+    now);
 }
 
 }  // namespace authsvc::http_routes

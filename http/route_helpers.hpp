@@ -1,6 +1,8 @@
 #pragma once
 // Small pieces the route handlers share: JSON forms of users and token
 // responses, and field validation that collects every problem for a 422.
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -50,5 +52,59 @@ std::int64_t unix_now();
 /// Maps a failed DB unit to the client-facing code, logging the unexpected.
 void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
                       const std::string& fallback_code);
+
+/// How long a handler waits for the DB or session actor before it answers
+/// 503 (the DB actor batches, so a long queue shows up here first).
+constexpr auto db_timeout = std::chrono::seconds(10);
+
+/// Runs one read on the DB actor and hands the rows to `then` (exceptions
+/// in `then` become a 500 through `guarded`).
+template <class F>
+void db_read(const context_ptr& ctx, db::statement s, F then) {
+  ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, std::move(s))
+    .then([ctx, then](db::rowset& rs) mutable { guarded(ctx, [&] { then(rs); }); },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+/// Runs one unit (all or nothing) on the DB actor; `then` sees its result.
+template <class F>
+void db_write(const context_ptr& ctx, db::unit u, F then) {
+  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+    .then([ctx, then](db::unit_result& r) mutable { guarded(ctx, [&] { then(r); }); },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+/// Opens a session for `user` and hands the token result to `then`.
+template <class F>
+void open_session(const context_ptr& ctx, user_info user, const char* amr,
+                  F then) {
+  ctx->self
+    ->request(ctx->svc().sessions, db_timeout,
+              new_session{std::move(user), {amr}, ctx->client_ip, user_agent(ctx)})
+    .then([ctx, then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
+/// Answers 204 No Content.
+void no_content(const context_ptr& ctx);
+
+/// "2026-11-28 21:05 UTC": times shown in mails.
+std::string utc_time(std::int64_t t);
+
+/// The language of a notice mail to `user` (their saved locale, else the
+/// request's Accept-Language, else the configured default).
+std::string notice_locale(const context_ptr& ctx, const user_info& user);
+
+/// Queues the "sessions_revoked" notice to `user` (the mailer is woken
+/// once it committed) and then calls `then`. `by_user`: the request came
+/// from the user, so its IP and device are shown.
+void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
+                             std::int32_t count, bool by_user,
+                             std::function<void()> then);
+
+/// The "account_deleted" notice to `user`, for the unit that deletes the
+/// account (drop the queued mail first: it must not outlive the account).
+db::statement account_deleted_mail(const context_ptr& ctx,
+                                   const user_info& user, std::int64_t now);
 
 }  // namespace authsvc::http_routes

@@ -10,20 +10,13 @@ namespace authsvc::http_routes {
 namespace {
 
 using db::value;
-constexpr auto timeout = std::chrono::seconds(10);
 
 /// Revokes and answers 204 (logout, session delete, account delete).
 void revoke_then(const context_ptr& ctx, revocation rv,
                  std::function<void(std::int32_t)> then) {
-  ctx->self->request(ctx->svc().sessions, timeout, atom::revoke_atom_v, std::move(rv))
+  ctx->self->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v, std::move(rv))
     .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
-
-void no_content(const context_ptr& ctx) {
-  http::response r;
-  r.status = 204;
-  ctx->reply(std::move(r));
 }
 
 
@@ -49,7 +42,7 @@ void token_refresh(const context_ptr& ctx) {
   if (errors.reply_if_any(ctx))
     return;
   ctx->self
-    ->request(ctx->svc().sessions, timeout, atom::refresh_atom_v,
+    ->request(ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
               refresh_request{*token, ctx->client_ip, user_agent(ctx)})
     .then(
       [ctx](token_result& r) {
@@ -92,13 +85,18 @@ void logout(const context_ptr& ctx) {
   ctx->log_fields["scope"] = scope;
   revoke_then(ctx, rv, [ctx, scope](std::int32_t n) {
     ctx->audit("session.logout", true, {}, {}, {{"scope", scope}, {"revoked", n}});
-    no_content(ctx);
+    // Signing out other devices is worth a mail: if it was not the owner,
+    // the owner learns that someone holds their session.
+    if (scope == "local" || n == 0)
+      return no_content(ctx);
+    notify_sessions_revoked(ctx, ctx->auth.user, n, true,
+                            [ctx] { no_content(ctx); });
   });
 }
 
 void me_get(const context_ptr& ctx) {
   ctx->self
-    ->request(ctx->svc().db, timeout, atom::query_atom_v,
+    ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
               db::stmt(select_user, {value::text(ctx->auth.user_id)}))
     .then(
       [ctx](db::rowset& rs) {
@@ -138,7 +136,7 @@ void me_patch(const context_ptr& ctx) {
   u.statements.push_back(db::stmt_one(select_user,
                                       {value::text(ctx->auth.user_id)},
                                       "unauthorized"));
-  ctx->self->request(ctx->svc().db, timeout, atom::write_atom_v, std::move(u))
+  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
     .then(
       [ctx](db::unit_result& r) {
         if (!r.ok)
@@ -165,22 +163,21 @@ void me_delete(const context_ptr& ctx) {
       {value::text(email)}));
     u.statements.push_back(db::stmt("DELETE FROM users WHERE id = ?",
                                     {value::text(user_id)}));
-    ctx->self->request(ctx->svc().db, timeout, atom::write_atom_v, std::move(u))
-      .then(
-        [ctx](db::unit_result& r) {
-          if (!r.ok)
-            return ctx->reply_internal("account delete failed: " + r.fail_code);
-          log::info("account", "account-deleted", {{"user_id", ctx->auth.user_id}});
-          ctx->audit("account.deleted", true, {}, ctx->auth.user.email);
-          no_content(ctx);
-        },
-        [ctx](caf::error& e) { ctx->reply_failure(e); });
+    u.statements.push_back(account_deleted_mail(ctx, ctx->auth.user, unix_now()));
+    db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
+      if (!r.ok)
+        return ctx->reply_internal("account delete failed: " + r.fail_code);
+      caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+      log::info("account", "account-deleted", {{"user_id", ctx->auth.user_id}});
+      ctx->audit("account.deleted", true, {}, ctx->auth.user.email);
+      no_content(ctx);
+    });
   });
 }
 
 void me_sessions(const context_ptr& ctx) {
   ctx->self
-    ->request(ctx->svc().sessions, timeout, atom::list_atom_v, ctx->auth.user_id)
+    ->request(ctx->svc().sessions, db_timeout, atom::list_atom_v, ctx->auth.user_id)
     .then(
       [ctx](std::vector<session_view>& xs) {
         nlohmann::json list = nlohmann::json::array();
@@ -209,7 +206,7 @@ void me_session_delete(const context_ptr& ctx) {
 }
 
 void jwks(const context_ptr& ctx) {
-  ctx->self->request(ctx->svc().sessions, timeout, atom::jwks_atom_v)
+  ctx->self->request(ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
     .then(
       [ctx](std::string& doc) {
         http::response r;

@@ -11,6 +11,7 @@
 #include "auth/secret_box.hpp"
 #include "auth/totp.hpp"
 #include "http/lockout.hpp"
+#include "actors/mail_job.hpp"
 #include "http/route_helpers.hpp"
 #include "mail/locale.hpp"
 
@@ -19,34 +20,8 @@ namespace authsvc::http_routes {
 namespace {
 
 using db::value;
-constexpr auto db_timeout = std::chrono::seconds(10);
 constexpr const char* totp_method = "totp";
 constexpr const char* recovery_method = "recovery_code";
-
-template <class F>
-void db_write(const context_ptr& ctx, db::unit u, F then) {
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([ctx, then](db::unit_result& r) mutable { guarded(ctx, [&] { then(r); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
-
-template <class F>
-void db_read(const context_ptr& ctx, db::statement s, F then) {
-  ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, std::move(s))
-    .then([ctx, then](db::rowset& rs) mutable { guarded(ctx, [&] { then(rs); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
-
-/// Opens a session for `user` and hands the result to `then`.
-template <class F>
-void open_session(const context_ptr& ctx, user_info user, const char* amr,
-                  F then) {
-  ctx->self
-    ->request(ctx->svc().sessions, db_timeout,
-              new_session{std::move(user), {amr}, ctx->client_ip, user_agent(ctx)})
-    .then([ctx, then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
 
 /// Counts and audits one sign-in attempt by TOTP or recovery code.
 void count_attempt(const context_ptr& ctx, const std::string& method, bool ok,
@@ -122,40 +97,19 @@ void reply_codes(const context_ptr& ctx, const std::vector<std::string>& codes) 
   ctx->reply(std::move(res));
 }
 
-std::string utc_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
-
 /// Queues the `totp_enabled` notice in the same unit (the mailer is woken
 /// after commit).
 void append_totp_enabled_mail(const context_ptr& ctx, db::unit& u,
                               std::int64_t now) {
-  const auto& cfg = ctx->cfg();
   const auto& user = ctx->auth.user;
-  auto job_id = auth::uuid_v4();
-  auto locale = mail::choose_locale("", user.locale,
-                                    ctx->req.header("Accept-Language"),
-                                    cfg.mail.default_locale);
   nlohmann::json vars = {{"display_name", user.display_name},
                          {"time", utc_time(now)},
                          {"ip", ctx->client_ip},
                          {"device", user_agent(ctx).substr(0, 120)}};
-  auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
-                                       auth::to_bytes(vars.dump()), job_id);
-  auto at = cfg.mail.from.rfind('@');
-  auto domain = at == std::string::npos ? "localhost" : cfg.mail.from.substr(at + 1);
-  u.statements.push_back(db::stmt(
-    "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
-    "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-    {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
-     value::text(user.email), value::text("totp_enabled"), value::text(locale),
-     value::blob(auth::to_string(sealed)), value::integer(now),
-     value::integer(now)}));
+  u.statements.push_back(mail_job_insert(
+    ctx->svc(),
+    {user.email, "totp_enabled", notice_locale(ctx, user), std::move(vars)},
+    now));
 }
 
 /// The signed-in user's confirmed TOTP checked against `code` (with replay

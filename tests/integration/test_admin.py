@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from conftest import BINARY
-from pa_flows import bearer, sign_in
+from pa_flows import bearer, sign_in, wait_for_mail
 
 ADMIN = "bootstrap-admin-key-for-tests-0123456789"
 ROUTES = [
@@ -94,6 +94,9 @@ def test_users_search_counts_disable_unlock_delete(admin_server):
     assert c.post(f"/v1/admin/users/{uid}/unlock", headers=adm()).status == 204
     assert c.delete(f"/v1/admin/users/{uid}", headers=adm()).status == 204
     assert c.get(f"/v1/admin/users/{uid}", headers=adm()).status == 404
+    # The address learns that its account is gone (after 2 sign-in mails).
+    msgs = wait_for_mail(admin_server, "una@example.com", count=3)
+    assert "account has been deleted" in str(msgs[-1]["Subject"])
 
 
 def test_session_revocation_by_admin(admin_server):
@@ -106,6 +109,12 @@ def test_session_revocation_by_admin(admin_server):
     assert c.delete(f"/v1/admin/sessions/{a['session_id']}", headers=adm()).status == 404
     assert c.delete(f"/v1/admin/users/{b['user']['id']}/sessions", headers=adm()).status == 204
     assert c.get("/v1/session", headers=bearer(b)).status == 401
+    # Revoking all of a user's sessions tells them, without the operator's
+    # address; revoking one session (above) does not mail.
+    msgs = wait_for_mail(admin_server, "wes@example.com", count=3)
+    assert len(msgs) == 3 and "signed out" in str(msgs[-1]["Subject"])
+    body = msgs[-1].get_body(preferencelist=("plain",)).get_content()
+    assert "Sessions signed out: 1" in body and "IP address" not in body
 
 
 def test_audit_filters_pagination_and_export(admin_server):

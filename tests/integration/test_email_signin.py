@@ -305,6 +305,14 @@ def test_logout_scopes_and_immediate_revocation(server):
     assert c.post("/v1/auth/logout", json={"scope": "global"}, headers=bearer(b)).status == 204
     assert c.get("/v1/session", headers=bearer(b)).status == 401
     assert c.get("/v1/session", headers=bearer(other)).status == 200
+    # "others" and "global" each told frank by mail (4 sign-in mails before),
+    # with the count and the device that did it; "local" sent nothing.
+    msgs = wait_for_mail(server, "frank@example.com", count=6)
+    notices = [m for m in msgs if "signed out" in str(m["Subject"])]
+    assert len(msgs) == 6 and len(notices) == 2, [str(m["Subject"]) for m in msgs]
+    bodies = sorted(m.get_body(preferencelist=("plain",)).get_content() for m in notices)
+    assert "Sessions signed out: 1" in bodies[0] and "Sessions signed out: 2" in bodies[1]
+    assert all("IP address: 127.0.0.1" in b for b in bodies)
     r = c.post("/v1/auth/logout", json={"scope": "everything"}, headers=bearer(other))
     assert r.status == 422
     # DELETE /v1/me/sessions/{id}: own sessions only
@@ -334,6 +342,14 @@ def test_profile_and_account_deletion(server):
         for table, col in [("users", "email"), ("email_flows", "email")]:
             assert conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {col}='hank@example.com'").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 0
+    # The address is told, in the account's language; no sign-in mail of
+    # the deleted account is left in the queue.
+    msgs = wait_for_mail(server, "hank@example.com", count=3)
+    assert "Konto wurde gelöscht" in str(msgs[-1]["Subject"]), [str(m["Subject"]) for m in msgs]
+    assert "hank@example.com" in msgs[-1].get_body(preferencelist=("plain",)).get_content()
+    with db(server) as conn:
+        assert conn.execute("SELECT template FROM mail_jobs WHERE to_email='hank@example.com' "
+                            "AND status='queued'").fetchall() == []
     # Signing in again creates a fresh account.
     t3 = sign_in(server, "hank@example.com")
     assert t3["user"]["id"] != t["user"]["id"]
