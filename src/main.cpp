@@ -172,7 +172,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     try {
       if (caf_api) {
         // Only this actor is published: internal actors never leave the
-        // process, so a remote node cannot address them.
+        // process, so a remote node cannot address them. CAF 0.17 also
+        // answers remote lookups of its own named actors: "ConfigServ"
+        // (reads and writes the actor system's settings) and "SpawnServ"
+        // (remote spawning). Neither is needed here, so neither is
+        // registered (tests/integration/test_caf_api.py probes for them).
+        sys.registry().erase(caf::atom("ConfigServ"));
+        sys.registry().erase(caf::atom("SpawnServ"));
         auto host = cfg->caf.host.c_str();
         auto p = caf_tls ? caf::openssl::publish(caf_api, cfg->caf.port, host, true)
                          : sys.middleman().publish(caf_api, cfg->caf.port, host, true);

@@ -292,3 +292,21 @@ def test_tls_needs_all_three_files(tmp_path, pki):
     p = subprocess.run([BINARY, "--set", "server.port=0"], env=env, capture_output=True,
                        text=True, timeout=20)
     assert p.returncode == 2 and "caf.ca" in p.stderr
+
+
+def test_caf_built_in_actors_are_not_reachable(caf_server):
+    """CAF 0.17 answers remote lookups through its "ConfigServ" actor (which
+    also reads and writes the actor system's settings) and remote spawns
+    through "SpawnServ"; a remote node must reach neither, only the
+    published interface."""
+    probe = str(BUILD / "caf_probe")
+    port = caf_port(caf_server)
+    p = subprocess.run([probe, str(port)], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["connected"] is True
+    assert out["config_serv"] != "found", out
+    assert out["spawn_serv"] in ("no answer", "answered: system_error(request_receiver_down)"), out
+    # The published interface still answers on the same connection port.
+    rc, lines, _ = run_client(caf_server, "hello")
+    assert rc == 0 and lines[-1]["version"] == 1
