@@ -291,7 +291,8 @@ private:
       h += f.value;
       h += "\r\n";
     }
-    // As Beast's prepare_payload: no length on 1xx, 204 and 304.
+    // RFC 9110 §8.6: no Content-Length on 1xx, 204 and 304 (Beast's
+    // prepare_payload sent "Content-Length: 0" on our 204s).
     auto st = s.res.status;
     if (!(st / 100 == 1 || st == 204 || st == 304)) {
       h += "Content-Length: ";
