@@ -68,6 +68,25 @@ void admin_guard(const context_ptr& ctx, handler_fn handler) {
 }
 void route_to(const context_ptr& ctx, http::router<route_entry>::match& m);
 
+/// Answers 503 to owner calls past their deadline (the late answer, if it
+/// comes, finds the request replied and is dropped).
+void expire_pending(front_state& st, std::int64_t now_ns) {
+  while (!st.pending.empty()) {
+    auto& head = st.pending.front();
+    if (auto ctx = head.ctx.lock()) {
+      if (head.deadline_ns > now_ns)
+        return;
+      // Still waiting for this very call (not answered, not a later one).
+      if (ctx->owner_deadline_ns == head.deadline_ns && !ctx->replied()) {
+        ctx->owner_deadline_ns = 0;
+        ctx->log_fields["cause"] = "owner timeout";
+        ctx->reply_error("service_unavailable");
+      }
+    }
+    st.pending.pop_front();
+  }
+}
+
 void dispatch(const context_ptr& ctx) {
   auto& req = ctx->req;
   // Requests the transport could not read completely still get the usual
@@ -153,18 +172,21 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
   if (authz.size() <= bearer.size() || authz.size() > 8192
       || !http::iequals(authz.substr(0, bearer.size()), bearer))
     return ctx->reply_error("unauthorized");
-  ctx->self
-    ->request(ctx->svc().sessions, owner_timeout, atom::verify_atom_v,
-              std::string(authz.substr(bearer.size())))
-    .then(
-      [ctx, handler](auth_result& r) {
-        if (!r.error.empty())
-          return ctx->reply_error("unauthorized");
-        ctx->auth = std::move(r.auth);
-        ctx->log_fields["user_id"] = ctx->auth.user_id;
-        guarded(ctx, [&] { handler(ctx); });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+  ask_owner(ctx, ctx->svc().sessions, atom::verify_atom_v,
+            std::string(authz.substr(bearer.size())))
+      .then(
+          [ctx, handler](auth_result& r) {
+            if (!ctx->owner_answered())
+              return;
+            if (!r.error.empty())
+              return ctx->reply_error("unauthorized");
+            ctx->auth = std::move(r.auth); // logged as user_id by reply()
+            guarded(ctx, [&] { handler(ctx); });
+          },
+          [ctx](caf::error& e) {
+            if (ctx->owner_answered())
+              ctx->reply_failure(e);
+          });
 }
 
 } // namespace
@@ -223,11 +245,13 @@ void request_context::reply(http::response r) {
   auto seconds = static_cast<double>(steady_ns() - req.received_ns) / 1e9;
   auto method = method_label(req.method);
   auto status = std::to_string(r.status);
-  caf::anon_send(svc().metrics,
-                 std::vector<metrics::sample>{
-                   metrics::inc("http_requests_total", {method, route, status}),
-                   metrics::observe("http_request_duration_seconds", seconds,
-                                    {method, route})});
+  auto& batch = self->state.metrics_batch;
+  if (batch.empty())
+    self->send(self, atom::flush_atom_v);
+  batch.push_back(
+      metrics::inc("http_requests_total", {method, route, std::move(status)}));
+  batch.push_back(metrics::observe("http_request_duration_seconds", seconds,
+                                   {method, route}));
   auto level = r.status >= 500 ? spdlog::level::err : spdlog::level::info;
   if (log::enabled(level)) {
     // Route templates only: a raw target may carry tokens in its query.
@@ -238,6 +262,8 @@ void request_context::reply(http::response r) {
                         {"duration_ms", seconds * 1000.0},
                         {"bytes", r.body.size()},
                         {"ip", client_ip}};
+    if (!auth.user_id.empty())
+      f["user_id"] = auth.user_id;
     for (auto it = log_fields.begin(); it != log_fields.end(); ++it)
       f[it.key()] = it.value();
     log::event(level, "http", "request", f);
@@ -324,19 +350,32 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
   if (self->state.svc.ip_filters)
     self->send(self->state.svc.ip_filters, atom::subscribe_atom_v,
                caf::actor_cast<ip_rules_sink>(self));
+  self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
   return {
-    [=](http::request& req, http::responder_ptr& out) {
-      auto ctx = std::make_shared<request_context>(self, std::move(req),
-                                                   std::move(out));
-      guarded(ctx, [&] { dispatch(ctx); });
-    },
-    [=](ip_rules_snapshot& snap) {
-      auto parse = [](const std::vector<std::string>& xs) {
-        return auth::parse_cidr_list(xs, nullptr).value_or(
-          std::vector<auth::cidr_block>{});
-      };
-      self->state.ip_rules = auth::ip_filter(parse(snap.allow), parse(snap.deny));
-    },
+      [=](http::request& req, http::responder_ptr& out) {
+        auto ctx = std::make_shared<request_context>(self, std::move(req),
+                                                     std::move(out));
+        guarded(ctx, [&] { dispatch(ctx); });
+      },
+      [=](ip_rules_snapshot& snap) {
+        auto parse = [](const std::vector<std::string>& xs) {
+          return auth::parse_cidr_list(xs, nullptr)
+              .value_or(std::vector<auth::cidr_block>{});
+        };
+        self->state.ip_rules
+            = auth::ip_filter(parse(snap.allow), parse(snap.deny));
+      },
+      [=](atom::tick_atom) {
+        expire_pending(self->state, steady_ns());
+        self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
+      },
+      [=](atom::flush_atom) {
+        auto& batch = self->state.metrics_batch;
+        if (batch.empty())
+          return;
+        caf::anon_send(self->state.svc.metrics, std::move(batch));
+        batch = {};
+      },
   };
 }
 

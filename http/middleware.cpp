@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <iterator>
 
 #include <zlib.h>
 
@@ -89,19 +90,44 @@ std::string resolve_request_id(const request& req) {
 
 void apply_security_headers(response& r, bool https,
                             std::int64_t hsts_max_age) {
-  r.set_header("X-Content-Type-Options", "nosniff");
-  r.set_header("X-Frame-Options", "DENY");
-  r.set_header("Referrer-Policy", "strict-origin-when-cross-origin");
-  r.set_header("Permissions-Policy",
-               "geolocation=(), microphone=(), camera=(), payment=(), usb=()");
-  r.set_header("Cross-Origin-Opener-Policy", "same-origin");
-  if (r.header("Content-Security-Policy").empty())
-    r.set_header("Content-Security-Policy", api_csp);
+  // Every response carries these, and handlers rarely set any of them: one
+  // pass finds those already present, the rest are appended (no per-name
+  // search). A handler's Content-Security-Policy is kept; the others are
+  // overwritten, as before.
+  static const header_field fixed[] = {
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "strict-origin-when-cross-origin"},
+      {"Permissions-Policy",
+       "geolocation=(), microphone=(), camera=(), payment=(), usb=()"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Content-Security-Policy", api_csp},
+  };
+  constexpr std::size_t csp = 5;
+  constexpr std::size_t n = std::size(fixed);
+  std::size_t at[n + 1];
+  constexpr auto none = static_cast<std::size_t>(-1);
+  std::fill(std::begin(at), std::end(at), none);
+  for (std::size_t i = 0; i < r.headers.size(); ++i) {
+    const auto& name = r.headers[i].name;
+    for (std::size_t k = 0; k < n; ++k)
+      if (at[k] == none && iequals(name, fixed[k].name))
+        at[k] = i;
+    if (at[n] == none && iequals(name, "Strict-Transport-Security"))
+      at[n] = i;
+  }
+  r.headers.reserve(r.headers.size() + n + 1);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (at[k] == none)
+      r.headers.push_back(fixed[k]);
+    else if (k != csp)
+      r.headers[at[k]].value = fixed[k].value;
+  }
   if (https && hsts_max_age > 0)
     r.set_header("Strict-Transport-Security",
                  "max-age=" + std::to_string(hsts_max_age)
                    + "; includeSubDomains");
-  else
+  else if (at[n] != none)
     r.remove_header("Strict-Transport-Security");
 }
 

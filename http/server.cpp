@@ -4,6 +4,7 @@
 // requests whose answers are written in order.
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -18,6 +19,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -264,40 +266,56 @@ private:
       return;
     writing_ = true;
     auto& s = queue_.front();
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(s.version);
-    res->result(s.res.status);
-    // The front actor already made names unique, so insert (no search).
-    for (auto& h : s.res.headers)
-      res->insert(h.name, h.value);
     close_after_write_ = s.res.close || !s.keep_alive || draining_
                          || (stop_reading_ && queue_.size() == 1);
-    res->keep_alive(!close_after_write_);
-    if (s.head || s.res.head) {
-      res->content_length(s.res.body.size());
-    } else {
-      res->body() = std::move(s.res.body);
-      res->prepare_payload();
+    bool head_only = s.head || s.res.head;
+    // The head is written straight into one reused string rather than
+    // through a beast::http::response: Beast would allocate an element per
+    // field and serialise each as four small buffers, for the ten-odd
+    // headers every answer carries. The front actor already made the names
+    // unique.
+    auto& h = head_;
+    h.clear();
+    h += s.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    h += std::to_string(s.res.status);
+    h += ' ';
+    auto reason
+        = bhttp::obsolete_reason(static_cast<bhttp::status>(s.res.status));
+    h.append(reason.data(), reason.size());
+    h += "\r\n";
+    for (const auto& f : s.res.headers) {
+      if (iequals(f.name, "Content-Length") || iequals(f.name, "Connection"))
+        continue; // set below, from the body and the connection state
+      h += f.name;
+      h += ": ";
+      h += f.value;
+      h += "\r\n";
     }
-    current_ = res;
+    // RFC 9110 §8.6: no Content-Length on 1xx, 204 and 304 (Beast's
+    // prepare_payload sent "Content-Length: 0" on our 204s).
+    auto st = s.res.status;
+    if (!(st / 100 == 1 || st == 204 || st == 304)) {
+      h += "Content-Length: ";
+      h += std::to_string(s.res.body.size());
+      h += "\r\n";
+    }
+    // As Beast's keep_alive(): 1.1 says when it closes, 1.0 when it stays.
+    if (s.version >= 11 && close_after_write_)
+      h += "Connection: close\r\n";
+    else if (s.version < 11 && !close_after_write_)
+      h += "Connection: keep-alive\r\n";
+    h += "\r\n";
+    std::array<asio::const_buffer, 2> bufs{
+        asio::buffer(h),
+        head_only ? asio::const_buffer() : asio::buffer(s.res.body)};
     beast::get_lowest_layer(stream_).expires_after(srv_->opts.body_timeout);
-    if (s.head || s.res.head) {
-      auto sr = std::make_shared<bhttp::response_serializer<bhttp::string_body>>(*res);
-      head_serializer_ = sr;
-      bhttp::async_write_header(stream_, *sr,
-                                beast::bind_front_handler(
-                                  &session::on_write, this->shared_from_this()));
-    } else {
-      bhttp::async_write(stream_, *res,
-                         beast::bind_front_handler(&session::on_write,
-                                                   this->shared_from_this()));
-    }
+    asio::async_write(stream_, bufs,
+                      beast::bind_front_handler(&session::on_write,
+                                                this->shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
     writing_ = false;
-    current_.reset();
-    head_serializer_.reset();
     beast::get_lowest_layer(stream_).expires_never();
     if (ec)
       return do_close();
@@ -364,8 +382,7 @@ private:
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::deque<slot> queue_;
-  std::shared_ptr<bhttp::response<bhttp::string_body>> current_;
-  std::shared_ptr<bhttp::response_serializer<bhttp::string_body>> head_serializer_;
+  std::string head_; ///< the response head being written (reused)
   std::uint64_t next_id_ = 0;
   std::int64_t received_ns_ = 0;
   bool reading_ = false;

@@ -133,6 +133,41 @@ def test_keep_alive_and_pipelining_answer_in_order(server):
     assert [s for s, _, _ in out] == [200] * 5 + [404]
 
 
+def test_response_framing_follows_the_request_version(start_server):
+    # The transport writes the response head itself (not through Beast):
+    # status line, Content-Length and Connection as Beast would set them.
+    s = start_server(env={"PA_SERVER_CORS_ORIGINS": "https://app.example.com"})
+    # HTTP/1.0 without keep-alive: a 1.0 answer, then the server closes.
+    raw = s.client.raw(b"GET /liveness HTTP/1.0\r\nHost: x\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.0 200 OK"
+    assert b"Content-Length: %d" % len(body) in lines
+    assert not any(l.lower().startswith(b"connection:") for l in lines)
+    assert body == b'{"status":"alive"}'
+    # HTTP/1.0 asking for keep-alive gets it, and the connection serves a
+    # second (1.1, closing) request: every answer once, in order.
+    out = parse_raw_responses(s.client.raw(
+        b"GET /liveness HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+        b"GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert [st for st, _, _ in out] == [200, 404]
+    assert out[0][1]["connection"] == "keep-alive"
+    assert out[1][1]["connection"] == "close"
+    assert out[1][1]["content-length"] == str(len(out[1][2]))
+    # 204 carries no Content-Length (RFC 9110 §8.6), and every header once.
+    raw = s.client.raw(b"OPTIONS /health HTTP/1.1\r\nHost: x\r\n"
+                       b"Origin: https://app.example.com\r\n"
+                       b"Access-Control-Request-Method: GET\r\n"
+                       b"Connection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 204 No Content"
+    names = [l.split(b":")[0].lower() for l in lines[1:]]
+    assert b"content-length" not in names and body == b""
+    assert len(names) == len(set(names))
+    assert names.count(b"x-content-type-options") == 1
+
+
 def test_cors_preflight_allowed_and_denied(start_server):
     s = start_server(env={"PA_SERVER_CORS_ORIGINS": "https://app.example.com, https://admin.example.com"})
     c = s.client
