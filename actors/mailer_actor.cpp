@@ -187,6 +187,10 @@ void send_next(self_ptr self) {
     st.busy = false;
     if (st.stopping)
       return maybe_finish_flush(self);
+    // One scan is complete: its claim and every send it led to. Counted so
+    // that operators (and tests) can see the queue is looked at, e.g. that
+    // a job is not picked up again in the scans after it was sent.
+    caf::anon_send(st.metrics, metrics::inc("email_queue_polls_total"));
     if (st.batch_full || st.wake_again)
       self->send(self, atom::wake_atom_v);
     return;

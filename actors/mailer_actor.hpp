@@ -5,6 +5,7 @@
 // actors nor the mailer's own status answers (/health) wait for a slow relay.
 // Jobs are claimed with a lease, so a job left "sending" by a crash is sent
 // again once its lease ran out; each attempt's outcome is recorded on the job.
+// Every completed scan of the queue counts in email_queue_polls_total.
 #include <deque>
 #include <memory>
 #include <vector>

@@ -246,6 +246,9 @@ void scan(self_ptr self) {
             deliver(self, r.results[0], i);
         }
         self->state.busy = false;
+        // One scan is complete: its claim and every attempt it led to.
+        caf::anon_send(self->state.metrics,
+                       metrics::inc("webhook_polls_total"));
         if (n == static_cast<std::size_t>(batch_size))
           self->send(self, atom::wake_atom_v);
       },

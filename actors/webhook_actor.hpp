@@ -4,6 +4,7 @@
 // durable outbox (webhook_deliveries), and delivers them with retries,
 // exponential backoff and a circuit breaker per endpoint. Detached: each
 // POST blocks (libcurl) and must not stall other actors.
+// Every completed scan of the outbox counts in webhook_polls_total.
 #include <map>
 #include <memory>
 #include <string>

@@ -192,6 +192,10 @@ void declare_service_metrics(registry& r) {
   r.declare("emails_failed_total", ft::counter,
             "Email delivery failures by reason.", {"reason"});
   r.declare("email_queue_depth", ft::gauge, "Mail jobs waiting to be sent.", {});
+  r.declare("email_queue_polls_total", ft::counter,
+            "Completed scans of the mail queue (a claim and every send it "
+            "led to).",
+            {});
   r.declare("email_send_duration_seconds", ft::histogram,
             "Time to hand one message to the transport.", {},
             {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
@@ -208,6 +212,10 @@ void declare_service_metrics(registry& r) {
             "Requests refused by a rate limit, by route class.", {"type"});
   r.declare("webhook_deliveries_total", ft::counter,
             "Webhook delivery attempts by outcome.", {"outcome"});
+  r.declare("webhook_polls_total", ft::counter,
+            "Completed scans of the webhook outbox (a claim and every "
+            "delivery attempt it led to).",
+            {});
   r.declare("account_lockouts_total", ft::counter,
             "Accounts locked after repeated failures, by method.", {"method"});
   r.declare("caf_calls_total", ft::counter,

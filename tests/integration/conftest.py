@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import queue
+import re
 import signal
 import subprocess
 import threading
@@ -21,6 +22,53 @@ BINARY = os.environ.get("PA_BINARY") or str(
     pathlib.Path(__file__).resolve().parents[2] / "build" / "passwordless-auth")
 SOURCE_DIR = pathlib.Path(os.environ.get(
     "PA_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[2]))
+
+
+def wait_until(pred, timeout=15, what="condition", interval=0.05):
+    """Polls `pred` until it returns something truthy and returns that;
+    fails after `timeout` seconds, naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def metric(server, name, labels=""):
+    """The sum of metric `name` in /metrics over the series whose labels
+    contain `labels` (0 when there is none)."""
+    text = server.client.get("/metrics").text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        m = re.match(r"^([a-zA-Z_:]+)(\{[^}]*\})?\s+(\S+)$", line)
+        if m and m.group(1) == name and labels in (m.group(2) or ""):
+            total += float(m.group(3))
+    return total
+
+
+# Completed scans of the mail queue and of the webhook outbox.
+MAIL_SCANS = "email_queue_polls_total"
+WEBHOOK_SCANS = "webhook_polls_total"
+
+
+def wait_scans(server, counter, n=2, timeout=15):
+    """Waits until `counter` (MAIL_SCANS or WEBHOOK_SCANS) has advanced by
+    `n` past its value now.
+
+    Scans never overlap and each one counts when it is complete (its claim
+    and every send it led to), so with n >= 2 at least one whole scan began
+    after this call. A negative check made afterwards ("nothing was sent
+    again") has then really been given the chance to fail.
+    """
+    assert n >= 2
+    start = metric(server, counter)
+    wait_until(lambda: metric(server, counter) >= start + n, timeout,
+               f"{n} more {counter}")
 
 
 class Server:

@@ -10,7 +10,7 @@ import time
 import jwt
 import pytest
 
-from conftest import BINARY
+from conftest import BINARY, MAIL_SCANS, wait_scans, wait_until
 from pa_flows import (bearer, mail_link_and_code, new_mail, outbox_files,
                       outbox_messages, sign_in, start, wait_for_mail)
 
@@ -162,9 +162,13 @@ def test_unknown_and_known_addresses_are_indistinguishable(start_server):
         assert set(a.headers) == set(b.headers)
         if signup == "false":
             wait_for_mail(s, "known@example.com")
-            time.sleep(0.5)  # give a wrongly queued mail the chance to appear
+            # The mailer has looked at the queue since: a wrongly queued mail
+            # would be in the outbox now.
+            wait_scans(s, MAIL_SCANS)
             assert not [m for m in outbox_messages(s) if "nobody" in str(m["To"])]
             with db(s) as conn:
+                assert conn.execute("SELECT COUNT(*) FROM mail_jobs WHERE "
+                                    "to_email='nobody@example.com'").fetchone()[0] == 0
                 assert conn.execute("SELECT COUNT(*) FROM users WHERE email='nobody@example.com'").fetchone()[0] == 0
 
 
@@ -183,7 +187,7 @@ def test_send_caps_answer_202_without_mail(start_server):
     for _ in range(3):
         assert s.client.post("/v1/auth/email/start", json={"email": "cap@example.com"}).status == 202
     wait_for_mail(s, "cap@example.com")
-    time.sleep(0.5)
+    wait_scans(s, MAIL_SCANS)  # a wrongly queued second mail would be out now
     assert len(wait_for_mail(s, "cap@example.com")) == 1
     s.wait_event("request", pred=lambda e: e.get("suppressed") == "min_interval")
     assert 'email_sends_suppressed_total{reason="min_interval"} 2' in s.client.get("/metrics").text
@@ -256,9 +260,20 @@ def test_refresh_rotation_grace_window_and_reuse_detection(start_server):
     # Within the grace window the old token yields the same successor.
     again = assert_token_response(c.post("/v1/token/refresh", json={"refresh_token": t0["refresh_token"]}))
     assert again["refresh_token"] == r1["refresh_token"]
+    rotated = time.time()  # r1 is replaced no earlier than this
     r2 = assert_token_response(c.post("/v1/token/refresh", json={"refresh_token": r1["refresh_token"]}))
-    time.sleep(2.2)  # past the (shortened) grace window
-    reused = c.post("/v1/token/refresh", json={"refresh_token": r1["refresh_token"]})
+
+    def replay_r1():
+        r = c.post("/v1/token/refresh", json={"refresh_token": r1["refresh_token"]})
+        if r.status == 200:  # still within the grace window: the same successor
+            assert r.json()["refresh_token"] == r2["refresh_token"]
+            return None
+        return r
+    # Past the (shortened, 2 s) grace window the replay revokes the family:
+    # not before 1 s (whole seconds), and not as late as the 10 s default.
+    reused = wait_until(replay_r1, timeout=4, what="the grace window to end",
+                        interval=0.1)
+    assert time.time() - rotated >= 1
     assert reused.status == 401 and reused.json()["error"]["code"] == "refresh_token_reused"
     # The whole family is gone: the newest token and the access tokens too.
     assert c.post("/v1/token/refresh", json={"refresh_token": r2["refresh_token"]}).status == 401

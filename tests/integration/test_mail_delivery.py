@@ -8,14 +8,14 @@ is down and comes back, 4xx then 250, 5xx without retry, kill -9 with queued
 jobs, non-ASCII headers, and a broken operator template folder.
 
 Every wait is a poll with a deadline; retry delays and leases are made small
-through the environment.
+through the environment. "Nothing is sent again" is checked after the mailer
+completed further scans of the queue (wait_scans), not after a fixed sleep.
 """
 import email
 import email.policy
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
 import socket
@@ -25,7 +25,8 @@ import time
 
 import pytest
 
-from conftest import BINARY, SOURCE_DIR
+from conftest import (BINARY, MAIL_SCANS, SOURCE_DIR, metric, wait_scans,
+                      wait_until)
 from pa_flows import mail_link_and_code
 
 SINK = SOURCE_DIR / "tests" / "tools" / "smtp_sink.py"
@@ -143,29 +144,6 @@ def jobs(server):
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(
             "SELECT * FROM mail_jobs ORDER BY created_at, id")]
-
-
-def wait_until(pred, timeout=15, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def metric(server, name, labels=""):
-    text = server.client.get("/metrics").text
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        m = re.match(r"^([a-zA-Z_:]+)(\{[^}]*\})?\s+(\S+)$", line)
-        if m and m.group(1) == name and labels in (m.group(2) or ""):
-            total += float(m.group(3))
-    return total
 
 
 def gen_cert(tmp):
@@ -402,7 +380,7 @@ def test_relay_down_then_up_delivers_exactly_once(start_server, sinks):
     (msg, _), = sink.wait_for(1)
     assert msg["To"].addresses[0].addr_spec == "down@example.com"
     wait_until(lambda: jobs(s)[0]["status"] == "sent", what="job sent")
-    time.sleep(1.5)  # a few poll intervals: nothing is sent twice
+    wait_scans(s, MAIL_SCANS)  # the queue was looked at again: nothing is sent twice
     assert len(sink.messages()) == 1
     job = jobs(s)[0]
     assert job["attempts"] >= 2 and job["last_error"] is None
@@ -417,7 +395,7 @@ def test_4xx_then_250_delivers_once_after_two_attempts(start_server, sinks):
     s.client.post("/v1/auth/email/start", json={"email": "greylist@example.com"})
     sink.wait_for(1)
     wait_until(lambda: jobs(s)[0]["status"] == "sent", what="job sent")
-    time.sleep(1.0)
+    wait_scans(s, MAIL_SCANS)
     assert len(sink.messages()) == 1
     job = jobs(s)[0]
     assert job["attempts"] == 2
@@ -441,7 +419,9 @@ def test_5xx_fails_at_once_without_retry(start_server, sinks, stage, code):
     assert job["lease_until"] is None
     wait_until(lambda: metric(s, "emails_failed_total", 'reason="permanent"') == before + 1,
                what="emails_failed_total{reason=permanent}")
-    time.sleep(2.5)  # longer than the retry delay: still no second attempt
+    # Later scans claim nothing: a failed job is never due again, and no
+    # retry was scheduled (the log line comes before the scan completes).
+    wait_scans(s, MAIL_SCANS)
     assert jobs(s)[0]["attempts"] == 1 and jobs(s)[0]["status"] == "failed"
     assert sink.messages() == []
     assert s.events("mail-retry-scheduled") == []
@@ -487,7 +467,7 @@ def test_kill_9_with_queued_jobs_then_restart_delivers_all_once(start_server, si
     s2 = start_server(workdir=workdir, env=env)
     msgs = sink.wait_for(5, timeout=20)
     wait_until(lambda: all(j["status"] == "sent" for j in jobs(s2)), what="all sent")
-    time.sleep(1.5)
+    wait_scans(s2, MAIL_SCANS)
     msgs = sink.messages()
     got = sorted(m["To"].addresses[0].addr_spec for m, _ in msgs)
     assert got == sorted(addrs)
@@ -584,8 +564,8 @@ def test_a_hanging_relay_blocks_neither_the_api_nor_health(start_server):
         s = start_server(env=smtp_env(relay.port, PA_SMTP_CONNECT_TIMEOUT="6",
                                       PA_SMTP_TIMEOUT="6"))
         s.client.post("/v1/auth/email/start", json={"email": "slow@example.com"})
+        # Connected: the worker is inside a send that will time out.
         assert relay.accepted.wait(10), "the mailer never connected"
-        time.sleep(0.3)  # the mailer is now inside a send that will time out
         t0 = time.monotonic()
         h = s.client.get("/health")
         assert h.status in (200, 503), h
@@ -620,7 +600,9 @@ def test_sigterm_during_a_send_records_it_and_the_restart_sends_nothing_again(
     (job,) = jobs(s)
     assert job["status"] == "sent" and job["attempts"] == 1, job
     s2 = start_server(workdir=workdir, env=env)
-    time.sleep(2.5)  # past the lease: nothing is picked up again
+    # The lease (1 s from the claim) ran out while the relay held its 250
+    # for 2 s, so every scan of s2 is past it: nothing is picked up again.
+    wait_scans(s2, MAIL_SCANS)
     assert len(sink.messages()) == 1
     assert jobs(s2)[0]["status"] == "sent"
 
@@ -644,6 +626,6 @@ def test_sigterm_hands_claimed_jobs_back(start_server, sinks, tmp_path):
     s2 = start_server(workdir=workdir, env=env)
     sink.wait_for(4, timeout=20)
     wait_until(lambda: all(j["status"] == "sent" for j in jobs(s2)), what="all sent")
-    time.sleep(1)
+    wait_scans(s2, MAIL_SCANS)
     got = sorted(m["To"].addresses[0].addr_spec for m, _ in sink.messages())
     assert got == sorted(addrs)

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from conftest import WEBHOOK_SCANS, wait_scans, wait_until
 from pa_flows import sign_in
 
 ADMIN = "bootstrap-admin-key-for-tests-0123456789"
@@ -84,6 +85,13 @@ WEBHOOK_ENV = {"PA_ADMIN_API_KEY": ADMIN, "PA_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "
                "PA_WEBHOOKS_TIMEOUT": "0.5"}
 
 
+def deliveries(server):
+    with sqlite3.connect(server.workdir / "auth.db") as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(
+            "SELECT id, status, attempts, last_error FROM webhook_deliveries")]
+
+
 def create_endpoint(c, port, types=("session.created",)):
     r = c.post("/v1/admin/webhooks", headers=ADM,
                json={"url": f"http://127.0.0.1:{port}/hook", "event_types": list(types)})
@@ -123,7 +131,9 @@ def test_signed_delivery_with_retries_after_500_and_timeout(start_server):
     rx.plan = [202]
     sign_in(s, "hook@example.com")
     rx.wait(lambda r: len(r) == 4)
-    time.sleep(0.5)
+    wait_until(lambda: [d["status"] for d in deliveries(s)] == ["succeeded"] * 2,
+               what="the 202 recorded as a success")
+    wait_scans(s, WEBHOOK_SCANS)
     assert len(rx.requests) == 4  # no duplicate after a 202
     rx.stop()
 
@@ -134,12 +144,15 @@ def test_receiver_down_across_a_restart_gets_everything_once(start_server, tmp_p
     s = start_server(workdir=work, env=WEBHOOK_ENV)
     create_endpoint(s.client, port)
     users = [sign_in(s, f"u{i}@example.com")["user"]["id"] for i in range(3)]
-    time.sleep(0.5)  # the deliveries are queued and failing
+    wait_until(lambda: len([d for d in deliveries(s) if d["last_error"]]) == 3,
+               what="every delivery failed once")
     assert s.stop() == 0
     s2 = start_server(workdir=work, env=WEBHOOK_ENV)
     rx = Receiver(port)
     reqs = rx.wait(lambda r: len({json.loads(b)["data"]["user_id"] for _, b, _ in r}) == 3, timeout=30)
-    time.sleep(1)
+    wait_until(lambda: [d["status"] for d in deliveries(s2)] == ["succeeded"] * 3,
+               what="every delivery recorded as a success")
+    wait_scans(s2, WEBHOOK_SCANS)
     ids = [h["webhook-id"] for h, _, _ in rx.requests]
     assert len(ids) == len(set(ids)) == 3
     assert {json.loads(b)["data"]["user_id"] for _, b, _ in reqs} == set(users)
