@@ -137,10 +137,15 @@ void dispatch(const context_ptr& ctx) {
   }
   // Rate limits wrap everything after routing: the global per-IP ceiling
   // for every request, plus the route's class (one limiter message).
+  // Operations routes may skip them: a probe answered 429 would take a
+  // healthy instance out of rotation.
   const char* rate_class = nullptr;
   if (m.result == outcome::found) {
     ctx->route = m.hit->pattern;
     rate_class = m.hit->handler.rate_class;
+    if (m.hit->handler.guard == route_guard::ops
+        && ctx->cfg().rate_limit.exempt_ops)
+      return route_to(ctx, m);
   }
   auto shared = std::make_shared<decltype(m)>(std::move(m));
   with_ip_limits(ctx, rate_class, [ctx, shared] { route_to(ctx, *shared); });

@@ -264,6 +264,7 @@ const std::vector<entry>& table() {
     STR(webauthn, trust_anchors_dir, trust_anchors_dir, false),
     STR(totp, issuer, issuer, false),
     BOOL(rate_limit, enabled, enabled),
+    BOOL(rate_limit, exempt_ops, exempt_ops),
     INT(rate_limit, max_keys, max_keys, 100, 100000000),
     entry{"rate_limit", "policies", kind::map, false,
           [](settings& s, const std::string& key, const std::string& v) {

@@ -134,6 +134,9 @@ struct totp_config {
 
 struct rate_limit_config {
   bool enabled = true;
+  /// Operations routes (/health, /liveness, /readiness, /metrics) skip every
+  /// limit: probes and scrapers share an address and must never see 429.
+  bool exempt_ops = true;
   std::int64_t max_keys = 100000;
   /// Overrides per route class, "limit/period_seconds" (e.g. "5/3600").
   std::map<std::string, std::string> policies;

@@ -106,6 +106,16 @@ def test_global_ceiling_and_switching_limits_off(start_server):
     # The global ceiling alone sets no RateLimit-* headers on passes.
     assert "ratelimit-limit" not in s.client.get(
         "/v1/nothing", headers={"X-Forwarded-For": "192.0.2.51"}).headers
+    # Probes and scrapers are exempt by default, even from a limited address...
+    for path in ("/liveness", "/readiness", "/health", "/metrics"):
+        assert [s.client.get(path, headers=xff).status for _ in range(6)] == [200] * 6, path
+    # ...and limited like everything else when the operator says so.
+    strict = start_server(env={"PA_RATE_LIMIT_POLICIES": "global_per_ip=5/60",
+                               "PA_SERVER_TRUSTED_PROXIES": "127.0.0.1/32",
+                               "PA_RATE_LIMIT_EXEMPT_OPS": "false"}, wait_ready=False)
+    probe = {"X-Forwarded-For": "192.0.2.60"}
+    statuses = [strict.client.get("/liveness", headers=probe).status for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
     off = start_server(env={"PA_RATE_LIMIT_POLICIES": POLICIES + ",global_per_ip=5/60",
                             "PA_RATE_LIMIT_ENABLED": "false"})
     for _ in range(8):
