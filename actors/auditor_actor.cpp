@@ -17,8 +17,8 @@ constexpr std::size_t batch_limit = 500;
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 /// Writes up to one batch; more batches follow until the buffer is empty.
@@ -37,44 +37,50 @@ void flush(self_ptr self) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto& e = st.buffer[i];
     u.statements.push_back(db::stmt(
-      "INSERT INTO audit_logs(event_type, created_at, user_id, email, ip, "
-      "user_agent, request_id, actor, success, metadata) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {value::text(e.type), value::integer(e.created_at),
-       e.user_id.empty() ? value::null() : value::text(e.user_id),
-       e.email.empty() ? value::null() : value::text(e.email),
-       e.ip.empty() ? value::null() : value::text(e.ip),
-       e.user_agent.empty() ? value::null() : value::text(e.user_agent),
-       e.request_id.empty() ? value::null() : value::text(e.request_id),
-       e.actor.empty() ? value::null() : value::text(e.actor),
-       value::integer(e.success ? 1 : 0),
-       value::text(e.metadata.empty() ? "{}" : e.metadata)}));
+        "INSERT INTO audit_logs(event_type, created_at, user_id, email, ip, "
+        "user_agent, request_id, actor, success, metadata) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {value::text(e.type), value::integer(e.created_at),
+         e.user_id.empty() ? value::null() : value::text(e.user_id),
+         e.email.empty() ? value::null() : value::text(e.email),
+         e.ip.empty() ? value::null() : value::text(e.ip),
+         e.user_agent.empty() ? value::null() : value::text(e.user_agent),
+         e.request_id.empty() ? value::null() : value::text(e.request_id),
+         e.actor.empty() ? value::null() : value::text(e.actor),
+         value::integer(e.success ? 1 : 0),
+         value::text(e.metadata.empty() ? "{}" : e.metadata)}));
   }
   st.writing = true;
-  self->request(st.db, std::chrono::seconds(10), atom::write_atom_v, std::move(u))
-    .then(
-      [self, n](db::unit_result& r) {
-        auto& st = self->state;
-        st.writing = false;
-        if (!r.ok) {
-          // A batch the database refuses would block the trail forever:
-          // count it as lost, loudly, and go on.
-          log::error("auditor", "audit-batch-rejected", {{"events", n}, {"code", r.fail_code}});
-          caf::anon_send(st.metrics, metrics::inc("audit_events_dropped_total", {}, static_cast<double>(n)));
-        }
-        st.buffer.erase(st.buffer.begin(), st.buffer.begin() + static_cast<long>(n));
-        if (!st.buffer.empty())
-          return flush(self);
-        auto waiters = std::move(st.flush_waiters);
-        st.flush_waiters.clear();
-        for (auto& w : waiters)
-          w.deliver(static_cast<std::int32_t>(n));
-      },
-      [self](caf::error& e) {
-        // Keep the events and try again on the next tick.
-        self->state.writing = false;
-        log::warn("auditor", "audit-write-failed", {{"error", caf::to_string(e)}});
-      });
+  self->request(st.db, std::chrono::seconds(10), atom::write_atom_v,
+                std::move(u))
+      .then(
+          [self, n](db::unit_result& r) {
+            auto& st = self->state;
+            st.writing = false;
+            if (!r.ok) {
+              // A batch the database refuses would block the trail forever:
+              // count it as lost, loudly, and go on.
+              log::error("auditor", "audit-batch-rejected",
+                         {{"events", n}, {"code", r.fail_code}});
+              caf::anon_send(st.metrics,
+                             metrics::inc("audit_events_dropped_total", {},
+                                          static_cast<double>(n)));
+            }
+            st.buffer.erase(st.buffer.begin(),
+                            st.buffer.begin() + static_cast<long>(n));
+            if (!st.buffer.empty())
+              return flush(self);
+            auto waiters = std::move(st.flush_waiters);
+            st.flush_waiters.clear();
+            for (auto& w : waiters)
+              w.deliver(static_cast<std::int32_t>(n));
+          },
+          [self](caf::error& e) {
+            // Keep the events and try again on the next tick.
+            self->state.writing = false;
+            log::warn("auditor", "audit-write-failed",
+                      {{"error", caf::to_string(e)}});
+          });
 }
 
 void purge(self_ptr self) {
@@ -82,13 +88,15 @@ void purge(self_ptr self) {
   db::unit u;
   u.statements.push_back(db::stmt("DELETE FROM audit_logs WHERE created_at < ?",
                                   {value::integer(cutoff)}));
-  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v, std::move(u))
-    .then(
-      [](db::unit_result& r) {
-        if (r.ok && !r.results.empty() && r.results[0].changes > 0)
-          log::info("auditor", "audit-purged", {{"deleted", r.results[0].changes}});
-      },
-      [](caf::error&) {});
+  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
+                std::move(u))
+      .then(
+          [](db::unit_result& r) {
+            if (r.ok && !r.results.empty() && r.results[0].changes > 0)
+              log::info("auditor", "audit-purged",
+                        {{"deleted", r.results[0].changes}});
+          },
+          [](caf::error&) {});
   self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
 }
 
@@ -112,45 +120,46 @@ auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
                subs.end());
   });
   return {
-    [=](audit_event& e) {
-      auto& st = self->state;
-      if (e.created_at == 0)
-        e.created_at = unix_now();
-      if (st.cfg->audit.hash_emails && !e.email.empty())
-        e.email = "sha256:" + auth::token_hash(e.email);
-      // Subscribers get a copy; a slow one only fills its own mailbox.
-      for (const auto& s : st.subscribers)
-        caf::anon_send(s, e);
-      if (st.buffer.size() >= st.cfg->audit.queue_limit) {
-        caf::anon_send(st.metrics, metrics::inc("audit_events_dropped_total"));
-        log::error("auditor", "audit-event-dropped", {{"type", e.type}});
-        return;
-      }
-      st.buffer.push_back(std::move(e));
-      if (st.buffer.size() >= batch_limit)
+      [=](audit_event& e) {
+        auto& st = self->state;
+        if (e.created_at == 0)
+          e.created_at = unix_now();
+        if (st.cfg->audit.hash_emails && !e.email.empty())
+          e.email = "sha256:" + auth::token_hash(e.email);
+        // Subscribers get a copy; a slow one only fills its own mailbox.
+        for (const auto& s : st.subscribers)
+          caf::anon_send(s, e);
+        if (st.buffer.size() >= st.cfg->audit.queue_limit) {
+          caf::anon_send(st.metrics,
+                         metrics::inc("audit_events_dropped_total"));
+          log::error("auditor", "audit-event-dropped", {{"type", e.type}});
+          return;
+        }
+        st.buffer.push_back(std::move(e));
+        if (st.buffer.size() >= batch_limit)
+          flush(self);
+      },
+      [=](atom::subscribe_atom, const audit_subscriber& sub) {
+        self->monitor(sub);
+        self->state.subscribers.push_back(sub);
+      },
+      [=](atom::unsub_atom, const audit_subscriber& sub) {
+        auto& subs = self->state.subscribers;
+        subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
+        self->demonitor(sub.address());
+      },
+      [=](atom::flush_atom) -> caf::result<std::int32_t> {
+        auto rp = self->make_response_promise<std::int32_t>();
+        self->state.flush_waiters.push_back(rp);
         flush(self);
-    },
-    [=](atom::subscribe_atom, const audit_subscriber& sub) {
-      self->monitor(sub);
-      self->state.subscribers.push_back(sub);
-    },
-    [=](atom::unsub_atom, const audit_subscriber& sub) {
-      auto& subs = self->state.subscribers;
-      subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
-      self->demonitor(sub.address());
-    },
-    [=](atom::flush_atom) -> caf::result<std::int32_t> {
-      auto rp = self->make_response_promise<std::int32_t>();
-      self->state.flush_waiters.push_back(rp);
-      flush(self);
-      return rp;
-    },
-    [=](atom::tick_atom) {
-      flush(self);
-      self->delayed_send(self, flush_period, atom::tick_atom_v);
-    },
-    [=](atom::purge_atom) { purge(self); },
+        return rp;
+      },
+      [=](atom::tick_atom) {
+        flush(self);
+        self->delayed_send(self, flush_period, atom::tick_atom_v);
+      },
+      [=](atom::purge_atom) { purge(self); },
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

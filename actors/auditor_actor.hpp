@@ -18,16 +18,15 @@ namespace authsvc {
 using audit_subscriber = caf::typed_actor<caf::reacts_to<audit_event>>;
 
 using auditor_actor = caf::typed_actor<
-  /// Records one event (fire and forget).
-  caf::reacts_to<audit_event>,
-  /// Starts forwarding every event to `sub` until it unsubscribes or dies.
-  caf::reacts_to<atom::subscribe_atom, audit_subscriber>,
-  caf::reacts_to<atom::unsub_atom, audit_subscriber>,
-  /// Writes what is buffered now; answers how many events were written.
-  caf::replies_to<atom::flush_atom>::with<std::int32_t>,
-  /// Internal: periodic flush and retention purge.
-  caf::reacts_to<atom::tick_atom>,
-  caf::reacts_to<atom::purge_atom>>;
+    /// Records one event (fire and forget).
+    caf::reacts_to<audit_event>,
+    /// Starts forwarding every event to `sub` until it unsubscribes or dies.
+    caf::reacts_to<atom::subscribe_atom, audit_subscriber>,
+    caf::reacts_to<atom::unsub_atom, audit_subscriber>,
+    /// Writes what is buffered now; answers how many events were written.
+    caf::replies_to<atom::flush_atom>::with<std::int32_t>,
+    /// Internal: periodic flush and retention purge.
+    caf::reacts_to<atom::tick_atom>, caf::reacts_to<atom::purge_atom>>;
 
 struct auditor_state {
   static inline const char* name = "authsvc.auditor";
@@ -45,4 +44,4 @@ auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
              std::shared_ptr<const config::settings> cfg, db_actor db,
              metrics_actor metrics);
 
-}  // namespace authsvc
+} // namespace authsvc

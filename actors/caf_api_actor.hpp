@@ -64,7 +64,7 @@ struct caf_api_state {
 };
 
 caf_api_actor::behavior_type
-caf_api_impl(caf_api_actor::stateful_pointer<caf_api_state> self,
-             services svc, caf_api_options opts);
+caf_api_impl(caf_api_actor::stateful_pointer<caf_api_state> self, services svc,
+             caf_api_options opts);
 
 } // namespace authsvc

@@ -10,8 +10,8 @@ namespace {
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 double seconds_since(std::int64_t start_ns) {
@@ -30,7 +30,7 @@ void open_and_migrate(db_actor::stateful_pointer<db_state> self) {
   try {
     if (!st.exec) {
       st.exec = std::make_unique<db::sqlite_executor>(
-        st.opts.path, st.opts.synchronous, st.opts.busy_timeout_ms);
+          st.opts.path, st.opts.synchronous, st.opts.busy_timeout_ms);
       st.status.open = true;
     }
     auto applied = st.exec->migrate(db::embedded_migrations());
@@ -72,9 +72,9 @@ void commit_group(db_actor::stateful_pointer<db_state> self) {
     st.pending_results.clear();
     return;
   }
-  caf::anon_send(st.metrics, metrics::observe("db_query_duration_seconds",
-                                              seconds_since(start),
-                                              {"commit"}));
+  caf::anon_send(st.metrics,
+                 metrics::observe("db_query_duration_seconds",
+                                  seconds_since(start), {"commit"}));
   for (std::size_t i = 0; i < st.pending.size(); ++i)
     st.pending[i].deliver(std::move(st.pending_results[i]));
   st.pending.clear();
@@ -101,58 +101,56 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
   self->state.metrics = std::move(metrics);
   self->send(self, atom::migrate_atom_v);
   return {
-    [=](atom::query_atom,
-        const db::statement& s) -> caf::result<db::rowset> {
-      auto& st = self->state;
-      if (!st.status.migrated)
-        return internal("database not ready");
-      auto start = now_ns();
-      try {
-        auto rs = st.exec->query(s);
-        caf::anon_send(st.metrics,
-                       metrics::observe("db_query_duration_seconds",
-                                        seconds_since(start), {"read"}));
-        return rs;
-      } catch (const db::db_error& e) {
-        log::error("db", "query-failed", {{"error", e.what()}});
-        return internal(e.what());
-      }
-    },
-    [=](atom::write_atom,
-        const db::unit& u) -> caf::result<db::unit_result> {
-      auto& st = self->state;
-      if (!st.status.migrated)
-        return internal("database not ready");
-      auto start = now_ns();
-      try {
-        if (!st.exec->in_transaction())
-          st.exec->begin();
-        auto res = st.exec->run(u);
-        caf::anon_send(st.metrics,
-                       metrics::observe("db_query_duration_seconds",
-                                        seconds_since(start), {"write"}));
-        auto rp = self->make_response_promise<db::unit_result>();
-        st.pending.push_back(rp);
-        st.pending_results.push_back(std::move(res));
-        // The commit message queues behind every write already waiting, so
-        // all of them join this group.
-        if (!st.commit_scheduled) {
-          st.commit_scheduled = true;
-          self->send(self, atom::commit_atom_v);
+      [=](atom::query_atom, const db::statement& s) -> caf::result<db::rowset> {
+        auto& st = self->state;
+        if (!st.status.migrated)
+          return internal("database not ready");
+        auto start = now_ns();
+        try {
+          auto rs = st.exec->query(s);
+          caf::anon_send(st.metrics,
+                         metrics::observe("db_query_duration_seconds",
+                                          seconds_since(start), {"read"}));
+          return rs;
+        } catch (const db::db_error& e) {
+          log::error("db", "query-failed", {{"error", e.what()}});
+          return internal(e.what());
         }
-        return rp;
-      } catch (const db::db_error& e) {
-        log::error("db", "unit-failed", {{"error", e.what()}});
-        return internal(e.what());
-      }
-    },
-    [=](atom::status_atom) -> db::status { return self->state.status; },
-    [=](atom::commit_atom) { commit_group(self); },
-    [=](atom::migrate_atom) {
-      if (!self->state.status.migrated)
-        open_and_migrate(self);
-    },
+      },
+      [=](atom::write_atom, const db::unit& u) -> caf::result<db::unit_result> {
+        auto& st = self->state;
+        if (!st.status.migrated)
+          return internal("database not ready");
+        auto start = now_ns();
+        try {
+          if (!st.exec->in_transaction())
+            st.exec->begin();
+          auto res = st.exec->run(u);
+          caf::anon_send(st.metrics,
+                         metrics::observe("db_query_duration_seconds",
+                                          seconds_since(start), {"write"}));
+          auto rp = self->make_response_promise<db::unit_result>();
+          st.pending.push_back(rp);
+          st.pending_results.push_back(std::move(res));
+          // The commit message queues behind every write already waiting, so
+          // all of them join this group.
+          if (!st.commit_scheduled) {
+            st.commit_scheduled = true;
+            self->send(self, atom::commit_atom_v);
+          }
+          return rp;
+        } catch (const db::db_error& e) {
+          log::error("db", "unit-failed", {{"error", e.what()}});
+          return internal(e.what());
+        }
+      },
+      [=](atom::status_atom) -> db::status { return self->state.status; },
+      [=](atom::commit_atom) { commit_group(self); },
+      [=](atom::migrate_atom) {
+        if (!self->state.status.migrated)
+          open_and_migrate(self);
+      },
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -14,16 +14,16 @@
 namespace authsvc {
 
 using db_actor = caf::typed_actor<
-  /// Runs one read statement.
-  caf::replies_to<atom::query_atom, db::statement>::with<db::rowset>,
-  /// Runs a unit atomically; answers after commit.
-  caf::replies_to<atom::write_atom, db::unit>::with<db::unit_result>,
-  /// Reports open/migrated/version (readiness and health).
-  caf::replies_to<atom::status_atom>::with<db::status>,
-  /// Internal: commits the open group.
-  caf::reacts_to<atom::commit_atom>,
-  /// Internal: (re)tries opening and migrating.
-  caf::reacts_to<atom::migrate_atom>>;
+    /// Runs one read statement.
+    caf::replies_to<atom::query_atom, db::statement>::with<db::rowset>,
+    /// Runs a unit atomically; answers after commit.
+    caf::replies_to<atom::write_atom, db::unit>::with<db::unit_result>,
+    /// Reports open/migrated/version (readiness and health).
+    caf::replies_to<atom::status_atom>::with<db::status>,
+    /// Internal: commits the open group.
+    caf::reacts_to<atom::commit_atom>,
+    /// Internal: (re)tries opening and migrating.
+    caf::reacts_to<atom::migrate_atom>>;
 
 struct db_options {
   std::string path;
@@ -51,4 +51,4 @@ struct db_state {
 db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
                                 db_options opts, metrics_actor metrics);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -15,11 +15,9 @@ namespace authsvc {
 
 using db::value;
 
-std::vector<field_problem>
-check_email_start(const config::settings& cfg,
-                  const std::optional<std::string>& email_in,
-                  const std::optional<std::string>& redirect_to,
-                  std::string& normalised) {
+std::vector<field_problem> check_email_start(
+    const config::settings& cfg, const std::optional<std::string>& email_in,
+    const std::optional<std::string>& redirect_to, std::string& normalised) {
   std::vector<field_problem> out;
   if (email_in) {
     auto n = auth::normalise_email(*email_in);
@@ -38,8 +36,8 @@ namespace email_start_detail {
 
 std::int64_t now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 db::statement facts(const std::string& email, std::int64_t now) {
@@ -47,13 +45,14 @@ db::statement facts(const std::string& email, std::int64_t now) {
   // two round trips whether or not the address has an account, so the
   // answer's timing does not tell.
   return db::stmt(
-    "SELECT (SELECT id FROM users WHERE email = ?1 AND disabled = 0) AS user_id,"
-    " (SELECT locale FROM users WHERE email = ?1) AS user_locale,"
-    " (SELECT COUNT(*) FROM email_flows WHERE email = ?1 AND mailed = 1"
-    "  AND created_at > ?2) AS sent_last_hour,"
-    " (SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE email = ?1"
-    "  AND mailed = 1) AS last_sent",
-    {value::text(email), value::integer(now - 3600)});
+      "SELECT (SELECT id FROM users WHERE email = ?1 AND disabled = 0) AS "
+      "user_id,"
+      " (SELECT locale FROM users WHERE email = ?1) AS user_locale,"
+      " (SELECT COUNT(*) FROM email_flows WHERE email = ?1 AND mailed = 1"
+      "  AND created_at > ?2) AS sent_last_hour,"
+      " (SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE email = ?1"
+      "  AND mailed = 1) AS last_sent",
+      {value::text(email), value::integer(now - 3600)});
 }
 
 db::unit plan(const services& svc, const email_start_input& in,
@@ -75,33 +74,34 @@ db::unit plan(const services& svc, const email_start_input& in,
   auto link_token = auth::random_token(32);
   auto code = auth::generate_otp_code(6);
   auto expires = now + cfg.auth.email_flow_ttl;
-  auto chosen = mail::choose_locale(in.locale.value_or(""),
-                                    rs.at(0, "user_locale").s,
-                                    in.accept_language,
-                                    cfg.mail.default_locale);
+  auto chosen
+      = mail::choose_locale(in.locale.value_or(""), rs.at(0, "user_locale").s,
+                            in.accept_language, cfg.mail.default_locale);
   db::unit u;
   u.statements.push_back(db::stmt(
-    "INSERT INTO email_flows(id, email, flow_secret_hash, link_hash, "
-    "code_hash, redirect_to, locale, ip, user_agent, status, mailed, "
-    "created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    {value::text(flow_id), value::text(email),
-     value::text(auth::token_hash(flow_secret)),
-     value::text(auth::token_hash(link_token)),
-     value::text(auth::hash_otp_code(svc.keys->code_hmac, flow_id, code)),
-     in.redirect_to && !in.redirect_to->empty() ? value::text(*in.redirect_to)
-                                                : value::null(),
-     value::text(chosen), value::text(in.ip), value::text(in.user_agent),
-     value::text(send ? "pending" : "dead"), value::integer(send ? 1 : 0),
-     value::integer(now), value::integer(expires)}));
+      "INSERT INTO email_flows(id, email, flow_secret_hash, link_hash, "
+      "code_hash, redirect_to, locale, ip, user_agent, status, mailed, "
+      "created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      {value::text(flow_id), value::text(email),
+       value::text(auth::token_hash(flow_secret)),
+       value::text(auth::token_hash(link_token)),
+       value::text(auth::hash_otp_code(svc.keys->code_hmac, flow_id, code)),
+       in.redirect_to && !in.redirect_to->empty() ? value::text(*in.redirect_to)
+                                                  : value::null(),
+       value::text(chosen), value::text(in.ip), value::text(in.user_agent),
+       value::text(send ? "pending" : "dead"), value::integer(send ? 1 : 0),
+       value::integer(now), value::integer(expires)}));
   if (send) {
-    nlohmann::json vars = {
-      {"link", cfg.server.public_url + "/v1/auth/email/link?token=" + link_token},
-      {"code", code},
-      {"lifetime_minutes", std::to_string((cfg.auth.email_flow_ttl + 59) / 60)},
-      {"ip", in.ip},
-      {"device", in.user_agent.substr(0, 120)}};
-    u.statements.push_back(mail_job_insert(
-      svc, {email, "sign_in", chosen, std::move(vars)}, now));
+    nlohmann::json vars
+        = {{"link",
+            cfg.server.public_url + "/v1/auth/email/link?token=" + link_token},
+           {"code", code},
+           {"lifetime_minutes",
+            std::to_string((cfg.auth.email_flow_ttl + 59) / 60)},
+           {"ip", in.ip},
+           {"device", in.user_agent.substr(0, 120)}};
+    u.statements.push_back(
+        mail_job_insert(svc, {email, "sign_in", chosen, std::move(vars)}, now));
   }
   out.flow_id = flow_id;
   out.flow_secret = flow_secret;
@@ -121,15 +121,15 @@ void finish(const services& svc, const email_start_input& in,
   e.user_agent = in.user_agent;
   e.request_id = in.request_id;
   e.actor = in.actor;
-  e.metadata = nlohmann::json{{"flow_id", out.flow_id},
-                              {"suppressed", out.suppressed}}
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  e.metadata
+      = nlohmann::json{{"flow_id", out.flow_id}, {"suppressed", out.suppressed}}
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   caf::anon_send(svc.auditor, std::move(e));
   if (send)
     caf::anon_send(svc.mailer, atom::wake_atom_v);
   else
-    caf::anon_send(svc.metrics,
-                   metrics::inc("email_sends_suppressed_total", {out.suppressed}));
+    caf::anon_send(svc.metrics, metrics::inc("email_sends_suppressed_total",
+                                             {out.suppressed}));
 }
 
 } // namespace email_start_detail

@@ -16,14 +16,14 @@ namespace authsvc {
 
 /// A start request from any front end.
 struct email_start_input {
-  std::string email;  ///< normalised by check_email_start
+  std::string email; ///< normalised by check_email_start
   std::optional<std::string> redirect_to;
   std::optional<std::string> locale;
   std::string accept_language;
-  std::string ip;          ///< the end user's address (shown in the mail)
-  std::string user_agent;  ///< at most 512 characters
+  std::string ip;         ///< the end user's address (shown in the mail)
+  std::string user_agent; ///< at most 512 characters
   std::string request_id;
-  std::string actor;  ///< who asked on someone's behalf, e.g. "caf:<node>"
+  std::string actor; ///< who asked on someone's behalf, e.g. "caf:<node>"
 };
 
 /// What happened; the same for known and unknown addresses.
@@ -42,11 +42,9 @@ using field_problem = std::pair<std::string, std::string>;
 
 /// Normalises the address into `normalised` and checks redirect_to against
 /// the allow list. `email_in` nullopt means the caller already reported it.
-std::vector<field_problem>
-check_email_start(const config::settings& cfg,
-                  const std::optional<std::string>& email_in,
-                  const std::optional<std::string>& redirect_to,
-                  std::string& normalised);
+std::vector<field_problem> check_email_start(
+    const config::settings& cfg, const std::optional<std::string>& email_in,
+    const std::optional<std::string>& redirect_to, std::string& normalised);
 
 namespace email_start_detail {
 
@@ -77,30 +75,33 @@ void start_email_flow(Self self, const services& svc, email_start_input in,
                       Done done, Fail fail) {
   namespace d = email_start_detail;
   auto now = d::now();
-  self->request(svc.db, d::db_timeout, atom::query_atom_v, d::facts(in.email, now))
-    .then(
-      [self, svc, in, now, done, fail](db::rowset& rs) mutable {
-        email_start_outcome out;
-        db::unit u;
-        try {
-          u = d::plan(svc, in, rs, now, out);
-        } catch (const std::exception& e) {
-          out.internal_cause = e.what();
-          return done(out);
-        }
-        self->request(svc.db, d::db_timeout, atom::write_atom_v, std::move(u))
-          .then(
-            [svc, in, out, done](db::unit_result& r) mutable {
-              if (!r.ok) {
-                out.internal_cause = "flow insert failed: " + r.fail_code;
-                return done(out);
-              }
-              d::finish(svc, in, out);
-              done(out);
-            },
-            fail);
-      },
-      fail);
+  self->request(svc.db, d::db_timeout, atom::query_atom_v,
+                d::facts(in.email, now))
+      .then(
+          [self, svc, in, now, done, fail](db::rowset& rs) mutable {
+            email_start_outcome out;
+            db::unit u;
+            try {
+              u = d::plan(svc, in, rs, now, out);
+            } catch (const std::exception& e) {
+              out.internal_cause = e.what();
+              return done(out);
+            }
+            self->request(svc.db, d::db_timeout, atom::write_atom_v,
+                          std::move(u))
+                .then(
+                    [svc, in, out, done](db::unit_result& r) mutable {
+                      if (!r.ok) {
+                        out.internal_cause
+                            = "flow insert failed: " + r.fail_code;
+                        return done(out);
+                      }
+                      d::finish(svc, in, out);
+                      done(out);
+                    },
+                    fail);
+          },
+          fail);
 }
 
 } // namespace authsvc

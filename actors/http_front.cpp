@@ -12,14 +12,14 @@ namespace {
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 /// Bounded label values: anything unexpected becomes "other".
 std::string method_label(const std::string& m) {
-  static const char* known[] = {"GET",    "HEAD",    "POST", "PUT",
-                                "PATCH",  "DELETE",  "OPTIONS"};
+  static const char* known[]
+      = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
   for (auto k : known)
     if (m == k)
       return m;
@@ -48,23 +48,23 @@ void admin_guard(const context_ptr& ctx, handler_fn handler) {
       && auth::constant_time_equal(std::string_view(key),
                                    std::string_view(bootstrap)))
     return admit("admin:bootstrap");
-  auto hash = auth::hex_encode(
-    auth::hmac_sha256(ctx->svc().keys->admin_pepper, key));
+  auto hash
+      = auth::hex_encode(auth::hmac_sha256(ctx->svc().keys->admin_pepper, key));
   ctx->self
-    ->request(ctx->svc().db, owner_timeout, atom::query_atom_v,
-              db::stmt("SELECT id FROM admin_api_keys WHERE key_hash = ? "
-                       "AND revoked_at IS NULL",
-                       {db::value::text(hash)}))
-    .then(
-      [ctx, admit](db::rowset& rs) {
-        if (rs.empty()) {
-          ctx->audit("admin.rejected", false, {}, {},
-                     {{"method", ctx->req.method}, {"route", ctx->route}});
-          return ctx->reply_error("unauthorized");
-        }
-        admit("admin:" + rs.at(0, "id").s);
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().db, owner_timeout, atom::query_atom_v,
+                db::stmt("SELECT id FROM admin_api_keys WHERE key_hash = ? "
+                         "AND revoked_at IS NULL",
+                         {db::value::text(hash)}))
+      .then(
+          [ctx, admit](db::rowset& rs) {
+            if (rs.empty()) {
+              ctx->audit("admin.rejected", false, {}, {},
+                         {{"method", ctx->req.method}, {"route", ctx->route}});
+              return ctx->reply_error("unauthorized");
+            }
+            admit("admin:" + rs.at(0, "id").s);
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 void route_to(const context_ptr& ctx, http::router<route_entry>::match& m);
 
@@ -92,22 +92,22 @@ void dispatch(const context_ptr& ctx) {
   // Requests the transport could not read completely still get the usual
   // error shape and headers.
   switch (static_cast<http::rejection>(req.rejected)) {
-    case http::rejection::none:
-      break;
-    case http::rejection::header_too_large:
-      ctx->route = "rejected";
-      return ctx->reply_error("header_too_large");
-    case http::rejection::body_too_large:
-      ctx->route = "rejected";
-      return ctx->reply_error(
+  case http::rejection::none:
+    break;
+  case http::rejection::header_too_large:
+    ctx->route = "rejected";
+    return ctx->reply_error("header_too_large");
+  case http::rejection::body_too_large:
+    ctx->route = "rejected";
+    return ctx->reply_error(
         "payload_too_large", {},
         {{"limit_bytes", ctx->cfg().server.max_body_bytes}});
-    case http::rejection::malformed:
-      ctx->route = "rejected";
-      return ctx->reply_error("bad_request");
-    case http::rejection::overloaded:
-      ctx->route = "rejected";
-      return ctx->reply_error("service_unavailable");
+  case http::rejection::malformed:
+    ctx->route = "rejected";
+    return ctx->reply_error("bad_request");
+  case http::rejection::overloaded:
+    ctx->route = "rejected";
+    return ctx->reply_error("service_unavailable");
   }
   using outcome = http::router<route_entry>::outcome;
   const auto& table = route_table();
@@ -119,11 +119,13 @@ void dispatch(const context_ptr& ctx) {
     bool exempt = ctx->cfg().server.ip_filter_exempt_ops
                   && m.result == outcome::found
                   && m.hit->handler.guard == route_guard::ops;
-    if (!exempt && st.ip_rules.decide(ctx->client_ip) == auth::ip_decision::deny) {
+    if (!exempt
+        && st.ip_rules.decide(ctx->client_ip) == auth::ip_decision::deny) {
       ctx->log_fields["blocked"] = "ip_filter";
       if (st.blocked_audit->check(ctx->client_ip, steady_ns() / 1000).allowed)
-        ctx->audit("ip.blocked", false, {}, {}, {{"route",
-                   m.result == outcome::found ? m.hit->pattern : "unmatched"}});
+        ctx->audit("ip.blocked", false, {}, {},
+                   {{"route", m.result == outcome::found ? m.hit->pattern
+                                                         : "unmatched"}});
       return ctx->reply_error("forbidden");
     }
   }
@@ -197,9 +199,9 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
 } // namespace
 
 request_context::request_context(
-  http_front_actor::stateful_pointer<front_state> s, http::request&& r,
-  http::responder_ptr o)
-  : self(s), req(std::move(r)), out(std::move(o)) {
+    http_front_actor::stateful_pointer<front_state> s, http::request&& r,
+    http::responder_ptr o)
+    : self(s), req(std::move(r)), out(std::move(o)) {
   request_id = http::resolve_request_id(req);
   client_ip = req.peer;
   https = req.tls;
@@ -307,9 +309,8 @@ void request_context::reply_failure(const caf::error& e) {
   reply_internal(caf::to_string(e));
 }
 
-void request_context::audit(std::string type, bool success,
-                            std::string user_id, std::string email,
-                            nlohmann::json metadata) {
+void request_context::audit(std::string type, bool success, std::string user_id,
+                            std::string email, nlohmann::json metadata) {
   audit_event e;
   e.type = std::move(type);
   e.success = success;
@@ -340,17 +341,17 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
   self->state.cors = http::cors_policy(svc.cfg->server.cors_origins);
   // Config validation already proved these lists parse.
   auto parse = [](const std::vector<std::string>& xs) {
-    return auth::parse_cidr_list(xs, nullptr).value_or(
-      std::vector<auth::cidr_block>{});
+    return auth::parse_cidr_list(xs, nullptr)
+        .value_or(std::vector<auth::cidr_block>{});
   };
   self->state.trust.trusted_proxies = parse(svc.cfg->server.trusted_proxies);
   self->state.trust.mode = svc.cfg->server.forwarded_header == "forwarded"
-                             ? auth::forwarded_header_mode::forwarded
-                             : auth::forwarded_header_mode::x_forwarded_for;
+                               ? auth::forwarded_header_mode::forwarded
+                               : auth::forwarded_header_mode::x_forwarded_for;
   self->state.ip_rules = auth::ip_filter(parse(svc.cfg->server.ip_allow),
                                          parse(svc.cfg->server.ip_deny));
-  self->state.blocked_audit = std::make_shared<auth::rate_limiter>(
-    auth::rate_policy{1, 60}, 10'000);
+  self->state.blocked_audit
+      = std::make_shared<auth::rate_limiter>(auth::rate_policy{1, 60}, 10'000);
   self->state.svc = std::move(svc);
   if (self->state.svc.ip_filters)
     self->send(self->state.svc.ip_filters, atom::subscribe_atom_v,
@@ -384,4 +385,4 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

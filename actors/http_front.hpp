@@ -41,10 +41,10 @@ using handler_fn = void (*)(const context_ptr&);
 
 /// How the front actor guards a route before its handler runs.
 enum class route_guard : std::uint8_t {
-  none,   ///< public
-  ops,    ///< operations route (may be exempt from IP filters)
-  user,   ///< needs a valid access token of a live session
-  admin,  ///< needs an admin API key; every call is audited with its id
+  none,  ///< public
+  ops,   ///< operations route (may be exempt from IP filters)
+  user,  ///< needs a valid access token of a live session
+  admin, ///< needs an admin API key; every call is audited with its id
 };
 
 struct route_entry {
@@ -194,4 +194,4 @@ http_front_actor::behavior_type
 http_front_impl(http_front_actor::stateful_pointer<front_state> self,
                 services svc);
 
-}  // namespace authsvc
+} // namespace authsvc

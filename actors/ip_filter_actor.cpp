@@ -21,29 +21,31 @@ void push(ip_filter_actor::stateful_pointer<ip_filter_state> self) {
 /// -1 when the database could not be read).
 template <class F>
 void load(ip_filter_actor::stateful_pointer<ip_filter_state> self, F done) {
-  self
-    ->request(self->state.db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT cidr, action FROM ip_filters ORDER BY created_at, id"))
-    .then(
-      [=](db::rowset& rs) mutable {
-        std::vector<std::string> skipped;
-        auto snap = merge_ip_rules(*self->state.cfg, rs, &skipped);
-        for (const auto& s : skipped)
-          log::warn("ip-filter", "ip-filter-rule-skipped", {{"cidr", s}});
-        bool changed = !self->state.loaded || snap.allow != self->state.current.allow
-                       || snap.deny != self->state.current.deny;
-        self->state.loaded = true;
-        self->state.current = std::move(snap);
-        if (changed) {
-          log::info("ip-filter", "ip-filter-rules-loaded",
-                    {{"allow", self->state.current.allow.size()},
-                     {"deny", self->state.current.deny.size()},
-                     {"table_rows", rs.rows.size()}});
-          push(self);
-        }
-        done(static_cast<std::int32_t>(rs.rows.size()));
-      },
-      [=](caf::error&) mutable { done(-1); });
+  self->request(
+          self->state.db, db_timeout, atom::query_atom_v,
+          db::stmt(
+              "SELECT cidr, action FROM ip_filters ORDER BY created_at, id"))
+      .then(
+          [=](db::rowset& rs) mutable {
+            std::vector<std::string> skipped;
+            auto snap = merge_ip_rules(*self->state.cfg, rs, &skipped);
+            for (const auto& s : skipped)
+              log::warn("ip-filter", "ip-filter-rule-skipped", {{"cidr", s}});
+            bool changed = !self->state.loaded
+                           || snap.allow != self->state.current.allow
+                           || snap.deny != self->state.current.deny;
+            self->state.loaded = true;
+            self->state.current = std::move(snap);
+            if (changed) {
+              log::info("ip-filter", "ip-filter-rules-loaded",
+                        {{"allow", self->state.current.allow.size()},
+                         {"deny", self->state.current.deny.size()},
+                         {"table_rows", rs.rows.size()}});
+              push(self);
+            }
+            done(static_cast<std::int32_t>(rs.rows.size()));
+          },
+          [=](caf::error&) mutable { done(-1); });
 }
 
 } // namespace
@@ -77,32 +79,33 @@ ip_filter_impl(ip_filter_actor::stateful_pointer<ip_filter_state> self,
   self->state.current.deny = cfg->server.ip_deny;
   self->send(self, atom::tick_atom_v);
   return {
-    [=](atom::reload_atom) -> caf::result<std::int32_t> {
-      auto rp = self->make_response_promise<std::int32_t>();
-      load(self, [rp](std::int32_t n) mutable {
-        if (n < 0)
-          rp.deliver(caf::make_error(caf::sec::runtime_error));
-        else
-          rp.deliver(n);
-      });
-      return rp;
-    },
-    [=](atom::subscribe_atom, ip_rules_sink& front) {
-      self->send(front, self->state.current);
-      self->state.fronts.push_back(std::move(front));
-    },
-    [=](atom::tick_atom) {
-      load(self, [self](std::int32_t n) {
-        // Until the first read succeeds (migrations still running), retry
-        // soon; then refresh at the configured pace (0 = only on reload).
-        auto every = self->state.cfg->server.ip_filter_refresh;
-        if (n < 0 && !self->state.loaded)
-          self->delayed_send(self, retry_delay, atom::tick_atom_v);
-        else if (every > 0)
-          self->delayed_send(self, std::chrono::seconds(every), atom::tick_atom_v);
-      });
-    },
+      [=](atom::reload_atom) -> caf::result<std::int32_t> {
+        auto rp = self->make_response_promise<std::int32_t>();
+        load(self, [rp](std::int32_t n) mutable {
+          if (n < 0)
+            rp.deliver(caf::make_error(caf::sec::runtime_error));
+          else
+            rp.deliver(n);
+        });
+        return rp;
+      },
+      [=](atom::subscribe_atom, ip_rules_sink& front) {
+        self->send(front, self->state.current);
+        self->state.fronts.push_back(std::move(front));
+      },
+      [=](atom::tick_atom) {
+        load(self, [self](std::int32_t n) {
+          // Until the first read succeeds (migrations still running), retry
+          // soon; then refresh at the configured pace (0 = only on reload).
+          auto every = self->state.cfg->server.ip_filter_refresh;
+          if (n < 0 && !self->state.loaded)
+            self->delayed_send(self, retry_delay, atom::tick_atom_v);
+          else if (every > 0)
+            self->delayed_send(self, std::chrono::seconds(every),
+                               atom::tick_atom_v);
+        });
+      },
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -18,13 +18,13 @@ namespace authsvc {
 using ip_rules_sink = caf::typed_actor<caf::reacts_to<ip_rules_snapshot>>;
 
 using ip_filter_actor = caf::typed_actor<
-  /// Reloads the table now and pushes the result to every front before it
-  /// answers; answers the number of rules read from the table.
-  caf::replies_to<atom::reload_atom>::with<std::int32_t>,
-  /// Registers a front actor; it receives the current snapshot at once.
-  caf::reacts_to<atom::subscribe_atom, ip_rules_sink>,
-  /// Internal: periodic refresh (and retries until the database is ready).
-  caf::reacts_to<atom::tick_atom>>;
+    /// Reloads the table now and pushes the result to every front before it
+    /// answers; answers the number of rules read from the table.
+    caf::replies_to<atom::reload_atom>::with<std::int32_t>,
+    /// Registers a front actor; it receives the current snapshot at once.
+    caf::reacts_to<atom::subscribe_atom, ip_rules_sink>,
+    /// Internal: periodic refresh (and retries until the database is ready).
+    caf::reacts_to<atom::tick_atom>>;
 
 struct ip_filter_state {
   static inline const char* name = "authsvc.ip-filter";
@@ -46,4 +46,4 @@ ip_filter_actor::behavior_type
 ip_filter_impl(ip_filter_actor::stateful_pointer<ip_filter_state> self,
                std::shared_ptr<const config::settings> cfg, db_actor db);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -18,12 +18,12 @@ db::statement mail_job_insert(const services& svc, const mail_request& m,
   auto domain = at == std::string::npos ? std::string("localhost")
                                         : from.substr(at + 1);
   return db::stmt(
-    "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
-    "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-    {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
-     value::text(m.to), value::text(m.template_name), value::text(m.locale),
-     value::blob(auth::to_string(sealed)), value::integer(now),
-     value::integer(now)});
+      "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
+      "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
+      {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
+       value::text(m.to), value::text(m.template_name), value::text(m.locale),
+       value::blob(auth::to_string(sealed)), value::integer(now),
+       value::integer(now)});
 }
 
-}  // namespace authsvc
+} // namespace authsvc

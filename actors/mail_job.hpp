@@ -27,4 +27,4 @@ struct mail_request {
 db::statement mail_job_insert(const services& svc, const mail_request& m,
                               std::int64_t now);
 
-}  // namespace authsvc
+} // namespace authsvc

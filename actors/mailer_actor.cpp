@@ -22,8 +22,8 @@ constexpr int batch_size = 10;
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           clock::now().time_since_epoch())
-    .count();
+             clock::now().time_since_epoch())
+      .count();
 }
 
 clock::time_point from_unix(std::int64_t t) {
@@ -46,16 +46,17 @@ void maybe_finish_flush(self_ptr self) {
 void record(self_ptr self, db::unit u) {
   ++self->state.records_in_flight;
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [self](db::unit_result&) {
-        --self->state.records_in_flight;
-        maybe_finish_flush(self);
-      },
-      [self](caf::error& e) {
-        --self->state.records_in_flight;
-        log::error("mailer", "job-record-failed", {{"error", caf::to_string(e)}});
-        maybe_finish_flush(self);
-      });
+      .then(
+          [self](db::unit_result&) {
+            --self->state.records_in_flight;
+            maybe_finish_flush(self);
+          },
+          [self](caf::error& e) {
+            --self->state.records_in_flight;
+            log::error("mailer", "job-record-failed",
+                       {{"error", caf::to_string(e)}});
+            maybe_finish_flush(self);
+          });
 }
 
 void record(self_ptr self, db::statement s) {
@@ -76,7 +77,9 @@ void fail_permanently(self_ptr self, const std::string& id,
   st.status.last_failure = unix_now();
   st.status.last_error = err;
   log::error("mailer", "mail-failed",
-             {{"job_id", id}, {"reason", reason}, {"error", err},
+             {{"job_id", id},
+              {"reason", reason},
+              {"error", err},
               {"attempts", attempts}});
 }
 
@@ -93,15 +96,17 @@ void prepare(self_ptr self, const db::rowset& rs, std::size_t row) {
     fail_permanently(self, job.id, job.attempts, reason, err);
   };
   auto vars_bytes = auth::secret_box::open(
-    st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), job.id);
+      st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), job.id);
   if (!vars_bytes)
     return fail("undecryptable", "job variables cannot be decrypted");
-  auto vars = nlohmann::json::parse(auth::to_string(*vars_bytes), nullptr, false);
+  auto vars
+      = nlohmann::json::parse(auth::to_string(*vars_bytes), nullptr, false);
   if (!vars.is_object())
     return fail("invalid_job", "job variables are not an object");
   vars["app_name"] = cfg.mail.from_name;
   auto locale = rs.at(row, "locale").s;
-  auto rendered = st.opts.templates->render(rs.at(row, "template").s, locale, vars);
+  auto rendered
+      = st.opts.templates->render(rs.at(row, "template").s, locale, vars);
   if (!rendered)
     return fail("template", rendered.err().message);
   mail::message_fields m;
@@ -137,8 +142,10 @@ void outcome(self_ptr self, const mail_pending& job,
     st.status.last_success = unix_now();
     // The location is a file path or the relay URL; never the contents.
     log::info("mailer", "mail-sent",
-              {{"job_id", id}, {"message_id", job.message_id},
-               {"location", res.location}, {"attempts", attempts}});
+              {{"job_id", id},
+               {"message_id", job.message_id},
+               {"location", res.location},
+               {"attempts", attempts}});
     return;
   }
   auto err = res.error.empty() ? std::string("send failed") : res.error;
@@ -153,17 +160,23 @@ void outcome(self_ptr self, const mail_pending& job,
   auto next = mail::next_attempt(attempts, clock::now(), policy,
                                  mail::default_random_source());
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                     next.time_since_epoch()).count();
-  record(self, db::stmt("UPDATE mail_jobs SET status = 'queued', last_error = ?, "
-                        "next_attempt_at = ?, lease_until = NULL WHERE id = ?",
-                        {value::text(err), value::integer(next_unix),
-                         value::text(id)}));
-  caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {"temporary"}));
+                       next.time_since_epoch())
+                       .count();
+  record(
+      self,
+      db::stmt("UPDATE mail_jobs SET status = 'queued', last_error = ?, "
+               "next_attempt_at = ?, lease_until = NULL WHERE id = ?",
+               {value::text(err), value::integer(next_unix), value::text(id)}));
+  caf::anon_send(st.metrics,
+                 metrics::inc("emails_failed_total", {"temporary"}));
   st.status.last_failure = unix_now();
   st.status.last_error = err;
   log::warn("mailer", "mail-retry-scheduled",
-            {{"job_id", id}, {"attempts", attempts}, {"error", err},
-             {"smtp_code", res.smtp_code}, {"next_attempt_at", next_unix}});
+            {{"job_id", id},
+             {"attempts", attempts},
+             {"error", err},
+             {"smtp_code", res.smtp_code},
+             {"next_attempt_at", next_unix}});
 }
 
 /// Hands the next prepared job to the worker; when the batch is done, looks
@@ -176,9 +189,9 @@ void send_next(self_ptr self) {
     db::unit u;
     for (const auto& job : st.pending)
       u.statements.push_back(db::stmt(
-        "UPDATE mail_jobs SET status = 'queued', lease_until = NULL, "
-        "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
-        {value::text(job.id)}));
+          "UPDATE mail_jobs SET status = 'queued', lease_until = NULL, "
+          "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
+          {value::text(job.id)}));
     st.released += static_cast<std::int32_t>(st.pending.size());
     st.pending.clear();
     record(self, std::move(u));
@@ -199,34 +212,35 @@ void send_next(self_ptr self) {
   st.pending.pop_front();
   auto start = std::chrono::steady_clock::now();
   auto took = [start] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                         - start)
+        .count();
   };
   // No timeout: the transport bounds every send (smtp.timeout), and an
   // answer we stopped waiting for could be a delivery we never record.
-  self
-    ->request(st.worker, caf::infinite, atom::deliver_atom_v,
-              st.opts.cfg->mail.from, job->to, job->message_id, job->message)
-    .then(
-      [self, job, took](std::int32_t status, std::int32_t code, std::string& err,
-                        std::string& location) {
-        caf::anon_send(self->state.metrics,
-                       metrics::observe("email_send_duration_seconds", took()));
-        mail::send_result r;
-        r.status = static_cast<mail::send_status>(status);
-        r.smtp_code = code;
-        r.error = std::move(err);
-        r.location = std::move(location);
-        outcome(self, *job, r);
-        send_next(self);
-      },
-      [self, job](caf::error& e) {
-        mail::send_result r;
-        r.status = mail::send_status::temporary_failure;
-        r.error = "mail worker: " + caf::to_string(e);
-        outcome(self, *job, r);
-        send_next(self);
-      });
+  self->request(st.worker, caf::infinite, atom::deliver_atom_v,
+                st.opts.cfg->mail.from, job->to, job->message_id, job->message)
+      .then(
+          [self, job, took](std::int32_t status, std::int32_t code,
+                            std::string& err, std::string& location) {
+            caf::anon_send(
+                self->state.metrics,
+                metrics::observe("email_send_duration_seconds", took()));
+            mail::send_result r;
+            r.status = static_cast<mail::send_status>(status);
+            r.smtp_code = code;
+            r.error = std::move(err);
+            r.location = std::move(location);
+            outcome(self, *job, r);
+            send_next(self);
+          },
+          [self, job](caf::error& e) {
+            mail::send_result r;
+            r.status = mail::send_status::temporary_failure;
+            r.error = "mail worker: " + caf::to_string(e);
+            outcome(self, *job, r);
+            send_next(self);
+          });
 }
 
 /// Claims up to a batch of due jobs (queued and due, or sending with an
@@ -245,55 +259,55 @@ void scan(self_ptr self) {
   auto now = unix_now();
   db::unit claim;
   claim.statements.push_back(db::stmt(
-    "UPDATE mail_jobs SET status = 'sending', lease_until = ?, "
-    "attempts = attempts + 1 WHERE id IN (SELECT id FROM mail_jobs WHERE "
-    "(status = 'queued' AND next_attempt_at <= ?) OR "
-    "(status = 'sending' AND lease_until < ?) "
-    "ORDER BY next_attempt_at LIMIT ?) "
-    "RETURNING id, message_id, to_email, template, locale, vars_enc, "
-    "attempts, created_at",
-    {value::integer(now + st.opts.cfg->mail.lease_timeout), value::integer(now),
-     value::integer(now), value::integer(batch_size)}));
+      "UPDATE mail_jobs SET status = 'sending', lease_until = ?, "
+      "attempts = attempts + 1 WHERE id IN (SELECT id FROM mail_jobs WHERE "
+      "(status = 'queued' AND next_attempt_at <= ?) OR "
+      "(status = 'sending' AND lease_until < ?) "
+      "ORDER BY next_attempt_at LIMIT ?) "
+      "RETURNING id, message_id, to_email, template, locale, vars_enc, "
+      "attempts, created_at",
+      {value::integer(now + st.opts.cfg->mail.lease_timeout),
+       value::integer(now), value::integer(now), value::integer(batch_size)}));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
-    .then(
-      [self](db::unit_result& r) {
-        std::size_t n = 0;
-        if (r.ok && !r.results.empty()) {
-          const auto& rs = r.results[0];
-          n = rs.rows.size();
-          for (std::size_t i = 0; i < n; ++i)
-            prepare(self, rs, i);
-        }
-        self->state.batch_full = n == batch_size;
-        send_next(self);
-      },
-      [self](caf::error& e) {
-        self->state.busy = false;
-        log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
-        maybe_finish_flush(self);
-      });
+      .then(
+          [self](db::unit_result& r) {
+            std::size_t n = 0;
+            if (r.ok && !r.results.empty()) {
+              const auto& rs = r.results[0];
+              n = rs.rows.size();
+              for (std::size_t i = 0; i < n; ++i)
+                prepare(self, rs, i);
+            }
+            self->state.batch_full = n == batch_size;
+            send_next(self);
+          },
+          [self](caf::error& e) {
+            self->state.busy = false;
+            log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
+            maybe_finish_flush(self);
+          });
 }
 
 void refresh_depth(self_ptr self) {
   auto now = unix_now();
-  self
-    ->request(self->state.db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT COUNT(*) AS depth, COALESCE(MIN(CASE WHEN "
-                       "next_attempt_at <= ? THEN next_attempt_at END), 0) "
-                       "AS oldest FROM mail_jobs WHERE status IN "
-                       "('queued', 'sending')",
-                       {value::integer(now)}))
-    .then(
-      [self, now](db::rowset& rs) {
-        auto& st = self->state;
-        st.status.queue_depth = rs.at(0, "depth").i;
-        auto oldest = rs.at(0, "oldest").i;
-        st.status.oldest_due_age = oldest ? now - oldest : 0;
-        caf::anon_send(st.metrics,
-                       metrics::set("email_queue_depth",
-                                    static_cast<double>(st.status.queue_depth)));
-      },
-      [](caf::error&) {});
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                db::stmt("SELECT COUNT(*) AS depth, COALESCE(MIN(CASE WHEN "
+                         "next_attempt_at <= ? THEN next_attempt_at END), 0) "
+                         "AS oldest FROM mail_jobs WHERE status IN "
+                         "('queued', 'sending')",
+                         {value::integer(now)}))
+      .then(
+          [self, now](db::rowset& rs) {
+            auto& st = self->state;
+            st.status.queue_depth = rs.at(0, "depth").i;
+            auto oldest = rs.at(0, "oldest").i;
+            st.status.oldest_due_age = oldest ? now - oldest : 0;
+            caf::anon_send(
+                st.metrics,
+                metrics::set("email_queue_depth",
+                             static_cast<double>(st.status.queue_depth)));
+          },
+          [](caf::error&) {});
 }
 
 } // namespace
@@ -304,15 +318,15 @@ std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
     sc.host = cfg.smtp.host;
     sc.port = cfg.smtp.port;
     sc.security = mail::parse_smtp_security(cfg.smtp.security)
-                    .value_or(mail::smtp_security::starttls);
+                      .value_or(mail::smtp_security::starttls);
     sc.username = cfg.smtp.username;
     sc.password = cfg.smtp.password;
     sc.ca_file = cfg.smtp.ca_file;
     sc.pinned_public_key = cfg.smtp.pinned_public_key;
     sc.connect_timeout = std::chrono::milliseconds(
-      static_cast<long long>(cfg.smtp.connect_timeout * 1000));
+        static_cast<long long>(cfg.smtp.connect_timeout * 1000));
     sc.timeout = std::chrono::milliseconds(
-      static_cast<long long>(cfg.smtp.timeout * 1000));
+        static_cast<long long>(cfg.smtp.timeout * 1000));
     return std::make_unique<mail::smtp_transport>(sc);
   }
   return std::make_unique<mail::outbox_transport>(cfg.mail.outbox_dir);
@@ -323,18 +337,18 @@ mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
                  std::shared_ptr<const config::settings> cfg) {
   self->state.transport = make_transport(*cfg);
   return {
-    [=](atom::deliver_atom, std::string& mail_from, std::string& to,
-        std::string& message_id, std::string& message)
-      -> caf::result<std::int32_t, std::int32_t, std::string, std::string> {
-      mail::envelope env;
-      env.mail_from = std::move(mail_from);
-      env.recipients = {std::move(to)};
-      env.message_id = std::move(message_id);
-      auto r = self->state.transport->send(env, message);
-      return {static_cast<std::int32_t>(r.status),
-              static_cast<std::int32_t>(r.smtp_code), std::move(r.error),
-              std::move(r.location)};
-    },
+      [=](atom::deliver_atom, std::string& mail_from, std::string& to,
+          std::string& message_id, std::string& message)
+          -> caf::result<std::int32_t, std::int32_t, std::string, std::string> {
+        mail::envelope env;
+        env.mail_from = std::move(mail_from);
+        env.recipients = {std::move(to)};
+        env.message_id = std::move(message_id);
+        auto r = self->state.transport->send(env, message);
+        return {static_cast<std::int32_t>(r.status),
+                static_cast<std::int32_t>(r.smtp_code), std::move(r.error),
+                std::move(r.location)};
+      },
   };
 }
 
@@ -347,27 +361,29 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
   st.metrics = std::move(metrics);
   // Linked: the worker goes down with the mailer (after the send it may be
   // in), and a worker that dies takes the mailer with it.
-  st.worker = self->spawn<caf::detached + caf::linked>(mail_worker_impl,
-                                                        st.opts.cfg);
+  st.worker
+      = self->spawn<caf::detached + caf::linked>(mail_worker_impl, st.opts.cfg);
   st.status.transport = st.opts.cfg->mail.transport;
   self->send(self, atom::tick_atom_v);
   return {
-    [=](atom::wake_atom) { scan(self); },
-    [=](atom::tick_atom) {
-      scan(self);
-      refresh_depth(self);
-      auto ms = static_cast<long long>(self->state.opts.cfg->mail.poll_interval * 1000);
-      self->delayed_send(self, std::chrono::milliseconds(ms), atom::tick_atom_v);
-    },
-    [=](atom::status_atom) { return self->state.status; },
-    [=](atom::flush_atom) -> caf::result<std::int32_t> {
-      auto rp = self->make_response_promise<std::int32_t>();
-      self->state.stopping = true;
-      self->state.flush_waiters.push_back(rp);
-      maybe_finish_flush(self);
-      return rp;
-    },
+      [=](atom::wake_atom) { scan(self); },
+      [=](atom::tick_atom) {
+        scan(self);
+        refresh_depth(self);
+        auto ms = static_cast<long long>(
+            self->state.opts.cfg->mail.poll_interval * 1000);
+        self->delayed_send(self, std::chrono::milliseconds(ms),
+                           atom::tick_atom_v);
+      },
+      [=](atom::status_atom) { return self->state.status; },
+      [=](atom::flush_atom) -> caf::result<std::int32_t> {
+        auto rp = self->make_response_promise<std::int32_t>();
+        self->state.stopping = true;
+        self->state.flush_waiters.push_back(rp);
+        maybe_finish_flush(self);
+        return rp;
+      },
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -20,15 +20,15 @@
 namespace authsvc {
 
 using mailer_actor = caf::typed_actor<
-  /// New jobs were committed: look at the queue now.
-  caf::reacts_to<atom::wake_atom>,
-  /// Internal: periodic scan for due retries and expired leases.
-  caf::reacts_to<atom::tick_atom>,
-  caf::replies_to<atom::status_atom>::with<mailer_status>,
-  /// Shutting down: claim nothing more, hand claimed jobs not yet sent back
-  /// to the queue, and answer once the send in progress (if any) is recorded.
-  /// Answers the number of jobs handed back.
-  caf::replies_to<atom::flush_atom>::with<std::int32_t>>;
+    /// New jobs were committed: look at the queue now.
+    caf::reacts_to<atom::wake_atom>,
+    /// Internal: periodic scan for due retries and expired leases.
+    caf::reacts_to<atom::tick_atom>,
+    caf::replies_to<atom::status_atom>::with<mailer_status>,
+    /// Shutting down: claim nothing more, hand claimed jobs not yet sent back
+    /// to the queue, and answer once the send in progress (if any) is recorded.
+    /// Answers the number of jobs handed back.
+    caf::replies_to<atom::flush_atom>::with<std::int32_t>>;
 
 struct mailer_options {
   std::shared_ptr<const config::settings> cfg;
@@ -38,10 +38,9 @@ struct mailer_options {
 
 /// Does the blocking sends, one at a time: (deliver, mail_from, to,
 /// message_id, message) -> (send_status, smtp_code, error, location).
-using mail_worker_actor = caf::typed_actor<
-  caf::replies_to<atom::deliver_atom, std::string, std::string, std::string,
-                  std::string>::with<std::int32_t, std::int32_t, std::string,
-                                     std::string>>;
+using mail_worker_actor = caf::typed_actor<caf::replies_to<
+    atom::deliver_atom, std::string, std::string, std::string,
+    std::string>::with<std::int32_t, std::int32_t, std::string, std::string>>;
 
 struct mail_worker_state {
   static inline const char* name = "authsvc.mail_worker";
@@ -65,13 +64,13 @@ struct mailer_state {
   metrics_actor metrics;
   mail_worker_actor worker;
   mailer_status status;
-  std::deque<mail_pending> pending;  ///< claimed, not yet handed to the worker
-  bool busy = false;        ///< a claimed batch is being sent
-  bool batch_full = false;  ///< the last claim hit the batch size
-  bool wake_again = false;  ///< a wake arrived while busy
-  bool stopping = false;    ///< flush received: no new claims
-  int records_in_flight = 0;  ///< outcome writes not yet committed
-  std::int32_t released = 0;  ///< jobs handed back by the flush
+  std::deque<mail_pending> pending; ///< claimed, not yet handed to the worker
+  bool busy = false;                ///< a claimed batch is being sent
+  bool batch_full = false;          ///< the last claim hit the batch size
+  bool wake_again = false;          ///< a wake arrived while busy
+  bool stopping = false;            ///< flush received: no new claims
+  int records_in_flight = 0;        ///< outcome writes not yet committed
+  std::int32_t released = 0;        ///< jobs handed back by the flush
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
 };
 
@@ -88,4 +87,4 @@ mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
 /// Builds the configured transport (outbox or SMTP).
 std::unique_ptr<mail::transport> make_transport(const config::settings& cfg);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -35,8 +35,8 @@ struct token_response {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_response& x) {
-  return f(x.access_token, x.expires_in, x.refresh_token,
-           x.refresh_expires_in, x.session_id, x.user);
+  return f(x.access_token, x.expires_in, x.refresh_token, x.refresh_expires_in,
+           x.session_id, x.user);
 }
 
 /// A token response, or the error code why there is none.
@@ -147,7 +147,7 @@ typename Inspector::result_type inspect(Inspector& f, revocation& x) {
 /// What /health reports about the mailer.
 struct mailer_status {
   std::string transport;
-  std::int64_t last_success = 0;   ///< unix seconds, 0 = never
+  std::int64_t last_success = 0; ///< unix seconds, 0 = never
   std::int64_t last_failure = 0;
   std::string last_error;
   std::int64_t queue_depth = 0;    ///< queued or sending
@@ -160,23 +160,23 @@ typename Inspector::result_type inspect(Inspector& f, mailer_status& x) {
            x.queue_depth, x.oldest_due_age);
 }
 
-}  // namespace authsvc
+} // namespace authsvc
 
 namespace authsvc {
 
 /// One security-relevant event for the audit trail (and its subscribers).
 /// Never holds a secret: no tokens, codes, keys or hashes of them.
 struct audit_event {
-  std::string type;       ///< e.g. "session.created", "email.link_failed"
+  std::string type; ///< e.g. "session.created", "email.link_failed"
   std::int64_t created_at = 0;
   std::string user_id;
-  std::string email;      ///< hashed by the auditor when configured
+  std::string email; ///< hashed by the auditor when configured
   std::string ip;
   std::string user_agent;
   std::string request_id;
-  std::string actor;      ///< who acted for someone else, e.g. "admin:<key id>"
+  std::string actor; ///< who acted for someone else, e.g. "admin:<key id>"
   bool success = true;
-  std::string metadata;   ///< a small JSON object, as text
+  std::string metadata; ///< a small JSON object, as text
 };
 
 template <class Inspector>
@@ -185,7 +185,7 @@ typename Inspector::result_type inspect(Inspector& f, audit_event& x) {
            x.request_id, x.actor, x.success, x.metadata);
 }
 
-}  // namespace authsvc
+} // namespace authsvc
 
 namespace authsvc {
 
@@ -196,7 +196,7 @@ namespace authsvc {
 /// address for "email_send").
 struct rate_request {
   std::string route_class;
-  std::string ip_key;     ///< auth::rate_limit_key of the client
+  std::string ip_key; ///< auth::rate_limit_key of the client
   std::string identifier;
 };
 
@@ -208,8 +208,8 @@ typename Inspector::result_type inspect(Inspector& f, rate_request& x) {
 /// The rate limiter's answer, shaped for the RateLimit-* headers.
 struct rate_verdict {
   bool allowed = true;
-  std::string type;             ///< the deciding limit class, e.g. "verify_per_ip"
-  std::uint32_t limit = 0;      ///< 0 = no class limit applied (no headers)
+  std::string type;        ///< the deciding limit class, e.g. "verify_per_ip"
+  std::uint32_t limit = 0; ///< 0 = no class limit applied (no headers)
   std::uint32_t remaining = 0;
   std::int64_t reset_after = 0; ///< seconds
   std::int64_t retry_after = 0; ///< seconds, when rejected
@@ -234,4 +234,4 @@ typename Inspector::result_type inspect(Inspector& f, ip_rules_snapshot& x) {
   return f(x.allow, x.deny);
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -6,10 +6,10 @@
 
 namespace authsvc {
 
-using metrics_actor = caf::typed_actor<
-  caf::reacts_to<metrics::sample>,
-  caf::reacts_to<std::vector<metrics::sample>>,
-  caf::replies_to<atom::render_atom>::with<std::string>>;
+using metrics_actor
+    = caf::typed_actor<caf::reacts_to<metrics::sample>,
+                       caf::reacts_to<std::vector<metrics::sample>>,
+                       caf::replies_to<atom::render_atom>::with<std::string>>;
 
 struct metrics_state {
   static inline const char* name = "authsvc.metrics";
@@ -24,4 +24,4 @@ metrics_actor::behavior_type
 metrics_impl(metrics_actor::stateful_pointer<metrics_state> self,
              double start_time);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -10,8 +10,8 @@ namespace {
 
 auth::micros steady_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 constexpr auto sweep_interval = std::chrono::seconds(30);
@@ -109,21 +109,22 @@ rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
   for (const auto& p : problems)
     log::warn("rate-limit", "rate-limit-policy-ignored", {{"problem", p}});
   self->state.limits = std::make_unique<auth::limiter_set>(lc);
-  self->state.audit_gate = std::make_unique<auth::rate_limiter>(
-    auth::rate_policy{1, 60}, 10'000);
+  self->state.audit_gate
+      = std::make_unique<auth::rate_limiter>(auth::rate_policy{1, 60}, 10'000);
   self->delayed_send(self, sweep_interval, atom::tick_atom_v);
   return {
-    [=](atom::limit_atom, const rate_request& req) {
-      return self->state.decide(req, steady_us());
-    },
-    [=](atom::tick_atom) {
-      auto now = steady_us();
-      for (std::size_t i = 0; i < auth::limit_class_count; ++i)
-        self->state.limits->limiter(static_cast<auth::limit_class>(i)).sweep(now);
-      self->state.audit_gate->sweep(now);
-      self->delayed_send(self, sweep_interval, atom::tick_atom_v);
-    },
+      [=](atom::limit_atom, const rate_request& req) {
+        return self->state.decide(req, steady_us());
+      },
+      [=](atom::tick_atom) {
+        auto now = steady_us();
+        for (std::size_t i = 0; i < auth::limit_class_count; ++i)
+          self->state.limits->limiter(static_cast<auth::limit_class>(i))
+              .sweep(now);
+        self->state.audit_gate->sweep(now);
+        self->delayed_send(self, sweep_interval, atom::tick_atom_v);
+      },
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

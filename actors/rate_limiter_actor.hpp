@@ -15,10 +15,10 @@
 namespace authsvc {
 
 using rate_limiter_actor = caf::typed_actor<
-  /// Decides (and consumes) one request; see rate_request.
-  caf::replies_to<atom::limit_atom, rate_request>::with<rate_verdict>,
-  /// Internal: drops idle keys.
-  caf::reacts_to<atom::tick_atom>>;
+    /// Decides (and consumes) one request; see rate_request.
+    caf::replies_to<atom::limit_atom, rate_request>::with<rate_verdict>,
+    /// Internal: drops idle keys.
+    caf::reacts_to<atom::tick_atom>>;
 
 /// The per-IP limit class of a route table class ("verify" ->
 /// verify_per_ip), or nullopt for an unknown or empty name.
@@ -49,4 +49,4 @@ rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
                   std::shared_ptr<const config::settings> cfg);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -29,4 +29,4 @@ struct services {
   ip_filter_actor ip_filters;
 };
 
-}  // namespace authsvc
+} // namespace authsvc

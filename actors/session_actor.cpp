@@ -21,8 +21,8 @@ constexpr auto db_timeout = std::chrono::seconds(10);
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 token_result fail(std::string code) {
@@ -45,9 +45,9 @@ std::vector<std::string> amr_from_json(const std::string& text) {
   return out;
 }
 
-
 auth::jws_alg configured_alg(const config::settings& cfg) {
-  return auth::parse_jws_alg(cfg.tokens.algorithm).value_or(auth::jws_alg::es256);
+  return auth::parse_jws_alg(cfg.tokens.algorithm)
+      .value_or(auth::jws_alg::es256);
 }
 
 /// The statements that store a new signing key and retire the current one.
@@ -56,23 +56,24 @@ db::unit key_insert_unit(const auth::signing_key& key, const key_ring& keys,
   auto sealed = auth::secret_box::seal(keys.signing_keys, key.to_pkcs8_der(),
                                        key.kid());
   db::unit u;
+  u.statements.push_back(
+      db::stmt("UPDATE signing_keys SET retired_at = ?, expires_at = ? "
+               "WHERE retired_at IS NULL",
+               {value::integer(now), value::integer(now + retire_grace)}));
   u.statements.push_back(db::stmt(
-    "UPDATE signing_keys SET retired_at = ?, expires_at = ? "
-    "WHERE retired_at IS NULL",
-    {value::integer(now), value::integer(now + retire_grace)}));
-  u.statements.push_back(db::stmt(
-    "INSERT INTO signing_keys(kid, alg, private_key_enc, public_jwk, "
-    "created_at) VALUES (?, ?, ?, ?, ?)",
-    {value::text(key.kid()), value::text(std::string(auth::to_string(key.alg()))),
-     value::blob(auth::to_string(sealed)), value::text(key.public_jwk().dump()),
-     value::integer(now)}));
+      "INSERT INTO signing_keys(kid, alg, private_key_enc, public_jwk, "
+      "created_at) VALUES (?, ?, ?, ?, ?)",
+      {value::text(key.kid()),
+       value::text(std::string(auth::to_string(key.alg()))),
+       value::blob(auth::to_string(sealed)),
+       value::text(key.public_jwk().dump()), value::integer(now)}));
   return u;
 }
 
 const char* load_keys_sql
-  = "SELECT kid, private_key_enc, created_at, COALESCE(retired_at, 0) AS "
-    "retired_at, COALESCE(expires_at, 0) AS expires_at FROM signing_keys "
-    "WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, kid";
+    = "SELECT kid, private_key_enc, created_at, COALESCE(retired_at, 0) AS "
+      "retired_at, COALESCE(expires_at, 0) AS expires_at FROM signing_keys "
+      "WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, kid";
 
 /// Merges key rows into memory: new keys are decrypted and added, known
 /// ones get their retirement dates.
@@ -80,16 +81,17 @@ void merge_keys(self_ptr self, const db::rowset& rs) {
   auto& st = self->state;
   for (std::size_t i = 0; i < rs.rows.size(); ++i) {
     const auto& kid = rs.at(i, "kid").s;
-    auto it = std::find_if(st.keys.begin(), st.keys.end(),
-                           [&](const stored_key& k) { return k.key.kid() == kid; });
+    auto it
+        = std::find_if(st.keys.begin(), st.keys.end(),
+                       [&](const stored_key& k) { return k.key.kid() == kid; });
     if (it != st.keys.end()) {
       it->retired_at = rs.at(i, "retired_at").i;
       it->expires_at = rs.at(i, "expires_at").i;
       continue;
     }
-    auto der = auth::secret_box::open(st.opts.keys->signing_keys,
-                                      auth::to_bytes(rs.at(i, "private_key_enc").s),
-                                      kid);
+    auto der = auth::secret_box::open(
+        st.opts.keys->signing_keys,
+        auth::to_bytes(rs.at(i, "private_key_enc").s), kid);
     if (!der) {
       log::error("sessions", "signing-key-undecryptable",
                  {{"kid", kid},
@@ -129,98 +131,105 @@ void audit(self_ptr self, std::string type, const std::string& user_id,
 }
 
 void set_active_gauge(self_ptr self) {
-  caf::anon_send(self->state.metrics,
-                 metrics::set("active_sessions",
-                              static_cast<double>(self->state.sessions.size())));
+  caf::anon_send(
+      self->state.metrics,
+      metrics::set("active_sessions",
+                   static_cast<double>(self->state.sessions.size())));
 }
 
 void load_sessions(self_ptr self) {
   auto now = unix_now();
-  self
-    ->request(self->state.db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT s.id, s.user_id, s.amr, s.ip, s.user_agent, "
-                       "s.created_at, s.last_seen_at, s.expires_at, "
-                       "s.absolute_expires_at, r.token_hash, u.email, "
-                       "u.display_name, u.locale, u.created_at AS "
-                       "user_created_at FROM sessions s JOIN refresh_tokens r "
-                       "ON r.session_id = s.id AND r.replaced_at IS NULL "
-                       "JOIN users u ON u.id = s.user_id AND u.disabled = 0 "
-                       "WHERE s.revoked_at IS NULL AND s.expires_at > ? "
-                       "AND s.absolute_expires_at > ?",
-                       {value::integer(now), value::integer(now)}))
-    .then(
-      [self](db::rowset& rs) {
-        for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-          live_session s;
-          s.id = rs.at(i, "id").s;
-          s.user_id = rs.at(i, "user_id").s;
-          s.amr = amr_from_json(rs.at(i, "amr").s);
-          s.ip = rs.at(i, "ip").s;
-          s.user_agent = rs.at(i, "user_agent").s;
-          s.created_at = rs.at(i, "created_at").i;
-          s.last_seen_at = rs.at(i, "last_seen_at").i;
-          s.expires_at = rs.at(i, "expires_at").i;
-          s.absolute_expires_at = rs.at(i, "absolute_expires_at").i;
-          s.refresh_hash = rs.at(i, "token_hash").s;
-          s.user.id = s.user_id;
-          s.user.email = rs.at(i, "email").s;
-          s.user.display_name = rs.at(i, "display_name").s;
-          s.user.locale = rs.at(i, "locale").s;
-          s.user.created_at = rs.at(i, "user_created_at").i;
-          self->state.index(std::move(s));
-        }
-        self->state.ready = true;
-        set_active_gauge(self);
-        log::info("sessions", "sessions-loaded",
-                  {{"sessions", self->state.sessions.size()},
-                   {"keys", self->state.keys.size()}});
-        self->delayed_send(self, std::chrono::seconds(self->state.opts.tick_seconds),
-                           atom::tick_atom_v);
-      },
-      [self](caf::error& e) {
-        log::warn("sessions", "session-load-failed", {{"error", caf::to_string(e)}});
-        self->delayed_send(self, std::chrono::milliseconds(200), atom::load_atom_v);
-      });
+  self->request(
+          self->state.db, db_timeout, atom::query_atom_v,
+          db::stmt("SELECT s.id, s.user_id, s.amr, s.ip, s.user_agent, "
+                   "s.created_at, s.last_seen_at, s.expires_at, "
+                   "s.absolute_expires_at, r.token_hash, u.email, "
+                   "u.display_name, u.locale, u.created_at AS "
+                   "user_created_at FROM sessions s JOIN refresh_tokens r "
+                   "ON r.session_id = s.id AND r.replaced_at IS NULL "
+                   "JOIN users u ON u.id = s.user_id AND u.disabled = 0 "
+                   "WHERE s.revoked_at IS NULL AND s.expires_at > ? "
+                   "AND s.absolute_expires_at > ?",
+                   {value::integer(now), value::integer(now)}))
+      .then(
+          [self](db::rowset& rs) {
+            for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+              live_session s;
+              s.id = rs.at(i, "id").s;
+              s.user_id = rs.at(i, "user_id").s;
+              s.amr = amr_from_json(rs.at(i, "amr").s);
+              s.ip = rs.at(i, "ip").s;
+              s.user_agent = rs.at(i, "user_agent").s;
+              s.created_at = rs.at(i, "created_at").i;
+              s.last_seen_at = rs.at(i, "last_seen_at").i;
+              s.expires_at = rs.at(i, "expires_at").i;
+              s.absolute_expires_at = rs.at(i, "absolute_expires_at").i;
+              s.refresh_hash = rs.at(i, "token_hash").s;
+              s.user.id = s.user_id;
+              s.user.email = rs.at(i, "email").s;
+              s.user.display_name = rs.at(i, "display_name").s;
+              s.user.locale = rs.at(i, "locale").s;
+              s.user.created_at = rs.at(i, "user_created_at").i;
+              self->state.index(std::move(s));
+            }
+            self->state.ready = true;
+            set_active_gauge(self);
+            log::info("sessions", "sessions-loaded",
+                      {{"sessions", self->state.sessions.size()},
+                       {"keys", self->state.keys.size()}});
+            self->delayed_send(
+                self, std::chrono::seconds(self->state.opts.tick_seconds),
+                atom::tick_atom_v);
+          },
+          [self](caf::error& e) {
+            log::warn("sessions", "session-load-failed",
+                      {{"error", caf::to_string(e)}});
+            self->delayed_send(self, std::chrono::milliseconds(200),
+                               atom::load_atom_v);
+          });
 }
 
 void load(self_ptr self) {
   auto now = unix_now();
-  self
-    ->request(self->state.db, db_timeout, atom::query_atom_v,
-              db::stmt(load_keys_sql, {value::integer(now)}))
-    .then(
-      [self](db::rowset& rs) {
-        merge_keys(self, rs);
-        if (self->state.signing()) {
-          load_sessions(self);
-          return;
-        }
-        // First start (or every key expired): make one.
-        auto key = auth::signing_key::generate(configured_alg(self->state.cfg()));
-        auto kid = key.kid();
-        auto unit = key_insert_unit(key, *self->state.opts.keys, unix_now(),
-                                    self->state.cfg().tokens.access_ttl + 60);
-        self->request(self->state.db, db_timeout, atom::write_atom_v, unit)
-          .then(
-            [self, kid](db::unit_result& r) {
-              if (!r.ok)
-                log::error("sessions", "signing-key-insert-failed",
-                           {{"code", r.fail_code}});
-              else
-                log::info("sessions", "signing-key-created", {{"kid", kid}});
-              self->send(self, atom::load_atom_v);
-            },
-            [self](caf::error& e) {
-              log::warn("sessions", "signing-key-insert-failed",
-                        {{"error", caf::to_string(e)}});
-              self->delayed_send(self, std::chrono::milliseconds(200),
-                                 atom::load_atom_v);
-            });
-      },
-      [self](caf::error&) {
-        // The database is still migrating (or locked): try again shortly.
-        self->delayed_send(self, std::chrono::milliseconds(100), atom::load_atom_v);
-      });
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                db::stmt(load_keys_sql, {value::integer(now)}))
+      .then(
+          [self](db::rowset& rs) {
+            merge_keys(self, rs);
+            if (self->state.signing()) {
+              load_sessions(self);
+              return;
+            }
+            // First start (or every key expired): make one.
+            auto key = auth::signing_key::generate(
+                configured_alg(self->state.cfg()));
+            auto kid = key.kid();
+            auto unit
+                = key_insert_unit(key, *self->state.opts.keys, unix_now(),
+                                  self->state.cfg().tokens.access_ttl + 60);
+            self->request(self->state.db, db_timeout, atom::write_atom_v, unit)
+                .then(
+                    [self, kid](db::unit_result& r) {
+                      if (!r.ok)
+                        log::error("sessions", "signing-key-insert-failed",
+                                   {{"code", r.fail_code}});
+                      else
+                        log::info("sessions", "signing-key-created",
+                                  {{"kid", kid}});
+                      self->send(self, atom::load_atom_v);
+                    },
+                    [self](caf::error& e) {
+                      log::warn("sessions", "signing-key-insert-failed",
+                                {{"error", caf::to_string(e)}});
+                      self->delayed_send(self, std::chrono::milliseconds(200),
+                                         atom::load_atom_v);
+                    });
+          },
+          [self](caf::error&) {
+            // The database is still migrating (or locked): try again shortly.
+            self->delayed_send(self, std::chrono::milliseconds(100),
+                               atom::load_atom_v);
+          });
 }
 
 token_response make_response(self_ptr self, const live_session& s,
@@ -246,17 +255,18 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
   db::unit u;
   std::int32_t live = 0;
   for (const auto& id : ids) {
-    if (auto it = self->state.sessions.find(id); it != self->state.sessions.end()) {
+    if (auto it = self->state.sessions.find(id);
+        it != self->state.sessions.end()) {
       audit(self, "session.revoked", it->second.user_id, origin.ip,
             origin.user_agent, true, {{"session_id", id}, {"reason", reason}},
             origin.request_id, origin.actor);
       self->state.forget(id);
       ++live;
     }
-    u.statements.push_back(db::stmt(
-      "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
-      "WHERE id = ? AND revoked_at IS NULL",
-      {value::integer(now), value::text(reason), value::text(id)}));
+    u.statements.push_back(
+        db::stmt("UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
+                 "WHERE id = ? AND revoked_at IS NULL",
+                 {value::integer(now), value::text(reason), value::text(id)}));
   }
   if (live > 0) {
     caf::anon_send(self->state.metrics,
@@ -266,12 +276,12 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
   if (u.statements.empty())
     return done(live);
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([done, live](db::unit_result&) mutable { done(live); },
-          [done, live](caf::error& e) mutable {
-            log::error("sessions", "revoke-write-failed",
-                       {{"error", caf::to_string(e)}});
-            done(live);
-          });
+      .then([done, live](db::unit_result&) mutable { done(live); },
+            [done, live](caf::error& e) mutable {
+              log::error("sessions", "revoke-write-failed",
+                         {{"error", caf::to_string(e)}});
+              done(live);
+            });
 }
 
 /// Rotates the live refresh token of `s` and answers every waiter.
@@ -290,74 +300,84 @@ void rotate(self_ptr self, const std::string& session_id,
                                        auth::to_bytes(successor), old_hash);
   db::unit u;
   u.statements.push_back(db::stmt_one(
-    "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
-    "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
-    {value::integer(now), value::text(new_hash),
-     value::blob(auth::to_string(sealed)), value::text(old_hash)},
-    "invalid_refresh_token"));
-  u.statements.push_back(db::stmt(
-    "INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
-    "expires_at) VALUES (?, ?, ?, ?)",
-    {value::text(new_hash), value::text(s.id), value::integer(now),
-     value::integer(expires)}));
+      "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
+      "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
+      {value::integer(now), value::text(new_hash),
+       value::blob(auth::to_string(sealed)), value::text(old_hash)},
+      "invalid_refresh_token"));
+  u.statements.push_back(
+      db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
+               "expires_at) VALUES (?, ?, ?, ?)",
+               {value::text(new_hash), value::text(s.id), value::integer(now),
+                value::integer(expires)}));
   u.statements.push_back(db::stmt_one(
-    "UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?, "
-    "user_agent = ? WHERE id = ? AND revoked_at IS NULL",
-    {value::integer(now), value::integer(expires), value::text(req.ip),
-     value::text(req.user_agent.substr(0, 512)), value::text(s.id)},
-    "invalid_refresh_token"));
+      "UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?, "
+      "user_agent = ? WHERE id = ? AND revoked_at IS NULL",
+      {value::integer(now), value::integer(expires), value::text(req.ip),
+       value::text(req.user_agent.substr(0, 512)), value::text(s.id)},
+      "invalid_refresh_token"));
   u.statements.push_back(db::stmt_one(
-    "SELECT id, email, display_name, locale, created_at, disabled "
-    "FROM users WHERE id = ? AND disabled = 0",
-    {value::text(s.user_id)}, "user_disabled"));
+      "SELECT id, email, display_name, locale, created_at, disabled "
+      "FROM users WHERE id = ? AND disabled = 0",
+      {value::text(s.user_id)}, "user_disabled"));
   s.rotating = true;
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [self, session_id, old_hash, new_hash, successor, expires, req,
-       now](db::unit_result& r) {
-        auto it = self->state.sessions.find(session_id);
-        if (it == self->state.sessions.end())
-          return; // revoked meanwhile; its waiters were answered then
-        auto& s = it->second;
-        auto waiters = std::move(s.waiters);
-        s.waiters.clear();
-        s.rotating = false;
-        if (!r.ok) {
-          for (auto& w : waiters)
-            w.deliver(fail("invalid_refresh_token"));
-          if (r.fail_code == "user_disabled")
-            revoke_ids(self, {session_id}, revocation{{}, {}, {}, "user_disabled", req.ip, req.user_agent, {}, {}}, [](std::int32_t) {});
-          return;
-        }
-        self->state.by_refresh.erase(old_hash);
-        s.refresh_hash = new_hash;
-        self->state.by_refresh[new_hash] = session_id;
-        s.expires_at = expires;
-        s.last_seen_at = now;
-        s.ip = req.ip;
-        s.user_agent = req.user_agent.substr(0, 512);
-        auto user = user_from_row(r.results[3]);
-        s.user = user;
-        token_result out;
-        out.tokens = make_response(self, s, successor, user, now);
-        caf::anon_send(self->state.metrics, metrics::inc("token_refreshes_total"));
-        audit(self, "session.refreshed", s.user_id, req.ip, req.user_agent, true,
-              {{"session_id", session_id}});
-        for (auto& w : waiters)
-          w.deliver(out);
-      },
-      [self, session_id](caf::error& e) {
-        log::error("sessions", "refresh-write-failed",
-                   {{"error", caf::to_string(e)}});
-        auto it = self->state.sessions.find(session_id);
-        if (it == self->state.sessions.end())
-          return;
-        auto waiters = std::move(it->second.waiters);
-        it->second.waiters.clear();
-        it->second.rotating = false;
-        for (auto& w : waiters)
-          w.deliver(fail("service_unavailable"));
-      });
+      .then(
+          [self, session_id, old_hash, new_hash, successor, expires, req,
+           now](db::unit_result& r) {
+            auto it = self->state.sessions.find(session_id);
+            if (it == self->state.sessions.end())
+              return; // revoked meanwhile; its waiters were answered then
+            auto& s = it->second;
+            auto waiters = std::move(s.waiters);
+            s.waiters.clear();
+            s.rotating = false;
+            if (!r.ok) {
+              for (auto& w : waiters)
+                w.deliver(fail("invalid_refresh_token"));
+              if (r.fail_code == "user_disabled")
+                revoke_ids(self, {session_id},
+                           revocation{{},
+                                      {},
+                                      {},
+                                      "user_disabled",
+                                      req.ip,
+                                      req.user_agent,
+                                      {},
+                                      {}},
+                           [](std::int32_t) {});
+              return;
+            }
+            self->state.by_refresh.erase(old_hash);
+            s.refresh_hash = new_hash;
+            self->state.by_refresh[new_hash] = session_id;
+            s.expires_at = expires;
+            s.last_seen_at = now;
+            s.ip = req.ip;
+            s.user_agent = req.user_agent.substr(0, 512);
+            auto user = user_from_row(r.results[3]);
+            s.user = user;
+            token_result out;
+            out.tokens = make_response(self, s, successor, user, now);
+            caf::anon_send(self->state.metrics,
+                           metrics::inc("token_refreshes_total"));
+            audit(self, "session.refreshed", s.user_id, req.ip, req.user_agent,
+                  true, {{"session_id", session_id}});
+            for (auto& w : waiters)
+              w.deliver(out);
+          },
+          [self, session_id](caf::error& e) {
+            log::error("sessions", "refresh-write-failed",
+                       {{"error", caf::to_string(e)}});
+            auto it = self->state.sessions.find(session_id);
+            if (it == self->state.sessions.end())
+              return;
+            auto waiters = std::move(it->second.waiters);
+            it->second.waiters.clear();
+            it->second.rotating = false;
+            for (auto& w : waiters)
+              w.deliver(fail("service_unavailable"));
+          });
 }
 
 /// A refresh token that is not the live one of any session: unknown, from a
@@ -365,64 +385,72 @@ void rotate(self_ptr self, const std::string& session_id,
 void refresh_old(self_ptr self, const std::string& hash,
                  const refresh_request& req,
                  caf::typed_response_promise<token_result> rp) {
-  self
-    ->request(self->state.db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT r.session_id, r.replaced_at, r.replaced_by, "
-                       "r.successor_enc, u.id, u.email, u.display_name, "
-                       "u.locale, u.created_at, u.disabled "
-                       "FROM refresh_tokens r JOIN sessions s ON s.id = "
-                       "r.session_id JOIN users u ON u.id = s.user_id "
-                       "WHERE r.token_hash = ?",
-                       {value::text(hash)}))
-    .then(
-      [self, hash, req, rp](db::rowset& rs) mutable {
-        if (rs.empty() || rs.at(0, "replaced_at").is_null())
-          {
-          rp.deliver(fail("invalid_refresh_token"));
-          return;
-        }
-        auto session_id = rs.at(0, "session_id").s;
-        auto it = self->state.sessions.find(session_id);
-        if (it == self->state.sessions.end())
-          {
-          rp.deliver(fail("invalid_refresh_token"));
-          return;
-        }
-        auto& s = it->second;
-        auto now = unix_now();
-        auto replaced_at = rs.at(0, "replaced_at").i;
-        bool in_grace = now - replaced_at < self->state.cfg().tokens.refresh_grace
-                        && rs.at(0, "replaced_by").s == s.refresh_hash;
-        if (in_grace) {
-          auto successor = auth::secret_box::open(
-            self->state.opts.keys->payloads,
-            auth::to_bytes(rs.at(0, "successor_enc").s), hash);
-          if (successor && rs.at(0, "disabled").i == 0) {
-            token_result out;
-            out.tokens = make_response(self, s, auth::to_string(*successor),
-                                       user_from_row(rs), now);
-            {
-          rp.deliver(out);
-          return;
-        }
-          }
-        }
-        // An old token after its grace window: someone holds a copy. Kill
-        // the whole family so neither copy works any more.
-        audit(self, "session.refresh_token_reused", s.user_id, req.ip, req.user_agent, false,
-              {{"session_id", session_id}, {"replaced_seconds_ago", now - replaced_at}});
-        log::warn("sessions", "refresh-token-reused",
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                db::stmt("SELECT r.session_id, r.replaced_at, r.replaced_by, "
+                         "r.successor_enc, u.id, u.email, u.display_name, "
+                         "u.locale, u.created_at, u.disabled "
+                         "FROM refresh_tokens r JOIN sessions s ON s.id = "
+                         "r.session_id JOIN users u ON u.id = s.user_id "
+                         "WHERE r.token_hash = ?",
+                         {value::text(hash)}))
+      .then(
+          [self, hash, req, rp](db::rowset& rs) mutable {
+            if (rs.empty() || rs.at(0, "replaced_at").is_null()) {
+              rp.deliver(fail("invalid_refresh_token"));
+              return;
+            }
+            auto session_id = rs.at(0, "session_id").s;
+            auto it = self->state.sessions.find(session_id);
+            if (it == self->state.sessions.end()) {
+              rp.deliver(fail("invalid_refresh_token"));
+              return;
+            }
+            auto& s = it->second;
+            auto now = unix_now();
+            auto replaced_at = rs.at(0, "replaced_at").i;
+            bool in_grace
+                = now - replaced_at < self->state.cfg().tokens.refresh_grace
+                  && rs.at(0, "replaced_by").s == s.refresh_hash;
+            if (in_grace) {
+              auto successor = auth::secret_box::open(
+                  self->state.opts.keys->payloads,
+                  auth::to_bytes(rs.at(0, "successor_enc").s), hash);
+              if (successor && rs.at(0, "disabled").i == 0) {
+                token_result out;
+                out.tokens = make_response(self, s, auth::to_string(*successor),
+                                           user_from_row(rs), now);
+                {
+                  rp.deliver(out);
+                  return;
+                }
+              }
+            }
+            // An old token after its grace window: someone holds a copy. Kill
+            // the whole family so neither copy works any more.
+            audit(self, "session.refresh_token_reused", s.user_id, req.ip,
+                  req.user_agent, false,
                   {{"session_id", session_id},
-                   {"user_id", s.user_id},
                    {"replaced_seconds_ago", now - replaced_at}});
-        revoke_ids(self, {session_id},
-                   revocation{{}, {}, {}, "refresh_token_reused", req.ip,
-                              req.user_agent, {}, {}},
-                   [rp](std::int32_t) mutable {
-                     rp.deliver(fail("refresh_token_reused"));
-                   });
-      },
-      [rp](caf::error&) mutable { rp.deliver(fail("service_unavailable")); });
+            log::warn("sessions", "refresh-token-reused",
+                      {{"session_id", session_id},
+                       {"user_id", s.user_id},
+                       {"replaced_seconds_ago", now - replaced_at}});
+            revoke_ids(self, {session_id},
+                       revocation{{},
+                                  {},
+                                  {},
+                                  "refresh_token_reused",
+                                  req.ip,
+                                  req.user_agent,
+                                  {},
+                                  {}},
+                       [rp](std::int32_t) mutable {
+                         rp.deliver(fail("refresh_token_reused"));
+                       });
+          },
+          [rp](caf::error&) mutable {
+            rp.deliver(fail("service_unavailable"));
+          });
 }
 
 void tick(self_ptr self) {
@@ -439,33 +467,35 @@ void tick(self_ptr self) {
   db::unit purge;
   auto t = value::integer(now);
   purge.statements = {
-    db::stmt("DELETE FROM email_flows WHERE expires_at < ?",
-             {value::integer(now - 86400)}),
-    db::stmt("DELETE FROM exchange_codes WHERE expires_at < ?", {t}),
-    db::stmt("DELETE FROM webauthn_challenges WHERE expires_at < ?", {t}),
-    db::stmt("DELETE FROM sessions WHERE absolute_expires_at < ? OR "
-             "expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)",
-             {t, value::integer(now - 86400), value::integer(now - 30 * 86400)}),
-    db::stmt("DELETE FROM refresh_tokens WHERE expires_at < ?",
-             {value::integer(now - 86400)}),
-    db::stmt("DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND "
-             "expires_at < ?",
-             {value::integer(now - 86400)}),
+      db::stmt("DELETE FROM email_flows WHERE expires_at < ?",
+               {value::integer(now - 86400)}),
+      db::stmt("DELETE FROM exchange_codes WHERE expires_at < ?", {t}),
+      db::stmt("DELETE FROM webauthn_challenges WHERE expires_at < ?", {t}),
+      db::stmt(
+          "DELETE FROM sessions WHERE absolute_expires_at < ? OR "
+          "expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)",
+          {t, value::integer(now - 86400), value::integer(now - 30 * 86400)}),
+      db::stmt("DELETE FROM refresh_tokens WHERE expires_at < ?",
+               {value::integer(now - 86400)}),
+      db::stmt("DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND "
+               "expires_at < ?",
+               {value::integer(now - 86400)}),
   };
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(purge))
-    .then([](db::unit_result&) {},
-          [](caf::error& e) {
-            log::warn("sessions", "purge-failed", {{"error", caf::to_string(e)}});
-          });
+      .then([](db::unit_result&) {},
+            [](caf::error& e) {
+              log::warn("sessions", "purge-failed",
+                        {{"error", caf::to_string(e)}});
+            });
   // Keys rotated by `passwordless-auth keys rotate` show up here.
-  self
-    ->request(st.db, db_timeout, atom::query_atom_v,
-              db::stmt(load_keys_sql, {t}))
-    .then([self](db::rowset& rs) { merge_keys(self, rs); },
-          [](caf::error&) {});
+  self->request(st.db, db_timeout, atom::query_atom_v,
+                db::stmt(load_keys_sql, {t}))
+      .then([self](db::rowset& rs) { merge_keys(self, rs); },
+            [](caf::error&) {});
   auto period = std::min<std::int64_t>(st.opts.tick_seconds,
                                        st.cfg().tokens.key_reload_interval);
-  self->delayed_send(self, std::chrono::seconds(std::max<std::int64_t>(1, period)),
+  self->delayed_send(self,
+                     std::chrono::seconds(std::max<std::int64_t>(1, period)),
                      atom::tick_atom_v);
 }
 
@@ -536,259 +566,275 @@ session_impl(session_actor::stateful_pointer<session_state> self,
   self->state.metrics = std::move(metrics);
   self->send(self, atom::load_atom_v);
   return {
-    [=](new_session& req) -> caf::result<token_result> {
-      auto& st = self->state;
-      if (!st.ready || !st.signing())
-        return fail("service_unavailable");
-      const auto& cfg = st.cfg();
-      auto now = unix_now();
-      live_session s;
-      s.id = auth::uuid_v4();
-      s.user_id = req.user.id;
-      s.user = req.user;
-      s.amr = req.amr;
-      s.ip = req.ip;
-      s.user_agent = req.user_agent.substr(0, 512);
-      s.created_at = now;
-      s.last_seen_at = now;
-      s.absolute_expires_at = now + cfg.tokens.refresh_absolute_ttl;
-      s.expires_at = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
-      auto refresh = auth::random_token(32);
-      s.refresh_hash = auth::token_hash(refresh);
-      db::unit u;
-      u.statements.push_back(db::stmt(
-        "INSERT INTO sessions(id, user_id, amr, ip, user_agent, created_at, "
-        "last_seen_at, expires_at, absolute_expires_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {value::text(s.id), value::text(s.user_id), value::text(amr_json(s.amr)),
-         value::text(s.ip), value::text(s.user_agent), value::integer(now),
-         value::integer(now), value::integer(s.expires_at),
-         value::integer(s.absolute_expires_at)}));
-      u.statements.push_back(db::stmt(
-        "INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
-        "expires_at) VALUES (?, ?, ?, ?)",
-        {value::text(s.refresh_hash), value::text(s.id), value::integer(now),
-         value::integer(s.expires_at)}));
-      auto rp = self->make_response_promise<token_result>();
-      self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
-        .then(
-          [self, rp, s, refresh, user = req.user, now](db::unit_result& r) mutable {
-            if (!r.ok)
-              {
-          rp.deliver(fail("internal_error"));
-          return;
-        }
-            token_result out;
-            out.tokens = make_response(self, s, refresh, user, now);
-            // Audit before index() moves the session away.
-            audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
-                  {{"session_id", s.id}, {"amr", s.amr}});
-            self->state.index(std::move(s));
-            caf::anon_send(self->state.metrics, metrics::inc("sessions_created_total"));
-            set_active_gauge(self);
-            rp.deliver(std::move(out));
-          },
-          [rp](caf::error&) mutable { rp.deliver(fail("service_unavailable")); });
-      return rp;
-    },
-    [=](atom::refresh_atom, refresh_request& req) -> caf::result<token_result> {
-      auto& st = self->state;
-      if (!st.ready)
-        return fail("service_unavailable");
-      // Our refresh tokens are 43 base64url characters; anything else is
-      // rejected without a database lookup.
-      if (req.refresh_token.size() != 43
-          || !auth::base64url_decode(req.refresh_token))
-        return fail("invalid_refresh_token");
-      auto hash = auth::token_hash(req.refresh_token);
-      auto rp = self->make_response_promise<token_result>();
-      auto it = st.by_refresh.find(hash);
-      if (it == st.by_refresh.end()) {
-        refresh_old(self, hash, req, rp);
+      [=](new_session& req) -> caf::result<token_result> {
+        auto& st = self->state;
+        if (!st.ready || !st.signing())
+          return fail("service_unavailable");
+        const auto& cfg = st.cfg();
+        auto now = unix_now();
+        live_session s;
+        s.id = auth::uuid_v4();
+        s.user_id = req.user.id;
+        s.user = req.user;
+        s.amr = req.amr;
+        s.ip = req.ip;
+        s.user_agent = req.user_agent.substr(0, 512);
+        s.created_at = now;
+        s.last_seen_at = now;
+        s.absolute_expires_at = now + cfg.tokens.refresh_absolute_ttl;
+        s.expires_at
+            = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
+        auto refresh = auth::random_token(32);
+        s.refresh_hash = auth::token_hash(refresh);
+        db::unit u;
+        u.statements.push_back(
+            db::stmt("INSERT INTO sessions(id, user_id, amr, ip, user_agent, "
+                     "created_at, "
+                     "last_seen_at, expires_at, absolute_expires_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     {value::text(s.id), value::text(s.user_id),
+                      value::text(amr_json(s.amr)), value::text(s.ip),
+                      value::text(s.user_agent), value::integer(now),
+                      value::integer(now), value::integer(s.expires_at),
+                      value::integer(s.absolute_expires_at)}));
+        u.statements.push_back(db::stmt(
+            "INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?)",
+            {value::text(s.refresh_hash), value::text(s.id),
+             value::integer(now), value::integer(s.expires_at)}));
+        auto rp = self->make_response_promise<token_result>();
+        self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
+            .then(
+                [self, rp, s, refresh, user = req.user,
+                 now](db::unit_result& r) mutable {
+                  if (!r.ok) {
+                    rp.deliver(fail("internal_error"));
+                    return;
+                  }
+                  token_result out;
+                  out.tokens = make_response(self, s, refresh, user, now);
+                  // Audit before index() moves the session away.
+                  audit(self, "session.created", s.user_id, s.ip, s.user_agent,
+                        true, {{"session_id", s.id}, {"amr", s.amr}});
+                  self->state.index(std::move(s));
+                  caf::anon_send(self->state.metrics,
+                                 metrics::inc("sessions_created_total"));
+                  set_active_gauge(self);
+                  rp.deliver(std::move(out));
+                },
+                [rp](caf::error&) mutable {
+                  rp.deliver(fail("service_unavailable"));
+                });
         return rp;
-      }
-      auto session_id = it->second;
-      auto& s = st.sessions.at(session_id);
-      auto now = unix_now();
-      if (s.expires_at <= now || s.absolute_expires_at <= now) {
-        st.forget(session_id);
-        set_active_gauge(self);
-        return fail("invalid_refresh_token");
-      }
-      s.waiters.push_back(rp);
-      if (!s.rotating)
-        rotate(self, session_id, req);
-      return rp;
-    },
-    [=](atom::verify_atom, const std::string& token) -> auth_result {
-      auto& st = self->state;
-      auth_result out;
-      auto now = unix_now();
-      auth::jws_verify_options o;
-      o.algorithms = {auth::jws_alg::es256, auth::jws_alg::rs256,
-                      auth::jws_alg::eddsa};
-      o.now = now;
-      o.leeway = 5;
-      o.issuer = st.cfg().tokens.issuer;
-      o.audience = st.cfg().tokens.audience;
-      auto digest = auth::token_hash(token);
-      auto cached = st.verified.find(digest);
-      if (cached == st.verified.end() || cached->second.expires_at <= now) {
-        if (cached != st.verified.end())
-          st.verified.erase(cached);
-        auto claims = auth::verify_jws(
-          token, [&](std::string_view kid) { return st.find_key(kid); }, o);
-        if (!claims) {
+      },
+      [=](atom::refresh_atom,
+          refresh_request& req) -> caf::result<token_result> {
+        auto& st = self->state;
+        if (!st.ready)
+          return fail("service_unavailable");
+        // Our refresh tokens are 43 base64url characters; anything else is
+        // rejected without a database lookup.
+        if (req.refresh_token.size() != 43
+            || !auth::base64url_decode(req.refresh_token))
+          return fail("invalid_refresh_token");
+        auto hash = auth::token_hash(req.refresh_token);
+        auto rp = self->make_response_promise<token_result>();
+        auto it = st.by_refresh.find(hash);
+        if (it == st.by_refresh.end()) {
+          refresh_old(self, hash, req, rp);
+          return rp;
+        }
+        auto session_id = it->second;
+        auto& s = st.sessions.at(session_id);
+        auto now = unix_now();
+        if (s.expires_at <= now || s.absolute_expires_at <= now) {
+          st.forget(session_id);
+          set_active_gauge(self);
+          return fail("invalid_refresh_token");
+        }
+        s.waiters.push_back(rp);
+        if (!s.rotating)
+          rotate(self, session_id, req);
+        return rp;
+      },
+      [=](atom::verify_atom, const std::string& token) -> auth_result {
+        auto& st = self->state;
+        auth_result out;
+        auto now = unix_now();
+        auth::jws_verify_options o;
+        o.algorithms = {auth::jws_alg::es256, auth::jws_alg::rs256,
+                        auth::jws_alg::eddsa};
+        o.now = now;
+        o.leeway = 5;
+        o.issuer = st.cfg().tokens.issuer;
+        o.audience = st.cfg().tokens.audience;
+        auto digest = auth::token_hash(token);
+        auto cached = st.verified.find(digest);
+        if (cached == st.verified.end() || cached->second.expires_at <= now) {
+          if (cached != st.verified.end())
+            st.verified.erase(cached);
+          auto claims = auth::verify_jws(
+              token, [&](std::string_view kid) { return st.find_key(kid); }, o);
+          if (!claims) {
+            out.error = "unauthorized";
+            return out;
+          }
+          const auto& c = *claims;
+          if (st.verified.size() >= 100000)
+            st.verified.clear();
+          cached = st.verified
+                       .emplace(digest,
+                                session_state::verified_token{
+                                    c.value("sub", ""), c.value("sid", ""),
+                                    c.value("iat", std::int64_t{0}),
+                                    c.value("exp", std::int64_t{0}),
+                                    c.value("jti", "")})
+                       .first;
+        }
+        const auto& v = cached->second;
+        auto sid = v.session_id;
+        auto sub = v.user_id;
+        auto it = st.sessions.find(sid);
+        if (it == st.sessions.end() || it->second.user_id != sub
+            || it->second.absolute_expires_at <= now) {
           out.error = "unauthorized";
           return out;
         }
-        const auto& c = *claims;
-        if (st.verified.size() >= 100000)
-          st.verified.clear();
-        cached = st.verified
-                   .emplace(digest, session_state::verified_token{
-                                      c.value("sub", ""), c.value("sid", ""),
-                                      c.value("iat", std::int64_t{0}),
-                                      c.value("exp", std::int64_t{0}),
-                                      c.value("jti", "")})
-                   .first;
-      }
-      const auto& v = cached->second;
-      auto sid = v.session_id;
-      auto sub = v.user_id;
-      auto it = st.sessions.find(sid);
-      if (it == st.sessions.end() || it->second.user_id != sub
-          || it->second.absolute_expires_at <= now) {
-        out.error = "unauthorized";
+        it->second.last_seen_at = now;
+        out.auth.user_id = sub;
+        out.auth.session_id = sid;
+        out.auth.amr = it->second.amr;
+        out.auth.issued_at = v.issued_at;
+        out.auth.expires_at = v.expires_at;
+        out.auth.jti = v.jti;
+        out.auth.session_created_at = it->second.created_at;
+        out.auth.session_expires_at = it->second.expires_at;
+        out.auth.user = it->second.user;
         return out;
-      }
-      it->second.last_seen_at = now;
-      out.auth.user_id = sub;
-      out.auth.session_id = sid;
-      out.auth.amr = it->second.amr;
-      out.auth.issued_at = v.issued_at;
-      out.auth.expires_at = v.expires_at;
-      out.auth.jti = v.jti;
-      out.auth.session_created_at = it->second.created_at;
-      out.auth.session_expires_at = it->second.expires_at;
-      out.auth.user = it->second.user;
-      return out;
-    },
-    [=](atom::list_atom, const std::string& user_id) {
-      std::vector<session_view> out;
-      auto& st = self->state;
-      auto u = st.by_user.find(user_id);
-      if (u == st.by_user.end())
+      },
+      [=](atom::list_atom, const std::string& user_id) {
+        std::vector<session_view> out;
+        auto& st = self->state;
+        auto u = st.by_user.find(user_id);
+        if (u == st.by_user.end())
+          return out;
+        for (const auto& id : u->second) {
+          const auto& s = st.sessions.at(id);
+          out.push_back(session_view{s.id, s.user_id, s.amr, s.ip, s.user_agent,
+                                     s.created_at, s.last_seen_at,
+                                     s.expires_at});
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+          return a.created_at > b.created_at;
+        });
         return out;
-      for (const auto& id : u->second) {
-        const auto& s = st.sessions.at(id);
+      },
+      [=](atom::lookup_atom, const std::string& session_id) {
+        std::vector<session_view> out;
+        auto& st = self->state;
+        auto it = st.sessions.find(session_id);
+        if (it == st.sessions.end()
+            || it->second.absolute_expires_at <= unix_now())
+          return out;
+        const auto& s = it->second;
         out.push_back(session_view{s.id, s.user_id, s.amr, s.ip, s.user_agent,
                                    s.created_at, s.last_seen_at, s.expires_at});
-      }
-      std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-        return a.created_at > b.created_at;
-      });
-      return out;
-    },
-    [=](atom::lookup_atom, const std::string& session_id) {
-      std::vector<session_view> out;
-      auto& st = self->state;
-      auto it = st.sessions.find(session_id);
-      if (it == st.sessions.end() || it->second.absolute_expires_at <= unix_now())
         return out;
-      const auto& s = it->second;
-      out.push_back(session_view{s.id, s.user_id, s.amr, s.ip, s.user_agent,
-                                 s.created_at, s.last_seen_at, s.expires_at});
-      return out;
-    },
-    [=](atom::revoke_atom, const revocation& rv) -> caf::result<std::int32_t> {
-      auto& st = self->state;
-      std::vector<std::string> ids;
-      if (!rv.session_id.empty()) {
-        auto it = st.sessions.find(rv.session_id);
-        // Scoped to a user: someone else's session id is "not found".
-        if (!rv.user_id.empty()
-            && (it == st.sessions.end() || it->second.user_id != rv.user_id))
-          return std::int32_t{0};
-        ids.push_back(rv.session_id);
-      } else if (auto u = st.by_user.find(rv.user_id); u != st.by_user.end()) {
-        for (const auto& id : u->second)
-          if (id != rv.except_session)
-            ids.push_back(id);
-      }
-      if (rv.session_id.empty() && !rv.user_id.empty()) {
-        // Also revoke rows that are not in memory (e.g. expired), so a
-        // disabled or deleted account has nothing left to refresh.
-        auto rp = self->make_response_promise<std::int32_t>();
-        revoke_ids(self, ids, rv, [self, rp, rv](std::int32_t n) mutable {
-          db::unit u;
-          u.statements.push_back(db::stmt(
-            "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
-            "WHERE user_id = ? AND revoked_at IS NULL AND id != ?",
-            {value::integer(unix_now()), value::text(rv.reason),
-             value::text(rv.user_id), value::text(rv.except_session)}));
-          self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-            .then([rp, n](db::unit_result&) mutable { rp.deliver(n); },
-                  [rp, n](caf::error&) mutable { rp.deliver(n); });
-        });
-        return rp;
-      }
-      auto rp = self->make_response_promise<std::int32_t>();
-      revoke_ids(self, ids, rv,
-                 [rp](std::int32_t n) mutable { rp.deliver(n); });
-      return rp;
-    },
-    [=](atom::jwks_atom) -> std::string {
-      auto now = unix_now();
-      nlohmann::json keys = nlohmann::json::array();
-      for (const auto& k : self->state.keys)
-        if (k.expires_at == 0 || k.expires_at > now)
-          keys.push_back(k.key.public_jwk());
-      return nlohmann::json{{"keys", keys}}.dump();
-    },
-    [=](atom::rotate_atom) -> caf::result<std::string> {
-      auto& st = self->state;
-      auto key = auth::signing_key::generate(configured_alg(st.cfg()));
-      auto kid = key.kid();
-      auto unit = key_insert_unit(key, *st.opts.keys, unix_now(),
-                                  st.cfg().tokens.access_ttl + 60);
-      auto rp = self->make_response_promise<std::string>();
-      self->request(st.db, db_timeout, atom::write_atom_v, std::move(unit))
-        .then(
-          [self, rp, kid](db::unit_result& r) mutable {
-            if (!r.ok)
-              {
-          rp.deliver(caf::make_error(caf::sec::runtime_error,
-                                                "key insert failed"));
-          return;
+      },
+      [=](atom::revoke_atom,
+          const revocation& rv) -> caf::result<std::int32_t> {
+        auto& st = self->state;
+        std::vector<std::string> ids;
+        if (!rv.session_id.empty()) {
+          auto it = st.sessions.find(rv.session_id);
+          // Scoped to a user: someone else's session id is "not found".
+          if (!rv.user_id.empty()
+              && (it == st.sessions.end() || it->second.user_id != rv.user_id))
+            return std::int32_t{0};
+          ids.push_back(rv.session_id);
+        } else if (auto u = st.by_user.find(rv.user_id);
+                   u != st.by_user.end()) {
+          for (const auto& id : u->second)
+            if (id != rv.except_session)
+              ids.push_back(id);
         }
-            self
-              ->request(self->state.db, db_timeout, atom::query_atom_v,
-                        db::stmt(load_keys_sql, {value::integer(unix_now())}))
-              .then(
-                [self, rp, kid](db::rowset& rs) mutable {
-                  merge_keys(self, rs);
-                  log::info("sessions", "signing-key-rotated", {{"kid", kid}});
-                  audit(self, "keys.rotated", {}, {}, {}, true, {{"kid", kid}});
-                  rp.deliver(kid);
+        if (rv.session_id.empty() && !rv.user_id.empty()) {
+          // Also revoke rows that are not in memory (e.g. expired), so a
+          // disabled or deleted account has nothing left to refresh.
+          auto rp = self->make_response_promise<std::int32_t>();
+          revoke_ids(self, ids, rv, [self, rp, rv](std::int32_t n) mutable {
+            db::unit u;
+            u.statements.push_back(db::stmt(
+                "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
+                "WHERE user_id = ? AND revoked_at IS NULL AND id != ?",
+                {value::integer(unix_now()), value::text(rv.reason),
+                 value::text(rv.user_id), value::text(rv.except_session)}));
+            self->request(self->state.db, db_timeout, atom::write_atom_v,
+                          std::move(u))
+                .then([rp, n](db::unit_result&) mutable { rp.deliver(n); },
+                      [rp, n](caf::error&) mutable { rp.deliver(n); });
+          });
+          return rp;
+        }
+        auto rp = self->make_response_promise<std::int32_t>();
+        revoke_ids(self, ids, rv,
+                   [rp](std::int32_t n) mutable { rp.deliver(n); });
+        return rp;
+      },
+      [=](atom::jwks_atom) -> std::string {
+        auto now = unix_now();
+        nlohmann::json keys = nlohmann::json::array();
+        for (const auto& k : self->state.keys)
+          if (k.expires_at == 0 || k.expires_at > now)
+            keys.push_back(k.key.public_jwk());
+        return nlohmann::json{{"keys", keys}}.dump();
+      },
+      [=](atom::rotate_atom) -> caf::result<std::string> {
+        auto& st = self->state;
+        auto key = auth::signing_key::generate(configured_alg(st.cfg()));
+        auto kid = key.kid();
+        auto unit = key_insert_unit(key, *st.opts.keys, unix_now(),
+                                    st.cfg().tokens.access_ttl + 60);
+        auto rp = self->make_response_promise<std::string>();
+        self->request(st.db, db_timeout, atom::write_atom_v, std::move(unit))
+            .then(
+                [self, rp, kid](db::unit_result& r) mutable {
+                  if (!r.ok) {
+                    rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                               "key insert failed"));
+                    return;
+                  }
+                  self->request(
+                          self->state.db, db_timeout, atom::query_atom_v,
+                          db::stmt(load_keys_sql, {value::integer(unix_now())}))
+                      .then(
+                          [self, rp, kid](db::rowset& rs) mutable {
+                            merge_keys(self, rs);
+                            log::info("sessions", "signing-key-rotated",
+                                      {{"kid", kid}});
+                            audit(self, "keys.rotated", {}, {}, {}, true,
+                                  {{"kid", kid}});
+                            rp.deliver(kid);
+                          },
+                          [rp](caf::error& e) mutable {
+                            rp.deliver(std::move(e));
+                          });
                 },
                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-          },
-          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
-    [=](atom::ready_atom) { return self->state.ready; },
-    [=](const user_info& u) {
-      auto& st = self->state;
-      if (auto it = st.by_user.find(u.id); it != st.by_user.end())
-        for (const auto& id : it->second)
-          st.sessions.at(id).user = u;
-    },
-    [=](atom::load_atom) {
-      if (!self->state.ready)
-        load(self);
-    },
-    [=](atom::tick_atom) { tick(self); },
+        return rp;
+      },
+      [=](atom::ready_atom) { return self->state.ready; },
+      [=](const user_info& u) {
+        auto& st = self->state;
+        if (auto it = st.by_user.find(u.id); it != st.by_user.end())
+          for (const auto& id : it->second)
+            st.sessions.at(id).user = u;
+      },
+      [=](atom::load_atom) {
+        if (!self->state.ready)
+          load(self);
+      },
+      [=](atom::tick_atom) { tick(self); },
   };
 }
 
@@ -799,7 +845,8 @@ std::string rotate_signing_key_offline(const config::settings& cfg,
   ex.migrate(db::embedded_migrations());
   auto key = auth::signing_key::generate(configured_alg(cfg));
   ex.begin();
-  auto r = ex.run(key_insert_unit(key, keys, unix_now(), cfg.tokens.access_ttl + 60));
+  auto r = ex.run(
+      key_insert_unit(key, keys, unix_now(), cfg.tokens.access_ttl + 60));
   if (!r.ok) {
     ex.rollback();
     throw std::runtime_error("cannot store the new key: " + r.fail_code);
@@ -808,4 +855,4 @@ std::string rotate_signing_key_offline(const config::settings& cfg,
   return key.kid();
 }
 
-}  // namespace authsvc
+} // namespace authsvc

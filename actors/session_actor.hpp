@@ -20,31 +20,32 @@
 namespace authsvc {
 
 using session_actor = caf::typed_actor<
-  /// Opens a session and answers its first token response.
-  caf::replies_to<new_session>::with<token_result>,
-  /// Rotates a refresh token (grace window, reuse detection).
-  caf::replies_to<atom::refresh_atom, refresh_request>::with<token_result>,
-  /// Checks an access token and that its session is live.
-  caf::replies_to<atom::verify_atom, std::string>::with<auth_result>,
-  /// Lists a user's live sessions.
-  caf::replies_to<atom::list_atom, std::string>::with<std::vector<session_view>>,
-  /// One session by id: one element while it is live (as verify sees it),
-  /// none otherwise.
-  caf::replies_to<atom::lookup_atom, std::string>::with<std::vector<session_view>>,
-  /// Revokes sessions; answers how many were live.
-  caf::replies_to<atom::revoke_atom, revocation>::with<std::int32_t>,
-  /// The JWKS document (JSON text).
-  caf::replies_to<atom::jwks_atom>::with<std::string>,
-  /// Adds a new signing key; the old one keeps verifying until its tokens
-  /// expired. Answers the new kid.
-  caf::replies_to<atom::rotate_atom>::with<std::string>,
-  /// True once keys and sessions are loaded.
-  caf::replies_to<atom::ready_atom>::with<bool>,
-  /// A user's profile changed: refresh the copy cached with its sessions.
-  caf::reacts_to<user_info>,
-  /// Internal: load state; periodic purge and key reload.
-  caf::reacts_to<atom::load_atom>,
-  caf::reacts_to<atom::tick_atom>>;
+    /// Opens a session and answers its first token response.
+    caf::replies_to<new_session>::with<token_result>,
+    /// Rotates a refresh token (grace window, reuse detection).
+    caf::replies_to<atom::refresh_atom, refresh_request>::with<token_result>,
+    /// Checks an access token and that its session is live.
+    caf::replies_to<atom::verify_atom, std::string>::with<auth_result>,
+    /// Lists a user's live sessions.
+    caf::replies_to<atom::list_atom,
+                    std::string>::with<std::vector<session_view>>,
+    /// One session by id: one element while it is live (as verify sees it),
+    /// none otherwise.
+    caf::replies_to<atom::lookup_atom,
+                    std::string>::with<std::vector<session_view>>,
+    /// Revokes sessions; answers how many were live.
+    caf::replies_to<atom::revoke_atom, revocation>::with<std::int32_t>,
+    /// The JWKS document (JSON text).
+    caf::replies_to<atom::jwks_atom>::with<std::string>,
+    /// Adds a new signing key; the old one keeps verifying until its tokens
+    /// expired. Answers the new kid.
+    caf::replies_to<atom::rotate_atom>::with<std::string>,
+    /// True once keys and sessions are loaded.
+    caf::replies_to<atom::ready_atom>::with<bool>,
+    /// A user's profile changed: refresh the copy cached with its sessions.
+    caf::reacts_to<user_info>,
+    /// Internal: load state; periodic purge and key reload.
+    caf::reacts_to<atom::load_atom>, caf::reacts_to<atom::tick_atom>>;
 
 struct session_options {
   std::shared_ptr<const config::settings> cfg;
@@ -121,4 +122,4 @@ session_impl(session_actor::stateful_pointer<session_state> self,
 std::string rotate_signing_key_offline(const config::settings& cfg,
                                        const key_ring& keys);
 
-}  // namespace authsvc
+} // namespace authsvc

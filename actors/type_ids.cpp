@@ -6,4 +6,4 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::authsvc>();
 }
 
-}  // namespace authsvc
+} // namespace authsvc

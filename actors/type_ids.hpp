@@ -90,4 +90,4 @@ namespace authsvc {
 /// Registers every message type of the service (main and test fixtures).
 void register_types(caf::actor_system_config& cfg);
 
-}  // namespace authsvc
+} // namespace authsvc

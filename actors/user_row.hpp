@@ -18,4 +18,4 @@ inline user_info user_from_row(const db::rowset& rs, std::size_t row = 0) {
   return u;
 }
 
-}  // namespace authsvc
+} // namespace authsvc

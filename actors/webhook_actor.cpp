@@ -31,7 +31,8 @@ constexpr int breaker_threshold = 5;
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           clock::now().time_since_epoch()).count();
+             clock::now().time_since_epoch())
+      .count();
 }
 
 std::string iso8601(std::int64_t t) {
@@ -55,8 +56,8 @@ std::size_t discard(char*, std::size_t size, std::size_t n, void*) {
 /// Resolves the host and refuses loopback, private and reserved targets
 /// unless allowed; the connection is then pinned to the checked address
 /// (CURLOPT_RESOLVE), so DNS cannot hand curl a different one afterwards.
-std::optional<std::string> vetted_address(const auth::url& u, bool allow_private,
-                                          std::string& error) {
+std::optional<std::string>
+vetted_address(const auth::url& u, bool allow_private, std::string& error) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -67,16 +68,19 @@ std::optional<std::string> vetted_address(const auth::url& u, bool allow_private
   std::optional<std::string> chosen;
   for (auto* p = res; p; p = p->ai_next) {
     char buf[64] = {0};
-    const void* addr = p->ai_family == AF_INET
-                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
-                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
+    const void* addr
+        = p->ai_family == AF_INET
+              ? static_cast<const void*>(
+                  &reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
+              : static_cast<const void*>(
+                  &reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
     if (!inet_ntop(p->ai_family, addr, buf, sizeof buf))
       continue;
     auto ip = auth::ip_address::parse(buf);
     if (!ip || auth::is_forbidden_target(*ip, allow_private)) {
       error = "target address " + std::string(buf) + " is not allowed";
       chosen.reset();
-      break;  // one forbidden address taints the name (rebinding tricks)
+      break; // one forbidden address taints the name (rebinding tricks)
     }
     if (!chosen)
       chosen = std::string(buf);
@@ -113,9 +117,11 @@ post_result post(const webhook_endpoint& ep, const std::string& msg_id,
   headers = curl_slist_append(headers, ("webhook-id: " + msg_id).c_str());
   headers = curl_slist_append(headers, ("webhook-timestamp: " + ts).c_str());
   headers = curl_slist_append(headers, ("webhook-signature: " + *sig).c_str());
-  headers = curl_slist_append(headers, "User-Agent: passwordless-auth-webhooks");
-  auto pin = u->host + ":" + std::to_string(u->port) + ":"
-             + (addr->find(':') != std::string::npos ? "[" + *addr + "]" : *addr);
+  headers
+      = curl_slist_append(headers, "User-Agent: passwordless-auth-webhooks");
+  auto pin
+      = u->host + ":" + std::to_string(u->port) + ":"
+        + (addr->find(':') != std::string::npos ? "[" + *addr + "]" : *addr);
   curl_slist* resolve = curl_slist_append(nullptr, pin.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, ep.url.c_str());
   curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
@@ -145,10 +151,11 @@ void record(self_ptr self, db::statement s) {
   db::unit u;
   u.statements.push_back(std::move(s));
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([](db::unit_result&) {},
-          [](caf::error& e) {
-            log::error("webhooks", "delivery-record-failed", {{"error", caf::to_string(e)}});
-          });
+      .then([](db::unit_result&) {},
+            [](caf::error& e) {
+              log::error("webhooks", "delivery-record-failed",
+                         {{"error", caf::to_string(e)}});
+            });
 }
 
 void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
@@ -159,9 +166,10 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
   auto attempts = rs.at(i, "attempts").i;
   if (ep_it == st.endpoints.end() || !ep_it->second.enabled) {
     // Endpoint gone or disabled meanwhile: park the delivery as pending.
-    record(self, db::stmt("UPDATE webhook_deliveries SET status = 'pending', "
-                          "attempts = attempts - 1, next_attempt_at = ? WHERE id = ?",
-                          {value::integer(unix_now() + 60), value::text(id)}));
+    record(self,
+           db::stmt("UPDATE webhook_deliveries SET status = 'pending', "
+                    "attempts = attempts - 1, next_attempt_at = ? WHERE id = ?",
+                    {value::integer(unix_now() + 60), value::text(id)}));
     return;
   }
   auto& ep = ep_it->second;
@@ -170,20 +178,27 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
   if (res.error.empty() && res.status >= 200 && res.status < 300) {
     ep.consecutive_failures = 0;
     ep.trips = 0;
-    record(self, db::stmt("UPDATE webhook_deliveries SET status = 'succeeded', "
-                          "last_status_code = ?, last_error = NULL, delivered_at = ? "
-                          "WHERE id = ?",
-                          {value::integer(res.status), value::integer(now), value::text(id)}));
-    caf::anon_send(st.metrics, metrics::inc("webhook_deliveries_total", {"succeeded"}));
+    record(self,
+           db::stmt("UPDATE webhook_deliveries SET status = 'succeeded', "
+                    "last_status_code = ?, last_error = NULL, delivered_at = ? "
+                    "WHERE id = ?",
+                    {value::integer(res.status), value::integer(now),
+                     value::text(id)}));
+    caf::anon_send(st.metrics,
+                   metrics::inc("webhook_deliveries_total", {"succeeded"}));
     log::info("webhooks", "webhook-delivered",
-              {{"delivery_id", id}, {"endpoint_id", ep.id}, {"status", res.status},
+              {{"delivery_id", id},
+               {"endpoint_id", ep.id},
+               {"status", res.status},
                {"attempts", attempts}});
     return;
   }
-  auto err = res.error.empty() ? "HTTP " + std::to_string(res.status) : res.error;
+  auto err
+      = res.error.empty() ? "HTTP " + std::to_string(res.status) : res.error;
   if (++ep.consecutive_failures >= breaker_threshold) {
     // Stop hammering a dead receiver: wait, doubling per trip, up to 1 h.
-    ep.open_until = now + std::min<std::int64_t>(3600, 30LL << std::min(ep.trips, 7));
+    ep.open_until
+        = now + std::min<std::int64_t>(3600, 30LL << std::min(ep.trips, 7));
     ++ep.trips;
     ep.consecutive_failures = 0;
     log::warn("webhooks", "webhook-circuit-open",
@@ -193,28 +208,38 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
   policy.first_delay = std::chrono::seconds(cfg.webhooks.retry_first_delay);
   policy.cap = std::chrono::seconds(cfg.webhooks.retry_cap);
   policy.deadline = std::chrono::seconds(cfg.webhooks.retry_deadline);
-  auto created = clock::time_point(std::chrono::seconds(rs.at(i, "created_at").i));
+  auto created
+      = clock::time_point(std::chrono::seconds(rs.at(i, "created_at").i));
   if (mail::give_up(created, clock::now(), policy)) {
-    record(self, db::stmt("UPDATE webhook_deliveries SET status = 'failed', "
-                          "last_status_code = ?, last_error = ? WHERE id = ?",
-                          {res.status ? value::integer(res.status) : value::null(),
-                           value::text(err), value::text(id)}));
-    caf::anon_send(st.metrics, metrics::inc("webhook_deliveries_total", {"failed"}));
-    log::error("webhooks", "webhook-failed", {{"delivery_id", id}, {"error", err}});
+    record(self,
+           db::stmt("UPDATE webhook_deliveries SET status = 'failed', "
+                    "last_status_code = ?, last_error = ? WHERE id = ?",
+                    {res.status ? value::integer(res.status) : value::null(),
+                     value::text(err), value::text(id)}));
+    caf::anon_send(st.metrics,
+                   metrics::inc("webhook_deliveries_total", {"failed"}));
+    log::error("webhooks", "webhook-failed",
+               {{"delivery_id", id}, {"error", err}});
     return;
   }
-  auto next = mail::next_attempt(static_cast<std::uint32_t>(attempts), clock::now(),
-                                 policy, mail::default_random_source());
+  auto next
+      = mail::next_attempt(static_cast<std::uint32_t>(attempts), clock::now(),
+                           policy, mail::default_random_source());
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                     next.time_since_epoch()).count();
-  record(self, db::stmt("UPDATE webhook_deliveries SET status = 'pending', "
-                        "last_status_code = ?, last_error = ?, next_attempt_at = ? "
-                        "WHERE id = ?",
-                        {res.status ? value::integer(res.status) : value::null(),
-                         value::text(err), value::integer(next_unix), value::text(id)}));
-  caf::anon_send(st.metrics, metrics::inc("webhook_deliveries_total", {"retried"}));
-  log::warn("webhooks", "webhook-retry-scheduled",
-            {{"delivery_id", id}, {"error", err}, {"next_attempt_at", next_unix}});
+                       next.time_since_epoch())
+                       .count();
+  record(
+      self,
+      db::stmt("UPDATE webhook_deliveries SET status = 'pending', "
+               "last_status_code = ?, last_error = ?, next_attempt_at = ? "
+               "WHERE id = ?",
+               {res.status ? value::integer(res.status) : value::null(),
+                value::text(err), value::integer(next_unix), value::text(id)}));
+  caf::anon_send(st.metrics,
+                 metrics::inc("webhook_deliveries_total", {"retried"}));
+  log::warn(
+      "webhooks", "webhook-retry-scheduled",
+      {{"delivery_id", id}, {"error", err}, {"next_attempt_at", next_unix}});
 }
 
 void scan(self_ptr self) {
@@ -226,84 +251,96 @@ void scan(self_ptr self) {
   std::string open = "''";
   for (const auto& [id, ep] : st.endpoints)
     if (ep.open_until > now)
-      open += ",'" + id + "'";  // ids are our own uuids: safe to inline
+      open += ",'" + id + "'"; // ids are our own uuids: safe to inline
   st.busy = true;
   db::unit claim;
-  claim.statements.push_back(db::stmt(
-    "UPDATE webhook_deliveries SET status = 'delivering', attempts = attempts + 1 "
-    "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND "
-    "next_attempt_at <= ? AND endpoint_id NOT IN (" + open + ") "
-    "ORDER BY next_attempt_at, created_at LIMIT ?) "
-    "RETURNING id, endpoint_id, payload, attempts, created_at",
-    {value::integer(now), value::integer(batch_size)}));
+  claim.statements.push_back(
+      db::stmt("UPDATE webhook_deliveries SET status = 'delivering', attempts "
+               "= attempts + 1 "
+               "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = "
+               "'pending' AND "
+               "next_attempt_at <= ? AND endpoint_id NOT IN ("
+                   + open
+                   + ") "
+                     "ORDER BY next_attempt_at, created_at LIMIT ?) "
+                     "RETURNING id, endpoint_id, payload, attempts, created_at",
+               {value::integer(now), value::integer(batch_size)}));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
-    .then(
-      [self](db::unit_result& r) {
-        std::size_t n = 0;
-        if (r.ok && !r.results.empty()) {
-          n = r.results[0].rows.size();
-          for (std::size_t i = 0; i < n; ++i)
-            deliver(self, r.results[0], i);
-        }
-        self->state.busy = false;
-        // One scan is complete: its claim and every attempt it led to.
-        caf::anon_send(self->state.metrics,
-                       metrics::inc("webhook_polls_total"));
-        if (n == static_cast<std::size_t>(batch_size))
-          self->send(self, atom::wake_atom_v);
-      },
-      [self](caf::error& e) {
-        self->state.busy = false;
-        log::warn("webhooks", "claim-failed", {{"error", caf::to_string(e)}});
-      });
+      .then(
+          [self](db::unit_result& r) {
+            std::size_t n = 0;
+            if (r.ok && !r.results.empty()) {
+              n = r.results[0].rows.size();
+              for (std::size_t i = 0; i < n; ++i)
+                deliver(self, r.results[0], i);
+            }
+            self->state.busy = false;
+            // One scan is complete: its claim and every attempt it led to.
+            caf::anon_send(self->state.metrics,
+                           metrics::inc("webhook_polls_total"));
+            if (n == static_cast<std::size_t>(batch_size))
+              self->send(self, atom::wake_atom_v);
+          },
+          [self](caf::error& e) {
+            self->state.busy = false;
+            log::warn("webhooks", "claim-failed",
+                      {{"error", caf::to_string(e)}});
+          });
 }
 
 void load(self_ptr self) {
-  self
-    ->request(self->state.db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT id, url, secret_enc, event_types, enabled FROM "
-                       "webhook_endpoints"))
-    .then(
-      [self](db::rowset& rs) {
-        auto& st = self->state;
-        std::map<std::string, webhook_endpoint> next;
-        for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-          webhook_endpoint ep;
-          ep.id = rs.at(i, "id").s;
-          ep.url = rs.at(i, "url").s;
-          auto secret = auth::secret_box::open(
-            st.keys->webhooks, auth::to_bytes(rs.at(i, "secret_enc").s), ep.id);
-          if (!secret) {
-            log::error("webhooks", "webhook-secret-undecryptable", {{"endpoint_id", ep.id}});
-            continue;
-          }
-          ep.secret = auth::to_string(*secret);
-          auto types = nlohmann::json::parse(rs.at(i, "event_types").s, nullptr, false);
-          if (types.is_array())
-            for (const auto& t : types)
-              if (t.is_string())
-                ep.event_types.push_back(t.get<std::string>());
-          ep.enabled = rs.at(i, "enabled").i != 0;
-          // Keep the breaker of endpoints that stay.
-          if (auto old = st.endpoints.find(ep.id); old != st.endpoints.end()) {
-            ep.consecutive_failures = old->second.consecutive_failures;
-            ep.open_until = old->second.open_until;
-            ep.trips = old->second.trips;
-          }
-          next.emplace(ep.id, std::move(ep));
-        }
-        st.endpoints = std::move(next);
-        if (!st.loaded) {
-          st.loaded = true;
-          // Deliveries a crash left "delivering" are tried again.
-          record(self, db::stmt("UPDATE webhook_deliveries SET status = 'pending' "
-                                "WHERE status = 'delivering'"));
-        }
-        scan(self);
-      },
-      [self](caf::error&) {
-        self->delayed_send(self, std::chrono::milliseconds(200), atom::load_atom_v);
-      });
+  self->request(
+          self->state.db, db_timeout, atom::query_atom_v,
+          db::stmt("SELECT id, url, secret_enc, event_types, enabled FROM "
+                   "webhook_endpoints"))
+      .then(
+          [self](db::rowset& rs) {
+            auto& st = self->state;
+            std::map<std::string, webhook_endpoint> next;
+            for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+              webhook_endpoint ep;
+              ep.id = rs.at(i, "id").s;
+              ep.url = rs.at(i, "url").s;
+              auto secret = auth::secret_box::open(
+                  st.keys->webhooks, auth::to_bytes(rs.at(i, "secret_enc").s),
+                  ep.id);
+              if (!secret) {
+                log::error("webhooks", "webhook-secret-undecryptable",
+                           {{"endpoint_id", ep.id}});
+                continue;
+              }
+              ep.secret = auth::to_string(*secret);
+              auto types = nlohmann::json::parse(rs.at(i, "event_types").s,
+                                                 nullptr, false);
+              if (types.is_array())
+                for (const auto& t : types)
+                  if (t.is_string())
+                    ep.event_types.push_back(t.get<std::string>());
+              ep.enabled = rs.at(i, "enabled").i != 0;
+              // Keep the breaker of endpoints that stay.
+              if (auto old = st.endpoints.find(ep.id);
+                  old != st.endpoints.end()) {
+                ep.consecutive_failures = old->second.consecutive_failures;
+                ep.open_until = old->second.open_until;
+                ep.trips = old->second.trips;
+              }
+              next.emplace(ep.id, std::move(ep));
+            }
+            st.endpoints = std::move(next);
+            if (!st.loaded) {
+              st.loaded = true;
+              // Deliveries a crash left "delivering" are tried again.
+              record(
+                  self,
+                  db::stmt("UPDATE webhook_deliveries SET status = 'pending' "
+                           "WHERE status = 'delivering'"));
+            }
+            scan(self);
+          },
+          [self](caf::error&) {
+            self->delayed_send(self, std::chrono::milliseconds(200),
+                               atom::load_atom_v);
+          });
 }
 
 /// Stores the configured endpoint (id "config") so its deliveries have a row.
@@ -313,21 +350,25 @@ void upsert_config_endpoint(self_ptr self) {
     self->send(self, atom::load_atom_v);
     return;
   }
-  auto sealed = auth::secret_box::seal(self->state.keys->webhooks,
-                                       auth::to_bytes(cfg.webhooks.secret), "config");
+  auto sealed
+      = auth::secret_box::seal(self->state.keys->webhooks,
+                               auth::to_bytes(cfg.webhooks.secret), "config");
   db::unit u;
   u.statements.push_back(db::stmt(
-    "INSERT INTO webhook_endpoints(id, url, secret_enc, event_types, enabled, "
-    "created_at) VALUES ('config', ?1, ?2, ?3, 1, ?4) ON CONFLICT(id) DO UPDATE "
-    "SET url = ?1, secret_enc = ?2, event_types = ?3, enabled = 1",
-    {value::text(cfg.webhooks.url), value::blob(auth::to_string(sealed)),
-     value::text(nlohmann::json(cfg.webhooks.event_types).dump()),
-     value::integer(unix_now())}));
+      "INSERT INTO webhook_endpoints(id, url, secret_enc, event_types, "
+      "enabled, "
+      "created_at) VALUES ('config', ?1, ?2, ?3, 1, ?4) ON CONFLICT(id) DO "
+      "UPDATE "
+      "SET url = ?1, secret_enc = ?2, event_types = ?3, enabled = 1",
+      {value::text(cfg.webhooks.url), value::blob(auth::to_string(sealed)),
+       value::text(nlohmann::json(cfg.webhooks.event_types).dump()),
+       value::integer(unix_now())}));
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([self](db::unit_result&) { self->send(self, atom::load_atom_v); },
-          [self](caf::error&) {
-            self->delayed_send(self, std::chrono::milliseconds(200), atom::load_atom_v);
-          });
+      .then([self](db::unit_result&) { self->send(self, atom::load_atom_v); },
+            [self](caf::error&) {
+              self->delayed_send(self, std::chrono::milliseconds(200),
+                                 atom::load_atom_v);
+            });
 }
 
 } // namespace
@@ -359,48 +400,59 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
   upsert_config_endpoint(self);
   self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
   return {
-    [=](const audit_event& e) {
-      auto& st = self->state;
-      // Admin plumbing is not an event anybody subscribes to by "*".
-      if (e.type == "admin.request")
-        return;
-      db::unit u;
-      auto now = unix_now();
-      nlohmann::json data = {{"user_id", e.user_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.user_id)},
-                             {"success", e.success},
-                             {"ip", e.ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.ip)},
-                             {"request_id", e.request_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.request_id)}};
-      auto meta = nlohmann::json::parse(e.metadata, nullptr, false);
-      if (meta.is_object() && !meta.empty())
-        data["metadata"] = meta;
-      auto payload = nlohmann::json{{"type", e.type},
-                                    {"timestamp", iso8601(e.created_at ? e.created_at : now)},
-                                    {"data", data}}.dump();
-      for (const auto& [id, ep] : st.endpoints) {
-        if (!ep.enabled || !webhook_wants(ep.event_types, e.type))
-          continue;
-        u.statements.push_back(db::stmt(
-          "INSERT INTO webhook_deliveries(id, endpoint_id, event_type, payload, "
-          "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-          {value::text("msg_" + auth::uuid_v4()), value::text(id), value::text(e.type),
-           value::text(payload), value::integer(now), value::integer(now)}));
-      }
-      if (u.statements.empty())
-        return;
-      self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
-        .then([self](db::unit_result&) { scan(self); },
-              [](caf::error& err) {
-                log::error("webhooks", "delivery-insert-failed", {{"error", caf::to_string(err)}});
-              });
-    },
-    [=](atom::load_atom) { load(self); },
-    [=](atom::wake_atom) { scan(self); },
-    [=](atom::tick_atom) {
-      scan(self);
-      auto ms = static_cast<long long>(self->state.cfg->webhooks.poll_interval * 1000);
-      self->delayed_send(self, std::chrono::milliseconds(ms), atom::tick_atom_v);
-    },
+      [=](const audit_event& e) {
+        auto& st = self->state;
+        // Admin plumbing is not an event anybody subscribes to by "*".
+        if (e.type == "admin.request")
+          return;
+        db::unit u;
+        auto now = unix_now();
+        nlohmann::json data
+            = {{"user_id", e.user_id.empty() ? nlohmann::json(nullptr)
+                                             : nlohmann::json(e.user_id)},
+               {"success", e.success},
+               {"ip",
+                e.ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.ip)},
+               {"request_id", e.request_id.empty()
+                                  ? nlohmann::json(nullptr)
+                                  : nlohmann::json(e.request_id)}};
+        auto meta = nlohmann::json::parse(e.metadata, nullptr, false);
+        if (meta.is_object() && !meta.empty())
+          data["metadata"] = meta;
+        auto payload = nlohmann::json{
+            {"type", e.type},
+            {"timestamp", iso8601(e.created_at ? e.created_at : now)},
+            {"data", data}}.dump();
+        for (const auto& [id, ep] : st.endpoints) {
+          if (!ep.enabled || !webhook_wants(ep.event_types, e.type))
+            continue;
+          u.statements.push_back(
+              db::stmt("INSERT INTO webhook_deliveries(id, endpoint_id, "
+                       "event_type, payload, "
+                       "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       {value::text("msg_" + auth::uuid_v4()), value::text(id),
+                        value::text(e.type), value::text(payload),
+                        value::integer(now), value::integer(now)}));
+        }
+        if (u.statements.empty())
+          return;
+        self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
+            .then([self](db::unit_result&) { scan(self); },
+                  [](caf::error& err) {
+                    log::error("webhooks", "delivery-insert-failed",
+                               {{"error", caf::to_string(err)}});
+                  });
+      },
+      [=](atom::load_atom) { load(self); },
+      [=](atom::wake_atom) { scan(self); },
+      [=](atom::tick_atom) {
+        scan(self);
+        auto ms = static_cast<long long>(self->state.cfg->webhooks.poll_interval
+                                         * 1000);
+        self->delayed_send(self, std::chrono::milliseconds(ms),
+                           atom::tick_atom_v);
+      },
   };
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -19,13 +19,12 @@
 namespace authsvc {
 
 using webhook_actor = caf::typed_actor<
-  /// An event from the auditor (the actor subscribes itself).
-  caf::reacts_to<audit_event>,
-  /// Endpoints changed (admin API): reload them.
-  caf::reacts_to<atom::load_atom>,
-  /// New deliveries or a due retry: look at the outbox now.
-  caf::reacts_to<atom::wake_atom>,
-  caf::reacts_to<atom::tick_atom>>;
+    /// An event from the auditor (the actor subscribes itself).
+    caf::reacts_to<audit_event>,
+    /// Endpoints changed (admin API): reload them.
+    caf::reacts_to<atom::load_atom>,
+    /// New deliveries or a due retry: look at the outbox now.
+    caf::reacts_to<atom::wake_atom>, caf::reacts_to<atom::tick_atom>>;
 
 struct webhook_endpoint {
   std::string id;
@@ -62,4 +61,4 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
 bool webhook_wants(const std::vector<std::string>& event_types,
                    const std::string& type);
 
-}  // namespace authsvc
+} // namespace authsvc

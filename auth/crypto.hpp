@@ -42,4 +42,4 @@ std::optional<bytes> ecdsa_raw_to_der(const bytes& raw);
 /// Hex SHA-256 of a high-entropy secret: the form tokens are stored in.
 std::string token_hash(std::string_view token);
 
-}  // namespace authsvc::auth
+} // namespace authsvc::auth

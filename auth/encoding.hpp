@@ -24,7 +24,8 @@ std::string base64url_encode(const bytes& data);
 std::string base64url_encode(std::string_view data);
 
 /// Decodes base64url; padding is accepted but not required.
-/// @returns nullopt for characters outside the alphabet or an impossible length.
+/// @returns nullopt for characters outside the alphabet or an impossible
+/// length.
 std::optional<bytes> base64url_decode(std::string_view text);
 
 /// Encodes as standard base64 with padding (RFC 4648 §4).
@@ -43,4 +44,4 @@ std::string hex_encode(std::string_view data);
 /// Decodes hexadecimal of either case; nullopt for odd length or bad digits.
 std::optional<bytes> hex_decode(std::string_view text);
 
-}  // namespace authsvc::auth
+} // namespace authsvc::auth

@@ -13,4 +13,4 @@ std::string uuid_v4() {
          + h.substr(16, 4) + "-" + h.substr(20, 12);
 }
 
-}  // namespace authsvc::auth
+} // namespace authsvc::auth

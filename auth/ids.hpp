@@ -9,4 +9,4 @@ namespace authsvc::auth {
 /// cannot be enumerated.
 std::string uuid_v4();
 
-}  // namespace authsvc::auth
+} // namespace authsvc::auth

@@ -72,7 +72,7 @@ bytes sign_bytes(const signing_key& key, std::string_view input) {
   if (!ctx
       || EVP_DigestSignInit_ex(ctx.get(), nullptr, digest_for(key.alg()),
                                nullptr, nullptr, key.native_handle(), nullptr)
-           != 1
+             != 1
       || EVP_DigestSign(ctx.get(), nullptr, &len, data, input.size()) != 1) {
     ERR_clear_error();
     throw std::runtime_error("JWS signing failed");
@@ -98,14 +98,14 @@ bool verify_bytes(const signing_key& key, std::string_view input,
   md_ctx_ptr ctx{EVP_MD_CTX_new()};
   bool ok = ctx
             && EVP_DigestVerifyInit_ex(ctx.get(), nullptr,
-                                       digest_for(key.alg()), nullptr,
-                                       nullptr, key.native_handle(), nullptr)
-                 == 1
+                                       digest_for(key.alg()), nullptr, nullptr,
+                                       key.native_handle(), nullptr)
+                   == 1
             && EVP_DigestVerify(
-                 ctx.get(), sig.data(), sig.size(),
-                 reinterpret_cast<const unsigned char*>(input.data()),
-                 input.size())
-                 == 1;
+                   ctx.get(), sig.data(), sig.size(),
+                   reinterpret_cast<const unsigned char*>(input.data()),
+                   input.size())
+                   == 1;
   ERR_clear_error();
   return ok;
 }
@@ -127,26 +127,26 @@ std::optional<bytes> decode_part(std::string_view part,
 std::optional<json> parse_object(const bytes& text) {
   std::vector<std::set<std::string>> scopes;
   bool duplicate = false;
-  json::parser_callback_t cb = [&](int, json::parse_event_t event,
-                                   json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        scopes.emplace_back();
-        break;
-      case json::parse_event_t::key:
-        if (!scopes.empty()
-            && !scopes.back().insert(parsed.get<std::string>()).second)
-          duplicate = true;
-        break;
-      case json::parse_event_t::object_end:
-        if (!scopes.empty())
-          scopes.pop_back();
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
+  json::parser_callback_t cb
+      = [&](int, json::parse_event_t event, json& parsed) {
+          switch (event) {
+          case json::parse_event_t::object_start:
+            scopes.emplace_back();
+            break;
+          case json::parse_event_t::key:
+            if (!scopes.empty()
+                && !scopes.back().insert(parsed.get<std::string>()).second)
+              duplicate = true;
+            break;
+          case json::parse_event_t::object_end:
+            if (!scopes.empty())
+              scopes.pop_back();
+            break;
+          default:
+            break;
+          }
+          return true;
+        };
   auto j = json::parse(text.begin(), text.end(), cb, false);
   if (duplicate || j.is_discarded() || !j.is_object())
     return std::nullopt;
@@ -177,8 +177,7 @@ date_state numeric_date(const json& claims, const char* name,
   }
   if (it->is_number_float()) {
     auto v = it->get<double>();
-    if (!std::isfinite(v) || v < 0
-        || v > static_cast<double>(max_numeric_date))
+    if (!std::isfinite(v) || v < 0 || v > static_cast<double>(max_numeric_date))
       return date_state::invalid;
     out = static_cast<std::int64_t>(std::floor(v));
     return date_state::ok;
@@ -190,22 +189,22 @@ date_state numeric_date(const json& claims, const char* name,
 
 std::string_view to_string(jws_errc e) {
   switch (e) {
-    case jws_errc::malformed:
-      return "malformed";
-    case jws_errc::unsupported_alg:
-      return "unsupported_alg";
-    case jws_errc::unknown_kid:
-      return "unknown_kid";
-    case jws_errc::bad_signature:
-      return "bad_signature";
-    case jws_errc::expired:
-      return "expired";
-    case jws_errc::not_yet_valid:
-      return "not_yet_valid";
-    case jws_errc::wrong_issuer:
-      return "wrong_issuer";
-    case jws_errc::wrong_audience:
-      return "wrong_audience";
+  case jws_errc::malformed:
+    return "malformed";
+  case jws_errc::unsupported_alg:
+    return "unsupported_alg";
+  case jws_errc::unknown_kid:
+    return "unknown_kid";
+  case jws_errc::bad_signature:
+    return "bad_signature";
+  case jws_errc::expired:
+    return "expired";
+  case jws_errc::not_yet_valid:
+    return "not_yet_valid";
+  case jws_errc::wrong_issuer:
+    return "wrong_issuer";
+  case jws_errc::wrong_audience:
+    return "wrong_audience";
   }
   return "unknown";
 }
@@ -221,8 +220,8 @@ std::string sign_jws(const json& header, const json& payload,
   h["kid"] = key.kid();
   if (!h.contains("typ"))
     h["typ"] = "JWT";
-  auto input = base64url_encode(h.dump()) + '.'
-               + base64url_encode(payload.dump());
+  auto input
+      = base64url_encode(h.dump()) + '.' + base64url_encode(payload.dump());
   auto sig = sign_bytes(key, input);
   return input + '.' + base64url_encode(sig);
 }
@@ -263,7 +262,7 @@ jws_result<json> verify_jws(std::string_view token, const jws_key_lookup& keys,
   auto alg = parse_jws_alg(alg_it->get<std::string>());
   if (!alg
       || std::find(options.algorithms.begin(), options.algorithms.end(), *alg)
-           == options.algorithms.end())
+             == options.algorithms.end())
     return jws_errc::unsupported_alg;
   auto kid_it = header->find("kid");
   if (kid_it == header->end() || !kid_it->is_string() || !keys)
@@ -335,14 +334,14 @@ jws_result<json> verify_jws(std::string_view token,
 
 json make_access_token_claims(const access_token_params& p) {
   return json{
-    {"iss", p.issuer},
-    {"aud", p.audience},
-    {"sub", p.subject},
-    {"sid", p.session_id},
-    {"iat", p.issued_at},
-    {"exp", p.issued_at + p.ttl},
-    {"jti", p.jti.empty() ? random_token(16) : p.jti},
-    {"amr", p.amr},
+      {"iss", p.issuer},
+      {"aud", p.audience},
+      {"sub", p.subject},
+      {"sid", p.session_id},
+      {"iat", p.issued_at},
+      {"exp", p.issued_at + p.ttl},
+      {"jti", p.jti.empty() ? random_token(16) : p.jti},
+      {"amr", p.amr},
   };
 }
 

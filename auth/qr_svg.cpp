@@ -25,7 +25,7 @@ std::optional<std::string> qr_svg(std::string_view text, int quiet_zone,
     module_px = 1;
   std::string input{text};
   std::unique_ptr<QRcode, qrcode_deleter> qr{
-    QRcode_encodeString(input.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1)};
+      QRcode_encodeString(input.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1)};
   if (!qr)
     return std::nullopt;
   const int width = qr->width;

@@ -6,10 +6,10 @@
 
 namespace authsvc::auth {
 
-/// Renders `text` as a QR code (libqrencode QRcode_encodeString, error correction
-/// level M) in a standalone SVG: a white background rect and one black
-/// <path>, a viewBox in module units, `quiet_zone` blank modules around the
-/// symbol (4 is what ISO/IEC 18004 asks for) and no external references,
+/// Renders `text` as a QR code (libqrencode QRcode_encodeString, error
+/// correction level M) in a standalone SVG: a white background rect and one
+/// black <path>, a viewBox in module units, `quiet_zone` blank modules around
+/// the symbol (4 is what ISO/IEC 18004 asks for) and no external references,
 /// scripts or text, so it is safe to inline in a page.
 /// @param module_px pixel size of one module for the width/height attributes.
 /// @returns nullopt if `text` contains a NUL byte or is too long to encode.

@@ -16,7 +16,7 @@ std::vector<std::string> generate_recovery_codes(std::size_t count) {
       if (i == recovery_code_symbols / 2)
         code += '-';
       code += recovery_code_alphabet[random_below(
-        recovery_code_alphabet.size())];
+          recovery_code_alphabet.size())];
     }
     // A repeat is astronomically unlikely, but a set with duplicates would
     // silently hold fewer usable codes.

@@ -11,7 +11,7 @@ namespace authsvc::auth {
 /// so a code read aloud or copied by hand cannot be mistyped ambiguously
 /// (31 symbols, about 4.95 bits each).
 inline constexpr std::string_view recovery_code_alphabet
-  = "23456789abcdefghjkmnpqrstuvwxyz";
+    = "23456789abcdefghjkmnpqrstuvwxyz";
 
 /// Symbols per code (two groups of 5: about 49.5 bits).
 inline constexpr std::size_t recovery_code_symbols = 10;

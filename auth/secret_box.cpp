@@ -43,25 +43,24 @@ bytes seal(const bytes& key, const bytes& plaintext, std::string_view aad) {
   cipher_ctx_ptr ctx{EVP_CIPHER_CTX_new()};
   auto aad_bytes = full_aad(aad);
   int len = 0;
-  bool ok
-    = ctx
-      && EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(),
-                             nonce.data(), nullptr)
-           == 1
-      && EVP_EncryptUpdate(
-           ctx.get(), nullptr, &len,
-           reinterpret_cast<const unsigned char*>(aad_bytes.data()),
-           static_cast<int>(aad_bytes.size()))
-           == 1
-      && (plaintext.empty()
-          || EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
-                               static_cast<int>(plaintext.size()))
-               == 1)
-      && EVP_EncryptFinal_ex(ctx.get(), ct + plaintext.size(), &len) == 1
-      && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG,
-                             static_cast<int>(tag_size),
-                             ct + plaintext.size())
-           == 1;
+  bool ok = ctx
+            && EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(),
+                                   nonce.data(), nullptr)
+                   == 1
+            && EVP_EncryptUpdate(
+                   ctx.get(), nullptr, &len,
+                   reinterpret_cast<const unsigned char*>(aad_bytes.data()),
+                   static_cast<int>(aad_bytes.size()))
+                   == 1
+            && (plaintext.empty()
+                || EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
+                                     static_cast<int>(plaintext.size()))
+                       == 1)
+            && EVP_EncryptFinal_ex(ctx.get(), ct + plaintext.size(), &len) == 1
+            && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG,
+                                   static_cast<int>(tag_size),
+                                   ct + plaintext.size())
+                   == 1;
   if (!ok)
     throw std::runtime_error("secret_box::seal: AES-256-GCM failed");
   return out;
@@ -83,23 +82,23 @@ std::optional<bytes> open(const bytes& key, const bytes& sealed,
   bytes tag_copy(tag, tag + tag_size);
   int len = 0;
   bool ok
-    = ctx
-      && EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(), nonce,
-                             nullptr)
-           == 1
-      && EVP_DecryptUpdate(
-           ctx.get(), nullptr, &len,
-           reinterpret_cast<const unsigned char*>(aad_bytes.data()),
-           static_cast<int>(aad_bytes.size()))
-           == 1
-      && (ct_size == 0
-          || EVP_DecryptUpdate(ctx.get(), plain.data(), &len, ct,
-                               static_cast<int>(ct_size))
-               == 1)
-      && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG,
-                             static_cast<int>(tag_size), tag_copy.data())
-           == 1
-      && EVP_DecryptFinal_ex(ctx.get(), plain.data() + ct_size, &len) == 1;
+      = ctx
+        && EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key.data(), nonce,
+                               nullptr)
+               == 1
+        && EVP_DecryptUpdate(
+               ctx.get(), nullptr, &len,
+               reinterpret_cast<const unsigned char*>(aad_bytes.data()),
+               static_cast<int>(aad_bytes.size()))
+               == 1
+        && (ct_size == 0
+            || EVP_DecryptUpdate(ctx.get(), plain.data(), &len, ct,
+                                 static_cast<int>(ct_size))
+                   == 1)
+        && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG,
+                               static_cast<int>(tag_size), tag_copy.data())
+               == 1
+        && EVP_DecryptFinal_ex(ctx.get(), plain.data() + ct_size, &len) == 1;
   if (!ok) {
     // Don't hand back unauthenticated plaintext, not even in freed memory.
     OPENSSL_cleanse(plain.data(), plain.size());
@@ -120,14 +119,14 @@ bytes derive_key(std::string_view master_key, std::string_view purpose) {
   std::string secret{master_key};
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {
-    OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, secret.data(),
-                                      secret.size()),
-    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(),
-                                      salt.size()),
-    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(),
-                                      info.size()),
-    OSSL_PARAM_construct_end(),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, secret.data(),
+                                        secret.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(),
+                                        salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(),
+                                        info.size()),
+      OSSL_PARAM_construct_end(),
   };
   bytes out(key_size);
   bool ok = kctx && EVP_KDF_derive(kctx, out.data(), out.size(), params) == 1;

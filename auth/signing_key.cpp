@@ -89,31 +89,31 @@ std::optional<jws_alg> classify(EVP_PKEY* key) {
 nlohmann::json required_members(EVP_PKEY* key, jws_alg alg) {
   nlohmann::json jwk = nlohmann::json::object();
   switch (alg) {
-    case jws_alg::es256:
-      jwk["kty"] = "EC";
-      jwk["crv"] = "P-256";
-      jwk["x"] = base64url_encode(
+  case jws_alg::es256:
+    jwk["kty"] = "EC";
+    jwk["crv"] = "P-256";
+    jwk["x"] = base64url_encode(
         bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, p256_coordinate_size));
-      jwk["y"] = base64url_encode(
+    jwk["y"] = base64url_encode(
         bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, p256_coordinate_size));
-      break;
-    case jws_alg::rs256:
-      // RFC 7518 §6.3.1: unsigned big-endian without leading zero octets.
-      jwk["kty"] = "RSA";
-      jwk["n"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_RSA_N));
-      jwk["e"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_RSA_E));
-      break;
-    case jws_alg::eddsa: {
-      bytes raw(ed25519_key_size);
-      std::size_t len = raw.size();
-      if (EVP_PKEY_get_raw_public_key(key, raw.data(), &len) != 1)
-        throw std::runtime_error("EVP_PKEY_get_raw_public_key failed");
-      raw.resize(len);
-      jwk["kty"] = "OKP";
-      jwk["crv"] = "Ed25519";
-      jwk["x"] = base64url_encode(raw);
-      break;
-    }
+    break;
+  case jws_alg::rs256:
+    // RFC 7518 §6.3.1: unsigned big-endian without leading zero octets.
+    jwk["kty"] = "RSA";
+    jwk["n"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_RSA_N));
+    jwk["e"] = base64url_encode(bn_param(key, OSSL_PKEY_PARAM_RSA_E));
+    break;
+  case jws_alg::eddsa: {
+    bytes raw(ed25519_key_size);
+    std::size_t len = raw.size();
+    if (EVP_PKEY_get_raw_public_key(key, raw.data(), &len) != 1)
+      throw std::runtime_error("EVP_PKEY_get_raw_public_key failed");
+    raw.resize(len);
+    jwk["kty"] = "OKP";
+    jwk["crv"] = "Ed25519";
+    jwk["x"] = base64url_encode(raw);
+    break;
+  }
   }
   return jwk;
 }
@@ -135,8 +135,8 @@ std::optional<bytes> b64_member(const nlohmann::json& j, const char* name) {
 
 bytes encode_private(EVP_PKEY* key, const char* output_type) {
   std::unique_ptr<OSSL_ENCODER_CTX, encoder_deleter> ctx{
-    OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, output_type,
-                                  "PrivateKeyInfo", nullptr)};
+      OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, output_type,
+                                    "PrivateKeyInfo", nullptr)};
   unsigned char* data = nullptr;
   std::size_t len = 0;
   if (!ctx || OSSL_ENCODER_CTX_get_num_encoders(ctx.get()) == 0
@@ -153,8 +153,8 @@ EVP_PKEY* decode_private(const unsigned char* data, std::size_t len,
                          const char* input_type) {
   EVP_PKEY* key = nullptr;
   std::unique_ptr<OSSL_DECODER_CTX, decoder_deleter> ctx{
-    OSSL_DECODER_CTX_new_for_pkey(&key, input_type, "PrivateKeyInfo", nullptr,
-                                  EVP_PKEY_KEYPAIR, nullptr, nullptr)};
+      OSSL_DECODER_CTX_new_for_pkey(&key, input_type, "PrivateKeyInfo", nullptr,
+                                    EVP_PKEY_KEYPAIR, nullptr, nullptr)};
   const unsigned char* p = data;
   std::size_t left = len;
   bool ok = ctx && OSSL_DECODER_CTX_get_num_decoders(ctx.get()) > 0
@@ -174,12 +174,12 @@ EVP_PKEY* decode_private(const unsigned char* data, std::size_t len,
 
 std::string_view to_string(jws_alg alg) {
   switch (alg) {
-    case jws_alg::es256:
-      return "ES256";
-    case jws_alg::rs256:
-      return "RS256";
-    case jws_alg::eddsa:
-      return "EdDSA";
+  case jws_alg::es256:
+    return "ES256";
+  case jws_alg::rs256:
+    return "RS256";
+  case jws_alg::eddsa:
+    return "EdDSA";
   }
   return "unknown";
 }
@@ -236,10 +236,8 @@ void signing_key::pkey_deleter::operator()(evp_pkey_st* p) const noexcept {
 
 signing_key::signing_key(pkey_ptr key, jws_alg alg, bool has_private,
                          std::string kid)
-  : key_(std::move(key)),
-    alg_(alg),
-    has_private_(has_private),
-    kid_(std::move(kid)) {
+    : key_(std::move(key)), alg_(alg), has_private_(has_private),
+      kid_(std::move(kid)) {
   // nop
 }
 
@@ -262,18 +260,18 @@ std::optional<signing_key> signing_key::adopt(pkey_ptr key, bool has_private,
 signing_key signing_key::generate(jws_alg alg, int rsa_bits) {
   EVP_PKEY* raw = nullptr;
   switch (alg) {
-    case jws_alg::es256:
-      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-      break;
-    case jws_alg::rs256:
-      if (rsa_bits != 2048 && rsa_bits != 3072 && rsa_bits != 4096)
-        throw std::invalid_argument("RSA keys must be 2048, 3072 or 4096 bits");
-      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
-                              static_cast<std::size_t>(rsa_bits));
-      break;
-    case jws_alg::eddsa:
-      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-      break;
+  case jws_alg::es256:
+    raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    break;
+  case jws_alg::rs256:
+    if (rsa_bits != 2048 && rsa_bits != 3072 && rsa_bits != 4096)
+      throw std::invalid_argument("RSA keys must be 2048, 3072 or 4096 bits");
+    raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
+                            static_cast<std::size_t>(rsa_bits));
+    break;
+  case jws_alg::eddsa:
+    raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    break;
   }
   auto key = adopt(pkey_ptr{raw}, true);
   if (!key) {
@@ -293,8 +291,8 @@ std::optional<signing_key> signing_key::from_pkcs8_pem(std::string_view pem) {
   if (pem.empty())
     return std::nullopt;
   return adopt(pkey_ptr{decode_private(
-                 reinterpret_cast<const unsigned char*>(pem.data()),
-                 pem.size(), "PEM")},
+                   reinterpret_cast<const unsigned char*>(pem.data()),
+                   pem.size(), "PEM")},
                true);
 }
 
@@ -315,7 +313,7 @@ signing_key::from_public_jwk(const nlohmann::json& jwk) {
                                              x->data(), x->size()));
   } else if (*kty == "EC" || *kty == "RSA") {
     std::unique_ptr<OSSL_PARAM_BLD, param_bld_deleter> bld{
-      OSSL_PARAM_BLD_new()};
+        OSSL_PARAM_BLD_new()};
     bn_ptr n, e;
     bytes point;
     char group[] = "prime256v1";
@@ -334,10 +332,10 @@ signing_key::from_public_jwk(const nlohmann::json& jwk) {
       point.insert(point.end(), y->begin(), y->end());
       if (OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
                                           group, 0)
-            != 1
+              != 1
           || OSSL_PARAM_BLD_push_octet_string(
-               bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size())
-               != 1)
+                 bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size())
+                 != 1)
         return std::nullopt;
     } else {
       auto nb = b64_member(jwk, "n");
@@ -348,19 +346,19 @@ signing_key::from_public_jwk(const nlohmann::json& jwk) {
       e.reset(BN_bin2bn(eb->data(), static_cast<int>(eb->size()), nullptr));
       if (!n || !e
           || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get())
-               != 1
+                 != 1
           || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get())
-               != 1)
+                 != 1)
         return std::nullopt;
     }
     std::unique_ptr<OSSL_PARAM, param_deleter> params{
-      OSSL_PARAM_BLD_to_param(bld.get())};
-    pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_name(nullptr, kty->c_str(), nullptr)};
+        OSSL_PARAM_BLD_to_param(bld.get())};
+    pkey_ctx_ptr ctx{
+        EVP_PKEY_CTX_new_from_name(nullptr, kty->c_str(), nullptr)};
     EVP_PKEY* raw = nullptr;
     if (params && ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1
-        && EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY,
-                             params.get())
-             == 1)
+        && EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get())
+               == 1)
       key.reset(raw);
     else
       EVP_PKEY_free(raw);

@@ -13,12 +13,12 @@ namespace {
 
 const char* digest_name(otp_hash h) {
   switch (h) {
-    case otp_hash::sha256:
-      return "SHA256";
-    case otp_hash::sha512:
-      return "SHA512";
-    default:
-      return "SHA1";
+  case otp_hash::sha256:
+    return "SHA256";
+  case otp_hash::sha512:
+    return "SHA512";
+  default:
+    return "SHA1";
   }
 }
 
@@ -118,7 +118,8 @@ verify_totp(const bytes& secret, std::string_view code, std::int64_t now,
   for (int d = -window; d <= window; ++d) {
     if (d < 0 && *current < static_cast<std::uint64_t>(-d))
       continue;
-    auto step = *current + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
+    auto step
+        = *current + static_cast<std::uint64_t>(static_cast<std::int64_t>(d));
     auto expected = hotp(secret, step, params.digits, params.hash);
     bool equal = constant_time_equal(std::string_view{expected}, code);
     bool fresh = !last_used_step || step > *last_used_step;

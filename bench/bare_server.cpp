@@ -42,14 +42,13 @@ void fail(beast::error_code ec, const char* what) {
 /// One connection: read a request, answer it, repeat while keep-alive.
 class session : public std::enable_shared_from_this<session> {
 public:
-  explicit session(tcp::socket&& socket) : stream_(std::move(socket)) {
-  }
+  explicit session(tcp::socket&& socket) : stream_(std::move(socket)) {}
 
   void run() {
     // Start on the connection's strand: the accept completion is not on it.
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&session::do_read,
-                                             shared_from_this()));
+    asio::dispatch(
+        stream_.get_executor(),
+        beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
 private:
@@ -59,9 +58,9 @@ private:
     parser_->header_limit(header_limit);
     parser_->body_limit(body_limit);
     stream_.expires_after(io_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&session::on_read,
-                                               shared_from_this()));
+    http::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -69,8 +68,7 @@ private:
       return do_close();
     if (ec) {
       // Resets and timeouts are routine under a load generator.
-      if (ec != asio::error::operation_aborted
-          && ec != beast::error::timeout
+      if (ec != asio::error::operation_aborted && ec != beast::error::timeout
           && ec != asio::error::connection_reset)
         fail(ec, "read");
       return do_close();
@@ -84,9 +82,9 @@ private:
     res_.body() = alive_body;
     res_.prepare_payload();
     stream_.expires_after(io_timeout);
-    http::async_write(stream_, res_,
-                      beast::bind_front_handler(&session::on_write,
-                                                shared_from_this()));
+    http::async_write(
+        stream_, res_,
+        beast::bind_front_handler(&session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -111,20 +109,17 @@ private:
 /// Accepts connections, each onto its own strand.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(asio::io_context& ioc, tcp::endpoint ep) : ioc_(ioc), acceptor_(ioc) {
+  listener(asio::io_context& ioc, tcp::endpoint ep)
+      : ioc_(ioc), acceptor_(ioc) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(ep);
     acceptor_.listen(asio::socket_base::max_listen_connections);
   }
 
-  std::uint16_t port() const {
-    return acceptor_.local_endpoint().port();
-  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
 
-  void run() {
-    do_accept();
-  }
+  void run() { do_accept(); }
 
   void stop() {
     beast::error_code ec;
@@ -133,9 +128,9 @@ public:
 
 private:
   void do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_),
-                           beast::bind_front_handler(&listener::on_accept,
-                                                     shared_from_this()));
+    acceptor_.async_accept(
+        asio::make_strand(ioc_),
+        beast::bind_front_handler(&listener::on_accept, shared_from_this()));
   }
 
   void on_accept(beast::error_code ec, tcp::socket socket) {
@@ -198,7 +193,7 @@ int main(int argc, char** argv) {
   std::shared_ptr<listener> lst;
   try {
     lst = std::make_shared<listener>(
-      ioc, tcp::endpoint{addr, static_cast<std::uint16_t>(port)});
+        ioc, tcp::endpoint{addr, static_cast<std::uint16_t>(port)});
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bare_server: cannot listen on %s:%lu: %s\n",
                  host.c_str(), port, e.what());

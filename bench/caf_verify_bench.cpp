@@ -26,20 +26,22 @@ struct counters {
 };
 
 void fire(caf::event_based_actor* self, api::auth_service svc,
-          std::shared_ptr<const std::string> token, std::shared_ptr<counters> c) {
+          std::shared_ptr<const std::string> token,
+          std::shared_ptr<counters> c) {
   self->request(svc, std::chrono::seconds(30), api::verify_atom::value, *token)
-    .then(
-      [=](api::verify_reply& r) {
-        (r.error.empty() ? c->ok : c->failed).fetch_add(1, std::memory_order_relaxed);
-        if (!c->stop)
-          fire(self, svc, token, c);
-        else
-          self->quit();
-      },
-      [=](caf::error&) {
-        c->failed.fetch_add(1, std::memory_order_relaxed);
-        self->quit();
-      });
+      .then(
+          [=](api::verify_reply& r) {
+            (r.error.empty() ? c->ok : c->failed)
+                .fetch_add(1, std::memory_order_relaxed);
+            if (!c->stop)
+              fire(self, svc, token, c);
+            else
+              self->quit();
+          },
+          [=](caf::error&) {
+            c->failed.fetch_add(1, std::memory_order_relaxed);
+            self->quit();
+          });
 }
 
 int main(int argc, char** argv) {
@@ -55,9 +57,12 @@ int main(int argc, char** argv) {
   double seconds = 5, warmup = 1;
   for (int i = 4; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--inflight") inflight = std::stoi(argv[i + 1]);
-    else if (a == "--seconds") seconds = std::stod(argv[i + 1]);
-    else if (a == "--warmup") warmup = std::stod(argv[i + 1]);
+    if (a == "--inflight")
+      inflight = std::stoi(argv[i + 1]);
+    else if (a == "--seconds")
+      seconds = std::stod(argv[i + 1]);
+    else if (a == "--warmup")
+      warmup = std::stod(argv[i + 1]);
   }
   caf::actor_system_config cfg;
   api::register_types(cfg);
@@ -65,7 +70,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   auto svc = sys.middleman().remote_actor<api::auth_service>(host, port);
   if (!svc) {
-    std::cerr << "caf_verify_bench: " << api::describe_connect_error(svc.error()) << "\n";
+    std::cerr << "caf_verify_bench: "
+              << api::describe_connect_error(svc.error()) << "\n";
     return 3;
   }
   auto c = std::make_shared<counters>();
@@ -74,13 +80,16 @@ int main(int argc, char** argv) {
     for (int i = 0; i < inflight; ++i)
       fire(self, h, token, c);
   });
-  auto ms = [](double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); };
+  auto ms = [](double s) {
+    return std::chrono::milliseconds(static_cast<long>(s * 1000));
+  };
   std::this_thread::sleep_for(ms(warmup));
   auto ok0 = c->ok.load(), bad0 = c->failed.load();
   auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(ms(seconds));
   auto ok1 = c->ok.load(), bad1 = c->failed.load();
-  auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                .count();
   c->stop = true;
   std::cout << "{\"inflight\":" << inflight << ",\"seconds\":" << dt
             << ",\"calls\":" << (ok1 - ok0) << ",\"errors\":" << (bad1 - bad0)

@@ -73,7 +73,7 @@ std::int64_t parse_int(const std::string& key, const std::string& v,
     throw config_error(key, "expected an integer, got '" + v + "'");
   if (x < lo || x > hi)
     throw config_error(key, "must be between " + std::to_string(lo) + " and "
-                              + std::to_string(hi) + ", got " + v);
+                                + std::to_string(hi) + ", got " + v);
   return x;
 }
 
@@ -90,7 +90,7 @@ double parse_seconds(const std::string& key, const std::string& v, double lo,
     throw config_error(key, "expected a number of seconds, got '" + v + "'");
   if (!(x >= lo && x <= hi))
     throw config_error(key, "must be between " + std::to_string(lo) + " and "
-                              + std::to_string(hi) + " seconds");
+                                + std::to_string(hi) + " seconds");
   return x;
 }
 
@@ -122,60 +122,60 @@ struct entry {
   bool secret;
   std::function<void(settings&, const std::string& full_key,
                      const std::string&)>
-    set;
+      set;
   std::function<std::string(const settings&)> get;
 };
 
-#define STR(sec, k, field, secret)                                           \
+#define STR(sec, k, field, secret)                                             \
   entry {                                                                      \
-    #sec, #k, kind::string, secret,                                            \
-      [](settings& s, const std::string&, const std::string& v) {              \
-        s.sec.field = v;                                                       \
-      },                                                                       \
-      [](const settings& s) { return s.sec.field; }                            \
+#sec, #k, kind::string, secret,                                            \
+        [](settings & s, const std::string&,                                   \
+           const std::string&                                                  \
+               v) { s.sec.field = v; }, [](const settings&                     \
+                                               s) { return s.sec.field; }      \
   }
 #define CHOICE(sec, k, field, ...)                                             \
   entry {                                                                      \
-    #sec, #k, kind::string, false,                                             \
+#sec, #k, kind::string, false,                                             \
       [](settings& s, const std::string& key, const std::string& v) {          \
         s.sec.field = one_of(key, v, {__VA_ARGS__});                           \
       },                                                                       \
-      [](const settings& s) { return s.sec.field; }                            \
+      [](const settings& s) { return s.sec.field; }   \
   }
 #define INT(sec, k, field, lo, hi)                                             \
   entry {                                                                      \
-    #sec, #k, kind::integer, false,                                            \
+#sec, #k, kind::integer, false,                                            \
       [](settings& s, const std::string& key, const std::string& v) {          \
         s.sec.field = static_cast<decltype(s.sec.field)>(                      \
           parse_int(key, v, lo, hi));                                          \
       },                                                                       \
-      [](const settings& s) { return std::to_string(s.sec.field); }            \
+      [](const settings& s) { return std::to_string(s.sec.field); }   \
   }
 #define SECS(sec, k, field, lo, hi)                                            \
   entry {                                                                      \
-    #sec, #k, kind::seconds, false,                                            \
+#sec, #k, kind::seconds, false,                                            \
       [](settings& s, const std::string& key, const std::string& v) {          \
         s.sec.field = parse_seconds(key, v, lo, hi);                           \
       },                                                                       \
-      [](const settings& s) { return fmt_double(s.sec.field); }                \
+      [](const settings& s) { return fmt_double(s.sec.field); }   \
   }
 #define BOOL(sec, k, field)                                                    \
   entry {                                                                      \
-    #sec, #k, kind::boolean, false,                                            \
+#sec, #k, kind::boolean, false,                                            \
       [](settings& s, const std::string& key, const std::string& v) {          \
         s.sec.field = parse_bool(key, v);                                      \
       },                                                                       \
       [](const settings& s) {                                                  \
         return std::string(s.sec.field ? "true" : "false");                    \
-      }                                                                        \
+      }   \
   }
 #define LIST(sec, k, field)                                                    \
   entry {                                                                      \
-    #sec, #k, kind::list, false,                                               \
+#sec, #k, kind::list, false,                                               \
       [](settings& s, const std::string&, const std::string& v) {              \
         s.sec.field = split_list(v);                                           \
       },                                                                       \
-      [](const settings& s) { return join_list(s.sec.field); }                 \
+      [](const settings& s) { return join_list(s.sec.field); }   \
   }
 
 constexpr std::int64_t day = 86400;
@@ -183,140 +183,141 @@ constexpr std::int64_t big = std::int64_t{1} << 40;
 
 const std::vector<entry>& table() {
   static const std::vector<entry> t = {
-    STR(server, host, host, false),
-    INT(server, port, port, 0, 65535),
-    STR(server, public_url, public_url, false),
-    LIST(server, trusted_proxies, trusted_proxies),
-    CHOICE(server, forwarded_header, forwarded_header, "x-forwarded-for",
-           "forwarded"),
-    LIST(server, cors_origins, cors_origins),
-    INT(server, max_body_bytes, max_body_bytes, 1024, 64 << 20),
-    INT(server, max_header_bytes, max_header_bytes, 1024, 1 << 20),
-    INT(server, max_connections, max_connections, 1, 1 << 20),
-    INT(server, pipeline_limit, pipeline_limit, 1, 64),
-    SECS(server, header_timeout, header_timeout, 0.05, 3600),
-    SECS(server, body_timeout, body_timeout, 0.05, 3600),
-    SECS(server, shutdown_timeout, shutdown_timeout, 0, 3600),
-    INT(server, io_threads, io_threads, 1, 64),
-    INT(server, front_actors, front_actors, 1, 64),
-    INT(server, actor_threads, actor_threads, 0, 256),
-    STR(server, tls_cert, tls_cert, false),
-    STR(server, tls_key, tls_key, false),
-    INT(server, hsts_max_age, hsts_max_age, 0, 10 * 365 * day),
-    LIST(server, ip_allow, ip_allow),
-    LIST(server, ip_deny, ip_deny),
-    BOOL(server, ip_filter_exempt_ops, ip_filter_exempt_ops),
-    INT(server, ip_filter_refresh, ip_filter_refresh, 0, day),
-    STR(database, path, path, false),
-    CHOICE(database, synchronous, synchronous, "off", "normal", "full"),
-    INT(database, busy_timeout_ms, busy_timeout_ms, 0, 600000),
-    CHOICE(mail, transport, transport, "", "outbox", "smtp"),
-    STR(mail, outbox_dir, outbox_dir, false),
-    STR(mail, from, from, false),
-    STR(mail, from_name, from_name, false),
-    STR(mail, templates_dir, templates_dir, false),
-    STR(mail, default_locale, default_locale, false),
-    INT(mail, retry_deadline, retry_deadline, 60, 30 * day),
-    INT(mail, lease_timeout, lease_timeout, 1, day),
-    SECS(mail, poll_interval, poll_interval, 0.05, 3600),
-    INT(mail, retry_first_delay, retry_first_delay, 1, day),
-    INT(mail, retry_cap, retry_cap, 1, day),
-    STR(smtp, host, host, false),
-    INT(smtp, port, port, 1, 65535),
-    CHOICE(smtp, security, security, "starttls", "tls", "none"),
-    STR(smtp, username, username, false),
-    STR(smtp, password, password, true),
-    STR(smtp, ca_file, ca_file, false),
-    STR(smtp, pinned_public_key, pinned_public_key, false),
-    SECS(smtp, connect_timeout, connect_timeout, 0.1, 600),
-    SECS(smtp, timeout, timeout, 0.1, 3600),
-    BOOL(auth, allow_signup, allow_signup),
-    LIST(auth, redirect_allow_list, redirect_allow_list),
-    INT(auth, email_flow_ttl, email_flow_ttl, 60, day),
-    INT(auth, email_min_interval, email_min_interval, 0, day),
-    INT(auth, email_hourly_cap, email_hourly_cap, 0, 1000000),
-    INT(auth, code_max_attempts, code_max_attempts, 1, 100),
-    INT(auth, exchange_code_ttl, exchange_code_ttl, 5, 3600),
-    STR(auth, secret_key, secret_key, true),
-    INT(auth, lockout_threshold, lockout_threshold, 1, 1000),
-    INT(auth, lockout_duration, lockout_duration, 1, 30 * day),
-    STR(tokens, issuer, issuer, false),
-    STR(tokens, audience, audience, false),
-    INT(tokens, access_ttl, access_ttl, 30, day),
-    INT(tokens, refresh_ttl, refresh_ttl, 60, 365 * day),
-    INT(tokens, refresh_absolute_ttl, refresh_absolute_ttl, 60, 3650 * day),
-    INT(tokens, refresh_grace, refresh_grace, 0, 300),
-    CHOICE(tokens, algorithm, algorithm, "ES256", "RS256", "EdDSA"),
-    INT(tokens, key_reload_interval, key_reload_interval, 1, 3600),
-    STR(webauthn, rp_id, rp_id, false),
-    STR(webauthn, rp_name, rp_name, false),
-    LIST(webauthn, origins, origins),
-    CHOICE(webauthn, user_verification, user_verification, "required",
-           "preferred", "discouraged"),
-    CHOICE(webauthn, resident_key, resident_key, "required", "preferred",
-           "discouraged"),
-    CHOICE(webauthn, attestation, attestation, "none", "indirect", "direct",
-           "enterprise"),
-    LIST(webauthn, algorithms, algorithms),
-    INT(webauthn, challenge_ttl, challenge_ttl, 10, 3600),
-    INT(webauthn, max_passkeys, max_passkeys, 1, 1000),
-    BOOL(webauthn, reject_counter_regression, reject_counter_regression),
-    STR(webauthn, trust_anchors_dir, trust_anchors_dir, false),
-    STR(totp, issuer, issuer, false),
-    BOOL(rate_limit, enabled, enabled),
-    BOOL(rate_limit, exempt_ops, exempt_ops),
-    INT(rate_limit, max_keys, max_keys, 100, 100000000),
-    entry{"rate_limit", "policies", kind::map, false,
-          [](settings& s, const std::string& key, const std::string& v) {
-            // "class=N/P,class=N/P" (the TOML form is a table).
-            for (const auto& item : split_list(v)) {
-              auto eq = item.find('=');
-              if (eq == std::string::npos)
-                throw config_error(key, "expected class=N/SECONDS, got '"
-                                          + item + "'");
-              auto cls = trim(item.substr(0, eq));
-              auto rate = trim(item.substr(eq + 1));
-              parse_rate(key + "." + cls, rate);
-              if (!auth::parse_limit_class(cls))
-                throw config_error(key + "." + cls, "unknown rate limit class");
-              s.rate_limit.policies[cls] = rate;
-            }
-          },
-          [](const settings& s) {
-            std::string out;
-            for (const auto& [k, v] : s.rate_limit.policies)
-              out += (out.empty() ? "" : ",") + k + "=" + v;
-            return out;
-          }},
-    CHOICE(log, level, level, "trace", "debug", "info", "warn", "error",
-           "critical", "off"),
-    CHOICE(log, format, format, "json", "text"),
-    STR(metrics, token, token, true),
-    STR(admin, api_key, api_key, true),
-    INT(audit, retention_days, retention_days, 1, 36500),
-    BOOL(audit, hash_emails, hash_emails),
-    INT(audit, queue_limit, queue_limit, 100, 10000000),
-    BOOL(webhooks, allow_private_targets, allow_private_targets),
-    INT(webhooks, retry_deadline, retry_deadline, 60, 30 * day),
-    SECS(webhooks, timeout, timeout, 0.1, 120),
-    INT(webhooks, retry_first_delay, retry_first_delay, 1, day),
-    INT(webhooks, retry_cap, retry_cap, 1, day),
-    SECS(webhooks, poll_interval, poll_interval, 0.05, 3600),
-    STR(webhooks, url, url, false),
-    STR(webhooks, secret, secret, true),
-    LIST(webhooks, event_types, event_types),
-    BOOL(caf, enabled, enabled),
-    STR(caf, host, host, false),
-    INT(caf, port, port, 0, 65535),
-    STR(caf, cert, cert, false),
-    STR(caf, key, key, false),
-    STR(caf, ca, ca, false),
-    entry{"caf", "rate_limit", kind::string, false,
-          [](settings& s, const std::string& key, const std::string& v) {
-            parse_rate(key, v);
-            s.caf.rate_limit = v;
-          },
-          [](const settings& s) { return s.caf.rate_limit; }},
+      STR(server, host, host, false),
+      INT(server, port, port, 0, 65535),
+      STR(server, public_url, public_url, false),
+      LIST(server, trusted_proxies, trusted_proxies),
+      CHOICE(server, forwarded_header, forwarded_header, "x-forwarded-for",
+             "forwarded"),
+      LIST(server, cors_origins, cors_origins),
+      INT(server, max_body_bytes, max_body_bytes, 1024, 64 << 20),
+      INT(server, max_header_bytes, max_header_bytes, 1024, 1 << 20),
+      INT(server, max_connections, max_connections, 1, 1 << 20),
+      INT(server, pipeline_limit, pipeline_limit, 1, 64),
+      SECS(server, header_timeout, header_timeout, 0.05, 3600),
+      SECS(server, body_timeout, body_timeout, 0.05, 3600),
+      SECS(server, shutdown_timeout, shutdown_timeout, 0, 3600),
+      INT(server, io_threads, io_threads, 1, 64),
+      INT(server, front_actors, front_actors, 1, 64),
+      INT(server, actor_threads, actor_threads, 0, 256),
+      STR(server, tls_cert, tls_cert, false),
+      STR(server, tls_key, tls_key, false),
+      INT(server, hsts_max_age, hsts_max_age, 0, 10 * 365 * day),
+      LIST(server, ip_allow, ip_allow),
+      LIST(server, ip_deny, ip_deny),
+      BOOL(server, ip_filter_exempt_ops, ip_filter_exempt_ops),
+      INT(server, ip_filter_refresh, ip_filter_refresh, 0, day),
+      STR(database, path, path, false),
+      CHOICE(database, synchronous, synchronous, "off", "normal", "full"),
+      INT(database, busy_timeout_ms, busy_timeout_ms, 0, 600000),
+      CHOICE(mail, transport, transport, "", "outbox", "smtp"),
+      STR(mail, outbox_dir, outbox_dir, false),
+      STR(mail, from, from, false),
+      STR(mail, from_name, from_name, false),
+      STR(mail, templates_dir, templates_dir, false),
+      STR(mail, default_locale, default_locale, false),
+      INT(mail, retry_deadline, retry_deadline, 60, 30 * day),
+      INT(mail, lease_timeout, lease_timeout, 1, day),
+      SECS(mail, poll_interval, poll_interval, 0.05, 3600),
+      INT(mail, retry_first_delay, retry_first_delay, 1, day),
+      INT(mail, retry_cap, retry_cap, 1, day),
+      STR(smtp, host, host, false),
+      INT(smtp, port, port, 1, 65535),
+      CHOICE(smtp, security, security, "starttls", "tls", "none"),
+      STR(smtp, username, username, false),
+      STR(smtp, password, password, true),
+      STR(smtp, ca_file, ca_file, false),
+      STR(smtp, pinned_public_key, pinned_public_key, false),
+      SECS(smtp, connect_timeout, connect_timeout, 0.1, 600),
+      SECS(smtp, timeout, timeout, 0.1, 3600),
+      BOOL(auth, allow_signup, allow_signup),
+      LIST(auth, redirect_allow_list, redirect_allow_list),
+      INT(auth, email_flow_ttl, email_flow_ttl, 60, day),
+      INT(auth, email_min_interval, email_min_interval, 0, day),
+      INT(auth, email_hourly_cap, email_hourly_cap, 0, 1000000),
+      INT(auth, code_max_attempts, code_max_attempts, 1, 100),
+      INT(auth, exchange_code_ttl, exchange_code_ttl, 5, 3600),
+      STR(auth, secret_key, secret_key, true),
+      INT(auth, lockout_threshold, lockout_threshold, 1, 1000),
+      INT(auth, lockout_duration, lockout_duration, 1, 30 * day),
+      STR(tokens, issuer, issuer, false),
+      STR(tokens, audience, audience, false),
+      INT(tokens, access_ttl, access_ttl, 30, day),
+      INT(tokens, refresh_ttl, refresh_ttl, 60, 365 * day),
+      INT(tokens, refresh_absolute_ttl, refresh_absolute_ttl, 60, 3650 * day),
+      INT(tokens, refresh_grace, refresh_grace, 0, 300),
+      CHOICE(tokens, algorithm, algorithm, "ES256", "RS256", "EdDSA"),
+      INT(tokens, key_reload_interval, key_reload_interval, 1, 3600),
+      STR(webauthn, rp_id, rp_id, false),
+      STR(webauthn, rp_name, rp_name, false),
+      LIST(webauthn, origins, origins),
+      CHOICE(webauthn, user_verification, user_verification, "required",
+             "preferred", "discouraged"),
+      CHOICE(webauthn, resident_key, resident_key, "required", "preferred",
+             "discouraged"),
+      CHOICE(webauthn, attestation, attestation, "none", "indirect", "direct",
+             "enterprise"),
+      LIST(webauthn, algorithms, algorithms),
+      INT(webauthn, challenge_ttl, challenge_ttl, 10, 3600),
+      INT(webauthn, max_passkeys, max_passkeys, 1, 1000),
+      BOOL(webauthn, reject_counter_regression, reject_counter_regression),
+      STR(webauthn, trust_anchors_dir, trust_anchors_dir, false),
+      STR(totp, issuer, issuer, false),
+      BOOL(rate_limit, enabled, enabled),
+      BOOL(rate_limit, exempt_ops, exempt_ops),
+      INT(rate_limit, max_keys, max_keys, 100, 100000000),
+      entry{"rate_limit", "policies", kind::map, false,
+            [](settings& s, const std::string& key, const std::string& v) {
+              // "class=N/P,class=N/P" (the TOML form is a table).
+              for (const auto& item : split_list(v)) {
+                auto eq = item.find('=');
+                if (eq == std::string::npos)
+                  throw config_error(key, "expected class=N/SECONDS, got '"
+                                              + item + "'");
+                auto cls = trim(item.substr(0, eq));
+                auto rate = trim(item.substr(eq + 1));
+                parse_rate(key + "." + cls, rate);
+                if (!auth::parse_limit_class(cls))
+                  throw config_error(key + "." + cls,
+                                     "unknown rate limit class");
+                s.rate_limit.policies[cls] = rate;
+              }
+            },
+            [](const settings& s) {
+              std::string out;
+              for (const auto& [k, v] : s.rate_limit.policies)
+                out += (out.empty() ? "" : ",") + k + "=" + v;
+              return out;
+            }},
+      CHOICE(log, level, level, "trace", "debug", "info", "warn", "error",
+             "critical", "off"),
+      CHOICE(log, format, format, "json", "text"),
+      STR(metrics, token, token, true),
+      STR(admin, api_key, api_key, true),
+      INT(audit, retention_days, retention_days, 1, 36500),
+      BOOL(audit, hash_emails, hash_emails),
+      INT(audit, queue_limit, queue_limit, 100, 10000000),
+      BOOL(webhooks, allow_private_targets, allow_private_targets),
+      INT(webhooks, retry_deadline, retry_deadline, 60, 30 * day),
+      SECS(webhooks, timeout, timeout, 0.1, 120),
+      INT(webhooks, retry_first_delay, retry_first_delay, 1, day),
+      INT(webhooks, retry_cap, retry_cap, 1, day),
+      SECS(webhooks, poll_interval, poll_interval, 0.05, 3600),
+      STR(webhooks, url, url, false),
+      STR(webhooks, secret, secret, true),
+      LIST(webhooks, event_types, event_types),
+      BOOL(caf, enabled, enabled),
+      STR(caf, host, host, false),
+      INT(caf, port, port, 0, 65535),
+      STR(caf, cert, cert, false),
+      STR(caf, key, key, false),
+      STR(caf, ca, ca, false),
+      entry{"caf", "rate_limit", kind::string, false,
+            [](settings& s, const std::string& key, const std::string& v) {
+              parse_rate(key, v);
+              s.caf.rate_limit = v;
+            },
+            [](const settings& s) { return s.caf.rate_limit; }},
   };
   return t;
 }
@@ -439,7 +440,7 @@ void load_toml(settings& s, const std::string& path) {
       if (e->secret)
         throw config_error(name,
                            "secrets are not read from the config file; set "
-                             + env_name(*e) + " or " + key + "_file");
+                               + env_name(*e) + " or " + key + "_file");
       apply(s, *e, toml_to_text(name, node), "file");
     }
   }
@@ -477,7 +478,8 @@ void derive_and_validate(settings& s) {
     if (s.caf.key.empty())
       throw config_error("caf.key", "required when caf.cert or caf.ca is set");
     if (s.caf.ca.empty())
-      throw config_error("caf.ca", "required when caf.cert is set (mutual TLS)");
+      throw config_error("caf.ca",
+                         "required when caf.cert is set (mutual TLS)");
   }
   auto& url = s.server.public_url;
   while (!url.empty() && url.back() == '/')
@@ -520,13 +522,16 @@ void derive_and_validate(settings& s) {
     if (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0)
       throw config_error("webauthn.origins", "'" + o + "' is not an origin");
   if (s.webauthn.algorithms.empty())
-    throw config_error("webauthn.algorithms", "must name at least one algorithm");
+    throw config_error("webauthn.algorithms",
+                       "must name at least one algorithm");
   for (const auto& a : s.webauthn.algorithms)
-    if (std::string_view known = " EdDSA ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 ";
+    if (std::string_view known
+        = " EdDSA ES256 ES384 ES512 PS256 PS384 PS512 RS256 RS384 RS512 ";
         a.empty() || known.find(" " + a + " ") == std::string_view::npos)
       throw config_error("webauthn.algorithms",
-                         "'" + a + "' is not one of EdDSA, ES256, ES384, ES512, "
-                         "PS256, PS384, PS512, RS256, RS384, RS512");
+                         "'" + a
+                             + "' is not one of EdDSA, ES256, ES384, ES512, "
+                               "PS256, PS384, PS512, RS256, RS384, RS512");
   if (s.mail.from.find('@') == std::string::npos
       || s.mail.from.find_first_of("\r\n<>") != std::string::npos)
     throw config_error("mail.from", "must be a plain address like a@b.c");
@@ -536,7 +541,8 @@ void derive_and_validate(settings& s) {
         std::pair{"server.ip_deny", &s.server.ip_deny}}) {
     std::string bad;
     if (!auth::parse_cidr_list(*list, &bad))
-      throw config_error(name, "'" + bad + "' is not an IP address or CIDR block");
+      throw config_error(name,
+                         "'" + bad + "' is not an IP address or CIDR block");
   }
   for (const auto& prefix : s.auth.redirect_allow_list)
     if (!auth::parse_url(prefix))
@@ -546,9 +552,9 @@ void derive_and_validate(settings& s) {
     throw config_error("database.path", "must not be empty");
   if (s.auth.secret_key.empty()) {
     s.warnings.push_back(
-      "auth.secret_key is not set (PA_AUTH_SECRET_KEY): a key is generated "
-      "and kept in the database next to the data it protects; set one for "
-      "production");
+        "auth.secret_key is not set (PA_AUTH_SECRET_KEY): a key is generated "
+        "and kept in the database next to the data it protects; set one for "
+        "production");
   } else if (s.auth.secret_key.size() < 32) {
     throw config_error("auth.secret_key", "must be at least 32 characters");
   }
@@ -607,7 +613,7 @@ settings load(const sources& src) {
     if (e->secret)
       throw config_error(section + "." + key,
                          "secrets are not accepted on the command line; set "
-                           + env_name(*e));
+                             + env_name(*e));
     apply(s, *e, item.substr(eq + 1), "flag");
   }
   derive_and_validate(s);
@@ -659,4 +665,4 @@ std::vector<std::string> known_keys() {
   return out;
 }
 
-}  // namespace authsvc::config
+} // namespace authsvc::config

@@ -16,8 +16,7 @@ namespace authsvc::config {
 class config_error : public std::runtime_error {
 public:
   config_error(std::string key, const std::string& what)
-    : std::runtime_error(key + ": " + what), key_(std::move(key)) {
-  }
+      : std::runtime_error(key + ": " + what), key_(std::move(key)) {}
   const std::string& key() const noexcept { return key_; }
 
 private:
@@ -44,8 +43,8 @@ struct server_config {
   /// CAF scheduler threads; 0 = one per core beyond the I/O thread (at
   /// least one). On 2 cores one worker beats two: fewer wake-ups.
   std::size_t actor_threads = 0;
-  std::string tls_cert;         ///< PEM certificate chain; TLS when set
-  std::string tls_key;          ///< PEM private key
+  std::string tls_cert; ///< PEM certificate chain; TLS when set
+  std::string tls_key;  ///< PEM private key
   std::int64_t hsts_max_age = 31536000;
   std::vector<std::string> ip_allow;
   std::vector<std::string> ip_deny;
@@ -62,11 +61,11 @@ struct database_config {
 };
 
 struct mail_config {
-  std::string transport;        ///< "outbox" or "smtp"; empty = by smtp.host
+  std::string transport; ///< "outbox" or "smtp"; empty = by smtp.host
   std::string outbox_dir = "./data/outbox";
   std::string from = "no-reply@localhost";
   std::string from_name = "Passwordless Auth";
-  std::string templates_dir;    ///< operator overrides; empty = embedded
+  std::string templates_dir; ///< operator overrides; empty = embedded
   std::string default_locale = "en";
   std::int64_t retry_deadline = 86400;
   std::int64_t lease_timeout = 300;
@@ -80,7 +79,7 @@ struct smtp_config {
   std::uint16_t port = 587;
   std::string security = "starttls";
   std::string username;
-  std::string password;         ///< secret: environment or file only
+  std::string password; ///< secret: environment or file only
   std::string ca_file;
   /// Trust exactly this relay key instead of a CA (a PEM/DER public key
   /// file or "sha256//<base64>"); for self-signed relays.
@@ -97,13 +96,13 @@ struct auth_config {
   std::int64_t email_hourly_cap = 5;
   std::int64_t code_max_attempts = 5;
   std::int64_t exchange_code_ttl = 60;
-  std::string secret_key;       ///< secret: HMAC pepper and encryption master
+  std::string secret_key; ///< secret: HMAC pepper and encryption master
   std::int64_t lockout_threshold = 10;
   std::int64_t lockout_duration = 900;
 };
 
 struct tokens_config {
-  std::string issuer;           ///< empty = server.public_url
+  std::string issuer; ///< empty = server.public_url
   std::string audience = "passwordless-auth";
   std::int64_t access_ttl = 900;
   std::int64_t refresh_ttl = 2592000;
@@ -114,7 +113,7 @@ struct tokens_config {
 };
 
 struct webauthn_config {
-  std::string rp_id;            ///< empty = host of server.public_url
+  std::string rp_id; ///< empty = host of server.public_url
   std::string rp_name = "Passwordless Auth";
   std::vector<std::string> origins; ///< empty = server.public_url
   std::string user_verification = "preferred";
@@ -148,11 +147,11 @@ struct log_config {
 };
 
 struct metrics_config {
-  std::string token;            ///< secret: bearer token for /metrics
+  std::string token; ///< secret: bearer token for /metrics
 };
 
 struct admin_config {
-  std::string api_key;          ///< secret: bootstrap admin key
+  std::string api_key; ///< secret: bootstrap admin key
 };
 
 struct audit_config {
@@ -170,7 +169,7 @@ struct webhooks_config {
   double poll_interval = 5;
   /// One endpoint from configuration (besides those of the admin API).
   std::string url;
-  std::string secret;  ///< secret: whsec_... from the environment or a file
+  std::string secret; ///< secret: whsec_... from the environment or a file
   std::vector<std::string> event_types{"*"};
 };
 
@@ -210,9 +209,9 @@ struct settings {
 
 /// Where a loader reads its inputs; a seam so tests can pass their own.
 struct sources {
-  std::string config_path;                       ///< empty = no file
+  std::string config_path;                        ///< empty = no file
   std::map<std::string, std::string> environment; ///< PA_* variables
-  std::vector<std::string> overrides;            ///< "section.key=value"
+  std::vector<std::string> overrides;             ///< "section.key=value"
 };
 
 /// Collects the PA_* variables of the process environment.
@@ -233,4 +232,4 @@ std::vector<std::string> known_keys();
 std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key,
                                                  const std::string& text);
 
-}  // namespace authsvc::config
+} // namespace authsvc::config

@@ -23,4 +23,4 @@ const std::vector<file>& static_blob();
 /// openapi.json, converted from openapi.yaml at build time.
 const std::vector<file>& openapi_blob();
 
-}  // namespace authsvc::embedded
+} // namespace authsvc::embedded

@@ -17,12 +17,14 @@ key_ring key_ring::derive(const std::string& master) {
   k.payloads = derive_key(master, "passwordless-auth/payloads/v1");
   k.totp = derive_key(master, "passwordless-auth/totp/v1");
   k.webhooks = derive_key(master, "passwordless-auth/webhooks/v1");
-  k.code_hmac = auth::to_string(derive_key(master, "passwordless-auth/codes/v1"));
+  k.code_hmac
+      = auth::to_string(derive_key(master, "passwordless-auth/codes/v1"));
   k.recovery_pepper
-    = auth::to_string(derive_key(master, "passwordless-auth/recovery/v1"));
-  k.admin_pepper = auth::to_string(derive_key(master, "passwordless-auth/admin/v1"));
-  k.webauthn_decoys
-    = auth::to_string(derive_key(master, "passwordless-auth/webauthn-decoys/v1"));
+      = auth::to_string(derive_key(master, "passwordless-auth/recovery/v1"));
+  k.admin_pepper
+      = auth::to_string(derive_key(master, "passwordless-auth/admin/v1"));
+  k.webauthn_decoys = auth::to_string(
+      derive_key(master, "passwordless-auth/webauthn-decoys/v1"));
   return k;
 }
 
@@ -57,4 +59,4 @@ std::string load_or_create_master_secret(const config::settings& cfg,
   return secret;
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -11,14 +11,15 @@
 namespace authsvc {
 
 struct key_ring {
-  auth::bytes signing_keys;   ///< AES key wrapping JWS private keys at rest
-  auth::bytes payloads;       ///< AES key for stored payloads (mail vars, exchange)
-  auth::bytes totp;           ///< AES key for TOTP secrets at rest
-  auth::bytes webhooks;       ///< AES key for webhook secrets at rest
-  std::string code_hmac;      ///< HMAC key for one-time codes
-  std::string recovery_pepper;///< HMAC key for recovery codes
-  std::string admin_pepper;   ///< HMAC key for admin API keys
-  std::string webauthn_decoys;///< HMAC key for decoy passkey ids of unknown addresses
+  auth::bytes signing_keys; ///< AES key wrapping JWS private keys at rest
+  auth::bytes payloads;  ///< AES key for stored payloads (mail vars, exchange)
+  auth::bytes totp;      ///< AES key for TOTP secrets at rest
+  auth::bytes webhooks;  ///< AES key for webhook secrets at rest
+  std::string code_hmac; ///< HMAC key for one-time codes
+  std::string recovery_pepper; ///< HMAC key for recovery codes
+  std::string admin_pepper;    ///< HMAC key for admin API keys
+  std::string
+      webauthn_decoys; ///< HMAC key for decoy passkey ids of unknown addresses
 
   /// Derives every key from `master`.
   static key_ring derive(const std::string& master);
@@ -30,4 +31,4 @@ struct key_ring {
 std::string load_or_create_master_secret(const config::settings& cfg,
                                          bool* generated);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -37,8 +37,8 @@ void init(const std::string& level, const std::string& format) {
     // Block rather than drop: losing an audit-relevant log line silently is
     // worse than a short stall under a log flood.
     logger = std::make_shared<spdlog::async_logger>(
-      "authsvc", sink, spdlog::thread_pool(),
-      spdlog::async_overflow_policy::block);
+        "authsvc", sink, spdlog::thread_pool(),
+        spdlog::async_overflow_policy::block);
     logger->set_pattern("%v");
     spdlog::set_default_logger(logger);
   }
@@ -97,15 +97,15 @@ void write(spdlog::level::level_enum lvl, spdlog::level::level_enum filter_as,
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     auto lv = spdlog::level::to_string_view(lvl);
-    line = timestamp() + " " + std::string(lv.data(), lv.size())
-           + " " + std::string(component) + " " + std::string(event_id);
+    line = timestamp() + " " + std::string(lv.data(), lv.size()) + " "
+           + std::string(component) + " " + std::string(event_id);
     if (fields.is_object())
       for (auto it = fields.begin(); it != fields.end(); ++it)
         line += " " + it.key() + "="
                 + (it->is_string()
-                     ? it->get<std::string>()
-                     : it->dump(-1, ' ', false,
-                                nlohmann::json::error_handler_t::replace));
+                       ? it->get<std::string>()
+                       : it->dump(-1, ' ', false,
+                                  nlohmann::json::error_handler_t::replace));
   }
   if (logger)
     logger->log(filter_as, "{}", line);
@@ -115,4 +115,4 @@ void write(spdlog::level::level_enum lvl, spdlog::level::level_enum filter_as,
 
 } // namespace
 
-}  // namespace authsvc::log
+} // namespace authsvc::log

@@ -48,4 +48,4 @@ void always(std::string_view component, std::string_view event_id,
 /// True when events at `lvl` are written (skip building fields otherwise).
 bool enabled(spdlog::level::level_enum lvl);
 
-}  // namespace authsvc::log
+} // namespace authsvc::log

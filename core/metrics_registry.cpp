@@ -100,26 +100,27 @@ bool registry::apply(const sample& s) {
   if (inserted)
     ser.counts.assign(f.buckets.size(), 0);
   switch (s.op) {
-    case sample::inc:
-      if (f.type == family_type::histogram || (f.type == family_type::counter && s.value < 0))
-        return false;
-      ser.value += s.value;
-      return true;
-    case sample::set:
-      if (f.type != family_type::gauge)
-        return false;
-      ser.value = s.value;
-      return true;
-    case sample::observe: {
-      if (f.type != family_type::histogram)
-        return false;
-      auto b = std::lower_bound(f.buckets.begin(), f.buckets.end(), s.value);
-      if (b != f.buckets.end())
-        ++ser.counts[static_cast<std::size_t>(b - f.buckets.begin())];
-      ser.sum += s.value;
-      ++ser.count;
-      return true;
-    }
+  case sample::inc:
+    if (f.type == family_type::histogram
+        || (f.type == family_type::counter && s.value < 0))
+      return false;
+    ser.value += s.value;
+    return true;
+  case sample::set:
+    if (f.type != family_type::gauge)
+      return false;
+    ser.value = s.value;
+    return true;
+  case sample::observe: {
+    if (f.type != family_type::histogram)
+      return false;
+    auto b = std::lower_bound(f.buckets.begin(), f.buckets.end(), s.value);
+    if (b != f.buckets.end())
+      ++ser.counts[static_cast<std::size_t>(b - f.buckets.begin())];
+    ser.sum += s.value;
+    ++ser.count;
+    return true;
+  }
   }
   return false;
 }
@@ -138,16 +139,16 @@ double registry::value(const std::string& name,
   if (s == it->second.data.end())
     return 0;
   return it->second.type == family_type::histogram
-           ? static_cast<double>(s->second.count)
-           : s->second.value;
+             ? static_cast<double>(s->second.count)
+             : s->second.value;
 }
 
 std::string registry::render() const {
   std::ostringstream out;
   for (const auto& [name, f] : families_) {
-    const char* type = f.type == family_type::counter   ? "counter"
-                       : f.type == family_type::gauge   ? "gauge"
-                                                        : "histogram";
+    const char* type = f.type == family_type::counter ? "counter"
+                       : f.type == family_type::gauge ? "gauge"
+                                                      : "histogram";
     out << "# HELP " << name << ' ' << f.help << '\n';
     out << "# TYPE " << name << ' ' << type << '\n';
     for (const auto& [labels, s] : f.data) {
@@ -165,8 +166,8 @@ std::string registry::render() const {
             << ' ' << cumulative << '\n';
       }
       out << name << "_bucket"
-          << label_block(f.label_names, labels, "le=\"+Inf\"") << ' '
-          << s.count << '\n';
+          << label_block(f.label_names, labels, "le=\"+Inf\"") << ' ' << s.count
+          << '\n';
       out << name << "_sum" << label_block(f.label_names, labels) << ' '
           << format_value(s.sum) << '\n';
       out << name << "_count" << label_block(f.label_names, labels) << ' '
@@ -188,10 +189,12 @@ void declare_service_metrics(registry& r) {
             {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
   r.declare("auth_attempts_total", ft::counter,
             "Sign-in attempts by method and outcome.", {"method", "status"});
-  r.declare("emails_sent_total", ft::counter, "Emails accepted by the relay.", {});
+  r.declare("emails_sent_total", ft::counter, "Emails accepted by the relay.",
+            {});
   r.declare("emails_failed_total", ft::counter,
             "Email delivery failures by reason.", {"reason"});
-  r.declare("email_queue_depth", ft::gauge, "Mail jobs waiting to be sent.", {});
+  r.declare("email_queue_depth", ft::gauge, "Mail jobs waiting to be sent.",
+            {});
   r.declare("email_queue_polls_total", ft::counter,
             "Completed scans of the mail queue (a claim and every send it "
             "led to).",
@@ -204,7 +207,8 @@ void declare_service_metrics(registry& r) {
             {"reason"});
   r.declare("webauthn_sign_count_regressions_total", ft::counter,
             "Passkey sign-ins whose signature counter did not advance.", {});
-  r.declare("token_refreshes_total", ft::counter, "Refresh tokens rotated.", {});
+  r.declare("token_refreshes_total", ft::counter, "Refresh tokens rotated.",
+            {});
   r.declare("sessions_created_total", ft::counter, "Sessions created.", {});
   r.declare("sessions_revoked_total", ft::counter, "Sessions revoked.", {});
   r.declare("active_sessions", ft::gauge, "Live sessions held in memory.", {});
@@ -276,4 +280,4 @@ void collect_process_metrics(registry& r, double start_time_seconds) {
   r.set_gauge("process_open_fds", static_cast<double>(fds));
 }
 
-}  // namespace authsvc::metrics
+} // namespace authsvc::metrics

@@ -67,7 +67,7 @@ public:
 
 private:
   struct series {
-    double value = 0;                 // counter / gauge
+    double value = 0;                  // counter / gauge
     std::vector<std::uint64_t> counts; // histogram buckets (non-cumulative)
     double sum = 0;
     std::uint64_t count = 0;
@@ -89,4 +89,4 @@ void declare_service_metrics(registry& r);
 /// Reads the process metrics (RSS, CPU, fds) and sets them on `r`.
 void collect_process_metrics(registry& r, double start_time_seconds);
 
-}  // namespace authsvc::metrics
+} // namespace authsvc::metrics

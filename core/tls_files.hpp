@@ -9,7 +9,7 @@ namespace authsvc {
 
 /// Which file is bad and why.
 struct tls_file_problem {
-  std::string which;   ///< "cert", "key" or "ca"
+  std::string which; ///< "cert", "key" or "ca"
   std::string message;
 };
 

@@ -12,8 +12,8 @@ std::chrono::steady_clock::time_point process_start() {
 
 long long uptime_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::steady_clock::now() - started)
-    .count();
+             std::chrono::steady_clock::now() - started)
+      .count();
 }
 
-}  // namespace authsvc
+} // namespace authsvc

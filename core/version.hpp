@@ -12,4 +12,4 @@ std::chrono::steady_clock::time_point process_start();
 /// Whole seconds since process_start().
 long long uptime_seconds();
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -21,12 +21,13 @@ bool db_error::busy() const noexcept {
 }
 
 std::vector<migration> parse_migrations(
-  const std::vector<std::pair<std::string, std::string>>& files) {
+    const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<migration> out;
   for (const auto& [path, sql] : files) {
     auto name = std::filesystem::path(path).filename().string();
     std::size_t digits = 0;
-    while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits])))
+    while (digits < name.size()
+           && std::isdigit(static_cast<unsigned char>(name[digits])))
       ++digits;
     if (digits == 0 || digits >= name.size() || name[digits] != '_'
         || name.size() < 5 || name.substr(name.size() - 4) != ".sql")
@@ -62,7 +63,7 @@ sqlite_executor::sqlite_executor(const std::string& path,
   }
   int rc = sqlite3_open_v2(path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                             | SQLITE_OPEN_NOMUTEX,
+                               | SQLITE_OPEN_NOMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -124,7 +125,7 @@ std::vector<int> sqlite_executor::migrate(const std::vector<migration>& all) {
         if (done.rows[0][0].s != checksum)
           throw db_error(SQLITE_ERROR,
                          "migration " + m.name
-                           + " was changed after it was applied");
+                             + " was changed after it was applied");
         continue;
       }
       exec(m.sql);
@@ -143,7 +144,8 @@ std::vector<int> sqlite_executor::migrate(const std::vector<migration>& all) {
 }
 
 int sqlite_executor::schema_version() {
-  auto r = query(stmt("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  auto r
+      = query(stmt("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   return r.empty() ? 0 : static_cast<int>(r.rows[0][0].i);
 }
 
@@ -171,10 +173,10 @@ rowset sqlite_executor::step_all(sqlite3_stmt* st, const statement& s,
   } guard{st};
   int expected = sqlite3_bind_parameter_count(st);
   if (expected != static_cast<int>(s.params.size()))
-    throw db_error(SQLITE_RANGE,
-                   "statement wants " + std::to_string(expected)
-                     + " parameters, got " + std::to_string(s.params.size())
-                     + ": " + s.sql);
+    throw db_error(SQLITE_RANGE, "statement wants " + std::to_string(expected)
+                                     + " parameters, got "
+                                     + std::to_string(s.params.size()) + ": "
+                                     + s.sql);
   for (std::size_t i = 0; i < s.params.size(); ++i) {
     const value* v = &s.params[i];
     if (v->kind == value::ref_v) {
@@ -186,22 +188,22 @@ rowset sqlite_executor::step_all(sqlite3_stmt* st, const statement& s,
     int col = static_cast<int>(i + 1);
     int rc = SQLITE_OK;
     switch (v->kind) {
-      case value::int_v:
-        rc = sqlite3_bind_int64(st, col, v->i);
-        break;
-      case value::real_v:
-        rc = sqlite3_bind_double(st, col, v->d);
-        break;
-      case value::text_v:
-        rc = sqlite3_bind_text(st, col, v->s.data(),
-                               static_cast<int>(v->s.size()), SQLITE_STATIC);
-        break;
-      case value::blob_v:
-        rc = sqlite3_bind_blob(st, col, v->s.data(),
-                               static_cast<int>(v->s.size()), SQLITE_STATIC);
-        break;
-      default:
-        rc = sqlite3_bind_null(st, col);
+    case value::int_v:
+      rc = sqlite3_bind_int64(st, col, v->i);
+      break;
+    case value::real_v:
+      rc = sqlite3_bind_double(st, col, v->d);
+      break;
+    case value::text_v:
+      rc = sqlite3_bind_text(st, col, v->s.data(),
+                             static_cast<int>(v->s.size()), SQLITE_STATIC);
+      break;
+    case value::blob_v:
+      rc = sqlite3_bind_blob(st, col, v->s.data(),
+                             static_cast<int>(v->s.size()), SQLITE_STATIC);
+      break;
+    default:
+      rc = sqlite3_bind_null(st, col);
     }
     if (rc != SQLITE_OK)
       fail(rc, "bind failed");
@@ -220,26 +222,26 @@ rowset sqlite_executor::step_all(sqlite3_stmt* st, const statement& s,
     row.reserve(static_cast<std::size_t>(ncols));
     for (int c = 0; c < ncols; ++c) {
       switch (sqlite3_column_type(st, c)) {
-        case SQLITE_INTEGER:
-          row.push_back(value::integer(sqlite3_column_int64(st, c)));
-          break;
-        case SQLITE_FLOAT:
-          row.push_back(value::real(sqlite3_column_double(st, c)));
-          break;
-        case SQLITE_TEXT: {
-          auto p = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
-          row.push_back(value::text(
-            std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, c)))));
-          break;
-        }
-        case SQLITE_BLOB: {
-          auto p = static_cast<const char*>(sqlite3_column_blob(st, c));
-          auto n = static_cast<std::size_t>(sqlite3_column_bytes(st, c));
-          row.push_back(value::blob(p ? std::string(p, n) : std::string()));
-          break;
-        }
-        default:
-          row.push_back(value::null());
+      case SQLITE_INTEGER:
+        row.push_back(value::integer(sqlite3_column_int64(st, c)));
+        break;
+      case SQLITE_FLOAT:
+        row.push_back(value::real(sqlite3_column_double(st, c)));
+        break;
+      case SQLITE_TEXT: {
+        auto p = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+        row.push_back(value::text(std::string(
+            p, static_cast<std::size_t>(sqlite3_column_bytes(st, c)))));
+        break;
+      }
+      case SQLITE_BLOB: {
+        auto p = static_cast<const char*>(sqlite3_column_blob(st, c));
+        auto n = static_cast<std::size_t>(sqlite3_column_bytes(st, c));
+        row.push_back(value::blob(p ? std::string(p, n) : std::string()));
+        break;
+      }
+      default:
+        row.push_back(value::null());
       }
     }
     out.rows.push_back(std::move(row));
@@ -265,7 +267,8 @@ unit_result sqlite_executor::run(const unit& u) {
         if ((e.code() & 0xFF) == SQLITE_CONSTRAINT) {
           exec("ROLLBACK TO unit");
           exec("RELEASE unit");
-          return unit_result{false, static_cast<std::int32_t>(i),
+          return unit_result{false,
+                             static_cast<std::int32_t>(i),
                              s.fail_code.empty() ? "constraint" : s.fail_code,
                              {}};
         }
@@ -277,7 +280,8 @@ unit_result sqlite_executor::run(const unit& u) {
           || (s.max_rows >= 0 && n > s.max_rows)) {
         exec("ROLLBACK TO unit");
         exec("RELEASE unit");
-        return unit_result{false, static_cast<std::int32_t>(i),
+        return unit_result{false,
+                           static_cast<std::int32_t>(i),
                            s.fail_code.empty() ? "precondition" : s.fail_code,
                            {}};
       }
@@ -307,4 +311,4 @@ void sqlite_executor::rollback() {
   sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
-}  // namespace authsvc::db
+} // namespace authsvc::db

@@ -22,8 +22,7 @@ namespace authsvc::db {
 class db_error : public std::runtime_error {
 public:
   db_error(int code, const std::string& what)
-    : std::runtime_error(what), code_(code) {
-  }
+      : std::runtime_error(what), code_(code) {}
   int code() const noexcept { return code_; }
   /// True when the database was locked by someone else (worth retrying).
   bool busy() const noexcept;
@@ -41,8 +40,8 @@ struct migration {
 
 /// Parses embedded files into migrations sorted by version.
 /// @throws std::runtime_error on a misnamed file or a duplicate number.
-std::vector<migration> parse_migrations(
-  const std::vector<std::pair<std::string, std::string>>& files);
+std::vector<migration>
+parse_migrations(const std::vector<std::pair<std::string, std::string>>& files);
 
 /// The embedded migrations of this build.
 std::vector<migration> embedded_migrations();
@@ -98,4 +97,4 @@ private:
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
-}  // namespace authsvc::db
+} // namespace authsvc::db

@@ -29,7 +29,9 @@ struct value {
   }
 
   bool is_null() const { return kind == null_v; }
-  std::int64_t as_int() const { return kind == real_v ? static_cast<std::int64_t>(d) : i; }
+  std::int64_t as_int() const {
+    return kind == real_v ? static_cast<std::int64_t>(d) : i;
+  }
   const std::string& as_text() const { return s; }
 };
 
@@ -141,4 +143,4 @@ inline statement stmt_one(std::string sql, std::vector<value> params,
   return s;
 }
 
-}  // namespace authsvc::db
+} // namespace authsvc::db

@@ -51,4 +51,4 @@ void admin_keys_rotate(const context_ptr& ctx);
 /// Reloads the IP-filter snapshots after the table changed, then `then`.
 void ip_filters_changed(const context_ptr& ctx, std::function<void()> then);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

@@ -27,17 +27,16 @@ using db::value;
 void append_user_statements(db::unit& u, const value& email,
                             const std::string& fail_code) {
   auto now = unix_now();
-  u.statements.push_back(db::stmt(
-    "INSERT INTO users(id, email, created_at, updated_at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT(email) DO NOTHING",
-    {value::text(auth::uuid_v4()), email, value::integer(now),
-     value::integer(now)}));
+  u.statements.push_back(db::stmt("INSERT INTO users(id, email, created_at, "
+                                  "updated_at) VALUES (?, ?, ?, ?) "
+                                  "ON CONFLICT(email) DO NOTHING",
+                                  {value::text(auth::uuid_v4()), email,
+                                   value::integer(now), value::integer(now)}));
   u.statements.push_back(db::stmt_one(
-    "SELECT id, email, display_name, locale, created_at, disabled FROM users "
-    "WHERE email = ? AND disabled = 0",
-    {email}, fail_code));
+      "SELECT id, email, display_name, locale, created_at, disabled FROM users "
+      "WHERE email = ? AND disabled = 0",
+      {email}, fail_code));
 }
-
 
 void count_attempt(const context_ptr& ctx, const char* method, bool ok,
                    const std::string& user_id = {},
@@ -58,13 +57,14 @@ bool wants_form(const context_ptr& ctx) {
 void link_failure(const context_ptr& ctx, bool form, const std::string& code) {
   count_attempt(ctx, "magic_link", false);
   if (!form)
-    return ctx->reply_error(code == "service_unavailable" ? code : "invalid_link");
+    return ctx->reply_error(code == "service_unavailable" ? code
+                                                          : "invalid_link");
   ctx->reply(http::page_response(
-    400, "link_result",
-    {{"ok", false},
-     {"title", "This link can't be used"},
-     {"message", "The sign-in link is invalid, was already used, or has "
-                 "expired. Please request a new one."}}));
+      400, "link_result",
+      {{"ok", false},
+       {"title", "This link can't be used"},
+       {"message", "The sign-in link is invalid, was already used, or has "
+                   "expired. Please request a new one."}}));
 }
 
 } // namespace
@@ -92,21 +92,21 @@ void email_start(const context_ptr& ctx) {
   // Sends per address: the address is known only now.
   auto address = in.email;
   with_identifier_limit(ctx, "email_send", address, [ctx, in]() mutable {
-  start_email_flow(
-    ctx->self, ctx->svc(), std::move(in),
-    [ctx](email_start_outcome& out) {
-      if (!out.internal_cause.empty())
-        return ctx->reply_internal(out.internal_cause);
-      // Visible to operators only; the caller gets the same 202.
-      if (!out.suppressed.empty())
-        ctx->log_fields["suppressed"] = out.suppressed;
-      auto res = http::json_response(202, {{"flow_id", out.flow_id},
-                                           {"flow_secret", out.flow_secret},
-                                           {"expires_in", out.expires_in}});
-      res.set_header("Cache-Control", "no-store");
-      ctx->reply(std::move(res));
-    },
-    [ctx](caf::error& e) { ctx->reply_failure(e); });
+    start_email_flow(
+        ctx->self, ctx->svc(), std::move(in),
+        [ctx](email_start_outcome& out) {
+          if (!out.internal_cause.empty())
+            return ctx->reply_internal(out.internal_cause);
+          // Visible to operators only; the caller gets the same 202.
+          if (!out.suppressed.empty())
+            ctx->log_fields["suppressed"] = out.suppressed;
+          auto res = http::json_response(202, {{"flow_id", out.flow_id},
+                                               {"flow_secret", out.flow_secret},
+                                               {"expires_in", out.expires_in}});
+          res.set_header("Cache-Control", "no-store");
+          ctx->reply(std::move(res));
+        },
+        [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
 }
 
@@ -122,7 +122,8 @@ void email_link_consume(const context_ptr& ctx) {
   bool form = wants_form(ctx);
   std::string token;
   if (form) {
-    token = http::form_value(http::parse_form(ctx->req.body), "token").value_or("");
+    token = http::form_value(http::parse_form(ctx->req.body), "token")
+                .value_or("");
   } else {
     auto body = ctx->json_body();
     if (!body)
@@ -140,66 +141,80 @@ void email_link_consume(const context_ptr& ctx) {
   // sees its row.
   db::unit u;
   u.statements.push_back(db::stmt_one(
-    "UPDATE email_flows SET status = 'approved', consumed_at = ?1 "
-    "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
-    "RETURNING id, email, redirect_to",
-    {value::integer(now), value::text(auth::token_hash(token))}, "invalid_link"));
+      "UPDATE email_flows SET status = 'approved', consumed_at = ?1 "
+      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
+      "RETURNING id, email, redirect_to",
+      {value::integer(now), value::text(auth::token_hash(token))},
+      "invalid_link"));
   append_user_statements(u, value::ref(0, "email"), "invalid_link");
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx, form](db::unit_result& r) {
-        if (!r.ok)
-          return link_failure(ctx, form, r.fail_code);
-        auto redirect = r.results[0].at(0, "redirect_to").s;
-        auto user = user_from_row(r.results[2]);
-        if (form && redirect.empty()) {
-          // A browser that only confirmed: the device that asked collects
-          // its session through /v1/auth/email/exchange.
-          count_attempt(ctx, "magic_link", true, user.id, user.email);
-          return ctx->reply(http::page_response(
-            200, "link_result",
-            {{"ok", true},
-             {"title", "You're signed in"},
-             {"message", "Sign-in confirmed. You can close this tab and "
-                         "return to where you started."}}));
-        }
-        open_session(ctx, user, "magic_link", [ctx, form, redirect, user](token_result& t) {
-          count_attempt(ctx, "magic_link", t.error.empty(), user.id, user.email);
-          if (!form)
-            return reply_tokens(ctx, t);
-          if (!t.error.empty())
-            return link_failure(ctx, form, t.error);
-          // Redirect with a short-lived one-time code in the fragment; the
-          // app trades it at /v1/auth/exchange (tokens never in URLs).
-          auto code = auth::random_token(32);
-          auto now = unix_now();
-          auto payload = token_json(t.tokens).dump();
-          auto hash = auth::token_hash(code);
-          auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
-                                               auth::to_bytes(payload), hash);
-          db::unit x;
-          x.statements.push_back(db::stmt(
-            "INSERT INTO exchange_codes(code_hash, session_id, payload_enc, "
-            "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            {value::text(hash), value::text(t.tokens.session_id),
-             value::blob(auth::to_string(sealed)), value::integer(now),
-             value::integer(now + ctx->cfg().auth.exchange_code_ttl)}));
-          ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(x))
-            .then(
-              [ctx, redirect, code](db::unit_result& r) {
-                if (!r.ok)
-                  return ctx->reply_internal("exchange insert failed");
-                http::response res;
-                res.status = 303;
-                res.set_header("Location", redirect + "#code=" + code);
-                res.set_header("Cache-Control", "no-store");
-                res.set_header("Content-Security-Policy", http::page_csp);
-                ctx->reply(std::move(res));
-              },
-              [ctx](caf::error& e) { ctx->reply_failure(e); });
-        });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [ctx, form](db::unit_result& r) {
+            if (!r.ok)
+              return link_failure(ctx, form, r.fail_code);
+            auto redirect = r.results[0].at(0, "redirect_to").s;
+            auto user = user_from_row(r.results[2]);
+            if (form && redirect.empty()) {
+              // A browser that only confirmed: the device that asked collects
+              // its session through /v1/auth/email/exchange.
+              count_attempt(ctx, "magic_link", true, user.id, user.email);
+              return ctx->reply(http::page_response(
+                  200, "link_result",
+                  {{"ok", true},
+                   {"title", "You're signed in"},
+                   {"message", "Sign-in confirmed. You can close this tab and "
+                               "return to where you started."}}));
+            }
+            open_session(
+                ctx, user, "magic_link",
+                [ctx, form, redirect, user](token_result& t) {
+                  count_attempt(ctx, "magic_link", t.error.empty(), user.id,
+                                user.email);
+                  if (!form)
+                    return reply_tokens(ctx, t);
+                  if (!t.error.empty())
+                    return link_failure(ctx, form, t.error);
+                  // Redirect with a short-lived one-time code in the fragment;
+                  // the app trades it at /v1/auth/exchange (tokens never in
+                  // URLs).
+                  auto code = auth::random_token(32);
+                  auto now = unix_now();
+                  auto payload = token_json(t.tokens).dump();
+                  auto hash = auth::token_hash(code);
+                  auto sealed = auth::secret_box::seal(
+                      ctx->svc().keys->payloads, auth::to_bytes(payload), hash);
+                  db::unit x;
+                  x.statements.push_back(db::stmt(
+                      "INSERT INTO exchange_codes(code_hash, session_id, "
+                      "payload_enc, "
+                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                      {value::text(hash), value::text(t.tokens.session_id),
+                       value::blob(auth::to_string(sealed)),
+                       value::integer(now),
+                       value::integer(now
+                                      + ctx->cfg().auth.exchange_code_ttl)}));
+                  ctx->self
+                      ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                                std::move(x))
+                      .then(
+                          [ctx, redirect, code](db::unit_result& r) {
+                            if (!r.ok)
+                              return ctx->reply_internal(
+                                  "exchange insert failed");
+                            http::response res;
+                            res.status = 303;
+                            res.set_header("Location",
+                                           redirect + "#code=" + code);
+                            res.set_header("Cache-Control", "no-store");
+                            res.set_header("Content-Security-Policy",
+                                           http::page_csp);
+                            ctx->reply(std::move(res));
+                          },
+                          [ctx](caf::error& e) { ctx->reply_failure(e); });
+                });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void email_verify_code(const context_ptr& ctx) {
@@ -209,8 +224,9 @@ void email_verify_code(const context_ptr& ctx) {
   http_routes::field_errors errors;
   auto flow_id = errors.string(*body, "flow_id", true, 64);
   auto code = errors.string(*body, "code", true, 16);
-  if (code && (code->size() != 6
-               || code->find_first_not_of("0123456789") != std::string::npos))
+  if (code
+      && (code->size() != 6
+          || code->find_first_not_of("0123456789") != std::string::npos))
     errors.add("code", "must be 6 digits");
   if (errors.reply_if_any(ctx))
     return;
@@ -219,74 +235,91 @@ void email_verify_code(const context_ptr& ctx) {
   // in parallel cannot exceed the limit.
   db::unit attempt;
   attempt.statements.push_back(db::stmt_one(
-    "UPDATE email_flows SET code_attempts = code_attempts + 1 "
-    "WHERE id = ?1 AND status = 'pending' AND expires_at > ?2 "
-    "AND code_attempts < ?3 RETURNING email, code_hash, code_attempts, "
-    "(SELECT id FROM users WHERE users.email = email_flows.email) AS user_id, "
-    + lockout::locked_until_sql(
-      "(SELECT id FROM users WHERE users.email = email_flows.email)", "email_code")
-    + " AS locked_until",
-    {value::text(*flow_id), value::integer(now),
-     value::integer(ctx->cfg().auth.code_max_attempts)},
-    "flow_expired"));
+      "UPDATE email_flows SET code_attempts = code_attempts + 1 "
+      "WHERE id = ?1 AND status = 'pending' AND expires_at > ?2 "
+      "AND code_attempts < ?3 RETURNING email, code_hash, code_attempts, "
+      "(SELECT id FROM users WHERE users.email = email_flows.email) AS "
+      "user_id, "
+          + lockout::locked_until_sql(
+              "(SELECT id FROM users WHERE users.email = email_flows.email)",
+              "email_code")
+          + " AS locked_until",
+      {value::text(*flow_id), value::integer(now),
+       value::integer(ctx->cfg().auth.code_max_attempts)},
+      "flow_expired"));
   auto id = *flow_id;
   auto entered = *code;
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(attempt))
-    .then(
-      [ctx, id, entered, now](db::unit_result& r) {
-        if (!r.ok) {
-          count_attempt(ctx, "otp", false);
-          return reply_db_failure(ctx, r, "flow_expired");
-        }
-        const auto& row = r.results[0];
-        // A locked account answers exactly like a wrong code (lockout).
-        bool locked = row.at(0, "locked_until").i > now;
-        bool match = !locked
-                     && auth::verify_otp_code(ctx->svc().keys->code_hmac, id, entered,
-                                              row.at(0, "code_hash").s);
-        if (!match) {
-          count_attempt(ctx, "otp", false);
-          auto refuse = [ctx, id, dead = row.at(0, "code_attempts").i
-                                         >= ctx->cfg().auth.code_max_attempts] {
-            if (!dead)
-              return ctx->reply_error("invalid_code");
-            db::unit kill;
-            kill.statements.push_back(db::stmt(
-              "UPDATE email_flows SET status = 'dead' WHERE id = ? AND status = 'pending'",
-              {value::text(id)}));
-            ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(kill))
-              .then([ctx](db::unit_result&) { ctx->reply_error("invalid_code"); },
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                std::move(attempt))
+      .then(
+          [ctx, id, entered, now](db::unit_result& r) {
+            if (!r.ok) {
+              count_attempt(ctx, "otp", false);
+              return reply_db_failure(ctx, r, "flow_expired");
+            }
+            const auto& row = r.results[0];
+            // A locked account answers exactly like a wrong code (lockout).
+            bool locked = row.at(0, "locked_until").i > now;
+            bool match
+                = !locked
+                  && auth::verify_otp_code(ctx->svc().keys->code_hmac, id,
+                                           entered, row.at(0, "code_hash").s);
+            if (!match) {
+              count_attempt(ctx, "otp", false);
+              auto refuse = [ctx, id,
+                             dead = row.at(0, "code_attempts").i
+                                    >= ctx->cfg().auth.code_max_attempts] {
+                if (!dead)
+                  return ctx->reply_error("invalid_code");
+                db::unit kill;
+                kill.statements.push_back(
+                    db::stmt("UPDATE email_flows SET status = 'dead' WHERE id "
+                             "= ? AND status = 'pending'",
+                             {value::text(id)}));
+                ctx->self
+                    ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                              std::move(kill))
+                    .then(
+                        [ctx](db::unit_result&) {
+                          ctx->reply_error("invalid_code");
+                        },
+                        [ctx](caf::error& e) { ctx->reply_failure(e); });
+              };
+              if (locked)
+                return refuse();
+              return record_failure(ctx, row.at(0, "user_id").s,
+                                    row.at(0, "email").s, "email_code", refuse);
+            }
+            db::unit done;
+            done.statements.push_back(db::stmt_one(
+                "UPDATE email_flows SET status = 'collected', consumed_at = ? "
+                "WHERE id = ? AND status = 'pending' RETURNING email",
+                {value::integer(now), value::text(id)}, "flow_expired"));
+            append_user_statements(done, value::ref(0, "email"),
+                                   "invalid_code");
+            done.statements.push_back(
+                lockout::reset(value::ref(2, "id"), "email_code"));
+            ctx->self
+                ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                          std::move(done))
+                .then(
+                    [ctx](db::unit_result& r) {
+                      if (!r.ok) {
+                        count_attempt(ctx, "otp", false);
+                        return reply_db_failure(ctx, r, "flow_expired");
+                      }
+                      auto user = user_from_row(r.results[2]);
+                      open_session(ctx, user, "otp",
+                                   [ctx, user](token_result& t) {
+                                     count_attempt(ctx, "otp", t.error.empty(),
+                                                   user.id, user.email);
+                                     reply_tokens(ctx, t);
+                                   });
+                    },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });
-          };
-          if (locked)
-            return refuse();
-          return record_failure(ctx, row.at(0, "user_id").s, row.at(0, "email").s,
-                                "email_code", refuse);
-        }
-        db::unit done;
-        done.statements.push_back(db::stmt_one(
-          "UPDATE email_flows SET status = 'collected', consumed_at = ? "
-          "WHERE id = ? AND status = 'pending' RETURNING email",
-          {value::integer(now), value::text(id)}, "flow_expired"));
-        append_user_statements(done, value::ref(0, "email"), "invalid_code");
-        done.statements.push_back(lockout::reset(value::ref(2, "id"), "email_code"));
-        ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(done))
-          .then(
-            [ctx](db::unit_result& r) {
-              if (!r.ok) {
-                count_attempt(ctx, "otp", false);
-                return reply_db_failure(ctx, r, "flow_expired");
-              }
-              auto user = user_from_row(r.results[2]);
-              open_session(ctx, user, "otp",
-                           [ctx, user](token_result& t) {
-                             count_attempt(ctx, "otp", t.error.empty(), user.id, user.email);
-                             reply_tokens(ctx, t);
-                           });
-            },
-            [ctx](caf::error& e) { ctx->reply_failure(e); });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void email_exchange(const context_ptr& ctx) {
@@ -301,43 +334,47 @@ void email_exchange(const context_ptr& ctx) {
   auto id = *flow_id;
   auto secret_hash = auth::token_hash(*secret);
   ctx->self
-    ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT status, flow_secret_hash, expires_at FROM "
-                       "email_flows WHERE id = ?",
-                       {value::text(id)}))
-    .then(
-      [ctx, id, secret_hash](db::rowset& rs) {
-        auto now = unix_now();
-        if (rs.empty()
-            || !auth::constant_time_equal(std::string_view(rs.at(0, "flow_secret_hash").s),
-                                          std::string_view(secret_hash))
-            || rs.at(0, "expires_at").i <= now)
-          return ctx->reply_error("flow_expired");
-        auto status = rs.at(0, "status").s;
-        if (status == "pending") {
-          auto res = http::json_response(202, {{"status", "pending"}});
-          res.set_header("Cache-Control", "no-store");
-          return ctx->reply(std::move(res));
-        }
-        if (status != "approved")
-          return ctx->reply_error("flow_expired");
-        db::unit u;
-        u.statements.push_back(db::stmt_one(
-          "UPDATE email_flows SET status = 'collected' WHERE id = ? AND "
-          "status = 'approved' AND flow_secret_hash = ? RETURNING email",
-          {value::text(id), value::text(secret_hash)}, "flow_expired"));
-        append_user_statements(u, value::ref(0, "email"), "flow_expired");
-        ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-          .then(
-            [ctx](db::unit_result& r) {
-              if (!r.ok)
-                return reply_db_failure(ctx, r, "flow_expired");
-              open_session(ctx, user_from_row(r.results[2]), "magic_link",
-                           [ctx](token_result& t) { reply_tokens(ctx, t); });
-            },
-            [ctx](caf::error& e) { ctx->reply_failure(e); });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
+                db::stmt("SELECT status, flow_secret_hash, expires_at FROM "
+                         "email_flows WHERE id = ?",
+                         {value::text(id)}))
+      .then(
+          [ctx, id, secret_hash](db::rowset& rs) {
+            auto now = unix_now();
+            if (rs.empty()
+                || !auth::constant_time_equal(
+                    std::string_view(rs.at(0, "flow_secret_hash").s),
+                    std::string_view(secret_hash))
+                || rs.at(0, "expires_at").i <= now)
+              return ctx->reply_error("flow_expired");
+            auto status = rs.at(0, "status").s;
+            if (status == "pending") {
+              auto res = http::json_response(202, {{"status", "pending"}});
+              res.set_header("Cache-Control", "no-store");
+              return ctx->reply(std::move(res));
+            }
+            if (status != "approved")
+              return ctx->reply_error("flow_expired");
+            db::unit u;
+            u.statements.push_back(db::stmt_one(
+                "UPDATE email_flows SET status = 'collected' WHERE id = ? AND "
+                "status = 'approved' AND flow_secret_hash = ? RETURNING email",
+                {value::text(id), value::text(secret_hash)}, "flow_expired"));
+            append_user_statements(u, value::ref(0, "email"), "flow_expired");
+            ctx->self
+                ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                          std::move(u))
+                .then(
+                    [ctx](db::unit_result& r) {
+                      if (!r.ok)
+                        return reply_db_failure(ctx, r, "flow_expired");
+                      open_session(
+                          ctx, user_from_row(r.results[2]), "magic_link",
+                          [ctx](token_result& t) { reply_tokens(ctx, t); });
+                    },
+                    [ctx](caf::error& e) { ctx->reply_failure(e); });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void code_exchange(const context_ptr& ctx) {
@@ -351,25 +388,27 @@ void code_exchange(const context_ptr& ctx) {
   auto hash = auth::token_hash(*code);
   db::unit u;
   u.statements.push_back(db::stmt_one(
-    "DELETE FROM exchange_codes WHERE code_hash = ? AND expires_at > ? "
-    "RETURNING payload_enc",
-    {value::text(hash), value::integer(unix_now())}, "invalid_exchange_code"));
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx, hash](db::unit_result& r) {
-        if (!r.ok)
-          return reply_db_failure(ctx, r, "invalid_exchange_code");
-        auto plain = auth::secret_box::open(
-          ctx->svc().keys->payloads,
-          auth::to_bytes(r.results[0].at(0, "payload_enc").s), hash);
-        if (!plain)
-          return ctx->reply_internal("exchange payload undecryptable");
-        auto res = http::json_response(
-          200, nlohmann::json::parse(auth::to_string(*plain)));
-        res.set_header("Cache-Control", "no-store");
-        ctx->reply(std::move(res));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      "DELETE FROM exchange_codes WHERE code_hash = ? AND expires_at > ? "
+      "RETURNING payload_enc",
+      {value::text(hash), value::integer(unix_now())},
+      "invalid_exchange_code"));
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [ctx, hash](db::unit_result& r) {
+            if (!r.ok)
+              return reply_db_failure(ctx, r, "invalid_exchange_code");
+            auto plain = auth::secret_box::open(
+                ctx->svc().keys->payloads,
+                auth::to_bytes(r.results[0].at(0, "payload_enc").s), hash);
+            if (!plain)
+              return ctx->reply_internal("exchange payload undecryptable");
+            auto res = http::json_response(
+                200, nlohmann::json::parse(auth::to_string(*plain)));
+            res.set_header("Cache-Control", "no-store");
+            ctx->reply(std::move(res));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

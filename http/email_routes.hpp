@@ -24,4 +24,4 @@ void email_exchange(const context_ptr& ctx);
 /// Handles POST /v1/auth/exchange: trades a one-time redirect code.
 void code_exchange(const context_ptr& ctx);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

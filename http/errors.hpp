@@ -34,4 +34,4 @@ response error_response(const api_error& err, const std::string& request_id);
 /// Shorthand for a JSON response with a body.
 response json_response(std::uint16_t status, const nlohmann::json& body);
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

@@ -36,34 +36,37 @@ std::size_t append_failure(db::unit& u, const value& user_id,
   }
   durations += " ELSE " + std::to_string(policy.cap_seconds) + " END";
   u.statements.push_back(db::stmt(
-    "INSERT INTO failed_attempts(user_id, method, failures, lockouts, "
-    "locked_until, updated_at) VALUES (?1, ?2, 1, 0, 0, ?3) "
-    "ON CONFLICT(user_id, method) DO UPDATE SET failures = failures + 1, "
-    // A whole quiet cap since the last lock forgives earlier locks.
-    "lockouts = CASE WHEN locked_until > 0 AND ?3 - locked_until >= ?4 "
-    "THEN 0 ELSE lockouts END, updated_at = ?3 "
-    "WHERE locked_until <= ?3",
-    {user_id, value::text(method), value::integer(now),
-     value::integer(policy.cap_seconds)}));
+      "INSERT INTO failed_attempts(user_id, method, failures, lockouts, "
+      "locked_until, updated_at) VALUES (?1, ?2, 1, 0, 0, ?3) "
+      "ON CONFLICT(user_id, method) DO UPDATE SET failures = failures + 1, "
+      // A whole quiet cap since the last lock forgives earlier locks.
+      "lockouts = CASE WHEN locked_until > 0 AND ?3 - locked_until >= ?4 "
+      "THEN 0 ELSE lockouts END, updated_at = ?3 "
+      "WHERE locked_until <= ?3",
+      {user_id, value::text(method), value::integer(now),
+       value::integer(policy.cap_seconds)}));
   u.statements.push_back(db::stmt(
-    "UPDATE failed_attempts SET failures = 0, lockouts = lockouts + 1, "
-    "locked_until = ?3 + " + durations + ", updated_at = ?3 "
-    "WHERE user_id = ?1 AND method = ?2 AND failures >= ?4 "
-    "AND locked_until <= ?3 RETURNING lockouts, locked_until",
-    {user_id, value::text(method), value::integer(now),
-     value::integer(policy.threshold)}));
+      "UPDATE failed_attempts SET failures = 0, lockouts = lockouts + 1, "
+      "locked_until = ?3 + "
+          + durations
+          + ", updated_at = ?3 "
+            "WHERE user_id = ?1 AND method = ?2 AND failures >= ?4 "
+            "AND locked_until <= ?3 RETURNING lockouts, locked_until",
+      {user_id, value::text(method), value::integer(now),
+       value::integer(policy.threshold)}));
   return u.statements.size() - 1;
 }
 
 db::statement reset(const value& user_id, const std::string& method) {
-  return db::stmt("DELETE FROM failed_attempts WHERE user_id = ? AND method = ?",
-                  {user_id, value::text(method)});
+  return db::stmt(
+      "DELETE FROM failed_attempts WHERE user_id = ? AND method = ?",
+      {user_id, value::text(method)});
 }
 
 db::unit unlock_unit(const std::string& user_id) {
   db::unit u;
   u.statements.push_back(db::stmt(
-    "DELETE FROM failed_attempts WHERE user_id = ?", {value::text(user_id)}));
+      "DELETE FROM failed_attempts WHERE user_id = ?", {value::text(user_id)}));
   return u;
 }
 
@@ -77,47 +80,48 @@ void record_failure(const context_ptr& ctx, const std::string& user_id,
   if (user_id.empty())
     return guarded(ctx, then);
   db::unit u;
-  auto lock_index = lockout::append_failure(u, db::value::text(user_id), method,
-                                            unix_now(),
-                                            lockout::policy_from(ctx->cfg()));
+  auto lock_index
+      = lockout::append_failure(u, db::value::text(user_id), method, unix_now(),
+                                lockout::policy_from(ctx->cfg()));
   ctx->self
-    ->request(ctx->svc().db, http_routes::db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx, then, lock_index, user_id, email, method](db::unit_result& r) {
-        if (r.ok && lock_index < r.results.size()
-            && !r.results[lock_index].empty()) {
-          const auto& row = r.results[lock_index];
-          ctx->audit("account.locked", false, user_id, email,
-                     {{"method", method},
-                      {"lockouts", row.at(0, "lockouts").i},
-                      {"locked_until", row.at(0, "locked_until").i}});
-          caf::anon_send(ctx->svc().metrics,
-                         metrics::inc("account_lockouts_total", {method}));
-        } else if (!r.ok) {
-          ctx->log_fields["lockout_record"] = r.fail_code;
-        }
-        guarded(ctx, then);
-      },
-      [ctx, then](caf::error& e) {
-        ctx->log_fields["lockout_record"] = caf::to_string(e);
-        guarded(ctx, then);
-      });
+      ->request(ctx->svc().db, http_routes::db_timeout, atom::write_atom_v,
+                std::move(u))
+      .then(
+          [ctx, then, lock_index, user_id, email, method](db::unit_result& r) {
+            if (r.ok && lock_index < r.results.size()
+                && !r.results[lock_index].empty()) {
+              const auto& row = r.results[lock_index];
+              ctx->audit("account.locked", false, user_id, email,
+                         {{"method", method},
+                          {"lockouts", row.at(0, "lockouts").i},
+                          {"locked_until", row.at(0, "locked_until").i}});
+              caf::anon_send(ctx->svc().metrics,
+                             metrics::inc("account_lockouts_total", {method}));
+            } else if (!r.ok) {
+              ctx->log_fields["lockout_record"] = r.fail_code;
+            }
+            guarded(ctx, then);
+          },
+          [ctx, then](caf::error& e) {
+            ctx->log_fields["lockout_record"] = caf::to_string(e);
+            guarded(ctx, then);
+          });
 }
 
 void check_locked(const context_ptr& ctx, const std::string& user_id,
                   const std::string& method, std::function<void(bool)> then) {
   auto now = unix_now();
   ctx->self
-    ->request(ctx->svc().db, http_routes::db_timeout, atom::query_atom_v,
-              db::stmt("SELECT locked_until FROM failed_attempts WHERE "
-                       "user_id = ? AND method = ?",
-                       {db::value::text(user_id), db::value::text(method)}))
-    .then(
-      [ctx, then, now](db::rowset& rs) {
-        bool locked = !rs.empty() && rs.at(0, "locked_until").i > now;
-        guarded(ctx, [&] { then(locked); });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().db, http_routes::db_timeout, atom::query_atom_v,
+                db::stmt("SELECT locked_until FROM failed_attempts WHERE "
+                         "user_id = ? AND method = ?",
+                         {db::value::text(user_id), db::value::text(method)}))
+      .then(
+          [ctx, then, now](db::rowset& rs) {
+            bool locked = !rs.empty() && rs.at(0, "locked_until").i > now;
+            guarded(ctx, [&] { then(locked); });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 } // namespace authsvc::http_routes

@@ -24,7 +24,8 @@ auth::lockout_policy policy_from(const config::settings& cfg);
 /// SQL expression for the `locked_until` of (`user_id_sql`, method `m`):
 /// splice into a read, e.g. `SELECT ..., <expr> AS locked_until`. `m` must
 /// be one of the method names above (it is spliced, not bound).
-std::string locked_until_sql(const std::string& user_id_sql, const std::string& m);
+std::string locked_until_sql(const std::string& user_id_sql,
+                             const std::string& m);
 
 /// Appends the two statements that record one failure atomically:
 /// the first counts it (nothing changes while locked), the second locks the

@@ -67,7 +67,8 @@ responder::~responder() {
     response r;
     r.status = 503;
     r.set_header("Content-Type", "application/json; charset=utf-8");
-    r.body = R"({"error":{"code":"service_unavailable","message":"the service could not answer this request","request_id":""}})";
+    r.body
+        = R"({"error":{"code":"service_unavailable","message":"the service could not answer this request","request_id":""}})";
     r.close = true;
     auto cb = std::move(cb_);
     cb_ = nullptr;
@@ -83,4 +84,4 @@ void responder::reply(response&& r) {
   cb(std::move(r));
 }
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

@@ -34,12 +34,12 @@ enum class rejection : std::uint8_t {
 
 struct request {
   std::string method;
-  std::string target;   ///< path and query as received
+  std::string target; ///< path and query as received
   std::vector<header_field> headers;
   std::string body;
-  std::string peer;     ///< socket peer address
+  std::string peer; ///< socket peer address
   bool tls = false;
-  std::uint8_t rejected = 0; ///< a rejection value
+  std::uint8_t rejected = 0;    ///< a rejection value
   std::int64_t received_ns = 0; ///< steady clock when the header arrived
 
   /// First header named `name` (case-insensitive), or empty.
@@ -61,8 +61,8 @@ struct response {
   std::uint16_t status = 200;
   std::vector<header_field> headers;
   std::string body;
-  bool close = false;   ///< close the connection after writing
-  bool head = false;    ///< HEAD request: send headers only
+  bool close = false; ///< close the connection after writing
+  bool head = false;  ///< HEAD request: send headers only
 
   void set_header(std::string name, std::string value);
   std::string_view header(std::string_view name) const;
@@ -82,8 +82,7 @@ class responder {
 public:
   using callback = std::function<void(response&&)>;
 
-  explicit responder(callback cb) : cb_(std::move(cb)) {
-  }
+  explicit responder(callback cb) : cb_(std::move(cb)) {}
   ~responder();
   responder(const responder&) = delete;
   responder& operator=(const responder&) = delete;
@@ -101,4 +100,4 @@ using responder_ptr = std::shared_ptr<responder>;
 /// Case-insensitive ASCII comparison for header names.
 bool iequals(std::string_view a, std::string_view b);
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

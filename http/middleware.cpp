@@ -80,7 +80,8 @@ std::string resolve_request_id(const request& req) {
     return std::string(id);
   // Request ids are not secrets, only unique: a per-thread random prefix
   // plus a counter avoids a CSPRNG call on every request.
-  thread_local const std::string prefix = auth::hex_encode(auth::random_bytes(8));
+  thread_local const std::string prefix
+      = auth::hex_encode(auth::random_bytes(8));
   thread_local std::uint64_t counter = 0;
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx",
@@ -126,13 +127,13 @@ void apply_security_headers(response& r, bool https,
   if (https && hsts_max_age > 0)
     r.set_header("Strict-Transport-Security",
                  "max-age=" + std::to_string(hsts_max_age)
-                   + "; includeSubDomains");
+                     + "; includeSubDomains");
   else if (at[n] != none)
     r.remove_header("Strict-Transport-Security");
 }
 
 cors_policy::cors_policy(std::vector<std::string> origins)
-  : origins_(std::move(origins)) {
+    : origins_(std::move(origins)) {
   any_ = std::find(origins_.begin(), origins_.end(), "*") != origins_.end();
 }
 
@@ -156,7 +157,7 @@ response cors_policy::preflight(const request& req,
   auto origin = req.header("Origin");
   auto wanted = std::string(req.header("Access-Control-Request-Method"));
   bool method_ok
-    = std::find(methods.begin(), methods.end(), wanted) != methods.end();
+      = std::find(methods.begin(), methods.end(), wanted) != methods.end();
   if (!origin_allowed(origin) || !method_ok) {
     auto r = error_response({"cors_denied", {}, {}, 0}, request_id);
     r.set_header("Vary", "Origin");
@@ -222,8 +223,8 @@ void maybe_compress(const request& req, response& r) {
   r.body = std::move(z);
   r.set_header("Content-Encoding", "gzip");
   auto vary = std::string(r.header("Vary"));
-  r.set_header("Vary", vary.empty() ? "Accept-Encoding"
-                                    : vary + ", Accept-Encoding");
+  r.set_header("Vary",
+               vary.empty() ? "Accept-Encoding" : vary + ", Accept-Encoding");
 }
 
 bool has_media_type(const request& req, std::string_view type) {
@@ -244,8 +245,10 @@ json_body parse_json_body(const request& req) {
     return out;
   }
   if (!j.is_object()) {
-    out.error = api_error{"validation_failed", "The body must be a JSON object.",
-                          {{"body", "must be an object"}}, 0};
+    out.error = api_error{"validation_failed",
+                          "The body must be a JSON object.",
+                          {{"body", "must be an object"}},
+                          0};
     return out;
   }
   out.value = std::move(j);
@@ -317,15 +320,26 @@ std::string html_escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
     }
   }
   return out;
 }
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

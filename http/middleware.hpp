@@ -23,19 +23,18 @@ bool valid_request_id(std::string_view id);
 
 /// The Content-Security-Policy for API (JSON) responses: nothing may load.
 inline constexpr const char* api_csp
-  = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'none'";
+    = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+      "form-action 'none'";
 
 /// The policy for the service's own HTML pages: only the service itself.
 inline constexpr const char* page_csp
-  = "default-src 'self'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+    = "default-src 'self'; script-src 'self'; style-src 'self'; "
+      "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+      "frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Adds the security headers (seed values; HSTS only when `https`).
 /// A handler's own Content-Security-Policy is kept.
-void apply_security_headers(response& r, bool https,
-                            std::int64_t hsts_max_age);
+void apply_security_headers(response& r, bool https, std::int64_t hsts_max_age);
 
 /// Cross-origin policy from the configured origin allow list.
 class cors_policy {
@@ -87,8 +86,7 @@ std::optional<std::string> url_decode(std::string_view s);
 
 /// Parses `a=b&c=d` (query or form body); the first value of a key wins.
 /// Malformed pairs are skipped.
-std::vector<std::pair<std::string, std::string>>
-parse_form(std::string_view s);
+std::vector<std::pair<std::string, std::string>> parse_form(std::string_view s);
 
 /// The value for `key` in a parsed form, if present.
 std::optional<std::string>
@@ -98,4 +96,4 @@ form_value(const std::vector<std::pair<std::string, std::string>>& form,
 /// Escapes text for HTML element and attribute content.
 std::string html_escape(std::string_view s);
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

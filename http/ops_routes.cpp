@@ -14,20 +14,20 @@ constexpr auto check_timeout = std::chrono::seconds(2);
 template <class F>
 void check_database(const context_ptr& ctx, F done) {
   ctx->self->request(ctx->svc().db, check_timeout, atom::status_atom_v)
-    .then(
-      [ctx, done](db::status& st) mutable {
-        if (!st.migrated)
-          return done(false, st.last_error.empty() ? "migrating"
-                                                   : st.last_error);
-        ctx->self
-          ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
-                    db::stmt("SELECT 1"))
-          .then([done](db::rowset&) mutable { done(true, "ok"); },
-                [done](caf::error& e) mutable {
-                  done(false, caf::to_string(e));
-                });
-      },
-      [done](caf::error& e) mutable { done(false, caf::to_string(e)); });
+      .then(
+          [ctx, done](db::status& st) mutable {
+            if (!st.migrated)
+              return done(false,
+                          st.last_error.empty() ? "migrating" : st.last_error);
+            ctx->self
+                ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
+                          db::stmt("SELECT 1"))
+                .then([done](db::rowset&) mutable { done(true, "ok"); },
+                      [done](caf::error& e) mutable {
+                        done(false, caf::to_string(e));
+                      });
+          },
+          [done](caf::error& e) mutable { done(false, caf::to_string(e)); });
 }
 
 } // namespace
@@ -40,32 +40,34 @@ void health(const context_ptr& ctx) {
     if (!db_ok)
       ctx->log_fields["database"] = detail;
     ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
-      .then(
-        [ctx, db_ok](bool sessions_ok) {
-          ctx->self->request(ctx->svc().mailer, check_timeout, atom::status_atom_v)
-            .then(
-              [ctx, db_ok, sessions_ok](mailer_status& m) {
-                bool mail_ok = m.oldest_due_age < mail_backlog_seconds;
-                bool ok = db_ok && sessions_ok && mail_ok;
-                ctx->reply_json(
-                  ok ? 200 : 503,
-                  {{"status", ok ? "ok" : "degraded"},
-                   {"version", authsvc::version},
-                   {"uptime_seconds", uptime_seconds()},
-                   {"checks",
-                    {{"database", db_ok ? "ok" : "failing"},
-                     {"sessions", sessions_ok ? "ok" : "loading"},
-                     {"mailer", mail_ok ? "ok" : "backlog"}}},
-                   {"mailer",
-                    {{"transport", m.transport},
-                     {"last_success", m.last_success},
-                     {"last_failure", m.last_failure},
-                     {"queue_depth", m.queue_depth},
-                     {"oldest_due_age_seconds", m.oldest_due_age}}}});
-              },
-              [ctx](caf::error& e) { ctx->reply_failure(e); });
-        },
-        [ctx](caf::error& e) { ctx->reply_failure(e); });
+        .then(
+            [ctx, db_ok](bool sessions_ok) {
+              ctx->self
+                  ->request(ctx->svc().mailer, check_timeout,
+                            atom::status_atom_v)
+                  .then(
+                      [ctx, db_ok, sessions_ok](mailer_status& m) {
+                        bool mail_ok = m.oldest_due_age < mail_backlog_seconds;
+                        bool ok = db_ok && sessions_ok && mail_ok;
+                        ctx->reply_json(
+                            ok ? 200 : 503,
+                            {{"status", ok ? "ok" : "degraded"},
+                             {"version", authsvc::version},
+                             {"uptime_seconds", uptime_seconds()},
+                             {"checks",
+                              {{"database", db_ok ? "ok" : "failing"},
+                               {"sessions", sessions_ok ? "ok" : "loading"},
+                               {"mailer", mail_ok ? "ok" : "backlog"}}},
+                             {"mailer",
+                              {{"transport", m.transport},
+                               {"last_success", m.last_success},
+                               {"last_failure", m.last_failure},
+                               {"queue_depth", m.queue_depth},
+                               {"oldest_due_age_seconds", m.oldest_due_age}}}});
+                      },
+                      [ctx](caf::error& e) { ctx->reply_failure(e); });
+            },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
 }
 
@@ -79,18 +81,18 @@ void readiness(const context_ptr& ctx) {
   check_database(ctx, [ctx](bool ok, const std::string& detail) {
     if (!ok) {
       ctx->log_fields["database"] = detail;
-      return ctx->reply_json(503, {{"status", "not_ready"},
-                                   {"checks", {{"database", detail}}}});
+      return ctx->reply_json(
+          503, {{"status", "not_ready"}, {"checks", {{"database", detail}}}});
     }
     ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
-      .then(
-        [ctx](bool ready) {
-          if (ready)
-            return ctx->reply_json(200, {{"status", "ready"}});
-          ctx->reply_json(503, {{"status", "not_ready"},
-                                {"checks", {{"sessions", "loading"}}}});
-        },
-        [ctx](caf::error& e) { ctx->reply_failure(e); });
+        .then(
+            [ctx](bool ready) {
+              if (ready)
+                return ctx->reply_json(200, {{"status", "ready"}});
+              ctx->reply_json(503, {{"status", "not_ready"},
+                                    {"checks", {{"sessions", "loading"}}}});
+            },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
 }
 
@@ -104,16 +106,17 @@ void metrics(const context_ptr& ctx) {
       return ctx->reply_error("unauthorized");
   }
   ctx->self->request(ctx->svc().metrics, check_timeout, atom::render_atom_v)
-    .then(
-      [ctx](std::string& text) {
-        http::response r;
-        r.status = 200;
-        r.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-        r.set_header("Cache-Control", "no-store");
-        r.body = std::move(text);
-        ctx->reply(std::move(r));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      .then(
+          [ctx](std::string& text) {
+            http::response r;
+            r.status = 200;
+            r.set_header("Content-Type",
+                         "text/plain; version=0.0.4; charset=utf-8");
+            r.set_header("Cache-Control", "no-store");
+            r.body = std::move(text);
+            ctx->reply(std::move(r));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

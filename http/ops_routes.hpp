@@ -16,4 +16,4 @@ void readiness(const context_ptr& ctx);
 /// Handles GET /metrics: Prometheus text 0.0.4, optionally behind a token.
 void metrics(const context_ptr& ctx);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

@@ -23,7 +23,7 @@ const std::map<std::string, std::string>& pages() {
       if (f.path.rfind(prefix, 0) == 0 && f.path.size() > 5
           && f.path.substr(f.path.size() - 5) == ".html")
         out[f.path.substr(prefix.size(), f.path.size() - prefix.size() - 5)]
-          = f.contents;
+            = f.contents;
     return out;
   }();
   return table;
@@ -88,4 +88,4 @@ void validate_pages() {
                                + "' is missing");
 }
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

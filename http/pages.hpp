@@ -22,4 +22,4 @@ response page_response(std::uint16_t status, const std::string& name,
 /// @throws std::runtime_error naming the broken page.
 void validate_pages();
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

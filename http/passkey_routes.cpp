@@ -72,7 +72,7 @@ json passkey_json(const db::rowset& rs, std::size_t row) {
 }
 
 constexpr const char* passkey_columns
-  = "id, name, created_at, last_used_at, backed_up, transports";
+    = "id, name, created_at, last_used_at, backed_up, transports";
 
 bool valid_name(const std::string& s) {
   if (s.empty())
@@ -83,7 +83,6 @@ bool valid_name(const std::string& s) {
   return true;
 }
 
-
 void count_attempt(const context_ptr& ctx, bool ok) {
   caf::anon_send(ctx->svc().metrics,
                  metrics::inc("auth_attempts_total",
@@ -92,10 +91,10 @@ void count_attempt(const context_ptr& ctx, bool ok) {
 
 /// The configured COSE algorithms (names validated at start-up).
 std::vector<int> cose_algorithms(const config::settings& cfg) {
-  static const std::pair<const char*, int> names[] = {
-    {"EdDSA", -8},    {"ES256", -7},    {"ES384", -35},   {"ES512", -36},
-    {"PS256", -37},   {"PS384", -38},   {"PS512", -39},   {"RS256", -257},
-    {"RS384", -258},  {"RS512", -259}};
+  static const std::pair<const char*, int> names[]
+      = {{"EdDSA", -8},   {"ES256", -7},  {"ES384", -35}, {"ES512", -36},
+         {"PS256", -37},  {"PS384", -38}, {"PS512", -39}, {"RS256", -257},
+         {"RS384", -258}, {"RS512", -259}};
   std::vector<int> out;
   for (const auto& a : cfg.webauthn.algorithms)
     for (const auto& [name, alg] : names)
@@ -107,7 +106,8 @@ std::vector<int> cose_algorithms(const config::settings& cfg) {
 /// Fills what both ceremonies expect from configuration and the challenge.
 void fill_policy(wa::ceremony_policy& p, const config::settings& cfg,
                  const std::string& challenge_b64, const std::string& uv) {
-  p.expected_challenge = auth::base64url_decode(challenge_b64).value_or(auth::bytes{});
+  p.expected_challenge
+      = auth::base64url_decode(challenge_b64).value_or(auth::bytes{});
   p.rp_ids = {cfg.webauthn.rp_id};
   p.origins = cfg.webauthn.origins;
   p.require_user_verification = uv == "required";
@@ -142,7 +142,8 @@ std::vector<wa::trust_anchor> load_trust_anchors(const std::string& dir) {
 std::vector<wa::credential_descriptor> decoys(const context_ptr& ctx,
                                               const std::string& email) {
   wa::credential_descriptor d;
-  d.id = auth::hmac_sha256(ctx->svc().keys->webauthn_decoys, "credential/" + email);
+  d.id = auth::hmac_sha256(ctx->svc().keys->webauthn_decoys,
+                           "credential/" + email);
   d.transports = {"hybrid", "internal"};
   return {d};
 }
@@ -165,26 +166,28 @@ void store_challenge(const context_ptr& ctx, const std::string& id,
                      const std::string& uv, F then) {
   auto now = unix_now();
   db::unit u;
+  u.statements.push_back(
+      db::stmt("DELETE FROM webauthn_challenges WHERE expires_at < ?",
+               {value::integer(now - challenge_linger)}));
   u.statements.push_back(db::stmt(
-    "DELETE FROM webauthn_challenges WHERE expires_at < ?",
-    {value::integer(now - challenge_linger)}));
-  u.statements.push_back(db::stmt(
-    "INSERT INTO webauthn_challenges(id, challenge, purpose, user_id, "
-    "user_verification, discoverable, created_at, expires_at) "
-    "VALUES (?,?,?,?,?,?,?,?)",
-    {value::text(id), value::text(auth::base64url_encode(challenge)),
-     value::text(purpose),
-     user_id.empty() ? value::null() : value::text(user_id), value::text(uv),
-     value::integer(discoverable ? 1 : 0), value::integer(now),
-     value::integer(now + ctx->cfg().webauthn.challenge_ttl)}));
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx, then](db::unit_result& r) mutable {
-        if (!r.ok)
-          return ctx->reply_internal("challenge insert failed: " + r.fail_code);
-        guarded(ctx, [&] { then(); });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      "INSERT INTO webauthn_challenges(id, challenge, purpose, user_id, "
+      "user_verification, discoverable, created_at, expires_at) "
+      "VALUES (?,?,?,?,?,?,?,?)",
+      {value::text(id), value::text(auth::base64url_encode(challenge)),
+       value::text(purpose),
+       user_id.empty() ? value::null() : value::text(user_id), value::text(uv),
+       value::integer(discoverable ? 1 : 0), value::integer(now),
+       value::integer(now + ctx->cfg().webauthn.challenge_ttl)}));
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [ctx, then](db::unit_result& r) mutable {
+            if (!r.ok)
+              return ctx->reply_internal("challenge insert failed: "
+                                         + r.fail_code);
+            guarded(ctx, [&] { then(); });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 /// Consumes a challenge whose ceremony failed (it is single use whatever
@@ -193,12 +196,14 @@ template <class F>
 void consume_then(const context_ptr& ctx, const std::string& id,
                   const char* purpose, F then) {
   db::unit u;
-  u.statements.push_back(db::stmt(
-    "DELETE FROM webauthn_challenges WHERE id = ? AND purpose = ? RETURNING id",
-    {value::text(id), value::text(purpose)}));
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([ctx, then](db::unit_result&) mutable { guarded(ctx, [&] { then(); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  u.statements.push_back(db::stmt("DELETE FROM webauthn_challenges WHERE id = "
+                                  "? AND purpose = ? RETURNING id",
+                                  {value::text(id), value::text(purpose)}));
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then([ctx,
+             then](db::unit_result&) mutable { guarded(ctx, [&] { then(); }); },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void reply_webauthn_failed(const context_ptr& ctx, const std::string& reason) {
@@ -234,8 +239,11 @@ void flag_counter_regression(const context_ptr& ctx, const std::string& user_id,
               {"received_count", received},
               {"rejected", rejected}});
   log::warn("webauthn", "counter-regression",
-            {{"user_id", user_id}, {"credential_id", credential_id},
-             {"stored", stored}, {"received", received}, {"rejected", rejected},
+            {{"user_id", user_id},
+             {"credential_id", credential_id},
+             {"stored", stored},
+             {"received", received},
+             {"rejected", rejected},
              {"request_id", ctx->request_id}});
 }
 
@@ -246,46 +254,47 @@ void flag_counter_regression(const context_ptr& ctx, const std::string& user_id,
 void webauthn_register_options(const context_ptr& ctx) {
   auto user_id = ctx->auth.user_id;
   ctx->self
-    ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-              db::stmt("SELECT id, transports FROM webauthn_credentials "
-                       "WHERE user_id = ? ORDER BY created_at, id",
-                       {value::text(user_id)}))
-    .then(
-      [ctx, user_id](db::rowset& rs) {
-        guarded(ctx, [&] {
-          const auto& cfg = ctx->cfg().webauthn;
-          if (static_cast<std::int64_t>(rs.rows.size()) >= cfg.max_passkeys)
-            return ctx->reply_error("passkey_limit_reached");
-          const auto& user = ctx->auth.user;
-          wa::creation_options_params p;
-          p.rp_id = cfg.rp_id;
-          p.rp_name = cfg.rp_name;
-          p.user_id = user_handle(user_id);
-          p.user_name = user.email;
-          p.user_display_name = user.display_name.empty() ? user.email
-                                                          : user.display_name;
-          p.challenge = auth::random_bytes(challenge_size);
-          p.timeout_ms = static_cast<std::uint32_t>(cfg.challenge_ttl * 1000);
-          p.resident_key = cfg.resident_key;
-          p.user_verification = cfg.user_verification;
-          p.attestation = cfg.attestation;
-          p.algorithms = cose_algorithms(ctx->cfg());
-          for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-            auto id = auth::base64url_decode(rs.at(i, "id").s);
-            if (id)
-              p.exclude_credentials.push_back(
-                {*id, transport_list(rs.at(i, "transports").s)});
-          }
-          auto challenge_id = auth::uuid_v4();
-          auto options = wa::make_creation_options(p);
-          store_challenge(ctx, challenge_id, p.challenge, "register", user_id,
-                          false, cfg.user_verification,
-                          [ctx, challenge_id, options] {
-                            reply_options(ctx, challenge_id, options);
-                          });
-        });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
+                db::stmt("SELECT id, transports FROM webauthn_credentials "
+                         "WHERE user_id = ? ORDER BY created_at, id",
+                         {value::text(user_id)}))
+      .then(
+          [ctx, user_id](db::rowset& rs) {
+            guarded(ctx, [&] {
+              const auto& cfg = ctx->cfg().webauthn;
+              if (static_cast<std::int64_t>(rs.rows.size()) >= cfg.max_passkeys)
+                return ctx->reply_error("passkey_limit_reached");
+              const auto& user = ctx->auth.user;
+              wa::creation_options_params p;
+              p.rp_id = cfg.rp_id;
+              p.rp_name = cfg.rp_name;
+              p.user_id = user_handle(user_id);
+              p.user_name = user.email;
+              p.user_display_name
+                  = user.display_name.empty() ? user.email : user.display_name;
+              p.challenge = auth::random_bytes(challenge_size);
+              p.timeout_ms
+                  = static_cast<std::uint32_t>(cfg.challenge_ttl * 1000);
+              p.resident_key = cfg.resident_key;
+              p.user_verification = cfg.user_verification;
+              p.attestation = cfg.attestation;
+              p.algorithms = cose_algorithms(ctx->cfg());
+              for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+                auto id = auth::base64url_decode(rs.at(i, "id").s);
+                if (id)
+                  p.exclude_credentials.push_back(
+                      {*id, transport_list(rs.at(i, "transports").s)});
+              }
+              auto challenge_id = auth::uuid_v4();
+              auto options = wa::make_creation_options(p);
+              store_challenge(ctx, challenge_id, p.challenge, "register",
+                              user_id, false, cfg.user_verification,
+                              [ctx, challenge_id, options] {
+                                reply_options(ctx, challenge_id, options);
+                              });
+            });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void webauthn_register_verify(const context_ptr& ctx) {
@@ -296,7 +305,8 @@ void webauthn_register_verify(const context_ptr& ctx) {
   auto challenge_id = errors.string(*body, "challenge_id", true, 64);
   auto name = errors.string(*body, "name", false, max_name);
   if (name && !valid_name(*name))
-    errors.add("name", "must be 1 to 100 characters without control characters");
+    errors.add("name",
+               "must be 1 to 100 characters without control characters");
   auto credential = credential_member(*body, errors);
   if (errors.reply_if_any(ctx))
     return;
@@ -306,127 +316,148 @@ void webauthn_register_verify(const context_ptr& ctx) {
   // Read the challenge without consuming it: the unit that stores the
   // passkey consumes it, so that of two concurrent answers exactly one wins.
   auto read = db::stmt(
-    "SELECT challenge, user_id, user_verification, expires_at, "
-    "(SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?2) AS passkeys "
-    "FROM webauthn_challenges WHERE id = ?1 AND purpose = 'register'",
-    {value::text(id), value::text(user_id)});
+      "SELECT challenge, user_id, user_verification, expires_at, "
+      "(SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?2) AS "
+      "passkeys "
+      "FROM webauthn_challenges WHERE id = ?1 AND purpose = 'register'",
+      {value::text(id), value::text(user_id)});
   ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, read)
-    .then(
-      [ctx, id, user_id, credential, chosen_name](db::rowset& rs) {
-        guarded(ctx, [&] {
-          auto fail = [ctx, id, user_id](std::string code, std::string reason,
-                                         std::string detail) {
-            ctx->log_fields["webauthn_reason"] = reason.empty() ? code : reason;
-            if (!detail.empty())
-              log::info("webauthn", "registration-rejected",
-                        {{"reason", reason.empty() ? code : reason},
-                         {"detail", detail}, {"request_id", ctx->request_id}});
-            ctx->audit("passkey.register_failed", false, user_id, {},
-                       {{"reason", reason.empty() ? code : reason}});
-            consume_then(ctx, id, "register", [ctx, code, reason] {
-              if (code == "webauthn_failed")
-                return reply_webauthn_failed(ctx, reason);
-              ctx->reply_error(code);
+      .then(
+          [ctx, id, user_id, credential, chosen_name](db::rowset& rs) {
+            guarded(ctx, [&] {
+              auto fail
+                  = [ctx, id, user_id](std::string code, std::string reason,
+                                       std::string detail) {
+                      ctx->log_fields["webauthn_reason"]
+                          = reason.empty() ? code : reason;
+                      if (!detail.empty())
+                        log::info("webauthn", "registration-rejected",
+                                  {{"reason", reason.empty() ? code : reason},
+                                   {"detail", detail},
+                                   {"request_id", ctx->request_id}});
+                      ctx->audit("passkey.register_failed", false, user_id, {},
+                                 {{"reason", reason.empty() ? code : reason}});
+                      consume_then(ctx, id, "register", [ctx, code, reason] {
+                        if (code == "webauthn_failed")
+                          return reply_webauthn_failed(ctx, reason);
+                        ctx->reply_error(code);
+                      });
+                    };
+              // Another user's challenge is as good as unknown (and stays
+              // theirs).
+              if (rs.empty() || rs.at(0, "user_id").s != user_id) {
+                ctx->audit("passkey.register_failed", false, user_id, {},
+                           {{"reason", "challenge_not_found"}});
+                return ctx->reply_error("challenge_not_found");
+              }
+              auto now = unix_now();
+              if (rs.at(0, "expires_at").i <= now)
+                return fail("challenge_expired", {}, {});
+              auto parsed = wa::parse_registration_credential(*credential);
+              if (!parsed)
+                return fail("webauthn_failed", std::string(parsed.reason()),
+                            parsed.error().detail());
+              const auto& cfg = ctx->cfg();
+              wa::registration_options opts;
+              fill_policy(opts, cfg, rs.at(0, "challenge").s,
+                          rs.at(0, "user_verification").s);
+              opts.attestation.verify_time = now;
+              // Only what the options offered (TPM's RS1 is never offered).
+              opts.allowed_algorithms = cose_algorithms(cfg);
+              if (cfg.webauthn.attestation != "none")
+                opts.attestation.trust_anchors
+                    = load_trust_anchors(cfg.webauthn.trust_anchors_dir);
+              auto reg = wa::verify_registration(*parsed, opts);
+              if (!reg)
+                return fail("webauthn_failed", std::string(reg.reason()),
+                            reg.error().detail());
+              if (rs.at(0, "passkeys").i >= cfg.webauthn.max_passkeys)
+                return fail("passkey_limit_reached", {}, {});
+              auto cred_id = auth::base64url_encode(reg->credential_id);
+              auto transports = reg->transports.empty() ? parsed->transports
+                                                        : reg->transports;
+              auto pk_name
+                  = chosen_name.empty() ? std::string("Passkey") : chosen_name;
+              // One unit: consume the challenge, refuse a credential id that is
+              // already registered, insert within the limit, queue the mail.
+              db::unit u;
+              u.statements.push_back(
+                  db::stmt_one("DELETE FROM webauthn_challenges WHERE id = ? "
+                               "AND purpose = 'register' "
+                               "AND user_id = ? RETURNING id",
+                               {value::text(id), value::text(user_id)},
+                               "challenge_not_found"));
+              u.statements.push_back(db::stmt_one(
+                  "SELECT 1 AS fresh WHERE NOT EXISTS "
+                  "(SELECT 1 FROM webauthn_credentials WHERE id = ?)",
+                  {value::text(cred_id)}, "credential_already_registered"));
+              u.statements.push_back(db::stmt_one(
+                  "INSERT INTO webauthn_credentials(id, user_id, public_key, "
+                  "alg, "
+                  "sign_count, transports, aaguid, fmt, backup_eligible, "
+                  "backed_up, "
+                  "user_verified, name, created_at) "
+                  "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                  "?13 "
+                  "WHERE (SELECT COUNT(*) FROM webauthn_credentials WHERE "
+                  "user_id = ?2) < ?14 "
+                  "RETURNING id, name, created_at, last_used_at, backed_up, "
+                  "transports",
+                  {value::text(cred_id), value::text(user_id),
+                   value::blob(auth::to_string(reg->public_key)),
+                   value::integer(reg->alg), value::integer(reg->sign_count),
+                   value::text(json(transports).dump()),
+                   value::text(wa::format_aaguid(reg->aaguid)),
+                   value::text(reg->fmt),
+                   value::integer(reg->flags.backup_eligible ? 1 : 0),
+                   value::integer(reg->flags.backup_state ? 1 : 0),
+                   value::integer(reg->flags.user_verified ? 1 : 0),
+                   value::text(pk_name), value::integer(now),
+                   value::integer(cfg.webauthn.max_passkeys)},
+                  "passkey_limit_reached"));
+              // The "passkey_added" notice, exactly like email_start queues
+              // mail.
+              const auto& user = ctx->auth.user;
+              json vars = {{"passkey_name", pk_name},
+                           {"time", utc_time(now)},
+                           {"ip", ctx->client_ip},
+                           {"device", user_agent(ctx).substr(0, 120)},
+                           {"manage_url", cfg.server.public_url + "/login"}};
+              if (!user.display_name.empty())
+                vars["display_name"] = user.display_name;
+              u.statements.push_back(
+                  mail_job_insert(ctx->svc(),
+                                  {user.email, "passkey_added",
+                                   notice_locale(ctx, user), std::move(vars)},
+                                  now));
+              auto fmt = reg->fmt;
+              auto aaguid = wa::format_aaguid(reg->aaguid);
+              ctx->self
+                  ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                            std::move(u))
+                  .then(
+                      [ctx, fail, cred_id, fmt, aaguid](db::unit_result& r) {
+                        if (!r.ok) {
+                          if (r.fail_code == "challenge_not_found")
+                            return ctx->reply_error("challenge_not_found");
+                          if (r.fail_code == "credential_already_registered")
+                            return fail("webauthn_failed", r.fail_code, {});
+                          if (r.fail_code == "passkey_limit_reached")
+                            return fail(r.fail_code, {}, {});
+                          return ctx->reply_internal("passkey insert failed: "
+                                                     + r.fail_code);
+                        }
+                        ctx->audit("passkey.registered", true, {}, {},
+                                   {{"credential_id", cred_id},
+                                    {"fmt", fmt},
+                                    {"aaguid", aaguid}});
+                        caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+                        ctx->reply_json(201, passkey_json(r.results[2], 0));
+                      },
+                      [ctx](caf::error& e) { ctx->reply_failure(e); });
             });
-          };
-          // Another user's challenge is as good as unknown (and stays theirs).
-          if (rs.empty() || rs.at(0, "user_id").s != user_id) {
-            ctx->audit("passkey.register_failed", false, user_id, {},
-                       {{"reason", "challenge_not_found"}});
-            return ctx->reply_error("challenge_not_found");
-          }
-          auto now = unix_now();
-          if (rs.at(0, "expires_at").i <= now)
-            return fail("challenge_expired", {}, {});
-          auto parsed = wa::parse_registration_credential(*credential);
-          if (!parsed)
-            return fail("webauthn_failed", std::string(parsed.reason()),
-                        parsed.error().detail());
-          const auto& cfg = ctx->cfg();
-          wa::registration_options opts;
-          fill_policy(opts, cfg, rs.at(0, "challenge").s,
-                      rs.at(0, "user_verification").s);
-          opts.attestation.verify_time = now;
-          // Only what the options offered (TPM's RS1 is never offered).
-          opts.allowed_algorithms = cose_algorithms(cfg);
-          if (cfg.webauthn.attestation != "none")
-            opts.attestation.trust_anchors
-              = load_trust_anchors(cfg.webauthn.trust_anchors_dir);
-          auto reg = wa::verify_registration(*parsed, opts);
-          if (!reg)
-            return fail("webauthn_failed", std::string(reg.reason()),
-                        reg.error().detail());
-          if (rs.at(0, "passkeys").i >= cfg.webauthn.max_passkeys)
-            return fail("passkey_limit_reached", {}, {});
-          auto cred_id = auth::base64url_encode(reg->credential_id);
-          auto transports = reg->transports.empty() ? parsed->transports
-                                                    : reg->transports;
-          auto pk_name = chosen_name.empty() ? std::string("Passkey") : chosen_name;
-          // One unit: consume the challenge, refuse a credential id that is
-          // already registered, insert within the limit, queue the mail.
-          db::unit u;
-          u.statements.push_back(db::stmt_one(
-            "DELETE FROM webauthn_challenges WHERE id = ? AND purpose = 'register' "
-            "AND user_id = ? RETURNING id",
-            {value::text(id), value::text(user_id)}, "challenge_not_found"));
-          u.statements.push_back(db::stmt_one(
-            "SELECT 1 AS fresh WHERE NOT EXISTS "
-            "(SELECT 1 FROM webauthn_credentials WHERE id = ?)",
-            {value::text(cred_id)}, "credential_already_registered"));
-          u.statements.push_back(db::stmt_one(
-            "INSERT INTO webauthn_credentials(id, user_id, public_key, alg, "
-            "sign_count, transports, aaguid, fmt, backup_eligible, backed_up, "
-            "user_verified, name, created_at) "
-            "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 "
-            "WHERE (SELECT COUNT(*) FROM webauthn_credentials WHERE user_id = ?2) < ?14 "
-            "RETURNING id, name, created_at, last_used_at, backed_up, transports",
-            {value::text(cred_id), value::text(user_id),
-             value::blob(auth::to_string(reg->public_key)),
-             value::integer(reg->alg), value::integer(reg->sign_count),
-             value::text(json(transports).dump()),
-             value::text(wa::format_aaguid(reg->aaguid)), value::text(reg->fmt),
-             value::integer(reg->flags.backup_eligible ? 1 : 0),
-             value::integer(reg->flags.backup_state ? 1 : 0),
-             value::integer(reg->flags.user_verified ? 1 : 0),
-             value::text(pk_name), value::integer(now),
-             value::integer(cfg.webauthn.max_passkeys)},
-            "passkey_limit_reached"));
-          // The "passkey_added" notice, exactly like email_start queues mail.
-          const auto& user = ctx->auth.user;
-          json vars = {{"passkey_name", pk_name},
-                       {"time", utc_time(now)},
-                       {"ip", ctx->client_ip},
-                       {"device", user_agent(ctx).substr(0, 120)},
-                       {"manage_url", cfg.server.public_url + "/login"}};
-          if (!user.display_name.empty())
-            vars["display_name"] = user.display_name;
-          u.statements.push_back(mail_job_insert(
-            ctx->svc(),
-            {user.email, "passkey_added", notice_locale(ctx, user), std::move(vars)},
-            now));
-          auto fmt = reg->fmt;
-          auto aaguid = wa::format_aaguid(reg->aaguid);
-          ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-            .then(
-              [ctx, fail, cred_id, fmt, aaguid](db::unit_result& r) {
-                if (!r.ok) {
-                  if (r.fail_code == "challenge_not_found")
-                    return ctx->reply_error("challenge_not_found");
-                  if (r.fail_code == "credential_already_registered")
-                    return fail("webauthn_failed", r.fail_code, {});
-                  if (r.fail_code == "passkey_limit_reached")
-                    return fail(r.fail_code, {}, {});
-                  return ctx->reply_internal("passkey insert failed: " + r.fail_code);
-                }
-                ctx->audit("passkey.registered", true, {}, {},
-                           {{"credential_id", cred_id}, {"fmt", fmt}, {"aaguid", aaguid}});
-                caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
-                ctx->reply_json(201, passkey_json(r.results[2], 0));
-              },
-              [ctx](caf::error& e) { ctx->reply_failure(e); });
-        });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 // -- sign-in ------------------------------------------------------------------
@@ -467,35 +498,37 @@ void webauthn_login_options(const context_ptr& ctx) {
   // The same read and the same write whether or not the address has an
   // account or passkeys; only the ids in the answer differ.
   auto read = db::stmt(
-    "SELECT u.id AS user_id, c.id AS credential_id, c.transports FROM users u "
-    "LEFT JOIN webauthn_credentials c ON c.user_id = u.id "
-    "WHERE u.email = ? AND u.disabled = 0 ORDER BY c.created_at, c.id",
-    {value::text(email)});
+      "SELECT u.id AS user_id, c.id AS credential_id, c.transports FROM users "
+      "u "
+      "LEFT JOIN webauthn_credentials c ON c.user_id = u.id "
+      "WHERE u.email = ? AND u.disabled = 0 ORDER BY c.created_at, c.id",
+      {value::text(email)});
   ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, read)
-    .then(
-      [ctx, email, p, challenge_id](db::rowset& rs) mutable {
-        guarded(ctx, [&] {
-          auto user_id = rs.empty() ? std::string{} : rs.at(0, "user_id").s;
-          for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-            if (rs.at(i, "credential_id").is_null())
-              continue;
-            if (auto id = auth::base64url_decode(rs.at(i, "credential_id").s))
-              p.allow_credentials.push_back(
-                {*id, transport_list(rs.at(i, "transports").s)});
-          }
-          if (p.allow_credentials.empty())
-            p.allow_credentials = decoys(ctx, email);
-          auto options = wa::make_request_options(p);
-          // Bound to this account (or, for an unknown address, to none):
-          // another account's passkey cannot answer it.
-          store_challenge(ctx, challenge_id, p.challenge, "login", user_id,
-                          false, p.user_verification,
-                          [ctx, challenge_id, options] {
-                            reply_options(ctx, challenge_id, options);
-                          });
-        });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      .then(
+          [ctx, email, p, challenge_id](db::rowset& rs) mutable {
+            guarded(ctx, [&] {
+              auto user_id = rs.empty() ? std::string{} : rs.at(0, "user_id").s;
+              for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+                if (rs.at(i, "credential_id").is_null())
+                  continue;
+                if (auto id
+                    = auth::base64url_decode(rs.at(i, "credential_id").s))
+                  p.allow_credentials.push_back(
+                      {*id, transport_list(rs.at(i, "transports").s)});
+              }
+              if (p.allow_credentials.empty())
+                p.allow_credentials = decoys(ctx, email);
+              auto options = wa::make_request_options(p);
+              // Bound to this account (or, for an unknown address, to none):
+              // another account's passkey cannot answer it.
+              store_challenge(ctx, challenge_id, p.challenge, "login", user_id,
+                              false, p.user_verification,
+                              [ctx, challenge_id, options] {
+                                reply_options(ctx, challenge_id, options);
+                              });
+            });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void webauthn_login_verify(const context_ptr& ctx) {
@@ -509,157 +542,180 @@ void webauthn_login_verify(const context_ptr& ctx) {
     return;
   auto id = *challenge_id;
   auto parsed = std::make_shared<wa::result<wa::assertion_response>>(
-    wa::parse_assertion_credential(*credential));
+      wa::parse_assertion_credential(*credential));
   auto cred_id = parsed->ok() ? auth::base64url_encode((*parsed)->raw_id)
                               : std::string{};
   auto read = db::stmt(
-    "SELECT ch.challenge, ch.user_id AS bound_user, ch.discoverable, "
-    "ch.user_verification, ch.expires_at, cr.id AS credential_id, "
-    "cr.user_id, cr.public_key, cr.sign_count, u.disabled, "
-    + lockout::locked_until_sql("cr.user_id", "webauthn") + " AS locked_until "
-    "FROM webauthn_challenges ch "
-    "LEFT JOIN webauthn_credentials cr ON cr.id = ?2 "
-    "LEFT JOIN users u ON u.id = cr.user_id "
-    "WHERE ch.id = ?1 AND ch.purpose = 'login'",
-    {value::text(id), value::text(cred_id)});
+      "SELECT ch.challenge, ch.user_id AS bound_user, ch.discoverable, "
+      "ch.user_verification, ch.expires_at, cr.id AS credential_id, "
+      "cr.user_id, cr.public_key, cr.sign_count, u.disabled, "
+          + lockout::locked_until_sql("cr.user_id", "webauthn")
+          + " AS locked_until "
+            "FROM webauthn_challenges ch "
+            "LEFT JOIN webauthn_credentials cr ON cr.id = ?2 "
+            "LEFT JOIN users u ON u.id = cr.user_id "
+            "WHERE ch.id = ?1 AND ch.purpose = 'login'",
+      {value::text(id), value::text(cred_id)});
   ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, read)
-    .then(
-      [ctx, id, parsed, cred_id](db::rowset& rs) {
-        guarded(ctx, [&] {
-          auto reject = [ctx, id](std::string code, std::string reason,
-                                  std::string user_id, std::string detail) {
-            auto why = reason.empty() ? code : reason;
-            count_attempt(ctx, false);
-            ctx->log_fields["webauthn_reason"] = why;
-            if (!detail.empty())
-              log::info("webauthn", "assertion-rejected",
-                        {{"reason", why}, {"detail", detail},
-                         {"request_id", ctx->request_id}});
-            ctx->audit("passkey.rejected", false, user_id, {}, {{"reason", why}});
-            consume_then(ctx, id, "login", [ctx, code, reason] {
-              if (code == "webauthn_failed")
-                return reply_webauthn_failed(ctx, reason);
-              ctx->reply_error(code);
-            });
-          };
-          if (rs.empty()) {
-            count_attempt(ctx, false);
-            ctx->audit("passkey.rejected", false, {}, {},
-                       {{"reason", "challenge_not_found"}});
-            return ctx->reply_error("challenge_not_found");
-          }
-          auto now = unix_now();
-          if (rs.at(0, "expires_at").i <= now)
-            return reject("challenge_expired", {}, {}, {});
-          if (!parsed->ok())
-            return reject("webauthn_failed", std::string(parsed->reason()), {},
-                          parsed->error().detail());
-          if (rs.at(0, "credential_id").is_null() || rs.at(0, "disabled").i != 0)
-            return reject("webauthn_failed", "unknown_credential", {}, {});
-          auto user_id = rs.at(0, "user_id").s;
-          // A challenge issued for an address takes only that account's
-          // passkeys (none for an unknown address).
-          if (rs.at(0, "discoverable").i == 0 && rs.at(0, "bound_user").s != user_id)
-            return reject("webauthn_failed", "credential_not_allowed", {}, {});
-          const auto& cfg = ctx->cfg();
-          wa::assertion_options opts;
-          fill_policy(opts, cfg, rs.at(0, "challenge").s,
-                      rs.at(0, "user_verification").s);
-          opts.credential.credential_id = (*parsed)->raw_id;
-          opts.credential.public_key = auth::to_bytes(rs.at(0, "public_key").s);
-          auto stored = rs.at(0, "sign_count").i;
-          opts.credential.sign_count = static_cast<std::uint32_t>(stored);
-          opts.credential.user_handle = user_handle(user_id);
-          opts.reject_counter_regression = cfg.webauthn.reject_counter_regression;
-          // A locked account answers exactly like a bad signature, so a
-          // lockout tells an attacker nothing (the real check is skipped).
-          if (rs.at(0, "locked_until").i > now)
-            return reject("webauthn_failed", "signature_invalid", user_id,
-                          "account locked");
-          auto v = wa::verify_assertion(**parsed, opts);
-          if (!v) {
-            if (v.error().code() == wa::errc::counter_regression)
-              flag_counter_regression(ctx, user_id, cred_id, stored, -1, true);
-            // Failures against a known credential count toward lockout.
-            auto reason = std::string(v.reason());
-            auto detail = v.error().detail();
-            return record_failure(ctx, user_id, {}, "webauthn",
-                                  [reject, reason, user_id, detail] {
-                                    reject("webauthn_failed", reason, user_id, detail);
-                                  });
-          }
-          if (v->counter_regressed)
-            flag_counter_regression(ctx, user_id, cred_id, stored,
-                                    v->sign_count, false);
-          // Keep the highest counter seen, so a clone stays detectable.
-          auto count = std::max<std::int64_t>(stored, v->sign_count);
-          db::unit u;
-          u.statements.push_back(db::stmt_one(
-            "DELETE FROM webauthn_challenges WHERE id = ? AND purpose = 'login' "
-            "RETURNING id",
-            {value::text(id)}, "challenge_not_found"));
-          u.statements.push_back(db::stmt_one(
-            "UPDATE webauthn_credentials SET sign_count = ?, last_used_at = ?, "
-            "backed_up = ? WHERE id = ? AND user_id = ?",
-            {value::integer(count), value::integer(now),
-             value::integer(v->flags.backup_state ? 1 : 0), value::text(cred_id),
-             value::text(user_id)},
-            "unknown_credential"));
-          u.statements.push_back(db::stmt_one(
-            "SELECT id, email, display_name, locale, created_at FROM users "
-            "WHERE id = ? AND disabled = 0",
-            {value::text(user_id)}, "unknown_credential"));
-          u.statements.push_back(lockout::reset(value::text(user_id), "webauthn"));
-          ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-            .then(
-              [ctx, reject, cred_id, user_id](db::unit_result& r) {
-                if (!r.ok) {
-                  if (r.fail_code == "challenge_not_found") {
-                    count_attempt(ctx, false);
-                    return ctx->reply_error("challenge_not_found");
-                  }
-                  if (r.fail_code == "unknown_credential")
-                    return reject("webauthn_failed", r.fail_code, user_id, {});
-                  return ctx->reply_internal("passkey sign-in failed: " + r.fail_code);
-                }
-                auto user = user_from_row(r.results[2]);
-                ctx->self
-                  ->request(ctx->svc().sessions, db_timeout,
-                            new_session{user, {"webauthn"}, ctx->client_ip,
-                                        user_agent(ctx)})
+      .then(
+          [ctx, id, parsed, cred_id](db::rowset& rs) {
+            guarded(ctx, [&] {
+              auto reject = [ctx, id](std::string code, std::string reason,
+                                      std::string user_id, std::string detail) {
+                auto why = reason.empty() ? code : reason;
+                count_attempt(ctx, false);
+                ctx->log_fields["webauthn_reason"] = why;
+                if (!detail.empty())
+                  log::info("webauthn", "assertion-rejected",
+                            {{"reason", why},
+                             {"detail", detail},
+                             {"request_id", ctx->request_id}});
+                ctx->audit("passkey.rejected", false, user_id, {},
+                           {{"reason", why}});
+                consume_then(ctx, id, "login", [ctx, code, reason] {
+                  if (code == "webauthn_failed")
+                    return reply_webauthn_failed(ctx, reason);
+                  ctx->reply_error(code);
+                });
+              };
+              if (rs.empty()) {
+                count_attempt(ctx, false);
+                ctx->audit("passkey.rejected", false, {}, {},
+                           {{"reason", "challenge_not_found"}});
+                return ctx->reply_error("challenge_not_found");
+              }
+              auto now = unix_now();
+              if (rs.at(0, "expires_at").i <= now)
+                return reject("challenge_expired", {}, {}, {});
+              if (!parsed->ok())
+                return reject("webauthn_failed", std::string(parsed->reason()),
+                              {}, parsed->error().detail());
+              if (rs.at(0, "credential_id").is_null()
+                  || rs.at(0, "disabled").i != 0)
+                return reject("webauthn_failed", "unknown_credential", {}, {});
+              auto user_id = rs.at(0, "user_id").s;
+              // A challenge issued for an address takes only that account's
+              // passkeys (none for an unknown address).
+              if (rs.at(0, "discoverable").i == 0
+                  && rs.at(0, "bound_user").s != user_id)
+                return reject("webauthn_failed", "credential_not_allowed", {},
+                              {});
+              const auto& cfg = ctx->cfg();
+              wa::assertion_options opts;
+              fill_policy(opts, cfg, rs.at(0, "challenge").s,
+                          rs.at(0, "user_verification").s);
+              opts.credential.credential_id = (*parsed)->raw_id;
+              opts.credential.public_key
+                  = auth::to_bytes(rs.at(0, "public_key").s);
+              auto stored = rs.at(0, "sign_count").i;
+              opts.credential.sign_count = static_cast<std::uint32_t>(stored);
+              opts.credential.user_handle = user_handle(user_id);
+              opts.reject_counter_regression
+                  = cfg.webauthn.reject_counter_regression;
+              // A locked account answers exactly like a bad signature, so a
+              // lockout tells an attacker nothing (the real check is skipped).
+              if (rs.at(0, "locked_until").i > now)
+                return reject("webauthn_failed", "signature_invalid", user_id,
+                              "account locked");
+              auto v = wa::verify_assertion(**parsed, opts);
+              if (!v) {
+                if (v.error().code() == wa::errc::counter_regression)
+                  flag_counter_regression(ctx, user_id, cred_id, stored, -1,
+                                          true);
+                // Failures against a known credential count toward lockout.
+                auto reason = std::string(v.reason());
+                auto detail = v.error().detail();
+                return record_failure(ctx, user_id, {}, "webauthn",
+                                      [reject, reason, user_id, detail] {
+                                        reject("webauthn_failed", reason,
+                                               user_id, detail);
+                                      });
+              }
+              if (v->counter_regressed)
+                flag_counter_regression(ctx, user_id, cred_id, stored,
+                                        v->sign_count, false);
+              // Keep the highest counter seen, so a clone stays detectable.
+              auto count = std::max<std::int64_t>(stored, v->sign_count);
+              db::unit u;
+              u.statements.push_back(
+                  db::stmt_one("DELETE FROM webauthn_challenges WHERE id = ? "
+                               "AND purpose = 'login' "
+                               "RETURNING id",
+                               {value::text(id)}, "challenge_not_found"));
+              u.statements.push_back(
+                  db::stmt_one("UPDATE webauthn_credentials SET sign_count = "
+                               "?, last_used_at = ?, "
+                               "backed_up = ? WHERE id = ? AND user_id = ?",
+                               {value::integer(count), value::integer(now),
+                                value::integer(v->flags.backup_state ? 1 : 0),
+                                value::text(cred_id), value::text(user_id)},
+                               "unknown_credential"));
+              u.statements.push_back(
+                  db::stmt_one("SELECT id, email, display_name, locale, "
+                               "created_at FROM users "
+                               "WHERE id = ? AND disabled = 0",
+                               {value::text(user_id)}, "unknown_credential"));
+              u.statements.push_back(
+                  lockout::reset(value::text(user_id), "webauthn"));
+              ctx->self
+                  ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                            std::move(u))
                   .then(
-                    [ctx, user, cred_id](token_result& t) {
-                      bool ok = t.error.empty();
-                      count_attempt(ctx, ok);
-                      ctx->audit("passkey.used", ok, user.id, user.email,
-                                 {{"credential_id", cred_id}});
-                      reply_tokens(ctx, t);
-                    },
-                    [ctx](caf::error& e) { ctx->reply_failure(e); });
-              },
-              [ctx](caf::error& e) { ctx->reply_failure(e); });
-        });
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+                      [ctx, reject, cred_id, user_id](db::unit_result& r) {
+                        if (!r.ok) {
+                          if (r.fail_code == "challenge_not_found") {
+                            count_attempt(ctx, false);
+                            return ctx->reply_error("challenge_not_found");
+                          }
+                          if (r.fail_code == "unknown_credential")
+                            return reject("webauthn_failed", r.fail_code,
+                                          user_id, {});
+                          return ctx->reply_internal("passkey sign-in failed: "
+                                                     + r.fail_code);
+                        }
+                        auto user = user_from_row(r.results[2]);
+                        ctx->self
+                            ->request(ctx->svc().sessions, db_timeout,
+                                      new_session{user,
+                                                  {"webauthn"},
+                                                  ctx->client_ip,
+                                                  user_agent(ctx)})
+                            .then(
+                                [ctx, user, cred_id](token_result& t) {
+                                  bool ok = t.error.empty();
+                                  count_attempt(ctx, ok);
+                                  ctx->audit("passkey.used", ok, user.id,
+                                             user.email,
+                                             {{"credential_id", cred_id}});
+                                  reply_tokens(ctx, t);
+                                },
+                                [ctx](caf::error& e) {
+                                  ctx->reply_failure(e);
+                                });
+                      },
+                      [ctx](caf::error& e) { ctx->reply_failure(e); });
+            });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 // -- the user's passkeys ------------------------------------------------------
 
 void passkeys_list(const context_ptr& ctx) {
   ctx->self
-    ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-              db::stmt(std::string("SELECT ") + passkey_columns
-                         + " FROM webauthn_credentials WHERE user_id = ? "
-                           "ORDER BY created_at, id",
-                       {value::text(ctx->auth.user_id)}))
-    .then(
-      [ctx](db::rowset& rs) {
-        json list = json::array();
-        for (std::size_t i = 0; i < rs.rows.size(); ++i)
-          list.push_back(passkey_json(rs, i));
-        ctx->reply_json(200, {{"passkeys", list}});
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
+                db::stmt(std::string("SELECT ") + passkey_columns
+                             + " FROM webauthn_credentials WHERE user_id = ? "
+                               "ORDER BY created_at, id",
+                         {value::text(ctx->auth.user_id)}))
+      .then(
+          [ctx](db::rowset& rs) {
+            json list = json::array();
+            for (std::size_t i = 0; i < rs.rows.size(); ++i)
+              list.push_back(passkey_json(rs, i));
+            ctx->reply_json(200, {{"passkeys", list}});
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void passkey_rename(const context_ptr& ctx) {
@@ -669,46 +725,52 @@ void passkey_rename(const context_ptr& ctx) {
   field_errors errors;
   auto name = errors.string(*body, "name", true, max_name);
   if (name && !valid_name(*name))
-    errors.add("name", "must be 1 to 100 characters without control characters");
+    errors.add("name",
+               "must be 1 to 100 characters without control characters");
   if (errors.reply_if_any(ctx))
     return;
   auto id = ctx->params["id"];
   db::unit u;
   // Only the owner's: another user's id matches no row, hence 404.
   u.statements.push_back(db::stmt_one(
-    std::string("UPDATE webauthn_credentials SET name = ? WHERE id = ? AND "
-                "user_id = ? RETURNING ")
-      + passkey_columns,
-    {value::text(*name), value::text(id), value::text(ctx->auth.user_id)},
-    "not_found"));
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx, id](db::unit_result& r) {
-        if (!r.ok)
-          return reply_db_failure(ctx, r, "not_found");
-        ctx->audit("passkey.renamed", true, {}, {}, {{"credential_id", id}});
-        ctx->reply_json(200, passkey_json(r.results[0], 0));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      std::string("UPDATE webauthn_credentials SET name = ? WHERE id = ? AND "
+                  "user_id = ? RETURNING ")
+          + passkey_columns,
+      {value::text(*name), value::text(id), value::text(ctx->auth.user_id)},
+      "not_found"));
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [ctx, id](db::unit_result& r) {
+            if (!r.ok)
+              return reply_db_failure(ctx, r, "not_found");
+            ctx->audit("passkey.renamed", true, {}, {},
+                       {{"credential_id", id}});
+            ctx->reply_json(200, passkey_json(r.results[0], 0));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void passkey_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
   db::unit u;
   u.statements.push_back(db::stmt_one(
-    "DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ? RETURNING id",
-    {value::text(id), value::text(ctx->auth.user_id)}, "not_found"));
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx, id](db::unit_result& r) {
-        if (!r.ok)
-          return reply_db_failure(ctx, r, "not_found");
-        ctx->audit("passkey.deleted", true, {}, {}, {{"credential_id", id}});
-        http::response res;
-        res.status = 204;
-        ctx->reply(std::move(res));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      "DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ? RETURNING "
+      "id",
+      {value::text(id), value::text(ctx->auth.user_id)}, "not_found"));
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [ctx, id](db::unit_result& r) {
+            if (!r.ok)
+              return reply_db_failure(ctx, r, "not_found");
+            ctx->audit("passkey.deleted", true, {}, {},
+                       {{"credential_id", id}});
+            http::response res;
+            res.status = 204;
+            ctx->reply(std::move(res));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

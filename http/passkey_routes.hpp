@@ -30,4 +30,4 @@ void passkey_rename(const context_ptr& ctx);
 /// Handles DELETE /v1/me/passkeys/{id}.
 void passkey_delete(const context_ptr& ctx);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

@@ -11,19 +11,20 @@ namespace {
 constexpr auto limiter_timeout = std::chrono::seconds(2);
 
 void ask(const context_ptr& ctx, rate_request req, std::function<void()> next) {
-  ctx->self->request(ctx->svc().limiter, limiter_timeout, atom::limit_atom_v,
-                     std::move(req))
-    .then(
-      [ctx, next](rate_verdict& v) {
-        if (!v.allowed)
-          return reply_rate_limited(ctx, v);
-        add_rate_headers(ctx, v);
-        guarded(ctx, next);
-      },
-      [ctx, next](caf::error& e) {
-        ctx->log_fields["rate_limit"] = "unavailable: " + caf::to_string(e);
-        guarded(ctx, next);
-      });
+  ctx->self
+      ->request(ctx->svc().limiter, limiter_timeout, atom::limit_atom_v,
+                std::move(req))
+      .then(
+          [ctx, next](rate_verdict& v) {
+            if (!v.allowed)
+              return reply_rate_limited(ctx, v);
+            add_rate_headers(ctx, v);
+            guarded(ctx, next);
+          },
+          [ctx, next](caf::error& e) {
+            ctx->log_fields["rate_limit"] = "unavailable: " + caf::to_string(e);
+            guarded(ctx, next);
+          });
 }
 
 } // namespace
@@ -39,15 +40,16 @@ void add_rate_headers(const context_ptr& ctx, const rate_verdict& v) {
     return;
   ctx->extra_headers.push_back({"RateLimit-Limit", std::to_string(v.limit)});
   ctx->extra_headers.push_back(
-    {"RateLimit-Remaining", std::to_string(v.remaining)});
+      {"RateLimit-Remaining", std::to_string(v.remaining)});
   ctx->extra_headers.push_back(
-    {"RateLimit-Reset", std::to_string(v.reset_after)});
+      {"RateLimit-Reset", std::to_string(v.reset_after)});
 }
 
 void reply_rate_limited(const context_ptr& ctx, const rate_verdict& v) {
   add_rate_headers(ctx, v);
   ctx->extra_headers.push_back(
-    {"Retry-After", std::to_string(std::max<std::int64_t>(1, v.retry_after))});
+      {"Retry-After",
+       std::to_string(std::max<std::int64_t>(1, v.retry_after))});
   ctx->log_fields["rate_limited"] = v.type;
   caf::anon_send(ctx->svc().metrics,
                  metrics::inc("rate_limit_hits_total", {v.type}));
@@ -61,7 +63,8 @@ void with_ip_limits(const context_ptr& ctx, const char* route_class,
                     std::function<void()> next) {
   if (!ctx->cfg().rate_limit.enabled)
     return guarded(ctx, next);
-  ask(ctx, rate_request{route_class ? route_class : "", client_rate_key(ctx), {}},
+  ask(ctx,
+      rate_request{route_class ? route_class : "", client_rate_key(ctx), {}},
       std::move(next));
 }
 
@@ -69,7 +72,8 @@ void with_identifier_limit(const context_ptr& ctx, const char* route_class,
                            std::string identifier, std::function<void()> next) {
   if (!ctx->cfg().rate_limit.enabled)
     return guarded(ctx, next);
-  ask(ctx, rate_request{route_class, {}, std::move(identifier)}, std::move(next));
+  ask(ctx, rate_request{route_class, {}, std::move(identifier)},
+      std::move(next));
 }
 
-}  // namespace authsvc
+} // namespace authsvc

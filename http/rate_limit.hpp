@@ -33,4 +33,4 @@ void with_ip_limits(const context_ptr& ctx, const char* route_class,
 void with_identifier_limit(const context_ptr& ctx, const char* route_class,
                            std::string identifier, std::function<void()> next);
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -11,8 +11,9 @@ namespace authsvc::http_routes {
 nlohmann::json user_json(const user_info& u) {
   return {{"id", u.id},
           {"email", u.email},
-          {"display_name", u.display_name.empty() ? nlohmann::json(nullptr)
-                                                  : nlohmann::json(u.display_name)},
+          {"display_name", u.display_name.empty()
+                               ? nlohmann::json(nullptr)
+                               : nlohmann::json(u.display_name)},
           {"locale", u.locale.empty() ? nlohmann::json(nullptr)
                                       : nlohmann::json(u.locale)},
           {"created_at", u.created_at}};
@@ -39,7 +40,8 @@ void reply_tokens(const context_ptr& ctx, const token_result& r) {
 
 std::optional<std::string> field_errors::string(const nlohmann::json& body,
                                                 const std::string& name,
-                                                bool required, std::size_t max) {
+                                                bool required,
+                                                std::size_t max) {
   auto it = body.find(name);
   if (it == body.end() || it->is_null()) {
     if (required)
@@ -86,8 +88,8 @@ std::string user_agent(const context_ptr& ctx) {
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
@@ -115,7 +117,8 @@ std::string utc_time(std::int64_t t) {
 }
 
 std::string notice_locale(const context_ptr& ctx, const user_info& user) {
-  return mail::choose_locale("", user.locale, ctx->req.header("Accept-Language"),
+  return mail::choose_locale("", user.locale,
+                             ctx->req.header("Accept-Language"),
                              ctx->cfg().mail.default_locale);
 }
 
@@ -123,7 +126,8 @@ void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
                              std::int32_t count, bool by_user,
                              std::function<void()> then) {
   auto now = unix_now();
-  nlohmann::json vars = {{"time", utc_time(now)}, {"count", std::to_string(count)}};
+  nlohmann::json vars
+      = {{"time", utc_time(now)}, {"count", std::to_string(count)}};
   if (!user.display_name.empty())
     vars["display_name"] = user.display_name;
   if (by_user) {
@@ -131,10 +135,11 @@ void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
     vars["device"] = user_agent(ctx).substr(0, 120);
   }
   db::unit u;
-  u.statements.push_back(mail_job_insert(
-    ctx->svc(),
-    {user.email, "sessions_revoked", notice_locale(ctx, user), std::move(vars)},
-    now));
+  u.statements.push_back(
+      mail_job_insert(ctx->svc(),
+                      {user.email, "sessions_revoked", notice_locale(ctx, user),
+                       std::move(vars)},
+                      now));
   db_write(ctx, std::move(u), [ctx, then](db::unit_result& r) {
     if (!r.ok)
       return reply_db_failure(ctx, r, "internal_error");
@@ -148,10 +153,10 @@ db::statement account_deleted_mail(const context_ptr& ctx,
   nlohmann::json vars = {{"email", user.email}, {"time", utc_time(now)}};
   if (!user.display_name.empty())
     vars["display_name"] = user.display_name;
-  return mail_job_insert(
-    ctx->svc(),
-    {user.email, "account_deleted", notice_locale(ctx, user), std::move(vars)},
-    now);
+  return mail_job_insert(ctx->svc(),
+                         {user.email, "account_deleted",
+                          notice_locale(ctx, user), std::move(vars)},
+                         now);
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

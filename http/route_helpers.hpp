@@ -61,17 +61,21 @@ constexpr auto db_timeout = std::chrono::seconds(10);
 /// in `then` become a 500 through `guarded`).
 template <class F>
 void db_read(const context_ptr& ctx, db::statement s, F then) {
-  ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, std::move(s))
-    .then([ctx, then](db::rowset& rs) mutable { guarded(ctx, [&] { then(rs); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::query_atom_v, std::move(s))
+      .then([ctx,
+             then](db::rowset& rs) mutable { guarded(ctx, [&] { then(rs); }); },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 /// Runs one unit (all or nothing) on the DB actor; `then` sees its result.
 template <class F>
 void db_write(const context_ptr& ctx, db::unit u, F then) {
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then([ctx, then](db::unit_result& r) mutable { guarded(ctx, [&] { then(r); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then([ctx, then](
+                db::unit_result& r) mutable { guarded(ctx, [&] { then(r); }); },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 /// Opens a session for `user` and hands the token result to `then`.
@@ -79,10 +83,12 @@ template <class F>
 void open_session(const context_ptr& ctx, user_info user, const char* amr,
                   F then) {
   ctx->self
-    ->request(ctx->svc().sessions, db_timeout,
-              new_session{std::move(user), {amr}, ctx->client_ip, user_agent(ctx)})
-    .then([ctx, then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(
+          ctx->svc().sessions, db_timeout,
+          new_session{std::move(user), {amr}, ctx->client_ip, user_agent(ctx)})
+      .then([ctx,
+             then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 /// Answers 204 No Content.
@@ -107,4 +113,4 @@ void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
 db::statement account_deleted_mail(const context_ptr& ctx,
                                    const user_info& user, std::int64_t now);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

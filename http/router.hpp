@@ -48,8 +48,9 @@ public:
       if (r.method == "GET")
         add_allowed(m.allowed, "HEAD");
       if (m.result != outcome::found
-          && (r.method == method || (method == "HEAD" && r.method == "GET"
-                                     && !has_route("HEAD", segs)))) {
+          && (r.method == method
+              || (method == "HEAD" && r.method == "GET"
+                  && !has_route("HEAD", segs)))) {
         m.result = outcome::found;
         m.hit = &r;
         m.params = std::move(params);
@@ -120,4 +121,4 @@ private:
   std::vector<route> routes_;
 };
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

@@ -36,11 +36,15 @@ const http::router<route_entry>& route_table() {
     t.add("GET", "/static/{file}", {r::static_file, g::none});
     t.add("GET", "/openapi.json", {r::openapi_json, g::none});
     // -- email sign-in --
-    t.add("POST", "/v1/auth/email/start", {r::email_start, g::none, "email_send"});
+    t.add("POST", "/v1/auth/email/start",
+          {r::email_start, g::none, "email_send"});
     t.add("GET", "/v1/auth/email/link", {r::email_link_page, g::none});
-    t.add("POST", "/v1/auth/email/link", {r::email_link_consume, g::none, "verify"});
-    t.add("POST", "/v1/auth/email/verify-code", {r::email_verify_code, g::none, "verify"});
-    t.add("POST", "/v1/auth/email/exchange", {r::email_exchange, g::none, "verify"});
+    t.add("POST", "/v1/auth/email/link",
+          {r::email_link_consume, g::none, "verify"});
+    t.add("POST", "/v1/auth/email/verify-code",
+          {r::email_verify_code, g::none, "verify"});
+    t.add("POST", "/v1/auth/email/exchange",
+          {r::email_exchange, g::none, "verify"});
     t.add("POST", "/v1/auth/exchange", {r::code_exchange, g::none, "verify"});
     // -- tokens and sessions --
     t.add("POST", "/v1/token/refresh", {r::token_refresh, g::none, "refresh"});
@@ -56,47 +60,63 @@ const http::router<route_entry>& route_table() {
     t.add("GET", "/v1/admin/users/{id}", {r::admin_user_get, g::admin});
     t.add("PATCH", "/v1/admin/users/{id}", {r::admin_user_patch, g::admin});
     t.add("DELETE", "/v1/admin/users/{id}", {r::admin_user_delete, g::admin});
-    t.add("POST", "/v1/admin/users/{id}/unlock", {r::admin_user_unlock, g::admin});
-    t.add("GET", "/v1/admin/users/{id}/sessions", {r::admin_user_sessions, g::admin});
-    t.add("DELETE", "/v1/admin/users/{id}/sessions", {r::admin_user_sessions_delete, g::admin});
-    t.add("DELETE", "/v1/admin/sessions/{id}", {r::admin_session_delete, g::admin});
+    t.add("POST", "/v1/admin/users/{id}/unlock",
+          {r::admin_user_unlock, g::admin});
+    t.add("GET", "/v1/admin/users/{id}/sessions",
+          {r::admin_user_sessions, g::admin});
+    t.add("DELETE", "/v1/admin/users/{id}/sessions",
+          {r::admin_user_sessions_delete, g::admin});
+    t.add("DELETE", "/v1/admin/sessions/{id}",
+          {r::admin_session_delete, g::admin});
     t.add("GET", "/v1/admin/audit", {r::admin_audit, g::admin});
     t.add("GET", "/v1/admin/stats", {r::admin_stats, g::admin});
     t.add("GET", "/v1/admin/ip-filters", {r::admin_ip_filters, g::admin});
-    t.add("POST", "/v1/admin/ip-filters", {r::admin_ip_filter_create, g::admin});
-    t.add("GET", "/v1/admin/ip-filters/{id}", {r::admin_ip_filter_get, g::admin});
-    t.add("DELETE", "/v1/admin/ip-filters/{id}", {r::admin_ip_filter_delete, g::admin});
+    t.add("POST", "/v1/admin/ip-filters",
+          {r::admin_ip_filter_create, g::admin});
+    t.add("GET", "/v1/admin/ip-filters/{id}",
+          {r::admin_ip_filter_get, g::admin});
+    t.add("DELETE", "/v1/admin/ip-filters/{id}",
+          {r::admin_ip_filter_delete, g::admin});
     t.add("GET", "/v1/admin/webhooks", {r::admin_webhooks, g::admin});
     t.add("POST", "/v1/admin/webhooks", {r::admin_webhook_create, g::admin});
     t.add("GET", "/v1/admin/webhooks/{id}", {r::admin_webhook_get, g::admin});
-    t.add("DELETE", "/v1/admin/webhooks/{id}", {r::admin_webhook_delete, g::admin});
-    t.add("GET", "/v1/admin/webhooks/{id}/deliveries", {r::admin_webhook_deliveries, g::admin});
+    t.add("DELETE", "/v1/admin/webhooks/{id}",
+          {r::admin_webhook_delete, g::admin});
+    t.add("GET", "/v1/admin/webhooks/{id}/deliveries",
+          {r::admin_webhook_deliveries, g::admin});
     t.add("POST", "/v1/admin/keys/rotate", {r::admin_keys_rotate, g::admin});
     // -- TOTP and recovery codes --
     t.add("POST", "/v1/me/totp", {r::totp_enrol, g::user});
     t.add("DELETE", "/v1/me/totp", {r::totp_disable, g::user, "totp"});
     t.add("POST", "/v1/me/totp/confirm", {r::totp_confirm, g::user, "totp"});
-    t.add("POST", "/v1/me/totp/recovery-codes", {r::totp_recovery_codes, g::user, "totp"});
+    t.add("POST", "/v1/me/totp/recovery-codes",
+          {r::totp_recovery_codes, g::user, "totp"});
     t.add("POST", "/v1/auth/totp/verify", {r::totp_verify, g::none, "totp"});
     t.add("POST", "/v1/auth/recovery", {r::recovery_sign_in, g::none, "totp"});
     // -- passkeys --
-    t.add("POST", "/v1/webauthn/register/options", {r::webauthn_register_options, g::user, "webauthn"});
-    t.add("POST", "/v1/webauthn/register/verify", {r::webauthn_register_verify, g::user, "webauthn"});
-    t.add("POST", "/v1/webauthn/login/options", {r::webauthn_login_options, g::none, "webauthn"});
-    t.add("POST", "/v1/webauthn/login/verify", {r::webauthn_login_verify, g::none, "webauthn"});
+    t.add("POST", "/v1/webauthn/register/options",
+          {r::webauthn_register_options, g::user, "webauthn"});
+    t.add("POST", "/v1/webauthn/register/verify",
+          {r::webauthn_register_verify, g::user, "webauthn"});
+    t.add("POST", "/v1/webauthn/login/options",
+          {r::webauthn_login_options, g::none, "webauthn"});
+    t.add("POST", "/v1/webauthn/login/verify",
+          {r::webauthn_login_verify, g::none, "webauthn"});
     t.add("GET", "/v1/me/passkeys", {r::passkeys_list, g::user});
     t.add("PATCH", "/v1/me/passkeys/{id}", {r::passkey_rename, g::user});
     t.add("DELETE", "/v1/me/passkeys/{id}", {r::passkey_delete, g::user});
     // -- hosted pages --
     t.add("GET", "/login", {r::login_page, g::none});
     // -- seed compatibility --
-    t.add("POST", "/request/magic", {deprecated<r::email_start>, g::none, "email_send"});
+    t.add("POST", "/request/magic",
+          {deprecated<r::email_start>, g::none, "email_send"});
     t.add("GET", "/verify/magic", {deprecated<r::email_link_page>, g::none});
-    t.add("POST", "/token/refresh", {deprecated<r::token_refresh>, g::none, "refresh"});
+    t.add("POST", "/token/refresh",
+          {deprecated<r::token_refresh>, g::none, "refresh"});
     t.add("GET", "/admin/stats", {deprecated<r::admin_stats>, g::admin});
     return t;
   }();
   return table;
 }
 
-}  // namespace authsvc
+} // namespace authsvc

@@ -37,8 +37,8 @@ namespace {
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 /// Something the server can ask to wind down during a drain.
@@ -89,11 +89,8 @@ class session : public session_iface,
 public:
   session(std::shared_ptr<server::impl> srv, Stream&& stream, std::string peer,
           bool tls)
-    : srv_(std::move(srv)),
-      stream_(std::move(stream)),
-      peer_(std::move(peer)),
-      tls_(tls) {
-  }
+      : srv_(std::move(srv)), stream_(std::move(stream)),
+        peer_(std::move(peer)), tls_(tls) {}
 
   ~session() override {
     srv_->open_connections.fetch_sub(1);
@@ -102,9 +99,9 @@ public:
 
   void run() {
     // Start on the strand: the acceptor's completion is not on it.
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&session::on_run,
-                                             this->shared_from_this()));
+    asio::dispatch(
+        stream_.get_executor(),
+        beast::bind_front_handler(&session::on_run, this->shared_from_this()));
   }
 
   void begin_drain() override {
@@ -119,12 +116,11 @@ private:
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       do_read();
     } else {
-      beast::get_lowest_layer(stream_).expires_after(
-        srv_->opts.header_timeout);
+      beast::get_lowest_layer(stream_).expires_after(srv_->opts.header_timeout);
       stream_.async_handshake(
-        ssl::stream_base::server,
-        beast::bind_front_handler(&session::on_handshake,
-                                  this->shared_from_this()));
+          ssl::stream_base::server,
+          beast::bind_front_handler(&session::on_handshake,
+                                    this->shared_from_this()));
     }
   }
 
@@ -148,12 +144,14 @@ private:
       return;
     reading_ = true;
     parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(srv_->opts.max_header_bytes));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(srv_->opts.max_header_bytes));
     parser_->body_limit(srv_->opts.max_body_bytes);
     beast::get_lowest_layer(stream_).expires_after(srv_->opts.header_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             beast::bind_front_handler(
-                               &session::on_header, this->shared_from_this()));
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_header,
+                                  this->shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t) {
@@ -161,9 +159,9 @@ private:
       return on_read_error(ec);
     received_ns_ = steady_ns();
     beast::get_lowest_layer(stream_).expires_after(srv_->opts.body_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&session::on_body,
-                                                this->shared_from_this()));
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&session::on_body, this->shared_from_this()));
   }
 
   void on_body(beast::error_code ec, std::size_t) {
@@ -178,7 +176,8 @@ private:
     req.target = std::string(msg.target());
     req.headers.reserve(8);
     for (const auto& f : msg)
-      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+      req.headers.push_back(
+          {std::string(f.name_string()), std::string(f.value())});
     req.body = std::move(msg.body());
     req.peer = peer_;
     req.tls = tls_;
@@ -198,7 +197,9 @@ private:
       why = rejection::header_too_large;
     else if (ec == bhttp::error::body_limit)
       why = rejection::body_too_large;
-    else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category()
+    else if (ec.category()
+                 == bhttp::make_error_code(bhttp::error::end_of_stream)
+                        .category()
              && ec != bhttp::error::end_of_stream
              && ec != bhttp::error::partial_message)
       why = rejection::malformed;
@@ -223,7 +224,8 @@ private:
       req.method = std::string(h.method_string());
       req.target = std::string(h.target());
       for (const auto& f : h)
-        req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+        req.headers.push_back(
+            {std::string(f.name_string()), std::string(f.value())});
     }
     parser_.reset();
     stop_reading_ = true;
@@ -234,8 +236,8 @@ private:
 
   void enqueue(request&& req, unsigned version, bool keep_alive) {
     auto id = next_id_++;
-    queue_.push_back(slot{id, false, {}, version, keep_alive,
-                          req.method == "HEAD"});
+    queue_.push_back(
+        slot{id, false, {}, version, keep_alive, req.method == "HEAD"});
     // The work guard keeps the io_context running while an actor holds the
     // request, which is what lets a drain wait for in-flight answers.
     auto reply = [self = this->shared_from_this(), id,
@@ -335,8 +337,8 @@ private:
     draining_ = true;
     // A request whose first bytes arrived is in flight: let it finish
     // (bounded by its timeouts) and close after the answer.
-    bool mid_request = reading_ && parser_
-                       && (parser_->got_some() || buffer_.size() > 0);
+    bool mid_request
+        = reading_ && parser_ && (parser_->got_some() || buffer_.size() > 0);
     if (queue_.empty() && !writing_ && !mid_request) {
       // Idle (waiting for the next request): cancel the read; its handler
       // sees operation_aborted and closes.
@@ -359,10 +361,10 @@ private:
     } else {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(1));
       stream_.async_shutdown(
-        [self = this->shared_from_this()](beast::error_code) {
-          beast::error_code ignored;
-          beast::get_lowest_layer(self->stream_).socket().close(ignored);
-        });
+          [self = this->shared_from_this()](beast::error_code) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(self->stream_).socket().close(ignored);
+          });
     }
   }
 
@@ -396,9 +398,9 @@ private:
 } // namespace
 
 void server::impl::do_accept() {
-  acceptor.async_accept(asio::make_strand(ioc),
-                        beast::bind_front_handler(&impl::on_accept,
-                                                  shared_from_this()));
+  acceptor.async_accept(
+      asio::make_strand(ioc),
+      beast::bind_front_handler(&impl::on_accept, shared_from_this()));
 }
 
 void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
@@ -417,16 +419,18 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
       socket.set_option(tcp::no_delay(true), pec);
       open_connections.fetch_add(1);
       if (tls) {
-        auto s = std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(
-          shared_from_this(),
-          beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls),
-          std::move(peer), true);
+        auto s
+            = std::make_shared<session<beast::ssl_stream<beast::tcp_stream>>>(
+                shared_from_this(),
+                beast::ssl_stream<beast::tcp_stream>(
+                    beast::tcp_stream(std::move(socket)), *tls),
+                std::move(peer), true);
         add_session(s);
         s->run();
       } else {
         auto s = std::make_shared<session<beast::tcp_stream>>(
-          shared_from_this(), beast::tcp_stream(std::move(socket)),
-          std::move(peer), false);
+            shared_from_this(), beast::tcp_stream(std::move(socket)),
+            std::move(peer), false);
         add_session(s);
         s->run();
       }
@@ -436,7 +440,7 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
 }
 
 server::server(server_options opts, dispatcher dispatch)
-  : impl_(std::make_shared<impl>()) {
+    : impl_(std::make_shared<impl>()) {
   impl_->opts = std::move(opts);
   impl_->dispatch = std::move(dispatch);
 }
@@ -556,4 +560,4 @@ std::size_t server::connections() const {
   return impl_->open_connections.load();
 }
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

@@ -23,8 +23,8 @@ struct server_options {
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   std::size_t io_threads = 1;
-  std::string tls_cert;  ///< PEM chain file; TLS is on when set
-  std::string tls_key;   ///< PEM key file
+  std::string tls_cert; ///< PEM chain file; TLS is on when set
+  std::string tls_key;  ///< PEM key file
 };
 
 /// Receives each request with the responder that answers it. Must not block:
@@ -65,4 +65,4 @@ private:
   std::shared_ptr<impl> impl_;
 };
 
-}  // namespace authsvc::http
+} // namespace authsvc::http

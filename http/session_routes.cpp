@@ -14,15 +14,16 @@ using db::value;
 /// Revokes and answers 204 (logout, session delete, account delete).
 void revoke_then(const context_ptr& ctx, revocation rv,
                  std::function<void(std::int32_t)> then) {
-  ctx->self->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v, std::move(rv))
-    .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  ctx->self
+      ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
+                std::move(rv))
+      .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-
 const char* select_user
-  = "SELECT id, email, display_name, locale, created_at FROM users "
-    "WHERE id = ? AND disabled = 0";
+    = "SELECT id, email, display_name, locale, created_at FROM users "
+      "WHERE id = ? AND disabled = 0";
 
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s)
@@ -42,15 +43,15 @@ void token_refresh(const context_ptr& ctx) {
   if (errors.reply_if_any(ctx))
     return;
   ctx->self
-    ->request(ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
-              refresh_request{*token, ctx->client_ip, user_agent(ctx)})
-    .then(
-      [ctx](token_result& r) {
-        if (r.error == "refresh_token_reused")
-          ctx->log_fields["refresh"] = "reuse_detected";
-        reply_tokens(ctx, r);
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
+                refresh_request{*token, ctx->client_ip, user_agent(ctx)})
+      .then(
+          [ctx](token_result& r) {
+            if (r.error == "refresh_token_reused")
+              ctx->log_fields["refresh"] = "reuse_detected";
+            reply_tokens(ctx, r);
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void session_get(const context_ptr& ctx) {
@@ -79,12 +80,14 @@ void logout(const context_ptr& ctx) {
       return;
   }
   auto rv = make_revocation(
-    ctx, scope == "local" ? ctx->auth.session_id : std::string(),
-    ctx->auth.user_id, scope == "others" ? ctx->auth.session_id : std::string(),
-    "logout_" + scope);
+      ctx, scope == "local" ? ctx->auth.session_id : std::string(),
+      ctx->auth.user_id,
+      scope == "others" ? ctx->auth.session_id : std::string(),
+      "logout_" + scope);
   ctx->log_fields["scope"] = scope;
   revoke_then(ctx, rv, [ctx, scope](std::int32_t n) {
-    ctx->audit("session.logout", true, {}, {}, {{"scope", scope}, {"revoked", n}});
+    ctx->audit("session.logout", true, {}, {},
+               {{"scope", scope}, {"revoked", n}});
     // Signing out other devices is worth a mail: if it was not the owner,
     // the owner learns that someone holds their session.
     if (scope == "local" || n == 0)
@@ -96,15 +99,15 @@ void logout(const context_ptr& ctx) {
 
 void me_get(const context_ptr& ctx) {
   ctx->self
-    ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-              db::stmt(select_user, {value::text(ctx->auth.user_id)}))
-    .then(
-      [ctx](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply_error("unauthorized");
-        ctx->reply_json(200, user_json(user_from_row(rs)));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
+                db::stmt(select_user, {value::text(ctx->auth.user_id)}))
+      .then(
+          [ctx](db::rowset& rs) {
+            if (rs.empty())
+              return ctx->reply_error("unauthorized");
+            ctx->reply_json(200, user_json(user_from_row(rs)));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void me_patch(const context_ptr& ctx) {
@@ -124,29 +127,29 @@ void me_patch(const context_ptr& ctx) {
   auto now = unix_now();
   if (body->contains("display_name"))
     u.statements.push_back(db::stmt(
-      "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?",
-      {name && !name->empty() ? value::text(*name) : value::null(),
-       value::integer(now), value::text(ctx->auth.user_id)}));
+        "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?",
+        {name && !name->empty() ? value::text(*name) : value::null(),
+         value::integer(now), value::text(ctx->auth.user_id)}));
   if (body->contains("locale"))
     u.statements.push_back(db::stmt(
-      "UPDATE users SET locale = ?, updated_at = ? WHERE id = ?",
-      {locale && !locale->empty() ? value::text(*mail::match_locale(*locale))
-                                  : value::null(),
-       value::integer(now), value::text(ctx->auth.user_id)}));
-  u.statements.push_back(db::stmt_one(select_user,
-                                      {value::text(ctx->auth.user_id)},
-                                      "unauthorized"));
-  ctx->self->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-    .then(
-      [ctx](db::unit_result& r) {
-        if (!r.ok)
-          return reply_db_failure(ctx, r, "unauthorized");
-        auto user = user_from_row(r.results.back());
-        caf::anon_send(ctx->svc().sessions, user);
-        ctx->audit("account.updated", true);
-        ctx->reply_json(200, user_json(user));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+        "UPDATE users SET locale = ?, updated_at = ? WHERE id = ?",
+        {locale && !locale->empty() ? value::text(*mail::match_locale(*locale))
+                                    : value::null(),
+         value::integer(now), value::text(ctx->auth.user_id)}));
+  u.statements.push_back(db::stmt_one(
+      select_user, {value::text(ctx->auth.user_id)}, "unauthorized"));
+  ctx->self
+      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [ctx](db::unit_result& r) {
+            if (!r.ok)
+              return reply_db_failure(ctx, r, "unauthorized");
+            auto user = user_from_row(r.results.back());
+            caf::anon_send(ctx->svc().sessions, user);
+            ctx->audit("account.updated", true);
+            ctx->reply_json(200, user_json(user));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void me_delete(const context_ptr& ctx) {
@@ -159,11 +162,12 @@ void me_delete(const context_ptr& ctx) {
     u.statements.push_back(db::stmt("DELETE FROM email_flows WHERE email = ?",
                                     {value::text(email)}));
     u.statements.push_back(db::stmt(
-      "DELETE FROM mail_jobs WHERE to_email = ? AND status IN ('queued')",
-      {value::text(email)}));
-    u.statements.push_back(db::stmt("DELETE FROM users WHERE id = ?",
-                                    {value::text(user_id)}));
-    u.statements.push_back(account_deleted_mail(ctx, ctx->auth.user, unix_now()));
+        "DELETE FROM mail_jobs WHERE to_email = ? AND status IN ('queued')",
+        {value::text(email)}));
+    u.statements.push_back(
+        db::stmt("DELETE FROM users WHERE id = ?", {value::text(user_id)}));
+    u.statements.push_back(
+        account_deleted_mail(ctx, ctx->auth.user, unix_now()));
     db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
       if (!r.ok)
         return ctx->reply_internal("account delete failed: " + r.fail_code);
@@ -177,22 +181,23 @@ void me_delete(const context_ptr& ctx) {
 
 void me_sessions(const context_ptr& ctx) {
   ctx->self
-    ->request(ctx->svc().sessions, db_timeout, atom::list_atom_v, ctx->auth.user_id)
-    .then(
-      [ctx](std::vector<session_view>& xs) {
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& s : xs)
-          list.push_back({{"id", s.id},
-                          {"created_at", s.created_at},
-                          {"last_seen_at", s.last_seen_at},
-                          {"expires_at", s.expires_at},
-                          {"ip", s.ip},
-                          {"user_agent", s.user_agent},
-                          {"amr", s.amr},
-                          {"current", s.id == ctx->auth.session_id}});
-        ctx->reply_json(200, {{"sessions", list}});
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      ->request(ctx->svc().sessions, db_timeout, atom::list_atom_v,
+                ctx->auth.user_id)
+      .then(
+          [ctx](std::vector<session_view>& xs) {
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto& s : xs)
+              list.push_back({{"id", s.id},
+                              {"created_at", s.created_at},
+                              {"last_seen_at", s.last_seen_at},
+                              {"expires_at", s.expires_at},
+                              {"ip", s.ip},
+                              {"user_agent", s.user_agent},
+                              {"amr", s.amr},
+                              {"current", s.id == ctx->auth.session_id}});
+            ctx->reply_json(200, {{"sessions", list}});
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void me_session_delete(const context_ptr& ctx) {
@@ -207,18 +212,18 @@ void me_session_delete(const context_ptr& ctx) {
 
 void jwks(const context_ptr& ctx) {
   ctx->self->request(ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
-    .then(
-      [ctx](std::string& doc) {
-        http::response r;
-        r.status = 200;
-        r.set_header("Content-Type", "application/json; charset=utf-8");
-        // Short: a rotated key must reach verifiers before tokens signed
-        // with it do (new keys sign only after the next reload anyway).
-        r.set_header("Cache-Control", "public, max-age=60");
-        r.body = std::move(doc);
-        ctx->reply(std::move(r));
-      },
-      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      .then(
+          [ctx](std::string& doc) {
+            http::response r;
+            r.status = 200;
+            r.set_header("Content-Type", "application/json; charset=utf-8");
+            // Short: a rotated key must reach verifiers before tokens signed
+            // with it do (new keys sign only after the next reload anyway).
+            r.set_header("Cache-Control", "public, max-age=60");
+            r.body = std::move(doc);
+            ctx->reply(std::move(r));
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

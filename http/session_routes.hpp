@@ -32,4 +32,4 @@ void me_session_delete(const context_ptr& ctx);
 /// Handles GET /.well-known/jwks.json.
 void jwks(const context_ptr& ctx);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

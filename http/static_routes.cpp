@@ -66,4 +66,4 @@ void login_page(const context_ptr& ctx) {
   ctx->reply(http::page_response(200, "login", {{"redirect_to", redirect}}));
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

@@ -14,4 +14,4 @@ void openapi_json(const context_ptr& ctx);
 /// its script and styles come from /static/.
 void login_page(const context_ptr& ctx);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

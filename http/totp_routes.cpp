@@ -44,13 +44,14 @@ void count_attempt(const context_ptr& ctx, const std::string& method, bool ok,
 db::unit no_op_unit() {
   db::unit u;
   u.statements.push_back(
-    db::stmt("UPDATE failed_attempts SET updated_at = updated_at WHERE 0"));
+      db::stmt("UPDATE failed_attempts SET updated_at = updated_at WHERE 0"));
   return u;
 }
 
 /// Six ASCII digits, else a 422 detail.
 bool six_digits(const std::string& s) {
-  return s.size() == 6 && s.find_first_not_of("0123456789") == std::string::npos;
+  return s.size() == 6
+         && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
 /// The body's `code` (6 digits), or nullopt after replying 422.
@@ -79,19 +80,22 @@ std::vector<std::string> append_recovery_codes(const context_ptr& ctx,
                                                db::unit& u,
                                                const std::string& user_id,
                                                std::int64_t now) {
-  u.statements.push_back(db::stmt("DELETE FROM recovery_codes WHERE user_id = ?",
-                                  {value::text(user_id)}));
+  u.statements.push_back(db::stmt(
+      "DELETE FROM recovery_codes WHERE user_id = ?", {value::text(user_id)}));
   auto codes = auth::generate_recovery_codes(10);
   for (const auto& c : codes)
-    u.statements.push_back(db::stmt(
-      "INSERT INTO recovery_codes(code_hash, user_id, created_at) VALUES (?, ?, ?)",
-      {value::text(auth::hash_recovery_code(
-         ctx->svc().keys->recovery_pepper, auth::normalize_recovery_code(c))),
-       value::text(user_id), value::integer(now)}));
+    u.statements.push_back(
+        db::stmt("INSERT INTO recovery_codes(code_hash, user_id, created_at) "
+                 "VALUES (?, ?, ?)",
+                 {value::text(auth::hash_recovery_code(
+                      ctx->svc().keys->recovery_pepper,
+                      auth::normalize_recovery_code(c))),
+                  value::text(user_id), value::integer(now)}));
   return codes;
 }
 
-void reply_codes(const context_ptr& ctx, const std::vector<std::string>& codes) {
+void reply_codes(const context_ptr& ctx,
+                 const std::vector<std::string>& codes) {
   auto res = http::json_response(200, {{"recovery_codes", codes}});
   res.set_header("Cache-Control", "no-store");
   ctx->reply(std::move(res));
@@ -107,9 +111,9 @@ void append_totp_enabled_mail(const context_ptr& ctx, db::unit& u,
                          {"ip", ctx->client_ip},
                          {"device", user_agent(ctx).substr(0, 120)}};
   u.statements.push_back(mail_job_insert(
-    ctx->svc(),
-    {user.email, "totp_enabled", notice_locale(ctx, user), std::move(vars)},
-    now));
+      ctx->svc(),
+      {user.email, "totp_enabled", notice_locale(ctx, user), std::move(vars)},
+      now));
 }
 
 /// The signed-in user's confirmed TOTP checked against `code` (with replay
@@ -117,35 +121,37 @@ void append_totp_enabled_mail(const context_ptr& ctx, db::unit& u,
 /// Answers 409 conflict when TOTP is not enabled and 400 invalid_code for a
 /// wrong, replayed or locked attempt.
 template <class F>
-void with_current_code(const context_ptr& ctx, const std::string& code, F then) {
+void with_current_code(const context_ptr& ctx, const std::string& code,
+                       F then) {
   auto uid = ctx->auth.user_id;
   db_read(
-    ctx,
-    db::stmt("SELECT secret_enc, confirmed_at, last_used_step, "
-             + lockout::locked_until_sql("?1", totp_method)
-             + " AS locked_until FROM totp WHERE user_id = ?1",
-             {value::text(uid)}),
-    [ctx, uid, code, then](db::rowset& rs) mutable {
-      auto now = unix_now();
-      if (rs.empty() || rs.at(0, "confirmed_at").is_null())
-        return ctx->reply_error("conflict", "TOTP is not enabled.");
-      auto email = ctx->auth.user.email;
-      if (rs.at(0, "locked_until").i > now) {
-        ctx->audit("totp.failed", false, uid, email, {{"reason", "locked"}});
-        return ctx->reply_error("invalid_code");
-      }
-      auto secret = open_secret(ctx, uid, rs.at(0, "secret_enc"));
-      if (!secret)
-        return ctx->reply_internal("totp secret undecryptable");
-      auto last = static_cast<std::uint64_t>(rs.at(0, "last_used_step").i);
-      auto step = auth::verify_totp(*secret, code, now, 1, last);
-      if (!step) {
-        ctx->audit("totp.failed", false, uid, email, {{"reason", "wrong_code"}});
-        return record_failure(ctx, uid, email, totp_method,
-                              [ctx] { ctx->reply_error("invalid_code"); });
-      }
-      then(static_cast<std::int64_t>(*step));
-    });
+      ctx,
+      db::stmt("SELECT secret_enc, confirmed_at, last_used_step, "
+                   + lockout::locked_until_sql("?1", totp_method)
+                   + " AS locked_until FROM totp WHERE user_id = ?1",
+               {value::text(uid)}),
+      [ctx, uid, code, then](db::rowset& rs) mutable {
+        auto now = unix_now();
+        if (rs.empty() || rs.at(0, "confirmed_at").is_null())
+          return ctx->reply_error("conflict", "TOTP is not enabled.");
+        auto email = ctx->auth.user.email;
+        if (rs.at(0, "locked_until").i > now) {
+          ctx->audit("totp.failed", false, uid, email, {{"reason", "locked"}});
+          return ctx->reply_error("invalid_code");
+        }
+        auto secret = open_secret(ctx, uid, rs.at(0, "secret_enc"));
+        if (!secret)
+          return ctx->reply_internal("totp secret undecryptable");
+        auto last = static_cast<std::uint64_t>(rs.at(0, "last_used_step").i);
+        auto step = auth::verify_totp(*secret, code, now, 1, last);
+        if (!step) {
+          ctx->audit("totp.failed", false, uid, email,
+                     {{"reason", "wrong_code"}});
+          return record_failure(ctx, uid, email, totp_method,
+                                [ctx] { ctx->reply_error("invalid_code"); });
+        }
+        then(static_cast<std::int64_t>(*step));
+      });
 }
 
 } // namespace
@@ -166,18 +172,19 @@ void totp_enrol(const context_ptr& ctx) {
   db::unit u;
   // A pending secret is replaced; a confirmed one stays (no row changes).
   u.statements.push_back(db::stmt_one(
-    "INSERT INTO totp(user_id, secret_enc, confirmed_at, last_used_step, "
-    "created_at) VALUES (?1, ?2, NULL, 0, ?3) ON CONFLICT(user_id) DO UPDATE "
-    "SET secret_enc = excluded.secret_enc, created_at = excluded.created_at, "
-    "last_used_step = 0 WHERE totp.confirmed_at IS NULL",
-    {value::text(uid), value::blob(auth::to_string(sealed)), value::integer(now)},
-    "totp_already_enabled"));
+      "INSERT INTO totp(user_id, secret_enc, confirmed_at, last_used_step, "
+      "created_at) VALUES (?1, ?2, NULL, 0, ?3) ON CONFLICT(user_id) DO UPDATE "
+      "SET secret_enc = excluded.secret_enc, created_at = excluded.created_at, "
+      "last_used_step = 0 WHERE totp.confirmed_at IS NULL",
+      {value::text(uid), value::blob(auth::to_string(sealed)),
+       value::integer(now)},
+      "totp_already_enabled"));
   db_write(ctx, std::move(u), [ctx, b32, uri, svg](db::unit_result& r) {
     if (!r.ok)
       return reply_db_failure(ctx, r, "totp_already_enabled");
     ctx->audit("totp.enrolled", true);
     auto res = http::json_response(
-      200, {{"secret", b32}, {"otpauth_uri", uri}, {"qr_svg", *svg}});
+        200, {{"secret", b32}, {"otpauth_uri", uri}, {"qr_svg", *svg}});
     res.set_header("Cache-Control", "no-store");
     ctx->reply(std::move(res));
   });
@@ -189,42 +196,43 @@ void totp_confirm(const context_ptr& ctx) {
     return;
   auto uid = ctx->auth.user_id;
   db_read(
-    ctx,
-    db::stmt("SELECT secret_enc, confirmed_at FROM totp WHERE user_id = ?",
-             {value::text(uid)}),
-    [ctx, uid, code = *code](db::rowset& rs) {
-      if (rs.empty() || !rs.at(0, "confirmed_at").is_null())
-        return ctx->reply_error("totp_not_pending");
-      auto sealed = rs.at(0, "secret_enc");
-      auto secret = open_secret(ctx, uid, sealed);
-      if (!secret)
-        return ctx->reply_internal("totp secret undecryptable");
-      auto now = unix_now();
-      auto step = auth::verify_totp(*secret, code, now, 1);
-      if (!step) {
-        ctx->audit("totp.failed", false, uid, ctx->auth.user.email,
-                   {{"reason", "confirm_wrong_code"}});
-        return ctx->reply_error("invalid_code");
-      }
-      db::unit u;
-      // Only the secret this user saw: a concurrent re-enrolment wins.
-      u.statements.push_back(db::stmt_one(
-        "UPDATE totp SET confirmed_at = ?1, last_used_step = ?2 "
-        "WHERE user_id = ?3 AND confirmed_at IS NULL AND secret_enc = ?4",
-        {value::integer(now), value::integer(static_cast<std::int64_t>(*step)),
-         value::text(uid), sealed},
-        "totp_not_pending"));
-      u.statements.push_back(lockout::reset(value::text(uid), totp_method));
-      auto codes = append_recovery_codes(ctx, u, uid, now);
-      append_totp_enabled_mail(ctx, u, now);
-      db_write(ctx, std::move(u), [ctx, codes](db::unit_result& r) {
-        if (!r.ok)
-          return reply_db_failure(ctx, r, "totp_not_pending");
-        caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
-        ctx->audit("totp.confirmed", true);
-        reply_codes(ctx, codes);
+      ctx,
+      db::stmt("SELECT secret_enc, confirmed_at FROM totp WHERE user_id = ?",
+               {value::text(uid)}),
+      [ctx, uid, code = *code](db::rowset& rs) {
+        if (rs.empty() || !rs.at(0, "confirmed_at").is_null())
+          return ctx->reply_error("totp_not_pending");
+        auto sealed = rs.at(0, "secret_enc");
+        auto secret = open_secret(ctx, uid, sealed);
+        if (!secret)
+          return ctx->reply_internal("totp secret undecryptable");
+        auto now = unix_now();
+        auto step = auth::verify_totp(*secret, code, now, 1);
+        if (!step) {
+          ctx->audit("totp.failed", false, uid, ctx->auth.user.email,
+                     {{"reason", "confirm_wrong_code"}});
+          return ctx->reply_error("invalid_code");
+        }
+        db::unit u;
+        // Only the secret this user saw: a concurrent re-enrolment wins.
+        u.statements.push_back(db::stmt_one(
+            "UPDATE totp SET confirmed_at = ?1, last_used_step = ?2 "
+            "WHERE user_id = ?3 AND confirmed_at IS NULL AND secret_enc = ?4",
+            {value::integer(now),
+             value::integer(static_cast<std::int64_t>(*step)), value::text(uid),
+             sealed},
+            "totp_not_pending"));
+        u.statements.push_back(lockout::reset(value::text(uid), totp_method));
+        auto codes = append_recovery_codes(ctx, u, uid, now);
+        append_totp_enabled_mail(ctx, u, now);
+        db_write(ctx, std::move(u), [ctx, codes](db::unit_result& r) {
+          if (!r.ok)
+            return reply_db_failure(ctx, r, "totp_not_pending");
+          caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+          ctx->audit("totp.confirmed", true);
+          reply_codes(ctx, codes);
+        });
       });
-    });
 }
 
 void totp_disable(const context_ptr& ctx) {
@@ -236,11 +244,11 @@ void totp_disable(const context_ptr& ctx) {
     db::unit u;
     // The same code cannot be used twice (it moved last_used_step or not).
     u.statements.push_back(db::stmt_one(
-      "DELETE FROM totp WHERE user_id = ? AND confirmed_at IS NOT NULL "
-      "AND last_used_step < ?",
-      {value::text(uid), value::integer(step)}, "invalid_code"));
-    u.statements.push_back(db::stmt("DELETE FROM recovery_codes WHERE user_id = ?",
-                                    {value::text(uid)}));
+        "DELETE FROM totp WHERE user_id = ? AND confirmed_at IS NOT NULL "
+        "AND last_used_step < ?",
+        {value::text(uid), value::integer(step)}, "invalid_code"));
+    u.statements.push_back(db::stmt(
+        "DELETE FROM recovery_codes WHERE user_id = ?", {value::text(uid)}));
     u.statements.push_back(lockout::reset(value::text(uid), totp_method));
     u.statements.push_back(lockout::reset(value::text(uid), recovery_method));
     db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
@@ -262,10 +270,10 @@ void totp_recovery_codes(const context_ptr& ctx) {
     auto uid = ctx->auth.user_id;
     auto now = unix_now();
     db::unit u;
-    u.statements.push_back(db::stmt_one(
-      "UPDATE totp SET last_used_step = ?2 WHERE user_id = ?1 "
-      "AND confirmed_at IS NOT NULL AND last_used_step < ?2",
-      {value::text(uid), value::integer(step)}, "invalid_code"));
+    u.statements.push_back(
+        db::stmt_one("UPDATE totp SET last_used_step = ?2 WHERE user_id = ?1 "
+                     "AND confirmed_at IS NOT NULL AND last_used_step < ?2",
+                     {value::text(uid), value::integer(step)}, "invalid_code"));
     u.statements.push_back(lockout::reset(value::text(uid), totp_method));
     auto codes = append_recovery_codes(ctx, u, uid, now);
     db_write(ctx, std::move(u), [ctx, codes](db::unit_result& r) {
@@ -307,7 +315,6 @@ sign_in_fields(const context_ptr& ctx, const char* secret_field,
   return std::make_pair(email, *secret);
 }
 
-
 /// The one refusal of both sign-in routes, after a no-op commit so that it
 /// takes as long as a counted failure.
 void refuse_after_no_op(const context_ptr& ctx, const std::string& method,
@@ -336,49 +343,54 @@ void totp_verify(const context_ptr& ctx) {
     return;
   auto [email, code] = *fields;
   db_read(
-    ctx,
-    db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-             "t.secret_enc, t.confirmed_at, t.last_used_step, "
-             + lockout::locked_until_sql("u.id", totp_method)
-             + " AS locked_until FROM users u LEFT JOIN totp t ON t.user_id = u.id "
-               "WHERE u.email = ? AND u.disabled = 0",
-             {value::text(email)}),
-    [ctx, email = email, code = code](db::rowset& rs) {
-      auto now = unix_now();
-      if (rs.empty() || rs.at(0, "confirmed_at").is_null())
-        return refuse_after_no_op(ctx, totp_method, rs.at(0, "id").s, email,
-                                  rs.empty() ? "unknown" : "not_enabled");
-      auto user = user_from_row(rs);
-      if (rs.at(0, "locked_until").i > now)
-        return refuse_after_no_op(ctx, totp_method, user.id, email, "locked");
-      auto secret = open_secret(ctx, user.id, rs.at(0, "secret_enc"));
-      if (!secret)
-        return ctx->reply_internal("totp secret undecryptable");
-      auto last = static_cast<std::uint64_t>(rs.at(0, "last_used_step").i);
-      auto step = auth::verify_totp(*secret, code, now, 1, last);
-      if (!step)
-        return refuse_counted(ctx, totp_method, user, "wrong_code");
-      auto s = static_cast<std::int64_t>(*step);
-      db::unit u;
-      // Of two concurrent uses of one code exactly one moves the step; a
-      // lock that landed since the read also refuses.
-      u.statements.push_back(db::stmt_one(
-        "UPDATE totp SET last_used_step = ?1 WHERE user_id = ?2 "
-        "AND confirmed_at IS NOT NULL AND last_used_step < ?1 AND NOT EXISTS "
-        "(SELECT 1 FROM failed_attempts WHERE user_id = ?2 AND method = 'totp' "
-        "AND locked_until > ?3)",
-        {value::integer(s), value::text(user.id), value::integer(now)},
-        "invalid_code"));
-      u.statements.push_back(lockout::reset(value::text(user.id), totp_method));
-      db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
-        if (!r.ok)
-          return refuse_counted(ctx, totp_method, user, "replayed");
-        open_session(ctx, user, "totp", [ctx, user](token_result& t) {
-          count_attempt(ctx, totp_method, t.error.empty(), user.id, user.email);
-          reply_tokens(ctx, t);
+      ctx,
+      db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
+               "t.secret_enc, t.confirmed_at, t.last_used_step, "
+                   + lockout::locked_until_sql("u.id", totp_method)
+                   + " AS locked_until FROM users u LEFT JOIN totp t ON "
+                     "t.user_id = u.id "
+                     "WHERE u.email = ? AND u.disabled = 0",
+               {value::text(email)}),
+      [ctx, email = email, code = code](db::rowset& rs) {
+        auto now = unix_now();
+        if (rs.empty() || rs.at(0, "confirmed_at").is_null())
+          return refuse_after_no_op(ctx, totp_method, rs.at(0, "id").s, email,
+                                    rs.empty() ? "unknown" : "not_enabled");
+        auto user = user_from_row(rs);
+        if (rs.at(0, "locked_until").i > now)
+          return refuse_after_no_op(ctx, totp_method, user.id, email, "locked");
+        auto secret = open_secret(ctx, user.id, rs.at(0, "secret_enc"));
+        if (!secret)
+          return ctx->reply_internal("totp secret undecryptable");
+        auto last = static_cast<std::uint64_t>(rs.at(0, "last_used_step").i);
+        auto step = auth::verify_totp(*secret, code, now, 1, last);
+        if (!step)
+          return refuse_counted(ctx, totp_method, user, "wrong_code");
+        auto s = static_cast<std::int64_t>(*step);
+        db::unit u;
+        // Of two concurrent uses of one code exactly one moves the step; a
+        // lock that landed since the read also refuses.
+        u.statements.push_back(db::stmt_one(
+            "UPDATE totp SET last_used_step = ?1 WHERE user_id = ?2 "
+            "AND confirmed_at IS NOT NULL AND last_used_step < ?1 AND NOT "
+            "EXISTS "
+            "(SELECT 1 FROM failed_attempts WHERE user_id = ?2 AND method = "
+            "'totp' "
+            "AND locked_until > ?3)",
+            {value::integer(s), value::text(user.id), value::integer(now)},
+            "invalid_code"));
+        u.statements.push_back(
+            lockout::reset(value::text(user.id), totp_method));
+        db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
+          if (!r.ok)
+            return refuse_counted(ctx, totp_method, user, "replayed");
+          open_session(ctx, user, "totp", [ctx, user](token_result& t) {
+            count_attempt(ctx, totp_method, t.error.empty(), user.id,
+                          user.email);
+            reply_tokens(ctx, t);
+          });
         });
       });
-    });
 }
 
 void recovery_sign_in(const context_ptr& ctx) {
@@ -387,37 +399,43 @@ void recovery_sign_in(const context_ptr& ctx) {
     return;
   auto [email, code] = *fields;
   auto normal = auth::normalize_recovery_code(code);
-  auto hash = auth::hash_recovery_code(ctx->svc().keys->recovery_pepper, normal);
+  auto hash
+      = auth::hash_recovery_code(ctx->svc().keys->recovery_pepper, normal);
   db_read(
-    ctx,
-    db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-             + lockout::locked_until_sql("u.id", recovery_method)
-             + " AS locked_until FROM users u WHERE u.email = ? AND u.disabled = 0",
-             {value::text(email)}),
-    [ctx, email = email, hash](db::rowset& rs) {
-      auto now = unix_now();
-      if (rs.empty())
-        return refuse_after_no_op(ctx, recovery_method, {}, email, "unknown");
-      auto user = user_from_row(rs);
-      if (rs.at(0, "locked_until").i > now)
-        return refuse_after_no_op(ctx, recovery_method, user.id, email, "locked");
-      db::unit u;
-      // One statement burns the code: of two concurrent uses one wins.
-      u.statements.push_back(db::stmt_one(
-        "UPDATE recovery_codes SET used_at = ?1 WHERE code_hash = ?2 "
-        "AND user_id = ?3 AND used_at IS NULL",
-        {value::integer(now), value::text(hash), value::text(user.id)},
-        "invalid_code"));
-      u.statements.push_back(lockout::reset(value::text(user.id), recovery_method));
-      db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
-        if (!r.ok)
-          return refuse_counted(ctx, recovery_method, user, "wrong_code");
-        open_session(ctx, user, "recovery_code", [ctx, user](token_result& t) {
-          count_attempt(ctx, recovery_method, t.error.empty(), user.id, user.email);
-          reply_tokens(ctx, t);
+      ctx,
+      db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
+                   + lockout::locked_until_sql("u.id", recovery_method)
+                   + " AS locked_until FROM users u WHERE u.email = ? AND "
+                     "u.disabled = 0",
+               {value::text(email)}),
+      [ctx, email = email, hash](db::rowset& rs) {
+        auto now = unix_now();
+        if (rs.empty())
+          return refuse_after_no_op(ctx, recovery_method, {}, email, "unknown");
+        auto user = user_from_row(rs);
+        if (rs.at(0, "locked_until").i > now)
+          return refuse_after_no_op(ctx, recovery_method, user.id, email,
+                                    "locked");
+        db::unit u;
+        // One statement burns the code: of two concurrent uses one wins.
+        u.statements.push_back(db::stmt_one(
+            "UPDATE recovery_codes SET used_at = ?1 WHERE code_hash = ?2 "
+            "AND user_id = ?3 AND used_at IS NULL",
+            {value::integer(now), value::text(hash), value::text(user.id)},
+            "invalid_code"));
+        u.statements.push_back(
+            lockout::reset(value::text(user.id), recovery_method));
+        db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
+          if (!r.ok)
+            return refuse_counted(ctx, recovery_method, user, "wrong_code");
+          open_session(ctx, user, "recovery_code",
+                       [ctx, user](token_result& t) {
+                         count_attempt(ctx, recovery_method, t.error.empty(),
+                                       user.id, user.email);
+                         reply_tokens(ctx, t);
+                       });
         });
       });
-    });
 }
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

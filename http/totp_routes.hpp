@@ -24,4 +24,4 @@ void totp_verify(const context_ptr& ctx);
 /// Handles POST /v1/auth/recovery: signs in with email + recovery code.
 void recovery_sign_in(const context_ptr& ctx);
 
-}  // namespace authsvc::http_routes
+} // namespace authsvc::http_routes

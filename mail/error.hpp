@@ -70,4 +70,4 @@ private:
   std::variant<T, error> data_;
 };
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -28,7 +28,7 @@ std::optional<double> parse_q(std::string_view s) {
   if (s.empty() || s.size() > 8)
     return std::nullopt;
   double value = 0;
-  double scale = 0;  // 0 while reading the integer part
+  double scale = 0; // 0 while reading the integer part
   bool digits = false;
   for (char c : s) {
     if (c == '.') {
@@ -52,11 +52,11 @@ std::optional<double> parse_q(std::string_view s) {
   return value;
 }
 
-}  // namespace
+} // namespace
 
 const std::vector<std::string>& supported_locales() {
-  static const std::vector<std::string> tags = {"en", "de",    "fr",
-                                                "es", "pt-BR", "ja"};
+  static const std::vector<std::string> tags
+      = {"en", "de", "fr", "es", "pt-BR", "ja"};
   return tags;
 }
 
@@ -149,7 +149,7 @@ std::string choose_locale(std::string_view request_locale,
   };
   for (const auto& r : ranges) {
     if (r.q <= 0)
-      break;  // sorted: nothing acceptable follows
+      break; // sorted: nothing acceptable follows
     if (r.range == "*") {
       // Any language will do: prefer the operator's default.
       if (auto m = match_locale(default_locale); m && allowed(*m))
@@ -167,4 +167,4 @@ std::string choose_locale(std::string_view request_locale,
   return "en";
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

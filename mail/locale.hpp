@@ -43,4 +43,4 @@ std::string choose_locale(std::string_view request_locale,
                           std::string_view accept_language,
                           std::string_view default_locale);
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

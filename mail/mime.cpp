@@ -20,12 +20,28 @@ bool is_atext(char c) {
   if (std::isalnum(static_cast<unsigned char>(c)))
     return true;
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '/': case '=': case '?': case '^': case '_':
-    case '`': case '{': case '|': case '}': case '~':
-      return true;
-    default:
-      return false;
+  case '!':
+  case '#':
+  case '$':
+  case '%':
+  case '&':
+  case '\'':
+  case '*':
+  case '+':
+  case '-':
+  case '/':
+  case '=':
+  case '?':
+  case '^':
+  case '_':
+  case '`':
+  case '{':
+  case '|':
+  case '}':
+  case '~':
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -49,9 +65,9 @@ bool is_host_name(std::string_view s) {
   std::size_t start = 0;
   while (start <= s.size()) {
     auto dot = s.find('.', start);
-    auto label = s.substr(start, dot == std::string_view::npos
-                                   ? std::string_view::npos
-                                   : dot - start);
+    auto label
+        = s.substr(start, dot == std::string_view::npos ? std::string_view::npos
+                                                        : dot - start);
     if (label.empty() || label.size() > 63 || label.front() == '-'
         || label.back() == '-')
       return false;
@@ -107,8 +123,8 @@ std::vector<std::string> split_spaces(std::string_view s) {
   for (;;) {
     auto sp = s.find(' ', start);
     out.emplace_back(s.substr(start, sp == std::string_view::npos
-                                       ? std::string_view::npos
-                                       : sp - start));
+                                         ? std::string_view::npos
+                                         : sp - start));
     if (sp == std::string_view::npos)
       return out;
     start = sp + 1;
@@ -212,7 +228,7 @@ bool is_language_tag(std::string_view s) {
   return true;
 }
 
-}  // namespace
+} // namespace
 
 bool is_valid_address(std::string_view address) {
   if (address.size() > 254)
@@ -243,11 +259,11 @@ std::string_view address_domain(std::string_view address) {
 std::string format_date(std::chrono::system_clock::time_point t) {
   // Names are spelled out rather than taken from strftime so that the
   // process locale can never leak into a header.
-  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed",
-                                         "Thu", "Fri", "Sat"};
-  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr",
-                                           "May", "Jun", "Jul", "Aug",
-                                           "Sep", "Oct", "Nov", "Dec"};
+  static constexpr const char* days[]
+      = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* months[]
+      = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -314,12 +330,12 @@ std::string quoted_printable_encode(std::string_view text) {
       break;
     out += "\r\n";
     // CRLF is one break; a lone CR or LF is one break as well.
-    i = end + ((text[end] == '\r' && end + 1 < text.size()
-                && text[end + 1] == '\n')
-                 ? 2
-                 : 1);
+    i = end
+        + ((text[end] == '\r' && end + 1 < text.size() && text[end + 1] == '\n')
+               ? 2
+               : 1);
     if (i == text.size())
-      break;  // the text ended with a line break: nothing follows it
+      break; // the text ended with a line break: nothing follows it
   }
   return out;
 }
@@ -334,7 +350,8 @@ result<std::string> build_message(const message_fields& f) {
     return error{errc::invalid_message_id,
                  "Message-ID must look like <left@right>"};
   if (!f.language.empty() && !is_language_tag(f.language))
-    return error{errc::invalid_header, "Content-Language is not a language tag"};
+    return error{errc::invalid_header,
+                 "Content-Language is not a language tag"};
   auto from = mailbox_header("From", f.from);
   if (!from)
     return from.err();
@@ -384,4 +401,4 @@ result<std::string> build_message(const message_fields& f) {
   return m;
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

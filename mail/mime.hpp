@@ -74,4 +74,4 @@ std::string quoted_printable_encode(std::string_view text);
 ///          Message-ID not of the form `<left@right>`.
 result<std::string> build_message(const message_fields& fields);
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -39,7 +39,7 @@ bool write_all(int fd, const std::string& data) {
   return true;
 }
 
-}  // namespace
+} // namespace
 
 outbox_transport::outbox_transport(std::string dir) : dir_(std::move(dir)) {
   // nop
@@ -91,7 +91,7 @@ send_result outbox_transport::send(const envelope& env,
   auto tmp = (fs::path(dir_)
               / ("." + fs::path(path).filename().string() + "."
                  + auth::random_token(6) + ".tmp"))
-               .string();
+                 .string();
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0)
     return temporary("cannot create " + tmp, errno);
@@ -122,4 +122,4 @@ send_result outbox_transport::send(const envelope& env,
   return r;
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -39,4 +39,4 @@ private:
   std::string dir_;
 };
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

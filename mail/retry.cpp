@@ -19,9 +19,10 @@ std::chrono::system_clock::time_point
 next_attempt(std::uint32_t attempt, std::chrono::system_clock::time_point now,
              const retry_policy& policy, const random_source& random) {
   using namespace std::chrono;
-  double first = static_cast<double>(std::max<seconds::rep>(
-    policy.first_delay.count(), 1));
-  double cap = static_cast<double>(std::max<seconds::rep>(policy.cap.count(), 1));
+  double first = static_cast<double>(
+      std::max<seconds::rep>(policy.first_delay.count(), 1));
+  double cap
+      = static_cast<double>(std::max<seconds::rep>(policy.cap.count(), 1));
   // Doubling in floating point and capping before converting back keeps a
   // huge attempt number from overflowing the shift or the duration.
   auto exponent = static_cast<double>(std::max<std::uint32_t>(attempt, 1) - 1);
@@ -38,4 +39,4 @@ bool give_up(std::chrono::system_clock::time_point created_at,
   return now - created_at >= policy.deadline;
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

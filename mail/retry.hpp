@@ -43,4 +43,4 @@ bool give_up(std::chrono::system_clock::time_point created_at,
              std::chrono::system_clock::time_point now,
              const retry_policy& policy = {});
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

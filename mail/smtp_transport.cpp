@@ -33,7 +33,8 @@ std::size_t read_body(char* buf, std::size_t size, std::size_t n, void* user) {
 /// 221 goodbye (or a 334 AUTH challenge) instead of the code that mattered.
 int on_debug(CURL*, curl_infotype type, char* data, std::size_t size,
              void* user) {
-  if (type != CURLINFO_HEADER_IN || size < 3 || (data[0] != '4' && data[0] != '5')
+  if (type != CURLINFO_HEADER_IN || size < 3
+      || (data[0] != '4' && data[0] != '5')
       || !std::isdigit(static_cast<unsigned char>(data[1]))
       || !std::isdigit(static_cast<unsigned char>(data[2])))
     return 0;
@@ -61,7 +62,7 @@ bool is_host(std::string_view h) {
   return true;
 }
 
-}  // namespace
+} // namespace
 
 std::optional<smtp_security> parse_smtp_security(std::string_view text) {
   if (text == "starttls")
@@ -74,7 +75,7 @@ std::optional<smtp_security> parse_smtp_security(std::string_view text) {
 }
 
 smtp_transport::smtp_transport(smtp_config config)
-  : config_(std::move(config)) {
+    : config_(std::move(config)) {
   // curl_global_init is not thread-safe on every build, so run it once here,
   // before any worker thread sends.
   static std::once_flag once;
@@ -86,7 +87,7 @@ smtp_transport::smtp_transport(smtp_config config)
                                                          : 25;
   auto host = config_.host;
   if (host.find(':') != std::string::npos)
-    host = "[" + host + "]";  // an IPv6 literal
+    host = "[" + host + "]"; // an IPv6 literal
   url_ = (config_.security == smtp_security::tls ? "smtps://" : "smtp://")
          + host + ":" + std::to_string(port);
   if (!config_.helo_name.empty())
@@ -127,7 +128,7 @@ send_result smtp_transport::send(const envelope& env,
     rcpts.reset(next);
   }
   upload_state upload{&message};
-  std::string last_reply;  // the last 4xx/5xx line, see on_debug
+  std::string last_reply; // the last 4xx/5xx line, see on_debug
   char errbuf[CURL_ERROR_SIZE] = {0};
 
   curl_easy_setopt(c, CURLOPT_URL, url_.c_str());
@@ -140,21 +141,21 @@ send_result smtp_transport::send(const envelope& env,
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(config_.timeout.count()));
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // feeds on_debug; prints nothing
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds on_debug; prints nothing
   curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
   curl_easy_setopt(c, CURLOPT_DEBUGDATA, &last_reply);
 
   switch (config_.security) {
-    case smtp_security::starttls:
-      // CURLUSESSL_ALL: fail rather than fall back to plain text when the
-      // relay does not offer STARTTLS.
-      curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-      break;
-    case smtp_security::tls:
-      break;  // smtps:// is TLS from the start
-    case smtp_security::none:
-      curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
-      break;
+  case smtp_security::starttls:
+    // CURLUSESSL_ALL: fail rather than fall back to plain text when the
+    // relay does not offer STARTTLS.
+    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    break;
+  case smtp_security::tls:
+    break; // smtps:// is TLS from the start
+  case smtp_security::none:
+    curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+    break;
   }
   curl_easy_setopt(c, CURLOPT_SSLVERSION,
                    static_cast<long>(CURL_SSLVERSION_TLSv1_2));
@@ -200,13 +201,13 @@ send_result smtp_transport::send(const envelope& env,
   // 530/534/535/538 (RFC 4954) mean our credentials or TLS settings are
   // wrong, even when they come as the answer to MAIL FROM.
   bool auth_problem = code == 530 || code == 534 || code == 535 || code == 538;
-  bool message_refused = (rc == CURLE_SEND_ERROR
-                          || rc == CURLE_WEIRD_SERVER_REPLY)
-                         && !auth_problem;
+  bool message_refused
+      = (rc == CURLE_SEND_ERROR || rc == CURLE_WEIRD_SERVER_REPLY)
+        && !auth_problem;
   r.status = code >= 500 && code < 600 && message_refused
-               ? send_status::permanent_failure
-               : send_status::temporary_failure;
+                 ? send_status::permanent_failure
+                 : send_status::temporary_failure;
   return r;
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -81,4 +81,4 @@ private:
   std::string url_;
 };
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -63,8 +63,9 @@ void scan_tags(const std::string& where, const std::string& src,
       continue;
     }
     if (sigil == '>' || sigil == '=') {
-      problems.push_back(where + ": partials and delimiter changes are not "
-                                 "supported ({{"
+      problems.push_back(where
+                         + ": partials and delimiter changes are not "
+                           "supported ({{"
                          + tag + "}})");
       continue;
     }
@@ -73,8 +74,8 @@ void scan_tags(const std::string& where, const std::string& src,
     auto first = tag.find_first_not_of(" \t");
     auto last = tag.find_last_not_of(" \t");
     std::string name = first == std::string::npos
-                         ? std::string{}
-                         : tag.substr(first, last - first + 1);
+                           ? std::string{}
+                           : tag.substr(first, last - first + 1);
     if (allowed.count(name) == 0)
       problems.push_back(where + ": unknown variable {{" + name + "}}");
   }
@@ -177,19 +178,19 @@ nlohmann::json sample_vars(const message_spec& spec, bool with_optional) {
   return vars;
 }
 
-}  // namespace
+} // namespace
 
 const std::vector<message_spec>& message_specs() {
   static const std::vector<message_spec> specs = {
-    {"sign_in",
-     {"app_name", "link", "code", "lifetime_minutes", "ip"},
-     {"device"}},
-    {"passkey_added",
-     {"app_name", "passkey_name", "time", "ip"},
-     {"device", "manage_url"}},
-    {"totp_enabled", {"app_name", "time", "ip"}, {"device", "manage_url"}},
-    {"sessions_revoked", {"app_name", "time", "count"}, {"ip", "device"}},
-    {"account_deleted", {"app_name", "email", "time"}, {}},
+      {"sign_in",
+       {"app_name", "link", "code", "lifetime_minutes", "ip"},
+       {"device"}},
+      {"passkey_added",
+       {"app_name", "passkey_name", "time", "ip"},
+       {"device", "manage_url"}},
+      {"totp_enabled", {"app_name", "time", "ip"}, {"device", "manage_url"}},
+      {"sessions_revoked", {"app_name", "time", "count"}, {"ip", "device"}},
+      {"account_deleted", {"app_name", "email", "time"}, {}},
   };
   return specs;
 }
@@ -215,12 +216,13 @@ result<template_set> template_set::load_directory(const std::string& dir) {
       continue;
     auto rel = fs::relative(it->path(), dir, ec).generic_string();
     if (it->path().filename().string().front() == '.')
-      continue;  // editor swap files and the like
+      continue; // editor swap files and the like
     std::ifstream in(it->path(), std::ios::binary);
     std::ostringstream buf;
     buf << in.rdbuf();
     if (!in)
-      return error{errc::template_invalid, "cannot read " + it->path().string()};
+      return error{errc::template_invalid,
+                   "cannot read " + it->path().string()};
     files.push_back({rel, buf.str()});
   }
   if (ec)
@@ -240,7 +242,7 @@ template_set::load_files(const std::vector<embedded::file>& files) {
   for (const auto& f : files) {
     auto slash = f.path.find('/');
     if (slash == std::string::npos)
-      continue;  // top-level files (a README) are not templates
+      continue; // top-level files (a README) are not templates
     auto message = f.path.substr(0, slash);
     auto name = f.path.substr(slash + 1);
     if (!find_spec(message)) {
@@ -258,8 +260,9 @@ template_set::load_files(const std::vector<embedded::file>& files) {
       }
     }
     if (!placed)
-      problems.push_back(f.path + ": unexpected file (want <lang>.subject.txt,"
-                                  " <lang>.txt or <lang>.html)");
+      problems.push_back(f.path
+                         + ": unexpected file (want <lang>.subject.txt,"
+                           " <lang>.txt or <lang>.html)");
   }
   for (const auto& spec : message_specs()) {
     auto allowed = allowed_variables(spec);
@@ -291,7 +294,7 @@ template_set::load_files(const std::vector<embedded::file>& files) {
       for (bool with_optional : {true, false}) {
         auto r = set.render(spec.name, lang, sample_vars(spec, with_optional));
         if (!r) {
-          problems.push_back(r.err().message);  // names the file
+          problems.push_back(r.err().message); // names the file
           break;
         }
         if (r->subject.empty())
@@ -320,18 +323,19 @@ result<rendered> template_set::render(std::string_view message,
     return error{errc::unknown_message,
                  "no templates for message '" + std::string(message) + "'"};
   if (!vars.is_object())
-    return error{errc::missing_variable, "template variables must be an object"};
+    return error{errc::missing_variable,
+                 "template variables must be an object"};
   for (const auto& name : spec->required) {
     auto it = vars.find(name);
     if (it == vars.end() || it->is_null()
         || !(it->is_string() || it->is_number() || it->is_boolean())
         || (it->is_string() && it->get_ref<const std::string&>().empty()))
-      return error{errc::missing_variable, std::string(message)
-                                             + " needs a value for '" + name
-                                             + "'"};
+      return error{errc::missing_variable,
+                   std::string(message) + " needs a value for '" + name + "'"};
   }
   for (const auto& [key, value] : vars.items())
-    if (value.is_string() && !is_valid_utf8(value.get_ref<const std::string&>()))
+    if (value.is_string()
+        && !is_valid_utf8(value.get_ref<const std::string&>()))
       return error{errc::invalid_utf8, "variable '" + key + "' is not UTF-8"};
   auto lang = match_locale(locale).value_or("en");
   auto it = templates_.find(spec->name + "/" + lang);
@@ -344,15 +348,15 @@ result<rendered> template_set::render(std::string_view message,
   // The error names the file (sign_in/de.html), so an operator knows where
   // to look.
   auto failed = [&](int part) {
-    return error{errc::template_invalid, spec->name + "/" + lang
-                                           + part_suffixes[part] + ": " + err};
+    return error{errc::template_invalid,
+                 spec->name + "/" + lang + part_suffixes[part] + ": " + err};
   };
   if (!render_one(it->second.subject, data, subject_escape, out.subject, err))
     return failed(0);
   if (!render_one(it->second.text, data, identity_escape, out.text, err))
     return failed(1);
-  if (!render_one(it->second.html, data, mu::html_escape<std::string>,
-                  out.html, err))
+  if (!render_one(it->second.html, data, mu::html_escape<std::string>, out.html,
+                  err))
     return failed(2);
   // Template newlines in the subject are a formatting accident, not intent.
   out.subject = subject_escape(trim(out.subject));
@@ -360,4 +364,4 @@ result<rendered> template_set::render(std::string_view message,
   return out;
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -93,4 +93,4 @@ private:
   std::map<std::string, parts> templates_;
 };
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

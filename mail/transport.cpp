@@ -6,12 +6,12 @@ namespace authsvc::mail {
 
 const char* to_string(send_status status) {
   switch (status) {
-    case send_status::ok:
-      return "ok";
-    case send_status::temporary_failure:
-      return "temporary_failure";
-    case send_status::permanent_failure:
-      return "permanent_failure";
+  case send_status::ok:
+    return "ok";
+  case send_status::temporary_failure:
+    return "temporary_failure";
+  case send_status::permanent_failure:
+    return "permanent_failure";
   }
   return "unknown";
 }
@@ -27,4 +27,4 @@ std::string check_envelope(const envelope& env) {
   return {};
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -55,12 +55,11 @@ public:
 
   /// Hands `message` (CRLF line endings, as `build_message` makes it) to the
   /// next hop. Never throws; blocks until done or timed out.
-  virtual send_result send(const envelope& env, const std::string& message)
-    = 0;
+  virtual send_result send(const envelope& env, const std::string& message) = 0;
 };
 
 /// Checks an envelope the same way for every transport.
 /// @returns an empty string if `env` is usable, else why not.
 std::string check_envelope(const envelope& env);
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -41,4 +41,4 @@ std::size_t utf8_sequence_length(unsigned char lead) {
   return 1;
 }
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

@@ -14,4 +14,4 @@ bool is_valid_utf8(std::string_view s);
 /// @pre the text was checked with `is_valid_utf8`.
 std::size_t utf8_sequence_length(unsigned char lead);
 
-}  // namespace authsvc::mail
+} // namespace authsvc::mail

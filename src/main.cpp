@@ -58,8 +58,8 @@ std::shared_ptr<const key_ring> make_keys(const config::settings& cfg) {
 std::shared_ptr<const mail::template_set>
 load_templates(const config::settings& cfg) {
   auto set = cfg.mail.templates_dir.empty()
-               ? mail::template_set::load_embedded()
-               : mail::template_set::load_directory(cfg.mail.templates_dir);
+                 ? mail::template_set::load_embedded()
+                 : mail::template_set::load_directory(cfg.mail.templates_dir);
   if (!set)
     throw std::runtime_error("mail templates: " + set.err().message);
   http::validate_pages();
@@ -87,7 +87,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
   if (caf_tls) {
     if (auto bad = check_tls_files(cfg->caf.cert, cfg->caf.key, cfg->caf.ca)) {
       log::error("main", "startup-failed",
-                 {{"key", "caf." + bad->which}, {"error", "caf." + bad->which + ": " + bad->message}});
+                 {{"key", "caf." + bad->which},
+                  {"error", "caf." + bad->which + ": " + bad->message}});
       log::shutdown();
       return 2;
     }
@@ -110,34 +111,34 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     auto workers = cfg->server.actor_threads;
     if (workers == 0) {
       auto cores = std::max(1u, std::thread::hardware_concurrency());
-      workers = cores > cfg->server.io_threads ? cores - cfg->server.io_threads : 1;
+      workers
+          = cores > cfg->server.io_threads ? cores - cfg->server.io_threads : 1;
     }
     acfg.set("scheduler.max-threads", workers);
     caf::actor_system sys{acfg};
 
     auto metrics = sys.spawn(
-      metrics_impl, std::chrono::duration<double>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
+        metrics_impl, std::chrono::duration<double>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count());
     auto db = sys.spawn<caf::detached>(
-      db_impl,
-      db_options{cfg->database.path, cfg->database.synchronous,
-                 static_cast<int>(cfg->database.busy_timeout_ms)},
-      metrics);
+        db_impl,
+        db_options{cfg->database.path, cfg->database.synchronous,
+                   static_cast<int>(cfg->database.busy_timeout_ms)},
+        metrics);
     auto auditor = sys.spawn(auditor_impl, cfg, db, metrics);
-    auto sessions = sys.spawn(session_impl,
-                              session_options{cfg, keys,
-                                              cfg->tokens.key_reload_interval,
-                                              auditor},
-                              db, metrics);
+    auto sessions = sys.spawn(
+        session_impl,
+        session_options{cfg, keys, cfg->tokens.key_reload_interval, auditor},
+        db, metrics);
     auto mailer = sys.spawn<caf::detached>(
-      mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
+        mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
     auto webhooks = sys.spawn<caf::detached>(webhook_impl, cfg, keys, db,
                                              metrics, auditor);
     auto limiter = sys.spawn(rate_limiter_impl, cfg);
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,     keys,    metrics,  db,      sessions,
-                 mailer,  auditor, webhooks, limiter, ip_filters};
+    services svc{cfg,    keys,    metrics,  db,      sessions,
+                 mailer, auditor, webhooks, limiter, ip_filters};
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
       caf_api_options o;
@@ -180,12 +181,14 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         sys.registry().erase(caf::atom("ConfigServ"));
         sys.registry().erase(caf::atom("SpawnServ"));
         auto host = cfg->caf.host.c_str();
-        auto p = caf_tls ? caf::openssl::publish(caf_api, cfg->caf.port, host, true)
-                         : sys.middleman().publish(caf_api, cfg->caf.port, host, true);
+        auto p
+            = caf_tls
+                  ? caf::openssl::publish(caf_api, cfg->caf.port, host, true)
+                  : sys.middleman().publish(caf_api, cfg->caf.port, host, true);
         if (!p)
-          throw std::runtime_error("caf.port: cannot publish on " + cfg->caf.host + ":"
-                                   + std::to_string(cfg->caf.port) + ": "
-                                   + sys.render(p.error()));
+          throw std::runtime_error(
+              "caf.port: cannot publish on " + cfg->caf.host + ":"
+              + std::to_string(cfg->caf.port) + ": " + sys.render(p.error()));
         log::info("caf", "caf-listening",
                   {{"host", cfg->caf.host},
                    {"port", *p},
@@ -194,10 +197,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       }
       auto port = server.start();
       log::always("http", "http-listening",
-                {{"host", opts.host},
-                 {"port", port},
-                 {"tls", !opts.tls_cert.empty()},
-                 {"version", authsvc::version}});
+                  {{"host", opts.host},
+                   {"port", port},
+                   {"tls", !opts.tls_cert.empty()},
+                   {"version", authsvc::version}});
       server.wait_for_signal();
       log::info("main", "shutdown-started",
                 {{"open_connections", server.connections()}});
@@ -221,7 +224,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     {
       caf::scoped_actor waiter{sys};
       waiter->request(auditor, std::chrono::seconds(5), atom::flush_atom_v)
-        .receive([](std::int32_t) {}, [](caf::error&) {});
+          .receive([](std::int32_t) {}, [](caf::error&) {});
     }
     // The mailer finishes the send it is in and records it, so that a
     // message the relay accepted is not sent again after a restart.
@@ -229,13 +232,14 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       caf::scoped_actor waiter{sys};
       auto limit = to_ms(cfg->smtp.connect_timeout + cfg->smtp.timeout + 5);
       waiter->request(mailer, limit, atom::flush_atom_v)
-        .receive(
-          [](std::int32_t released) {
-            log::info("main", "mailer-stopped", {{"requeued", released}});
-          },
-          [](caf::error& e) {
-            log::warn("main", "mailer-stop-timeout", {{"error", caf::to_string(e)}});
-          });
+          .receive(
+              [](std::int32_t released) {
+                log::info("main", "mailer-stopped", {{"requeued", released}});
+              },
+              [](caf::error& e) {
+                log::warn("main", "mailer-stop-timeout",
+                          {{"error", caf::to_string(e)}});
+              });
     }
     caf::anon_send_exit(auditor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(mailer, caf::exit_reason::user_shutdown);
@@ -258,15 +262,15 @@ int serve(std::shared_ptr<const config::settings> cfg) {
 /// Opens the database file directly (beside a running service: WAL).
 std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg) {
   auto ex = std::make_unique<db::sqlite_executor>(
-    cfg.database.path, cfg.database.synchronous,
-    static_cast<int>(cfg.database.busy_timeout_ms));
+      cfg.database.path, cfg.database.synchronous,
+      static_cast<int>(cfg.database.busy_timeout_ms));
   ex->migrate(db::embedded_migrations());
   return ex;
 }
 
 /// @returns {key id, key}; only the HMAC of the key is stored.
-std::pair<std::string, std::string> create_admin_key(const config::settings& cfg,
-                                                     const std::string& name) {
+std::pair<std::string, std::string>
+create_admin_key(const config::settings& cfg, const std::string& name) {
   if (name.empty() || name.size() > 100)
     throw std::runtime_error("--name must be 1 to 100 characters");
   auto keys = key_ring::derive(load_or_create_master_secret(cfg, nullptr));
@@ -274,11 +278,12 @@ std::pair<std::string, std::string> create_admin_key(const config::settings& cfg
   auto id = auth::uuid_v4();
   auto ex = open_db(cfg);
   ex->begin();
-  ex->query(db::stmt("INSERT INTO admin_api_keys(id, name, key_hash, created_at) "
-                    "VALUES (?, ?, ?, strftime('%s','now'))",
-                    {db::value::text(id), db::value::text(name),
-                     db::value::text(auth::hex_encode(
-                       auth::hmac_sha256(keys.admin_pepper, key)))}));
+  ex->query(
+      db::stmt("INSERT INTO admin_api_keys(id, name, key_hash, created_at) "
+               "VALUES (?, ?, ?, strftime('%s','now'))",
+               {db::value::text(id), db::value::text(name),
+                db::value::text(auth::hex_encode(
+                    auth::hmac_sha256(keys.admin_pepper, key)))}));
   ex->commit();
   return {id, key};
 }
@@ -287,29 +292,32 @@ int export_audit(const config::settings& cfg, std::int64_t since,
                  std::int64_t until, std::ostream& out) {
   auto ex = open_db(cfg);
   auto rs = ex->query(db::stmt(
-    "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
-    "request_id, actor, success, metadata FROM audit_logs WHERE created_at >= ? "
-    "AND (? = 0 OR created_at <= ?) ORDER BY id",
-    {db::value::integer(since), db::value::integer(until),
-     db::value::integer(until)}));
+      "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
+      "request_id, actor, success, metadata FROM audit_logs WHERE created_at "
+      ">= ? "
+      "AND (? = 0 OR created_at <= ?) ORDER BY id",
+      {db::value::integer(since), db::value::integer(until),
+       db::value::integer(until)}));
   for (std::size_t i = 0; i < rs.rows.size(); ++i) {
     auto text = [&](const char* c) -> nlohmann::json {
       const auto& v = rs.at(i, c);
       return v.is_null() ? nlohmann::json(nullptr) : nlohmann::json(v.s);
     };
     auto meta = nlohmann::json::parse(rs.at(i, "metadata").s, nullptr, false);
-    nlohmann::json line = {{"id", std::to_string(rs.at(i, "id").i)},
-                           {"type", rs.at(i, "event_type").s},
-                           {"created_at", rs.at(i, "created_at").i},
-                           {"user_id", text("user_id")},
-                           {"email", text("email")},
-                           {"ip", text("ip")},
-                           {"user_agent", text("user_agent")},
-                           {"request_id", text("request_id")},
-                           {"actor", text("actor")},
-                           {"success", rs.at(i, "success").i != 0},
-                           {"metadata", meta.is_object() ? meta : nlohmann::json::object()}};
-    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    nlohmann::json line
+        = {{"id", std::to_string(rs.at(i, "id").i)},
+           {"type", rs.at(i, "event_type").s},
+           {"created_at", rs.at(i, "created_at").i},
+           {"user_id", text("user_id")},
+           {"email", text("email")},
+           {"ip", text("ip")},
+           {"user_agent", text("user_agent")},
+           {"request_id", text("request_id")},
+           {"actor", text("actor")},
+           {"success", rs.at(i, "success").i != 0},
+           {"metadata", meta.is_object() ? meta : nlohmann::json::object()}};
+    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
   }
   return 0;
 }
@@ -328,32 +336,35 @@ int main(int argc, char** argv) {
   auto* serve_cmd = app.add_subcommand("serve", "run the service (default)");
   serve_cmd->fallthrough();
   auto* check_cmd = app.add_subcommand(
-    "check-config", "validate and print the effective configuration");
+      "check-config", "validate and print the effective configuration");
   check_cmd->fallthrough();
   auto* admin_cmd = app.add_subcommand("admin", "manage admin API keys");
   auto* create_key_cmd = admin_cmd->add_subcommand(
-    "create-key", "create an admin API key (printed once, stored hashed)");
+      "create-key", "create an admin API key (printed once, stored hashed)");
   std::string key_name;
-  create_key_cmd->add_option("--name", key_name, "a name for the key")->required();
+  create_key_cmd->add_option("--name", key_name, "a name for the key")
+      ->required();
   admin_cmd->require_subcommand(1);
   admin_cmd->fallthrough();
   create_key_cmd->fallthrough();
   auto* audit_cmd = app.add_subcommand("audit", "read the audit trail");
   auto* export_cmd = audit_cmd->add_subcommand(
-    "export", "write audit events as JSON lines to stdout");
+      "export", "write audit events as JSON lines to stdout");
   std::int64_t export_since = 0;
   std::int64_t export_until = 0;
-  export_cmd->add_option("--since", export_since, "unix seconds (inclusive)")->required();
+  export_cmd->add_option("--since", export_since, "unix seconds (inclusive)")
+      ->required();
   export_cmd->add_option("--until", export_until, "unix seconds (inclusive)");
   audit_cmd->require_subcommand(1);
   audit_cmd->fallthrough();
   export_cmd->fallthrough();
   auto* routes_cmd = app.add_subcommand(
-    "routes", "print every route the service answers (method and path)");
+      "routes", "print every route the service answers (method and path)");
   routes_cmd->fallthrough();
   auto* keys_cmd = app.add_subcommand("keys", "manage signing keys");
   auto* rotate_cmd = keys_cmd->add_subcommand(
-    "rotate", "add a new signing key; old keys verify until their tokens expire");
+      "rotate",
+      "add a new signing key; old keys verify until their tokens expire");
   keys_cmd->require_subcommand(1);
   keys_cmd->fallthrough();
   rotate_cmd->fallthrough();

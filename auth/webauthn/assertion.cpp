@@ -19,7 +19,7 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   if (!options.allowed_algorithms.empty()
       && std::find(options.allowed_algorithms.begin(),
                    options.allowed_algorithms.end(), key->alg)
-           == options.allowed_algorithms.end())
+             == options.allowed_algorithms.end())
     return {errc::unsupported_algorithm, "stored key alg not allowed"};
   // Steps 5-6: the credential and its owner.
   if (!stored.credential_id.empty()
@@ -54,8 +54,8 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   out.counter_regressed = !both_zero && ad->sign_count <= stored.sign_count;
   if (out.counter_regressed && options.reject_counter_regression)
     return {errc::counter_regression,
-            "counter " + std::to_string(ad->sign_count) + " <= "
-              + std::to_string(stored.sign_count)};
+            "counter " + std::to_string(ad->sign_count)
+                + " <= " + std::to_string(stored.sign_count)};
   out.credential_id = response.raw_id;
   out.flags = ad->flags;
   out.user_handle = response.user_handle;
@@ -64,4 +64,4 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   return out;
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

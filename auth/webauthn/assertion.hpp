@@ -68,4 +68,4 @@ struct verified_assertion {
 result<verified_assertion> verify_assertion(const assertion_response& response,
                                             const assertion_options& options);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -6,11 +6,16 @@ namespace authsvc::auth::webauthn {
 
 std::string_view to_string(attestation_type type) {
   switch (type) {
-    case attestation_type::none: return "none";
-    case attestation_type::self: return "self";
-    case attestation_type::basic: return "basic";
-    case attestation_type::attca: return "attca";
-    case attestation_type::anonca: return "anonca";
+  case attestation_type::none:
+    return "none";
+  case attestation_type::self:
+    return "self";
+  case attestation_type::basic:
+    return "basic";
+  case attestation_type::attca:
+    return "attca";
+  case attestation_type::anonca:
+    return "anonca";
   }
   return "none";
 }
@@ -87,6 +92,6 @@ result<attestation_outcome> verify_none(const statement_input& in) {
   return attestation_outcome{};
 }
 
-}  // namespace formats
+} // namespace formats
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -78,4 +78,4 @@ verify_attestation_statement(const attestation_object& object,
                              const bytes& client_data_hash,
                              const attestation_policy& policy);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

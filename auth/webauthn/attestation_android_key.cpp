@@ -89,8 +89,8 @@ std::optional<key_description> read_key_description(const bytes& value) {
   if (!sw || !tee)
     return std::nullopt;
   return key_description{
-    bytes(items[4].content, items[4].content + items[4].length),
-    std::move(*sw), std::move(*tee)};
+      bytes(items[4].content, items[4].content + items[4].length),
+      std::move(*sw), std::move(*tee)};
 }
 
 bool has_purpose(const authorization_list& list, std::int64_t purpose) {
@@ -100,7 +100,7 @@ bool has_purpose(const authorization_list& list, std::int64_t purpose) {
   return false;
 }
 
-}  // namespace
+} // namespace
 
 result<attestation_outcome> verify_android_key(const statement_input& in) {
   auto as = read_alg_and_sig(in.statement);
@@ -137,4 +137,4 @@ result<attestation_outcome> verify_android_key(const statement_input& in) {
   return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

@@ -43,9 +43,10 @@ std::optional<int> jws_alg(const std::string& name) {
   return std::nullopt;
 }
 
-}  // namespace
+} // namespace
 
-result<attestation_outcome> verify_android_safetynet(const statement_input& in) {
+result<attestation_outcome>
+verify_android_safetynet(const statement_input& in) {
   using E = errc;
   auto ver = cbor_to_text(cbor_map_find(in.statement, "ver"));
   auto response = cbor_to_bytes(cbor_map_find(in.statement, "response"));
@@ -59,7 +60,7 @@ result<attestation_outcome> verify_android_safetynet(const statement_input& in) 
     return {E::attestation_statement_invalid, "response is not a JWS"};
   auto header_raw = base64url_decode(std::string_view(jws).substr(0, dot1));
   auto payload_raw = base64url_decode(
-    std::string_view(jws).substr(dot1 + 1, dot2 - dot1 - 1));
+      std::string_view(jws).substr(dot1 + 1, dot2 - dot1 - 1));
   auto signature = base64url_decode(std::string_view(jws).substr(dot2 + 1));
   if (!header_raw || !payload_raw || !signature)
     return {E::attestation_statement_invalid, "JWS base64url"};
@@ -129,4 +130,4 @@ result<attestation_outcome> verify_android_safetynet(const statement_input& in) 
   return out;
 }
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

@@ -34,7 +34,7 @@ std::optional<bytes> apple_nonce(X509* cert) {
   return std::nullopt;
 }
 
-}  // namespace
+} // namespace
 
 result<attestation_outcome> verify_apple(const statement_input& in) {
   auto chain = parse_x5c(cbor_map_find(in.statement, "x5c"));
@@ -49,4 +49,4 @@ result<attestation_outcome> verify_apple(const statement_input& in) {
   return outcome_from_chain(*chain, in.policy, attestation_type::anonca);
 }
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

@@ -21,7 +21,7 @@ bool is_p256(EVP_PKEY* key) {
   return name == "prime256v1" || name == "P-256";
 }
 
-}  // namespace
+} // namespace
 
 result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
   auto sig = cbor_to_bytes(cbor_map_find(in.statement, "sig"));
@@ -58,4 +58,4 @@ result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
   return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

@@ -53,4 +53,4 @@ result<alg_and_sig> read_alg_and_sig(const cbor_item_t* statement);
 /// True when the certificate's public key equals the credential key.
 bool same_public_key(X509* cert, const cose_key& key);
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

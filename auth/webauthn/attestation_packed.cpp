@@ -32,12 +32,13 @@ status check_certificate(X509* cert, const bytes& aaguid) {
   auto o = subject_attribute(cert, NID_organizationName);
   auto ou = subject_attribute(cert, NID_organizationalUnitName);
   auto cn = subject_attribute(cert, NID_commonName);
-  if (!c || !o || !cn || ou != std::optional<std::string>{"Authenticator Attestation"})
+  if (!c || !o || !cn
+      || ou != std::optional<std::string>{"Authenticator Attestation"})
     return {errc::attestation_certificate_invalid, "subject C/O/OU/CN"};
   return check_aaguid_extension(cert, aaguid);
 }
 
-}  // namespace
+} // namespace
 
 result<attestation_outcome> verify_packed(const statement_input& in) {
   auto as = read_alg_and_sig(in.statement);
@@ -69,4 +70,4 @@ result<attestation_outcome> verify_packed(const statement_input& in) {
   return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

@@ -28,16 +28,11 @@ constexpr std::uint16_t tpm_ecc_nist_p521 = 0x0005;
 // A bounds-checked big-endian cursor; any overrun latches `ok = false`.
 class tpm_reader {
 public:
-  explicit tpm_reader(const bytes& data) : data_(data) {
-  }
+  explicit tpm_reader(const bytes& data) : data_(data) {}
 
-  bool ok() const {
-    return ok_;
-  }
+  bool ok() const { return ok_; }
 
-  bool at_end() const {
-    return pos_ == data_.size();
-  }
+  bool at_end() const { return pos_ == data_.size(); }
 
   std::uint64_t uint(std::size_t n) {
     if (!ok_ || data_.size() - pos_ < n) {
@@ -50,13 +45,9 @@ public:
     return v;
   }
 
-  std::uint16_t u16() {
-    return static_cast<std::uint16_t>(uint(2));
-  }
+  std::uint16_t u16() { return static_cast<std::uint16_t>(uint(2)); }
 
-  std::uint32_t u32() {
-    return static_cast<std::uint32_t>(uint(4));
-  }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(uint(4)); }
 
   bytes raw(std::size_t n) {
     if (!ok_ || data_.size() - pos_ < n) {
@@ -70,9 +61,7 @@ public:
   }
 
   // A TPM2B: 16-bit size followed by that many bytes.
-  bytes sized() {
-    return raw(u16());
-  }
+  bytes sized() { return raw(u16()); }
 
 private:
   const bytes& data_;
@@ -147,11 +136,16 @@ std::optional<cert_info> read_cert_info(const bytes& raw) {
 
 const EVP_MD* name_digest(std::uint16_t alg) {
   switch (alg) {
-    case tpm_alg_sha1: return EVP_sha1();
-    case tpm_alg_sha256: return EVP_sha256();
-    case tpm_alg_sha384: return EVP_sha384();
-    case tpm_alg_sha512: return EVP_sha512();
-    default: return nullptr;
+  case tpm_alg_sha1:
+    return EVP_sha1();
+  case tpm_alg_sha256:
+    return EVP_sha256();
+  case tpm_alg_sha384:
+    return EVP_sha384();
+  case tpm_alg_sha512:
+    return EVP_sha512();
+  default:
+    return nullptr;
   }
 }
 
@@ -168,10 +162,9 @@ bool key_matches(const pub_area& area, const cose_key& key) {
       return false;
     // An exponent of 0 means the TPM default 2^16 + 1.
     std::uint32_t e = area.exponent == 0 ? 65537 : area.exponent;
-    bytes e_bytes{static_cast<std::uint8_t>(e >> 24),
-                  static_cast<std::uint8_t>(e >> 16),
-                  static_cast<std::uint8_t>(e >> 8),
-                  static_cast<std::uint8_t>(e)};
+    bytes e_bytes{
+        static_cast<std::uint8_t>(e >> 24), static_cast<std::uint8_t>(e >> 16),
+        static_cast<std::uint8_t>(e >> 8), static_cast<std::uint8_t>(e)};
     return strip_leading_zeros(area.unique_rsa) == strip_leading_zeros(key.n)
            && strip_leading_zeros(e_bytes) == strip_leading_zeros(key.e);
   }
@@ -196,8 +189,8 @@ status check_aik_certificate(X509* cert, const bytes& aaguid) {
   if (X509_NAME_entry_count(X509_get_subject_name(cert)) != 0)
     return {E::attestation_certificate_invalid, "AIK subject not empty"};
   // The SAN carries tcg-at-tpmManufacturer, tpmModel and tpmVersion.
-  using oid_ptr
-    = std::unique_ptr<ASN1_OBJECT, ossl::deleter<ASN1_OBJECT, ASN1_OBJECT_free>>;
+  using oid_ptr = std::unique_ptr<ASN1_OBJECT,
+                                  ossl::deleter<ASN1_OBJECT, ASN1_OBJECT_free>>;
   oid_ptr manufacturer{OBJ_txt2obj("2.23.133.2.1", 1)};
   oid_ptr model{OBJ_txt2obj("2.23.133.2.2", 1)};
   oid_ptr version{OBJ_txt2obj("2.23.133.2.3", 1)};
@@ -206,8 +199,8 @@ status check_aik_certificate(X509* cert, const bytes& aaguid) {
     return {E::attestation_certificate_invalid, "OID table"};
   std::unique_ptr<GENERAL_NAMES,
                   ossl::deleter<GENERAL_NAMES, GENERAL_NAMES_free>>
-    names{static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))};
+      names{static_cast<GENERAL_NAMES*>(
+          X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr))};
   bool san_ok = false;
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
@@ -221,8 +214,8 @@ status check_aik_certificate(X509* cert, const bytes& aaguid) {
     return {E::attestation_certificate_invalid, "AIK SAN lacks TPM info"};
   std::unique_ptr<EXTENDED_KEY_USAGE,
                   ossl::deleter<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>>
-    eku{static_cast<EXTENDED_KEY_USAGE*>(
-      X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr))};
+      eku{static_cast<EXTENDED_KEY_USAGE*>(
+          X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr))};
   bool eku_ok = false;
   for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku.get()); ++i)
     eku_ok |= OBJ_cmp(sk_ASN1_OBJECT_value(eku.get(), i), aik_usage.get()) == 0;
@@ -231,7 +224,7 @@ status check_aik_certificate(X509* cert, const bytes& aaguid) {
   return check_aaguid_extension(cert, aaguid);
 }
 
-}  // namespace
+} // namespace
 
 result<attestation_outcome> verify_tpm(const statement_input& in) {
   using E = errc;
@@ -288,4 +281,4 @@ result<attestation_outcome> verify_tpm(const statement_input& in) {
   return outcome_from_chain(*chain, in.policy, attestation_type::attca);
 }
 
-}  // namespace authsvc::auth::webauthn::formats
+} // namespace authsvc::auth::webauthn::formats

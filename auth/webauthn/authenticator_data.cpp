@@ -11,7 +11,7 @@ constexpr std::size_t rp_id_hash_size = 32;
 constexpr std::size_t fixed_size = rp_id_hash_size + 1 + 4;
 constexpr std::size_t aaguid_size = 16;
 
-}  // namespace
+} // namespace
 
 result<authenticator_data> parse_authenticator_data(const bytes& raw) {
   using E = errc;
@@ -89,4 +89,4 @@ std::string format_aaguid(const bytes& aaguid) {
          + '-' + hex.substr(16, 4) + '-' + hex.substr(20);
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -14,12 +14,12 @@ namespace authsvc::auth::webauthn {
 
 /// The flag bits of §6.1.
 struct authenticator_flags {
-  bool user_present = false;           // UP, bit 0
-  bool user_verified = false;          // UV, bit 2
-  bool backup_eligible = false;        // BE, bit 3
-  bool backup_state = false;           // BS, bit 4
+  bool user_present = false;             // UP, bit 0
+  bool user_verified = false;            // UV, bit 2
+  bool backup_eligible = false;          // BE, bit 3
+  bool backup_state = false;             // BS, bit 4
   bool attested_credential_data = false; // AT, bit 6
-  bool extension_data = false;         // ED, bit 7
+  bool extension_data = false;           // ED, bit 7
 };
 
 /// Attested credential data (§6.5.2).
@@ -56,4 +56,4 @@ status check_authenticator_data(const authenticator_data& data,
 /// Formats a 16-byte AAGUID as 8-4-4-4-12 lower-case hex.
 std::string format_aaguid(const bytes& aaguid);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

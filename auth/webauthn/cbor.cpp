@@ -167,12 +167,12 @@ bool text_equals(const cbor_item_t* item, std::string_view key) {
     return false;
   return cbor_string_length(item) == key.size()
          && std::string_view{reinterpret_cast<const char*>(
-                               cbor_string_handle(item)),
+                                 cbor_string_handle(item)),
                              cbor_string_length(item)}
-              == key;
+                == key;
 }
 
-}  // namespace
+} // namespace
 
 cbor_ptr cbor_decode(const std::uint8_t* data, std::size_t size,
                      std::size_t& consumed) {
@@ -248,8 +248,8 @@ std::optional<std::string> cbor_to_text(const cbor_item_t* item) {
 std::optional<std::int64_t> cbor_to_int(const cbor_item_t* item) {
   if (item == nullptr)
     return std::nullopt;
-  constexpr auto max = static_cast<std::uint64_t>(
-    std::numeric_limits<std::int64_t>::max());
+  constexpr auto max
+      = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   if (cbor_isa_uint(item)) {
     auto v = cbor_get_int(item);
     if (v > max)
@@ -266,4 +266,4 @@ std::optional<std::int64_t> cbor_to_int(const cbor_item_t* item) {
   return std::nullopt;
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

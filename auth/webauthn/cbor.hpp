@@ -17,9 +17,7 @@ namespace authsvc::auth::webauthn {
 
 /// Releases a libcbor item reference.
 struct cbor_deleter {
-  void operator()(cbor_item_t* item) const noexcept {
-    cbor_decref(&item);
-  }
+  void operator()(cbor_item_t* item) const noexcept { cbor_decref(&item); }
 };
 
 /// An owned libcbor item.
@@ -48,4 +46,4 @@ std::optional<std::string> cbor_to_text(const cbor_item_t* item);
 /// An unsigned or negative integer that fits int64.
 std::optional<std::int64_t> cbor_to_int(const cbor_item_t* item);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -14,11 +14,11 @@ namespace {
 ossl::x509_ptr parse_anchor(const std::string& text) {
   if (text.find("-----BEGIN") != std::string::npos) {
     std::unique_ptr<BIO, ossl::deleter<BIO, BIO_free_all>> bio{
-      BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))};
+        BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))};
     if (!bio)
       return nullptr;
-    return ossl::x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr,
-                                            nullptr)};
+    return ossl::x509_ptr{
+        PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
   }
   return parse_der_certificate(bytes(text.begin(), text.end()));
 }
@@ -37,11 +37,12 @@ bool valid_at(X509* cert, std::int64_t t) {
          && ASN1_TIME_cmp_time_t(X509_get0_notAfter(cert), tt) >= 0;
 }
 
-}  // namespace
+} // namespace
 
 ossl::x509_ptr parse_der_certificate(const bytes& der) {
   if (der.empty()
-      || der.size() > static_cast<std::size_t>(std::numeric_limits<long>::max()))
+      || der.size()
+             > static_cast<std::size_t>(std::numeric_limits<long>::max()))
     return nullptr;
   const unsigned char* p = der.data();
   ossl::x509_ptr cert{d2i_X509(nullptr, &p, static_cast<long>(der.size()))};
@@ -52,7 +53,8 @@ ossl::x509_ptr parse_der_certificate(const bytes& der) {
 
 result<certificate_chain> parse_x5c(const cbor_item_t* x5c) {
   if (x5c == nullptr || !cbor_isa_array(x5c) || cbor_array_size(x5c) == 0)
-    return {errc::attestation_statement_invalid, "x5c is not a non-empty array"};
+    return {errc::attestation_statement_invalid,
+            "x5c is not a non-empty array"};
   certificate_chain chain;
   auto** items = cbor_array_handle(x5c);
   for (std::size_t i = 0; i < cbor_array_size(x5c); ++i) {
@@ -110,7 +112,7 @@ status validate_trust_path(const certificate_chain& chain,
   if (!ctx
       || X509_STORE_CTX_init(ctx.get(), store.get(), chain.front().get(),
                              untrusted.get())
-           != 1)
+             != 1)
     return {errc::attestation_trust_path_invalid, "no context"};
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(policy.verify_time));
@@ -140,7 +142,7 @@ result<attestation_outcome> outcome_from_chain(const certificate_chain& chain,
 std::optional<bytes> extension_value(X509* cert, const char* oid,
                                      bool* critical) {
   std::unique_ptr<ASN1_OBJECT, ossl::deleter<ASN1_OBJECT, ASN1_OBJECT_free>>
-    obj{OBJ_txt2obj(oid, 1)};
+      obj{OBJ_txt2obj(oid, 1)};
   if (!obj)
     return std::nullopt;
   int idx = X509_get_ext_by_OBJ(cert, obj.get(), -1);
@@ -165,7 +167,8 @@ status check_aaguid_extension(X509* cert, const bytes& aaguid) {
   const unsigned char* p = value->data();
   std::unique_ptr<ASN1_OCTET_STRING,
                   ossl::deleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>
-    inner{d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(value->size()))};
+      inner{
+          d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(value->size()))};
   if (critical || !inner || p != value->data() + value->size())
     return {errc::attestation_aaguid_mismatch, "malformed aaguid extension"};
   const unsigned char* d = ASN1_STRING_get0_data(inner.get());
@@ -182,4 +185,4 @@ bool is_v3_end_entity(X509* cert) {
   return (flags & EXFLAG_CA) == 0;
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -53,4 +53,4 @@ status check_aaguid_extension(X509* cert, const bytes& aaguid);
 /// (if any) say it is not a CA.
 bool is_v3_end_entity(X509* cert);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

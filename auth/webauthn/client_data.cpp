@@ -14,7 +14,7 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-}  // namespace
+} // namespace
 
 result<client_data> parse_client_data(const bytes& text) {
   using nlohmann::json;
@@ -58,8 +58,8 @@ result<client_data> parse_client_data(const bytes& text) {
 status check_client_data(const client_data& data, const ceremony_policy& policy,
                          std::string_view default_type) {
   bool type_ok = policy.expected_types.empty()
-                   ? data.type == default_type
-                   : contains(policy.expected_types, data.type);
+                     ? data.type == default_type
+                     : contains(policy.expected_types, data.type);
   if (!type_ok)
     return {errc::type_mismatch, "type " + data.type};
   // The issued challenge has one canonical base64url form; comparing that
@@ -90,4 +90,4 @@ status check_client_data(const client_data& data, const ceremony_policy& policy,
   return passed{};
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

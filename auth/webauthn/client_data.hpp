@@ -38,4 +38,4 @@ result<client_data> parse_client_data(const bytes& text);
 status check_client_data(const client_data& data, const ceremony_policy& policy,
                          std::string_view default_type);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -30,14 +30,14 @@ constexpr int rs512 = -259;
 /// RSASSA-PKCS1-v1_5 with SHA-1: only for attestation formats (TPM) that
 /// still use it, never accepted as a credential algorithm by default.
 constexpr int rs1 = -65535;
-}  // namespace cose_alg
+} // namespace cose_alg
 
 /// COSE key types (RFC 9053 §7).
 namespace cose_kty {
 constexpr int okp = 1;
 constexpr int ec2 = 2;
 constexpr int rsa = 3;
-}  // namespace cose_kty
+} // namespace cose_kty
 
 /// A credential public key decoded from its COSE form.
 struct cose_key {
@@ -84,4 +84,4 @@ bool verify_signature(int alg, EVP_PKEY* key, const bytes& message,
 /// unknown algorithms. TPM attestation hashes attToBeSigned with it.
 std::optional<bytes> digest_for_algorithm(int alg, const bytes& data);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

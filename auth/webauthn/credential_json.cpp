@@ -33,7 +33,7 @@ result<std::string> optional_text(const json& obj, const char* key) {
   return i->get<std::string>();
 }
 
-}  // namespace
+} // namespace
 
 result<parsed_credential> parse_credential_json(const json& cred) {
   if (!cred.is_object())
@@ -125,4 +125,4 @@ result<assertion_response> parse_assertion_credential(const json& cred) {
   return std::get<assertion_response>(std::move(parsed.value().response));
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -17,9 +17,7 @@ struct parsed_credential {
   std::variant<registration_response, assertion_response> response;
 
   /// True when the JSON carried an attestationObject.
-  bool is_registration() const noexcept {
-    return response.index() == 0;
-  }
+  bool is_registration() const noexcept { return response.index() == 0; }
 };
 
 /// Decodes a PublicKeyCredential JSON of either kind: a response with
@@ -38,4 +36,4 @@ parse_registration_credential(const nlohmann::json& json);
 result<assertion_response>
 parse_assertion_credential(const nlohmann::json& json);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -66,4 +66,4 @@ std::optional<std::int64_t> der_integer(const der_element& element) {
   return std::nullopt;
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -29,25 +29,19 @@ public:
   // -- constructors --
 
   der_reader(const std::uint8_t* data, std::size_t size)
-    : pos_(data), end_(data + size) {
-  }
+      : pos_(data), end_(data + size) {}
 
   /// Reads the children of a constructed element.
   explicit der_reader(const der_element& parent)
-    : der_reader(parent.content, parent.length) {
-  }
+      : der_reader(parent.content, parent.length) {}
 
   // -- properties --
 
   /// True when all input has been read.
-  bool empty() const noexcept {
-    return pos_ == end_;
-  }
+  bool empty() const noexcept { return pos_ == end_; }
 
   /// True once a malformed element was met; every later read fails.
-  bool failed() const noexcept {
-    return failed_;
-  }
+  bool failed() const noexcept { return failed_; }
 
   // -- reading --
 
@@ -66,4 +60,4 @@ private:
 /// The value of an INTEGER or ENUMERATED element that fits int64.
 std::optional<std::int64_t> der_integer(const der_element& element);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

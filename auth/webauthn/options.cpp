@@ -19,7 +19,7 @@ json descriptors(const std::vector<credential_descriptor>& list) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
 json make_creation_options(const creation_options_params& p) {
   json params = json::array();
@@ -31,29 +31,29 @@ json make_creation_options(const creation_options_params& p) {
   if (!p.authenticator_attachment.empty())
     selection["authenticatorAttachment"] = p.authenticator_attachment;
   return json{
-    {"rp", {{"id", p.rp_id}, {"name", p.rp_name}}},
-    {"user",
-     {{"id", base64url_encode(p.user_id)},
-      {"name", p.user_name},
-      {"displayName", p.user_display_name}}},
-    {"challenge", base64url_encode(p.challenge)},
-    {"pubKeyCredParams", std::move(params)},
-    {"timeout", p.timeout_ms},
-    {"excludeCredentials", descriptors(p.exclude_credentials)},
-    {"authenticatorSelection", std::move(selection)},
-    {"attestation", p.attestation},
-    {"extensions", {{"credProps", true}}},
+      {"rp", {{"id", p.rp_id}, {"name", p.rp_name}}},
+      {"user",
+       {{"id", base64url_encode(p.user_id)},
+        {"name", p.user_name},
+        {"displayName", p.user_display_name}}},
+      {"challenge", base64url_encode(p.challenge)},
+      {"pubKeyCredParams", std::move(params)},
+      {"timeout", p.timeout_ms},
+      {"excludeCredentials", descriptors(p.exclude_credentials)},
+      {"authenticatorSelection", std::move(selection)},
+      {"attestation", p.attestation},
+      {"extensions", {{"credProps", true}}},
   };
 }
 
 json make_request_options(const request_options_params& p) {
   return json{
-    {"challenge", base64url_encode(p.challenge)},
-    {"rpId", p.rp_id},
-    {"timeout", p.timeout_ms},
-    {"userVerification", p.user_verification},
-    {"allowCredentials", descriptors(p.allow_credentials)},
+      {"challenge", base64url_encode(p.challenge)},
+      {"rpId", p.rp_id},
+      {"timeout", p.timeout_ms},
+      {"userVerification", p.user_verification},
+      {"allowCredentials", descriptors(p.allow_credentials)},
   };
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

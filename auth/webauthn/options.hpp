@@ -60,4 +60,4 @@ nlohmann::json make_creation_options(const creation_options_params& params);
 /// Builds PublicKeyCredentialRequestOptionsJSON.
 nlohmann::json make_request_options(const request_options_params& params);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -33,4 +33,4 @@ struct ceremony_policy {
   std::vector<std::string> expected_types;
 };
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

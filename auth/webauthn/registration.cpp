@@ -17,7 +17,7 @@ bool contains(const std::vector<T>& list, const T& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-}  // namespace
+} // namespace
 
 result<registered_credential>
 verify_registration(const registration_response& response,
@@ -43,8 +43,8 @@ verify_registration(const registration_response& response,
   const auto& cred = *ad.attested;
   // Step 19: the algorithm must be one the RP offered.
   const auto& algs = options.allowed_algorithms.empty()
-                       ? default_credential_algorithms()
-                       : options.allowed_algorithms;
+                         ? default_credential_algorithms()
+                         : options.allowed_algorithms;
   // Windows Hello TPM credentials of older Windows builds are RS1 keys.
   // RS1 is accepted by default only there, where the TPM vouches for the key.
   bool tpm_rs1 = options.allowed_algorithms.empty() && obj->fmt == "tpm"
@@ -83,4 +83,4 @@ verify_registration(const registration_response& response,
   return out;
 }
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -69,4 +69,4 @@ result<registered_credential>
 verify_registration(const registration_response& response,
                     const registration_options& options);
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

@@ -103,25 +103,18 @@ public:
   // -- constructors --
 
   failure(errc code, std::string detail = {})
-    : code_(code), detail_(std::move(detail)) {
-  }
+      : code_(code), detail_(std::move(detail)) {}
 
   // -- properties --
 
   /// The machine-readable code.
-  errc code() const noexcept {
-    return code_;
-  }
+  errc code() const noexcept { return code_; }
 
   /// The stable snake_case reason, e.g. "challenge_mismatch".
-  std::string_view reason() const noexcept {
-    return to_string(code_);
-  }
+  std::string_view reason() const noexcept { return to_string(code_); }
 
   /// Human-readable detail for logs.
-  const std::string& detail() const noexcept {
-    return detail_;
-  }
+  const std::string& detail() const noexcept { return detail_; }
 
 private:
   // -- member variables --
@@ -136,56 +129,33 @@ class result {
 public:
   // -- constructors --
 
-  result(T value) : data_(std::move(value)) {
-  }
+  result(T value) : data_(std::move(value)) {}
 
-  result(failure err) : data_(std::move(err)) {
-  }
+  result(failure err) : data_(std::move(err)) {}
 
   result(errc code, std::string detail = {})
-    : data_(failure{code, std::move(detail)}) {
-  }
+      : data_(failure{code, std::move(detail)}) {}
 
   // -- properties --
 
   /// True when the value is present.
-  bool ok() const noexcept {
-    return data_.index() == 0;
-  }
+  bool ok() const noexcept { return data_.index() == 0; }
 
-  explicit operator bool() const noexcept {
-    return ok();
-  }
+  explicit operator bool() const noexcept { return ok(); }
 
   /// The value. @pre ok()
-  T& value() & {
-    return std::get<0>(data_);
-  }
-  const T& value() const& {
-    return std::get<0>(data_);
-  }
-  T&& value() && {
-    return std::get<0>(std::move(data_));
-  }
+  T& value() & { return std::get<0>(data_); }
+  const T& value() const& { return std::get<0>(data_); }
+  T&& value() && { return std::get<0>(std::move(data_)); }
 
-  T& operator*() & {
-    return value();
-  }
-  const T& operator*() const& {
-    return value();
-  }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
 
-  T* operator->() {
-    return &value();
-  }
-  const T* operator->() const {
-    return &value();
-  }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
 
   /// The failure. @pre !ok()
-  const failure& error() const {
-    return std::get<1>(data_);
-  }
+  const failure& error() const { return std::get<1>(data_); }
 
   /// The failure's reason, or an empty string on success.
   std::string_view reason() const {
@@ -204,4 +174,4 @@ struct passed {};
 /// A result that carries no value.
 using status = result<passed>;
 
-}  // namespace authsvc::auth::webauthn
+} // namespace authsvc::auth::webauthn

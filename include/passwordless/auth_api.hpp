@@ -31,7 +31,7 @@
 #include <caf/all.hpp>
 
 #ifndef PASSWORDLESS_API_VERSION
-#  define PASSWORDLESS_API_VERSION 1
+#define PASSWORDLESS_API_VERSION 1
 #endif
 
 namespace passwordless::api {
@@ -45,7 +45,7 @@ constexpr std::uint32_t interface_version = PASSWORDLESS_API_VERSION;
 #define PASSWORDLESS_API_STR(x) PASSWORDLESS_API_STR2(x)
 /// Prefix of every registered type name, e.g. "passwordless.api.v1.".
 constexpr const char* type_name_prefix
-  = "passwordless.api.v" PASSWORDLESS_API_STR(PASSWORDLESS_API_VERSION) ".";
+    = "passwordless.api.v" PASSWORDLESS_API_STR(PASSWORDLESS_API_VERSION) ".";
 
 // -- atoms (CAF 0.17: at most ten characters) ---------------------------------
 
@@ -62,10 +62,10 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("pa_unsub")>;
 
 /// Answer to `hello_atom`.
 struct hello_reply {
-  std::string error;            ///< "" or "version_mismatch"
-  std::uint32_t version = 0;    ///< the interface version the service speaks
-  std::string service_version;  ///< e.g. "0.3.0"
-  std::string peer;             ///< how the service attributes this client
+  std::string error;           ///< "" or "version_mismatch"
+  std::uint32_t version = 0;   ///< the interface version the service speaks
+  std::string service_version; ///< e.g. "0.3.0"
+  std::string peer;            ///< how the service attributes this client
 };
 
 template <class Inspector>
@@ -79,7 +79,7 @@ struct user_record {
   std::string email;
   std::string display_name;
   std::string locale;
-  std::int64_t created_at = 0;  ///< unix seconds
+  std::int64_t created_at = 0; ///< unix seconds
   bool disabled = false;
 };
 
@@ -91,11 +91,11 @@ typename Inspector::result_type inspect(Inspector& f, user_record& x) {
 /// Who a valid access token speaks for (the token's claims plus its
 /// session, checked live).
 struct token_claims {
-  std::string user_id;            ///< sub
-  std::string session_id;         ///< sid
+  std::string user_id;    ///< sub
+  std::string session_id; ///< sid
   std::vector<std::string> amr;
-  std::int64_t issued_at = 0;     ///< iat
-  std::int64_t expires_at = 0;    ///< exp
+  std::int64_t issued_at = 0;  ///< iat
+  std::int64_t expires_at = 0; ///< exp
   std::string jti;
   std::int64_t session_created_at = 0;
   std::int64_t session_expires_at = 0;
@@ -142,7 +142,7 @@ typename Inspector::result_type inspect(Inspector& f, session_reply& x) {
 struct revoke_request {
   std::string session_id;
   std::string user_id;
-  std::string reason;  ///< free text for the audit trail (optional)
+  std::string reason; ///< free text for the audit trail (optional)
 };
 
 template <class Inspector>
@@ -152,7 +152,7 @@ typename Inspector::result_type inspect(Inspector& f, revoke_request& x) {
 
 struct revoke_reply {
   std::string error;
-  std::int32_t revoked = 0;  ///< live sessions that ended
+  std::int32_t revoked = 0; ///< live sessions that ended
 };
 
 template <class Inspector>
@@ -185,10 +185,10 @@ typename Inspector::result_type inspect(Inspector& f, user_reply& x) {
 /// Starts an email sign-in exactly as POST /v1/auth/email/start does.
 struct email_start_request {
   std::string email;
-  std::string redirect_to;  ///< optional; must be in the allow list
-  std::string locale;       ///< optional
-  std::string ip;           ///< optional: the end user's address, for the mail
-  std::string user_agent;   ///< optional: the end user's device, for the mail
+  std::string redirect_to; ///< optional; must be in the allow list
+  std::string locale;      ///< optional
+  std::string ip;          ///< optional: the end user's address, for the mail
+  std::string user_agent;  ///< optional: the end user's device, for the mail
 };
 
 template <class Inspector>
@@ -202,7 +202,7 @@ struct email_start_reply {
   /// For `validation_failed`: "field: problem" entries.
   std::vector<std::string> details;
   std::string flow_id;
-  std::string flow_secret;  ///< collects the session at /v1/auth/email/exchange
+  std::string flow_secret; ///< collects the session at /v1/auth/email/exchange
   std::int64_t expires_in = 0;
 };
 
@@ -213,16 +213,16 @@ typename Inspector::result_type inspect(Inspector& f, email_start_reply& x) {
 
 /// One audit event (never holds a secret).
 struct audit_record {
-  std::string type;  ///< e.g. "session.created", "caf.revoke"
+  std::string type; ///< e.g. "session.created", "caf.revoke"
   std::int64_t created_at = 0;
   std::string user_id;
-  std::string email;  ///< hashed when the service hashes emails
+  std::string email; ///< hashed when the service hashes emails
   std::string ip;
   std::string user_agent;
   std::string request_id;
   std::string actor;
   bool success = true;
-  std::string metadata;  ///< a small JSON object, as text
+  std::string metadata; ///< a small JSON object, as text
   /// Events this subscriber lost just before this one because it was slow.
   std::int64_t dropped_before = 0;
 };
@@ -249,27 +249,26 @@ typename Inspector::result_type inspect(Inspector& f, subscribe_reply& x) {
 /// service keeps a bounded number in flight per subscriber and buffers a
 /// bounded number more; past that it drops the oldest and reports the loss
 /// in the next event's `dropped_before`. Reply `true` to acknowledge.
-using audit_sink = caf::typed_actor<
-  caf::replies_to<audit_record>::with<bool>>;
+using audit_sink = caf::typed_actor<caf::replies_to<audit_record>::with<bool>>;
 
 /// The published service interface.
 using auth_service = caf::typed_actor<
-  /// Checks the interface version; call first.
-  caf::replies_to<hello_atom, std::uint32_t>::with<hello_reply>,
-  /// Verifies an access token (signature, expiry, and that its session is
-  /// live right now).
-  caf::replies_to<verify_atom, std::string>::with<verify_reply>,
-  /// Looks up a session's liveness by id.
-  caf::replies_to<session_atom, std::string>::with<session_reply>,
-  /// Revokes a session or all of a user's sessions, effective at once.
-  caf::replies_to<revoke_atom, revoke_request>::with<revoke_reply>,
-  /// Looks up a user by id or email.
-  caf::replies_to<user_atom, user_query>::with<user_reply>,
-  /// Starts an email sign-in (sends the mail).
-  caf::replies_to<email_atom, email_start_request>::with<email_start_reply>,
-  /// Streams every audit event to `sink` until it unsubscribes or goes down.
-  caf::replies_to<subscribe_atom, audit_sink>::with<subscribe_reply>,
-  caf::replies_to<unsubscribe_atom, audit_sink>::with<subscribe_reply>>;
+    /// Checks the interface version; call first.
+    caf::replies_to<hello_atom, std::uint32_t>::with<hello_reply>,
+    /// Verifies an access token (signature, expiry, and that its session is
+    /// live right now).
+    caf::replies_to<verify_atom, std::string>::with<verify_reply>,
+    /// Looks up a session's liveness by id.
+    caf::replies_to<session_atom, std::string>::with<session_reply>,
+    /// Revokes a session or all of a user's sessions, effective at once.
+    caf::replies_to<revoke_atom, revoke_request>::with<revoke_reply>,
+    /// Looks up a user by id or email.
+    caf::replies_to<user_atom, user_query>::with<user_reply>,
+    /// Starts an email sign-in (sends the mail).
+    caf::replies_to<email_atom, email_start_request>::with<email_start_reply>,
+    /// Streams every audit event to `sink` until it unsubscribes or goes down.
+    caf::replies_to<subscribe_atom, audit_sink>::with<subscribe_reply>,
+    caf::replies_to<unsubscribe_atom, audit_sink>::with<subscribe_reply>>;
 
 // -- registration -------------------------------------------------------------
 

@@ -21,8 +21,8 @@ TEST_CASE("base64url matches the RFC 4648 test vectors", "[auth][encoding]") {
 TEST_CASE("malformed base64 is rejected, not guessed", "[auth][encoding]") {
   CHECK_FALSE(base64url_decode("Zm9v!"));
   CHECK_FALSE(base64url_decode("Z"));
-  CHECK_FALSE(base64url_decode("Zm+v"));   // '+' is not in the url alphabet
-  CHECK_FALSE(base64url_decode("Zh"));     // non-zero trailing bits
+  CHECK_FALSE(base64url_decode("Zm+v")); // '+' is not in the url alphabet
+  CHECK_FALSE(base64url_decode("Zh"));   // non-zero trailing bits
   CHECK_FALSE(hex_decode("abc"));
   CHECK_FALSE(hex_decode("zz"));
   CHECK(hex_encode(*hex_decode("DEADbeef")) == "deadbeef");
@@ -38,10 +38,10 @@ TEST_CASE("sha256 and hmac match published vectors", "[auth][crypto]") {
 
 TEST_CASE("constant-time comparison and randomness", "[auth][crypto]") {
   CHECK(constant_time_equal(std::string_view("abc"), std::string_view("abc")));
-  CHECK_FALSE(constant_time_equal(std::string_view("abc"),
-                                  std::string_view("abd")));
-  CHECK_FALSE(constant_time_equal(std::string_view("abc"),
-                                  std::string_view("ab")));
+  CHECK_FALSE(
+      constant_time_equal(std::string_view("abc"), std::string_view("abd")));
+  CHECK_FALSE(
+      constant_time_equal(std::string_view("abc"), std::string_view("ab")));
   CHECK(random_bytes(32).size() == 32);
   CHECK(random_token(32) != random_token(32));
   for (int i = 0; i < 1000; ++i)

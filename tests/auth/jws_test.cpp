@@ -64,23 +64,23 @@ std::vector<signing_key> one_key(jws_alg alg) {
   return keys;
 }
 
-
 } // namespace
 
 TEST_CASE("the JWK thumbprint of RFC 7638's example key matches",
           "[auth][jwk]") {
   // RFC 7638 §3.1.
   json jwk = {
-    {"kty", "RSA"},
-    {"n", "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1R"
-          "K7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9"
-          "yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZg"
-          "nYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6We"
-          "Zu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDK"
-          "gw"},
-    {"e", "AQAB"},
-    {"alg", "RS256"},
-    {"kid", "2011-04-29"},
+      {"kty", "RSA"},
+      {"n",
+       "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1R"
+       "K7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9"
+       "yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZg"
+       "nYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6We"
+       "Zu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDK"
+       "gw"},
+      {"e", "AQAB"},
+      {"alg", "RS256"},
+      {"kid", "2011-04-29"},
   };
   const std::string expected = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
   CHECK(jwk_thumbprint(jwk) == expected);
@@ -115,22 +115,22 @@ TEST_CASE("generated keys export a public JWK whose thumbprint is the kid",
   CHECK(jwk_thumbprint(jwk) == key.kid());
   CHECK_FALSE(jwk.contains("d")); // never the private part
   switch (alg) {
-    case jws_alg::es256:
-      CHECK(jwk["kty"] == "EC");
-      CHECK(jwk["crv"] == "P-256");
-      CHECK(base64url_decode(jwk["x"].get<std::string>())->size() == 32);
-      CHECK(base64url_decode(jwk["y"].get<std::string>())->size() == 32);
-      break;
-    case jws_alg::rs256:
-      CHECK(jwk["kty"] == "RSA");
-      CHECK(jwk["e"] == "AQAB");
-      CHECK(base64url_decode(jwk["n"].get<std::string>())->size() == 256);
-      break;
-    case jws_alg::eddsa:
-      CHECK(jwk["kty"] == "OKP");
-      CHECK(jwk["crv"] == "Ed25519");
-      CHECK(base64url_decode(jwk["x"].get<std::string>())->size() == 32);
-      break;
+  case jws_alg::es256:
+    CHECK(jwk["kty"] == "EC");
+    CHECK(jwk["crv"] == "P-256");
+    CHECK(base64url_decode(jwk["x"].get<std::string>())->size() == 32);
+    CHECK(base64url_decode(jwk["y"].get<std::string>())->size() == 32);
+    break;
+  case jws_alg::rs256:
+    CHECK(jwk["kty"] == "RSA");
+    CHECK(jwk["e"] == "AQAB");
+    CHECK(base64url_decode(jwk["n"].get<std::string>())->size() == 256);
+    break;
+  case jws_alg::eddsa:
+    CHECK(jwk["kty"] == "OKP");
+    CHECK(jwk["crv"] == "Ed25519");
+    CHECK(base64url_decode(jwk["x"].get<std::string>())->size() == 32);
+    break;
   }
   auto pub = signing_key::from_public_jwk(jwk);
   REQUIRE(pub);
@@ -265,26 +265,25 @@ TEST_CASE("alg none, unknown algs and alg/key mismatches are rejected",
   auto opts = options_for(jws_alg::es256);
   opts.algorithms = {jws_alg::es256, jws_alg::rs256, jws_alg::eddsa};
   const auto& kid = keys[0].kid();
-  CHECK(verify_jws(with_header({{"alg", "none"}, {"kid", kid}}, ""), keys,
-                   opts)
-          .error()
+  CHECK(verify_jws(with_header({{"alg", "none"}, {"kid", kid}}, ""), keys, opts)
+            .error()
         == jws_errc::unsupported_alg);
   CHECK(verify_jws(with_header({{"alg", "none"}, {"kid", kid}}, p.signature),
                    keys, opts)
-          .error()
+            .error()
         == jws_errc::unsupported_alg);
   CHECK(verify_jws(with_header({{"alg", "HS256"}, {"kid", kid}}, p.signature),
                    keys, opts)
-          .error()
+            .error()
         == jws_errc::unsupported_alg);
   CHECK(verify_jws(with_header({{"alg", "es256"}, {"kid", kid}}, p.signature),
                    keys, opts)
-          .error()
+            .error()
         == jws_errc::unsupported_alg);
   // The header says RS256 but the kid names an EC key.
   CHECK(verify_jws(with_header({{"alg", "RS256"}, {"kid", kid}}, p.signature),
                    keys, opts)
-          .error()
+            .error()
         == jws_errc::unsupported_alg);
   // A valid ES256 token while only EdDSA is accepted.
   CHECK(verify_jws(token, keys, options_for(jws_alg::eddsa)).error()
@@ -390,8 +389,8 @@ TEST_CASE("malformed tokens are rejected before any crypto", "[auth][jws]") {
   CHECK(bad(""));
   CHECK(bad("abc"));
   CHECK(bad(p.header + "." + p.payload));
-  CHECK(bad(token + "." + p.signature));      // four parts
-  CHECK(bad(p.header + ".." + p.signature));  // empty payload
+  CHECK(bad(token + "." + p.signature));     // four parts
+  CHECK(bad(p.header + ".." + p.signature)); // empty payload
   CHECK(bad(p.header + "=." + p.payload + "." + p.signature));
   CHECK(bad(p.header + "." + p.payload + "!." + p.signature));
   CHECK(bad(p.header + "." + p.payload + "." + p.signature + "+"));
@@ -404,10 +403,9 @@ TEST_CASE("malformed tokens are rejected before any crypto", "[auth][jws]") {
   CHECK(bad(base64url_encode("{\"alg\":\"ES256\",\"kid\":\"" + keys[0].kid()
                              + "\",\"alg\":\"ES256\"}")
             + "." + p.payload + "." + p.signature));
-  CHECK(bad(base64url_encode(json{{"alg", "ES256"},
-                                  {"kid", keys[0].kid()},
-                                  {"crit", {"exp"}}}
-                               .dump())
+  CHECK(bad(base64url_encode(json{
+                {"alg", "ES256"}, {"kid", keys[0].kid()}, {"crit", {"exp"}}}
+                                 .dump())
             + "." + p.payload + "." + p.signature));
 }
 
@@ -416,8 +414,8 @@ TEST_CASE("a validly signed payload with duplicate claims is malformed",
   // sign_jws cannot emit duplicates, so sign the raw bytes with Ed25519
   // (whose signatures need no conversion) straight through OpenSSL.
   auto keys = one_key(jws_alg::eddsa);
-  auto header = base64url_encode(
-    json{{"alg", "EdDSA"}, {"kid", keys[0].kid()}}.dump());
+  auto header
+      = base64url_encode(json{{"alg", "EdDSA"}, {"kid", keys[0].kid()}}.dump());
   auto claims = sample_claims().dump();
   claims.insert(1, "\"sub\":\"admin\",");
   auto input = header + "." + base64url_encode(claims);
@@ -450,15 +448,15 @@ TEST_CASE("PyJWT accepts our ES256 tokens and rejects a tampered one",
   {
     std::ofstream(dir + "/jwk.json") << key.public_jwk().dump();
     std::ofstream(dir + "/check.py")
-      << "import json, sys, jwt\n"
-         "jwk = json.load(open(sys.argv[1]))\n"
-         "try:\n"
-         "    c = jwt.decode(sys.argv[2], jwt.PyJWK(jwk).key,\n"
-         "                   algorithms=['ES256'], audience=sys.argv[3],\n"
-         "                   issuer=sys.argv[4])\n"
-         "    print('ok ' + c['sub'] + ' ' + ','.join(c['amr']))\n"
-         "except Exception as e:\n"
-         "    print('rejected ' + type(e).__name__)\n";
+        << "import json, sys, jwt\n"
+           "jwk = json.load(open(sys.argv[1]))\n"
+           "try:\n"
+           "    c = jwt.decode(sys.argv[2], jwt.PyJWK(jwk).key,\n"
+           "                   algorithms=['ES256'], audience=sys.argv[3],\n"
+           "                   issuer=sys.argv[4])\n"
+           "    print('ok ' + c['sub'] + ' ' + ','.join(c['amr']))\n"
+           "except Exception as e:\n"
+           "    print('rejected ' + type(e).__name__)\n";
   }
   auto check = [&](const std::string& t) {
     return run_command("/usr/bin/python3 " + dir + "/check.py " + dir

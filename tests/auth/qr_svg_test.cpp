@@ -40,9 +40,8 @@ TEST_CASE("an independent decoder reads the otpauth URI back from the SVG",
     std::ofstream f(dir + "/qr.svg");
     f << *svg;
   }
-  auto rc = std::system(("rsvg-convert -f png -o " + dir + "/qr.png " + dir
-                         + "/qr.svg")
-                          .c_str());
+  auto rc = std::system(
+      ("rsvg-convert -f png -o " + dir + "/qr.png " + dir + "/qr.svg").c_str());
   REQUIRE(rc == 0);
   auto decoded = run_command("zbarimg --raw -q " + dir + "/qr.png 2>/dev/null");
   CHECK(decoded == uri);

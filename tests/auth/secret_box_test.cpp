@@ -36,12 +36,11 @@ TEST_CASE("a sealed secret does not open with a wrong key, aad or bit",
     INFO("flipped byte " << i);
     CHECK_FALSE(secret_box::open(key, flipped, "kid-1"));
   }
-  CHECK_FALSE(secret_box::open(key, bytes(box.begin(), box.end() - 1),
-                               "kid-1"));
+  CHECK_FALSE(
+      secret_box::open(key, bytes(box.begin(), box.end() - 1), "kid-1"));
   CHECK_FALSE(secret_box::open(key, bytes(5, 1), "kid-1"));
   CHECK_FALSE(secret_box::open(bytes(16, 0), box, "kid-1"));
-  CHECK_THROWS_AS(secret_box::seal(bytes(16, 0), plain),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(secret_box::seal(bytes(16, 0), plain), std::invalid_argument);
 }
 
 TEST_CASE("derived keys depend on the master key and the purpose",
@@ -53,6 +52,6 @@ TEST_CASE("derived keys depend on the master key and the purpose",
   CHECK(a != secret_box::derive_key("master secret!", "signing-keys"));
   auto box = secret_box::seal(a, to_bytes("x"));
   CHECK_FALSE(secret_box::open(
-    secret_box::derive_key("master secret", "totp-secrets"), box));
+      secret_box::derive_key("master secret", "totp-secrets"), box));
   CHECK_THROWS_AS(secret_box::derive_key("", "x"), std::invalid_argument);
 }

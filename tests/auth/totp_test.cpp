@@ -17,9 +17,13 @@ using namespace authsvc::auth;
 
 TEST_CASE("base32 matches the RFC 4648 test vectors", "[auth][base32]") {
   const std::pair<const char*, const char*> vectors[] = {
-    {"", ""},           {"f", "MY"},          {"fo", "MZXQ"},
-    {"foo", "MZXW6"},   {"foob", "MZXW6YQ"},  {"fooba", "MZXW6YTB"},
-    {"foobar", "MZXW6YTBOI"},
+      {"", ""},
+      {"f", "MY"},
+      {"fo", "MZXQ"},
+      {"foo", "MZXW6"},
+      {"foob", "MZXW6YQ"},
+      {"fooba", "MZXW6YTB"},
+      {"foobar", "MZXW6YTBOI"},
   };
   for (auto [plain, encoded] : vectors) {
     CHECK(base32_encode(to_bytes(plain)) == encoded);
@@ -31,13 +35,13 @@ TEST_CASE("base32 matches the RFC 4648 test vectors", "[auth][base32]") {
     CHECK(base32_decode("mzxw 6ytb oi") == to_bytes("foobar"));
   }
   SECTION("malformed input is rejected") {
-    CHECK_FALSE(base32_decode("MZXW1"));      // '1' is not in the alphabet
+    CHECK_FALSE(base32_decode("MZXW1")); // '1' is not in the alphabet
     CHECK_FALSE(base32_decode("MZXW8"));
     CHECK_FALSE(base32_decode("MZ-W6"));
-    CHECK_FALSE(base32_decode("M"));          // 1 symbol: impossible length
-    CHECK_FALSE(base32_decode("MZX"));        // 3 symbols: impossible length
-    CHECK_FALSE(base32_decode("MZ=XW6"));     // data after padding
-    CHECK_FALSE(base32_decode("MZ"));         // non-zero trailing bits
+    CHECK_FALSE(base32_decode("M"));      // 1 symbol: impossible length
+    CHECK_FALSE(base32_decode("MZX"));    // 3 symbols: impossible length
+    CHECK_FALSE(base32_decode("MZ=XW6")); // data after padding
+    CHECK_FALSE(base32_decode("MZ"));     // non-zero trailing bits
   }
 }
 
@@ -54,7 +58,7 @@ TEST_CASE("TOTP matches RFC 6238 Appendix B", "[auth][totp]") {
   const auto sha1_key = to_bytes("12345678901234567890");
   const auto sha256_key = to_bytes("12345678901234567890123456789012");
   const auto sha512_key = to_bytes(
-    "1234567890123456789012345678901234567890123456789012345678901234");
+      "1234567890123456789012345678901234567890123456789012345678901234");
   struct row {
     std::int64_t time;
     const char* sha1;
@@ -62,21 +66,21 @@ TEST_CASE("TOTP matches RFC 6238 Appendix B", "[auth][totp]") {
     const char* sha512;
   };
   const row rows[] = {
-    {59, "94287082", "46119246", "90693936"},
-    {1111111109, "07081804", "68084774", "25091201"},
-    {1111111111, "14050471", "67062674", "99943326"},
-    {1234567890, "89005924", "91819424", "93441116"},
-    {2000000000, "69279037", "90698825", "38618901"},
-    {20000000000, "65353130", "77737706", "47863826"},
+      {59, "94287082", "46119246", "90693936"},
+      {1111111109, "07081804", "68084774", "25091201"},
+      {1111111111, "14050471", "67062674", "99943326"},
+      {1234567890, "89005924", "91819424", "93441116"},
+      {2000000000, "69279037", "90698825", "38618901"},
+      {20000000000, "65353130", "77737706", "47863826"},
   };
   for (const auto& r : rows) {
     INFO("time " << r.time);
     CHECK(totp(sha1_key, r.time, {otp_hash::sha1, 8}) == r.sha1);
     CHECK(totp(sha256_key, r.time, {otp_hash::sha256, 8}) == r.sha256);
     CHECK(totp(sha512_key, r.time, {otp_hash::sha512, 8}) == r.sha512);
-    CHECK(verify_totp(sha512_key, r.sha512, r.time, 0, {},
-                      {otp_hash::sha512, 8})
-          == totp_step(r.time));
+    CHECK(
+        verify_totp(sha512_key, r.sha512, r.time, 0, {}, {otp_hash::sha512, 8})
+        == totp_step(r.time));
   }
 }
 
@@ -122,8 +126,7 @@ TEST_CASE("malformed TOTP codes are rejected", "[auth][totp]") {
   CHECK_FALSE(verify_totp(secret, code, -1));
 }
 
-TEST_CASE("the otpauth URI percent-encodes issuer and label",
-          "[auth][totp]") {
+TEST_CASE("the otpauth URI percent-encodes issuer and label", "[auth][totp]") {
   CHECK(otpauth_uri("ACME Co", "alice@example.com", "JBSWY3DPEHPK3PXP")
         == "otpauth://totp/ACME%20Co:alice%40example.com?secret="
            "JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&digits=6"
@@ -136,7 +139,6 @@ TEST_CASE("the otpauth URI percent-encodes issuer and label",
 }
 
 namespace {
-
 
 std::string utc_string(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
@@ -155,10 +157,10 @@ TEST_CASE("codes agree with oathtool for random secrets and times",
     auto secret = generate_totp_secret();
     auto b32 = base32_encode(secret);
     // Random times between 2001 and 2033.
-    std::int64_t now = 1'000'000'000 + static_cast<std::int64_t>(
-                                         random_below(1'000'000'000));
-    auto theirs = run_command("oathtool --totp -b --now '" + utc_string(now) + "' "
-                      + b32 + " 2>&1");
+    std::int64_t now = 1'000'000'000
+                       + static_cast<std::int64_t>(random_below(1'000'000'000));
+    auto theirs = run_command("oathtool --totp -b --now '" + utc_string(now)
+                              + "' " + b32 + " 2>&1");
     INFO("secret " << b32 << " at " << utc_string(now));
     REQUIRE(theirs.size() == 6);
     CHECK(totp(secret, now) == theirs);
@@ -169,7 +171,8 @@ TEST_CASE("codes agree with oathtool for random secrets and times",
     auto secret = generate_totp_secret(32);
     auto b32 = base32_encode(secret);
     auto theirs = run_command("oathtool --totp=sha256 --digits=8 -b --now "
-                      "'2020-01-01 00:00:00 UTC' " + b32 + " 2>&1");
+                              "'2020-01-01 00:00:00 UTC' "
+                              + b32 + " 2>&1");
     CHECK(totp(secret, 1577836800, {otp_hash::sha256, 8}) == theirs);
   }
 }

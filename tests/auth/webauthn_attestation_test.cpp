@@ -23,18 +23,18 @@ struct format_case {
 };
 
 const format_case cases[] = {
-  {"py_webauthn.json", "packed_yubikey_firefox", "packed",
-   attestation_type::basic, "attestation_signature_invalid"},
-  {"simplewebauthn.json", "reg_fido_u2f", "fido-u2f", attestation_type::basic,
-   "attestation_signature_invalid"},
-  {"simplewebauthn.json", "reg_tpm_rsa_sha256", "tpm", attestation_type::attca,
-   "attestation_nonce_mismatch"},
-  {"simplewebauthn.json", "reg_android_key_pixel_8a", "android-key",
-   attestation_type::basic, "attestation_signature_invalid"},
-  {"py_webauthn.json", "android_safetynet_2021", "android-safetynet",
-   attestation_type::basic, "attestation_nonce_mismatch"},
-  {"py_webauthn.json", "apple_passkey_2021", "apple", attestation_type::anonca,
-   "attestation_nonce_mismatch"},
+    {"py_webauthn.json", "packed_yubikey_firefox", "packed",
+     attestation_type::basic, "attestation_signature_invalid"},
+    {"simplewebauthn.json", "reg_fido_u2f", "fido-u2f", attestation_type::basic,
+     "attestation_signature_invalid"},
+    {"simplewebauthn.json", "reg_tpm_rsa_sha256", "tpm",
+     attestation_type::attca, "attestation_nonce_mismatch"},
+    {"simplewebauthn.json", "reg_android_key_pixel_8a", "android-key",
+     attestation_type::basic, "attestation_signature_invalid"},
+    {"py_webauthn.json", "android_safetynet_2021", "android-safetynet",
+     attestation_type::basic, "attestation_nonce_mismatch"},
+    {"py_webauthn.json", "apple_passkey_2021", "apple",
+     attestation_type::anonca, "attestation_nonce_mismatch"},
 };
 
 struct loaded {
@@ -48,21 +48,22 @@ loaded load(const format_case& fc, bool with_roots) {
   REQUIRE(!c.is_null());
   auto roots = load_vectors("trust_anchors.json")["roots"];
   auto obj = parse_attestation_object(
-    b64(c["response"]["response"]["attestationObject"]));
+      b64(c["response"]["response"]["attestationObject"]));
   REQUIRE(obj.ok());
   loaded out{std::move(obj.value()),
              sha256(b64(c["response"]["response"]["clientDataJSON"])),
              {}};
-  out.policy.verify_time = c.contains("verify_time_unix")
-                             ? c["verify_time_unix"].get<std::int64_t>()
-                             : c["x5c_validity_overlap_unix"][0].get<std::int64_t>();
+  out.policy.verify_time
+      = c.contains("verify_time_unix")
+            ? c["verify_time_unix"].get<std::int64_t>()
+            : c["x5c_validity_overlap_unix"][0].get<std::int64_t>();
   out.policy.safetynet_check_timestamp
-    = c.value("options", nlohmann::json::object())
-        .value("safetynet_verify_timestamp", true);
+      = c.value("options", nlohmann::json::object())
+            .value("safetynet_verify_timestamp", true);
   if (with_roots)
     for (const auto& name : c["attestation_roots"])
       out.policy.trust_anchors.push_back(
-        {name.get<std::string>(), roots[name.get<std::string>()]["pem"]});
+          {name.get<std::string>(), roots[name.get<std::string>()]["pem"]});
   return out;
 }
 
@@ -74,8 +75,8 @@ TEST_CASE("each attestation format verifies and binds the client data",
     INFO(fc.file << ":" << fc.name);
     auto l = load(fc, true);
     CHECK(l.object.fmt == fc.fmt);
-    auto res = verify_attestation_statement(l.object, l.client_data_hash,
-                                            l.policy);
+    auto res
+        = verify_attestation_statement(l.object, l.client_data_hash, l.policy);
     REQUIRE(res.ok());
     CHECK(res->type == fc.type);
     CHECK_FALSE(res->trust_path.empty());
@@ -96,9 +97,8 @@ TEST_CASE("attestation certificates are checked at the given time",
       auto l = load(fc, with_roots);
       l.policy.verify_time = 0; // 1970: before every certificate
       l.policy.safetynet_check_timestamp = false;
-      CHECK(verify_attestation_statement(l.object, l.client_data_hash,
-                                         l.policy)
-              .reason()
+      CHECK(verify_attestation_statement(l.object, l.client_data_hash, l.policy)
+                .reason()
             == "attestation_trust_path_invalid");
     }
   }
@@ -111,10 +111,10 @@ TEST_CASE("x5c chains must reach a configured anchor",
     INFO(fc.file << ":" << fc.name);
     auto l = load(fc, false);
     // The W3C test CA signs none of these chains.
-    l.policy.trust_anchors = {
-      {"w3c", roots["w3c_webauthn_test_vectors_ca"]["pem"]}};
+    l.policy.trust_anchors
+        = {{"w3c", roots["w3c_webauthn_test_vectors_ca"]["pem"]}};
     CHECK(verify_attestation_statement(l.object, l.client_data_hash, l.policy)
-            .reason()
+              .reason()
           == "attestation_trust_path_invalid");
   }
   SECTION("an anchor may be given as DER") {
@@ -132,8 +132,8 @@ TEST_CASE("x5c chains must reach a configured anchor",
     auto der = base64_decode(body);
     REQUIRE(der);
     l.policy.trust_anchors = {{"apple", to_string(*der)}};
-    auto res = verify_attestation_statement(l.object, l.client_data_hash,
-                                            l.policy);
+    auto res
+        = verify_attestation_statement(l.object, l.client_data_hash, l.policy);
     REQUIRE(res.ok());
     CHECK(res->chained_to_anchor);
   }
@@ -145,7 +145,7 @@ TEST_CASE("SafetyNet freshness and CTS profile are enforced",
                        "reg_android_safetynet_cts_false_not_enforced");
   REQUIRE(!c.is_null());
   auto obj = parse_attestation_object(
-    b64(c["response"]["response"]["attestationObject"]));
+      b64(c["response"]["response"]["attestationObject"]));
   REQUIRE(obj.ok());
   auto hash = sha256(b64(c["response"]["response"]["clientDataJSON"]));
   auto roots = load_vectors("trust_anchors.json")["roots"];
@@ -172,14 +172,14 @@ TEST_CASE("android-key authorization lists follow §8.4",
   auto c = vector_case("go_webauthn.json", "reg_spec_AndroidKeyES256");
   REQUIRE(!c.is_null());
   auto obj = parse_attestation_object(
-    b64(c["response"]["response"]["attestationObject"]));
+      b64(c["response"]["response"]["attestationObject"]));
   REQUIRE(obj.ok());
   attestation_policy policy;
   policy.verify_time = c["x5c_validity_overlap_unix"][0].get<std::int64_t>();
   CHECK(verify_attestation_statement(
-          *obj, sha256(b64(c["response"]["response"]["clientDataJSON"])),
-          policy)
-          .reason()
+            *obj, sha256(b64(c["response"]["response"]["clientDataJSON"])),
+            policy)
+            .reason()
         == "android_key_authorization_list");
 }
 
@@ -191,21 +191,22 @@ TEST_CASE("the aaguid certificate extension must match authData",
     auto c = vector_case("simplewebauthn.json", name);
     REQUIRE(!c.is_null());
     auto obj = parse_attestation_object(
-      b64(c["response"]["response"]["attestationObject"]));
+        b64(c["response"]["response"]["attestationObject"]));
     REQUIRE(obj.ok());
     attestation_policy policy;
     policy.verify_time = c["x5c_validity_overlap_unix"][0].get<std::int64_t>();
     CHECK(verify_attestation_statement(
-            *obj, sha256(b64(c["response"]["response"]["clientDataJSON"])),
-            policy)
-            .reason()
+              *obj, sha256(b64(c["response"]["response"]["clientDataJSON"])),
+              policy)
+              .reason()
           == "attestation_aaguid_mismatch");
   }
 }
 
 TEST_CASE("attestation objects that are not the expected CBOR are malformed",
           "[auth][webauthn][attestation]") {
-  CHECK(parse_attestation_object({}).reason() == "malformed_attestation_object");
+  CHECK(parse_attestation_object({}).reason()
+        == "malformed_attestation_object");
   CHECK(parse_attestation_object({0xa0}).reason()
         == "malformed_attestation_object");
   // A map whose authData is text, not bytes.

@@ -34,7 +34,8 @@ std::vector<std::string> as_list(const json& v) {
 template <class Options>
 Options policy_of(const json& c) {
   Options o;
-  auto challenge = base64url_decode(c["expected_challenge_b64url"].get<std::string>());
+  auto challenge
+      = base64url_decode(c["expected_challenge_b64url"].get<std::string>());
   o.expected_challenge = challenge ? *challenge : bytes{1};
   o.rp_ids = as_list(c["rp_id"]);
   o.origins = as_list(c["expected_origin"]);
@@ -75,20 +76,20 @@ const corpus& load_corpus() {
           in.response.attestation_object = b64(r["attestationObject"]);
           in.options.require_raw_id_match = false;
           in.options.attestation.verify_time
-            = c.contains("verify_time_unix")
-                ? c["verify_time_unix"].get<std::int64_t>()
-              : c.contains("x5c_validity_overlap_unix")
-                ? c["x5c_validity_overlap_unix"][0].get<std::int64_t>()
-                : 1767225600;
+              = c.contains("verify_time_unix")
+                    ? c["verify_time_unix"].get<std::int64_t>()
+                : c.contains("x5c_validity_overlap_unix")
+                    ? c["x5c_validity_overlap_unix"][0].get<std::int64_t>()
+                    : 1767225600;
           auto opts = c.value("options", json::object());
           in.options.attestation.safetynet_check_timestamp
-            = opts.value("safetynet_verify_timestamp", true);
+              = opts.value("safetynet_verify_timestamp", true);
           in.options.attestation.safetynet_enforce_cts_profile
-            = opts.value("safetynet_enforce_cts_check", true);
+              = opts.value("safetynet_enforce_cts_check", true);
           for (const auto& name :
                as_list(c.value("attestation_roots", json::array())))
             in.options.attestation.trust_anchors.push_back(
-              {name, roots[name]["pem"].get<std::string>()});
+                {name, roots[name]["pem"].get<std::string>()});
           out.registrations.push_back(std::move(in));
         } else {
           auth_input in{c["name"], {}, policy_of<assertion_options>(c)};
@@ -96,7 +97,7 @@ const corpus& load_corpus() {
           in.response.authenticator_data = b64(r["authenticatorData"]);
           in.response.signature = b64(r["signature"]);
           in.options.credential.public_key
-            = b64(c["credential_public_key_b64url"]);
+              = b64(c["credential_public_key_b64url"]);
           in.options.reject_counter_regression = false;
           out.assertions.push_back(std::move(in));
         }
@@ -122,13 +123,17 @@ bytes prefix(const bytes& b, std::size_t n) {
 
 // One registration per attestation format plus one assertion per key type.
 const std::vector<std::string> prefix_registrations{
-  "reg_verifies_none_attestation_response", "packed_yubikey_firefox",
-  "fido_u2f_yubikey_firefox", "tpm_ecc_public_area", "android_key_pixel_8a",
-  "android_safetynet_2021", "apple_passkey_2021"};
+    "reg_verifies_none_attestation_response",
+    "packed_yubikey_firefox",
+    "fido_u2f_yubikey_firefox",
+    "tpm_ecc_public_area",
+    "android_key_pixel_8a",
+    "android_safetynet_2021",
+    "apple_passkey_2021"};
 const std::vector<std::string> prefix_assertions{
-  "auth_verify_authentication_response_with_EC2_public_key",
-  "auth_verify_authentication_response_with_RSA_public_key",
-  "auth_verify_authentication_response_with_OKP_public_key"};
+    "auth_verify_authentication_response_with_EC2_public_key",
+    "auth_verify_authentication_response_with_RSA_public_key",
+    "auth_verify_authentication_response_with_OKP_public_key"};
 
 } // namespace
 
@@ -205,7 +210,8 @@ TEST_CASE("random bit flips in registrations fail cleanly",
       continue;
     // One to three flipped bits, so length fields get hit with big values.
     for (unsigned k = 0, flips = 1 + rng() % 3; k < flips; ++k)
-      target[rng() % target.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+      target[rng() % target.size()]
+          ^= static_cast<std::uint8_t>(1u << (rng() % 8));
     auto res = verify_registration(r, in.options);
     INFO(in.name << " round " << i);
     CHECK(clean(res));
@@ -230,7 +236,8 @@ TEST_CASE("random bit flips in assertions fail cleanly",
     bytes& target = *targets[rng() % 4];
     if (target.empty())
       continue;
-    target[rng() % target.size()] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+    target[rng() % target.size()]
+        ^= static_cast<std::uint8_t>(1u << (rng() % 8));
     auto res = verify_assertion(r, o);
     INFO(in.name << " round " << i);
     CHECK(clean(res));

@@ -26,14 +26,16 @@ TEST_CASE("creation options carry every member the browser needs",
   auto j = make_creation_options(p);
   CHECK(j["rp"] == json{{"id", "auth.example.com"}, {"name", "Example"}});
   CHECK(j["user"]
-        == json{{"id", "AQID"}, {"name", "ada@example.com"},
+        == json{{"id", "AQID"},
+                {"name", "ada@example.com"},
                 {"displayName", "Ada"}});
   CHECK(j["challenge"] == "-_8");
   CHECK(j["pubKeyCredParams"].size() == 3);
   CHECK(j["pubKeyCredParams"][1] == json{{"type", "public-key"}, {"alg", -7}});
   CHECK(j["timeout"] == 300000);
   CHECK(j["excludeCredentials"][0]
-        == json{{"type", "public-key"}, {"id", "CQk"},
+        == json{{"type", "public-key"},
+                {"id", "CQk"},
                 {"transports", {"usb", "nfc"}}});
   CHECK_FALSE(j["excludeCredentials"][1].contains("transports"));
   CHECK(j["authenticatorSelection"]

@@ -17,8 +17,8 @@ namespace {
 
 const std::string rp_id = "auth.example.com";
 const std::string origin = "https://auth.example.com";
-constexpr std::uint8_t up = 0x01, uv = 0x04, be = 0x08, bs = 0x10,
-                       at = 0x40, ed = 0x80;
+constexpr std::uint8_t up = 0x01, uv = 0x04, be = 0x08, bs = 0x10, at = 0x40,
+                       ed = 0x80;
 
 template <class Options>
 Options make_policy(const bytes& challenge) {
@@ -34,8 +34,7 @@ struct registration_fixture {
   bytes challenge = random_bytes(32);
   registration_options opts = make_policy<registration_options>(challenge);
 
-  explicit registration_fixture(int alg = -7) : authn(alg) {
-  }
+  explicit registration_fixture(int alg = -7) : authn(alg) {}
 
   registration_response response(std::uint8_t flags = up | uv | at,
                                  const std::string& fmt = "none",
@@ -47,7 +46,7 @@ struct registration_fixture {
     r.id = base64url_encode(r.raw_id);
     r.client_data_json = cdj;
     r.attestation_object
-      = authn.attestation_object(fmt, authn.auth_data(rp_id, flags, 0), cdj);
+        = authn.attestation_object(fmt, authn.auth_data(rp_id, flags, 0), cdj);
     r.transports = {"internal", "hybrid"};
     return r;
   }
@@ -89,8 +88,8 @@ struct assertion_fixture {
 TEST_CASE("clientDataJSON parses and tolerates unknown members",
           "[auth][webauthn]") {
   auto cd = parse_client_data(to_bytes(
-    R"({"type":"webauthn.get","challenge":"AAEC","origin":"https:\/\/a.b",)"
-    R"("crossOrigin":true,"topOrigin":"https://t.b","other":{"x":[1]}})"));
+      R"({"type":"webauthn.get","challenge":"AAEC","origin":"https:\/\/a.b",)"
+      R"("crossOrigin":true,"topOrigin":"https://t.b","other":{"x":[1]}})"));
   REQUIRE(cd.ok());
   CHECK(cd->type == "webauthn.get");
   CHECK(cd->origin == "https://a.b");
@@ -105,7 +104,8 @@ TEST_CASE("malformed clientDataJSON is rejected", "[auth][webauthn]") {
         R"({"type":"t","challenge":"AA","origin":"o","crossOrigin":"yes"})",
         "{\"type\":\"t\",\"challenge\":\"AA\",\"origin\":\"\xff\"}"}) {
     INFO(text);
-    CHECK(parse_client_data(to_bytes(text)).reason() == "malformed_client_data");
+    CHECK(parse_client_data(to_bytes(text)).reason()
+          == "malformed_client_data");
   }
 }
 
@@ -190,7 +190,7 @@ TEST_CASE("authenticator data extensions are skipped by their CBOR length",
   put(ext, cbor_build_string("credProtect"), int_item(2));
   auto ext_bytes = serialize(ext);
   auto ad = parse_authenticator_data(
-    authn.auth_data(rp_id, up | at | ed, 1, ext_bytes));
+      authn.auth_data(rp_id, up | at | ed, 1, ext_bytes));
   REQUIRE(ad.ok());
   CHECK(ad->extensions == ext_bytes);
   SECTION("extensions that are not a map are rejected") {
@@ -221,9 +221,10 @@ TEST_CASE("authenticator data checks report rpId, UP, UV and BS/BE",
   p.rp_ids = {"other.example", rp_id};
   auto check = [&](std::uint8_t flags) {
     return check_authenticator_data(
-             parse_authenticator_data(authn.auth_data(rp_id, flags, 0)).value(),
-             p)
-      .reason();
+               parse_authenticator_data(authn.auth_data(rp_id, flags, 0))
+                   .value(),
+               p)
+        .reason();
   };
   CHECK(check(up).empty());
   CHECK(check(0) == "user_not_present");
@@ -294,7 +295,8 @@ TEST_CASE("a none and a packed self registration verify", "[auth][webauthn]") {
     for (const char* fmt : {"none", "packed"}) {
       INFO(alg << " " << fmt);
       registration_fixture f{alg};
-      auto res = verify_registration(f.response(up | uv | be | at, fmt), f.opts);
+      auto res
+          = verify_registration(f.response(up | uv | be | at, fmt), f.opts);
       REQUIRE(res.ok());
       CHECK(res->fmt == fmt);
       CHECK(res->credential_id == f.authn.credential_id);
@@ -341,8 +343,8 @@ TEST_CASE("registration failures name the failing step", "[auth][webauthn]") {
   }
   SECTION("packed self attestation over other data") {
     auto r = f.response(up | at, "packed");
-    r.client_data_json = make_client_data("webauthn.create", f.challenge, origin,
-                                     {{"extra", 1}});
+    r.client_data_json = make_client_data("webauthn.create", f.challenge,
+                                          origin, {{"extra", 1}});
     CHECK(verify_registration(r, f.opts).reason()
           == "attestation_signature_invalid");
   }

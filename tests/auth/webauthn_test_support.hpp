@@ -67,13 +67,9 @@ public:
     aaguid = bytes(16, 0x42);
   }
 
-  int alg() const {
-    return alg_;
-  }
+  int alg() const { return alg_; }
 
-  EVP_PKEY* key() const {
-    return key_.get();
-  }
+  EVP_PKEY* key() const { return key_.get(); }
 
   /// The credential public key as COSE_Key bytes.
   bytes cose_key() const {
@@ -128,7 +124,7 @@ public:
   /// Signs with the credential key as the COSE algorithm prescribes.
   bytes sign(const bytes& message) const {
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{
-      EVP_MD_CTX_new(), EVP_MD_CTX_free};
+        EVP_MD_CTX_new(), EVP_MD_CTX_free};
     EVP_PKEY_CTX* pctx = nullptr;
     const EVP_MD* md = alg_ == -8 ? nullptr : EVP_sha256();
     EVP_DigestSignInit(ctx.get(), &pctx, md, nullptr, key());
@@ -167,9 +163,7 @@ public:
 
 private:
   struct pkey_free {
-    void operator()(EVP_PKEY* k) const {
-      EVP_PKEY_free(k);
-    }
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
   };
   int alg_;
   std::unique_ptr<EVP_PKEY, pkey_free> key_;
@@ -177,8 +171,8 @@ private:
 
 /// clientDataJSON text for a ceremony.
 inline bytes make_client_data(const std::string& type, const bytes& challenge,
-                         const std::string& origin,
-                         nlohmann::json extra = nlohmann::json::object()) {
+                              const std::string& origin,
+                              nlohmann::json extra = nlohmann::json::object()) {
   nlohmann::json j{{"type", type},
                    {"challenge", base64url_encode(challenge)},
                    {"origin", origin},
@@ -212,4 +206,4 @@ inline bytes b64(const std::string& text) {
   return out ? *out : bytes{};
 }
 
-}  // namespace authsvc::auth::webauthn::testing
+} // namespace authsvc::auth::webauthn::testing

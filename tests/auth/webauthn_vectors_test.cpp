@@ -25,10 +25,10 @@ using nlohmann::json;
 namespace {
 
 const std::string vectors_dir
-  = std::string{AUTHSVC_SHARED_DIR} + "/webauthn-vectors/";
+    = std::string{AUTHSVC_SHARED_DIR} + "/webauthn-vectors/";
 
 const std::vector<std::string> vector_files{
-  "py_webauthn.json", "simplewebauthn.json", "go_webauthn.json"};
+    "py_webauthn.json", "simplewebauthn.json", "go_webauthn.json"};
 
 // "Now" for the few cases that pin no clock and carry no validity window
 // (2026-01-01T00:00:00Z). Fixed so the suite never reads the clock.
@@ -39,27 +39,31 @@ constexpr std::int64_t present_day = 1767225600;
 // to fail exactly so, so the list fails loudly once support arrives or a
 // case changes; its size is pinned below.
 const std::map<std::string, std::string> deviating_cases{
-  // ML-DSA-44/65/87 (COSE -48/-49/-50, kty AKP) needs OpenSSL >= 3.5;
-  // Debian 12 ships OpenSSL 3.0. Registering a key we could never verify
-  // would lock the user out, so registration rejects it too.
-  {"py_webauthn.json:reg_verify_pqc_ml_dsa_44_packed_response",
-   "unsupported_algorithm"},
-  {"py_webauthn.json:reg_verify_pqc_ml_dsa_65_packed_response",
-   "unsupported_algorithm"},
-  {"py_webauthn.json:reg_verify_pqc_ml_dsa_87_packed_response",
-   "unsupported_algorithm"},
-  {"py_webauthn.json:auth_verify_ml_dsa_44_response", "unsupported_algorithm"},
-  {"py_webauthn.json:auth_verify_ml_dsa_65_response", "unsupported_algorithm"},
-  {"py_webauthn.json:auth_verify_ml_dsa_87_response", "unsupported_algorithm"},
-  // response.userHandle is the literal "internalUserId", which is not
-  // canonical base64url (non-zero trailing bits); Node decodes it leniently,
-  // our decoder (RFC 4648 §3.5) rejects it.
-  {"simplewebauthn.json:auth_custom_challenge_json", "malformed_credential"},
-  // The FIDO-conformance leaf's authorityKeyIdentifier names the FAKE root,
-  // not the FAKE intermediate that signed it, so OpenSSL's path building
-  // (RFC 5280 §4.2.1.1 key identifier matching) finds no issuer; Go ignores
-  // the mismatch.
-  {"go_webauthn.json:reg_fmt_android_key_0", "attestation_trust_path_invalid"},
+    // ML-DSA-44/65/87 (COSE -48/-49/-50, kty AKP) needs OpenSSL >= 3.5;
+    // Debian 12 ships OpenSSL 3.0. Registering a key we could never verify
+    // would lock the user out, so registration rejects it too.
+    {"py_webauthn.json:reg_verify_pqc_ml_dsa_44_packed_response",
+     "unsupported_algorithm"},
+    {"py_webauthn.json:reg_verify_pqc_ml_dsa_65_packed_response",
+     "unsupported_algorithm"},
+    {"py_webauthn.json:reg_verify_pqc_ml_dsa_87_packed_response",
+     "unsupported_algorithm"},
+    {"py_webauthn.json:auth_verify_ml_dsa_44_response",
+     "unsupported_algorithm"},
+    {"py_webauthn.json:auth_verify_ml_dsa_65_response",
+     "unsupported_algorithm"},
+    {"py_webauthn.json:auth_verify_ml_dsa_87_response",
+     "unsupported_algorithm"},
+    // response.userHandle is the literal "internalUserId", which is not
+    // canonical base64url (non-zero trailing bits); Node decodes it leniently,
+    // our decoder (RFC 4648 §3.5) rejects it.
+    {"simplewebauthn.json:auth_custom_challenge_json", "malformed_credential"},
+    // The FIDO-conformance leaf's authorityKeyIdentifier names the FAKE root,
+    // not the FAKE intermediate that signed it, so OpenSSL's path building
+    // (RFC 5280 §4.2.1.1 key identifier matching) finds no issuer; Go ignores
+    // the mismatch.
+    {"go_webauthn.json:reg_fmt_android_key_0",
+     "attestation_trust_path_invalid"},
 };
 
 json load_json(const std::string& path) {
@@ -111,7 +115,7 @@ json option(const json& c, const char* key, json fallback) {
 
 void fill_policy(ceremony_policy& p, const json& c) {
   p.expected_challenge
-    = expected_challenge(c["expected_challenge_b64url"].get<std::string>());
+      = expected_challenge(c["expected_challenge_b64url"].get<std::string>());
   p.rp_ids = as_list(c["rp_id"]);
   p.origins = as_list(c["expected_origin"]);
   p.allow_cross_origin = option(c, "allow_cross_origin", false).get<bool>();
@@ -137,12 +141,12 @@ case_outcome run_registration(const json& c, const json& roots) {
   fill_policy(opts, c);
   for (const auto& name : as_list(c.value("attestation_roots", json::array())))
     opts.attestation.trust_anchors.push_back(
-      {name, roots.at(name).at("pem").get<std::string>()});
+        {name, roots.at(name).at("pem").get<std::string>()});
   opts.attestation.verify_time = verify_time(c);
   opts.attestation.safetynet_enforce_cts_profile
-    = option(c, "safetynet_enforce_cts_check", true).get<bool>();
+      = option(c, "safetynet_enforce_cts_check", true).get<bool>();
   opts.attestation.safetynet_check_timestamp
-    = option(c, "safetynet_verify_timestamp", true).get<bool>();
+      = option(c, "safetynet_verify_timestamp", true).get<bool>();
   registration_response response;
   if (option(c, "skip_raw_id_check", false).get<bool>()) {
     // These fixtures' id/rawId ("aaa", "bbb") are not even canonical
@@ -155,24 +159,23 @@ case_outcome run_registration(const json& c, const json& roots) {
   } else {
     auto parsed = parse_registration_credential(c["response"]);
     if (!parsed)
-      return {false, std::string{parsed.reason()}, parsed.error().detail(),
-              {}};
+      return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
     response = std::move(parsed.value());
   }
   auto res = verify_registration(response, opts);
   if (!res)
     return {false, std::string{res.reason()}, res.error().detail(), {}};
   json actual{
-    {"fmt", res->fmt},
-    {"credential_id_b64url", base64url_encode(res->credential_id)},
-    {"sign_count", res->sign_count},
-    {"aaguid", format_aaguid(res->aaguid)},
-    {"alg", res->alg},
-    {"credential_public_key_b64url", base64url_encode(res->public_key)},
-    {"user_present", res->flags.user_present},
-    {"user_verified", res->flags.user_verified},
-    {"backup_eligible", res->flags.backup_eligible},
-    {"backup_state", res->flags.backup_state},
+      {"fmt", res->fmt},
+      {"credential_id_b64url", base64url_encode(res->credential_id)},
+      {"sign_count", res->sign_count},
+      {"aaguid", format_aaguid(res->aaguid)},
+      {"alg", res->alg},
+      {"credential_public_key_b64url", base64url_encode(res->public_key)},
+      {"user_present", res->flags.user_present},
+      {"user_verified", res->flags.user_verified},
+      {"backup_eligible", res->flags.backup_eligible},
+      {"backup_state", res->flags.backup_state},
   };
   return {true, {}, {}, std::move(actual)};
 }
@@ -181,9 +184,9 @@ case_outcome run_authentication(const json& c) {
   assertion_options opts;
   fill_policy(opts, c);
   opts.credential.public_key
-    = decode(c["credential_public_key_b64url"].get<std::string>());
+      = decode(c["credential_public_key_b64url"].get<std::string>());
   opts.credential.sign_count
-    = c.value("credential_current_sign_count", std::uint32_t{0});
+      = c.value("credential_current_sign_count", std::uint32_t{0});
   auto parsed = parse_assertion_credential(c["response"]);
   if (!parsed)
     return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
@@ -191,12 +194,12 @@ case_outcome run_authentication(const json& c) {
   if (!res)
     return {false, std::string{res.reason()}, res.error().detail(), {}};
   json actual{
-    {"credential_id_b64url", base64url_encode(res->credential_id)},
-    {"sign_count", res->sign_count},
-    {"user_present", res->flags.user_present},
-    {"user_verified", res->flags.user_verified},
-    {"backup_eligible", res->flags.backup_eligible},
-    {"backup_state", res->flags.backup_state},
+      {"credential_id_b64url", base64url_encode(res->credential_id)},
+      {"sign_count", res->sign_count},
+      {"user_present", res->flags.user_present},
+      {"user_verified", res->flags.user_verified},
+      {"backup_eligible", res->flags.backup_eligible},
+      {"backup_state", res->flags.backup_state},
   };
   return {true, {}, {}, std::move(actual)};
 }
@@ -242,8 +245,7 @@ TEST_CASE("every WebAuthn conformance vector has its expected outcome",
       } else if (!out.ok && good) {
         auto accepted = as_list(expected.value("also_fails", json::array()));
         accepted.push_back(expected["error"].get<std::string>());
-        bool reason_ok = std::find(accepted.begin(), accepted.end(),
-                                   out.reason)
+        bool reason_ok = std::find(accepted.begin(), accepted.end(), out.reason)
                          != accepted.end();
         CHECK(reason_ok);
         good &= reason_ok;
@@ -257,7 +259,6 @@ TEST_CASE("every WebAuthn conformance vector has its expected outcome",
   // Keep the exception list exactly this small.
   CHECK(deviating_cases.size() == 8);
   CHECK(matched + deviating_cases.size() == total);
-  WARN("webauthn vectors: " << matched << " of " << total
-                            << " matched, " << deviations_seen.size()
-                            << " listed deviations");
+  WARN("webauthn vectors: " << matched << " of " << total << " matched, "
+                            << deviations_seen.size() << " listed deviations");
 }

@@ -36,18 +36,19 @@ int main(int argc, char** argv) {
   // remote_lookup blocks for up to five minutes without an answer: ask
   // from a thread and stop waiting after `wait`.
   auto lookup = std::async(std::launch::async, [&] {
-    return sys.middleman().remote_lookup(caf::atom("ConfigServ"), *nid) != nullptr;
+    return sys.middleman().remote_lookup(caf::atom("ConfigServ"), *nid)
+           != nullptr;
   });
   std::string config_serv = "no answer";
   if (lookup.wait_for(wait) == std::future_status::ready)
     config_serv = lookup.get() ? "found" : "not found";
   auto spawned = sys.middleman().remote_spawn<caf::actor>(
-    *nid, "probe", caf::make_message(), wait);
+      *nid, "probe", caf::make_message(), wait);
   std::string spawn_serv = "answered: spawned";
   if (!spawned)
     spawn_serv = spawned.error() == caf::sec::request_timeout
-                   ? "no answer"
-                   : "answered: " + sys.render(spawned.error());
+                     ? "no answer"
+                     : "answered: " + sys.render(spawned.error());
   std::cout << "{\"connected\":true,\"config_serv\":\"" << config_serv
             << "\",\"spawn_serv\":\"" << spawn_serv << "\"}" << std::endl;
   // The lookup thread may still be blocked inside CAF; do not wait for it.

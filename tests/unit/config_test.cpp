@@ -31,7 +31,8 @@ TEST_CASE("with no input the embedded defaults apply", "[config]") {
   CHECK(s.tokens.access_ttl == 900);
   CHECK(s.tokens.refresh_ttl == 2592000);
   CHECK(s.webauthn.rp_id == "localhost");
-  CHECK(s.webauthn.origins == std::vector<std::string>{"http://localhost:3000"});
+  CHECK(s.webauthn.origins
+        == std::vector<std::string>{"http://localhost:3000"});
   CHECK(s.rate_limit.enabled);
   CHECK(s.log.format == "json");
   CHECK_FALSE(s.caf.enabled);
@@ -45,9 +46,10 @@ TEST_CASE("flags beat the environment, which beats the file", "[config]") {
                          "[tokens]\naccess_ttl = 600\n");
   sources src;
   src.config_path = path;
-  src.environment = {{"PA_SERVER_PORT", "3002"},
-                     {"PA_TOKENS_ACCESS_TTL", "300"},
-                     {"PA_SERVER_CORS_ORIGINS", "https://a.example, https://b.example"}};
+  src.environment
+      = {{"PA_SERVER_PORT", "3002"},
+         {"PA_TOKENS_ACCESS_TTL", "300"},
+         {"PA_SERVER_CORS_ORIGINS", "https://a.example, https://b.example"}};
   src.overrides = {"server.port=3003"};
   auto s = load(src);
   CHECK(s.server.port == 3003);
@@ -72,19 +74,25 @@ TEST_CASE("a bad value names its key", "[config]") {
     }
   };
   check_key({{}, {{"PA_SERVER_PORT", "99999"}}, {}}, "server.port");
-  check_key({{}, {{"PA_RATE_LIMIT_ENABLED", "maybe"}}, {}}, "rate_limit.enabled");
+  check_key({{}, {{"PA_RATE_LIMIT_ENABLED", "maybe"}}, {}},
+            "rate_limit.enabled");
   check_key({{}, {{"PA_SMTP_SECURITY", "ssl"}}, {}}, "smtp.security");
-  check_key({{}, {{"PA_SERVER_PUBLIC_URL", "ftp://x"}}, {}}, "server.public_url");
+  check_key({{}, {{"PA_SERVER_PUBLIC_URL", "ftp://x"}}, {}},
+            "server.public_url");
   check_key({{}, {{"PA_AUTH_SECRET_KEY", "short"}}, {}}, "auth.secret_key");
   check_key({{}, {}, {"nosuch.key=1"}}, "nosuch.key");
   check_key({{}, {}, {"smtp.password=x"}}, "smtp.password");
   check_key({{}, {{"PA_MAIL_TRANSPORT", "smtp"}}, {}}, "smtp.host");
-  check_key({{}, {{"PA_SMTP_HOST", "relay.example.com"}, {"PA_SMTP_SECURITY", "none"}}, {}},
-            "smtp.security");
+  check_key(
+      {{},
+       {{"PA_SMTP_HOST", "relay.example.com"}, {"PA_SMTP_SECURITY", "none"}},
+       {}},
+      "smtp.security");
   check_key({{}, {{"PA_SERVER_IP_DENY", "not-an-ip"}}, {}}, "server.ip_deny");
   check_key({write_temp("[server]\nport = \"x\"\n"), {}, {}}, "server.port");
   check_key({write_temp("[server]\nunknown = 1\n"), {}, {}}, "server.unknown");
-  check_key({write_temp("[admin]\napi_key = \"k\"\n"), {}, {}}, "admin.api_key");
+  check_key({write_temp("[admin]\napi_key = \"k\"\n"), {}, {}},
+            "admin.api_key");
   check_key({write_temp("[server\n"), {}, {}}, "config");
 }
 
@@ -108,15 +116,18 @@ TEST_CASE("secrets come from the environment or files and are redacted",
 
 TEST_CASE("rate-limit policies parse from TOML tables and the environment",
           "[config]") {
-  auto path = write_temp("[rate_limit]\npolicies = { verify_per_ip = \"10/60\" }\n");
+  auto path
+      = write_temp("[rate_limit]\npolicies = { verify_per_ip = \"10/60\" }\n");
   sources src;
   src.config_path = path;
   auto s = load(src);
   CHECK(s.rate_limit.policies.at("verify_per_ip") == "10/60");
-  src.environment = {{"PA_RATE_LIMIT_POLICIES", "verify_per_ip=3/10,global_per_ip=100/60"}};
+  src.environment
+      = {{"PA_RATE_LIMIT_POLICIES", "verify_per_ip=3/10,global_per_ip=100/60"}};
   s = load(src);
   CHECK(s.rate_limit.policies.at("verify_per_ip") == "3/10");
-  CHECK(parse_rate("k", "5/3600") == std::pair<std::int64_t, std::int64_t>{5, 3600});
+  CHECK(parse_rate("k", "5/3600")
+        == std::pair<std::int64_t, std::int64_t>{5, 3600});
   CHECK_THROWS_AS(parse_rate("k", "5"), config_error);
 }
 

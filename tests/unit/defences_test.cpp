@@ -38,8 +38,8 @@ struct lock_db {
     return !r.results[i].empty();
   }
   std::int64_t locked_until(const std::string& method = "totp") {
-    auto rs = ex->query(db::stmt("SELECT " + lockout::locked_until_sql("'u1'", method)
-                                 + " AS l"));
+    auto rs = ex->query(db::stmt(
+        "SELECT " + lockout::locked_until_sql("'u1'", method) + " AS l"));
     return rs.at(0, "l").i;
   }
 };
@@ -79,7 +79,9 @@ TEST_CASE("the threshold-th consecutive failure locks, and locks grow",
     d.fail(1200, p, "webauthn");
     CHECK(d.ex->run(lockout::unlock_unit("u1")).ok);
     CHECK(d.ex->query(db::stmt("SELECT COUNT(*) AS n FROM failed_attempts"))
-            .at(0, "n").i == 0);
+              .at(0, "n")
+              .i
+          == 0);
   }
 }
 
@@ -115,7 +117,8 @@ TEST_CASE("the limiter state decides per class, identifier and IP",
   std::vector<std::string> problems;
   rate_limiter_state st;
   st.limits = std::make_unique<auth::limiter_set>(limiter_config(s, &problems));
-  st.audit_gate = std::make_unique<auth::rate_limiter>(auth::rate_policy{1, 60});
+  st.audit_gate
+      = std::make_unique<auth::rate_limiter>(auth::rate_policy{1, 60});
   REQUIRE(problems.size() == 1);
   auth::micros t = 1'000'000;
   auto v = st.decide({"verify", "1.2.3.4", ""}, t);

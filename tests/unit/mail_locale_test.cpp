@@ -28,7 +28,8 @@ TEST_CASE("language tags map onto the supported locales", "[mail][locale]") {
 }
 
 TEST_CASE("Accept-Language is parsed with q-values", "[mail][locale]") {
-  auto r = parse_accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5");
+  auto r
+      = parse_accept_language("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5");
   REQUIRE(r.size() == 5);
   CHECK(r[0].range == "fr-CH");
   CHECK(r[0].q == 1.0);

@@ -24,7 +24,7 @@ message_fields sample_fields() {
   f.html = "<p>Hello Zoë &amp; friends</p>\n<p>" + std::string(500, 'y')
            + "</p>\n";
   f.message_id = make_message_id("job-42", "auth.example.com");
-  f.date = system_clock::time_point{seconds{1741079100}};  // 2025-03-04 09:05
+  f.date = system_clock::time_point{seconds{1741079100}}; // 2025-03-04 09:05
   f.language = "de";
   return f;
 }
@@ -34,15 +34,15 @@ nlohmann::json inspect(const std::string& message) {
   auto path = dir.path() / "m.eml";
   test::write_file(path, message);
   std::string out;
-  int rc = test::run({test::python(), test::tools_dir() + "/mime_inspect.py",
-                      path.string()},
-                     out);
+  int rc = test::run(
+      {test::python(), test::tools_dir() + "/mime_inspect.py", path.string()},
+      out);
   INFO(out);
   REQUIRE(rc == 0);
   return nlohmann::json::parse(out);
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("dates are RFC 5322 and in UTC", "[mail][mime]") {
   CHECK(format_date(system_clock::time_point{seconds{1741079100}})
@@ -172,11 +172,14 @@ TEST_CASE("a rendered template survives the round trip in every language",
           "[mail][mime][python]") {
   auto set = template_set::load_embedded();
   REQUIRE(set.ok());
-  nlohmann::json vars = {{"app_name", "Exämple"},
-                         {"display_name", "<b>Zoë</b>"},
-                         {"link", "https://auth.example.com/l?token=" + std::string(120, 'T')},
-                         {"code", "123456"}, {"lifetime_minutes", 15},
-                         {"ip", "2001:db8::1"}, {"device", "Safari on iPhone"}};
+  nlohmann::json vars
+      = {{"app_name", "Exämple"},
+         {"display_name", "<b>Zoë</b>"},
+         {"link", "https://auth.example.com/l?token=" + std::string(120, 'T')},
+         {"code", "123456"},
+         {"lifetime_minutes", 15},
+         {"ip", "2001:db8::1"},
+         {"device", "Safari on iPhone"}};
   for (const auto* lang : {"ja", "fr"}) {
     auto r = set->render("sign_in", lang, vars);
     REQUIRE(r.ok());
@@ -190,7 +193,7 @@ TEST_CASE("a rendered template survives the round trip in every language",
     CHECK(j["defects"].empty());
     CHECK(j["subject"] == r->subject);
     CHECK(j["parts"][0]["text"].get<std::string>().find(
-            "https://auth.example.com/l?token=" + std::string(120, 'T'))
+              "https://auth.example.com/l?token=" + std::string(120, 'T'))
           != std::string::npos);
   }
 }

@@ -10,11 +10,11 @@ namespace {
 const system_clock::time_point t0{seconds{1'700'000'000}};
 
 seconds delay_of(std::uint32_t attempt, const retry_policy& p, double u) {
-  return duration_cast<seconds>(
-    next_attempt(attempt, t0, p, [u] { return u; }) - t0);
+  return duration_cast<seconds>(next_attempt(attempt, t0, p, [u] { return u; })
+                                - t0);
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("retry delays double from 30 s up to an hour", "[mail][retry]") {
   retry_policy p;

@@ -33,7 +33,7 @@ void copy_embedded(const std::filesystem::path& dir) {
       test::write_file(dir / f.path.substr(6), f.contents);
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("every message exists in every language and renders",
           "[mail][templates]") {
@@ -65,9 +65,9 @@ TEST_CASE("the sign-in mail carries link, code, lifetime, IP and device",
           "[mail][templates]") {
   auto set = template_set::load_embedded();
   REQUIRE(set.ok());
-  json v = {{"app_name", "Example"},  {"link", "https://a.example/l?t=x&y=1"},
-            {"code", "042917"},       {"lifetime_minutes", 15},
-            {"ip", "203.0.113.9"},    {"device", "Firefox on Linux"}};
+  json v = {{"app_name", "Example"}, {"link", "https://a.example/l?t=x&y=1"},
+            {"code", "042917"},      {"lifetime_minutes", 15},
+            {"ip", "203.0.113.9"},   {"device", "Firefox on Linux"}};
   auto r = set->render("sign_in", "en", v);
   REQUIRE(r.ok());
   CHECK(r->text.find("https://a.example/l?t=x&y=1") != std::string::npos);

@@ -88,8 +88,8 @@ public:
     for (const auto& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(),
-                         environ);
+    int rc
+        = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     if (rc != 0) {
@@ -122,7 +122,7 @@ public:
         return line;
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0)
         return {};
       pollfd p{out_, POLLIN, 0};
@@ -162,4 +162,4 @@ inline int run(const std::vector<std::string>& argv, std::string& out,
   return p.wait_for_exit(out);
 }
 
-}  // namespace authsvc::mail::test
+} // namespace authsvc::mail::test

@@ -48,7 +48,8 @@ std::string sample_message(const std::string& id, const char* lang = "de") {
 }
 
 envelope sample_envelope(const std::string& id) {
-  return {"bounces@auth.example.com", {"zoe@example.org"},
+  return {"bounces@auth.example.com",
+          {"zoe@example.org"},
           make_message_id(id, "auth.example.com")};
 }
 
@@ -80,10 +81,10 @@ struct test_cert {
 class smtp_sink {
 public:
   explicit smtp_sink(std::vector<std::string> flags = {}) {
-    std::vector<std::string> argv{test::python(),
-                                  test::tools_dir() + "/smtp_sink.py",
-                                  "--maildir", maildir().string(),
-                                  "--control-file", control_file().string()};
+    std::vector<std::string> argv{
+        test::python(),   test::tools_dir() + "/smtp_sink.py",
+        "--maildir",      maildir().string(),
+        "--control-file", control_file().string()};
     argv.insert(argv.end(), flags.begin(), flags.end());
     proc_ = std::make_unique<test::child_process>(argv);
     for (;;) {
@@ -112,7 +113,7 @@ public:
   }
   nlohmann::json meta(int n) const {
     return nlohmann::json::parse(
-      test::read_file(maildir() / (std::to_string(n) + ".json")));
+        test::read_file(maildir() / (std::to_string(n) + ".json")));
   }
 
 private:
@@ -156,13 +157,13 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-}  // namespace
+} // namespace
 
 // -- outbox ------------------------------------------------------------------
 
 TEST_CASE("the outbox writes one file per message id", "[mail][outbox]") {
   test::temp_dir dir;
-  auto outbox_dir = dir.path() / "data" / "outbox";  // does not exist yet
+  auto outbox_dir = dir.path() / "data" / "outbox"; // does not exist yet
   outbox_transport outbox(outbox_dir.string());
   auto msg = sample_message("job-1");
   auto r = outbox.send(sample_envelope("job-1"), msg);
@@ -182,7 +183,7 @@ TEST_CASE("the outbox writes one file per message id", "[mail][outbox]") {
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& e : fs::directory_iterator(outbox_dir))
       ++files;
-    CHECK(files == 1);  // no temporary files left behind either
+    CHECK(files == 1); // no temporary files left behind either
   }
   SECTION("another job gets another file") {
     auto other = outbox.send(sample_envelope("job-2"), msg);
@@ -199,8 +200,7 @@ TEST_CASE("outbox file names are safe and distinct", "[mail][outbox]") {
   CHECK(a.rfind("/srv/outbox/a_b@x-", 0) == 0);
   CHECK(outbox.path_for("<../../etc/passwd@x>").find("/../")
         == std::string::npos);
-  CHECK(fs::path(outbox.path_for("<.hidden@x>")).filename().string()[0]
-        != '.');
+  CHECK(fs::path(outbox.path_for("<.hidden@x>")).filename().string()[0] != '.');
 }
 
 TEST_CASE("outbox failures are classified", "[mail][outbox]") {
@@ -270,53 +270,58 @@ TEST_CASE("a plain SMTP send arrives with both parts", "[mail][smtp]") {
 TEST_CASE("STARTTLS to a relay with a self-signed certificate",
           "[mail][smtp][tls]") {
   test_cert cert;
-  smtp_sink sink({"--tls-cert", cert.cert, "--tls-key", cert.key,
-                  "--require-tls"});
+  smtp_sink sink(
+      {"--tls-cert", cert.cert, "--tls-key", cert.key, "--require-tls"});
   auto config = config_for(sink, smtp_security::starttls);
   SECTION("trusted as the CA file") {
     config.ca_file = cert.cert;
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     INFO(r.error);
     REQUIRE(r.ok());
     CHECK(sink.meta(1)["tls"] == true);
   }
   SECTION("trusted by its pinned public key") {
     config.pinned_public_key = cert.pubkey;
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     INFO(r.error);
     REQUIRE(r.ok());
     CHECK(sink.meta(1)["tls"] == true);
   }
   SECTION("not trusted: a temporary failure, nothing sent") {
     config.ca_file = "/etc/ssl/certs/ca-certificates.crt";
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     CHECK(r.status == send_status::temporary_failure);
     CHECK(sink.received() == 0);
   }
   SECTION("a wrong pin: a temporary failure, nothing sent") {
     test_cert other;
     config.pinned_public_key = other.pubkey;
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     CHECK(r.status == send_status::temporary_failure);
     CHECK(sink.received() == 0);
   }
 }
 
 TEST_CASE("starttls never falls back to plain text", "[mail][smtp][tls]") {
-  smtp_sink sink;  // offers no STARTTLS
+  smtp_sink sink; // offers no STARTTLS
   auto r = smtp_transport(config_for(sink, smtp_security::starttls))
-             .send(sample_envelope("j"), sample_message("j"));
+               .send(sample_envelope("j"), sample_message("j"));
   CHECK(r.status == send_status::temporary_failure);
   CHECK(sink.received() == 0);
 }
 
 TEST_CASE("implicit TLS (smtps)", "[mail][smtp][tls]") {
   test_cert cert;
-  smtp_sink sink({"--tls-cert", cert.cert, "--tls-key", cert.key,
-                  "--implicit-tls"});
+  smtp_sink sink(
+      {"--tls-cert", cert.cert, "--tls-key", cert.key, "--implicit-tls"});
   auto config = config_for(sink, smtp_security::tls);
   config.ca_file = cert.cert;
-  auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+  auto r
+      = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
   INFO(r.error);
   REQUIRE(r.ok());
   CHECK(sink.meta(1)["tls"] == true);
@@ -324,14 +329,15 @@ TEST_CASE("implicit TLS (smtps)", "[mail][smtp][tls]") {
 
 TEST_CASE("SMTP AUTH over STARTTLS", "[mail][smtp][auth]") {
   test_cert cert;
-  smtp_sink sink({"--tls-cert", cert.cert, "--tls-key", cert.key,
-                  "--auth-user", "mailer", "--auth-password", "s3cret pass"});
+  smtp_sink sink({"--tls-cert", cert.cert, "--tls-key", cert.key, "--auth-user",
+                  "mailer", "--auth-password", "s3cret pass"});
   auto config = config_for(sink, smtp_security::starttls);
   config.ca_file = cert.cert;
   SECTION("right credentials") {
     config.username = "mailer";
     config.password = "s3cret pass";
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     INFO(r.error);
     REQUIRE(r.ok());
     CHECK(sink.meta(1)["auth_user"] == "mailer");
@@ -339,13 +345,15 @@ TEST_CASE("SMTP AUTH over STARTTLS", "[mail][smtp][auth]") {
   SECTION("wrong credentials are a relay problem: temporary") {
     config.username = "mailer";
     config.password = "wrong";
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     CHECK(r.status == send_status::temporary_failure);
     CHECK(r.smtp_code == 535);
     CHECK(sink.received() == 0);
   }
   SECTION("no credentials where they are required: temporary") {
-    auto r = smtp_transport(config).send(sample_envelope("j"), sample_message("j"));
+    auto r = smtp_transport(config).send(sample_envelope("j"),
+                                         sample_message("j"));
     CHECK(r.status == send_status::temporary_failure);
     CHECK(r.smtp_code == 530);
   }
@@ -366,8 +374,8 @@ TEST_CASE("SMTP replies map to temporary and permanent failures",
     CHECK(sink.received() == 1);
   }
   SECTION("550 to RCPT (unknown mailbox) is permanent") {
-    smtp_sink sink({"--fail-next", "1", "--fail-code", "550", "--fail-stage",
-                    "rcpt"});
+    smtp_sink sink(
+        {"--fail-next", "1", "--fail-code", "550", "--fail-stage", "rcpt"});
     smtp_transport smtp(config_for(sink, smtp_security::none));
     auto r = smtp.send(sample_envelope("j"), sample_message("j"));
     CHECK(r.status == send_status::permanent_failure);

@@ -15,14 +15,16 @@ TEST_CASE("the registry renders Prometheus text", "[metrics]") {
   CHECK(r.apply(observe("latency_seconds", 0.5)));
   CHECK(r.apply(observe("latency_seconds", 5)));
   CHECK_FALSE(r.apply(inc("unknown_total")));
-  CHECK_FALSE(r.apply(inc("requests_total", {})));        // label count
+  CHECK_FALSE(r.apply(inc("requests_total", {})));         // label count
   CHECK_FALSE(r.apply(inc("requests_total", {"/a"}, -1))); // counters only grow
   auto text = r.render();
   CHECK(text.find("# TYPE requests_total counter") != std::string::npos);
   CHECK(text.find("requests_total{route=\"/a\"} 3\n") != std::string::npos);
-  CHECK(text.find("latency_seconds_bucket{le=\"0.1\"} 1\n") != std::string::npos);
+  CHECK(text.find("latency_seconds_bucket{le=\"0.1\"} 1\n")
+        != std::string::npos);
   CHECK(text.find("latency_seconds_bucket{le=\"1\"} 2\n") != std::string::npos);
-  CHECK(text.find("latency_seconds_bucket{le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(text.find("latency_seconds_bucket{le=\"+Inf\"} 3\n")
+        != std::string::npos);
   CHECK(text.find("latency_seconds_count 3\n") != std::string::npos);
 }
 

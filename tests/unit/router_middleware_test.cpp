@@ -78,8 +78,9 @@ TEST_CASE("CORS preflights are answered only for allowed origins",
   CHECK(cors.preflight(pre, {"POST"}, "rid").status == 403);
   cors_policy any({"*"});
   pre.headers[0].value = "https://x.example";
-  CHECK(any.preflight(pre, {"POST"}, "rid").header("Access-Control-Allow-Origin")
-        == "*");
+  CHECK(
+      any.preflight(pre, {"POST"}, "rid").header("Access-Control-Allow-Origin")
+      == "*");
   CHECK_FALSE(any.origin_allowed("null"));
 }
 
@@ -114,7 +115,8 @@ TEST_CASE("gzip output inflates back to the input", "[http][middleware]") {
   CHECK(img.header("Content-Encoding").empty());
 }
 
-TEST_CASE("JSON bodies: 415, 400 and 422 are told apart", "[http][middleware]") {
+TEST_CASE("JSON bodies: 415, 400 and 422 are told apart",
+          "[http][middleware]") {
   request req;
   req.body = R"({"a":1})";
   CHECK(parse_json_body(req).error->code == "unsupported_media_type");
@@ -131,7 +133,8 @@ TEST_CASE("JSON bodies: 415, 400 and 422 are told apart", "[http][middleware]") 
 }
 
 TEST_CASE("errors have one shape and a status per code", "[http][errors]") {
-  auto r = error_response({"invalid_code", {}, {{"field", "code"}}, 0}, "rid-1");
+  auto r
+      = error_response({"invalid_code", {}, {{"field", "code"}}, 0}, "rid-1");
   CHECK(r.status == 400);
   auto j = nlohmann::json::parse(r.body);
   CHECK(j["error"]["code"] == "invalid_code");
@@ -150,5 +153,6 @@ TEST_CASE("forms and percent-encoding decode strictly", "[http][middleware]") {
   CHECK(*form_value(f, "token") == "abc-def");
   CHECK(*form_value(f, "x") == "");
   CHECK_FALSE(form_value(f, "bad"));
-  CHECK(html_escape("<a href=\"x\">&'") == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  CHECK(html_escape("<a href=\"x\">&'")
+        == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
 }

@@ -53,8 +53,8 @@ TEST_CASE("a unit commits all or nothing", "[db]") {
   ex.exec("CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER)");
   unit ok;
   ok.statements.push_back(stmt("INSERT INTO kv VALUES ('a', 1) RETURNING k"));
-  ok.statements.push_back(stmt("INSERT INTO kv SELECT ? || '2', 2",
-                               {value::ref(0, "k")}));
+  ok.statements.push_back(
+      stmt("INSERT INTO kv SELECT ? || '2', 2", {value::ref(0, "k")}));
   auto r = ex.run(ok);
   CHECK(r.ok);
   CHECK(ex.query(stmt("SELECT COUNT(*) FROM kv")).rows[0][0].i == 2);
@@ -67,25 +67,27 @@ TEST_CASE("a unit commits all or nothing", "[db]") {
   CHECK_FALSE(r.ok);
   CHECK(r.failed_index == 1);
   CHECK(r.fail_code == "constraint");
-  CHECK(ex.query(stmt("SELECT COUNT(*) FROM kv WHERE k = 'b'")).rows[0][0].i == 0);
+  CHECK(ex.query(stmt("SELECT COUNT(*) FROM kv WHERE k = 'b'")).rows[0][0].i
+        == 0);
 
   unit guarded;
   guarded.statements.push_back(stmt("INSERT INTO kv VALUES ('c', 3)"));
   guarded.statements.push_back(
-    stmt_one("UPDATE kv SET v = 0 WHERE k = 'zzz'", {}, "not_found"));
+      stmt_one("UPDATE kv SET v = 0 WHERE k = 'zzz'", {}, "not_found"));
   r = ex.run(guarded);
   CHECK_FALSE(r.ok);
   CHECK(r.fail_code == "not_found");
-  CHECK(ex.query(stmt("SELECT COUNT(*) FROM kv WHERE k = 'c'")).rows[0][0].i == 0);
+  CHECK(ex.query(stmt("SELECT COUNT(*) FROM kv WHERE k = 'c'")).rows[0][0].i
+        == 0);
 }
 
 TEST_CASE("values round-trip with their types", "[db]") {
   temp_db t;
   sqlite_executor ex(t.path(), "normal", 1000);
-  auto rs = ex.query(stmt("SELECT ?, ?, ?, ?, ?",
-                          {value::integer(42), value::real(1.5),
-                           value::text("héllo"), value::blob(std::string("\0\1", 2)),
-                           value::null()}));
+  auto rs = ex.query(
+      stmt("SELECT ?, ?, ?, ?, ?",
+           {value::integer(42), value::real(1.5), value::text("héllo"),
+            value::blob(std::string("\0\1", 2)), value::null()}));
   REQUIRE(rs.rows.size() == 1);
   CHECK(rs.rows[0][0].i == 42);
   CHECK(rs.rows[0][1].d == 1.5);
