@@ -288,6 +288,12 @@ private:
     for (const auto& f : s.res.headers) {
       if (iequals(f.name, "Content-Length") || iequals(f.name, "Connection"))
         continue; // set below, from the body and the connection state
+      // No field may end the head early (response splitting): some values
+      // echo client input (X-Request-ID, Location), and writing the head by
+      // hand means nothing else checks them here.
+      if (f.name.find_first_of("\r\n:") != std::string::npos
+          || f.value.find_first_of("\r\n") != std::string::npos)
+        continue;
       h += f.name;
       h += ": ";
       h += f.value;
