@@ -68,22 +68,34 @@ void admin_guard(const context_ptr& ctx, handler_fn handler) {
 }
 void route_to(const context_ptr& ctx, http::router<route_entry>::match& m);
 
-/// Answers 503 to owner calls past their deadline (the late answer, if it
-/// comes, finds the request replied and is dropped).
+/// Acts on owner calls past their deadline: 503, or the call's own
+/// `on_owner_timeout`. A late answer then finds a different (or no) call id
+/// and is dropped. Deadlines differ per call, so the whole list is swept.
 void expire_pending(front_state& st, std::int64_t now_ns) {
-  while (!st.pending.empty()) {
-    auto& head = st.pending.front();
-    if (auto ctx = head.ctx.lock()) {
-      if (head.deadline_ns > now_ns)
-        return;
-      // Still waiting for this very call (not answered, not a later one).
-      if (ctx->owner_deadline_ns == head.deadline_ns && !ctx->replied()) {
-        ctx->owner_deadline_ns = 0;
-        ctx->log_fields["cause"] = "owner timeout";
-        ctx->reply_error("service_unavailable");
-      }
+  std::deque<front_state::pending_call> keep;
+  std::vector<std::pair<context_ptr, std::uint64_t>> due;
+  for (auto& p : st.pending) {
+    auto ctx = p.ctx.lock();
+    if (!ctx || ctx->owner_call != p.call || ctx->replied())
+      continue; // finished, answered, or superseded by a later call
+    if (p.deadline_ns > now_ns)
+      keep.push_back(std::move(p));
+    else
+      due.emplace_back(std::move(ctx), p.call);
+  }
+  st.pending = std::move(keep);
+  for (auto& [ctx, call] : due) {
+    if (ctx->owner_call != call)
+      continue;
+    ctx->owner_call = 0;
+    auto on_timeout = std::move(ctx->on_owner_timeout);
+    ctx->on_owner_timeout = nullptr;
+    if (on_timeout) {
+      guarded(ctx, on_timeout);
+    } else {
+      ctx->log_fields["cause"] = "owner timeout";
+      ctx->reply_error("service_unavailable");
     }
-    st.pending.pop_front();
   }
 }
 
@@ -179,19 +191,20 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
   if (authz.size() <= bearer.size() || authz.size() > 8192
       || !http::iequals(authz.substr(0, bearer.size()), bearer))
     return ctx->reply_error("unauthorized");
-  ask_owner(ctx, ctx->svc().sessions, atom::verify_atom_v,
-            std::string(authz.substr(bearer.size())))
-      .then(
-          [ctx, handler](auth_result& r) {
-            if (!ctx->owner_answered())
+  auto [call, rq] = ask_owner(ctx, owner_timeout, ctx->svc().sessions,
+                              atom::verify_atom_v,
+                              std::string(authz.substr(bearer.size())));
+  rq.then(
+          [ctx, handler, call = call](auth_result& r) {
+            if (!ctx->owner_answered(call))
               return;
             if (!r.error.empty())
               return ctx->reply_error("unauthorized");
             ctx->auth = std::move(r.auth); // logged as user_id by reply()
             guarded(ctx, [&] { handler(ctx); });
           },
-          [ctx](caf::error& e) {
-            if (ctx->owner_answered())
+          [ctx, call = call](caf::error& e) {
+            if (ctx->owner_answered(call))
               ctx->reply_failure(e);
           });
 }

@@ -65,14 +65,16 @@ struct front_state {
   auth::ip_filter ip_rules;
   /// Lets one ip.blocked audit event per address a minute through.
   std::shared_ptr<auth::rate_limiter> blocked_audit;
-  /// Hot-path owner calls in flight (see ask_owner), oldest first: one
-  /// deadline per call, checked by a tick every second, instead of a timer
-  /// event per request in CAF's clock thread.
+  /// Hot-path owner calls in flight (see ask_owner): one deadline per call,
+  /// swept by a tick every second, instead of a timer event per request in
+  /// CAF's clock thread.
   struct pending_call {
     std::int64_t deadline_ns;
+    std::uint64_t call; ///< the ask_owner call's id
     std::weak_ptr<request_context> ctx;
   };
   std::deque<pending_call> pending;
+  std::uint64_t next_call = 0;
   /// Request metrics not yet sent to the metrics actor. The first sample of
   /// a batch sends this actor a flush_atom, which queues behind the
   /// requests already in its mailbox: under load one message carries many
@@ -139,14 +141,20 @@ struct request_context {
 
   bool replied() const { return replied_; }
 
-  /// Deadline (steady clock, ns) of the ask_owner call in flight; 0 = none.
-  std::int64_t owner_deadline_ns = 0;
+  /// Id of the ask_owner call in flight; 0 = none.
+  std::uint64_t owner_call = 0;
+  /// What the deadline does to the call in flight: empty = answer 503.
+  std::function<void()> on_owner_timeout;
 
-  /// First call in every ask_owner continuation (value and error): ends the
-  /// call's deadline. @returns false when the deadline already answered 503,
+  /// First call in every ask_owner continuation (value and error).
+  /// @returns false when the answer is stale (the deadline already acted:
+  /// a 503, or moving on without the owner) or the request was answered,
   /// so the continuation must do nothing.
-  bool owner_answered() {
-    owner_deadline_ns = 0;
+  bool owner_answered(std::uint64_t call) {
+    if (owner_call != call)
+      return false;
+    owner_call = 0;
+    on_owner_timeout = nullptr;
     return !replied_;
   }
 
@@ -154,14 +162,18 @@ private:
   bool replied_ = false;
 };
 
-/// Asks an owner on a per-request hot path (the token check): like
-/// `ctx->self->request(dest, owner_timeout, xs...)`, but the deadline lives in
-/// the front actor's `pending` list (503 after owner_timeout, checked every
-/// second) rather than in a CAF request timer, which costs the clock thread two
-/// wake-ups per request. Both continuations must start with `if
-/// (!ctx->owner_answered()) return;`. One call at a time per request.
+/// Asks an owner on a per-request hot path (rate limits, the token check):
+/// like `ctx->self->request(dest, timeout, xs...)`, but the deadline lives in
+/// the front actor's `pending` list (swept every second) rather than in a
+/// CAF request timer, which costs the clock thread two wake-ups per request
+/// (15% of the service's CPU under load, docs/benchmarks.md). At the
+/// deadline `ctx->on_owner_timeout` runs, or a 503 is answered when it is
+/// empty. @returns the call id and the response handle; both continuations
+/// must start with `if (!ctx->owner_answered(call)) return;`. One call at a
+/// time per request.
 template <class Handle, class... Ts>
-auto ask_owner(const context_ptr& ctx, const Handle& dest, Ts&&... xs);
+auto ask_owner(const context_ptr& ctx, std::chrono::milliseconds timeout,
+               const Handle& dest, Ts&&... xs);
 
 /// Runs `f` and turns an escaping exception into a 500 for this request.
 template <class F>
@@ -176,18 +188,21 @@ void guarded(const context_ptr& ctx, F&& f) {
 }
 
 template <class Handle, class... Ts>
-auto ask_owner(const context_ptr& ctx, const Handle& dest, Ts&&... xs) {
+auto ask_owner(const context_ptr& ctx, std::chrono::milliseconds timeout,
+               const Handle& dest, Ts&&... xs) {
   auto& st = ctx->self->state;
   auto now = std::chrono::steady_clock::now().time_since_epoch();
-  auto deadline = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      now + owner_timeout)
-                      .count();
+  auto deadline
+      = std::chrono::duration_cast<std::chrono::nanoseconds>(now + timeout)
+            .count();
   // Finished calls at the head go at once, so the list stays short.
   while (!st.pending.empty() && st.pending.front().ctx.expired())
     st.pending.pop_front();
-  ctx->owner_deadline_ns = deadline;
-  st.pending.push_back({deadline, ctx});
-  return ctx->self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+  auto call = ++st.next_call;
+  ctx->owner_call = call;
+  st.pending.push_back({deadline, call, ctx});
+  return std::make_pair(
+      call, ctx->self->request(dest, caf::infinite, std::forward<Ts>(xs)...));
 }
 
 http_front_actor::behavior_type

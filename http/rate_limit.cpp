@@ -8,23 +8,34 @@ namespace authsvc {
 
 namespace {
 
-constexpr auto limiter_timeout = std::chrono::seconds(2);
+constexpr auto limiter_timeout = std::chrono::milliseconds(2000);
 
+/// The limiter on the hot path (every request): a call without a CAF timer
+/// (see ask_owner). When the limiter does not answer in time, or fails,
+/// the request goes on without limits: an overloaded limiter must not take
+/// the whole API down with it (logged as rate_limit=unavailable).
 void ask(const context_ptr& ctx, rate_request req, std::function<void()> next) {
-  ctx->self
-      ->request(ctx->svc().limiter, limiter_timeout, atom::limit_atom_v,
-                std::move(req))
-      .then(
-          [ctx, next](rate_verdict& v) {
-            if (!v.allowed)
-              return reply_rate_limited(ctx, v);
-            add_rate_headers(ctx, v);
-            guarded(ctx, next);
-          },
-          [ctx, next](caf::error& e) {
-            ctx->log_fields["rate_limit"] = "unavailable: " + caf::to_string(e);
-            guarded(ctx, next);
-          });
+  ctx->on_owner_timeout = [ctx, next] {
+    ctx->log_fields["rate_limit"] = "unavailable: timeout";
+    next();
+  };
+  auto [call, rq] = ask_owner(ctx, limiter_timeout, ctx->svc().limiter,
+                              atom::limit_atom_v, std::move(req));
+  rq.then(
+      [ctx, next, call = call](rate_verdict& v) {
+        if (!ctx->owner_answered(call))
+          return;
+        if (!v.allowed)
+          return reply_rate_limited(ctx, v);
+        add_rate_headers(ctx, v);
+        guarded(ctx, next);
+      },
+      [ctx, next, call = call](caf::error& e) {
+        if (!ctx->owner_answered(call))
+          return;
+        ctx->log_fields["rate_limit"] = "unavailable: " + caf::to_string(e);
+        guarded(ctx, next);
+      });
 }
 
 } // namespace
