@@ -191,22 +191,22 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
   if (authz.size() <= bearer.size() || authz.size() > 8192
       || !http::iequals(authz.substr(0, bearer.size()), bearer))
     return ctx->reply_error("unauthorized");
-  auto [call, rq] = ask_owner(ctx, owner_timeout, ctx->svc().sessions,
-                              atom::verify_atom_v,
-                              std::string(authz.substr(bearer.size())));
+  auto [call, rq]
+      = ask_owner(ctx, owner_timeout, ctx->svc().sessions, atom::verify_atom_v,
+                  std::string(authz.substr(bearer.size())));
   rq.then(
-          [ctx, handler, call = call](auth_result& r) {
-            if (!ctx->owner_answered(call))
-              return;
-            if (!r.error.empty())
-              return ctx->reply_error("unauthorized");
-            ctx->auth = std::move(r.auth); // logged as user_id by reply()
-            guarded(ctx, [&] { handler(ctx); });
-          },
-          [ctx, call = call](caf::error& e) {
-            if (ctx->owner_answered(call))
-              ctx->reply_failure(e);
-          });
+      [ctx, handler, call = call](auth_result& r) {
+        if (!ctx->owner_answered(call))
+          return;
+        if (!r.error.empty())
+          return ctx->reply_error("unauthorized");
+        ctx->auth = std::move(r.auth); // logged as user_id by reply()
+        guarded(ctx, [&] { handler(ctx); });
+      },
+      [ctx, call = call](caf::error& e) {
+        if (ctx->owner_answered(call))
+          ctx->reply_failure(e);
+      });
 }
 
 } // namespace
