@@ -295,26 +295,20 @@ void admin_user_patch(const context_ptr& ctx) {
     if (!disabled)
       return reply_admin_user(ctx, id);
     // Disabling takes effect at once: every live session goes.
-    ctx->self
-        ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
-                  make_revocation(ctx, {}, id, {}, "user_disabled"))
-        .then([ctx, id](std::int32_t) { reply_admin_user(ctx, id); },
-              [ctx](caf::error& e) { ctx->reply_failure(e); });
+    revoke_then(ctx, make_revocation(ctx, {}, id, {}, "user_disabled"),
+                [ctx, id](std::int32_t) { reply_admin_user(ctx, id); });
   });
 }
 
 void admin_user_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  db_read(
-      ctx, db::stmt(select_user_by_id, {value::text(id)}),
-      [ctx, id](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply_error("not_found");
-        auto user = user_from_row(rs);
-        ctx->self
-            ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
-                      make_revocation(ctx, {}, id, {}, "account_deleted"))
-            .then(
+  db_read(ctx, db::stmt(select_user_by_id, {value::text(id)}),
+          [ctx, id](db::rowset& rs) {
+            if (rs.empty())
+              return ctx->reply_error("not_found");
+            auto user = user_from_row(rs);
+            revoke_then(
+                ctx, make_revocation(ctx, {}, id, {}, "account_deleted"),
                 [ctx, user](std::int32_t) {
                   db::unit u;
                   u.statements.push_back(
@@ -337,9 +331,8 @@ void admin_user_delete(const context_ptr& ctx) {
                     ctx->audit("account.deleted", true, user.id, user.email);
                     no_content(ctx);
                   });
-                },
-                [ctx](caf::error& e) { ctx->reply_failure(e); });
-      });
+                });
+          });
 }
 
 void admin_user_unlock(const context_ptr& ctx) {
@@ -399,19 +392,16 @@ void admin_user_sessions_delete(const context_ptr& ctx) {
             if (rs.empty())
               return ctx->reply_error("not_found");
             auto user = user_from_row(rs);
-            ctx->self
-                ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
-                          make_revocation(ctx, {}, id, {}, "revoked_by_admin"))
-                .then(
-                    [ctx, user](std::int32_t n) {
-                      ctx->audit("sessions.revoked_all", true, user.id, {},
-                                 {{"revoked", n}});
-                      if (n == 0)
-                        return no_content(ctx);
-                      notify_sessions_revoked(ctx, user, n, false,
-                                              [ctx] { no_content(ctx); });
-                    },
-                    [ctx](caf::error& e) { ctx->reply_failure(e); });
+            revoke_then(ctx,
+                        make_revocation(ctx, {}, id, {}, "revoked_by_admin"),
+                        [ctx, user](std::int32_t n) {
+                          ctx->audit("sessions.revoked_all", true, user.id, {},
+                                     {{"revoked", n}});
+                          if (n == 0)
+                            return no_content(ctx);
+                          notify_sessions_revoked(ctx, user, n, false,
+                                                  [ctx] { no_content(ctx); });
+                        });
           });
 }
 
@@ -426,15 +416,11 @@ void admin_session_delete(const context_ptr& ctx) {
         if (rs.empty())
           return ctx->reply_error("not_found");
         auto user = rs.at(0, "user_id").s;
-        ctx->self
-            ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
-                      make_revocation(ctx, id, {}, {}, "revoked_by_admin"))
-            .then(
-                [ctx, user](std::int32_t) {
-                  ctx->audit("session.revoked_by_admin", true, user);
-                  no_content(ctx);
-                },
-                [ctx](caf::error& e) { ctx->reply_failure(e); });
+        revoke_then(ctx, make_revocation(ctx, id, {}, {}, "revoked_by_admin"),
+                    [ctx, user](std::int32_t) {
+                      ctx->audit("session.revoked_by_admin", true, user);
+                      no_content(ctx);
+                    });
       });
 }
 

@@ -147,74 +147,64 @@ void email_link_consume(const context_ptr& ctx) {
       {value::integer(now), value::text(auth::token_hash(token))},
       "invalid_link"));
   append_user_statements(u, value::ref(0, "email"), "invalid_link");
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then(
-          [ctx, form](db::unit_result& r) {
-            if (!r.ok)
-              return link_failure(ctx, form, r.fail_code);
-            auto redirect = r.results[0].at(0, "redirect_to").s;
-            auto user = user_from_row(r.results[2]);
-            if (form && redirect.empty()) {
-              // A browser that only confirmed: the device that asked collects
-              // its session through /v1/auth/email/exchange.
-              count_attempt(ctx, "magic_link", true, user.id, user.email);
-              return ctx->reply(http::page_response(
-                  200, "link_result",
-                  {{"ok", true},
-                   {"title", "You're signed in"},
-                   {"message", "Sign-in confirmed. You can close this tab and "
-                               "return to where you started."}}));
-            }
-            open_session(
-                ctx, user, "magic_link",
-                [ctx, form, redirect, user](token_result& t) {
-                  count_attempt(ctx, "magic_link", t.error.empty(), user.id,
-                                user.email);
-                  if (!form)
-                    return reply_tokens(ctx, t);
-                  if (!t.error.empty())
-                    return link_failure(ctx, form, t.error);
-                  // Redirect with a short-lived one-time code in the fragment;
-                  // the app trades it at /v1/auth/exchange (tokens never in
-                  // URLs).
-                  auto code = auth::random_token(32);
-                  auto now = unix_now();
-                  auto payload = token_json(t.tokens).dump();
-                  auto hash = auth::token_hash(code);
-                  auto sealed = auth::secret_box::seal(
-                      ctx->svc().keys->payloads, auth::to_bytes(payload), hash);
-                  db::unit x;
-                  x.statements.push_back(db::stmt(
-                      "INSERT INTO exchange_codes(code_hash, session_id, "
-                      "payload_enc, "
-                      "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                      {value::text(hash), value::text(t.tokens.session_id),
-                       value::blob(auth::to_string(sealed)),
-                       value::integer(now),
-                       value::integer(now
-                                      + ctx->cfg().auth.exchange_code_ttl)}));
-                  ctx->self
-                      ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                                std::move(x))
-                      .then(
-                          [ctx, redirect, code](db::unit_result& r) {
-                            if (!r.ok)
-                              return ctx->reply_internal(
-                                  "exchange insert failed");
-                            http::response res;
-                            res.status = 303;
-                            res.set_header("Location",
-                                           redirect + "#code=" + code);
-                            res.set_header("Cache-Control", "no-store");
-                            res.set_header("Content-Security-Policy",
-                                           http::page_csp);
-                            ctx->reply(std::move(res));
-                          },
-                          [ctx](caf::error& e) { ctx->reply_failure(e); });
-                });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
+    if (!r.ok)
+      return link_failure(ctx, form, r.fail_code);
+    auto redirect = r.results[0].at(0, "redirect_to").s;
+    auto user = user_from_row(r.results[2]);
+    if (form && redirect.empty()) {
+      // A browser that only confirmed: the device that asked collects
+      // its session through /v1/auth/email/exchange.
+      count_attempt(ctx, "magic_link", true, user.id, user.email);
+      return ctx->reply(http::page_response(
+          200, "link_result",
+          {{"ok", true},
+           {"title", "You're signed in"},
+           {"message", "Sign-in confirmed. You can close this tab and "
+                       "return to where you started."}}));
+    }
+    open_session(
+        ctx, user, "magic_link", [ctx, form, redirect, user](token_result& t) {
+          count_attempt(ctx, "magic_link", t.error.empty(), user.id,
+                        user.email);
+          if (!form)
+            return reply_tokens(ctx, t);
+          if (!t.error.empty())
+            return link_failure(ctx, form, t.error);
+          // Redirect with a short-lived one-time code in the fragment;
+          // the app trades it at /v1/auth/exchange (tokens never in
+          // URLs).
+          auto code = auth::random_token(32);
+          auto now = unix_now();
+          auto payload = token_json(t.tokens).dump();
+          auto hash = auth::token_hash(code);
+          auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
+                                               auth::to_bytes(payload), hash);
+          db::unit x;
+          x.statements.push_back(db::stmt(
+              "INSERT INTO exchange_codes(code_hash, session_id, "
+              "payload_enc, "
+              "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+              {value::text(hash), value::text(t.tokens.session_id),
+               value::blob(auth::to_string(sealed)), value::integer(now),
+               value::integer(now + ctx->cfg().auth.exchange_code_ttl)}));
+          ctx->self
+              ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                        std::move(x))
+              .then(
+                  [ctx, redirect, code](db::unit_result& r) {
+                    if (!r.ok)
+                      return ctx->reply_internal("exchange insert failed");
+                    http::response res;
+                    res.status = 303;
+                    res.set_header("Location", redirect + "#code=" + code);
+                    res.set_header("Cache-Control", "no-store");
+                    res.set_header("Content-Security-Policy", http::page_csp);
+                    ctx->reply(std::move(res));
+                  },
+                  [ctx](caf::error& e) { ctx->reply_failure(e); });
+        });
+  });
 }
 
 void email_verify_code(const context_ptr& ctx) {
@@ -249,77 +239,71 @@ void email_verify_code(const context_ptr& ctx) {
       "flow_expired"));
   auto id = *flow_id;
   auto entered = *code;
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                std::move(attempt))
-      .then(
-          [ctx, id, entered, now](db::unit_result& r) {
-            if (!r.ok) {
-              count_attempt(ctx, "otp", false);
-              return reply_db_failure(ctx, r, "flow_expired");
-            }
-            const auto& row = r.results[0];
-            // A locked account answers exactly like a wrong code (lockout).
-            bool locked = row.at(0, "locked_until").i > now;
-            bool match
-                = !locked
-                  && auth::verify_otp_code(ctx->svc().keys->code_hmac, id,
-                                           entered, row.at(0, "code_hash").s);
-            if (!match) {
-              count_attempt(ctx, "otp", false);
-              auto refuse = [ctx, id,
-                             dead = row.at(0, "code_attempts").i
-                                    >= ctx->cfg().auth.code_max_attempts] {
-                if (!dead)
-                  return ctx->reply_error("invalid_code");
-                db::unit kill;
-                kill.statements.push_back(
-                    db::stmt("UPDATE email_flows SET status = 'dead' WHERE id "
-                             "= ? AND status = 'pending'",
-                             {value::text(id)}));
-                ctx->self
-                    ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                              std::move(kill))
-                    .then(
-                        [ctx](db::unit_result&) {
-                          ctx->reply_error("invalid_code");
-                        },
-                        [ctx](caf::error& e) { ctx->reply_failure(e); });
-              };
-              if (locked)
-                return refuse();
-              return record_failure(ctx, row.at(0, "user_id").s,
-                                    row.at(0, "email").s, "email_code", refuse);
-            }
-            db::unit done;
-            done.statements.push_back(db::stmt_one(
-                "UPDATE email_flows SET status = 'collected', consumed_at = ? "
-                "WHERE id = ? AND status = 'pending' RETURNING email",
-                {value::integer(now), value::text(id)}, "flow_expired"));
-            append_user_statements(done, value::ref(0, "email"),
-                                   "invalid_code");
-            done.statements.push_back(
-                lockout::reset(value::ref(2, "id"), "email_code"));
+  db_write(
+      ctx, std::move(attempt), [ctx, id, entered, now](db::unit_result& r) {
+        if (!r.ok) {
+          count_attempt(ctx, "otp", false);
+          return reply_db_failure(ctx, r, "flow_expired");
+        }
+        const auto& row = r.results[0];
+        // A locked account answers exactly like a wrong code (lockout).
+        bool locked = row.at(0, "locked_until").i > now;
+        bool match
+            = !locked
+              && auth::verify_otp_code(ctx->svc().keys->code_hmac, id, entered,
+                                       row.at(0, "code_hash").s);
+        if (!match) {
+          count_attempt(ctx, "otp", false);
+          auto refuse = [ctx, id,
+                         dead = row.at(0, "code_attempts").i
+                                >= ctx->cfg().auth.code_max_attempts] {
+            if (!dead)
+              return ctx->reply_error("invalid_code");
+            db::unit kill;
+            kill.statements.push_back(
+                db::stmt("UPDATE email_flows SET status = 'dead' WHERE id "
+                         "= ? AND status = 'pending'",
+                         {value::text(id)}));
             ctx->self
                 ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                          std::move(done))
+                          std::move(kill))
                 .then(
-                    [ctx](db::unit_result& r) {
-                      if (!r.ok) {
-                        count_attempt(ctx, "otp", false);
-                        return reply_db_failure(ctx, r, "flow_expired");
-                      }
-                      auto user = user_from_row(r.results[2]);
-                      open_session(ctx, user, "otp",
-                                   [ctx, user](token_result& t) {
-                                     count_attempt(ctx, "otp", t.error.empty(),
-                                                   user.id, user.email);
-                                     reply_tokens(ctx, t);
-                                   });
+                    [ctx](db::unit_result&) {
+                      ctx->reply_error("invalid_code");
                     },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+          };
+          if (locked)
+            return refuse();
+          return record_failure(ctx, row.at(0, "user_id").s,
+                                row.at(0, "email").s, "email_code", refuse);
+        }
+        db::unit done;
+        done.statements.push_back(db::stmt_one(
+            "UPDATE email_flows SET status = 'collected', consumed_at = ? "
+            "WHERE id = ? AND status = 'pending' RETURNING email",
+            {value::integer(now), value::text(id)}, "flow_expired"));
+        append_user_statements(done, value::ref(0, "email"), "invalid_code");
+        done.statements.push_back(
+            lockout::reset(value::ref(2, "id"), "email_code"));
+        ctx->self
+            ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                      std::move(done))
+            .then(
+                [ctx](db::unit_result& r) {
+                  if (!r.ok) {
+                    count_attempt(ctx, "otp", false);
+                    return reply_db_failure(ctx, r, "flow_expired");
+                  }
+                  auto user = user_from_row(r.results[2]);
+                  open_session(ctx, user, "otp", [ctx, user](token_result& t) {
+                    count_attempt(ctx, "otp", t.error.empty(), user.id,
+                                  user.email);
+                    reply_tokens(ctx, t);
+                  });
+                },
+                [ctx](caf::error& e) { ctx->reply_failure(e); });
+      });
 }
 
 void email_exchange(const context_ptr& ctx) {
@@ -333,12 +317,10 @@ void email_exchange(const context_ptr& ctx) {
     return;
   auto id = *flow_id;
   auto secret_hash = auth::token_hash(*secret);
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-                db::stmt("SELECT status, flow_secret_hash, expires_at FROM "
-                         "email_flows WHERE id = ?",
-                         {value::text(id)}))
-      .then(
+  db_read(ctx,
+          db::stmt("SELECT status, flow_secret_hash, expires_at FROM "
+                   "email_flows WHERE id = ?",
+                   {value::text(id)}),
           [ctx, id, secret_hash](db::rowset& rs) {
             auto now = unix_now();
             if (rs.empty()
@@ -373,8 +355,7 @@ void email_exchange(const context_ptr& ctx) {
                           [ctx](token_result& t) { reply_tokens(ctx, t); });
                     },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+          });
 }
 
 void code_exchange(const context_ptr& ctx) {
@@ -392,23 +373,19 @@ void code_exchange(const context_ptr& ctx) {
       "RETURNING payload_enc",
       {value::text(hash), value::integer(unix_now())},
       "invalid_exchange_code"));
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then(
-          [ctx, hash](db::unit_result& r) {
-            if (!r.ok)
-              return reply_db_failure(ctx, r, "invalid_exchange_code");
-            auto plain = auth::secret_box::open(
-                ctx->svc().keys->payloads,
-                auth::to_bytes(r.results[0].at(0, "payload_enc").s), hash);
-            if (!plain)
-              return ctx->reply_internal("exchange payload undecryptable");
-            auto res = http::json_response(
-                200, nlohmann::json::parse(auth::to_string(*plain)));
-            res.set_header("Cache-Control", "no-store");
-            ctx->reply(std::move(res));
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx, hash](db::unit_result& r) {
+    if (!r.ok)
+      return reply_db_failure(ctx, r, "invalid_exchange_code");
+    auto plain = auth::secret_box::open(
+        ctx->svc().keys->payloads,
+        auth::to_bytes(r.results[0].at(0, "payload_enc").s), hash);
+    if (!plain)
+      return ctx->reply_internal("exchange payload undecryptable");
+    auto res = http::json_response(
+        200, nlohmann::json::parse(auth::to_string(*plain)));
+    res.set_header("Cache-Control", "no-store");
+    ctx->reply(std::move(res));
+  });
 }
 
 } // namespace authsvc::http_routes

@@ -178,16 +178,11 @@ void store_challenge(const context_ptr& ctx, const std::string& id,
        user_id.empty() ? value::null() : value::text(user_id), value::text(uv),
        value::integer(discoverable ? 1 : 0), value::integer(now),
        value::integer(now + ctx->cfg().webauthn.challenge_ttl)}));
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then(
-          [ctx, then](db::unit_result& r) mutable {
-            if (!r.ok)
-              return ctx->reply_internal("challenge insert failed: "
-                                         + r.fail_code);
-            guarded(ctx, [&] { then(); });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx, then](db::unit_result& r) mutable {
+    if (!r.ok)
+      return ctx->reply_internal("challenge insert failed: " + r.fail_code);
+    guarded(ctx, [&] { then(); });
+  });
 }
 
 /// Consumes a challenge whose ceremony failed (it is single use whatever
@@ -199,11 +194,9 @@ void consume_then(const context_ptr& ctx, const std::string& id,
   u.statements.push_back(db::stmt("DELETE FROM webauthn_challenges WHERE id = "
                                   "? AND purpose = ? RETURNING id",
                                   {value::text(id), value::text(purpose)}));
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then([ctx,
-             then](db::unit_result&) mutable { guarded(ctx, [&] { then(); }); },
-            [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx, then](db::unit_result&) mutable {
+    guarded(ctx, [&] { then(); });
+  });
 }
 
 void reply_webauthn_failed(const context_ptr& ctx, const std::string& reason) {
@@ -253,12 +246,10 @@ void flag_counter_regression(const context_ptr& ctx, const std::string& user_id,
 
 void webauthn_register_options(const context_ptr& ctx) {
   auto user_id = ctx->auth.user_id;
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-                db::stmt("SELECT id, transports FROM webauthn_credentials "
-                         "WHERE user_id = ? ORDER BY created_at, id",
-                         {value::text(user_id)}))
-      .then(
+  db_read(ctx,
+          db::stmt("SELECT id, transports FROM webauthn_credentials "
+                   "WHERE user_id = ? ORDER BY created_at, id",
+                   {value::text(user_id)}),
           [ctx, user_id](db::rowset& rs) {
             guarded(ctx, [&] {
               const auto& cfg = ctx->cfg().webauthn;
@@ -293,8 +284,7 @@ void webauthn_register_options(const context_ptr& ctx) {
                                 reply_options(ctx, challenge_id, options);
                               });
             });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+          });
 }
 
 void webauthn_register_verify(const context_ptr& ctx) {
@@ -432,29 +422,25 @@ void webauthn_register_verify(const context_ptr& ctx) {
                                   now));
               auto fmt = reg->fmt;
               auto aaguid = wa::format_aaguid(reg->aaguid);
-              ctx->self
-                  ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                            std::move(u))
-                  .then(
-                      [ctx, fail, cred_id, fmt, aaguid](db::unit_result& r) {
-                        if (!r.ok) {
-                          if (r.fail_code == "challenge_not_found")
-                            return ctx->reply_error("challenge_not_found");
-                          if (r.fail_code == "credential_already_registered")
-                            return fail("webauthn_failed", r.fail_code, {});
-                          if (r.fail_code == "passkey_limit_reached")
-                            return fail(r.fail_code, {}, {});
-                          return ctx->reply_internal("passkey insert failed: "
-                                                     + r.fail_code);
-                        }
-                        ctx->audit("passkey.registered", true, {}, {},
-                                   {{"credential_id", cred_id},
-                                    {"fmt", fmt},
-                                    {"aaguid", aaguid}});
-                        caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
-                        ctx->reply_json(201, passkey_json(r.results[2], 0));
-                      },
-                      [ctx](caf::error& e) { ctx->reply_failure(e); });
+              db_write(ctx, std::move(u),
+                       [ctx, fail, cred_id, fmt, aaguid](db::unit_result& r) {
+                         if (!r.ok) {
+                           if (r.fail_code == "challenge_not_found")
+                             return ctx->reply_error("challenge_not_found");
+                           if (r.fail_code == "credential_already_registered")
+                             return fail("webauthn_failed", r.fail_code, {});
+                           if (r.fail_code == "passkey_limit_reached")
+                             return fail(r.fail_code, {}, {});
+                           return ctx->reply_internal("passkey insert failed: "
+                                                      + r.fail_code);
+                         }
+                         ctx->audit("passkey.registered", true, {}, {},
+                                    {{"credential_id", cred_id},
+                                     {"fmt", fmt},
+                                     {"aaguid", aaguid}});
+                         caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+                         ctx->reply_json(201, passkey_json(r.results[2], 0));
+                       });
             });
           },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
@@ -503,32 +489,27 @@ void webauthn_login_options(const context_ptr& ctx) {
       "LEFT JOIN webauthn_credentials c ON c.user_id = u.id "
       "WHERE u.email = ? AND u.disabled = 0 ORDER BY c.created_at, c.id",
       {value::text(email)});
-  ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, read)
-      .then(
-          [ctx, email, p, challenge_id](db::rowset& rs) mutable {
-            guarded(ctx, [&] {
-              auto user_id = rs.empty() ? std::string{} : rs.at(0, "user_id").s;
-              for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-                if (rs.at(i, "credential_id").is_null())
-                  continue;
-                if (auto id
-                    = auth::base64url_decode(rs.at(i, "credential_id").s))
-                  p.allow_credentials.push_back(
-                      {*id, transport_list(rs.at(i, "transports").s)});
-              }
-              if (p.allow_credentials.empty())
-                p.allow_credentials = decoys(ctx, email);
-              auto options = wa::make_request_options(p);
-              // Bound to this account (or, for an unknown address, to none):
-              // another account's passkey cannot answer it.
-              store_challenge(ctx, challenge_id, p.challenge, "login", user_id,
-                              false, p.user_verification,
-                              [ctx, challenge_id, options] {
-                                reply_options(ctx, challenge_id, options);
-                              });
-            });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_read(ctx, read, [ctx, email, p, challenge_id](db::rowset& rs) mutable {
+    guarded(ctx, [&] {
+      auto user_id = rs.empty() ? std::string{} : rs.at(0, "user_id").s;
+      for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+        if (rs.at(i, "credential_id").is_null())
+          continue;
+        if (auto id = auth::base64url_decode(rs.at(i, "credential_id").s))
+          p.allow_credentials.push_back(
+              {*id, transport_list(rs.at(i, "transports").s)});
+      }
+      if (p.allow_credentials.empty())
+        p.allow_credentials = decoys(ctx, email);
+      auto options = wa::make_request_options(p);
+      // Bound to this account (or, for an unknown address, to none):
+      // another account's passkey cannot answer it.
+      store_challenge(ctx, challenge_id, p.challenge, "login", user_id, false,
+                      p.user_verification, [ctx, challenge_id, options] {
+                        reply_options(ctx, challenge_id, options);
+                      });
+    });
+  });
 }
 
 void webauthn_login_verify(const context_ptr& ctx) {
@@ -557,165 +538,155 @@ void webauthn_login_verify(const context_ptr& ctx) {
             "WHERE ch.id = ?1 AND ch.purpose = 'login'",
       {value::text(id), value::text(cred_id)});
   ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, read)
-      .then(
-          [ctx, id, parsed, cred_id](db::rowset& rs) {
-            guarded(ctx, [&] {
-              auto reject = [ctx, id](std::string code, std::string reason,
-                                      std::string user_id, std::string detail) {
-                auto why = reason.empty() ? code : reason;
-                count_attempt(ctx, false);
-                ctx->log_fields["webauthn_reason"] = why;
-                if (!detail.empty())
-                  log::info("webauthn", "assertion-rejected",
-                            {{"reason", why},
-                             {"detail", detail},
-                             {"request_id", ctx->request_id}});
-                ctx->audit("passkey.rejected", false, user_id, {},
-                           {{"reason", why}});
-                consume_then(ctx, id, "login", [ctx, code, reason] {
-                  if (code == "webauthn_failed")
-                    return reply_webauthn_failed(ctx, reason);
-                  ctx->reply_error(code);
-                });
-              };
-              if (rs.empty()) {
-                count_attempt(ctx, false);
-                ctx->audit("passkey.rejected", false, {}, {},
-                           {{"reason", "challenge_not_found"}});
-                return ctx->reply_error("challenge_not_found");
-              }
-              auto now = unix_now();
-              if (rs.at(0, "expires_at").i <= now)
-                return reject("challenge_expired", {}, {}, {});
-              if (!parsed->ok())
-                return reject("webauthn_failed", std::string(parsed->reason()),
-                              {}, parsed->error().detail());
-              if (rs.at(0, "credential_id").is_null()
-                  || rs.at(0, "disabled").i != 0)
-                return reject("webauthn_failed", "unknown_credential", {}, {});
-              auto user_id = rs.at(0, "user_id").s;
-              // A challenge issued for an address takes only that account's
-              // passkeys (none for an unknown address).
-              if (rs.at(0, "discoverable").i == 0
-                  && rs.at(0, "bound_user").s != user_id)
-                return reject("webauthn_failed", "credential_not_allowed", {},
-                              {});
-              const auto& cfg = ctx->cfg();
-              wa::assertion_options opts;
-              fill_policy(opts, cfg, rs.at(0, "challenge").s,
-                          rs.at(0, "user_verification").s);
-              opts.credential.credential_id = (*parsed)->raw_id;
-              opts.credential.public_key
-                  = auth::to_bytes(rs.at(0, "public_key").s);
-              auto stored = rs.at(0, "sign_count").i;
-              opts.credential.sign_count = static_cast<std::uint32_t>(stored);
-              opts.credential.user_handle = user_handle(user_id);
-              opts.reject_counter_regression
-                  = cfg.webauthn.reject_counter_regression;
-              // A locked account answers exactly like a bad signature, so a
-              // lockout tells an attacker nothing (the real check is skipped).
-              if (rs.at(0, "locked_until").i > now)
-                return reject("webauthn_failed", "signature_invalid", user_id,
-                              "account locked");
-              auto v = wa::verify_assertion(**parsed, opts);
-              if (!v) {
-                if (v.error().code() == wa::errc::counter_regression)
-                  flag_counter_regression(ctx, user_id, cred_id, stored, -1,
-                                          true);
-                // Failures against a known credential count toward lockout.
-                auto reason = std::string(v.reason());
-                auto detail = v.error().detail();
-                return record_failure(ctx, user_id, {}, "webauthn",
-                                      [reject, reason, user_id, detail] {
-                                        reject("webauthn_failed", reason,
-                                               user_id, detail);
-                                      });
-              }
-              if (v->counter_regressed)
-                flag_counter_regression(ctx, user_id, cred_id, stored,
-                                        v->sign_count, false);
-              // Keep the highest counter seen, so a clone stays detectable.
-              auto count = std::max<std::int64_t>(stored, v->sign_count);
-              db::unit u;
-              u.statements.push_back(
-                  db::stmt_one("DELETE FROM webauthn_challenges WHERE id = ? "
-                               "AND purpose = 'login' "
-                               "RETURNING id",
-                               {value::text(id)}, "challenge_not_found"));
-              u.statements.push_back(
-                  db::stmt_one("UPDATE webauthn_credentials SET sign_count = "
-                               "?, last_used_at = ?, "
-                               "backed_up = ? WHERE id = ? AND user_id = ?",
-                               {value::integer(count), value::integer(now),
-                                value::integer(v->flags.backup_state ? 1 : 0),
-                                value::text(cred_id), value::text(user_id)},
-                               "unknown_credential"));
-              u.statements.push_back(
-                  db::stmt_one("SELECT id, email, display_name, locale, "
-                               "created_at FROM users "
-                               "WHERE id = ? AND disabled = 0",
-                               {value::text(user_id)}, "unknown_credential"));
-              u.statements.push_back(
-                  lockout::reset(value::text(user_id), "webauthn"));
-              ctx->self
-                  ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                            std::move(u))
-                  .then(
-                      [ctx, reject, cred_id, user_id](db::unit_result& r) {
-                        if (!r.ok) {
-                          if (r.fail_code == "challenge_not_found") {
-                            count_attempt(ctx, false);
-                            return ctx->reply_error("challenge_not_found");
-                          }
-                          if (r.fail_code == "unknown_credential")
-                            return reject("webauthn_failed", r.fail_code,
-                                          user_id, {});
-                          return ctx->reply_internal("passkey sign-in failed: "
-                                                     + r.fail_code);
-                        }
-                        auto user = user_from_row(r.results[2]);
-                        ctx->self
-                            ->request(ctx->svc().sessions, db_timeout,
-                                      new_session{user,
-                                                  {"webauthn"},
-                                                  ctx->client_ip,
-                                                  user_agent(ctx)})
-                            .then(
-                                [ctx, user, cred_id](token_result& t) {
-                                  bool ok = t.error.empty();
-                                  count_attempt(ctx, ok);
-                                  ctx->audit("passkey.used", ok, user.id,
-                                             user.email,
-                                             {{"credential_id", cred_id}});
-                                  reply_tokens(ctx, t);
-                                },
-                                [ctx](caf::error& e) {
-                                  ctx->reply_failure(e);
-                                });
-                      },
-                      [ctx](caf::error& e) { ctx->reply_failure(e); });
+      .then([ctx, id, parsed, cred_id](db::rowset& rs) {
+        guarded(ctx, [&] {
+          auto reject = [ctx, id](std::string code, std::string reason,
+                                  std::string user_id, std::string detail) {
+            auto why = reason.empty() ? code : reason;
+            count_attempt(ctx, false);
+            ctx->log_fields["webauthn_reason"] = why;
+            if (!detail.empty())
+              log::info("webauthn", "assertion-rejected",
+                        {{"reason", why},
+                         {"detail", detail},
+                         {"request_id", ctx->request_id}});
+            ctx->audit("passkey.rejected", false, user_id, {},
+                       {{"reason", why}});
+            consume_then(ctx, id, "login", [ctx, code, reason] {
+              if (code == "webauthn_failed")
+                return reply_webauthn_failed(ctx, reason);
+              ctx->reply_error(code);
             });
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+          };
+          if (rs.empty()) {
+            count_attempt(ctx, false);
+            ctx->audit("passkey.rejected", false, {}, {},
+                       {{"reason", "challenge_not_found"}});
+            return ctx->reply_error("challenge_not_found");
+          }
+          auto now = unix_now();
+          if (rs.at(0, "expires_at").i <= now)
+            return reject("challenge_expired", {}, {}, {});
+          if (!parsed->ok())
+            return reject("webauthn_failed", std::string(parsed->reason()), {},
+                          parsed->error().detail());
+          if (rs.at(0, "credential_id").is_null()
+              || rs.at(0, "disabled").i != 0)
+            return reject("webauthn_failed", "unknown_credential", {}, {});
+          auto user_id = rs.at(0, "user_id").s;
+          // A challenge issued for an address takes only that account's
+          // passkeys (none for an unknown address).
+          if (rs.at(0, "discoverable").i == 0
+              && rs.at(0, "bound_user").s != user_id)
+            return reject("webauthn_failed", "credential_not_allowed", {}, {});
+          const auto& cfg = ctx->cfg();
+          wa::assertion_options opts;
+          fill_policy(opts, cfg, rs.at(0, "challenge").s,
+                      rs.at(0, "user_verification").s);
+          opts.credential.credential_id = (*parsed)->raw_id;
+          opts.credential.public_key = auth::to_bytes(rs.at(0, "public_key").s);
+          auto stored = rs.at(0, "sign_count").i;
+          opts.credential.sign_count = static_cast<std::uint32_t>(stored);
+          opts.credential.user_handle = user_handle(user_id);
+          opts.reject_counter_regression
+              = cfg.webauthn.reject_counter_regression;
+          // A locked account answers exactly like a bad signature, so a
+          // lockout tells an attacker nothing (the real check is skipped).
+          if (rs.at(0, "locked_until").i > now)
+            return reject("webauthn_failed", "signature_invalid", user_id,
+                          "account locked");
+          auto v = wa::verify_assertion(**parsed, opts);
+          if (!v) {
+            if (v.error().code() == wa::errc::counter_regression)
+              flag_counter_regression(ctx, user_id, cred_id, stored, -1, true);
+            // Failures against a known credential count toward lockout.
+            auto reason = std::string(v.reason());
+            auto detail = v.error().detail();
+            return record_failure(ctx, user_id, {}, "webauthn",
+                                  [reject, reason, user_id, detail] {
+                                    reject("webauthn_failed", reason, user_id,
+                                           detail);
+                                  });
+          }
+          if (v->counter_regressed)
+            flag_counter_regression(ctx, user_id, cred_id, stored,
+                                    v->sign_count, false);
+          // Keep the highest counter seen, so a clone stays detectable.
+          auto count = std::max<std::int64_t>(stored, v->sign_count);
+          db::unit u;
+          u.statements.push_back(
+              db::stmt_one("DELETE FROM webauthn_challenges WHERE id = ? "
+                           "AND purpose = 'login' "
+                           "RETURNING id",
+                           {value::text(id)}, "challenge_not_found"));
+          u.statements.push_back(
+              db::stmt_one("UPDATE webauthn_credentials SET sign_count = "
+                           "?, last_used_at = ?, "
+                           "backed_up = ? WHERE id = ? AND user_id = ?",
+                           {value::integer(count), value::integer(now),
+                            value::integer(v->flags.backup_state ? 1 : 0),
+                            value::text(cred_id), value::text(user_id)},
+                           "unknown_credential"));
+          u.statements.push_back(
+              db::stmt_one("SELECT id, email, display_name, locale, "
+                           "created_at FROM users "
+                           "WHERE id = ? AND disabled = 0",
+                           {value::text(user_id)}, "unknown_credential"));
+          u.statements.push_back(
+              lockout::reset(value::text(user_id), "webauthn"));
+          ctx->self
+              ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
+                        std::move(u))
+              .then(
+                  [ctx, reject, cred_id, user_id](db::unit_result& r) {
+                    if (!r.ok) {
+                      if (r.fail_code == "challenge_not_found") {
+                        count_attempt(ctx, false);
+                        return ctx->reply_error("challenge_not_found");
+                      }
+                      if (r.fail_code == "unknown_credential")
+                        return reject("webauthn_failed", r.fail_code, user_id,
+                                      {});
+                      return ctx->reply_internal("passkey sign-in failed: "
+                                                 + r.fail_code);
+                    }
+                    auto user = user_from_row(r.results[2]);
+                    ctx->self
+                        ->request(ctx->svc().sessions, db_timeout,
+                                  new_session{user,
+                                              {"webauthn"},
+                                              ctx->client_ip,
+                                              user_agent(ctx)})
+                        .then(
+                            [ctx, user, cred_id](token_result& t) {
+                              bool ok = t.error.empty();
+                              count_attempt(ctx, ok);
+                              ctx->audit("passkey.used", ok, user.id,
+                                         user.email,
+                                         {{"credential_id", cred_id}});
+                              reply_tokens(ctx, t);
+                            },
+                            [ctx](caf::error& e) { ctx->reply_failure(e); });
+                  },
+                  [ctx](caf::error& e) { ctx->reply_failure(e); });
+        });
+      });
 }
 
 // -- the user's passkeys ------------------------------------------------------
 
 void passkeys_list(const context_ptr& ctx) {
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-                db::stmt(std::string("SELECT ") + passkey_columns
-                             + " FROM webauthn_credentials WHERE user_id = ? "
-                               "ORDER BY created_at, id",
-                         {value::text(ctx->auth.user_id)}))
-      .then(
+  db_read(ctx,
+          db::stmt(std::string("SELECT ") + passkey_columns
+                       + " FROM webauthn_credentials WHERE user_id = ? "
+                         "ORDER BY created_at, id",
+                   {value::text(ctx->auth.user_id)}),
           [ctx](db::rowset& rs) {
             json list = json::array();
             for (std::size_t i = 0; i < rs.rows.size(); ++i)
               list.push_back(passkey_json(rs, i));
             ctx->reply_json(200, {{"passkeys", list}});
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+          });
 }
 
 void passkey_rename(const context_ptr& ctx) {
@@ -738,17 +709,12 @@ void passkey_rename(const context_ptr& ctx) {
           + passkey_columns,
       {value::text(*name), value::text(id), value::text(ctx->auth.user_id)},
       "not_found"));
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then(
-          [ctx, id](db::unit_result& r) {
-            if (!r.ok)
-              return reply_db_failure(ctx, r, "not_found");
-            ctx->audit("passkey.renamed", true, {}, {},
-                       {{"credential_id", id}});
-            ctx->reply_json(200, passkey_json(r.results[0], 0));
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx, id](db::unit_result& r) {
+    if (!r.ok)
+      return reply_db_failure(ctx, r, "not_found");
+    ctx->audit("passkey.renamed", true, {}, {}, {{"credential_id", id}});
+    ctx->reply_json(200, passkey_json(r.results[0], 0));
+  });
 }
 
 void passkey_delete(const context_ptr& ctx) {
@@ -758,19 +724,12 @@ void passkey_delete(const context_ptr& ctx) {
       "DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ? RETURNING "
       "id",
       {value::text(id), value::text(ctx->auth.user_id)}, "not_found"));
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then(
-          [ctx, id](db::unit_result& r) {
-            if (!r.ok)
-              return reply_db_failure(ctx, r, "not_found");
-            ctx->audit("passkey.deleted", true, {}, {},
-                       {{"credential_id", id}});
-            http::response res;
-            res.status = 204;
-            ctx->reply(std::move(res));
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx, id](db::unit_result& r) {
+    if (!r.ok)
+      return reply_db_failure(ctx, r, "not_found");
+    ctx->audit("passkey.deleted", true, {}, {}, {{"credential_id", id}});
+    no_content(ctx);
+  });
 }
 
 } // namespace authsvc::http_routes

@@ -101,6 +101,15 @@ void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
   ctx->reply_error(r.fail_code.empty() ? fallback_code : r.fail_code);
 }
 
+void revoke_then(const context_ptr& ctx, revocation rv,
+                 std::function<void(std::int32_t)> then) {
+  ctx->self
+      ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
+                std::move(rv))
+      .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
+            [ctx](caf::error& e) { ctx->reply_failure(e); });
+}
+
 void no_content(const context_ptr& ctx) {
   http::response r;
   r.status = 204;

@@ -91,6 +91,11 @@ void open_session(const context_ptr& ctx, user_info user, const char* amr,
             [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
+/// Revokes sessions at the session actor and hands `then` how many were
+/// live.
+void revoke_then(const context_ptr& ctx, revocation rv,
+                 std::function<void(std::int32_t)> then);
+
 /// Answers 204 No Content.
 void no_content(const context_ptr& ctx);
 

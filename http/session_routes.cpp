@@ -11,16 +11,6 @@ namespace {
 
 using db::value;
 
-/// Revokes and answers 204 (logout, session delete, account delete).
-void revoke_then(const context_ptr& ctx, revocation rv,
-                 std::function<void(std::int32_t)> then) {
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
-                std::move(rv))
-      .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
-            [ctx](caf::error& e) { ctx->reply_failure(e); });
-}
-
 const char* select_user
     = "SELECT id, email, display_name, locale, created_at FROM users "
       "WHERE id = ? AND disabled = 0";
@@ -98,16 +88,12 @@ void logout(const context_ptr& ctx) {
 }
 
 void me_get(const context_ptr& ctx) {
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::query_atom_v,
-                db::stmt(select_user, {value::text(ctx->auth.user_id)}))
-      .then(
+  db_read(ctx, db::stmt(select_user, {value::text(ctx->auth.user_id)}),
           [ctx](db::rowset& rs) {
             if (rs.empty())
               return ctx->reply_error("unauthorized");
             ctx->reply_json(200, user_json(user_from_row(rs)));
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+          });
 }
 
 void me_patch(const context_ptr& ctx) {
@@ -138,18 +124,14 @@ void me_patch(const context_ptr& ctx) {
          value::integer(now), value::text(ctx->auth.user_id)}));
   u.statements.push_back(db::stmt_one(
       select_user, {value::text(ctx->auth.user_id)}, "unauthorized"));
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
-      .then(
-          [ctx](db::unit_result& r) {
-            if (!r.ok)
-              return reply_db_failure(ctx, r, "unauthorized");
-            auto user = user_from_row(r.results.back());
-            caf::anon_send(ctx->svc().sessions, user);
-            ctx->audit("account.updated", true);
-            ctx->reply_json(200, user_json(user));
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
+    if (!r.ok)
+      return reply_db_failure(ctx, r, "unauthorized");
+    auto user = user_from_row(r.results.back());
+    caf::anon_send(ctx->svc().sessions, user);
+    ctx->audit("account.updated", true);
+    ctx->reply_json(200, user_json(user));
+  });
 }
 
 void me_delete(const context_ptr& ctx) {

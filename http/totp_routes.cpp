@@ -255,9 +255,7 @@ void totp_disable(const context_ptr& ctx) {
       if (!r.ok)
         return reply_db_failure(ctx, r, "invalid_code");
       ctx->audit("totp.disabled", true);
-      http::response res;
-      res.status = 204;
-      ctx->reply(std::move(res));
+      no_content(ctx);
     });
   });
 }
