@@ -95,16 +95,22 @@ audit_relay_impl(relay_ptr self, api::audit_sink sink, caf_api_options opts) {
 // -- API actor helpers
 // -------------------------------------------------------------
 
-/// How the service names the caller: its CAF node (a remote node id is
-/// stable for the connection's process; CAF 0.17 does not expose the
-/// peer certificate per message).
+/// How the service names the caller: the identity of its client
+/// certificate when it came through the mutual-TLS gate (CAF 0.17 itself
+/// never tells an actor which certificate a message came with, so the gate
+/// binds each node id to its certificate), else its CAF node id (stable
+/// for the connection's process).
 std::string peer_of(self_ptr self) {
   const auto& s = self->current_sender();
   if (!s)
     return "anonymous";
   if (s->node() == self->home_system().node())
     return "local";
-  return "node:" + caf::to_string(s->node());
+  auto node = caf::to_string(s->node());
+  if (const auto& peers = self->state.opts.peers)
+    if (auto id = peers->identity_of(node))
+      return "client:" + *id;
+  return "node:" + node;
 }
 
 void audit(self_ptr self, const std::string& peer, std::string type,

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include <passwordless/auth_api.hpp>
 
 #include "actors/services.hpp"
+#include "core/caf_peer_registry.hpp"
 #include "auth/rate_limiter.hpp"
 
 namespace authsvc {
@@ -40,6 +42,9 @@ struct caf_api_options {
   std::size_t subscriber_window = defaults::caf_subscriber_window;
   std::size_t subscriber_buffer = defaults::caf_subscriber_buffer;
   std::size_t max_subscribers = defaults::caf_max_subscribers;
+  /// Certificate identities of the connected nodes (filled by the gate in
+  /// front of the CAF port); null or unbound = name the caller by node.
+  std::shared_ptr<const caf_peer_registry> peers;
 };
 
 /// Relays audit events to one remote sink (local to the API actor).

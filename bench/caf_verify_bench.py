@@ -25,6 +25,7 @@ from pa_flows import sign_in  # noqa: E402
 
 with tempfile.TemporaryDirectory() as d:
     s = Server(d, env={"PA_CAF_ENABLED": "true", "PA_CAF_PORT": "0",
+                       "PA_CAF_INSECURE_PLAINTEXT": "true",
                        "PA_CAF_RATE_LIMIT": "100000000/1", "PA_LOG_LEVEL": "info"})
     try:
         token = sign_in(s, "bench@example.com")["access_token"]

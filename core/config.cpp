@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <fstream>
 #include <functional>
@@ -318,6 +319,9 @@ const std::vector<entry>& table() {
               s.caf.rate_limit = v;
             },
             [](const settings& s) { return s.caf.rate_limit; }},
+      BOOL(caf, insecure_plaintext, insecure_plaintext),
+      LIST(caf, allowed_clients, allowed_clients),
+      INT(caf, max_message_bytes, max_message_bytes, 1024, 256 * 1024 * 1024),
   };
   return t;
 }
@@ -461,6 +465,17 @@ std::string host_of(const std::string& url) {
   return authority.substr(0, authority.find(':'));
 }
 
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1")
+    return true;
+  // 127.0.0.0/8, written as a dotted quad.
+  unsigned a, b, c, d;
+  char tail;
+  return std::sscanf(host.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail)
+             == 4
+         && a == 127 && b < 256 && c < 256 && d < 256;
+}
+
 std::string origin_of(const std::string& url) {
   auto pos = url.find("://");
   if (pos == std::string::npos)
@@ -480,6 +495,28 @@ void derive_and_validate(settings& s) {
     if (s.caf.ca.empty())
       throw config_error("caf.ca",
                          "required when caf.cert is set (mutual TLS)");
+  }
+  if (s.caf.enabled) {
+    bool tls = !s.caf.cert.empty();
+    if (!tls && !s.caf.insecure_plaintext)
+      throw config_error(
+          "caf.insecure_plaintext",
+          "the CAF endpoint needs mutual TLS (set caf.cert, caf.key and "
+          "caf.ca); unauthenticated plaintext only with "
+          "caf.insecure_plaintext = true on a loopback caf.host");
+    if (tls && s.caf.insecure_plaintext)
+      throw config_error("caf.insecure_plaintext",
+                         "cannot be set together with caf.cert (mutual TLS)");
+    if (!tls && !is_loopback_host(s.caf.host))
+      throw config_error("caf.host",
+                         "plaintext CAF (caf.insecure_plaintext) is only "
+                         "allowed on a loopback address, not "
+                             + s.caf.host);
+    if (tls && s.caf.allowed_clients.empty())
+      throw config_error("caf.allowed_clients",
+                         "list the client certificate names (subject CN or "
+                         "subjectAltName) allowed to call, or \"*\" for any "
+                         "certificate signed by caf.ca");
   }
   auto& url = s.server.public_url;
   while (!url.empty() && url.back() == '/')

@@ -182,6 +182,15 @@ struct caf_config {
   std::string ca;
   /// Calls per remote node, "N/SECONDS" (GCRA, burst N).
   std::string rate_limit = "1000/1";
+  /// Plaintext CAF without authentication, allowed only on a loopback
+  /// caf.host and only when this is set (its name is meant to stand out).
+  bool insecure_plaintext = false;
+  /// Client certificate names (subject CN or subjectAltName DNS/URI/email)
+  /// admitted over mutual TLS; "*" admits any certificate from caf.ca.
+  std::vector<std::string> allowed_clients;
+  /// The largest message a client may send; a larger announced frame closes
+  /// its connection before anything is allocated for it.
+  std::uint32_t max_message_bytes = 1024 * 1024;
 };
 
 /// The whole effective configuration.

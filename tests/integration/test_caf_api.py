@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BINARY
+from conftest import BINARY, wait_until
 from pa_flows import bearer, mail_link_and_code, new_mail, outbox_files, sign_in
 
 BUILD = pathlib.Path(BINARY).resolve().parent
@@ -34,9 +34,16 @@ def run_client(server, *args, tls=None, binary=CLIENT, timeout=20):
     return p.returncode, lines, p.stderr
 
 
+# Plaintext CAF needs the loudly named opt-in (and a loopback caf.host, the
+# default); most tests of the calls themselves use it, the TLS section below
+# covers authentication.
+PLAINTEXT = {"PA_CAF_ENABLED": "true", "PA_CAF_PORT": "0",
+             "PA_CAF_INSECURE_PLAINTEXT": "true"}
+
+
 @pytest.fixture
 def caf_server(start_server):
-    return start_server(env={"PA_CAF_ENABLED": "true", "PA_CAF_PORT": "0"})
+    return start_server(env=PLAINTEXT)
 
 
 def tamper(token):
@@ -192,8 +199,7 @@ def test_version_mismatch_is_a_clear_error_not_a_hang(caf_server):
 
 
 def test_calls_are_rate_limited_per_node(start_server):
-    s = start_server(env={"PA_CAF_ENABLED": "true", "PA_CAF_PORT": "0",
-                          "PA_CAF_RATE_LIMIT": "3/60"})
+    s = start_server(env={**PLAINTEXT, "PA_CAF_RATE_LIMIT": "3/60"})
     # hello + 4 verifies from one node: 3 pass the limit, then refused.
     rc, out, _ = run_client(s, "verify", "x", "--repeat", "4")
     assert [o["error"] for o in out] == ["unauthorized", "unauthorized",
@@ -214,11 +220,18 @@ def make_ca(d, name):
             "-subj", f"/CN={name}", cwd=d)
 
 
-def make_cert(d, name, ca):
+def make_cert(d, name, ca, san=None, eku=None):
+    ext = []
+    if san:
+        ext += ["-addext", f"subjectAltName={san}"]
+    if eku:
+        ext += ["-addext", f"extendedKeyUsage={eku}"]
     openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
+            *ext, cwd=d)
     openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", cwd=d)
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2",
+            *(["-copy_extensions", "copy"] if ext else []), cwd=d)
     return (d / f"{name}.pem", d / f"{name}.key")
 
 
@@ -234,13 +247,16 @@ def pki(tmp_path):
         "server": make_cert(d, "server", "ca"),
         "client": make_cert(d, "client", "ca"),
         "rogue": make_cert(d, "rogue-client", "rogue-ca"),
+        "other": make_cert(d, "other-client", "ca"),
+        "svc": make_cert(d, "billing", "ca", san="URI:spiffe://corp/billing"),
+        "server_only": make_cert(d, "server-only", "ca", eku="serverAuth"),
     }
 
 
-def tls_env(pki):
+def tls_env(pki, allowed="client"):
     return {"PA_CAF_ENABLED": "true", "PA_CAF_PORT": "0",
             "PA_CAF_CERT": str(pki["server"][0]), "PA_CAF_KEY": str(pki["server"][1]),
-            "PA_CAF_CA": str(pki["ca"])}
+            "PA_CAF_CA": str(pki["ca"]), "PA_CAF_ALLOWED_CLIENTS": allowed}
 
 
 def test_mutual_tls(start_server, pki):
@@ -310,3 +326,170 @@ def test_caf_built_in_actors_are_not_reachable(caf_server):
     # The published interface still answers on the same connection port.
     rc, lines, _ = run_client(caf_server, "hello")
     assert rc == 0 and lines[-1]["version"] == 1
+
+
+# -- the gate in front of the CAF port (security review, High 1) ------------------
+
+def start_status(tmp_path, env_extra):
+    """Runs the binary to its first exit with the CAF settings in
+    `env_extra`; returns (rc, output)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
+    env.update({"PA_DATABASE_PATH": str(tmp_path / "auth.db"),
+                "PA_AUTH_SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+                "PA_MAIL_OUTBOX_DIR": str(tmp_path / "outbox")})
+    env.update(env_extra)
+    p = subprocess.run([BINARY, "--set", "server.port=0"], env=env, capture_output=True,
+                       text=True, timeout=20)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_plaintext_needs_the_explicit_opt_in(tmp_path):
+    rc, out = start_status(tmp_path, {"PA_CAF_ENABLED": "true", "PA_CAF_PORT": "0"})
+    assert rc == 2 and "caf.insecure_plaintext" in out, out
+
+
+def test_plaintext_is_refused_off_loopback(tmp_path):
+    rc, out = start_status(tmp_path, {**PLAINTEXT, "PA_CAF_HOST": "0.0.0.0"})
+    assert rc == 2 and "caf.host" in out, out
+
+
+def test_tls_needs_an_allow_list(tmp_path, pki):
+    env = tls_env(pki)
+    del env["PA_CAF_ALLOWED_CLIENTS"]
+    rc, out = start_status(tmp_path, env)
+    assert rc == 2 and "caf.allowed_clients" in out, out
+
+
+def rss_kib(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def basp_header(operation, payload_len):
+    """A BASP 0.17 header: operation, 2 padding bytes, flags, payload
+    length (big endian), operation data and two actor ids."""
+    return (bytes([operation, 0, 0, 0]) + payload_len.to_bytes(4, "big")
+            + bytes(24))
+
+
+def closed_by_peer(sock, timeout=10):
+    """True when the peer closes (EOF or reset) within `timeout`, reading
+    and discarding whatever it sends first (CAF's server handshake)."""
+    import socket as _socket
+    sock.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if sock.recv(65536) == b"":
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except (_socket.timeout, TimeoutError):
+        return False
+    except OSError:
+        return True
+    return False
+
+
+def oversized_attack(connect, server, rounds=4):
+    """Sends `rounds` connections' worth of 1 GiB claims and checks that each
+    connection is closed and the service's memory did not follow."""
+    before = rss_kib(server.proc.pid)
+    for i in range(rounds):
+        s = connect()
+        # A "client handshake" header claiming 1 GiB, then one claiming a
+        # byte over the limit (a huge frame after a real handshake is in
+        # tests/auth/basp_guard_test.cpp).
+        limit = int(server.env.get("PA_CAF_MAX_MESSAGE_BYTES", 1 << 20))
+        s.sendall(basp_header(0x01, 1 << 30 if i % 2 == 0 else limit + 1))
+        assert closed_by_peer(s), "the connection stayed open"
+        s.close()
+    after = rss_kib(server.proc.pid)
+    # Unfixed, each claim made CAF allocate it (30 MB -> 1.08 GB RSS).
+    assert after - before < 64 * 1024, (before, after)
+    assert server.proc.poll() is None
+    server.wait_event("caf-connection-refused",
+                      pred=lambda e: e["reason"] == "message_too_large")
+
+
+def test_an_oversized_message_closes_the_connection_without_allocating(caf_server):
+    import socket
+    port = caf_port(caf_server)
+    oversized_attack(lambda: socket.create_connection(("127.0.0.1", port)), caf_server)
+    # Real clients are unaffected.
+    rc, out, _ = run_client(caf_server, "hello")
+    assert rc == 0 and out[-1]["version"] == 1
+
+
+def test_the_size_cap_holds_over_tls_for_an_authenticated_client(start_server, pki):
+    import socket
+    import ssl
+    s = start_server(env={**tls_env(pki), "PA_CAF_MAX_MESSAGE_BYTES": "65536"})
+    port = caf_port(s)
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki["ca"]))
+    ctx.check_hostname = False
+    ctx.load_cert_chain(str(pki["client"][0]), str(pki["client"][1]))
+
+    def connect():
+        raw = socket.create_connection(("127.0.0.1", port))
+        return ctx.wrap_socket(raw)
+    oversized_attack(connect, s)
+    rc, out, _ = run_client(s, "hello", tls=(*pki["client"], pki["ca"]))
+    assert rc == 0
+
+
+def audit_actors(server, event_type):
+    import sqlite3
+    rows = sqlite3.connect(server.workdir / "auth.db").execute(
+        "SELECT actor FROM audit_logs WHERE event_type = ?", (event_type,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_client_certificate_identity_is_the_caller_in_audit(start_server, pki):
+    s = start_server(env=tls_env(pki, allowed="client,spiffe://corp/billing"))
+    good = (*pki["client"], pki["ca"])
+    rc, out, err = run_client(s, "hello", tls=good)
+    assert rc == 0, err
+    assert out[-1]["peer"] == "client:client"
+    t = sign_in(s, "ivan@example.com")
+    rc, out, _ = run_client(s, "revoke", "--session", t["session_id"], tls=good)
+    assert (rc, out[-1]) == (0, {"revoked": 1})
+    # A certificate named by its subjectAltName URI.
+    rc, out, err = run_client(s, "hello", tls=(*pki["svc"], pki["ca"]))
+    assert rc == 0 and out[-1]["peer"] == "client:spiffe://corp/billing", err
+    wait_until(lambda: audit_actors(s, "caf.revoke"), what="caf.revoke audit row")
+    assert audit_actors(s, "caf.revoke") == ["caf:client:client"]
+    wait_until(lambda: "caf:client:spiffe://corp/billing" in audit_actors(s, "caf.hello"),
+               what="caf.hello row of the SAN client")
+    assert set(audit_actors(s, "caf.hello")) == {
+        "caf:client:client", "caf:client:spiffe://corp/billing"}
+
+
+def test_only_allowed_client_identities_get_in(start_server, pki):
+    s = start_server(env=tls_env(pki))  # allowed: "client"
+    rc, out, err = run_client(s, "hello", tls=(*pki["other"], pki["ca"]))
+    assert rc == 3 and out == [], err
+    s.wait_event("caf-connection-refused", pred=lambda e: e["reason"] == "not_allowed"
+                 and e.get("detail") == "other-client")
+    rc, out, _ = run_client(s, "hello", tls=(*pki["client"], pki["ca"]))
+    assert rc == 0
+
+
+def test_the_server_certificate_is_not_a_client_certificate(start_server, pki):
+    s = start_server(env=tls_env(pki, allowed="*"))
+    rc, out, err = run_client(s, "hello", tls=(*pki["server"], pki["ca"]))
+    assert rc == 3 and out == [], err
+    first = s.wait_event("caf-connection-refused",
+                         pred=lambda e: e["reason"] == "server_certificate")
+    # Nor one whose extended key usage is for servers only (OpenSSL's
+    # client-purpose check already fails it in the handshake).
+    rc, out, err = run_client(s, "hello", tls=(*pki["server_only"], pki["ca"]))
+    assert rc == 3 and out == [], err
+    s.wait_event("caf-connection-refused",
+                 pred=lambda e: e["reason"] in ("tls_handshake", "not_a_client_certificate")
+                 and e["ts"] > first["ts"])
+    # "*" still admits any other client certificate of the CA.
+    rc, out, _ = run_client(s, "hello", tls=(*pki["other"], pki["ca"]))
+    assert rc == 0 and out[-1]["peer"] == "client:other-client"
