@@ -66,8 +66,7 @@ class basp_guard {
 public:
   /// @param max_payload the largest payload accepted in any frame.
   explicit basp_guard(std::uint32_t max_payload) noexcept
-    : max_payload_(max_payload) {
-  }
+      : max_payload_(max_payload) {}
 
   /// Feeds the next `n` bytes of the stream. Once a verdict other than
   /// `pass`/`handshake_ready` came back, the connection must be closed and
@@ -83,17 +82,11 @@ public:
 
   /// The operation byte and announced length of the last header read
   /// (for the log line of a refusal).
-  std::uint8_t last_operation() const noexcept {
-    return header_[0];
-  }
-  std::uint32_t last_length() const noexcept {
-    return last_len_;
-  }
+  std::uint8_t last_operation() const noexcept { return header_[0]; }
+  std::uint32_t last_length() const noexcept { return last_len_; }
 
   /// Frames seen completely or in part.
-  std::uint64_t frames() const noexcept {
-    return frames_;
-  }
+  std::uint64_t frames() const noexcept { return frames_; }
 
 private:
   basp_verdict on_header();

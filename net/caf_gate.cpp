@@ -27,8 +27,7 @@ using boost::system::error_code;
 
 struct caf_gate::impl {
   impl(caf_gate_options o, std::shared_ptr<authsvc::caf_peer_registry> p)
-    : opts(std::move(o)), peers(std::move(p)) {
-  }
+      : opts(std::move(o)), peers(std::move(p)) {}
 
   void accept_next();
 
@@ -60,13 +59,9 @@ template <class Outer>
 class gate_session : public std::enable_shared_from_this<gate_session<Outer>> {
 public:
   gate_session(caf_gate::impl* gate, Outer outer, std::string ip)
-    : gate_(gate),
-      outer_(std::move(outer)),
-      inner_(gate->ioc, gate->inner_tls),
-      deadline_(gate->ioc),
-      guard_(gate->opts.max_message_bytes),
-      ip_(std::move(ip)) {
-  }
+      : gate_(gate), outer_(std::move(outer)),
+        inner_(gate->ioc, gate->inner_tls), deadline_(gate->ioc),
+        guard_(gate->opts.max_message_bytes), ip_(std::move(ip)) {}
 
   ~gate_session() {
     if (bound_)
@@ -116,7 +111,8 @@ private:
     }
     X509* own = SSL_CTX_get0_certificate(gate_->outer_tls->native_handle());
     bool is_server_cert = own && X509_cmp(peer, own) == 0;
-    bool for_clients = X509_check_purpose(peer, X509_PURPOSE_SSL_CLIENT, 0) == 1;
+    bool for_clients
+        = X509_check_purpose(peer, X509_PURPOSE_SSL_CLIENT, 0) == 1;
     auto names = certificate_names(peer);
     X509_free(peer);
     if (is_server_cert || !for_clients) {
@@ -141,56 +137,54 @@ private:
                      gate_->opts.inner_port};
     inner_.lowest_layer().async_connect(ep, [self](error_code ec) {
       if (ec) {
-        log::error("caf", "caf-inner-connect-failed", {{"error", ec.message()}});
+        log::error("caf", "caf-inner-connect-failed",
+                   {{"error", ec.message()}});
         return self->close();
       }
-      self->inner_.async_handshake(ssl::stream_base::client,
-                                   [self](error_code ec) {
-                                     if (ec) {
-                                       log::error("caf",
-                                                  "caf-inner-handshake-failed",
-                                                  {{"error", ec.message()}});
-                                       return self->close();
-                                     }
-                                     ++self->gate_->stats.accepted;
-                                     self->pump_up();
-                                     self->pump_down();
-                                   });
+      self->inner_.async_handshake(
+          ssl::stream_base::client, [self](error_code ec) {
+            if (ec) {
+              log::error("caf", "caf-inner-handshake-failed",
+                         {{"error", ec.message()}});
+              return self->close();
+            }
+            ++self->gate_->stats.accepted;
+            self->pump_up();
+            self->pump_down();
+          });
     });
   }
 
   /// Client -> CAF, through the guard.
   void pump_up() {
     auto self = this->shared_from_this();
-    outer_.async_read_some(
-        asio::buffer(up_), [self](error_code ec, std::size_t n) {
-          if (ec)
-            return self->close();
-          auto v = self->guard_.feed(self->up_.data(), n);
-          if (v == auth::basp_verdict::too_large
-              || v == auth::basp_verdict::bad_operation) {
-            bool big = v == auth::basp_verdict::too_large;
-            ++(big ? self->gate_->stats.refused_size
-                   : self->gate_->stats.refused_protocol);
-            log_refusal(self->ip_, big ? "message_too_large" : "protocol",
-                        "operation "
-                            + std::to_string(self->guard_.last_operation())
-                            + ", " + std::to_string(self->guard_.last_length())
-                            + " bytes"
-                            + (self->identity_.empty()
-                                   ? std::string{}
-                                   : ", client " + self->identity_));
-            return self->close();
-          }
-          if (v == auth::basp_verdict::handshake_ready && !self->on_handshake())
-            return self->close();
-          asio::async_write(self->inner_, asio::buffer(self->up_.data(), n),
-                            [self](error_code ec, std::size_t) {
-                              if (ec)
-                                return self->close();
-                              self->pump_up();
-                            });
-        });
+    outer_.async_read_some(asio::buffer(up_), [self](error_code ec,
+                                                     std::size_t n) {
+      if (ec)
+        return self->close();
+      auto v = self->guard_.feed(self->up_.data(), n);
+      if (v == auth::basp_verdict::too_large
+          || v == auth::basp_verdict::bad_operation) {
+        bool big = v == auth::basp_verdict::too_large;
+        ++(big ? self->gate_->stats.refused_size
+               : self->gate_->stats.refused_protocol);
+        log_refusal(
+            self->ip_, big ? "message_too_large" : "protocol",
+            "operation " + std::to_string(self->guard_.last_operation()) + ", "
+                + std::to_string(self->guard_.last_length()) + " bytes"
+                + (self->identity_.empty() ? std::string{}
+                                           : ", client " + self->identity_));
+        return self->close();
+      }
+      if (v == auth::basp_verdict::handshake_ready && !self->on_handshake())
+        return self->close();
+      asio::async_write(self->inner_, asio::buffer(self->up_.data(), n),
+                        [self](error_code ec, std::size_t) {
+                          if (ec)
+                            return self->close();
+                          self->pump_up();
+                        });
+    });
   }
 
   /// CAF -> client: our own bytes, passed as they come.
@@ -291,8 +285,7 @@ void caf_gate::impl::accept_next() {
 
 caf_gate::caf_gate(caf_gate_options opts,
                    std::shared_ptr<authsvc::caf_peer_registry> peers)
-  : impl_(std::make_shared<impl>(std::move(opts), std::move(peers))) {
-}
+    : impl_(std::make_shared<impl>(std::move(opts), std::move(peers))) {}
 
 caf_gate::~caf_gate() {
   stop();
@@ -320,8 +313,8 @@ std::uint16_t caf_gate::start() {
     g.inner_tls.use_private_key_file(g.opts.inner_key, ssl::context::pem);
     g.inner_tls.load_verify_file(g.opts.inner_cert);
     g.inner_tls.set_verify_mode(ssl::verify_peer);
-    auto host = g.opts.host == "localhost" ? std::string{"127.0.0.1"}
-                                           : g.opts.host;
+    auto host
+        = g.opts.host == "localhost" ? std::string{"127.0.0.1"} : g.opts.host;
     tcp::endpoint ep{asio::ip::make_address(host), g.opts.port};
     g.acceptor.open(ep.protocol());
     g.acceptor.set_option(tcp::acceptor::reuse_address(true));

@@ -63,7 +63,8 @@ struct caf_gate_stats {
 
 class caf_gate {
 public:
-  caf_gate(caf_gate_options opts, std::shared_ptr<authsvc::caf_peer_registry> peers);
+  caf_gate(caf_gate_options opts,
+           std::shared_ptr<authsvc::caf_peer_registry> peers);
   ~caf_gate();
   caf_gate(const caf_gate&) = delete;
   caf_gate& operator=(const caf_gate&) = delete;

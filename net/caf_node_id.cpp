@@ -7,8 +7,9 @@ namespace authsvc::net {
 
 std::optional<std::string>
 decode_handshake_node(const std::vector<std::uint8_t>& payload) {
-  caf::binary_deserializer source{
-      static_cast<caf::execution_unit*>(nullptr), reinterpret_cast<const char*>(payload.data()), payload.size()};
+  caf::binary_deserializer source{static_cast<caf::execution_unit*>(nullptr),
+                                  reinterpret_cast<const char*>(payload.data()),
+                                  payload.size()};
   caf::node_id nid;
   if (auto err = source(nid))
     return std::nullopt;

@@ -30,8 +30,8 @@ std::vector<std::string> certificate_names(X509* cert) {
   if (auto* subject = X509_get_subject_name(cert)) {
     int i = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
     if (i >= 0)
-      if (auto cn = text_of(
-              X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
+      if (auto cn
+          = text_of(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i)));
           !cn.empty())
         out.push_back(std::move(cn));
   }

@@ -20,19 +20,13 @@ namespace authsvc::net {
 namespace {
 
 struct key_free {
-  void operator()(EVP_PKEY* p) const {
-    EVP_PKEY_free(p);
-  }
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 };
 struct x509_free {
-  void operator()(X509* p) const {
-    X509_free(p);
-  }
+  void operator()(X509* p) const { X509_free(p); }
 };
 struct file_close {
-  void operator()(FILE* f) const {
-    std::fclose(f);
-  }
+  void operator()(FILE* f) const { std::fclose(f); }
 };
 
 [[noreturn]] void fail(const char* what) {
@@ -99,8 +93,7 @@ ephemeral_pki::ephemeral_pki() {
   X509_set_issuer_name(cert.get(), name);
   // Its own trust anchor, and both ends of the inner connection.
   add_ext(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
-  add_ext(cert.get(), NID_key_usage,
-          "critical,digitalSignature,keyCertSign");
+  add_ext(cert.get(), NID_key_usage, "critical,digitalSignature,keyCertSign");
   add_ext(cert.get(), NID_ext_key_usage, "serverAuth,clientAuth");
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
     fail("sign");

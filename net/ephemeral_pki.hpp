@@ -22,12 +22,8 @@ public:
   ephemeral_pki(const ephemeral_pki&) = delete;
   ephemeral_pki& operator=(const ephemeral_pki&) = delete;
 
-  const std::string& cert_file() const noexcept {
-    return cert_file_;
-  }
-  const std::string& key_file() const noexcept {
-    return key_file_;
-  }
+  const std::string& cert_file() const noexcept { return cert_file_; }
+  const std::string& key_file() const noexcept { return key_file_; }
 
 private:
   std::string dir_;

@@ -69,8 +69,7 @@ TEST_CASE("a header that claims more than the limit is refused at once",
   }
 }
 
-TEST_CASE("frames are tracked across any split of the stream",
-          "[auth][basp]") {
+TEST_CASE("frames are tracked across any split of the stream", "[auth][basp]") {
   auto stream = concat({frame(basp::operation::client_handshake, 28),
                         frame(basp::operation::direct_message, 100),
                         frame(basp::operation::heartbeat, 0),
@@ -85,7 +84,8 @@ TEST_CASE("frames are tracked across any split of the stream",
       last = g.feed(stream.data() + i, n);
       if (last == basp_verdict::handshake_ready)
         ++ready;
-      if (last == basp_verdict::too_large || last == basp_verdict::bad_operation)
+      if (last == basp_verdict::too_large
+          || last == basp_verdict::bad_operation)
         break;
     }
     INFO("chunk " << chunk);
@@ -101,10 +101,9 @@ TEST_CASE("frames are tracked across any split of the stream",
 TEST_CASE("a client may only send what a direct CAF client sends",
           "[auth][basp]") {
   SECTION("the first frame must be a client handshake") {
-    for (auto op : {basp::operation::server_handshake,
-                    basp::operation::direct_message,
-                    basp::operation::routed_message,
-                    basp::operation::heartbeat}) {
+    for (auto op :
+         {basp::operation::server_handshake, basp::operation::direct_message,
+          basp::operation::routed_message, basp::operation::heartbeat}) {
       basp_guard g{limit};
       CHECK(feed_all(g, frame(op, 10)) == basp_verdict::bad_operation);
     }
@@ -112,9 +111,8 @@ TEST_CASE("a client may only send what a direct CAF client sends",
     CHECK(feed_all(empty, frame(basp::operation::client_handshake, 0))
           == basp_verdict::bad_operation);
     basp_guard huge{limit};
-    CHECK(feed_all(huge,
-                   header(basp::operation::client_handshake,
-                          defaults::basp_max_handshake_bytes + 1))
+    CHECK(feed_all(huge, header(basp::operation::client_handshake,
+                                defaults::basp_max_handshake_bytes + 1))
           == basp_verdict::bad_operation);
   }
   SECTION("a repeated handshake is captured again, within the same cap") {
