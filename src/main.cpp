@@ -68,8 +68,9 @@ load_templates(const config::settings& cfg) {
 
 int serve(std::shared_ptr<const config::settings> cfg) {
   log::init(cfg->log.level, cfg->log.format);
+  // A generated key is logged as secret-key-generated (make_keys).
   for (const auto& w : cfg->warnings)
-    if (w.find("auth.secret_key") == std::string::npos)
+    if (w.rfind("auth.secret_key is not set", 0) != 0)
       log::warn("config", "config-warning", {{"message", w}});
   std::shared_ptr<const key_ring> keys;
   std::shared_ptr<const mail::template_set> templates;
