@@ -159,6 +159,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     opts.max_body_bytes = cfg->server.max_body_bytes;
     opts.max_header_bytes = cfg->server.max_header_bytes;
     opts.max_connections = cfg->server.max_connections;
+    opts.max_connections_per_ip = cfg->server.max_connections_per_ip;
+    opts.per_ip_exempt = cfg->server.trusted_proxies;
     opts.pipeline_limit = cfg->server.pipeline_limit;
     opts.header_timeout = to_ms(cfg->server.header_timeout);
     opts.body_timeout = to_ms(cfg->server.body_timeout);
