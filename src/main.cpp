@@ -24,6 +24,7 @@
 #include "actors/type_ids.hpp"
 #include "auth/crypto.hpp"
 #include "auth/ids.hpp"
+#include "auth/ip_address.hpp"
 #include "core/config.hpp"
 #include "db/sqlite_executor.hpp"
 #include "core/key_ring.hpp"
@@ -39,6 +40,17 @@ using namespace authsvc;
 
 std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+/// True for addresses only this machine can reach (127.0.0.0/8, ::1).
+bool is_loopback_host(const std::string& host) {
+  auto ip = auth::ip_address::parse(host);
+  if (!ip)
+    return host == "localhost";
+  auto plain = ip->unmapped();
+  if (plain.is_v4())
+    return plain.v4_octets()[0] == 127;
+  return plain == *auth::ip_address::parse("::1");
 }
 
 /// Loads the master secret (or makes one) and derives the key ring.
@@ -199,6 +211,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                    {"api_version", passwordless::api::interface_version}});
       }
       auto port = server.start();
+      if (cfg->metrics.token.empty() && !is_loopback_host(opts.host))
+        log::warn("http", "metrics-public",
+                  {{"host", opts.host},
+                   {"message", "GET /metrics answers anyone who can reach "
+                               "this address (route counts, sign-in and "
+                               "error rates); set PA_METRICS_TOKEN, or bind "
+                               "server.host to loopback"}});
       log::always("http", "http-listening",
                   {{"host", opts.host},
                    {"port", port},
