@@ -84,19 +84,9 @@ void expire_pending(front_state& st, std::int64_t now_ns) {
       due.emplace_back(std::move(ctx), p.call);
   }
   st.pending = std::move(keep);
-  for (auto& [ctx, call] : due) {
-    if (ctx->owner_call != call)
-      continue;
-    ctx->owner_call = 0;
-    auto on_timeout = std::move(ctx->on_owner_timeout);
-    ctx->on_owner_timeout = nullptr;
-    if (on_timeout) {
-      guarded(ctx, on_timeout);
-    } else {
-      ctx->log_fields["cause"] = "owner timeout";
-      ctx->reply_error("service_unavailable");
-    }
-  }
+  for (auto& [ctx, call] : due)
+    if (ctx->owner_call == call)
+      ctx->owner_timed_out();
 }
 
 void dispatch(const context_ptr& ctx) {
@@ -245,6 +235,42 @@ request_context::request_context(
   }
   if (req.received_ns == 0)
     req.received_ns = steady_ns();
+}
+
+bool request_context::owner_answered(std::uint64_t call) {
+  if (owner_call != call)
+    return false;
+  if (replied_) {
+    owner_call = 0;
+    on_owner_timeout = nullptr;
+    return false;
+  }
+  if (steady_ns() >= owner_deadline_ns) {
+    owner_timed_out();
+    return false;
+  }
+  owner_call = 0;
+  on_owner_timeout = nullptr;
+  return true;
+}
+
+void request_context::owner_timed_out() {
+  owner_call = 0;
+  auto on_timeout = std::move(on_owner_timeout);
+  on_owner_timeout = nullptr;
+  if (on_timeout) {
+    // As guarded(): an escaping exception becomes a 500.
+    try {
+      on_timeout();
+    } catch (const std::exception& e) {
+      reply_internal(e.what());
+    } catch (...) {
+      reply_internal("unknown exception");
+    }
+  } else {
+    log_fields["cause"] = "owner timeout";
+    reply_error("service_unavailable");
+  }
 }
 
 void request_context::reply(http::response r) {

@@ -143,20 +143,22 @@ struct request_context {
 
   /// Id of the ask_owner call in flight; 0 = none.
   std::uint64_t owner_call = 0;
+  /// When the call in flight times out (steady clock, nanoseconds).
+  std::int64_t owner_deadline_ns = 0;
   /// What the deadline does to the call in flight: empty = answer 503.
   std::function<void()> on_owner_timeout;
 
   /// First call in every ask_owner continuation (value and error).
-  /// @returns false when the answer is stale (the deadline already acted:
-  /// a 503, or moving on without the owner) or the request was answered,
-  /// so the continuation must do nothing.
-  bool owner_answered(std::uint64_t call) {
-    if (owner_call != call)
-      return false;
-    owner_call = 0;
-    on_owner_timeout = nullptr;
-    return !replied_;
-  }
+  /// An answer that arrives after its deadline is a timeout even when the
+  /// once-a-second sweep has not acted yet: the deadline acts now.
+  /// @returns false when the answer is stale (the deadline acted: a 503, or
+  /// moving on without the owner) or the request was answered, so the
+  /// continuation must do nothing.
+  bool owner_answered(std::uint64_t call);
+
+  /// The deadline of the call in flight passed: runs `on_owner_timeout`, or
+  /// answers 503 when there is none.
+  void owner_timed_out();
 
 private:
   bool replied_ = false;
@@ -200,6 +202,7 @@ auto ask_owner(const context_ptr& ctx, std::chrono::milliseconds timeout,
     st.pending.pop_front();
   auto call = ++st.next_call;
   ctx->owner_call = call;
+  ctx->owner_deadline_ns = deadline;
   st.pending.push_back({deadline, call, ctx});
   return std::make_pair(
       call, ctx->self->request(dest, caf::infinite, std::forward<Ts>(xs)...));

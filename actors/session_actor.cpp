@@ -137,6 +137,39 @@ void set_active_gauge(self_ptr self) {
                    static_cast<double>(self->state.sessions.size())));
 }
 
+void keep_successor_until_grace_ends(self_ptr self, std::int64_t replaced_at,
+                                     const std::string& old_hash);
+
+/// Successors stored before a restart have no purge coming: erase those
+/// whose window is over now, and leave the rest to scrub_successors.
+void sweep_successors_at_start(self_ptr self) {
+  auto now = unix_now();
+  auto cutoff = now - self->state.cfg().tokens.refresh_grace;
+  db::unit u;
+  u.statements.push_back(
+      db::stmt("UPDATE refresh_tokens SET successor_enc = NULL "
+               "WHERE successor_enc IS NOT NULL AND replaced_at <= ?",
+               {value::integer(cutoff)}));
+  // Their windows end within refresh_grace seconds of now.
+  u.statements.push_back(
+      db::stmt("SELECT replaced_at, token_hash FROM refresh_tokens "
+               "WHERE successor_enc IS NOT NULL ORDER BY replaced_at"));
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [self](db::unit_result& r) {
+            if (!r.ok || r.results.size() < 2)
+              return;
+            const auto& rs = r.results[1];
+            for (std::size_t i = 0; i < rs.rows.size(); ++i)
+              keep_successor_until_grace_ends(self, rs.at(i, "replaced_at").i,
+                                              rs.at(i, "token_hash").s);
+          },
+          [](caf::error& e) {
+            log::warn("sessions", "successor-sweep-failed",
+                      {{"error", caf::to_string(e)}});
+          });
+}
+
 void load_sessions(self_ptr self) {
   auto now = unix_now();
   self->request(
@@ -174,6 +207,7 @@ void load_sessions(self_ptr self) {
             }
             self->state.ready = true;
             set_active_gauge(self);
+            sweep_successors_at_start(self);
             log::info("sessions", "sessions-loaded",
                       {{"sessions", self->state.sessions.size()},
                        {"keys", self->state.keys.size()}});
@@ -267,6 +301,11 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
         db::stmt("UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
                  "WHERE id = ? AND revoked_at IS NULL",
                  {value::integer(now), value::text(reason), value::text(id)}));
+    // A dead session's successors are of no use to anyone: erase at once.
+    u.statements.push_back(
+        db::stmt("UPDATE refresh_tokens SET successor_enc = NULL "
+                 "WHERE session_id = ? AND successor_enc IS NOT NULL",
+                 {value::text(id)}));
   }
   if (live > 0) {
     caf::anon_send(self->state.metrics,
@@ -284,6 +323,77 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
             });
 }
 
+/// Erases the sealed successors whose grace window is over, then waits for
+/// the next one to end. Without this the live refresh token of every
+/// session that ever rotated could be read back from the database file by
+/// anyone who also holds the master key.
+void scrub_successors(self_ptr self) {
+  auto& st = self->state;
+  auto now = unix_now();
+  auto grace = st.cfg().tokens.refresh_grace;
+  // Inside the window while now - replaced_at < grace (refresh_old).
+  auto cutoff = now - grace;
+  db::unit u;
+  std::vector<std::pair<std::int64_t, std::string>> due;
+  while (!st.kept_successors.empty()
+         && st.kept_successors.front().first <= cutoff) {
+    due.push_back(std::move(st.kept_successors.front()));
+    st.kept_successors.pop_front();
+  }
+  for (const auto& [at, hash] : due)
+    u.statements.push_back(
+        db::stmt("UPDATE refresh_tokens SET successor_enc = NULL "
+                 "WHERE token_hash = ?",
+                 {value::text(hash)}));
+  st.scrub_scheduled = false;
+  if (!st.kept_successors.empty()) {
+    // The next window ends at replaced_at + grace (whole seconds).
+    auto wait = st.kept_successors.front().first + grace - now;
+    st.scrub_scheduled = true;
+    self->delayed_send(self,
+                       std::chrono::seconds(std::max<std::int64_t>(1, wait)),
+                       atom::purge_atom_v);
+  }
+  if (u.statements.empty())
+    return;
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [](db::unit_result& r) {
+            if (!r.ok)
+              log::warn("sessions", "successor-scrub-failed",
+                        {{"code", r.fail_code}});
+          },
+          [self, due](caf::error& e) mutable {
+            // Try again with the next purge; the start-up sweep covers a
+            // crash in between.
+            log::warn("sessions", "successor-scrub-failed",
+                      {{"error", caf::to_string(e)}});
+            auto& kept = self->state.kept_successors;
+            kept.insert(kept.begin(), due.begin(), due.end());
+            if (!self->state.scrub_scheduled) {
+              self->state.scrub_scheduled = true;
+              self->delayed_send(self, std::chrono::seconds(1),
+                                 atom::purge_atom_v);
+            }
+          });
+}
+
+/// Notes a sealed successor stored at `replaced_at` and makes sure a purge
+/// comes when its window ends. One timer at a time, for any number of
+/// rotations: the deque is in time order.
+void keep_successor_until_grace_ends(self_ptr self, std::int64_t replaced_at,
+                                     const std::string& old_hash) {
+  auto& st = self->state;
+  st.kept_successors.emplace_back(replaced_at, old_hash);
+  if (st.scrub_scheduled)
+    return;
+  st.scrub_scheduled = true;
+  // replaced_at is the whole second the rotation happened in, so after
+  // `grace` seconds from now the window is over.
+  self->delayed_send(self, std::chrono::seconds(st.cfg().tokens.refresh_grace),
+                     atom::purge_atom_v);
+}
+
 /// Rotates the live refresh token of `s` and answers every waiter.
 void rotate(self_ptr self, const std::string& session_id,
             const refresh_request& req) {
@@ -296,14 +406,19 @@ void rotate(self_ptr self, const std::string& session_id,
   auto expires = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
   // The successor is kept (encrypted) for the grace window, so a second tab
   // presenting the old token gets the same one instead of a reuse alarm.
-  auto sealed = auth::secret_box::seal(self->state.opts.keys->payloads,
-                                       auth::to_bytes(successor), old_hash);
+  // It is the live refresh token, so only for that window: scrub_successors
+  // erases it once the window is over (no window, nothing kept).
+  auto grace = cfg.tokens.refresh_grace;
+  auto sealed = grace > 0 ? value::blob(auth::to_string(auth::secret_box::seal(
+                    self->state.opts.keys->payloads, auth::to_bytes(successor),
+                    old_hash)))
+                          : value::null();
   db::unit u;
   u.statements.push_back(db::stmt_one(
       "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
       "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
-      {value::integer(now), value::text(new_hash),
-       value::blob(auth::to_string(sealed)), value::text(old_hash)},
+      {value::integer(now), value::text(new_hash), std::move(sealed),
+       value::text(old_hash)},
       "invalid_refresh_token"));
   u.statements.push_back(
       db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
@@ -348,6 +463,8 @@ void rotate(self_ptr self, const std::string& session_id,
                            [](std::int32_t) {});
               return;
             }
+            if (self->state.cfg().tokens.refresh_grace > 0)
+              keep_successor_until_grace_ends(self, now, old_hash);
             self->state.by_refresh.erase(old_hash);
             s.refresh_hash = new_hash;
             self->state.by_refresh[new_hash] = session_id;
@@ -835,6 +952,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           load(self);
       },
       [=](atom::tick_atom) { tick(self); },
+      [=](atom::purge_atom) { scrub_successors(self); },
   };
 }
 

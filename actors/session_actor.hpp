@@ -3,6 +3,7 @@
 // live session in memory (loaded from the database at start, written
 // through on every change), so checking an access token never reads the
 // database and a revocation is effective the moment it is processed.
+#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -44,8 +45,10 @@ using session_actor = caf::typed_actor<
     caf::replies_to<atom::ready_atom>::with<bool>,
     /// A user's profile changed: refresh the copy cached with its sessions.
     caf::reacts_to<user_info>,
-    /// Internal: load state; periodic purge and key reload.
-    caf::reacts_to<atom::load_atom>, caf::reacts_to<atom::tick_atom>>;
+    /// Internal: load state; periodic purge and key reload; erasing the
+    /// stored successors whose grace window is over.
+    caf::reacts_to<atom::load_atom>, caf::reacts_to<atom::tick_atom>,
+    caf::reacts_to<atom::purge_atom>>;
 
 struct session_options {
   std::shared_ptr<const config::settings> cfg;
@@ -91,6 +94,13 @@ struct session_state {
   std::unordered_map<std::string, std::string> by_refresh; ///< hash -> id
   std::unordered_map<std::string, std::set<std::string>> by_user;
   std::vector<stored_key> keys; ///< newest last
+  /// Rotated refresh tokens whose row still holds the sealed successor, as
+  /// (replaced_at, token_hash), oldest first. The successor is the live
+  /// refresh token: it stays in the database only for the grace window, and
+  /// a purge_atom erases it then (see scrub_successors).
+  std::deque<std::pair<std::int64_t, std::string>> kept_successors;
+  /// A purge_atom is on its way.
+  bool scrub_scheduled = false;
   /// Access tokens whose signature and claims already checked out, by the
   /// SHA-256 of the token: a client repeats its token on every request, and
   /// an ES256 verification (~100 µs) would otherwise serialise them here.

@@ -1,5 +1,6 @@
 #include "auth/ip_filter.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace authsvc::auth {
@@ -12,6 +13,22 @@ ip_filter::ip_filter(std::vector<cidr_block> allow,
                      std::vector<cidr_block> deny)
     : allow_(std::move(allow)), deny_(std::move(deny)) {
   // nop
+}
+
+ip_filter ip_filter::with_rule(const cidr_block& block,
+                               ip_decision action) const {
+  auto out = *this;
+  (action == ip_decision::allow ? out.allow_ : out.deny_).push_back(block);
+  return out;
+}
+
+ip_filter ip_filter::without_rule(const cidr_block& block,
+                                  ip_decision action) const {
+  auto out = *this;
+  auto& list = action == ip_decision::allow ? out.allow_ : out.deny_;
+  if (auto it = std::find(list.begin(), list.end(), block); it != list.end())
+    list.erase(it);
+  return out;
 }
 
 ip_decision ip_filter::decide(const ip_address& address) const noexcept {

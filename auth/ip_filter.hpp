@@ -53,6 +53,15 @@ public:
 
   const std::vector<cidr_block>& deny_rules() const noexcept { return deny_; }
 
+  // -- changes ----------------------------------------------------------------
+
+  /// This filter with one more rule (`action`: allow or deny).
+  ip_filter with_rule(const cidr_block& block, ip_decision action) const;
+
+  /// This filter without one rule equal to `block` in the `action` list (a
+  /// copy from elsewhere, e.g. configuration, stays).
+  ip_filter without_rule(const cidr_block& block, ip_decision action) const;
+
   // -- decisions --------------------------------------------------------------
 
   /// Applies the precedence described on the class.

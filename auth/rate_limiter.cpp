@@ -237,4 +237,33 @@ rate_decision limiter_set::check_all(const std::vector<rate_check>& checks,
   return worst;
 }
 
+std::optional<limiter_outage_policy>
+parse_limiter_outage_policy(std::string_view text) noexcept {
+  if (text == "open")
+    return limiter_outage_policy::open;
+  if (text == "closed")
+    return limiter_outage_policy::closed;
+  if (text == "closed_for_sign_in")
+    return limiter_outage_policy::closed_for_sign_in;
+  return std::nullopt;
+}
+
+bool guards_sign_in(std::string_view route_class) noexcept {
+  return route_class == "verify" || route_class == "totp"
+         || route_class == "webauthn" || route_class == "email_send";
+}
+
+bool pass_without_verdict(limiter_outage_policy policy,
+                          std::string_view route_class) noexcept {
+  switch (policy) {
+  case limiter_outage_policy::open:
+    return true;
+  case limiter_outage_policy::closed:
+    return false;
+  case limiter_outage_policy::closed_for_sign_in:
+    return !guards_sign_in(route_class);
+  }
+  return false;
+}
+
 } // namespace authsvc::auth

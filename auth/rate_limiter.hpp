@@ -207,6 +207,33 @@ struct limiter_set_config {
                                              std::string_view value);
 };
 
+// -- without a verdict --------------------------------------------------------
+
+/// What a request does when the limiter gives no verdict (it did not answer
+/// in time, or is down): `rate_limit.on_timeout`.
+enum class limiter_outage_policy : std::uint8_t {
+  open,               ///< every request goes on, unlimited
+  closed,             ///< every limited request is refused (503)
+  closed_for_sign_in, ///< refused where a limit guards secrets or mail
+};
+
+/// Parses "open", "closed" or "closed_for_sign_in".
+std::optional<limiter_outage_policy>
+parse_limiter_outage_policy(std::string_view text) noexcept;
+
+/// The route classes whose limit is the main brake on guessing a sign-in
+/// secret (codes, links, TOTP and recovery codes, passkey ceremonies) or on
+/// mailing someone: "verify", "totp", "webauthn", "email_send". Others (the
+/// global ceiling alone, "refresh" of 256-bit tokens) only shed load.
+bool guards_sign_in(std::string_view route_class) noexcept;
+
+/// Decides a request the limiter gave no verdict for.
+/// @param route_class the route's class as in the route table ("verify",
+///        ...), empty when only the global per-IP ceiling applies
+/// @returns true when the request may go on
+bool pass_without_verdict(limiter_outage_policy policy,
+                          std::string_view route_class) noexcept;
+
 /// One limit to apply to a request: which class, keyed by what.
 struct rate_check {
   limit_class cls;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -194,6 +195,7 @@ const std::vector<entry>& table() {
       INT(server, max_body_bytes, max_body_bytes, 1024, 64 << 20),
       INT(server, max_header_bytes, max_header_bytes, 1024, 1 << 20),
       INT(server, max_connections, max_connections, 1, 1 << 20),
+      INT(server, max_connections_per_ip, max_connections_per_ip, 0, 1 << 20),
       INT(server, pipeline_limit, pipeline_limit, 1, 64),
       SECS(server, header_timeout, header_timeout, 0.05, 3600),
       SECS(server, body_timeout, body_timeout, 0.05, 3600),
@@ -267,6 +269,9 @@ const std::vector<entry>& table() {
       BOOL(rate_limit, enabled, enabled),
       BOOL(rate_limit, exempt_ops, exempt_ops),
       INT(rate_limit, max_keys, max_keys, 100, 100000000),
+      SECS(rate_limit, timeout, timeout, 0, 60),
+      CHOICE(rate_limit, on_timeout, on_timeout, "open", "closed",
+             "closed_for_sign_in"),
       entry{"rate_limit", "policies", kind::map, false,
             [](settings& s, const std::string& key, const std::string& v) {
               // "class=N/P,class=N/P" (the TOML form is a table).
@@ -433,8 +438,9 @@ void load_toml(settings& s, const std::string& path) {
         auto base = key.substr(0, key.size() - 5);
         auto e = find_entry(section, base);
         if (e && e->secret) {
-          apply(s, *e, read_secret_file(name, toml_to_text(name, node)),
-                "file (secret file)");
+          auto file = toml_to_text(name, node);
+          apply(s, *e, read_secret_file(name, file), "file (secret file)");
+          s.secret_files[full_name(*e)] = file;
           continue;
         }
       }
@@ -482,6 +488,18 @@ std::string origin_of(const std::string& url) {
     return url;
   auto end = url.find_first_of("/?#", pos + 3);
   return url.substr(0, end);
+}
+
+/// True when two files' folders are the same (after resolving `.`, `..`
+/// and symbolic links as far as the paths exist).
+bool same_directory(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  auto dir = [](const std::string& p) {
+    std::error_code ec;
+    auto abs = fs::weakly_canonical(fs::absolute(p, ec), ec);
+    return (ec ? fs::path(p) : abs).parent_path();
+  };
+  return dir(a) == dir(b);
 }
 
 void derive_and_validate(settings& s) {
@@ -590,10 +608,19 @@ void derive_and_validate(settings& s) {
   if (s.auth.secret_key.empty()) {
     s.warnings.push_back(
         "auth.secret_key is not set (PA_AUTH_SECRET_KEY): a key is generated "
-        "and kept in the database next to the data it protects; set one for "
-        "production");
+        "into secret.key, in the same directory as the database it protects "
+        "(a copy of that directory opens every sealed secret); set one for "
+        "production, kept elsewhere");
   } else if (s.auth.secret_key.size() < 32) {
     throw config_error("auth.secret_key", "must be at least 32 characters");
+  } else if (auto it = s.secret_files.find("auth.secret_key");
+             it != s.secret_files.end()
+             && same_directory(it->second, s.database.path)) {
+    s.warnings.push_back(
+        "auth.secret_key is read from '" + it->second
+        + "', in the same directory as the database (" + s.database.path
+        + "): a copy or backup of that directory opens every sealed secret; "
+          "keep the key elsewhere in production");
   }
 }
 
@@ -632,9 +659,11 @@ settings load(const sources& src) {
       apply(s, e, it->second, "env " + name);
     if (e.secret) {
       if (auto it = src.environment.find(name + "_FILE");
-          it != src.environment.end())
+          it != src.environment.end()) {
         apply(s, e, read_secret_file(full_name(e), it->second),
               "env " + name + "_FILE");
+        s.secret_files[full_name(e)] = it->second;
+      }
     }
   }
   for (const auto& item : src.overrides) {

@@ -34,6 +34,10 @@ struct server_config {
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_connections = 1024;
+  /// Connections one client address (IPv6: its /64) may hold at once, so
+  /// one client cannot take every slot; trusted proxies are exempt.
+  /// 0 = no per-address cap.
+  std::size_t max_connections_per_ip = 64;
   std::size_t pipeline_limit = 8;
   double header_timeout = 10;   ///< seconds to receive a complete header
   double body_timeout = 30;     ///< seconds to receive the body after it
@@ -139,6 +143,13 @@ struct rate_limit_config {
   std::int64_t max_keys = 100000;
   /// Overrides per route class, "limit/period_seconds" (e.g. "5/3600").
   std::map<std::string, std::string> policies;
+  /// Seconds a request waits for the limiter's verdict (0 = none arrives in
+  /// time: every request takes the on_timeout path).
+  double timeout = 2;
+  /// What a request without a verdict does (timeout, or limiter down):
+  /// "open" (goes on), "closed" (503), or "closed_for_sign_in" (503 for the
+  /// classes that guard sign-in secrets and mail, on for the rest).
+  std::string on_timeout = "closed_for_sign_in";
 };
 
 struct log_config {
@@ -214,6 +225,8 @@ struct settings {
   std::map<std::string, std::string> sources;
   /// Warnings gathered while loading (e.g. a generated secret key).
   std::vector<std::string> warnings;
+  /// The files secrets were read from (`x_file`, `PA_X_FILE`), by key.
+  std::map<std::string, std::string> secret_files;
 };
 
 /// Where a loader reads its inputs; a seam so tests can pass their own.

@@ -37,13 +37,21 @@ std::string load_or_create_master_secret(const config::settings& cfg,
   auto dir = std::filesystem::path(cfg.database.path).parent_path();
   if (dir.empty())
     dir = ".";
-  std::filesystem::create_directories(dir);
+  if (!std::filesystem::exists(dir)) {
+    std::filesystem::create_directories(dir);
+    // A folder we made holds only our secrets: owner-only.
+    ::chmod(dir.c_str(), 0700);
+  }
   auto path = dir / "secret.key";
   if (std::ifstream in{path}; in) {
     std::string s;
     std::getline(in, s);
-    if (s.size() >= 32)
+    if (s.size() >= 32) {
+      // A key file left readable (by an older version, a copy, a umask) is
+      // tightened: anyone who reads it opens every sealed secret.
+      ::chmod(path.c_str(), 0600);
       return s;
+    }
   }
   auto secret = auth::random_token(48);
   {

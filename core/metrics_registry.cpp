@@ -214,6 +214,10 @@ void declare_service_metrics(registry& r) {
   r.declare("active_sessions", ft::gauge, "Live sessions held in memory.", {});
   r.declare("rate_limit_hits_total", ft::counter,
             "Requests refused by a rate limit, by route class.", {"type"});
+  r.declare("rate_limit_timeouts_total", ft::counter,
+            "Requests the rate limiter gave no verdict for in time (or "
+            "failed on), by what rate_limit.on_timeout made of them.",
+            {"outcome"});
   r.declare("webhook_deliveries_total", ft::counter,
             "Webhook delivery attempts by outcome.", {"outcome"});
   r.declare("webhook_polls_total", ft::counter,

@@ -8,7 +8,10 @@
 #include <cctype>
 #include <filesystem>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth/crypto.hpp"
 #include "core/embedded.hpp"
@@ -53,13 +56,33 @@ std::vector<migration> embedded_migrations() {
   return parse_migrations(files);
 }
 
+namespace {
+
+/// False for SQLite's in-memory and URI names, which are no plain file path.
+bool is_file_path(const std::string& path) {
+  return !path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0;
+}
+
+} // namespace
+
 sqlite_executor::sqlite_executor(const std::string& path,
                                  const std::string& synchronous,
                                  int busy_timeout_ms) {
+  bool on_disk = is_file_path(path);
   auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
+  if (on_disk && !parent.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
+    if (!std::filesystem::exists(parent, ec)
+        && std::filesystem::create_directories(parent, ec))
+      ::chmod(parent.c_str(), 0700); // a folder we made: ours alone
+  }
+  // SQLite creates files with 0644 less the umask, and gives the -wal and
+  // -shm files the mode of the database. Creating the file ourselves, 0600,
+  // keeps all three owner-only whatever the umask.
+  if (on_disk) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      ::close(fd);
   }
   int rc = sqlite3_open_v2(path.c_str(), &db_,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -75,6 +98,11 @@ sqlite_executor::sqlite_executor(const std::string& path,
   sqlite3_busy_timeout(db_, busy_timeout_ms);
   exec("PRAGMA foreign_keys = ON");
   exec("PRAGMA journal_mode = WAL");
+  // Files an older version (or a copy) left readable are tightened: they
+  // hold personal data and sealed secrets.
+  if (on_disk)
+    for (const char* suffix : {"", "-wal", "-shm"})
+      ::chmod((path + suffix).c_str(), 0600);
   std::string sync = synchronous;
   std::transform(sync.begin(), sync.end(), sync.begin(), ::toupper);
   exec("PRAGMA synchronous = " + sync);

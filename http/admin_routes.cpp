@@ -190,6 +190,18 @@ nlohmann::json audit_json(const db::rowset& rs, std::size_t i) {
           {"metadata", meta.is_object() ? meta : nlohmann::json::object()}};
 }
 
+/// Answers 409 would_lock_out_caller when the rules `after` a change would
+/// deny the address this request comes from: an operator cutting off their
+/// own access to the admin API by accident. `force: true` overrides.
+/// @returns true when it replied.
+bool locks_out_caller(const context_ptr& ctx, const auth::ip_filter& after) {
+  if (after.decide(ctx->client_ip) != auth::ip_decision::deny)
+    return false;
+  ctx->reply_error("would_lock_out_caller", {},
+                   {{"client_ip", ctx->client_ip}});
+  return true;
+}
+
 nlohmann::json ip_filter_json(const db::rowset& rs, std::size_t i) {
   return {{"id", rs.at(i, "id").s},
           {"cidr", rs.at(i, "cidr").s},
@@ -552,7 +564,20 @@ void admin_ip_filter_create(const context_ptr& ctx) {
     errors.add("cidr", "is not an IP address or CIDR block");
   if (action && *action != "allow" && *action != "deny")
     errors.add("action", "must be allow or deny");
+  bool force = false;
+  if (auto it = body->find("force"); it != body->end()) {
+    if (it->is_boolean())
+      force = it->get<bool>();
+    else
+      errors.add("force", "must be a boolean");
+  }
   if (errors.reply_if_any(ctx))
+    return;
+  if (!force
+      && locks_out_caller(ctx, ctx->self->state.ip_rules.with_rule(
+                                   *block, *action == "allow"
+                                               ? auth::ip_decision::allow
+                                               : auth::ip_decision::deny)))
     return;
   auto id = auth::uuid_v4();
   db::unit u;
@@ -589,17 +614,48 @@ void admin_ip_filter_get(const context_ptr& ctx) {
 }
 
 void admin_ip_filter_delete(const context_ptr& ctx) {
-  db::unit u;
-  u.statements.push_back(
-      db::stmt_one("DELETE FROM ip_filters WHERE id = ? RETURNING cidr",
-                   {value::text(ctx->params["id"])}, "not_found"));
-  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
-    if (!r.ok)
-      return ctx->reply_error("not_found");
-    ctx->audit("ip_filter.deleted", true, {}, {},
-               {{"cidr", r.results[0].at(0, "cidr").s}});
-    ip_filters_changed(ctx, [ctx] { no_content(ctx); });
-  });
+  auto id = ctx->params["id"];
+  bool force = false;
+  for (const auto& [k, v] : http::parse_form(ctx->req.query()))
+    if (k == "force") {
+      if (v != "true" && v != "false")
+        return ctx->reply_error("validation_failed", {},
+                                {{"force", "must be true or false"}});
+      force = v == "true";
+    }
+  auto remove = [ctx, id] {
+    db::unit u;
+    u.statements.push_back(
+        db::stmt_one("DELETE FROM ip_filters WHERE id = ? RETURNING cidr",
+                     {value::text(id)}, "not_found"));
+    db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
+      if (!r.ok)
+        return ctx->reply_error("not_found");
+      ctx->audit("ip_filter.deleted", true, {}, {},
+                 {{"cidr", r.results[0].at(0, "cidr").s}});
+      ip_filters_changed(ctx, [ctx] { no_content(ctx); });
+    });
+  };
+  if (force)
+    return remove();
+  // Dropping the allow rule that admits the caller (while other allow rules
+  // stay) would lock them out as surely as a deny rule.
+  db_read(ctx,
+          db::stmt("SELECT cidr, action FROM ip_filters WHERE id = ?",
+                   {value::text(id)}),
+          [ctx, remove](db::rowset& rs) {
+            if (rs.empty())
+              return ctx->reply_error("not_found");
+            auto block = auth::cidr_block::parse(rs.at(0, "cidr").s);
+            auto action = rs.at(0, "action").s == "allow"
+                              ? auth::ip_decision::allow
+                              : auth::ip_decision::deny;
+            if (block
+                && locks_out_caller(ctx, ctx->self->state.ip_rules.without_rule(
+                                             *block, action)))
+              return;
+            remove();
+          });
 }
 
 // -- webhooks -----------------------------------------------------------------

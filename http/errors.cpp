@@ -48,6 +48,9 @@ const std::unordered_map<std::string_view, info>& table() {
       {"totp_already_enabled", {409, "TOTP is already enabled."}},
       {"signup_disabled", {403, "Sign-up is disabled."}},
       {"redirect_not_allowed", {422, "redirect_to is not in the allow list."}},
+      {"would_lock_out_caller",
+       {409, "This change would block your own address; send force: true "
+             "to make it anyway."}},
   };
   return t;
 }

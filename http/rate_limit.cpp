@@ -3,23 +3,45 @@
 #include <algorithm>
 
 #include "auth/client_ip.hpp"
+#include "auth/rate_limiter.hpp"
 
 namespace authsvc {
 
 namespace {
 
-constexpr auto limiter_timeout = std::chrono::milliseconds(2000);
+/// A request the limiter gave no verdict for (`why`: timeout, or the
+/// limiter's error): goes on or gets 503, as `rate_limit.on_timeout` says
+/// for its class, counted in rate_limit_timeouts_total{outcome}.
+void without_verdict(const context_ptr& ctx, const std::string& route_class,
+                     const std::string& why,
+                     const std::function<void()>& next) {
+  auto policy
+      = auth::parse_limiter_outage_policy(ctx->cfg().rate_limit.on_timeout)
+            .value_or(auth::limiter_outage_policy::closed_for_sign_in);
+  bool pass = auth::pass_without_verdict(policy, route_class);
+  ctx->log_fields["rate_limit"] = "unavailable: " + why;
+  caf::anon_send(ctx->svc().metrics,
+                 metrics::inc("rate_limit_timeouts_total",
+                              {pass ? "allowed" : "refused"}));
+  if (pass)
+    return guarded(ctx, next);
+  ctx->extra_headers.push_back({"Retry-After", "1"});
+  ctx->reply_error("service_unavailable");
+}
 
 /// The limiter on the hot path (every request): a call without a CAF timer
-/// (see ask_owner). When the limiter does not answer in time, or fails,
-/// the request goes on without limits: an overloaded limiter must not take
-/// the whole API down with it (logged as rate_limit=unavailable).
+/// (see ask_owner). When the limiter does not answer within
+/// `rate_limit.timeout`, or fails, without_verdict decides: an overloaded
+/// limiter should neither take the whole API down with it nor, for the
+/// sign-in classes by default, switch off the brake on guessing codes.
 void ask(const context_ptr& ctx, rate_request req, std::function<void()> next) {
-  ctx->on_owner_timeout = [ctx, next] {
-    ctx->log_fields["rate_limit"] = "unavailable: timeout";
-    next();
+  auto route_class = req.route_class;
+  ctx->on_owner_timeout = [ctx, next, route_class] {
+    without_verdict(ctx, route_class, "timeout", next);
   };
-  auto [call, rq] = ask_owner(ctx, limiter_timeout, ctx->svc().limiter,
+  auto timeout = std::chrono::milliseconds(
+      static_cast<long long>(ctx->cfg().rate_limit.timeout * 1000));
+  auto [call, rq] = ask_owner(ctx, timeout, ctx->svc().limiter,
                               atom::limit_atom_v, std::move(req));
   rq.then(
       [ctx, next, call = call](rate_verdict& v) {
@@ -30,11 +52,10 @@ void ask(const context_ptr& ctx, rate_request req, std::function<void()> next) {
         add_rate_headers(ctx, v);
         guarded(ctx, next);
       },
-      [ctx, next, call = call](caf::error& e) {
+      [ctx, next, route_class, call = call](caf::error& e) {
         if (!ctx->owner_answered(call))
           return;
-        ctx->log_fields["rate_limit"] = "unavailable: " + caf::to_string(e);
-        guarded(ctx, next);
+        without_verdict(ctx, route_class, caf::to_string(e), next);
       });
 }
 

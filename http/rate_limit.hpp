@@ -22,9 +22,10 @@ void reply_rate_limited(const context_ptr& ctx, const rate_verdict& v);
 void add_rate_headers(const context_ptr& ctx, const rate_verdict& v);
 
 /// Checks the global per-IP ceiling and the per-IP limit of `route_class`
-/// (nullptr: global only), then runs `next`. Disabled limits cost nothing;
-/// an unreachable limiter fails open (logged), so a stuck limiter cannot
-/// take the service down.
+/// (nullptr: global only), then runs `next`. Disabled limits cost nothing.
+/// Without a verdict in `rate_limit.timeout` (or from a failed limiter) the
+/// request goes on or gets 503 as `rate_limit.on_timeout` says for its
+/// class (default: closed for the sign-in classes, open for the rest).
 void with_ip_limits(const context_ptr& ctx, const char* route_class,
                     std::function<void()> next);
 

@@ -25,6 +25,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "auth/cidr.hpp"
+#include "auth/client_ip.hpp"
+
 namespace authsvc::http {
 
 namespace asio = boost::asio;
@@ -66,6 +69,44 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   bool stop_requested = false;
   std::size_t threads_done = 0;
   std::unordered_map<session_iface*, std::weak_ptr<session_iface>> sessions;
+  /// Open connections per client key (see conn_key), for the per-address
+  /// cap; guarded by `mtx`. Exempt peers are not counted.
+  std::unordered_map<std::string, std::size_t> per_ip;
+  std::vector<auth::cidr_block> per_ip_exempt;
+
+  /// The key a connection from `peer` counts under: the address (IPv4, or
+  /// IPv4-mapped as IPv4) or its /64 (IPv6, where one client owns a whole
+  /// /64); empty when the peer is exempt or has no address.
+  std::string conn_key(const asio::ip::address& peer) const {
+    if (opts.max_connections_per_ip == 0)
+      return {};
+    auto ip = auth::ip_address::parse(peer.to_string());
+    if (!ip || auth::contains_any(per_ip_exempt, *ip))
+      return {};
+    return auth::rate_limit_key(*ip);
+  }
+
+  /// Counts one more connection under `key`. @returns false (and counts
+  /// nothing) when the key is at its cap.
+  bool take_ip_slot(const std::string& key) {
+    if (key.empty())
+      return true;
+    std::lock_guard<std::mutex> guard(mtx);
+    auto& n = per_ip[key];
+    if (n >= opts.max_connections_per_ip)
+      return false;
+    ++n;
+    return true;
+  }
+
+  void release_ip_slot(const std::string& key) {
+    if (key.empty())
+      return;
+    std::lock_guard<std::mutex> guard(mtx);
+    auto it = per_ip.find(key);
+    if (it != per_ip.end() && --it->second == 0)
+      per_ip.erase(it);
+  }
 
   void add_session(const std::shared_ptr<session_iface>& s) {
     std::lock_guard<std::mutex> guard(mtx);
@@ -88,12 +129,13 @@ class session : public session_iface,
                 public std::enable_shared_from_this<session<Stream>> {
 public:
   session(std::shared_ptr<server::impl> srv, Stream&& stream, std::string peer,
-          bool tls)
+          std::string ip_key, bool tls)
       : srv_(std::move(srv)), stream_(std::move(stream)),
-        peer_(std::move(peer)), tls_(tls) {}
+        peer_(std::move(peer)), ip_key_(std::move(ip_key)), tls_(tls) {}
 
   ~session() override {
     srv_->open_connections.fetch_sub(1);
+    srv_->release_ip_slot(ip_key_);
     srv_->remove_session(this);
   }
 
@@ -386,6 +428,7 @@ private:
   std::shared_ptr<server::impl> srv_;
   Stream stream_;
   std::string peer_;
+  std::string ip_key_; ///< per-address cap key; empty = not counted
   bool tls_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -422,6 +465,15 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
       beast::error_code pec;
       auto ep = socket.remote_endpoint(pec);
       std::string peer = pec ? std::string() : ep.address().to_string();
+      auto ip_key = pec ? std::string() : conn_key(ep.address());
+      if (!take_ip_slot(ip_key)) {
+        // This address holds its share already (e.g. many half-sent
+        // requests): refuse it like the global cap does, so one client
+        // cannot lock everyone else out.
+        beast::error_code ignored;
+        socket.close(ignored);
+        return do_accept();
+      }
       socket.set_option(tcp::no_delay(true), pec);
       open_connections.fetch_add(1);
       if (tls) {
@@ -430,13 +482,13 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
                 shared_from_this(),
                 beast::ssl_stream<beast::tcp_stream>(
                     beast::tcp_stream(std::move(socket)), *tls),
-                std::move(peer), true);
+                std::move(peer), std::move(ip_key), true);
         add_session(s);
         s->run();
       } else {
         auto s = std::make_shared<session<beast::tcp_stream>>(
             shared_from_this(), beast::tcp_stream(std::move(socket)),
-            std::move(peer), false);
+            std::move(peer), std::move(ip_key), false);
         add_session(s);
         s->run();
       }
@@ -449,6 +501,9 @@ server::server(server_options opts, dispatcher dispatch)
     : impl_(std::make_shared<impl>()) {
   impl_->opts = std::move(opts);
   impl_->dispatch = std::move(dispatch);
+  impl_->per_ip_exempt
+      = auth::parse_cidr_list(impl_->opts.per_ip_exempt, nullptr)
+            .value_or(std::vector<auth::cidr_block>{});
 }
 
 server::~server() {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "http/message.hpp"
 
@@ -19,6 +20,11 @@ struct server_options {
   std::size_t max_body_bytes = 64 * 1024;
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_connections = 1024;
+  /// Connections one client address (IPv6: its /64) may hold; 0 = no cap.
+  std::size_t max_connections_per_ip = 64;
+  /// Peers the per-address cap does not apply to (reverse proxies carry
+  /// many clients over one address): CIDR blocks, already validated.
+  std::vector<std::string> per_ip_exempt;
   std::size_t pipeline_limit = 8;
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};

@@ -42,7 +42,17 @@ bool write_all(int fd, const std::string& data) {
 } // namespace
 
 outbox_transport::outbox_transport(std::string dir) : dir_(std::move(dir)) {
-  // nop
+  // Sign-in links and codes sit in these files until someone collects them:
+  // a folder or file an older version (or a umask) left readable is made
+  // owner-only. Links are skipped, so the chmod cannot be aimed elsewhere.
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(dir_, ec)))
+    return;
+  ::chmod(dir_.c_str(), 0700);
+  for (fs::directory_iterator it(dir_, ec), end; !ec && it != end;
+       it.increment(ec))
+    if (it->symlink_status(ec).type() == fs::file_type::regular)
+      ::chmod(it->path().c_str(), 0600);
 }
 
 std::string outbox_transport::path_for(std::string_view message_id) const {

@@ -16,7 +16,8 @@ public:
   // -- constructors ----------------------------------------------------------
 
   /// @param dir the outbox folder; created (mode 0700) on first send if
-  ///        missing, since its files hold sign-in links.
+  ///        missing, since its files hold sign-in links. An existing folder
+  ///        and its files are made owner-only (0700, 0600) here.
   explicit outbox_transport(std::string dir);
 
   // -- transport -------------------------------------------------------------

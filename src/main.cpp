@@ -27,6 +27,7 @@
 #include "actors/type_ids.hpp"
 #include "auth/crypto.hpp"
 #include "auth/ids.hpp"
+#include "auth/ip_address.hpp"
 #include "core/config.hpp"
 #include "db/sqlite_executor.hpp"
 #include "core/key_ring.hpp"
@@ -42,6 +43,17 @@ using namespace authsvc;
 
 std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+/// True for addresses only this machine can reach (127.0.0.0/8, ::1).
+bool is_loopback_host(const std::string& host) {
+  auto ip = auth::ip_address::parse(host);
+  if (!ip)
+    return host == "localhost";
+  auto plain = ip->unmapped();
+  if (plain.is_v4())
+    return plain.v4_octets()[0] == 127;
+  return plain == *auth::ip_address::parse("::1");
 }
 
 /// Loads the master secret (or makes one) and derives the key ring.
@@ -71,8 +83,9 @@ load_templates(const config::settings& cfg) {
 
 int serve(std::shared_ptr<const config::settings> cfg) {
   log::init(cfg->log.level, cfg->log.format);
+  // A generated key is logged as secret-key-generated (make_keys).
   for (const auto& w : cfg->warnings)
-    if (w.find("auth.secret_key") == std::string::npos)
+    if (w.rfind("auth.secret_key is not set", 0) != 0)
       log::warn("config", "config-warning", {{"message", w}});
   std::shared_ptr<const key_ring> keys;
   std::shared_ptr<const mail::template_set> templates;
@@ -177,6 +190,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     opts.max_body_bytes = cfg->server.max_body_bytes;
     opts.max_header_bytes = cfg->server.max_header_bytes;
     opts.max_connections = cfg->server.max_connections;
+    opts.max_connections_per_ip = cfg->server.max_connections_per_ip;
+    opts.per_ip_exempt = cfg->server.trusted_proxies;
     opts.pipeline_limit = cfg->server.pipeline_limit;
     opts.header_timeout = to_ms(cfg->server.header_timeout);
     opts.body_timeout = to_ms(cfg->server.body_timeout);
@@ -234,6 +249,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                    {"api_version", passwordless::api::interface_version}});
       }
       auto port = server.start();
+      if (cfg->metrics.token.empty() && !is_loopback_host(opts.host))
+        log::warn("http", "metrics-public",
+                  {{"host", opts.host},
+                   {"message", "GET /metrics answers anyone who can reach "
+                               "this address (route counts, sign-in and "
+                               "error rates); set PA_METRICS_TOKEN, or bind "
+                               "server.host to loopback"}});
       log::always("http", "http-listening",
                   {{"host", opts.host},
                    {"port", port},

@@ -141,3 +141,31 @@ TEST_CASE("a deny-only filter allows everything else", "[auth][ip_filter]") {
   CHECK(f.decide(ip("198.51.101.9")) == ip_decision::allow);
   CHECK(f.decide("garbage") == ip_decision::allow);
 }
+
+TEST_CASE("a filter with or without one rule decides like the changed list",
+          "[auth][ip_filter]") {
+  auto admin = ip("127.0.0.1");
+  auto none = filter({}, {});
+  CHECK(none.with_rule(block("127.0.0.0/8"), ip_decision::deny).decide(admin)
+        == ip_decision::deny);
+  // The first allow rule makes the list exhaustive.
+  CHECK(none.with_rule(block("10.0.0.0/8"), ip_decision::allow).decide(admin)
+        == ip_decision::deny);
+  auto mine = none.with_rule(block("127.0.0.1/32"), ip_decision::allow);
+  CHECK(mine.with_rule(block("10.0.0.0/8"), ip_decision::allow).decide(admin)
+        == ip_decision::allow);
+  auto both = mine.with_rule(block("10.0.0.0/8"), ip_decision::allow);
+  CHECK(
+      both.without_rule(block("127.0.0.1/32"), ip_decision::allow).decide(admin)
+      == ip_decision::deny);
+  // Only the list named loses the rule; the original is unchanged.
+  CHECK(
+      both.without_rule(block("127.0.0.1/32"), ip_decision::deny).decide(admin)
+      == ip_decision::allow);
+  CHECK(both.allow_rules().size() == 2);
+  // A copy of the same rule from elsewhere (configuration) stays.
+  auto twice = both.with_rule(block("127.0.0.1/32"), ip_decision::allow);
+  CHECK(twice.without_rule(block("127.0.0.1/32"), ip_decision::allow)
+            .decide(admin)
+        == ip_decision::allow);
+}

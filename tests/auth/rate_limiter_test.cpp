@@ -178,3 +178,28 @@ TEST_CASE("limiter policies come from defaults and config overrides",
     CHECK(config.override_policy("totp_per_ip", bad));
   CHECK(to_string(*parse_rate_policy("30/300")) == "30/300");
 }
+
+TEST_CASE("without a verdict, on_timeout decides per route class",
+          "[auth][rate_limit]") {
+  using p = limiter_outage_policy;
+  REQUIRE(parse_limiter_outage_policy("open") == p::open);
+  REQUIRE(parse_limiter_outage_policy("closed") == p::closed);
+  REQUIRE(parse_limiter_outage_policy("closed_for_sign_in")
+          == p::closed_for_sign_in);
+  CHECK_FALSE(parse_limiter_outage_policy("Open"));
+  CHECK_FALSE(parse_limiter_outage_policy(""));
+  SECTION("open lets everything through") {
+    for (auto cls : {"", "verify", "totp", "webauthn", "email_send", "refresh"})
+      CHECK(pass_without_verdict(p::open, cls));
+  }
+  SECTION("closed refuses everything") {
+    for (auto cls : {"", "verify", "totp", "webauthn", "email_send", "refresh"})
+      CHECK_FALSE(pass_without_verdict(p::closed, cls));
+  }
+  SECTION("closed_for_sign_in refuses where a limit guards secrets or mail") {
+    for (auto cls : {"verify", "totp", "webauthn", "email_send"})
+      CHECK_FALSE(pass_without_verdict(p::closed_for_sign_in, cls));
+    for (auto cls : {"", "refresh"})
+      CHECK(pass_without_verdict(p::closed_for_sign_in, cls));
+  }
+}
