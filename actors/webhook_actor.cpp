@@ -125,6 +125,11 @@ post_result post(const webhook_endpoint& ep, const std::string& msg_id,
   curl_slist* resolve = curl_slist_append(nullptr, pin.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, ep.url.c_str());
   curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+  // Never a proxy, whatever http_proxy/https_proxy/all_proxy say: a proxy
+  // would connect to the receiver itself, around the address checked and
+  // pinned above. "" disables proxies; NOPROXY "*" is the second lock.
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
