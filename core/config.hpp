@@ -72,6 +72,9 @@ struct mail_config {
   double poll_interval = 5;            ///< seconds between queue scans
   std::int64_t retry_first_delay = 30; ///< first retry; doubles up to retry_cap
   std::int64_t retry_cap = 3600;
+  /// Days a finished job (sent or failed) is kept; the mailer purges older
+  /// ones at start and hourly. Queued work is never purged.
+  std::int64_t retention_days = 30;
 };
 
 struct smtp_config {
@@ -171,6 +174,9 @@ struct webhooks_config {
   std::string url;
   std::string secret; ///< secret: whsec_... from the environment or a file
   std::vector<std::string> event_types{"*"};
+  /// Days a finished delivery (succeeded or failed) is kept; the webhook
+  /// actor purges older ones at start and hourly. Pending ones stay.
+  std::int64_t retention_days = 30;
 };
 
 struct caf_config {
