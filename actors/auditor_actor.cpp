@@ -111,8 +111,8 @@ void forget(self_ptr self, const std::string& user_id,
   auto& st = self->state;
   if (user_id.empty() && email.empty())
     return;
-  auto hashed = email.empty() ? std::string{}
-                              : "sha256:" + auth::token_hash(email);
+  auto hashed
+      = email.empty() ? std::string{} : "sha256:" + auth::token_hash(email);
   for (auto& e : st.buffer) {
     bool named = (!user_id.empty() && e.user_id == user_id)
                  || (!email.empty() && (e.email == email || e.email == hashed));

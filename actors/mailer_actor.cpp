@@ -73,9 +73,8 @@ void record(self_ptr self, db::statement s) {
 
 /// Records a permanent failure of job `id`.
 void fail_permanently(self_ptr self, const std::string& id,
-                      const std::string& template_name,
-                      std::uint32_t attempts, const std::string& reason,
-                      const std::string& err) {
+                      const std::string& template_name, std::uint32_t attempts,
+                      const std::string& reason, const std::string& err) {
   auto& st = self->state;
   if (erased_when_finished(template_name))
     record(self,
@@ -149,8 +148,8 @@ void outcome(self_ptr self, const mail_pending& job,
   auto attempts = job.attempts;
   if (res.status == mail::send_status::ok) {
     if (erased_when_finished(job.template_name))
-      record(self, db::stmt("DELETE FROM mail_jobs WHERE id = ?",
-                            {value::text(id)}));
+      record(self,
+             db::stmt("DELETE FROM mail_jobs WHERE id = ?", {value::text(id)}));
     else
       record(self,
              db::stmt("UPDATE mail_jobs SET status = 'sent', sent_at = ?, "
@@ -344,8 +343,7 @@ void purge(self_ptr self) {
       .then(
           [days](db::unit_result& r) {
             if (!r.ok || r.results.empty()) {
-              log::warn("mailer", "mail-purge-failed",
-                        {{"code", r.fail_code}});
+              log::warn("mailer", "mail-purge-failed", {{"code", r.fail_code}});
               return;
             }
             auto n = r.results[0].changes;

@@ -159,8 +159,8 @@ void me_delete(const context_ptr& ctx) {
       ctx->audit("account.deleted", true, {}, ctx->auth.user.email);
       // After the account's last event (same sender, so in order): the
       // trail keeps only the hash of its address.
-      caf::anon_send(ctx->svc().auditor, atom::purge_atom_v,
-                     ctx->auth.user_id, ctx->auth.user.email);
+      caf::anon_send(ctx->svc().auditor, atom::purge_atom_v, ctx->auth.user_id,
+                     ctx->auth.user.email);
       no_content(ctx);
     });
   });

@@ -11,7 +11,7 @@ namespace {
 
 struct row {
   const char* address;
-  const char* scope; // the to_string() name of the scope
+  const char* scope;      // the to_string() name of the scope
   bool forbidden;         // with allow_private = false
   bool forbidden_private; // with allow_private = true
 };
