@@ -263,6 +263,8 @@ const std::vector<entry>& table() {
       INT(webauthn, max_passkeys, max_passkeys, 1, 1000),
       BOOL(webauthn, reject_counter_regression, reject_counter_regression),
       STR(webauthn, trust_anchors_dir, trust_anchors_dir, false),
+      CHOICE(webauthn, attestation_policy, attestation_policy, "none",
+             "allow-self", "require-trusted"),
       STR(totp, issuer, issuer, false),
       BOOL(rate_limit, enabled, enabled),
       BOOL(rate_limit, exempt_ops, exempt_ops),
@@ -534,6 +536,18 @@ void derive_and_validate(settings& s) {
                          "'" + a
                              + "' is not one of EdDSA, ES256, ES384, ES512, "
                                "PS256, PS384, PS512, RS256, RS384, RS512");
+  // Trusted chains need the attestation asked for (with "none" browsers
+  // strip it) and anchors to chain to; otherwise no passkey could register.
+  if (s.webauthn.attestation_policy == "require-trusted") {
+    if (s.webauthn.attestation == "none")
+      throw config_error("webauthn.attestation_policy",
+                         "'require-trusted' needs webauthn.attestation = "
+                         "direct, indirect or enterprise");
+    if (s.webauthn.trust_anchors_dir.empty())
+      throw config_error("webauthn.trust_anchors_dir",
+                         "required by webauthn.attestation_policy = "
+                         "'require-trusted'");
+  }
   if (s.mail.from.find('@') == std::string::npos
       || s.mail.from.find_first_of("\r\n<>") != std::string::npos)
     throw config_error("mail.from", "must be a plain address like a@b.c");

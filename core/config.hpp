@@ -128,6 +128,10 @@ struct webauthn_config {
   std::int64_t max_passkeys = 10;
   bool reject_counter_regression = true;
   std::string trust_anchors_dir;
+  /// Which verified attestations a registration must carry: "none"
+  /// (anything that verifies), "allow-self" (self attestation or a chain to
+  /// a trust anchor) or "require-trusted" (only a chain to a trust anchor).
+  std::string attestation_policy = "none";
 };
 
 struct totp_config {
