@@ -100,6 +100,53 @@ void purge(self_ptr self) {
   self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
 }
 
+/// Erases the personal data of a deleted account from the trail: the
+/// address becomes its hash (as with audit.hash_emails), the user agent
+/// goes; type, time, user id, IP and request id stay (security records,
+/// kept for audit.retention_days). Events still buffered are rewritten, and
+/// the UPDATE is queued behind any batch being written, so rows inserted
+/// from the buffer before this message are covered too.
+void forget(self_ptr self, const std::string& user_id,
+            const std::string& email) {
+  auto& st = self->state;
+  if (user_id.empty() && email.empty())
+    return;
+  auto hashed
+      = email.empty() ? std::string{} : "sha256:" + auth::token_hash(email);
+  for (auto& e : st.buffer) {
+    bool named = (!user_id.empty() && e.user_id == user_id)
+                 || (!email.empty() && (e.email == email || e.email == hashed));
+    if (!named)
+      continue;
+    if (!email.empty() && e.email == email)
+      e.email = hashed;
+    e.user_agent.clear();
+  }
+  db::unit u;
+  u.statements.push_back(
+      db::stmt("UPDATE audit_logs SET email = CASE WHEN email = ?1 THEN ?2 "
+               "ELSE email END, user_agent = NULL "
+               "WHERE user_id = ?3 OR email = ?1 OR email = ?2",
+               {value::text(email), value::text(hashed),
+                user_id.empty() ? value::null() : value::text(user_id)}));
+  self->request(st.db, std::chrono::seconds(30), atom::write_atom_v,
+                std::move(u))
+      .then(
+          [user_id](db::unit_result& r) {
+            if (!r.ok || r.results.empty()) {
+              log::error("auditor", "audit-forget-failed",
+                         {{"user_id", user_id}, {"code", r.fail_code}});
+              return;
+            }
+            log::info("auditor", "audit-account-forgotten",
+                      {{"user_id", user_id}, {"rows", r.results[0].changes}});
+          },
+          [user_id](caf::error& e) {
+            log::error("auditor", "audit-forget-failed",
+                       {{"user_id", user_id}, {"error", caf::to_string(e)}});
+          });
+}
+
 } // namespace
 
 auditor_actor::behavior_type
@@ -159,6 +206,8 @@ auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
         self->delayed_send(self, flush_period, atom::tick_atom_v);
       },
       [=](atom::purge_atom) { purge(self); },
+      [=](atom::purge_atom, const std::string& user_id,
+          const std::string& email) { forget(self, user_id, email); },
   };
 }
 

@@ -26,7 +26,11 @@ using auditor_actor = caf::typed_actor<
     /// Writes what is buffered now; answers how many events were written.
     caf::replies_to<atom::flush_atom>::with<std::int32_t>,
     /// Internal: periodic flush and retention purge.
-    caf::reacts_to<atom::tick_atom>, caf::reacts_to<atom::purge_atom>>;
+    caf::reacts_to<atom::tick_atom>, caf::reacts_to<atom::purge_atom>,
+    /// An account (user id, email) was deleted: its events, buffered and
+    /// stored, keep the hash of the address instead of the address and lose
+    /// the user agent. Send it after the last event about the account.
+    caf::reacts_to<atom::purge_atom, std::string, std::string>>;
 
 struct auditor_state {
   static inline const char* name = "authsvc.auditor";

@@ -30,6 +30,12 @@ clock::time_point from_unix(std::int64_t t) {
   return clock::time_point(std::chrono::seconds(t));
 }
 
+/// Whether a job's row goes as soon as it is finished: the notice to an
+/// account that was just deleted is the last row naming its address.
+bool erased_when_finished(const std::string& template_name) {
+  return template_name == "account_deleted";
+}
+
 /// Answers a pending flush once nothing is being sent or recorded.
 void maybe_finish_flush(self_ptr self) {
   auto& st = self->state;
@@ -67,12 +73,16 @@ void record(self_ptr self, db::statement s) {
 
 /// Records a permanent failure of job `id`.
 void fail_permanently(self_ptr self, const std::string& id,
-                      std::uint32_t attempts, const std::string& reason,
-                      const std::string& err) {
+                      const std::string& template_name, std::uint32_t attempts,
+                      const std::string& reason, const std::string& err) {
   auto& st = self->state;
-  record(self, db::stmt("UPDATE mail_jobs SET status = 'failed', "
-                        "last_error = ?, lease_until = NULL WHERE id = ?",
-                        {value::text(err), value::text(id)}));
+  if (erased_when_finished(template_name))
+    record(self,
+           db::stmt("DELETE FROM mail_jobs WHERE id = ?", {value::text(id)}));
+  else
+    record(self, db::stmt("UPDATE mail_jobs SET status = 'failed', "
+                          "last_error = ?, lease_until = NULL WHERE id = ?",
+                          {value::text(err), value::text(id)}));
   caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {reason}));
   st.status.last_failure = unix_now();
   st.status.last_error = err;
@@ -92,8 +102,10 @@ void prepare(self_ptr self, const db::rowset& rs, std::size_t row) {
   job.id = rs.at(row, "id").s;
   job.attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
   job.created_at = rs.at(row, "created_at").i;
+  job.template_name = rs.at(row, "template").s;
   auto fail = [&](const std::string& reason, const std::string& err) {
-    fail_permanently(self, job.id, job.attempts, reason, err);
+    fail_permanently(self, job.id, job.template_name, job.attempts, reason,
+                     err);
   };
   auto vars_bytes = auth::secret_box::open(
       st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), job.id);
@@ -135,9 +147,14 @@ void outcome(self_ptr self, const mail_pending& job,
   const auto& id = job.id;
   auto attempts = job.attempts;
   if (res.status == mail::send_status::ok) {
-    record(self, db::stmt("UPDATE mail_jobs SET status = 'sent', sent_at = ?, "
-                          "last_error = NULL, lease_until = NULL WHERE id = ?",
-                          {value::integer(unix_now()), value::text(id)}));
+    if (erased_when_finished(job.template_name))
+      record(self,
+             db::stmt("DELETE FROM mail_jobs WHERE id = ?", {value::text(id)}));
+    else
+      record(self,
+             db::stmt("UPDATE mail_jobs SET status = 'sent', sent_at = ?, "
+                      "last_error = NULL, lease_until = NULL WHERE id = ?",
+                      {value::integer(unix_now()), value::text(id)}));
     caf::anon_send(st.metrics, metrics::inc("emails_sent_total"));
     st.status.last_success = unix_now();
     // The location is a file path or the relay URL; never the contents.
@@ -150,13 +167,15 @@ void outcome(self_ptr self, const mail_pending& job,
   }
   auto err = res.error.empty() ? std::string("send failed") : res.error;
   if (res.status == mail::send_status::permanent_failure)
-    return fail_permanently(self, id, attempts, "permanent", err);
+    return fail_permanently(self, id, job.template_name, attempts, "permanent",
+                            err);
   mail::retry_policy policy;
   policy.first_delay = std::chrono::seconds(cfg.mail.retry_first_delay);
   policy.cap = std::chrono::seconds(cfg.mail.retry_cap);
   policy.deadline = std::chrono::seconds(cfg.mail.retry_deadline);
   if (mail::give_up(from_unix(job.created_at), clock::now(), policy))
-    return fail_permanently(self, id, attempts, "deadline", err);
+    return fail_permanently(self, id, job.template_name, attempts, "deadline",
+                            err);
   auto next = mail::next_attempt(attempts, clock::now(), policy,
                                  mail::default_random_source());
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
@@ -310,6 +329,35 @@ void refresh_depth(self_ptr self) {
           [](caf::error&) {});
 }
 
+/// Deletes finished jobs (sent or failed) created more than
+/// mail.retention_days ago; queued and sending jobs are work, never purged.
+void purge(self_ptr self) {
+  auto days = self->state.opts.cfg->mail.retention_days;
+  db::unit u;
+  u.statements.push_back(
+      db::stmt("DELETE FROM mail_jobs WHERE status IN ('sent', 'failed') "
+               "AND created_at < ?",
+               {value::integer(unix_now() - days * 86400)}));
+  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
+                std::move(u))
+      .then(
+          [days](db::unit_result& r) {
+            if (!r.ok || r.results.empty()) {
+              log::warn("mailer", "mail-purge-failed", {{"code", r.fail_code}});
+              return;
+            }
+            auto n = r.results[0].changes;
+            log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
+                       "mailer", "mail-jobs-purged",
+                       {{"deleted", n}, {"retention_days", days}});
+          },
+          [](caf::error& e) {
+            log::warn("mailer", "mail-purge-failed",
+                      {{"error", caf::to_string(e)}});
+          });
+  self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
+}
+
 } // namespace
 
 std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
@@ -365,8 +413,10 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
       = self->spawn<caf::detached + caf::linked>(mail_worker_impl, st.opts.cfg);
   st.status.transport = st.opts.cfg->mail.transport;
   self->send(self, atom::tick_atom_v);
+  self->send(self, atom::purge_atom_v);
   return {
       [=](atom::wake_atom) { scan(self); },
+      [=](atom::purge_atom) { purge(self); },
       [=](atom::tick_atom) {
         scan(self);
         refresh_depth(self);

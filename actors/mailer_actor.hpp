@@ -6,6 +6,8 @@
 // Jobs are claimed with a lease, so a job left "sending" by a crash is sent
 // again once its lease ran out; each attempt's outcome is recorded on the job.
 // Every completed scan of the queue counts in email_queue_polls_total.
+// Finished jobs are deleted after mail.retention_days; the notice to a
+// deleted account is deleted as soon as it is finished.
 #include <deque>
 #include <memory>
 #include <vector>
@@ -24,6 +26,9 @@ using mailer_actor = caf::typed_actor<
     caf::reacts_to<atom::wake_atom>,
     /// Internal: periodic scan for due retries and expired leases.
     caf::reacts_to<atom::tick_atom>,
+    /// Internal, at start and hourly: deletes finished jobs older than
+    /// mail.retention_days (the mailer owns mail_jobs).
+    caf::reacts_to<atom::purge_atom>,
     caf::replies_to<atom::status_atom>::with<mailer_status>,
     /// Shutting down: claim nothing more, hand claimed jobs not yet sent back
     /// to the queue, and answer once the send in progress (if any) is recorded.
@@ -52,6 +57,7 @@ struct mail_pending {
   std::string id;
   std::string message_id;
   std::string to;
+  std::string template_name;
   std::string message;
   std::uint32_t attempts = 0;
   std::int64_t created_at = 0;

@@ -125,6 +125,11 @@ post_result post(const webhook_endpoint& ep, const std::string& msg_id,
   curl_slist* resolve = curl_slist_append(nullptr, pin.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, ep.url.c_str());
   curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+  // Never a proxy, whatever http_proxy/https_proxy/all_proxy say: a proxy
+  // would connect to the receiver itself, around the address checked and
+  // pinned above. "" disables proxies; NOPROXY "*" is the second lock.
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -371,6 +376,36 @@ void upsert_config_endpoint(self_ptr self) {
             });
 }
 
+/// Deletes finished deliveries (succeeded or failed) created more than
+/// webhooks.retention_days ago; pending ones are work, never purged.
+void purge(self_ptr self) {
+  auto days = self->state.cfg->webhooks.retention_days;
+  db::unit u;
+  u.statements.push_back(db::stmt(
+      "DELETE FROM webhook_deliveries WHERE status IN ('succeeded', 'failed') "
+      "AND created_at < ?",
+      {value::integer(unix_now() - days * 86400)}));
+  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
+                std::move(u))
+      .then(
+          [days](db::unit_result& r) {
+            if (!r.ok || r.results.empty()) {
+              log::warn("webhooks", "webhook-purge-failed",
+                        {{"code", r.fail_code}});
+              return;
+            }
+            auto n = r.results[0].changes;
+            log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
+                       "webhooks", "webhook-deliveries-purged",
+                       {{"deleted", n}, {"retention_days", days}});
+          },
+          [](caf::error& e) {
+            log::warn("webhooks", "webhook-purge-failed",
+                      {{"error", caf::to_string(e)}});
+          });
+  self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
+}
+
 } // namespace
 
 bool webhook_wants(const std::vector<std::string>& event_types,
@@ -398,6 +433,7 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
   caf::anon_send(auditor, atom::subscribe_atom_v,
                  caf::actor_cast<audit_subscriber>(self));
   upsert_config_endpoint(self);
+  self->send(self, atom::purge_atom_v);
   self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
   return {
       [=](const audit_event& e) {
@@ -445,6 +481,7 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
       },
       [=](atom::load_atom) { load(self); },
       [=](atom::wake_atom) { scan(self); },
+      [=](atom::purge_atom) { purge(self); },
       [=](atom::tick_atom) {
         scan(self);
         auto ms = static_cast<long long>(self->state.cfg->webhooks.poll_interval

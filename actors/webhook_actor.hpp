@@ -24,7 +24,10 @@ using webhook_actor = caf::typed_actor<
     /// Endpoints changed (admin API): reload them.
     caf::reacts_to<atom::load_atom>,
     /// New deliveries or a due retry: look at the outbox now.
-    caf::reacts_to<atom::wake_atom>, caf::reacts_to<atom::tick_atom>>;
+    caf::reacts_to<atom::wake_atom>, caf::reacts_to<atom::tick_atom>,
+    /// Internal, at start and hourly: deletes finished deliveries older than
+    /// webhooks.retention_days (the webhook actor owns webhook_deliveries).
+    caf::reacts_to<atom::purge_atom>>;
 
 struct webhook_endpoint {
   std::string id;

@@ -121,11 +121,31 @@ address_scope classify_v4(const ip_address::v4_bytes& o) noexcept {
     return address_scope::shared_cgnat;
   if (a == 169 && b == 254)
     return address_scope::link_local;
+  if (a == 192 && b == 0 && o[2] == 0)
+    return address_scope::special_purpose; // 192.0.0.0/24
+  if (a == 198 && (b & 0xfe) == 18)
+    return address_scope::special_purpose; // 198.18.0.0/15
+  if ((a == 192 && b == 0 && o[2] == 2) || (a == 198 && b == 51 && o[2] == 100)
+      || (a == 203 && b == 0 && o[2] == 113))
+    return address_scope::documentation;
   if (a >= 224 && a <= 239)
     return address_scope::multicast;
   if (a >= 240)
     return address_scope::reserved;
   return address_scope::public_unicast;
+}
+
+/// Whether bytes [from, to) of `b` are all zero.
+bool zero_bytes(const ip_address::v6_bytes& b, int from, int to) noexcept {
+  for (int i = from; i < to; ++i)
+    if (b[i] != 0)
+      return false;
+  return true;
+}
+
+/// The IPv4 address in the last four bytes.
+address_scope classify_last_v4(const ip_address::v6_bytes& b) noexcept {
+  return classify_v4({b[12], b[13], b[14], b[15]});
 }
 
 } // namespace
@@ -263,6 +283,10 @@ std::string_view to_string(address_scope scope) noexcept {
     return "unspecified";
   case address_scope::reserved:
     return "reserved";
+  case address_scope::documentation:
+    return "documentation";
+  case address_scope::special_purpose:
+    return "special_purpose";
   }
   return "unknown";
 }
@@ -271,34 +295,49 @@ address_scope classify_address(const ip_address& address) noexcept {
   if (address.is_v4() || address.is_v4_mapped())
     return classify_v4(address.v4_octets());
   const auto& b = address.canonical_bytes();
-  bool first12_zero = true;
-  for (int i = 0; i < 12; ++i)
-    first12_zero = first12_zero && b[i] == 0;
-  if (first12_zero) {
-    if (b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1)
+  // ::/8 (RFC 4291 reserved): ::, ::1, the mapped form above, and otherwise
+  // nothing a receiver lives at: the deprecated IPv4-compatible ::a.b.c.d,
+  // the IPv4-translated ::ffff:0:a.b.c.d, and unassigned space.
+  if (b[0] == 0 && b[1] == 0) {
+    if (zero_bytes(b, 0, 15) && b[15] <= 1)
       return b[15] == 0 ? address_scope::unspecified : address_scope::loopback;
-    return address_scope::reserved; // deprecated IPv4-compatible ::a.b.c.d
+    return address_scope::reserved;
   }
-  // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052).
+  // NAT64 (RFC 6052, RFC 8215): a translator connects to the embedded IPv4.
   if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
-    bool zero = true;
-    for (int i = 4; i < 12; ++i)
-      zero = zero && b[i] == 0;
-    if (zero)
-      return classify_v4({b[12], b[13], b[14], b[15]});
+    // The well-known prefix 64:ff9b::/96.
+    if (zero_bytes(b, 4, 12))
+      return classify_last_v4(b);
+    // The local-use prefix 64:ff9b:1::/48 is the operator's own translator:
+    // judge the /96 form by its IPv4 address; for the other prefix lengths
+    // we cannot know where the address sits, so treat it as private.
+    if (b[4] == 0x00 && b[5] == 0x01)
+      return zero_bytes(b, 6, 12) ? classify_last_v4(b)
+                                  : address_scope::private_network;
+    return address_scope::reserved; // rest of 64:ff9b::/32, unassigned
   }
-  // 6to4 2002:AABB:CCDD::/48 carries the IPv4 address of its relay.
-  if (b[0] == 0x20 && b[1] == 0x02)
-    return classify_v4({b[2], b[3], b[4], b[5]});
+  // Global unicast is 2000::/3; the rest of the space is not routed.
+  if ((b[0] & 0xe0) == 0x20) {
+    // Teredo 2001::/32: the client's IPv4 address is obfuscated in the low
+    // bits and the relay is whoever announces the prefix; never a receiver.
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00)
+      return address_scope::special_purpose;
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+      return address_scope::documentation; // 2001:db8::/32
+    // 6to4 2002:AABB:CCDD::/48 carries the IPv4 address of its relay.
+    if (b[0] == 0x20 && b[1] == 0x02)
+      return classify_v4({b[2], b[3], b[4], b[5]});
+    return address_scope::public_unicast;
+  }
   if (b[0] == 0xff)
     return address_scope::multicast;
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
     return address_scope::link_local;
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
-    return address_scope::reserved; // deprecated site-local fec0::/10
   if ((b[0] & 0xfe) == 0xfc)
     return address_scope::unique_local;
-  return address_scope::public_unicast;
+  // 100::/64 discard-only, deprecated site-local fec0::/10, and every other
+  // prefix outside 2000::/3 (unassigned, reserved by the IETF).
+  return address_scope::reserved;
 }
 
 bool is_forbidden_target(const ip_address& address,
@@ -315,6 +354,8 @@ bool is_forbidden_target(const ip_address& address,
   case address_scope::multicast:
   case address_scope::unspecified:
   case address_scope::reserved:
+  case address_scope::documentation:
+  case address_scope::special_purpose:
     return true;
   }
   return true;

@@ -66,30 +66,42 @@ bool redirect_allowed(std::string_view target,
 bool redirect_allowed(std::string_view target,
                       const std::vector<url>& prefixes);
 
-/// What kind of network an address belongs to, for SSRF decisions.
+/// What kind of network an address belongs to, for SSRF decisions (the
+/// IANA IPv4 and IPv6 Special-Purpose Address Registries, RFC 6890).
 enum class address_scope : std::uint8_t {
   public_unicast,
   loopback,        ///< 127.0.0.0/8, ::1
-  private_network, ///< 10/8, 172.16/12, 192.168/16 (RFC 1918)
+  private_network, ///< 10/8, 172.16/12, 192.168/16 (RFC 1918); the
+                   ///< operator's own NAT64 64:ff9b:1::/48 (RFC 8215)
   shared_cgnat,    ///< 100.64.0.0/10 (RFC 6598)
   unique_local,    ///< fc00::/7 (RFC 4193)
   link_local,      ///< 169.254/16 (cloud metadata lives here), fe80::/10
   multicast,       ///< 224/4, ff00::/8
   unspecified,     ///< 0.0.0.0/8, ::
-  reserved,        ///< 240/4 incl. broadcast, deprecated ::a.b.c.d
+  reserved,        ///< 240/4 incl. broadcast; IPv4-compatible ::a.b.c.d and
+                   ///< the rest of ::/8; 100::/64; fec0::/10; everything
+                   ///< outside 2000::/3 not named elsewhere
+  documentation,   ///< 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32
+  special_purpose, ///< 192.0.0.0/24 (IETF protocol assignments),
+                   ///< 198.18.0.0/15 (benchmarking), Teredo 2001::/32
 };
 
 /// Names the scope (`"link_local"`), for logs.
 std::string_view to_string(address_scope scope) noexcept;
 
 /// Classifies an address. IPv4 embedded in IPv6 is judged as that IPv4
-/// address for IPv4-mapped `::ffff:0:0/96`, NAT64 `64:ff9b::/96` and 6to4
+/// address for IPv4-mapped `::ffff:0:0/96`, NAT64 `64:ff9b::/96` (and the
+/// `64:ff9b:1::a.b.c.d` form of the local-use `64:ff9b:1::/48`) and 6to4
 /// `2002::/16`, since connecting there reaches (or is routed by) it.
+/// Teredo `2001::/32` is special_purpose whatever it embeds: its client
+/// address is obfuscated and its server is whatever relay answers.
 address_scope classify_address(const ip_address& address) noexcept;
 
 /// Whether an outgoing webhook may not connect to `address`.
-/// Always forbidden: link-local, multicast, unspecified, reserved.
-/// Forbidden unless `allow_private`: loopback, RFC 1918, CGNAT, ULA.
+/// Always forbidden: link-local, multicast, unspecified, reserved,
+/// documentation, special_purpose (never a real receiver).
+/// Forbidden unless `allow_private`: loopback, RFC 1918, CGNAT, ULA, the
+/// local-use NAT64 prefix.
 /// Check every address the host name resolves to, and connect to the one
 /// that was checked: resolving again would let DNS rebinding swap it.
 bool is_forbidden_target(const ip_address& address,

@@ -224,6 +224,7 @@ const std::vector<entry>& table() {
       SECS(mail, poll_interval, poll_interval, 0.05, 3600),
       INT(mail, retry_first_delay, retry_first_delay, 1, day),
       INT(mail, retry_cap, retry_cap, 1, day),
+      INT(mail, retention_days, retention_days, 1, 36500),
       STR(smtp, host, host, false),
       INT(smtp, port, port, 1, 65535),
       CHOICE(smtp, security, security, "starttls", "tls", "none"),
@@ -265,6 +266,8 @@ const std::vector<entry>& table() {
       INT(webauthn, max_passkeys, max_passkeys, 1, 1000),
       BOOL(webauthn, reject_counter_regression, reject_counter_regression),
       STR(webauthn, trust_anchors_dir, trust_anchors_dir, false),
+      CHOICE(webauthn, attestation_policy, attestation_policy, "none",
+             "allow-self", "require-trusted"),
       STR(totp, issuer, issuer, false),
       BOOL(rate_limit, enabled, enabled),
       BOOL(rate_limit, exempt_ops, exempt_ops),
@@ -312,6 +315,7 @@ const std::vector<entry>& table() {
       STR(webhooks, url, url, false),
       STR(webhooks, secret, secret, true),
       LIST(webhooks, event_types, event_types),
+      INT(webhooks, retention_days, retention_days, 1, 36500),
       BOOL(caf, enabled, enabled),
       STR(caf, host, host, false),
       INT(caf, port, port, 0, 65535),
@@ -587,6 +591,18 @@ void derive_and_validate(settings& s) {
                          "'" + a
                              + "' is not one of EdDSA, ES256, ES384, ES512, "
                                "PS256, PS384, PS512, RS256, RS384, RS512");
+  // Trusted chains need the attestation asked for (with "none" browsers
+  // strip it) and anchors to chain to; otherwise no passkey could register.
+  if (s.webauthn.attestation_policy == "require-trusted") {
+    if (s.webauthn.attestation == "none")
+      throw config_error("webauthn.attestation_policy",
+                         "'require-trusted' needs webauthn.attestation = "
+                         "direct, indirect or enterprise");
+    if (s.webauthn.trust_anchors_dir.empty())
+      throw config_error("webauthn.trust_anchors_dir",
+                         "required by webauthn.attestation_policy = "
+                         "'require-trusted'");
+  }
   if (s.mail.from.find('@') == std::string::npos
       || s.mail.from.find_first_of("\r\n<>") != std::string::npos)
     throw config_error("mail.from", "must be a plain address like a@b.c");

@@ -76,6 +76,9 @@ struct mail_config {
   double poll_interval = 5;            ///< seconds between queue scans
   std::int64_t retry_first_delay = 30; ///< first retry; doubles up to retry_cap
   std::int64_t retry_cap = 3600;
+  /// Days a finished job (sent or failed) is kept; the mailer purges older
+  /// ones at start and hourly. Queued work is never purged.
+  std::int64_t retention_days = 30;
 };
 
 struct smtp_config {
@@ -129,6 +132,10 @@ struct webauthn_config {
   std::int64_t max_passkeys = 10;
   bool reject_counter_regression = true;
   std::string trust_anchors_dir;
+  /// Which verified attestations a registration must carry: "none"
+  /// (anything that verifies), "allow-self" (self attestation or a chain to
+  /// a trust anchor) or "require-trusted" (only a chain to a trust anchor).
+  std::string attestation_policy = "none";
 };
 
 struct totp_config {
@@ -182,6 +189,9 @@ struct webhooks_config {
   std::string url;
   std::string secret; ///< secret: whsec_... from the environment or a file
   std::vector<std::string> event_types{"*"};
+  /// Days a finished delivery (succeeded or failed) is kept; the webhook
+  /// actor purges older ones at start and hourly. Pending ones stay.
+  std::int64_t retention_days = 30;
 };
 
 struct caf_config {

@@ -326,9 +326,9 @@ void admin_user_delete(const context_ptr& ctx) {
                   u.statements.push_back(
                       db::stmt("DELETE FROM email_flows WHERE email = ?",
                                {value::text(user.email)}));
+                  // Every job addressed to the account, sent ones too.
                   u.statements.push_back(
-                      db::stmt("DELETE FROM mail_jobs WHERE to_email = ? AND "
-                               "status IN ('queued')",
+                      db::stmt("DELETE FROM mail_jobs WHERE to_email = ?",
                                {value::text(user.email)}));
                   u.statements.push_back(
                       db::stmt("DELETE FROM users WHERE id = ?",
@@ -341,6 +341,9 @@ void admin_user_delete(const context_ptr& ctx) {
                                                  + r.fail_code);
                     caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
                     ctx->audit("account.deleted", true, user.id, user.email);
+                    // After its last event: keep only the address's hash.
+                    caf::anon_send(ctx->svc().auditor, atom::purge_atom_v,
+                                   user.id, user.email);
                     no_content(ctx);
                   });
                 });

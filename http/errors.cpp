@@ -39,6 +39,8 @@ const std::unordered_map<std::string_view, info>& table() {
       {"refresh_token_reused",
        {401, "The refresh token was already used; the session was revoked."}},
       {"webauthn_failed", {400, "The passkey could not be verified."}},
+      {"attestation_not_trusted",
+       {400, "This authenticator is not accepted here; use another one."}},
       {"challenge_expired", {400, "The challenge has expired."}},
       {"challenge_not_found",
        {400, "The challenge is unknown or already used."}},

@@ -354,10 +354,22 @@ void webauthn_register_verify(const context_ptr& ctx) {
               opts.attestation.verify_time = now;
               // Only what the options offered (TPM's RS1 is never offered).
               opts.allowed_algorithms = cose_algorithms(cfg);
-              if (cfg.webauthn.attestation != "none")
+              // Config validation proved the policy name parses.
+              opts.trust
+                  = wa::parse_attestation_trust(cfg.webauthn.attestation_policy)
+                        .value_or(wa::attestation_trust::none);
+              if (cfg.webauthn.attestation != "none"
+                  || opts.trust != wa::attestation_trust::none)
                 opts.attestation.trust_anchors
                     = load_trust_anchors(cfg.webauthn.trust_anchors_dir);
               auto reg = wa::verify_registration(*parsed, opts);
+              // A valid attestation the policy does not trust has its own
+              // code: the client can do nothing about it but use another
+              // authenticator.
+              if (!reg
+                  && reg.error().code() == wa::errc::attestation_not_trusted)
+                return fail("attestation_not_trusted",
+                            std::string(reg.reason()), reg.error().detail());
               if (!reg)
                 return fail("webauthn_failed", std::string(reg.reason()),
                             reg.error().detail());

@@ -143,9 +143,10 @@ void me_delete(const context_ptr& ctx) {
     db::unit u;
     u.statements.push_back(db::stmt("DELETE FROM email_flows WHERE email = ?",
                                     {value::text(email)}));
-    u.statements.push_back(db::stmt(
-        "DELETE FROM mail_jobs WHERE to_email = ? AND status IN ('queued')",
-        {value::text(email)}));
+    // Every job addressed to the account goes, sent ones too; only the
+    // notice below is added (the mailer deletes it once it is finished).
+    u.statements.push_back(db::stmt("DELETE FROM mail_jobs WHERE to_email = ?",
+                                    {value::text(email)}));
     u.statements.push_back(
         db::stmt("DELETE FROM users WHERE id = ?", {value::text(user_id)}));
     u.statements.push_back(
@@ -156,6 +157,10 @@ void me_delete(const context_ptr& ctx) {
       caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
       log::info("account", "account-deleted", {{"user_id", ctx->auth.user_id}});
       ctx->audit("account.deleted", true, {}, ctx->auth.user.email);
+      // After the account's last event (same sender, so in order): the
+      // trail keeps only the hash of its address.
+      caf::anon_send(ctx->svc().auditor, atom::purge_atom_v, ctx->auth.user_id,
+                     ctx->auth.user.email);
       no_content(ctx);
     });
   });

@@ -66,6 +66,11 @@ verify_registration(const registration_response& response,
   if (options.require_raw_id_match
       && !constant_time_equal(response.raw_id, cred.credential_id))
     return {errc::credential_id_mismatch, "rawId is not the attested id"};
+  // Step 24: a statement that verified but is not trustworthy enough.
+  if (auto st = check_attestation_trust(options.trust, outcome->type,
+                                        outcome->chained_to_anchor);
+      !st)
+    return st.error();
   registered_credential out;
   out.fmt = obj->fmt;
   out.credential_id = cred.credential_id;

@@ -6,6 +6,7 @@
 
 #include "auth/encoding.hpp"
 #include "auth/webauthn/attestation.hpp"
+#include "auth/webauthn/attestation_trust.hpp"
 #include "auth/webauthn/authenticator_data.hpp"
 #include "auth/webauthn/policy.hpp"
 #include "auth/webauthn/result.hpp"
@@ -33,6 +34,9 @@ struct registration_options : ceremony_policy {
   attestation_policy attestation;
   /// Accepted attestation formats; empty accepts every supported format.
   std::vector<std::string> allowed_formats;
+  /// Which verified attestation types are trustworthy enough (§7.1 step 24);
+  /// the default accepts every attestation that verifies.
+  attestation_trust trust = attestation_trust::none;
   /// Requires rawId to equal the attested credential ID (§7.1 step 23
   /// implies it; only lenient test fixtures turn this off).
   bool require_raw_id_match = true;

@@ -64,6 +64,8 @@ std::string_view to_string(errc code) {
     return "attestation_public_key_mismatch";
   case errc::attestation_nonce_mismatch:
     return "attestation_nonce_mismatch";
+  case errc::attestation_not_trusted:
+    return "attestation_not_trusted";
   case errc::tpm_attestation_invalid:
     return "tpm_attestation_invalid";
   case errc::android_key_authorization_list:

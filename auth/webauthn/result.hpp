@@ -81,6 +81,9 @@ enum class errc : std::uint8_t {
   attestation_public_key_mismatch,
   /// A nonce or challenge bound into the attestation does not match.
   attestation_nonce_mismatch,
+  /// The attestation verified but is not trustworthy enough for the RP's
+  /// policy (§7.1 step 24), e.g. `none` where a trusted chain is required.
+  attestation_not_trusted,
 
   // -- format specific --
   /// TPM certInfo or pubArea is malformed or inconsistent.

@@ -1,7 +1,7 @@
 """A software WebAuthn authenticator for the integration tests.
 
 Makes real P-256 keys (python3-cryptography), builds authenticatorData with
-real flags and counters, CBOR-encodes attestation objects (`fmt: none`) and
+real flags and counters, CBOR-encodes attestation objects (`fmt: none`, or what `attest` makes) and
 COSE keys with the tiny encoder below, and signs real assertions. Output is
 the JSON a browser's `PublicKeyCredential.toJSON()` produces, so tests send
 exactly what a client would, and can bend any part of it.
@@ -97,10 +97,11 @@ class SoftAuthenticator:
                 + struct.pack(">I", counter) + attested)
 
     def create(self, public_key, origin=None, counter=None, flags=None,
-               transports=("hybrid", "internal"), cred=None):
+               transports=("hybrid", "internal"), cred=None, attest=None):
         """navigator.credentials.create(): returns (credential JSON, Credential).
         `cred` re-attests an existing credential (what excludeCredentials
-        should have prevented)."""
+        should have prevented). `attest(cred, auth_data, client_data_hash)`
+        returns (fmt, attStmt) for another attestation than `none`."""
         rp_id = public_key["rp"]["id"]
         if cred is None:
             cred = Credential(unb64u(public_key["user"]["id"]),
@@ -111,7 +112,9 @@ class SoftAuthenticator:
                             cred.counter, attested)
         cdj = self.client_data("webauthn.create", public_key["challenge"],
                                origin or self.origin)
-        att = cbor({"fmt": "none", "attStmt": {}, "authData": ad})
+        fmt, stmt = (attest(cred, ad, hashlib.sha256(cdj).digest())
+                     if attest else ("none", {}))
+        att = cbor({"fmt": fmt, "attStmt": stmt, "authData": ad})
         if cred not in self.credentials:
             self.credentials.append(cred)
         return {
