@@ -711,10 +711,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
                     auto user = user_from_row(r.results[2]);
                     ctx->self
                         ->request(ctx->svc().sessions, db_timeout,
-                                  new_session{user,
-                                              {"webauthn"},
-                                              ctx->client_ip,
-                                              user_agent(ctx)})
+                                  sign_in_request(ctx, user, "webauthn"))
                         .then(
                             [ctx, user, cred_id](token_result& t) {
                               bool ok = t.error.empty();
