@@ -172,7 +172,8 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
   auto handler = m.hit->handler.handler;
   if (m.hit->handler.guard == route_guard::admin)
     return admin_guard(ctx, handler);
-  if (m.hit->handler.guard != route_guard::user)
+  auto guard = m.hit->handler.guard;
+  if (guard != route_guard::user && guard != route_guard::recent)
     return guarded(ctx, [&] { handler(ctx); });
   // Authenticated routes: the session actor checks the token and that its
   // session is still live (in memory, no database read).
@@ -185,12 +186,15 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
       = ask_owner(ctx, owner_timeout, ctx->svc().sessions, atom::verify_atom_v,
                   std::string(authz.substr(bearer.size())));
   rq.then(
-      [ctx, handler, call = call](auth_result& r) {
+      [ctx, handler, guard, call = call](auth_result& r) {
         if (!ctx->owner_answered(call))
           return;
         if (!r.error.empty())
           return ctx->reply_error("unauthorized");
         ctx->auth = std::move(r.auth); // logged as user_id by reply()
+        // Factor changes: a stolen access token alone is not enough.
+        if (guard == route_guard::recent && !ctx->recent_sign_in())
+          return ctx->reply_error("reauthentication_required");
         guarded(ctx, [&] { handler(ctx); });
       },
       [ctx, call = call](caf::error& e) {
@@ -200,6 +204,14 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
 }
 
 } // namespace
+
+bool request_context::recent_sign_in() const {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  return auth.auth_time > 0
+         && now - auth.auth_time <= cfg().auth.reauth_max_age;
+}
 
 request_context::request_context(
     http_front_actor::stateful_pointer<front_state> s, http::request&& r,

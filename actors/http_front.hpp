@@ -41,10 +41,11 @@ using handler_fn = void (*)(const context_ptr&);
 
 /// How the front actor guards a route before its handler runs.
 enum class route_guard : std::uint8_t {
-  none,  ///< public
-  ops,   ///< operations route (may be exempt from IP filters)
-  user,  ///< needs a valid access token of a live session
-  admin, ///< needs an admin API key; every call is audited with its id
+  none,   ///< public
+  ops,    ///< operations route (may be exempt from IP filters)
+  user,   ///< needs a valid access token of a live session
+  recent, ///< like user, and a sign-in at most auth.reauth_max_age old
+  admin,  ///< needs an admin API key; every call is audited with its id
 };
 
 struct route_entry {
@@ -138,6 +139,10 @@ struct request_context {
 
   /// The JSON object body, or nullopt after replying 415/400/422.
   std::optional<nlohmann::json> json_body();
+
+  /// Whether the bearer's sign-in (its token's auth_time) is at most
+  /// `auth.reauth_max_age` seconds old: what factor changes need.
+  bool recent_sign_in() const;
 
   bool replied() const { return replied_; }
 

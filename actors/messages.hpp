@@ -57,11 +57,15 @@ struct new_session {
   std::vector<std::string> amr;
   std::string ip;
   std::string user_agent;
+  /// The access token the sign-in request carried as its bearer, if any:
+  /// when it is valid and speaks for the same user, that session is
+  /// re-authenticated (new auth_time, same id) instead of a new one opened.
+  std::string reauth_token;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_session& x) {
-  return f(x.user, x.amr, x.ip, x.user_agent);
+  return f(x.user, x.amr, x.ip, x.user_agent, x.reauth_token);
 }
 
 /// Presents a refresh token.
@@ -87,12 +91,14 @@ struct auth_context {
   std::int64_t session_created_at = 0;
   std::int64_t session_expires_at = 0;
   user_info user; ///< as cached with the session
+  /// The token's auth_time: when the user last signed in to this session.
+  std::int64_t auth_time = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, auth_context& x) {
   return f(x.user_id, x.session_id, x.amr, x.issued_at, x.expires_at, x.jti,
-           x.session_created_at, x.session_expires_at, x.user);
+           x.session_created_at, x.session_expires_at, x.user, x.auth_time);
 }
 
 /// An access-token check's outcome.

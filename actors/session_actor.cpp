@@ -176,6 +176,8 @@ void load_sessions(self_ptr self) {
           self->state.db, db_timeout, atom::query_atom_v,
           db::stmt("SELECT s.id, s.user_id, s.amr, s.ip, s.user_agent, "
                    "s.created_at, s.last_seen_at, s.expires_at, "
+                   "CASE WHEN s.auth_time > 0 THEN s.auth_time ELSE "
+                   "s.created_at END AS auth_time, "
                    "s.absolute_expires_at, r.token_hash, u.email, "
                    "u.display_name, u.locale, u.created_at AS "
                    "user_created_at FROM sessions s JOIN refresh_tokens r "
@@ -197,6 +199,7 @@ void load_sessions(self_ptr self) {
               s.last_seen_at = rs.at(i, "last_seen_at").i;
               s.expires_at = rs.at(i, "expires_at").i;
               s.absolute_expires_at = rs.at(i, "absolute_expires_at").i;
+              s.auth_time = rs.at(i, "auth_time").i;
               s.refresh_hash = rs.at(i, "token_hash").s;
               s.user.id = s.user_id;
               s.user.email = rs.at(i, "email").s;
@@ -570,6 +573,156 @@ void refresh_old(self_ptr self, const std::string& hash,
           });
 }
 
+/// Opens a new session for a user who just signed in.
+void create_session(self_ptr self, new_session req,
+                    caf::typed_response_promise<token_result> rp) {
+  auto& st = self->state;
+  const auto& cfg = st.cfg();
+  auto now = unix_now();
+  live_session s;
+  s.id = auth::uuid_v4();
+  s.user_id = req.user.id;
+  s.user = req.user;
+  s.amr = req.amr;
+  s.ip = req.ip;
+  s.user_agent = req.user_agent.substr(0, 512);
+  s.created_at = now;
+  s.last_seen_at = now;
+  s.auth_time = now;
+  s.absolute_expires_at = now + cfg.tokens.refresh_absolute_ttl;
+  s.expires_at = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
+  auto refresh = auth::random_token(32);
+  s.refresh_hash = auth::token_hash(refresh);
+  db::unit u;
+  u.statements.push_back(db::stmt(
+      "INSERT INTO sessions(id, user_id, amr, ip, user_agent, "
+      "created_at, last_seen_at, expires_at, absolute_expires_at, "
+      "auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {value::text(s.id), value::text(s.user_id), value::text(amr_json(s.amr)),
+       value::text(s.ip), value::text(s.user_agent), value::integer(now),
+       value::integer(now), value::integer(s.expires_at),
+       value::integer(s.absolute_expires_at), value::integer(now)}));
+  u.statements.push_back(
+      db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
+               "expires_at) VALUES (?, ?, ?, ?)",
+               {value::text(s.refresh_hash), value::text(s.id),
+                value::integer(now), value::integer(s.expires_at)}));
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [self, rp, s, refresh, user = req.user,
+           now](db::unit_result& r) mutable {
+            if (!r.ok) {
+              rp.deliver(fail("internal_error"));
+              return;
+            }
+            token_result out;
+            out.tokens = make_response(self, s, refresh, user, now);
+            // Audit before index() moves the session away.
+            audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
+                  {{"session_id", s.id}, {"amr", s.amr}});
+            self->state.index(std::move(s));
+            caf::anon_send(self->state.metrics,
+                           metrics::inc("sessions_created_total"));
+            set_active_gauge(self);
+            rp.deliver(std::move(out));
+          },
+          [rp](caf::error&) mutable {
+            rp.deliver(fail("service_unavailable"));
+          });
+}
+
+/// Re-authenticates a live session of the user who just signed in again
+/// while holding its access token: a new auth_time and amr, the same id. Its
+/// refresh token rotates as on a refresh (the old one gets the grace window
+/// and then counts as reused), so the token response is a full one.
+/// Refreshes that arrive meanwhile wait and receive the same successor.
+void reauthenticate(self_ptr self, const std::string& session_id,
+                    new_session req,
+                    caf::typed_response_promise<token_result> rp) {
+  auto& s = self->state.sessions.at(session_id);
+  const auto& cfg = self->state.cfg();
+  auto now = unix_now();
+  auto old_hash = s.refresh_hash;
+  auto successor = auth::random_token(32);
+  auto new_hash = auth::token_hash(successor);
+  auto expires = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
+  auto sealed = auth::secret_box::seal(self->state.opts.keys->payloads,
+                                       auth::to_bytes(successor), old_hash);
+  auto ua = req.user_agent.substr(0, 512);
+  db::unit u;
+  u.statements.push_back(db::stmt_one(
+      "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
+      "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
+      {value::integer(now), value::text(new_hash),
+       value::blob(auth::to_string(sealed)), value::text(old_hash)},
+      "session_gone"));
+  u.statements.push_back(
+      db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
+               "expires_at) VALUES (?, ?, ?, ?)",
+               {value::text(new_hash), value::text(s.id), value::integer(now),
+                value::integer(expires)}));
+  u.statements.push_back(db::stmt_one(
+      "UPDATE sessions SET auth_time = ?, amr = ?, last_seen_at = ?, "
+      "expires_at = ?, ip = ?, user_agent = ? WHERE id = ? AND revoked_at IS "
+      "NULL",
+      {value::integer(now), value::text(amr_json(req.amr)), value::integer(now),
+       value::integer(expires), value::text(req.ip), value::text(ua),
+       value::text(s.id)},
+      "session_gone"));
+  s.rotating = true;
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [self, rp, session_id, old_hash, new_hash, successor, expires, req,
+           ua, now](db::unit_result& r) mutable {
+            auto it = self->state.sessions.find(session_id);
+            if (it == self->state.sessions.end() || !r.ok) {
+              // Revoked meanwhile: the sign-in itself succeeded, so it
+              // gets a session of its own.
+              if (it != self->state.sessions.end()) {
+                auto waiters = std::move(it->second.waiters);
+                it->second.waiters.clear();
+                it->second.rotating = false;
+                for (auto& w : waiters)
+                  w.deliver(fail("invalid_refresh_token"));
+              }
+              return create_session(self, std::move(req), rp);
+            }
+            auto& s = it->second;
+            auto waiters = std::move(s.waiters);
+            s.waiters.clear();
+            s.rotating = false;
+            self->state.by_refresh.erase(old_hash);
+            s.refresh_hash = new_hash;
+            self->state.by_refresh[new_hash] = session_id;
+            s.expires_at = expires;
+            s.last_seen_at = now;
+            s.auth_time = now;
+            s.amr = req.amr;
+            s.ip = req.ip;
+            s.user_agent = ua;
+            s.user = req.user;
+            token_result out;
+            out.tokens = make_response(self, s, successor, req.user, now);
+            audit(self, "session.reauthenticated", s.user_id, s.ip,
+                  s.user_agent, true,
+                  {{"session_id", session_id}, {"amr", s.amr}});
+            for (auto& w : waiters)
+              w.deliver(out);
+            rp.deliver(std::move(out));
+          },
+          [self, rp, session_id](caf::error&) mutable {
+            auto it = self->state.sessions.find(session_id);
+            if (it != self->state.sessions.end()) {
+              auto waiters = std::move(it->second.waiters);
+              it->second.waiters.clear();
+              it->second.rotating = false;
+              for (auto& w : waiters)
+                w.deliver(fail("service_unavailable"));
+            }
+            rp.deliver(fail("service_unavailable"));
+          });
+}
+
 void tick(self_ptr self) {
   auto now = unix_now();
   auto& st = self->state;
@@ -669,8 +822,66 @@ std::string session_state::mint_access_token(const live_session& s,
   p.issued_at = now;
   p.ttl = cfg().tokens.access_ttl;
   p.amr = s.amr;
+  p.auth_time = s.auth_time;
   return auth::sign_jws({{"typ", "JWT"}}, auth::make_access_token_claims(p),
                         signing()->key);
+}
+
+auth_result session_state::verify(const std::string& token, std::int64_t now) {
+  auth_result out;
+  auth::jws_verify_options o;
+  o.algorithms
+      = {auth::jws_alg::es256, auth::jws_alg::rs256, auth::jws_alg::eddsa};
+  o.now = now;
+  o.leeway = 5;
+  o.issuer = cfg().tokens.issuer;
+  o.audience = cfg().tokens.audience;
+  auto digest = auth::token_hash(token);
+  auto cached = verified.find(digest);
+  if (cached == verified.end() || cached->second.expires_at <= now) {
+    if (cached != verified.end())
+      verified.erase(cached);
+    auto claims = auth::verify_jws(
+        token, [&](std::string_view kid) { return find_key(kid); }, o);
+    if (!claims) {
+      out.error = "unauthorized";
+      return out;
+    }
+    const auto& c = *claims;
+    if (verified.size() >= 100000)
+      verified.clear();
+    auto iat = c.value("iat", std::int64_t{0});
+    // A token minted before auth_time existed counts as signed in at iat.
+    auto auth_time
+        = c.contains("auth_time") && c["auth_time"].is_number_integer()
+              ? c["auth_time"].get<std::int64_t>()
+              : iat;
+    cached = verified
+                 .emplace(digest,
+                          verified_token{c.value("sub", ""), c.value("sid", ""),
+                                         iat, c.value("exp", std::int64_t{0}),
+                                         c.value("jti", ""), auth_time})
+                 .first;
+  }
+  const auto& v = cached->second;
+  auto it = sessions.find(v.session_id);
+  if (it == sessions.end() || it->second.user_id != v.user_id
+      || it->second.absolute_expires_at <= now) {
+    out.error = "unauthorized";
+    return out;
+  }
+  it->second.last_seen_at = now;
+  out.auth.user_id = v.user_id;
+  out.auth.session_id = v.session_id;
+  out.auth.amr = it->second.amr;
+  out.auth.issued_at = v.issued_at;
+  out.auth.expires_at = v.expires_at;
+  out.auth.jti = v.jti;
+  out.auth.session_created_at = it->second.created_at;
+  out.auth.session_expires_at = it->second.expires_at;
+  out.auth.user = it->second.user;
+  out.auth.auth_time = v.auth_time;
+  return out;
 }
 
 // -- behavior -----------------------------------------------------------------
@@ -687,61 +898,21 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         auto& st = self->state;
         if (!st.ready || !st.signing())
           return fail("service_unavailable");
-        const auto& cfg = st.cfg();
-        auto now = unix_now();
-        live_session s;
-        s.id = auth::uuid_v4();
-        s.user_id = req.user.id;
-        s.user = req.user;
-        s.amr = req.amr;
-        s.ip = req.ip;
-        s.user_agent = req.user_agent.substr(0, 512);
-        s.created_at = now;
-        s.last_seen_at = now;
-        s.absolute_expires_at = now + cfg.tokens.refresh_absolute_ttl;
-        s.expires_at
-            = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
-        auto refresh = auth::random_token(32);
-        s.refresh_hash = auth::token_hash(refresh);
-        db::unit u;
-        u.statements.push_back(
-            db::stmt("INSERT INTO sessions(id, user_id, amr, ip, user_agent, "
-                     "created_at, "
-                     "last_seen_at, expires_at, absolute_expires_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     {value::text(s.id), value::text(s.user_id),
-                      value::text(amr_json(s.amr)), value::text(s.ip),
-                      value::text(s.user_agent), value::integer(now),
-                      value::integer(now), value::integer(s.expires_at),
-                      value::integer(s.absolute_expires_at)}));
-        u.statements.push_back(db::stmt(
-            "INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
-            "expires_at) VALUES (?, ?, ?, ?)",
-            {value::text(s.refresh_hash), value::text(s.id),
-             value::integer(now), value::integer(s.expires_at)}));
         auto rp = self->make_response_promise<token_result>();
-        self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
-            .then(
-                [self, rp, s, refresh, user = req.user,
-                 now](db::unit_result& r) mutable {
-                  if (!r.ok) {
-                    rp.deliver(fail("internal_error"));
-                    return;
-                  }
-                  token_result out;
-                  out.tokens = make_response(self, s, refresh, user, now);
-                  // Audit before index() moves the session away.
-                  audit(self, "session.created", s.user_id, s.ip, s.user_agent,
-                        true, {{"session_id", s.id}, {"amr", s.amr}});
-                  self->state.index(std::move(s));
-                  caf::anon_send(self->state.metrics,
-                                 metrics::inc("sessions_created_total"));
-                  set_active_gauge(self);
-                  rp.deliver(std::move(out));
-                },
-                [rp](caf::error&) mutable {
-                  rp.deliver(fail("service_unavailable"));
-                });
+        // A sign-in that carries a valid access token of the same user
+        // re-authenticates that session (issue #11, Medium 3); any other
+        // bearer (invalid, expired, another user's) is ignored.
+        if (!req.reauth_token.empty()) {
+          auto v = st.verify(req.reauth_token, unix_now());
+          if (v.error.empty() && v.auth.user_id == req.user.id) {
+            auto it = st.sessions.find(v.auth.session_id);
+            if (it != st.sessions.end() && !it->second.rotating) {
+              reauthenticate(self, v.auth.session_id, std::move(req), rp);
+              return rp;
+            }
+          }
+        }
+        create_session(self, std::move(req), rp);
         return rp;
       },
       [=](atom::refresh_atom,
@@ -775,59 +946,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         return rp;
       },
       [=](atom::verify_atom, const std::string& token) -> auth_result {
-        auto& st = self->state;
-        auth_result out;
-        auto now = unix_now();
-        auth::jws_verify_options o;
-        o.algorithms = {auth::jws_alg::es256, auth::jws_alg::rs256,
-                        auth::jws_alg::eddsa};
-        o.now = now;
-        o.leeway = 5;
-        o.issuer = st.cfg().tokens.issuer;
-        o.audience = st.cfg().tokens.audience;
-        auto digest = auth::token_hash(token);
-        auto cached = st.verified.find(digest);
-        if (cached == st.verified.end() || cached->second.expires_at <= now) {
-          if (cached != st.verified.end())
-            st.verified.erase(cached);
-          auto claims = auth::verify_jws(
-              token, [&](std::string_view kid) { return st.find_key(kid); }, o);
-          if (!claims) {
-            out.error = "unauthorized";
-            return out;
-          }
-          const auto& c = *claims;
-          if (st.verified.size() >= 100000)
-            st.verified.clear();
-          cached = st.verified
-                       .emplace(digest,
-                                session_state::verified_token{
-                                    c.value("sub", ""), c.value("sid", ""),
-                                    c.value("iat", std::int64_t{0}),
-                                    c.value("exp", std::int64_t{0}),
-                                    c.value("jti", "")})
-                       .first;
-        }
-        const auto& v = cached->second;
-        auto sid = v.session_id;
-        auto sub = v.user_id;
-        auto it = st.sessions.find(sid);
-        if (it == st.sessions.end() || it->second.user_id != sub
-            || it->second.absolute_expires_at <= now) {
-          out.error = "unauthorized";
-          return out;
-        }
-        it->second.last_seen_at = now;
-        out.auth.user_id = sub;
-        out.auth.session_id = sid;
-        out.auth.amr = it->second.amr;
-        out.auth.issued_at = v.issued_at;
-        out.auth.expires_at = v.expires_at;
-        out.auth.jti = v.jti;
-        out.auth.session_created_at = it->second.created_at;
-        out.auth.session_expires_at = it->second.expires_at;
-        out.auth.user = it->second.user;
-        return out;
+        return self->state.verify(token, unix_now());
       },
       [=](atom::list_atom, const std::string& user_id) {
         std::vector<session_view> out;

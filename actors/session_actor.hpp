@@ -69,6 +69,9 @@ struct live_session {
   std::int64_t last_seen_at = 0;
   std::int64_t expires_at = 0;
   std::int64_t absolute_expires_at = 0;
+  /// When the user last signed in to this session (its creation, or the
+  /// latest re-authentication); refreshes keep it.
+  std::int64_t auth_time = 0;
   std::string refresh_hash; ///< hash of the one live refresh token
   /// Refreshes of the live token that arrived while it was being rotated;
   /// they all receive the same successor.
@@ -111,6 +114,7 @@ struct session_state {
     std::int64_t issued_at = 0;
     std::int64_t expires_at = 0;
     std::string jti;
+    std::int64_t auth_time = 0;
   };
   std::unordered_map<std::string, verified_token> verified;
 
@@ -120,6 +124,9 @@ struct session_state {
   void index(live_session&& s);
   void forget(const std::string& id);
   std::string mint_access_token(const live_session& s, std::int64_t now) const;
+  /// Checks an access token (signature, claims, live session) at `now`;
+  /// marks the session seen.
+  auth_result verify(const std::string& token, std::int64_t now);
 };
 
 session_actor::behavior_type

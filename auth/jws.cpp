@@ -342,6 +342,7 @@ json make_access_token_claims(const access_token_params& p) {
       {"exp", p.issued_at + p.ttl},
       {"jti", p.jti.empty() ? random_token(16) : p.jti},
       {"amr", p.amr},
+      {"auth_time", p.auth_time > 0 ? p.auth_time : p.issued_at},
   };
 }
 

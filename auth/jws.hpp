@@ -127,9 +127,12 @@ struct access_token_params {
   std::vector<std::string> amr;
   /// Token id; empty means a fresh random one (128 bits, base64url).
   std::string jti;
+  /// When the user last signed in to this session (OIDC's auth_time), unix
+  /// seconds; 0 means issued_at.
+  std::int64_t auth_time = 0;
 };
 
-/// `{"iss","aud","sub","sid","iat","exp","jti","amr":[...]}`.
+/// `{"iss","aud","sub","sid","iat","exp","jti","amr":[...],"auth_time"}`.
 nlohmann::json make_access_token_claims(const access_token_params& params);
 
 } // namespace authsvc::auth

@@ -244,6 +244,7 @@ const std::vector<entry>& table() {
       STR(auth, secret_key, secret_key, true),
       INT(auth, lockout_threshold, lockout_threshold, 1, 1000),
       INT(auth, lockout_duration, lockout_duration, 1, 30 * day),
+      INT(auth, reauth_max_age, reauth_max_age, 0, 30 * day),
       STR(tokens, issuer, issuer, false),
       STR(tokens, audience, audience, false),
       INT(tokens, access_ttl, access_ttl, 30, day),

@@ -106,6 +106,9 @@ struct auth_config {
   std::string secret_key; ///< secret: HMAC pepper and encryption master
   std::int64_t lockout_threshold = 10;
   std::int64_t lockout_duration = 900;
+  /// Factor changes (passkeys, TOTP, recovery codes, deleting the account)
+  /// need a sign-in at most this many seconds old (the token's auth_time).
+  std::int64_t reauth_max_age = 300;
 };
 
 struct tokens_config {

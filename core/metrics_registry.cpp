@@ -226,6 +226,10 @@ void declare_service_metrics(registry& r) {
             {});
   r.declare("account_lockouts_total", ft::counter,
             "Accounts locked after repeated failures, by method.", {"method"});
+  r.declare("source_lockouts_total", ft::counter,
+            "Client addresses locked after repeated failures that concern no "
+            "account (e.g. malformed passkey assertions), by method.",
+            {"method"});
   r.declare("caf_calls_total", ft::counter,
             "Calls to the CAF API by operation and outcome.",
             {"operation", "outcome"});

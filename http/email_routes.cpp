@@ -232,10 +232,11 @@ void email_verify_code(const context_ptr& ctx) {
       "user_id, "
           + lockout::locked_until_sql(
               "(SELECT id FROM users WHERE users.email = email_flows.email)",
-              "email_code")
+              "email_code", "?4")
           + " AS locked_until",
       {value::text(*flow_id), value::integer(now),
-       value::integer(ctx->cfg().auth.code_max_attempts)},
+       value::integer(ctx->cfg().auth.code_max_attempts),
+       value::text(lockout_source(ctx))},
       "flow_expired"));
   auto id = *flow_id;
   auto entered = *code;
@@ -246,7 +247,8 @@ void email_verify_code(const context_ptr& ctx) {
           return reply_db_failure(ctx, r, "flow_expired");
         }
         const auto& row = r.results[0];
-        // A locked account answers exactly like a wrong code (lockout).
+        // Locked for this account from this source: answers exactly like a
+        // wrong code (lockout); other sources are not affected.
         bool locked = row.at(0, "locked_until").i > now;
         bool match
             = !locked
@@ -284,8 +286,8 @@ void email_verify_code(const context_ptr& ctx) {
             "WHERE id = ? AND status = 'pending' RETURNING email",
             {value::integer(now), value::text(id)}, "flow_expired"));
         append_user_statements(done, value::ref(0, "email"), "invalid_code");
-        done.statements.push_back(
-            lockout::reset(value::ref(2, "id"), "email_code"));
+        done.statements.push_back(lockout::reset(
+            value::ref(2, "id"), "email_code", lockout_source(ctx)));
         ctx->self
             ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
                       std::move(done))

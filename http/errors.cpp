@@ -25,6 +25,8 @@ const std::unordered_map<std::string_view, info>& table() {
       {"unauthorized", {401, "Authentication is required."}},
       {"forbidden", {403, "Access denied."}},
       {"cors_denied", {403, "This origin may not call the API."}},
+      {"reauthentication_required",
+       {403, "Sign in again to continue: this change needs a recent sign-in."}},
       {"rate_limited", {429, "Too many requests. Please try again later."}},
       {"conflict", {409, "The request conflicts with the current state."}},
       {"internal_error", {500, "An internal error occurred."}},

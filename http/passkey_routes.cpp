@@ -136,16 +136,48 @@ std::vector<wa::trust_anchor> load_trust_anchors(const std::string& dir) {
   return out;
 }
 
-/// Decoy credential ids for an address without passkeys: an HMAC of the
-/// address under a server key, so repeated calls answer the same and the
-/// answer looks like one for an account with a synced passkey.
-std::vector<wa::credential_descriptor> decoys(const context_ptr& ctx,
-                                              const std::string& email) {
-  wa::credential_descriptor d;
-  d.id = auth::hmac_sha256(ctx->svc().keys->webauthn_decoys,
-                           "credential/" + email);
-  d.transports = {"hybrid", "internal"};
-  return {d};
+/// The transports every descriptor of a sign-in answer names: all of them,
+/// so a passkey's own transports (a USB key, a phone) do not set it apart
+/// from a decoy. They are hints; a client asks every authenticator it can
+/// reach anyway.
+const std::vector<std::string>& any_transport() {
+  static const std::vector<std::string> all
+      = {"ble", "hybrid", "internal", "nfc", "usb"};
+  return all;
+}
+
+/// allowCredentials for a sign-in naming `email`, in one shape for every
+/// address (issue #11, Medium 2): the account's credential ids (none for an
+/// unknown address) padded with decoys to `webauthn.max_passkeys` entries,
+/// every entry with the same transports, in an order keyed by the ids (so
+/// real ones do not come first). A decoy is an HMAC of the address and its
+/// slot under a server key: 32 bytes, like the ids of most platform
+/// authenticators, and the same on every call. What stays visible is the
+/// length of a real id that is not 32 bytes (an authenticator chooses it),
+/// and the entries of an account with more passkeys than the limit allows
+/// now (the limit was lowered after they were registered).
+std::vector<wa::credential_descriptor>
+padded_descriptors(const context_ptr& ctx, const std::string& email,
+                   std::vector<auth::bytes> real) {
+  const auto& key = ctx->svc().keys->webauthn_decoys;
+  auto target = std::max<std::size_t>(
+      static_cast<std::size_t>(ctx->cfg().webauthn.max_passkeys), real.size());
+  std::vector<std::pair<auth::bytes, wa::credential_descriptor>> keyed;
+  auto add = [&](auth::bytes id) {
+    auto order = auth::hmac_sha256(key, "order/" + auth::to_string(id));
+    keyed.push_back({std::move(order), {std::move(id), any_transport()}});
+  };
+  for (auto& id : real)
+    add(std::move(id));
+  for (std::size_t slot = 0; keyed.size() < target; ++slot)
+    add(auth::hmac_sha256(key,
+                          "credential/" + email + "/" + std::to_string(slot)));
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<wa::credential_descriptor> out;
+  for (auto& [order, d] : keyed)
+    out.push_back(std::move(d));
+  return out;
 }
 
 /// Replies with the options and the challenge's id (never cached).
@@ -487,6 +519,9 @@ void webauthn_login_options(const context_ptr& ctx) {
   auto challenge_id = auth::uuid_v4();
   if (email.empty()) {
     // Usernameless: the authenticator offers its discoverable credentials.
+    // The passkey is then the only factor, so it must verify the user (a
+    // PIN or biometric), not just their presence (issue #11, Low).
+    p.user_verification = "required";
     auto options = wa::make_request_options(p);
     return store_challenge(ctx, challenge_id, p.challenge, "login", {}, true,
                            p.user_verification, [ctx, challenge_id, options] {
@@ -496,23 +531,21 @@ void webauthn_login_options(const context_ptr& ctx) {
   // The same read and the same write whether or not the address has an
   // account or passkeys; only the ids in the answer differ.
   auto read = db::stmt(
-      "SELECT u.id AS user_id, c.id AS credential_id, c.transports FROM users "
-      "u "
+      "SELECT u.id AS user_id, c.id AS credential_id FROM users u "
       "LEFT JOIN webauthn_credentials c ON c.user_id = u.id "
       "WHERE u.email = ? AND u.disabled = 0 ORDER BY c.created_at, c.id",
       {value::text(email)});
   db_read(ctx, read, [ctx, email, p, challenge_id](db::rowset& rs) mutable {
     guarded(ctx, [&] {
       auto user_id = rs.empty() ? std::string{} : rs.at(0, "user_id").s;
+      std::vector<auth::bytes> ids;
       for (std::size_t i = 0; i < rs.rows.size(); ++i) {
         if (rs.at(i, "credential_id").is_null())
           continue;
         if (auto id = auth::base64url_decode(rs.at(i, "credential_id").s))
-          p.allow_credentials.push_back(
-              {*id, transport_list(rs.at(i, "transports").s)});
+          ids.push_back(std::move(*id));
       }
-      if (p.allow_credentials.empty())
-        p.allow_credentials = decoys(ctx, email);
+      p.allow_credentials = padded_descriptors(ctx, email, std::move(ids));
       auto options = wa::make_request_options(p);
       // Bound to this account (or, for an unknown address, to none):
       // another account's passkey cannot answer it.
@@ -538,17 +571,23 @@ void webauthn_login_verify(const context_ptr& ctx) {
       wa::parse_assertion_credential(*credential));
   auto cred_id = parsed->ok() ? auth::base64url_encode((*parsed)->raw_id)
                               : std::string{};
+  // Two locks apply (issue #11, Medium 2), both of this source only: the
+  // credential owner's (failures against their credential from here), and
+  // the source's own (failures that named no usable credential).
   auto read = db::stmt(
       "SELECT ch.challenge, ch.user_id AS bound_user, ch.discoverable, "
       "ch.user_verification, ch.expires_at, cr.id AS credential_id, "
       "cr.user_id, cr.public_key, cr.sign_count, u.disabled, "
-          + lockout::locked_until_sql("cr.user_id", "webauthn")
-          + " AS locked_until "
+          + lockout::locked_until_sql("cr.user_id", "webauthn", "?3")
+          + " AS locked_until, "
+          + lockout::locked_until_sql("''", "webauthn", "?3")
+          + " AS source_locked_until "
             "FROM webauthn_challenges ch "
             "LEFT JOIN webauthn_credentials cr ON cr.id = ?2 "
             "LEFT JOIN users u ON u.id = cr.user_id "
             "WHERE ch.id = ?1 AND ch.purpose = 'login'",
-      {value::text(id), value::text(cred_id)});
+      {value::text(id), value::text(cred_id),
+       value::text(lockout_source(ctx))});
   ctx->self->request(ctx->svc().db, db_timeout, atom::query_atom_v, read)
       .then([ctx, id, parsed, cred_id](db::rowset& rs) {
         guarded(ctx, [&] {
@@ -579,18 +618,31 @@ void webauthn_login_verify(const context_ptr& ctx) {
           auto now = unix_now();
           if (rs.at(0, "expires_at").i <= now)
             return reject("challenge_expired", {}, {}, {});
+          // A throttled source answers like a bad signature whatever it
+          // sent, and its attempt is not checked (nor counted again).
+          if (rs.at(0, "source_locked_until").i > now)
+            return reject("webauthn_failed", "signature_invalid", {},
+                          "source locked");
+          // Failures that name no usable credential prove nothing about
+          // any account: they count against this source only.
+          auto reject_source = [ctx, reject](std::string reason,
+                                             std::string detail) {
+            record_source_failure(ctx, "webauthn", [reject, reason, detail] {
+              reject("webauthn_failed", reason, {}, detail);
+            });
+          };
           if (!parsed->ok())
-            return reject("webauthn_failed", std::string(parsed->reason()), {},
-                          parsed->error().detail());
+            return reject_source(std::string(parsed->reason()),
+                                 parsed->error().detail());
           if (rs.at(0, "credential_id").is_null()
               || rs.at(0, "disabled").i != 0)
-            return reject("webauthn_failed", "unknown_credential", {}, {});
+            return reject_source("unknown_credential", {});
           auto user_id = rs.at(0, "user_id").s;
           // A challenge issued for an address takes only that account's
           // passkeys (none for an unknown address).
           if (rs.at(0, "discoverable").i == 0
               && rs.at(0, "bound_user").s != user_id)
-            return reject("webauthn_failed", "credential_not_allowed", {}, {});
+            return reject_source("credential_not_allowed", {});
           const auto& cfg = ctx->cfg();
           wa::assertion_options opts;
           fill_policy(opts, cfg, rs.at(0, "challenge").s,
@@ -602,16 +654,22 @@ void webauthn_login_verify(const context_ptr& ctx) {
           opts.credential.user_handle = user_handle(user_id);
           opts.reject_counter_regression
               = cfg.webauthn.reject_counter_regression;
-          // A locked account answers exactly like a bad signature, so a
-          // lockout tells an attacker nothing (the real check is skipped).
+          // Usernameless: only the userHandle says whose passkey this is
+          // (§7.2 step 6), so it must be there.
+          opts.require_user_handle = rs.at(0, "discoverable").i != 0;
+          // Locked for this account from this source: answers exactly like
+          // a bad signature, so a lockout tells an attacker nothing (the
+          // real check is skipped). The owner elsewhere is not affected.
           if (rs.at(0, "locked_until").i > now)
             return reject("webauthn_failed", "signature_invalid", user_id,
-                          "account locked");
+                          "account locked for this source");
           auto v = wa::verify_assertion(**parsed, opts);
           if (!v) {
             if (v.error().code() == wa::errc::counter_regression)
               flag_counter_regression(ctx, user_id, cred_id, stored, -1, true);
-            // Failures against a known credential count toward lockout.
+            // Failures against a known credential count toward the lock of
+            // this account from this source, never the account as a whole:
+            // a bad signature proves nothing about the owner.
             auto reason = std::string(v.reason());
             auto detail = v.error().detail();
             return record_failure(ctx, user_id, {}, "webauthn",
@@ -644,8 +702,8 @@ void webauthn_login_verify(const context_ptr& ctx) {
                            "created_at FROM users "
                            "WHERE id = ? AND disabled = 0",
                            {value::text(user_id)}, "unknown_credential"));
-          u.statements.push_back(
-              lockout::reset(value::text(user_id), "webauthn"));
+          u.statements.push_back(lockout::reset(
+              value::text(user_id), "webauthn", lockout_source(ctx)));
           ctx->self
               ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
                         std::move(u))
@@ -665,10 +723,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
                     auto user = user_from_row(r.results[2]);
                     ctx->self
                         ->request(ctx->svc().sessions, db_timeout,
-                                  new_session{user,
-                                              {"webauthn"},
-                                              ctx->client_ip,
-                                              user_agent(ctx)})
+                                  sign_in_request(ctx, user, "webauthn"))
                         .then(
                             [ctx, user, cred_id](token_result& t) {
                               bool ok = t.error.empty();

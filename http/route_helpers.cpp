@@ -86,6 +86,17 @@ std::string user_agent(const context_ptr& ctx) {
   return std::string(ctx->req.header("User-Agent").substr(0, 512));
 }
 
+new_session sign_in_request(const context_ptr& ctx, user_info user,
+                            const char* amr) {
+  new_session out{std::move(user), {amr}, ctx->client_ip, user_agent(ctx), {}};
+  auto authz = ctx->req.header("Authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (authz.size() > bearer.size() && authz.size() <= 8192
+      && http::iequals(authz.substr(0, bearer.size()), bearer))
+    out.reauth_token = std::string(authz.substr(bearer.size()));
+  return out;
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -46,6 +46,13 @@ revocation make_revocation(const context_ptr& ctx, std::string session_id,
 /// The request's User-Agent cut to a sane length.
 std::string user_agent(const context_ptr& ctx);
 
+/// What the session actor needs to open a session for `user` signed in by
+/// `amr`. A bearer token on the sign-in request goes along: the session
+/// actor re-authenticates that session when the token is valid and of the
+/// same user (issue #11, Medium 3), and ignores it otherwise.
+new_session sign_in_request(const context_ptr& ctx, user_info user,
+                            const char* amr);
+
 /// Seconds since the epoch.
 std::int64_t unix_now();
 
@@ -83,9 +90,8 @@ template <class F>
 void open_session(const context_ptr& ctx, user_info user, const char* amr,
                   F then) {
   ctx->self
-      ->request(
-          ctx->svc().sessions, db_timeout,
-          new_session{std::move(user), {amr}, ctx->client_ip, user_agent(ctx)})
+      ->request(ctx->svc().sessions, db_timeout,
+                sign_in_request(ctx, std::move(user), amr))
       .then([ctx,
              then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });

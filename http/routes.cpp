@@ -1,5 +1,8 @@
 // The route table: every path the service answers, in one place. Guards and
 // rate-limit classes are declared here and applied by the front actor.
+// `recent` guards the changes a stolen access token must not make alone
+// (issue #11, Medium 3): adding a passkey, enrolling or disabling TOTP,
+// new recovery codes, deleting the account.
 #include "actors/http_front.hpp"
 #include "http/admin_routes.hpp"
 #include "http/email_routes.hpp"
@@ -52,7 +55,7 @@ const http::router<route_entry>& route_table() {
     t.add("POST", "/v1/auth/logout", {r::logout, g::user});
     t.add("GET", "/v1/me", {r::me_get, g::user});
     t.add("PATCH", "/v1/me", {r::me_patch, g::user});
-    t.add("DELETE", "/v1/me", {r::me_delete, g::user});
+    t.add("DELETE", "/v1/me", {r::me_delete, g::recent});
     t.add("GET", "/v1/me/sessions", {r::me_sessions, g::user});
     t.add("DELETE", "/v1/me/sessions/{id}", {r::me_session_delete, g::user});
     // -- admin --
@@ -86,18 +89,18 @@ const http::router<route_entry>& route_table() {
           {r::admin_webhook_deliveries, g::admin});
     t.add("POST", "/v1/admin/keys/rotate", {r::admin_keys_rotate, g::admin});
     // -- TOTP and recovery codes --
-    t.add("POST", "/v1/me/totp", {r::totp_enrol, g::user});
-    t.add("DELETE", "/v1/me/totp", {r::totp_disable, g::user, "totp"});
-    t.add("POST", "/v1/me/totp/confirm", {r::totp_confirm, g::user, "totp"});
+    t.add("POST", "/v1/me/totp", {r::totp_enrol, g::recent});
+    t.add("DELETE", "/v1/me/totp", {r::totp_disable, g::recent, "totp"});
+    t.add("POST", "/v1/me/totp/confirm", {r::totp_confirm, g::recent, "totp"});
     t.add("POST", "/v1/me/totp/recovery-codes",
-          {r::totp_recovery_codes, g::user, "totp"});
+          {r::totp_recovery_codes, g::recent, "totp"});
     t.add("POST", "/v1/auth/totp/verify", {r::totp_verify, g::none, "totp"});
     t.add("POST", "/v1/auth/recovery", {r::recovery_sign_in, g::none, "totp"});
     // -- passkeys --
     t.add("POST", "/v1/webauthn/register/options",
-          {r::webauthn_register_options, g::user, "webauthn"});
+          {r::webauthn_register_options, g::recent, "webauthn"});
     t.add("POST", "/v1/webauthn/register/verify",
-          {r::webauthn_register_verify, g::user, "webauthn"});
+          {r::webauthn_register_verify, g::recent, "webauthn"});
     t.add("POST", "/v1/webauthn/login/options",
           {r::webauthn_login_options, g::none, "webauthn"});
     t.add("POST", "/v1/webauthn/login/verify",

@@ -1,6 +1,8 @@
 #include "actors/user_row.hpp"
 #include "http/session_routes.hpp"
 
+#include <functional>
+
 #include "core/log.hpp"
 #include "http/route_helpers.hpp"
 #include "mail/locale.hpp"
@@ -14,6 +16,49 @@ using db::value;
 const char* select_user
     = "SELECT id, email, display_name, locale, created_at FROM users "
       "WHERE id = ? AND disabled = 0";
+
+/// The furthest back "sign out everywhere" may remove factors (30 days).
+constexpr std::int64_t max_remove_hours = 720;
+
+/// Removes the passkeys and the TOTP (with its recovery codes) the user
+/// added since `since`, then calls `then`: what "sign out everywhere" offers
+/// after a takeover, when the attacker may have added a factor of their own.
+void remove_recent_factors(const context_ptr& ctx, std::int64_t since,
+                           std::function<void()> then) {
+  auto uid = value::text(ctx->auth.user_id);
+  auto t = value::integer(since);
+  db::unit u;
+  u.statements.push_back(
+      db::stmt("DELETE FROM webauthn_credentials WHERE user_id = ? AND "
+               "created_at >= ? RETURNING id",
+               {uid, t}));
+  // TOTP counts from its confirmation (a pending secret from its creation).
+  u.statements.push_back(db::stmt(
+      "DELETE FROM recovery_codes WHERE user_id = ?1 AND EXISTS (SELECT 1 "
+      "FROM totp WHERE user_id = ?1 AND COALESCE(confirmed_at, created_at) "
+      ">= ?2)",
+      {uid, t}));
+  u.statements.push_back(
+      db::stmt("DELETE FROM totp WHERE user_id = ? AND "
+               "COALESCE(confirmed_at, created_at) >= ? RETURNING user_id",
+               {uid, t}));
+  db_write(ctx, std::move(u), [ctx, then](db::unit_result& r) {
+    if (!r.ok)
+      return ctx->reply_internal("factor removal failed: " + r.fail_code);
+    const auto& keys = r.results[0];
+    for (std::size_t i = 0; i < keys.rows.size(); ++i)
+      ctx->audit("passkey.deleted", true, {}, {},
+                 {{"credential_id", keys.at(i, "id").s},
+                  {"reason", "logout_global_recent"}});
+    bool totp = !r.results[2].empty();
+    if (totp)
+      ctx->audit("totp.disabled", true, {}, {},
+                 {{"reason", "logout_global_recent"}});
+    ctx->log_fields["removed_passkeys"] = keys.rows.size();
+    ctx->log_fields["removed_totp"] = totp;
+    then();
+  });
+}
 
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s)
@@ -56,6 +101,7 @@ void session_get(const context_ptr& ctx) {
 
 void logout(const context_ptr& ctx) {
   std::string scope = "local";
+  std::int64_t remove_hours = 0;
   if (!ctx->req.body.empty()) {
     auto body = ctx->json_body();
     if (!body)
@@ -66,24 +112,43 @@ void logout(const context_ptr& ctx) {
       scope = *s;
     if (scope != "local" && scope != "others" && scope != "global")
       errors.add("scope", "must be local, others or global");
+    if (auto it = body->find("remove_recent_factors_hours");
+        it != body->end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<std::int64_t>() < 1
+          || it->get<std::int64_t>() > max_remove_hours)
+        errors.add("remove_recent_factors_hours",
+                   "must be an integer from 1 to 720");
+      else if (scope != "global")
+        errors.add("remove_recent_factors_hours", "needs scope global");
+      else
+        remove_hours = it->get<std::int64_t>();
+    }
     if (errors.reply_if_any(ctx))
       return;
   }
+  // Removing factors is a factor change: a stolen token alone cannot.
+  if (remove_hours > 0 && !ctx->recent_sign_in())
+    return ctx->reply_error("reauthentication_required");
   auto rv = make_revocation(
       ctx, scope == "local" ? ctx->auth.session_id : std::string(),
       ctx->auth.user_id,
       scope == "others" ? ctx->auth.session_id : std::string(),
       "logout_" + scope);
   ctx->log_fields["scope"] = scope;
-  revoke_then(ctx, rv, [ctx, scope](std::int32_t n) {
+  revoke_then(ctx, rv, [ctx, scope, remove_hours](std::int32_t n) {
     ctx->audit("session.logout", true, {}, {},
                {{"scope", scope}, {"revoked", n}});
-    // Signing out other devices is worth a mail: if it was not the owner,
-    // the owner learns that someone holds their session.
-    if (scope == "local" || n == 0)
-      return no_content(ctx);
-    notify_sessions_revoked(ctx, ctx->auth.user, n, true,
-                            [ctx] { no_content(ctx); });
+    auto notify = [ctx, scope, n] {
+      // Signing out other devices is worth a mail: if it was not the
+      // owner, the owner learns that someone holds their session.
+      if (scope == "local" || n == 0)
+        return no_content(ctx);
+      notify_sessions_revoked(ctx, ctx->auth.user, n, true,
+                              [ctx] { no_content(ctx); });
+    };
+    if (remove_hours == 0)
+      return notify();
+    remove_recent_factors(ctx, unix_now() - remove_hours * 3600, notify);
   });
 }
 

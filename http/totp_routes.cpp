@@ -127,9 +127,9 @@ void with_current_code(const context_ptr& ctx, const std::string& code,
   db_read(
       ctx,
       db::stmt("SELECT secret_enc, confirmed_at, last_used_step, "
-                   + lockout::locked_until_sql("?1", totp_method)
+                   + lockout::locked_until_sql("?1", totp_method, "?2")
                    + " AS locked_until FROM totp WHERE user_id = ?1",
-               {value::text(uid)}),
+               {value::text(uid), value::text(lockout_source(ctx))}),
       [ctx, uid, code, then](db::rowset& rs) mutable {
         auto now = unix_now();
         if (rs.empty() || rs.at(0, "confirmed_at").is_null())
@@ -222,7 +222,8 @@ void totp_confirm(const context_ptr& ctx) {
              value::integer(static_cast<std::int64_t>(*step)), value::text(uid),
              sealed},
             "totp_not_pending"));
-        u.statements.push_back(lockout::reset(value::text(uid), totp_method));
+        u.statements.push_back(
+            lockout::reset_all_sources(value::text(uid), totp_method));
         auto codes = append_recovery_codes(ctx, u, uid, now);
         append_totp_enabled_mail(ctx, u, now);
         db_write(ctx, std::move(u), [ctx, codes](db::unit_result& r) {
@@ -249,8 +250,10 @@ void totp_disable(const context_ptr& ctx) {
         {value::text(uid), value::integer(step)}, "invalid_code"));
     u.statements.push_back(db::stmt(
         "DELETE FROM recovery_codes WHERE user_id = ?", {value::text(uid)}));
-    u.statements.push_back(lockout::reset(value::text(uid), totp_method));
-    u.statements.push_back(lockout::reset(value::text(uid), recovery_method));
+    u.statements.push_back(
+        lockout::reset_all_sources(value::text(uid), totp_method));
+    u.statements.push_back(
+        lockout::reset_all_sources(value::text(uid), recovery_method));
     db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
       if (!r.ok)
         return reply_db_failure(ctx, r, "invalid_code");
@@ -272,7 +275,8 @@ void totp_recovery_codes(const context_ptr& ctx) {
         db::stmt_one("UPDATE totp SET last_used_step = ?2 WHERE user_id = ?1 "
                      "AND confirmed_at IS NOT NULL AND last_used_step < ?2",
                      {value::text(uid), value::integer(step)}, "invalid_code"));
-    u.statements.push_back(lockout::reset(value::text(uid), totp_method));
+    u.statements.push_back(
+        lockout::reset(value::text(uid), totp_method, lockout_source(ctx)));
     auto codes = append_recovery_codes(ctx, u, uid, now);
     db_write(ctx, std::move(u), [ctx, codes](db::unit_result& r) {
       if (!r.ok)
@@ -344,11 +348,11 @@ void totp_verify(const context_ptr& ctx) {
       ctx,
       db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
                "t.secret_enc, t.confirmed_at, t.last_used_step, "
-                   + lockout::locked_until_sql("u.id", totp_method)
+                   + lockout::locked_until_sql("u.id", totp_method, "?2")
                    + " AS locked_until FROM users u LEFT JOIN totp t ON "
                      "t.user_id = u.id "
-                     "WHERE u.email = ? AND u.disabled = 0",
-               {value::text(email)}),
+                     "WHERE u.email = ?1 AND u.disabled = 0",
+               {value::text(email), value::text(lockout_source(ctx))}),
       [ctx, email = email, code = code](db::rowset& rs) {
         auto now = unix_now();
         if (rs.empty() || rs.at(0, "confirmed_at").is_null())
@@ -366,19 +370,21 @@ void totp_verify(const context_ptr& ctx) {
           return refuse_counted(ctx, totp_method, user, "wrong_code");
         auto s = static_cast<std::int64_t>(*step);
         db::unit u;
+        auto source = lockout_source(ctx);
         // Of two concurrent uses of one code exactly one moves the step; a
-        // lock that landed since the read also refuses.
+        // lock of this source that landed since the read also refuses.
         u.statements.push_back(db::stmt_one(
             "UPDATE totp SET last_used_step = ?1 WHERE user_id = ?2 "
             "AND confirmed_at IS NOT NULL AND last_used_step < ?1 AND NOT "
             "EXISTS "
             "(SELECT 1 FROM failed_attempts WHERE user_id = ?2 AND method = "
-            "'totp' "
+            "'totp' AND source = ?4 "
             "AND locked_until > ?3)",
-            {value::integer(s), value::text(user.id), value::integer(now)},
+            {value::integer(s), value::text(user.id), value::integer(now),
+             value::text(source)},
             "invalid_code"));
         u.statements.push_back(
-            lockout::reset(value::text(user.id), totp_method));
+            lockout::reset(value::text(user.id), totp_method, source));
         db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
           if (!r.ok)
             return refuse_counted(ctx, totp_method, user, "replayed");
@@ -402,10 +408,10 @@ void recovery_sign_in(const context_ptr& ctx) {
   db_read(
       ctx,
       db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-                   + lockout::locked_until_sql("u.id", recovery_method)
-                   + " AS locked_until FROM users u WHERE u.email = ? AND "
+                   + lockout::locked_until_sql("u.id", recovery_method, "?2")
+                   + " AS locked_until FROM users u WHERE u.email = ?1 AND "
                      "u.disabled = 0",
-               {value::text(email)}),
+               {value::text(email), value::text(lockout_source(ctx))}),
       [ctx, email = email, hash](db::rowset& rs) {
         auto now = unix_now();
         if (rs.empty())
@@ -421,8 +427,8 @@ void recovery_sign_in(const context_ptr& ctx) {
             "AND user_id = ?3 AND used_at IS NULL",
             {value::integer(now), value::text(hash), value::text(user.id)},
             "invalid_code"));
-        u.statements.push_back(
-            lockout::reset(value::text(user.id), recovery_method));
+        u.statements.push_back(lockout::reset(
+            value::text(user.id), recovery_method, lockout_source(ctx)));
         db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
           if (!r.ok)
             return refuse_counted(ctx, recovery_method, user, "wrong_code");

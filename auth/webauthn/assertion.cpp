@@ -25,6 +25,8 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   if (!stored.credential_id.empty()
       && !constant_time_equal(response.raw_id, stored.credential_id))
     return {errc::credential_id_mismatch, "rawId is not the credential"};
+  if (options.require_user_handle && !response.user_handle)
+    return {errc::user_handle_missing, "no userHandle (usernameless)"};
   if (!stored.user_handle.empty() && response.user_handle
       && !constant_time_equal(*response.user_handle, stored.user_handle))
     return {errc::user_handle_mismatch, "userHandle differs"};

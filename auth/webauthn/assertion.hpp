@@ -45,6 +45,10 @@ struct assertion_options : ceremony_policy {
   /// Whether a counter that did not advance (and is not 0 on both sides)
   /// fails the ceremony; when false it is only reported.
   bool reject_counter_regression = true;
+  /// Whether the response must carry a userHandle: when the user was not
+  /// identified before the ceremony (usernameless sign-in, §7.2 step 6) it
+  /// is the only statement of whose credential this is.
+  bool require_user_handle = false;
 };
 
 /// A verified assertion.

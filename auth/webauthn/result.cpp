@@ -46,6 +46,8 @@ std::string_view to_string(errc code) {
     return "signature_invalid";
   case errc::user_handle_mismatch:
     return "user_handle_mismatch";
+  case errc::user_handle_missing:
+    return "user_handle_missing";
   case errc::malformed_attestation_object:
     return "malformed_attestation_object";
   case errc::unsupported_attestation_format:

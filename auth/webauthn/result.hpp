@@ -60,6 +60,8 @@ enum class errc : std::uint8_t {
   signature_invalid,
   /// userHandle does not belong to the credential's user.
   user_handle_mismatch,
+  /// A usernameless assertion without userHandle.
+  user_handle_missing,
 
   // -- attestation --
   /// attestationObject is not a CBOR map with fmt, attStmt and authData.

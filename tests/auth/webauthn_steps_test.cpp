@@ -429,6 +429,14 @@ TEST_CASE("assertion failures name the failing step", "[auth][webauthn]") {
     r.user_handle = bytes{1, 2, 3};
     CHECK(verify_assertion(r, f.opts).ok());
   }
+  SECTION("a usernameless assertion needs a user handle") {
+    f.opts.require_user_handle = true;
+    auto r = f.response();
+    r.user_handle.reset();
+    CHECK(verify_assertion(r, f.opts).reason() == "user_handle_missing");
+    f.opts.require_user_handle = false;
+    CHECK(verify_assertion(r, f.opts).ok());
+  }
   SECTION("user verification required") {
     f.opts.require_user_verification = true;
     CHECK(verify_assertion(f.response(11, up), f.opts).reason()

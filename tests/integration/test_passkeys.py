@@ -120,10 +120,12 @@ def test_register_then_sign_in_with_email_and_without(server, user):
     again = reg_options(server, user)["public_key"]
     assert [d["id"] for d in again["excludeCredentials"]] == [cred.id_b64]
 
-    # Sign-in naming the address: allowCredentials lists the passkey.
+    # Sign-in naming the address: allowCredentials lists the passkey (among
+    # decoys: every address gets webauthn.max_passkeys entries).
     lo = login_options(server, "Ann@Example.org")
     openapi_check.validate(lo, "LoginOptions")
-    assert [d["id"] for d in lo["public_key"]["allowCredentials"]] == [cred.id_b64]
+    ids = [d["id"] for d in lo["public_key"]["allowCredentials"]]
+    assert cred.id_b64 in ids and len(ids) == 10
     assert lo["public_key"]["rpId"] == "localhost"
     r = login_verify(server, lo["challenge_id"], authn.get(lo["public_key"]))
     assert r.status == 200, r
@@ -265,6 +267,34 @@ def test_an_unknown_credential_is_refused(server, user):
     lo = login_options(server)
     assert_failed(login_verify(server, lo["challenge_id"], stranger.get(lo["public_key"])),
                   "unknown_credential")
+
+
+def test_usernameless_sign_in_requires_user_verification_and_a_user_handle(server, user):
+    authn = SoftAuthenticator()
+    _, cred = register(server, user, authn)
+    # Without an address the options ask for user verification, whatever
+    # the configured policy (preferred by default, which applies with one).
+    assert login_options(server)["public_key"]["userVerification"] == "required"
+    assert login_options(server, "ann@example.org")["public_key"][
+        "userVerification"] == "preferred"
+    # No userHandle: the assertion does not say whose passkey it is.
+    lo = login_options(server)
+    assert_failed(login_verify(server, lo["challenge_id"],
+                               authn.get(lo["public_key"], cred=cred, user_handle=None)),
+                  "user_handle_missing")
+    # No UV flag: presence alone is not enough without an address.
+    lo = login_options(server)
+    assert_failed(login_verify(server, lo["challenge_id"],
+                               authn.get(lo["public_key"], cred=cred, flags=UP | BE | BS)),
+                  "user_not_verified")
+    # With an address, both stay optional (the configured policy).
+    lo = login_options(server, "ann@example.org")
+    assert login_verify(server, lo["challenge_id"],
+                        authn.get(lo["public_key"], cred=cred, user_handle=None,
+                                  flags=UP | BE | BS)).status == 200
+    lo = login_options(server)
+    assert login_verify(server, lo["challenge_id"],
+                        authn.get(lo["public_key"], cred=cred)).status == 200
 
 
 def test_unknown_addresses_get_plausible_options(server, user):

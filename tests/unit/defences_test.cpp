@@ -30,16 +30,20 @@ struct lock_db {
   }
   /// Records one failure; true when it locked.
   bool fail(std::int64_t now, const auth::lockout_policy& p,
-            const std::string& method = "totp") {
+            const std::string& method = "totp",
+            const std::string& source = "192.0.2.1") {
     db::unit u;
-    auto i = lockout::append_failure(u, value::text("u1"), method, now, p);
+    auto i
+        = lockout::append_failure(u, value::text("u1"), method, source, now, p);
     auto r = ex->run(u);
     REQUIRE(r.ok);
     return !r.results[i].empty();
   }
-  std::int64_t locked_until(const std::string& method = "totp") {
+  std::int64_t locked_until(const std::string& method = "totp",
+                            const std::string& source = "192.0.2.1") {
     auto rs = ex->query(db::stmt(
-        "SELECT " + lockout::locked_until_sql("'u1'", method) + " AS l"));
+        "SELECT " + lockout::locked_until_sql("'u1'", method, "?") + " AS l",
+        {value::text(source)}));
     return rs.at(0, "l").i;
   }
 };
@@ -71,9 +75,27 @@ TEST_CASE("the threshold-th consecutive failure locks, and locks grow",
     CHECK(d.locked_until("email_code") == 0);
     CHECK_FALSE(d.fail(1050, p, "email_code"));
   }
+  SECTION("sources are counted apart: another address is not locked") {
+    CHECK(d.locked_until("totp", "198.51.100.7") == 0);
+    CHECK_FALSE(d.fail(1050, p, "totp", "198.51.100.7"));
+    CHECK_FALSE(d.fail(1050, p, "totp", "198.51.100.7"));
+    CHECK(d.locked_until("totp", "198.51.100.7") == 0);
+    // A success there clears only that source.
+    db::unit u;
+    u.statements.push_back(
+        lockout::reset(value::text("u1"), "totp", "198.51.100.7"));
+    CHECK(d.ex->run(u).ok);
+    CHECK(d.locked_until() == 1100);
+    db::unit all;
+    all.statements.push_back(
+        lockout::reset_all_sources(value::text("u1"), "totp"));
+    CHECK(d.ex->run(all).ok);
+    CHECK(d.locked_until() == 0);
+  }
   SECTION("a success or an admin unlock clears everything") {
     db::unit u;
-    u.statements.push_back(lockout::reset(value::text("u1"), "totp"));
+    u.statements.push_back(
+        lockout::reset(value::text("u1"), "totp", "192.0.2.1"));
     CHECK(d.ex->run(u).ok);
     CHECK(d.locked_until() == 0);
     d.fail(1200, p, "webauthn");
