@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "actors/mail_job.hpp"
+#include "auth/cross_device.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
@@ -141,7 +142,7 @@ void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
     vars["display_name"] = user.display_name;
   if (by_user) {
     vars["ip"] = ctx->client_ip;
-    vars["device"] = user_agent(ctx).substr(0, 120);
+    vars["device"] = auth::display_user_agent(user_agent(ctx));
   }
   db::unit u;
   u.statements.push_back(

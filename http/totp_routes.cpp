@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "auth/base32.hpp"
+#include "auth/cross_device.hpp"
 #include "auth/email_address.hpp"
 #include "auth/ids.hpp"
 #include "auth/qr_svg.hpp"
@@ -109,7 +110,7 @@ void append_totp_enabled_mail(const context_ptr& ctx, db::unit& u,
   nlohmann::json vars = {{"display_name", user.display_name},
                          {"time", utc_time(now)},
                          {"ip", ctx->client_ip},
-                         {"device", user_agent(ctx).substr(0, 120)}};
+                         {"device", auth::display_user_agent(user_agent(ctx))}};
   u.statements.push_back(mail_job_insert(
       ctx->svc(),
       {user.email, "totp_enabled", notice_locale(ctx, user), std::move(vars)},
