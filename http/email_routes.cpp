@@ -473,10 +473,15 @@ void email_verify_code(const context_ptr& ctx) {
                     },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });
           };
-          if (locked)
-            return refuse();
-          return record_failure(ctx, row.at(0, "user_id").s,
-                                row.at(0, "email").s, "email_code", refuse);
+          // Every refusal costs one more commit of one written page:
+          // recording the failure of a known address, or the timing pad
+          // for an unknown or locked one, so the timing does not tell.
+          auto user_id = row.at(0, "user_id").s;
+          if (locked || user_id.empty())
+            return db_write(ctx, timing_pad_unit(),
+                            [refuse](db::unit_result&) { refuse(); });
+          return record_failure(ctx, user_id, row.at(0, "email").s,
+                                "email_code", refuse);
         }
         db::unit done;
         done.statements.push_back(db::stmt_one(
