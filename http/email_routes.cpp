@@ -223,9 +223,9 @@ void consume_and_approve(const context_ptr& ctx, bool form,
     if (row.at(0, "status").s != "approved") {
       meta["reason"] = "wrong_number";
       ctx->audit("email.handover_refused", false, {}, email, meta);
-      caf::anon_send(ctx->svc().metrics,
-                     metrics::inc("auth_attempts_total",
-                                  {"magic_link", "failure"}));
+      caf::anon_send(
+          ctx->svc().metrics,
+          metrics::inc("auth_attempts_total", {"magic_link", "failure"}));
       if (!form)
         return ctx->reply_error("handover_refused");
       return reply_page(
@@ -259,9 +259,9 @@ void consume_and_deny(const context_ptr& ctx, bool form,
     if (!r.ok)
       return link_failure(ctx, form, r.fail_code);
     const auto& row = r.results[0];
-    ctx->audit("email.sign_in_reported", true, {}, row.at(0, "email").s,
-               {{"flow_id", row.at(0, "id").s},
-                {"requester_ip", row.at(0, "ip").s}});
+    ctx->audit(
+        "email.sign_in_reported", true, {}, row.at(0, "email").s,
+        {{"flow_id", row.at(0, "id").s}, {"requester_ip", row.at(0, "ip").s}});
     if (!form)
       return ctx->reply_json(200, {{"status", "cancelled"}});
     reply_page(ctx, 200, true, "Sign-in cancelled",
@@ -304,11 +304,11 @@ void email_start(const context_ptr& ctx) {
           // Visible to operators only; the caller gets the same 202.
           if (!out.suppressed.empty())
             ctx->log_fields["suppressed"] = out.suppressed;
-          auto res = http::json_response(
-              202, {{"flow_id", out.flow_id},
-                    {"flow_secret", out.flow_secret},
-                    {"match_number", out.match_number},
-                    {"expires_in", out.expires_in}});
+          auto res
+              = http::json_response(202, {{"flow_id", out.flow_id},
+                                          {"flow_secret", out.flow_secret},
+                                          {"match_number", out.match_number},
+                                          {"expires_in", out.expires_in}});
           res.set_header("Cache-Control", "no-store");
           ctx->reply(std::move(res));
         },
@@ -324,32 +324,32 @@ void email_link_page(const context_ptr& ctx) {
         http::page_response(400, "confirm_link", {{"has_token", false}}));
   // Reads only (mail scanners prefetch links): who asked, from where, when,
   // so the person deciding can tell whether it was them.
-  db_read(ctx,
-          db::stmt("SELECT ip, user_agent, created_at, match_choices FROM "
-                   "email_flows WHERE link_hash = ? AND status = 'pending' "
-                   "AND expires_at > ?",
-                   {value::text(auth::token_hash(token)),
-                    value::integer(unix_now())}),
-          [ctx, token](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply(http::page_response(
-                  400, "confirm_link", {{"has_token", false}}));
-            nlohmann::json vars = {
-                {"has_token", true},
-                {"token", token},
-                {"ip", rs.at(0, "ip").s},
-                {"device", auth::display_user_agent(rs.at(0, "user_agent").s)},
-                {"time", utc_time(rs.at(0, "created_at").i)}};
-            if (auto c = auth::decode_match_choices(
-                    rs.at(0, "match_choices").s)) {
-              auto choices = nlohmann::json::array();
-              for (auto n : *c)
-                choices.push_back(std::to_string(n));
-              vars["choices"] = choices;
-              vars["handover"] = true;
-            }
-            ctx->reply(http::page_response(200, "confirm_link", vars));
-          });
+  db_read(
+      ctx,
+      db::stmt(
+          "SELECT ip, user_agent, created_at, match_choices FROM "
+          "email_flows WHERE link_hash = ? AND status = 'pending' "
+          "AND expires_at > ?",
+          {value::text(auth::token_hash(token)), value::integer(unix_now())}),
+      [ctx, token](db::rowset& rs) {
+        if (rs.empty())
+          return ctx->reply(
+              http::page_response(400, "confirm_link", {{"has_token", false}}));
+        nlohmann::json vars
+            = {{"has_token", true},
+               {"token", token},
+               {"ip", rs.at(0, "ip").s},
+               {"device", auth::display_user_agent(rs.at(0, "user_agent").s)},
+               {"time", utc_time(rs.at(0, "created_at").i)}};
+        if (auto c = auth::decode_match_choices(rs.at(0, "match_choices").s)) {
+          auto choices = nlohmann::json::array();
+          for (auto n : *c)
+            choices.push_back(std::to_string(n));
+          vars["choices"] = choices;
+          vars["handover"] = true;
+        }
+        ctx->reply(http::page_response(200, "confirm_link", vars));
+      });
 }
 
 void email_link_consume(const context_ptr& ctx) {

@@ -92,12 +92,12 @@ db::unit timing_pad_unit() {
   // (a page to commit), then a conditional update that never matches.
   auto now = db::value::integer(unix_now());
   db::unit u;
-  u.statements.push_back(db::stmt(
-      "INSERT INTO timing_pad(id, failures, locked_until, updated_at) "
-      "VALUES (1, 1, 0, ?1) ON CONFLICT(id) DO UPDATE SET "
-      "failures = (failures + 1) % 1000000, updated_at = ?1 "
-      "WHERE locked_until <= ?1",
-      {now}));
+  u.statements.push_back(
+      db::stmt("INSERT INTO timing_pad(id, failures, locked_until, updated_at) "
+               "VALUES (1, 1, 0, ?1) ON CONFLICT(id) DO UPDATE SET "
+               "failures = (failures + 1) % 1000000, updated_at = ?1 "
+               "WHERE locked_until <= ?1",
+               {now}));
   u.statements.push_back(db::stmt(
       "UPDATE timing_pad SET failures = 0, locked_until = ?1, updated_at = ?1 "
       "WHERE id = 1 AND failures >= ?2 AND locked_until <= ?1 "

@@ -219,8 +219,8 @@ TEST_CASE("a confirmation form post must come from our own origin",
     CHECK_FALSE(form_post_same_origin("null", "", ours));
     CHECK_FALSE(form_post_same_origin("http://localhost:3001", "", ours));
     CHECK_FALSE(form_post_same_origin("https://localhost:3000", "", ours));
-    CHECK_FALSE(form_post_same_origin("http://localhost:3000.evil.example", "",
-                                      ours));
+    CHECK_FALSE(
+        form_post_same_origin("http://localhost:3000.evil.example", "", ours));
     CHECK_FALSE(form_post_same_origin("http://localhost:3000/", "", ours));
     CHECK_FALSE(form_post_same_origin("http://localhost:3000/x", "", ours));
     CHECK_FALSE(form_post_same_origin("http://evil.example", "", ours));
