@@ -316,6 +316,16 @@ void email_start(const context_ptr& ctx) {
   });
 }
 
+namespace {
+
+/// The requester's device as the confirmation page shows it.
+std::string device_text(const std::string& user_agent) {
+  auto shown = auth::display_user_agent(user_agent);
+  return shown.empty() ? "unknown (no User-Agent sent)" : shown;
+}
+
+} // namespace
+
 void email_link_page(const context_ptr& ctx) {
   auto form = http::parse_form(ctx->req.query());
   auto token = http::form_value(form, "token").value_or("");
@@ -324,32 +334,32 @@ void email_link_page(const context_ptr& ctx) {
         http::page_response(400, "confirm_link", {{"has_token", false}}));
   // Reads only (mail scanners prefetch links): who asked, from where, when,
   // so the person deciding can tell whether it was them.
-  db_read(
-      ctx,
-      db::stmt(
-          "SELECT ip, user_agent, created_at, match_choices FROM "
-          "email_flows WHERE link_hash = ? AND status = 'pending' "
-          "AND expires_at > ?",
-          {value::text(auth::token_hash(token)), value::integer(unix_now())}),
-      [ctx, token](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply(
-              http::page_response(400, "confirm_link", {{"has_token", false}}));
-        nlohmann::json vars
-            = {{"has_token", true},
-               {"token", token},
-               {"ip", rs.at(0, "ip").s},
-               {"device", auth::display_user_agent(rs.at(0, "user_agent").s)},
-               {"time", utc_time(rs.at(0, "created_at").i)}};
-        if (auto c = auth::decode_match_choices(rs.at(0, "match_choices").s)) {
-          auto choices = nlohmann::json::array();
-          for (auto n : *c)
-            choices.push_back(std::to_string(n));
-          vars["choices"] = choices;
-          vars["handover"] = true;
-        }
-        ctx->reply(http::page_response(200, "confirm_link", vars));
-      });
+  db_read(ctx,
+          db::stmt("SELECT ip, user_agent, created_at, match_choices FROM "
+                   "email_flows WHERE link_hash = ? AND status = 'pending' "
+                   "AND expires_at > ?",
+                   {value::text(auth::token_hash(token)),
+                    value::integer(unix_now())}),
+          [ctx, token](db::rowset& rs) {
+            if (rs.empty())
+              return ctx->reply(http::page_response(400, "confirm_link",
+                                                    {{"has_token", false}}));
+            nlohmann::json vars
+                = {{"has_token", true},
+                   {"token", token},
+                   {"ip", rs.at(0, "ip").s},
+                   {"device", device_text(rs.at(0, "user_agent").s)},
+                   {"time", utc_time(rs.at(0, "created_at").i)}};
+            if (auto c
+                = auth::decode_match_choices(rs.at(0, "match_choices").s)) {
+              auto choices = nlohmann::json::array();
+              for (auto n : *c)
+                choices.push_back(std::to_string(n));
+              vars["choices"] = choices;
+              vars["handover"] = true;
+            }
+            ctx->reply(http::page_response(200, "confirm_link", vars));
+          });
 }
 
 void email_link_consume(const context_ptr& ctx) {
