@@ -323,3 +323,25 @@ def test_plus_tag_variants_share_one_per_address_rate_limit(start_server):
     assert statuses == [202, 202, 429, 429], statuses
     assert s.client.post("/v1/auth/email/start",
                          json={"email": "someone@example.com"}).status == 202
+
+
+def test_a_broken_utf8_user_agent_cannot_break_a_security_notice(server):
+    # Cutting the raw header at a byte count could split a UTF-8 sequence,
+    # and the mail job's JSON then failed (500 for email/start or logout).
+    evil = b"Evil/1.0  " + b"\xe2\x80\xae" * 60 + b"\xe2\x80"
+    r = server.client.post("/v1/auth/email/start", json={"email": "notice@example.com"},
+                           headers={"User-Agent": evil})
+    assert r.status == 202, r
+    flow = r.json()
+    msg = wait_for_mail(server, "notice@example.com")[0]
+    _, _, code = mail_link_and_code(msg)
+    t = server.client.post("/v1/auth/email/verify-code",
+                           json={"flow_id": flow["flow_id"], "code": code},
+                           headers={"User-Agent": evil})
+    assert t.status == 200, t
+    r = server.client.post("/v1/auth/logout", json={"scope": "global"},
+                           headers={**bearer(t.json()), "User-Agent": evil})
+    assert r.status == 204, r
+    notice = wait_for_mail(server, "notice@example.com", count=2)[-1]
+    body = notice.get_body(preferencelist=("plain",)).get_content()
+    assert re.search(r"^Device: Evil/1\.0\r?$", body, re.M), body
