@@ -11,8 +11,9 @@ The statistic is built for a shared, noisy machine:
   the long tail of scheduler hiccups;
 - its standard error is estimated from the spread (MAD) of the
   differences, and more pairs are taken until it is small enough to decide;
-- the bound is a fixed 40 us plus three standard errors, well below the
-  ~110 us that one extra database write costs.
+- the bound is a fixed 50 us plus three standard errors (at most 86 us once
+  the error is down to 12 us): the unfixed build's gap (one extra database
+  write) measured ~140 us here, the fixed one 10-40 us.
 """
 import http.client
 import json
@@ -25,7 +26,7 @@ from pa_flows import sign_in, start, wait_for_mail
 
 BATCH = 150
 MAX_PAIRS = 900      # stays under the lockout threshold set below
-FIXED_BOUND_US = 40
+FIXED_BOUND_US = 50
 WANTED_SE_US = 12
 
 ENV = {
