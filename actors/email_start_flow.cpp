@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/crypto.hpp"
+#include "auth/cross_device.hpp"
 #include "auth/email_address.hpp"
 #include "auth/ids.hpp"
 #include "auth/otp_code.hpp"
@@ -43,16 +44,18 @@ std::int64_t now() {
 db::statement facts(const std::string& email, std::int64_t now) {
   // One read for everything the decision needs, then one write: the same
   // two round trips whether or not the address has an account, so the
-  // answer's timing does not tell.
+  // answer's timing does not tell. The send caps count per mailbox
+  // (budget_key), so plus-tag variants of one address share its budget.
   return db::stmt(
       "SELECT (SELECT id FROM users WHERE email = ?1 AND disabled = 0) AS "
       "user_id,"
       " (SELECT locale FROM users WHERE email = ?1) AS user_locale,"
-      " (SELECT COUNT(*) FROM email_flows WHERE email = ?1 AND mailed = 1"
+      " (SELECT COUNT(*) FROM email_flows WHERE budget_key = ?3 AND mailed = 1"
       "  AND created_at > ?2) AS sent_last_hour,"
-      " (SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE email = ?1"
-      "  AND mailed = 1) AS last_sent",
-      {value::text(email), value::integer(now - 3600)});
+      " (SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE"
+      "  budget_key = ?3 AND mailed = 1) AS last_sent",
+      {value::text(email), value::integer(now - 3600),
+       value::text(auth::send_budget_key(email))});
 }
 
 db::unit plan(const services& svc, const email_start_input& in,
@@ -73,6 +76,8 @@ db::unit plan(const services& svc, const email_start_input& in,
   auto flow_secret = auth::random_token(32);
   auto link_token = auth::random_token(32);
   auto code = auth::generate_otp_code(6);
+  auto match = auth::generate_match_number();
+  auto choices = auth::encode_match_choices(auth::make_match_choices(match));
   auto expires = now + cfg.auth.email_flow_ttl;
   auto chosen
       = mail::choose_locale(in.locale.value_or(""), rs.at(0, "user_locale").s,
@@ -81,7 +86,8 @@ db::unit plan(const services& svc, const email_start_input& in,
   u.statements.push_back(db::stmt(
       "INSERT INTO email_flows(id, email, flow_secret_hash, link_hash, "
       "code_hash, redirect_to, locale, ip, user_agent, status, mailed, "
-      "created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      "created_at, expires_at, match_number, match_choices, budget_key) "
+      "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
       {value::text(flow_id), value::text(email),
        value::text(auth::token_hash(flow_secret)),
        value::text(auth::token_hash(link_token)),
@@ -90,7 +96,8 @@ db::unit plan(const services& svc, const email_start_input& in,
                                                   : value::null(),
        value::text(chosen), value::text(in.ip), value::text(in.user_agent),
        value::text(send ? "pending" : "dead"), value::integer(send ? 1 : 0),
-       value::integer(now), value::integer(expires)}));
+       value::integer(now), value::integer(expires), value::integer(match),
+       value::text(choices), value::text(auth::send_budget_key(email))}));
   if (send) {
     nlohmann::json vars
         = {{"link",
@@ -99,12 +106,13 @@ db::unit plan(const services& svc, const email_start_input& in,
            {"lifetime_minutes",
             std::to_string((cfg.auth.email_flow_ttl + 59) / 60)},
            {"ip", in.ip},
-           {"device", in.user_agent.substr(0, 120)}};
+           {"device", auth::display_user_agent(in.user_agent)}};
     u.statements.push_back(
         mail_job_insert(svc, {email, "sign_in", chosen, std::move(vars)}, now));
   }
   out.flow_id = flow_id;
   out.flow_secret = flow_secret;
+  out.match_number = match;
   out.expires_in = expires - now;
   out.suppressed = suppressed;
   return u;

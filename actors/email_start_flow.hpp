@@ -32,6 +32,9 @@ struct email_start_outcome {
   std::string internal_cause;
   std::string flow_id;
   std::string flow_secret;
+  /// The number the starting device shows; the approving page asks for it
+  /// before it hands the session to this device.
+  int match_number = 0;
   std::int64_t expires_in = 0;
   /// Why no mail was sent ("" = sent): for operators only.
   std::string suppressed;

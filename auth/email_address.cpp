@@ -147,4 +147,19 @@ email_result normalise_email(std::string_view input) {
   return email_result{std::move(normalised), email_error::none};
 }
 
+std::string send_budget_key(std::string_view normalised) {
+  std::string out(normalised);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  auto at = out.rfind('@');
+  if (at == std::string::npos)
+    return out;
+  auto plus = out.find('+');
+  // A local part that starts with '+' has no mailbox name to keep.
+  if (plus != std::string::npos && plus > 0 && plus < at)
+    out.erase(plus, at - plus);
+  return out;
+}
+
 } // namespace authsvc::auth

@@ -74,4 +74,12 @@ struct email_result {
 ///   Sub-addresses (`+tag`) and dots are kept: they are provider-specific.
 email_result normalise_email(std::string_view input);
 
+/// The key that send budgets (per-address rate limit, hourly cap, minimum
+/// interval) count under: the address lower-cased, with a `+tag` removed
+/// from the local part, so `a+1@x` and `a+2@x` share one mailbox's budget
+/// (a mail bomb through tag variants). Mail still goes to the address as
+/// given, and the account key stays the normalised address.
+/// @pre `normalised` came from normalise_email.
+std::string send_budget_key(std::string_view normalised);
+
 } // namespace authsvc::auth

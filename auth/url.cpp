@@ -92,6 +92,11 @@ bool path_is_unsafe(std::string_view path) {
         decoded += segment[i];
       }
     }
+    // A path parameter does not hide a dot segment: servers such as Tomcat
+    // resolve `/cb/..;x/admin` to `/admin`.
+    auto semicolon = decoded.find(';');
+    if (semicolon != std::string::npos)
+      decoded.resize(semicolon);
     if (decoded == "." || decoded == "..")
       return true;
     if (slash == std::string::npos)
@@ -261,6 +266,19 @@ bool redirect_allowed(std::string_view target,
     if (auto p = parse_url(prefix))
       parsed.push_back(std::move(*p));
   return redirect_allowed(target, parsed);
+}
+
+bool form_post_same_origin(std::string_view origin,
+                           std::string_view sec_fetch_site,
+                           std::string_view public_url) {
+  if (!sec_fetch_site.empty())
+    return sec_fetch_site == "same-origin" || sec_fetch_site == "none";
+  auto ours = parse_url(public_url);
+  auto theirs = parse_url(origin);
+  // An Origin is scheme://host[:port] and nothing else.
+  return ours && theirs && theirs->path == "/" && !theirs->has_query
+         && !theirs->has_fragment && origin.back() != '/'
+         && theirs->origin() == ours->origin();
 }
 
 std::string_view to_string(address_scope scope) noexcept {

@@ -57,7 +57,8 @@ std::optional<url> parse_url(std::string_view text);
 /// everything below it. So `https://app.example.com.evil.com` never matches
 /// `https://app.example.com`. Additionally refused: targets with a fragment
 /// (we append `#code=...` ourselves) and paths with `.`/`..` segments, also
-/// percent-encoded, which a browser would resolve out of the allowed prefix.
+/// percent-encoded or with a `;` path parameter (`..;x`), which a browser or
+/// server would resolve out of the allowed prefix.
 /// Prefixes that fail to parse, or carry a query or fragment, match nothing.
 bool redirect_allowed(std::string_view target,
                       const std::vector<std::string>& prefixes);
@@ -65,6 +66,17 @@ bool redirect_allowed(std::string_view target,
 /// Same, with prefixes already parsed (config validation does that once).
 bool redirect_allowed(std::string_view target,
                       const std::vector<url>& prefixes);
+
+/// Whether a browser's form POST comes from a page of our own origin
+/// (`public_url`'s scheme, host and port), the defence against login CSRF
+/// on the magic-link confirmation form. A `Sec-Fetch-Site` header decides
+/// when the browser sent one: `same-origin` or `none` (typed or bookmarked)
+/// pass, `same-site` and `cross-site` do not. Without it, the `Origin`
+/// header must equal our origin; `Origin: null` (sandboxed or opaque
+/// contexts), no Origin at all, and any other origin are refused.
+bool form_post_same_origin(std::string_view origin,
+                           std::string_view sec_fetch_site,
+                           std::string_view public_url);
 
 /// What kind of network an address belongs to, for SSRF decisions (the
 /// IANA IPv4 and IPv6 Special-Purpose Address Registries, RFC 6890).

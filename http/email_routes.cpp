@@ -3,6 +3,7 @@
 
 #include "actors/email_start_flow.hpp"
 #include "auth/crypto.hpp"
+#include "auth/cross_device.hpp"
 #include "auth/email_address.hpp"
 #include "auth/ids.hpp"
 #include "auth/otp_code.hpp"
@@ -54,17 +55,219 @@ bool wants_form(const context_ptr& ctx) {
   return http::has_media_type(ctx->req, "application/x-www-form-urlencoded");
 }
 
+/// A result page for the confirmation form (`error`: a stable code the page
+/// carries as data-error, for tests and scripts).
+void reply_page(const context_ptr& ctx, std::uint16_t status, bool ok,
+                const std::string& title, const std::string& message,
+                const std::string& error = {}) {
+  nlohmann::json vars = {{"ok", ok}, {"title", title}, {"message", message}};
+  if (!error.empty())
+    vars["error"] = error;
+  ctx->reply(http::page_response(status, "link_result", vars));
+}
+
 void link_failure(const context_ptr& ctx, bool form, const std::string& code) {
   count_attempt(ctx, "magic_link", false);
   if (!form)
     return ctx->reply_error(code == "service_unavailable" ? code
                                                           : "invalid_link");
-  ctx->reply(http::page_response(
-      400, "link_result",
-      {{"ok", false},
-       {"title", "This link can't be used"},
-       {"message", "The sign-in link is invalid, was already used, or has "
-                   "expired. Please request a new one."}}));
+  reply_page(ctx, 400, false, "This link can't be used",
+             "The sign-in link is invalid, was already used, or has "
+             "expired. Please request a new one.",
+             "invalid_link");
+}
+
+/// What pressing a button on the confirmation page asks for.
+enum class link_action {
+  /// Sign in the browser (or API caller) that holds the link: the default.
+  sign_in,
+  /// Hand the session to the device that started the flow, after number
+  /// matching.
+  approve,
+  /// "This was not me": cancel the flow.
+  deny,
+};
+
+struct link_request {
+  std::string token;
+  link_action action = link_action::sign_in;
+  int match = 0; ///< the picked number (approve only)
+};
+
+std::optional<link_action> parse_action(const std::string& s) {
+  if (s.empty() || s == "sign_in")
+    return link_action::sign_in;
+  if (s == "approve")
+    return link_action::approve;
+  if (s == "deny")
+    return link_action::deny;
+  return std::nullopt;
+}
+
+/// Whether a form post may consume a link (login CSRF): only our own pages
+/// may submit it. Refused posts get a 403 page, or the JSON error when the
+/// caller asked for JSON only.
+bool form_origin_ok(const context_ptr& ctx) {
+  if (auth::form_post_same_origin(ctx->req.header("Origin"),
+                                  ctx->req.header("Sec-Fetch-Site"),
+                                  ctx->cfg().server.public_url))
+    return true;
+  count_attempt(ctx, "magic_link", false);
+  ctx->log_fields["refused"] = "cross_site_request";
+  auto accept = ctx->req.header("Accept");
+  if (accept.find("application/json") != std::string_view::npos
+      && accept.find("text/html") == std::string_view::npos) {
+    ctx->reply_error("cross_site_request");
+  } else {
+    reply_page(ctx, 403, false, "This sign-in was blocked",
+               "The sign-in form was sent from another website, so it was "
+               "not used. Open the link from the email again and press the "
+               "button there.",
+               "cross_site_request");
+  }
+  return false;
+}
+
+/// After a plain confirmation: the session goes to the browser that holds
+/// the link. JSON callers get the token response; a form gets a 303 with a
+/// one-time exchange code in the fragment, to the flow's redirect_to when
+/// the allow list still permits it, else to our own /login page (which
+/// trades the code). Tokens never travel in URLs.
+void sign_in_link_holder(const context_ptr& ctx, bool form,
+                         const std::string& redirect_to,
+                         const user_info& user) {
+  auto redirect = redirect_to;
+  // The allow list may have shrunk since the flow started.
+  if (!redirect.empty()
+      && !auth::redirect_allowed(redirect, ctx->cfg().auth.redirect_allow_list))
+    redirect.clear();
+  if (redirect.empty())
+    redirect = ctx->cfg().server.public_url + "/login";
+  open_session(
+      ctx, user, "magic_link", [ctx, form, redirect, user](token_result& t) {
+        count_attempt(ctx, "magic_link", t.error.empty(), user.id, user.email);
+        if (!form)
+          return reply_tokens(ctx, t);
+        if (!t.error.empty())
+          return link_failure(ctx, form, t.error);
+        auto code = auth::random_token(32);
+        auto now = unix_now();
+        auto payload = token_json(t.tokens).dump();
+        auto hash = auth::token_hash(code);
+        auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
+                                             auth::to_bytes(payload), hash);
+        db::unit x;
+        x.statements.push_back(db::stmt(
+            "INSERT INTO exchange_codes(code_hash, session_id, payload_enc, "
+            "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            {value::text(hash), value::text(t.tokens.session_id),
+             value::blob(auth::to_string(sealed)), value::integer(now),
+             value::integer(now + ctx->cfg().auth.exchange_code_ttl)}));
+        db_write(ctx, std::move(x), [ctx, redirect, code](db::unit_result& r) {
+          if (!r.ok)
+            return ctx->reply_internal("exchange insert failed");
+          http::response res;
+          res.status = 303;
+          res.set_header("Location", redirect + "#code=" + code);
+          res.set_header("Cache-Control", "no-store");
+          res.set_header("Content-Security-Policy", http::page_csp);
+          ctx->reply(std::move(res));
+        });
+      });
+}
+
+/// The default button: consume the link and sign in its holder. The flow
+/// becomes `collected`, so the starter's exchange gets nothing.
+void consume_and_sign_in(const context_ptr& ctx, bool form,
+                         const std::string& token) {
+  auto now = unix_now();
+  // One statement consumes the token: of two concurrent clicks, exactly one
+  // sees its row.
+  db::unit u;
+  u.statements.push_back(db::stmt_one(
+      "UPDATE email_flows SET status = 'collected', consumed_at = ?1 "
+      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
+      "RETURNING id, email, redirect_to",
+      {value::integer(now), value::text(auth::token_hash(token))},
+      "invalid_link"));
+  append_user_statements(u, value::ref(0, "email"), "invalid_link");
+  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
+    if (!r.ok)
+      return link_failure(ctx, form, r.fail_code);
+    sign_in_link_holder(ctx, form, r.results[0].at(0, "redirect_to").s,
+                        user_from_row(r.results[2]));
+  });
+}
+
+/// The hand-over: approved only when the picked number is the starter's.
+/// One statement decides and consumes, so a wrong pick burns the flow (no
+/// second guess) and two concurrent picks cannot both count.
+void consume_and_approve(const context_ptr& ctx, bool form,
+                         const std::string& token, int match) {
+  auto now = unix_now();
+  db::unit u;
+  u.statements.push_back(db::stmt_one(
+      "UPDATE email_flows SET consumed_at = ?1, status = CASE WHEN "
+      "match_number = ?3 THEN 'approved' ELSE 'dead' END "
+      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
+      "AND match_number IS NOT NULL RETURNING id, email, status",
+      {value::integer(now), value::text(auth::token_hash(token)),
+       value::integer(match)},
+      "invalid_link"));
+  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
+    if (!r.ok)
+      return link_failure(ctx, form, r.fail_code);
+    const auto& row = r.results[0];
+    auto email = row.at(0, "email").s;
+    nlohmann::json meta = {{"flow_id", row.at(0, "id").s}};
+    if (row.at(0, "status").s != "approved") {
+      meta["reason"] = "wrong_number";
+      ctx->audit("email.handover_refused", false, {}, email, meta);
+      caf::anon_send(
+          ctx->svc().metrics,
+          metrics::inc("auth_attempts_total", {"magic_link", "failure"}));
+      if (!form)
+        return ctx->reply_error("handover_refused");
+      return reply_page(
+          ctx, 400, false, "The numbers did not match",
+          "Nobody was signed in, and this link can no longer be used. If "
+          "you started this sign-in yourself, start again; if you did not, "
+          "you can ignore the email.",
+          "handover_refused");
+    }
+    ctx->audit("email.handover_approved", true, {}, email, meta);
+    if (!form)
+      return ctx->reply_json(200, {{"status", "approved"}});
+    reply_page(ctx, 200, true, "Sign-in approved",
+               "The device that asked is being signed in. You can close "
+               "this tab.");
+  });
+}
+
+/// "This was not me": the flow is cancelled and the report audited.
+void consume_and_deny(const context_ptr& ctx, bool form,
+                      const std::string& token) {
+  auto now = unix_now();
+  db::unit u;
+  u.statements.push_back(db::stmt_one(
+      "UPDATE email_flows SET status = 'dead', consumed_at = ?1 "
+      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
+      "RETURNING id, email, ip",
+      {value::integer(now), value::text(auth::token_hash(token))},
+      "invalid_link"));
+  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
+    if (!r.ok)
+      return link_failure(ctx, form, r.fail_code);
+    const auto& row = r.results[0];
+    ctx->audit(
+        "email.sign_in_reported", true, {}, row.at(0, "email").s,
+        {{"flow_id", row.at(0, "id").s}, {"requester_ip", row.at(0, "ip").s}});
+    if (!form)
+      return ctx->reply_json(200, {{"status", "cancelled"}});
+    reply_page(ctx, 200, true, "Sign-in cancelled",
+               "Thank you. Nobody was signed in with this link, and it can "
+               "no longer be used. Your account is unchanged.");
+  });
 }
 
 } // namespace
@@ -89,9 +292,10 @@ void email_start(const context_ptr& ctx) {
   in.ip = ctx->client_ip;
   in.user_agent = user_agent(ctx);
   in.request_id = ctx->request_id;
-  // Sends per address: the address is known only now.
-  auto address = in.email;
-  with_identifier_limit(ctx, "email_send", address, [ctx, in]() mutable {
+  // Sends per mailbox: the address is known only now. Plus-tag variants
+  // share one budget.
+  auto budget = auth::send_budget_key(in.email);
+  with_identifier_limit(ctx, "email_send", budget, [ctx, in]() mutable {
     start_email_flow(
         ctx->self, ctx->svc(), std::move(in),
         [ctx](email_start_outcome& out) {
@@ -100,9 +304,11 @@ void email_start(const context_ptr& ctx) {
           // Visible to operators only; the caller gets the same 202.
           if (!out.suppressed.empty())
             ctx->log_fields["suppressed"] = out.suppressed;
-          auto res = http::json_response(202, {{"flow_id", out.flow_id},
-                                               {"flow_secret", out.flow_secret},
-                                               {"expires_in", out.expires_in}});
+          auto res
+              = http::json_response(202, {{"flow_id", out.flow_id},
+                                          {"flow_secret", out.flow_secret},
+                                          {"match_number", out.match_number},
+                                          {"expires_in", out.expires_in}});
           res.set_header("Cache-Control", "no-store");
           ctx->reply(std::move(res));
         },
@@ -110,101 +316,105 @@ void email_start(const context_ptr& ctx) {
   });
 }
 
+namespace {
+
+/// The requester's device as the confirmation page shows it.
+std::string device_text(const std::string& user_agent) {
+  auto shown = auth::display_user_agent(user_agent);
+  return shown.empty() ? "unknown (no User-Agent sent)" : shown;
+}
+
+} // namespace
+
 void email_link_page(const context_ptr& ctx) {
   auto form = http::parse_form(ctx->req.query());
   auto token = http::form_value(form, "token").value_or("");
-  bool ok = !token.empty() && token.size() <= 128;
-  ctx->reply(http::page_response(ok ? 200 : 400, "confirm_link",
-                                 {{"has_token", ok}, {"token", token}}));
+  if (token.empty() || token.size() > 128)
+    return ctx->reply(
+        http::page_response(400, "confirm_link", {{"has_token", false}}));
+  // Reads only (mail scanners prefetch links): who asked, from where, when,
+  // so the person deciding can tell whether it was them.
+  db_read(ctx,
+          db::stmt("SELECT ip, user_agent, created_at, match_choices FROM "
+                   "email_flows WHERE link_hash = ? AND status = 'pending' "
+                   "AND expires_at > ?",
+                   {value::text(auth::token_hash(token)),
+                    value::integer(unix_now())}),
+          [ctx, token](db::rowset& rs) {
+            if (rs.empty())
+              return ctx->reply(http::page_response(400, "confirm_link",
+                                                    {{"has_token", false}}));
+            nlohmann::json vars
+                = {{"has_token", true},
+                   {"token", token},
+                   {"ip", rs.at(0, "ip").s},
+                   {"device", device_text(rs.at(0, "user_agent").s)},
+                   {"time", utc_time(rs.at(0, "created_at").i)}};
+            if (auto c
+                = auth::decode_match_choices(rs.at(0, "match_choices").s)) {
+              auto choices = nlohmann::json::array();
+              for (auto n : *c)
+                choices.push_back(std::to_string(n));
+              vars["choices"] = choices;
+              vars["handover"] = true;
+            }
+            ctx->reply(http::page_response(200, "confirm_link", vars));
+          });
 }
 
 void email_link_consume(const context_ptr& ctx) {
   bool form = wants_form(ctx);
-  std::string token;
+  link_request lr;
   if (form) {
-    token = http::form_value(http::parse_form(ctx->req.body), "token")
-                .value_or("");
+    if (!form_origin_ok(ctx))
+      return;
+    auto fields = http::parse_form(ctx->req.body);
+    lr.token = http::form_value(fields, "token").value_or("");
+    auto action = parse_action(http::form_value(fields, "action").value_or(""));
+    auto match = http::form_value(fields, "match").value_or("");
+    if (!action
+        || (*action == link_action::approve
+            && (match.size() != 2
+                || match.find_first_not_of("0123456789") != std::string::npos)))
+      return link_failure(ctx, form, "invalid_link");
+    lr.action = *action;
+    if (lr.action == link_action::approve)
+      lr.match = std::stoi(match);
   } else {
     auto body = ctx->json_body();
     if (!body)
       return;
     http_routes::field_errors errors;
     auto t = errors.string(*body, "token", true, 128);
+    auto a = errors.string(*body, "action", false, 16);
+    std::optional<link_action> action = link_action::sign_in;
+    if (a) {
+      action = parse_action(*a);
+      if (!action)
+        errors.add("action", "must be sign_in, approve or deny");
+    }
+    if (action == link_action::approve) {
+      auto m = body->find("match_number");
+      if (m == body->end() || !m->is_number_integer())
+        errors.add("match_number", "is required for approve (an integer)");
+      else
+        lr.match = m->get<int>();
+    }
     if (errors.reply_if_any(ctx))
       return;
-    token = *t;
+    lr.token = *t;
+    lr.action = *action;
   }
-  if (token.empty() || token.size() > 128)
+  if (lr.token.empty() || lr.token.size() > 128)
     return link_failure(ctx, form, "invalid_link");
-  auto now = unix_now();
-  // One statement consumes the token: of two concurrent clicks, exactly one
-  // sees its row.
-  db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "UPDATE email_flows SET status = 'approved', consumed_at = ?1 "
-      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
-      "RETURNING id, email, redirect_to",
-      {value::integer(now), value::text(auth::token_hash(token))},
-      "invalid_link"));
-  append_user_statements(u, value::ref(0, "email"), "invalid_link");
-  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
-    if (!r.ok)
-      return link_failure(ctx, form, r.fail_code);
-    auto redirect = r.results[0].at(0, "redirect_to").s;
-    auto user = user_from_row(r.results[2]);
-    if (form && redirect.empty()) {
-      // A browser that only confirmed: the device that asked collects
-      // its session through /v1/auth/email/exchange.
-      count_attempt(ctx, "magic_link", true, user.id, user.email);
-      return ctx->reply(http::page_response(
-          200, "link_result",
-          {{"ok", true},
-           {"title", "You're signed in"},
-           {"message", "Sign-in confirmed. You can close this tab and "
-                       "return to where you started."}}));
-    }
-    open_session(
-        ctx, user, "magic_link", [ctx, form, redirect, user](token_result& t) {
-          count_attempt(ctx, "magic_link", t.error.empty(), user.id,
-                        user.email);
-          if (!form)
-            return reply_tokens(ctx, t);
-          if (!t.error.empty())
-            return link_failure(ctx, form, t.error);
-          // Redirect with a short-lived one-time code in the fragment;
-          // the app trades it at /v1/auth/exchange (tokens never in
-          // URLs).
-          auto code = auth::random_token(32);
-          auto now = unix_now();
-          auto payload = token_json(t.tokens).dump();
-          auto hash = auth::token_hash(code);
-          auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
-                                               auth::to_bytes(payload), hash);
-          db::unit x;
-          x.statements.push_back(db::stmt(
-              "INSERT INTO exchange_codes(code_hash, session_id, "
-              "payload_enc, "
-              "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-              {value::text(hash), value::text(t.tokens.session_id),
-               value::blob(auth::to_string(sealed)), value::integer(now),
-               value::integer(now + ctx->cfg().auth.exchange_code_ttl)}));
-          ctx->self
-              ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                        std::move(x))
-              .then(
-                  [ctx, redirect, code](db::unit_result& r) {
-                    if (!r.ok)
-                      return ctx->reply_internal("exchange insert failed");
-                    http::response res;
-                    res.status = 303;
-                    res.set_header("Location", redirect + "#code=" + code);
-                    res.set_header("Cache-Control", "no-store");
-                    res.set_header("Content-Security-Policy", http::page_csp);
-                    ctx->reply(std::move(res));
-                  },
-                  [ctx](caf::error& e) { ctx->reply_failure(e); });
-        });
-  });
+  switch (lr.action) {
+  case link_action::sign_in:
+    return consume_and_sign_in(ctx, form, lr.token);
+  case link_action::approve:
+    return consume_and_approve(ctx, form, lr.token, lr.match);
+  case link_action::deny:
+    return consume_and_deny(ctx, form, lr.token);
+  }
 }
 
 void email_verify_code(const context_ptr& ctx) {
@@ -275,10 +485,15 @@ void email_verify_code(const context_ptr& ctx) {
                     },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });
           };
-          if (locked)
-            return refuse();
-          return record_failure(ctx, row.at(0, "user_id").s,
-                                row.at(0, "email").s, "email_code", refuse);
+          // Every refusal costs one more commit of one written page:
+          // recording the failure of a known address, or the timing pad
+          // for an unknown or locked one, so the timing does not tell.
+          auto user_id = row.at(0, "user_id").s;
+          if (locked || user_id.empty())
+            return db_write(ctx, timing_pad_unit(),
+                            [refuse](db::unit_result&) { refuse(); });
+          return record_failure(ctx, user_id, row.at(0, "email").s,
+                                "email_code", refuse);
         }
         db::unit done;
         done.statements.push_back(db::stmt_one(

@@ -8,6 +8,7 @@
 #include <iterator>
 
 #include "auth/crypto.hpp"
+#include "auth/cross_device.hpp"
 #include "auth/email_address.hpp"
 #include "auth/ids.hpp"
 #include "auth/secret_box.hpp"
@@ -452,11 +453,12 @@ void webauthn_register_verify(const context_ptr& ctx) {
               // The "passkey_added" notice, exactly like email_start queues
               // mail.
               const auto& user = ctx->auth.user;
-              json vars = {{"passkey_name", pk_name},
-                           {"time", utc_time(now)},
-                           {"ip", ctx->client_ip},
-                           {"device", user_agent(ctx).substr(0, 120)},
-                           {"manage_url", cfg.server.public_url + "/login"}};
+              json vars
+                  = {{"passkey_name", pk_name},
+                     {"time", utc_time(now)},
+                     {"ip", ctx->client_ip},
+                     {"device", auth::display_user_agent(user_agent(ctx))},
+                     {"manage_url", cfg.server.public_url + "/login"}};
               if (!user.display_name.empty())
                 vars["display_name"] = user.display_name;
               u.statements.push_back(

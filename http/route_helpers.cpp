@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "actors/mail_job.hpp"
+#include "auth/cross_device.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
@@ -97,6 +98,25 @@ new_session sign_in_request(const context_ptr& ctx, user_info user,
   return out;
 }
 
+db::unit timing_pad_unit() {
+  // The shape of lockout::append_failure: an upsert that changes the row
+  // (a page to commit), then a conditional update that never matches.
+  auto now = db::value::integer(unix_now());
+  db::unit u;
+  u.statements.push_back(
+      db::stmt("INSERT INTO timing_pad(id, failures, locked_until, updated_at) "
+               "VALUES (1, 1, 0, ?1) ON CONFLICT(id) DO UPDATE SET "
+               "failures = (failures + 1) % 1000000, updated_at = ?1 "
+               "WHERE locked_until <= ?1",
+               {now}));
+  u.statements.push_back(db::stmt(
+      "UPDATE timing_pad SET failures = 0, locked_until = ?1, updated_at = ?1 "
+      "WHERE id = 1 AND failures >= ?2 AND locked_until <= ?1 "
+      "RETURNING failures, locked_until",
+      {now, db::value::integer(1000000)}));
+  return u;
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -152,7 +172,7 @@ void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
     vars["display_name"] = user.display_name;
   if (by_user) {
     vars["ip"] = ctx->client_ip;
-    vars["device"] = user_agent(ctx).substr(0, 120);
+    vars["device"] = auth::display_user_agent(user_agent(ctx));
   }
   db::unit u;
   u.statements.push_back(

@@ -53,6 +53,13 @@ std::string user_agent(const context_ptr& ctx);
 new_session sign_in_request(const context_ptr& ctx, user_info user,
                             const char* amr);
 
+/// The write a refusal makes when it has no failure to record (unknown
+/// address, locked account): the statements of lockout::append_failure on the
+/// one row of `timing_pad`, so its commit costs what a recorded failure's
+/// does and the answer's timing does not tell whether the address has an
+/// account.
+db::unit timing_pad_unit();
+
 /// Seconds since the epoch.
 std::int64_t unix_now();
 

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "auth/base32.hpp"
+#include "auth/cross_device.hpp"
 #include "auth/email_address.hpp"
 #include "auth/ids.hpp"
 #include "auth/qr_svg.hpp"
@@ -37,15 +38,6 @@ void count_attempt(const context_ptr& ctx, const std::string& method, bool ok,
   if (!reason.empty())
     meta = {{"reason", reason}};
   ctx->audit(type, ok, user_id, email, meta);
-}
-
-/// A write that changes nothing: refusals that need no write still take one
-/// commit round trip, so their timing matches a counted failure.
-db::unit no_op_unit() {
-  db::unit u;
-  u.statements.push_back(
-      db::stmt("UPDATE failed_attempts SET updated_at = updated_at WHERE 0"));
-  return u;
 }
 
 /// Six ASCII digits, else a 422 detail.
@@ -109,7 +101,7 @@ void append_totp_enabled_mail(const context_ptr& ctx, db::unit& u,
   nlohmann::json vars = {{"display_name", user.display_name},
                          {"time", utc_time(now)},
                          {"ip", ctx->client_ip},
-                         {"device", user_agent(ctx).substr(0, 120)}};
+                         {"device", auth::display_user_agent(user_agent(ctx))}};
   u.statements.push_back(mail_job_insert(
       ctx->svc(),
       {user.email, "totp_enabled", notice_locale(ctx, user), std::move(vars)},
@@ -317,12 +309,12 @@ sign_in_fields(const context_ptr& ctx, const char* secret_field,
   return std::make_pair(email, *secret);
 }
 
-/// The one refusal of both sign-in routes, after a no-op commit so that it
-/// takes as long as a counted failure.
+/// The one refusal of both sign-in routes, after the timing pad's commit so
+/// that it takes as long as a counted failure.
 void refuse_after_no_op(const context_ptr& ctx, const std::string& method,
                         const std::string& user_id, const std::string& email,
                         const std::string& reason) {
-  db_write(ctx, no_op_unit(), [=](db::unit_result&) {
+  db_write(ctx, timing_pad_unit(), [=](db::unit_result&) {
     count_attempt(ctx, method, false, user_id, email, reason);
     ctx->reply_error("invalid_code");
   });
@@ -405,13 +397,19 @@ void recovery_sign_in(const context_ptr& ctx) {
   auto normal = auth::normalize_recovery_code(code);
   auto hash
       = auth::hash_recovery_code(ctx->svc().keys->recovery_pepper, normal);
+  // The read also says whether the code is live, so a wrong code costs
+  // one write (the counted failure) like an unknown address (a no-op
+  // commit), as in totp_verify; trying to burn it first would add a second.
   db_read(
       ctx,
       db::stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-                   + lockout::locked_until_sql("u.id", recovery_method, "?2")
-                   + " AS locked_until FROM users u WHERE u.email = ?1 AND "
+                   + lockout::locked_until_sql("u.id", recovery_method, "?3")
+                   + " AS locked_until, EXISTS (SELECT 1 FROM recovery_codes "
+                     "WHERE code_hash = ?2 AND user_id = u.id AND used_at IS "
+                     "NULL) AS code_live FROM users u WHERE u.email = ?1 AND "
                      "u.disabled = 0",
-               {value::text(email), value::text(lockout_source(ctx))}),
+               {value::text(email), value::text(hash),
+                value::text(lockout_source(ctx))}),
       [ctx, email = email, hash](db::rowset& rs) {
         auto now = unix_now();
         if (rs.empty())
@@ -420,6 +418,8 @@ void recovery_sign_in(const context_ptr& ctx) {
         if (rs.at(0, "locked_until").i > now)
           return refuse_after_no_op(ctx, recovery_method, user.id, email,
                                     "locked");
+        if (rs.at(0, "code_live").i == 0)
+          return refuse_counted(ctx, recovery_method, user, "wrong_code");
         db::unit u;
         // One statement burns the code: of two concurrent uses one wins.
         u.statements.push_back(db::stmt_one(

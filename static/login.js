@@ -194,8 +194,10 @@
     const res = await api("POST", "/v1/auth/email/start", body);
     if (res.status !== 202) return fail(explain(res));
     stopConditional();
-    store(FLOW, { flow_id: res.data.flow_id, flow_secret: res.data.flow_secret, email });
+    store(FLOW, { flow_id: res.data.flow_id, flow_secret: res.data.flow_secret,
+                  match_number: res.data.match_number, email });
     $("sent-to").textContent = email;
+    $("match-number").textContent = String(res.data.match_number);
     $("code").value = "";
     show("code-step");
     $("code").focus();
@@ -457,6 +459,7 @@
     const flow = readStored(FLOW);
     if (flow) {
       $("sent-to").textContent = flow.email;
+      $("match-number").textContent = String(flow.match_number || "");
       show("code-step");
       startPolling();
       return;

@@ -92,3 +92,15 @@ TEST_CASE("email length limits are inclusive", "[auth][email]") {
   CHECK(longest.address->size() == 254);
   CHECK(to_string(email_error::domain_without_dot) == "domain_without_dot");
 }
+
+TEST_CASE("plus-tag variants of one mailbox share one send budget key",
+          "[auth][email]") {
+  CHECK(send_budget_key("a+1@example.com") == "a@example.com");
+  CHECK(send_budget_key("a+2+x@example.com") == "a@example.com");
+  CHECK(send_budget_key("a@example.com") == "a@example.com");
+  CHECK(send_budget_key("A+Tag@Example.COM") == "a@example.com");
+  CHECK(send_budget_key("+only@example.com") == "+only@example.com");
+  CHECK(send_budget_key("first.last+news@example.com")
+        == "first.last@example.com");
+  CHECK(send_budget_key("a@b+c.example") == "a@b+c.example");
+}

@@ -160,3 +160,69 @@ TEST_CASE("ssrf targets are classified and forbidden", "[auth][url][ssrf]") {
   CHECK(is_forbidden_target(*address, false) == r.forbidden);
   CHECK(is_forbidden_target(*address, true) == r.forbidden_private);
 }
+
+TEST_CASE("a redirect allow list entry matches its origin exactly and whole "
+          "path segments, never a string prefix",
+          "[auth][url][redirect]") {
+  std::vector<std::string> allow{"https://app.example/cb",
+                                 "https://app.example:8443/api/"};
+  struct row {
+    const char* target;
+    bool allowed;
+  };
+  auto r = GENERATE(values<row>({
+      {"https://app.example/cb", true},
+      {"https://app.example/cb/", true},
+      {"https://app.example/cb/next", true},
+      {"https://app.example/cb;x", false},
+      {"https://app.example/cbevil", false},
+      {"https://app.example/cb.evil", false},
+      {"https://app.example.evil.com/cb", false},
+      {"https://app.example.evil.com/cb/x", false},
+      {"https://app.examplE/cb", true},
+      {"https://app.example:443/cb", true},
+      {"https://app.example:8443/cb", false},
+      {"http://app.example:443/cb", false},
+      {"https://app.example:8443/api/x", true},
+      {"https://app.example:8443/api", false},
+      {"https://app.example:8443/apix", false},
+      {"https://app.example/api/x", false},
+      // Path parameters on dot segments: servers such as Tomcat resolve
+      // `/cb/..;/admin` to `/admin`, out of the allowed path.
+      {"https://app.example/cb/..;/admin", false},
+      {"https://app.example/cb/.;x/y", false},
+      {"https://app.example/cb/%2e%2E;jsessionid=1/admin", false},
+      {"https://app.example/cb/...;x", true},
+  }));
+  INFO(r.target);
+  CHECK(redirect_allowed(r.target, allow) == r.allowed);
+}
+
+TEST_CASE("a confirmation form post must come from our own origin",
+          "[auth][url][csrf]") {
+  const char* ours = "http://localhost:3000";
+  SECTION("Sec-Fetch-Site decides when present") {
+    CHECK(form_post_same_origin("", "same-origin", ours));
+    CHECK(form_post_same_origin("null", "same-origin", ours));
+    CHECK(form_post_same_origin("", "none", ours));
+    CHECK_FALSE(form_post_same_origin("", "same-site", ours));
+    CHECK_FALSE(form_post_same_origin("", "cross-site", ours));
+    CHECK_FALSE(form_post_same_origin(ours, "cross-site", ours));
+    CHECK_FALSE(form_post_same_origin(ours, "bogus", ours));
+  }
+  SECTION("otherwise Origin must equal the public origin") {
+    CHECK(form_post_same_origin("http://localhost:3000", "", ours));
+    CHECK(form_post_same_origin("http://LOCALHOST:3000", "", ours));
+    CHECK(form_post_same_origin("https://auth.example", "",
+                                "https://auth.example:443/base/"));
+    CHECK_FALSE(form_post_same_origin("", "", ours));
+    CHECK_FALSE(form_post_same_origin("null", "", ours));
+    CHECK_FALSE(form_post_same_origin("http://localhost:3001", "", ours));
+    CHECK_FALSE(form_post_same_origin("https://localhost:3000", "", ours));
+    CHECK_FALSE(
+        form_post_same_origin("http://localhost:3000.evil.example", "", ours));
+    CHECK_FALSE(form_post_same_origin("http://localhost:3000/", "", ours));
+    CHECK_FALSE(form_post_same_origin("http://localhost:3000/x", "", ours));
+    CHECK_FALSE(form_post_same_origin("http://evil.example", "", ours));
+  }
+}

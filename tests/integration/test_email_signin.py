@@ -72,7 +72,8 @@ def test_link_flow_page_consumes_nothing_and_post_signs_in(server):
     # Replaying the used link fails, as JSON and as a form.
     r = c.post("/v1/auth/email/link", json={"token": token})
     assert r.status == 400 and r.json()["error"]["code"] == "invalid_link"
-    r = c.post("/v1/auth/email/link", form={"token": token})
+    r = c.post("/v1/auth/email/link", form={"token": token},
+               headers={"Origin": "http://localhost:3000"})
     assert r.status == 400 and r.header("content-type").startswith("text/html")
     # The code of a consumed flow is dead too.
     r = c.post("/v1/auth/email/verify-code", json={"flow_id": flow["flow_id"], "code": code})
@@ -88,7 +89,11 @@ def test_cross_device_exchange_pending_approved_collected_once(server):
     wrong = c.post("/v1/auth/email/exchange", json={**ex, "flow_secret": "x" * 43})
     assert wrong.status == 400 and wrong.json()["error"]["code"] == "flow_expired"
     _, token, _ = mail_link_and_code(wait_for_mail(server, "bob@example.com")[0])
-    page = c.post("/v1/auth/email/link", form={"token": token})  # other device
+    # The other device approves the hand-over with the number this one shows
+    # (a plain confirmation would sign in that other browser instead).
+    page = c.post("/v1/auth/email/link", headers={"Origin": "http://localhost:3000"},
+                  form={"token": token, "action": "approve",
+                        "match": str(flow["match_number"])})
     assert page.status == 200 and 'data-ok="true"' in page.text
     t = assert_token_response(c.post("/v1/auth/email/exchange", json=ex))
     assert t["user"]["email"] == "bob@example.com"
@@ -155,7 +160,7 @@ def test_unknown_and_known_addresses_are_indistinguishable(start_server):
         b = s.client.post("/v1/auth/email/start", json={"email": "nobody@example.com"})
         assert a.status == b.status == 202
         ja, jb = a.json(), b.json()
-        assert set(ja) == set(jb) == {"flow_id", "flow_secret", "expires_in"}
+        assert set(ja) == set(jb) == {"flow_id", "flow_secret", "match_number", "expires_in"}
         assert len(ja["flow_id"]) == len(jb["flow_id"])
         assert len(ja["flow_secret"]) == len(jb["flow_secret"])
         assert ja["expires_in"] == jb["expires_in"]
@@ -239,7 +244,8 @@ def test_redirect_allow_list_and_exchange_code(start_server):
         assert r.status == 422 and "redirect_to" in r.json()["error"]["details"], bad
     start(c, "r@example.com", redirect_to="https://app.example.com/callback/done")
     _, token, _ = mail_link_and_code(wait_for_mail(s, "r@example.com")[0])
-    r = c.post("/v1/auth/email/link", form={"token": token})
+    r = c.post("/v1/auth/email/link", form={"token": token},
+               headers={"Origin": "http://localhost:3000"})
     assert r.status == 303
     loc = r.header("location")
     assert loc.startswith("https://app.example.com/callback/done#code=")
