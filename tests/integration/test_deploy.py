@@ -285,6 +285,7 @@ def test_compose_stack_wires_service_mail_catcher_and_prometheus():
     keys = {env_name(k) for k in config_table()}
     for k in app["environment"]:
         assert k in keys, k
+    assert_accepted(app["environment"], "compose")
     # The mail catcher shares the service's network namespace, so the
     # plain-text relay is on loopback (the only place the service allows it).
     mail = svc["mailpit"]
@@ -499,12 +500,24 @@ def test_systemd_unit_has_the_hardening_and_reads_secrets_as_credentials():
     # The database goes to the StateDirectory, the only writable path.
     env = dict(e.split("=", 1) for e in s["Environment"])
     assert env["PA_DATABASE_PATH"].startswith("/var/lib/passwordless-auth/")
+    assert_accepted(env, "the unit")
     assert env["PA_MAIL_OUTBOX_DIR"].startswith("/var/lib/passwordless-auth/")
     # Every credential (also the commented ones) is a secret of the table.
     creds = re.findall(r"^#?LoadCredential=(\w+):", UNIT.read_text(), re.M)
     assert "PA_AUTH_SECRET_KEY" in creds
     for c in creds:
         assert_is_secret(c)
+
+
+def assert_accepted(variables, where):
+    """`check-config` takes these settings as they are (paths moved to a
+    scratch folder: they need not exist here)."""
+    env = clean_env({k: str(v) for k, v in variables.items()})
+    with tempfile.TemporaryDirectory() as d:
+        env["PA_DATABASE_PATH"] = os.path.join(d, "auth.db")
+        env["PA_MAIL_OUTBOX_DIR"] = os.path.join(d, "outbox")
+        r = run([BINARY, "check-config"], env=env)
+    assert r.returncode == 0, f"{where}: {r.stderr}"
 
 
 def assert_is_secret(env):
@@ -730,6 +743,8 @@ def test_k8s_manifests_match_the_api_and_the_service():
     for name in env:
         assert name == "CREDENTIALS_DIRECTORY" or name in {
             env_name(k) for k in table}, name
+    assert_accepted({k: v for k, v in env.items()
+                     if k != "CREDENTIALS_DIRECTORY"}, "deployment.yaml")
     # Probes on our own routes (the binary's route table), on a named port.
     routes = run([BINARY, "routes"]).stdout.split("\n")
     probes = {k: c[k]["httpGet"] for k in
