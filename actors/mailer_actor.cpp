@@ -325,6 +325,10 @@ void refresh_depth(self_ptr self) {
                 st.metrics,
                 metrics::set("email_queue_depth",
                              static_cast<double>(st.status.queue_depth)));
+            caf::anon_send(
+                st.metrics,
+                metrics::set("email_queue_oldest_due_age_seconds",
+                             static_cast<double>(st.status.oldest_due_age)));
           },
           [](caf::error&) {});
 }

@@ -112,6 +112,11 @@ void merge_keys(self_ptr self, const db::rowset& rs) {
                    [](const stored_key& a, const stored_key& b) {
                      return a.created_at < b.created_at;
                    });
+  // Its age is what the signing-key alert watches (rotate every 90 days).
+  if (auto k = st.signing())
+    caf::anon_send(st.metrics,
+                   metrics::set("signing_key_created_timestamp_seconds",
+                                static_cast<double>(k->created_at)));
 }
 
 void audit(self_ptr self, std::string type, const std::string& user_id,

@@ -254,9 +254,13 @@ void scan(self_ptr self) {
   auto now = unix_now();
   // Endpoints whose circuit is open are skipped; their deliveries wait.
   std::string open = "''";
+  int open_count = 0;
   for (const auto& [id, ep] : st.endpoints)
-    if (ep.open_until > now)
+    if (ep.open_until > now) {
       open += ",'" + id + "'"; // ids are our own uuids: safe to inline
+      ++open_count;
+    }
+  caf::anon_send(st.metrics, metrics::set("webhook_circuits_open", open_count));
   st.busy = true;
   db::unit claim;
   claim.statements.push_back(

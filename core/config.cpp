@@ -657,7 +657,7 @@ std::map<std::string, std::string> process_environment() {
   std::map<std::string, std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string kv(*e);
-    if (kv.rfind("PA_", 0) != 0)
+    if (kv.rfind("PA_", 0) != 0 && kv.rfind("CREDENTIALS_DIRECTORY=", 0) != 0)
       continue;
     auto eq = kv.find('=');
     if (eq != std::string::npos)
@@ -670,11 +670,24 @@ settings load(const sources& src) {
   settings s;
   if (!src.config_path.empty())
     load_toml(s, src.config_path);
+  // systemd's LoadCredential= (or a mounted Kubernetes Secret) hands secrets
+  // over as files in $CREDENTIALS_DIRECTORY, named like their variables.
+  std::string credentials;
+  if (auto it = src.environment.find("CREDENTIALS_DIRECTORY");
+      it != src.environment.end())
+    credentials = it->second;
   for (const auto& e : table()) {
     auto name = env_name(e);
     if (auto it = src.environment.find(name); it != src.environment.end())
       apply(s, e, it->second, "env " + name);
     if (e.secret) {
+      // Above the plain variable (set on purpose for this service), below
+      // an explicit PA_X_FILE.
+      std::error_code ec;
+      auto path = std::filesystem::path(credentials) / name;
+      if (!credentials.empty() && std::filesystem::is_regular_file(path, ec))
+        apply(s, e, read_secret_file(full_name(e), path.string()),
+              "credential " + name);
       if (auto it = src.environment.find(name + "_FILE");
           it != src.environment.end()) {
         apply(s, e, read_secret_file(full_name(e), it->second),

@@ -245,11 +245,14 @@ struct settings {
 /// Where a loader reads its inputs; a seam so tests can pass their own.
 struct sources {
   std::string config_path;                        ///< empty = no file
-  std::map<std::string, std::string> environment; ///< PA_* variables
+  /// PA_* variables, and CREDENTIALS_DIRECTORY: a secret is also read from
+  /// a file there named like its variable (systemd's LoadCredential=).
+  std::map<std::string, std::string> environment;
   std::vector<std::string> overrides;             ///< "section.key=value"
 };
 
-/// Collects the PA_* variables of the process environment.
+/// Collects the PA_* variables (and CREDENTIALS_DIRECTORY) of the process
+/// environment.
 std::map<std::string, std::string> process_environment();
 
 /// Loads, derives and validates the configuration.

@@ -195,6 +195,8 @@ void declare_service_metrics(registry& r) {
             "Email delivery failures by reason.", {"reason"});
   r.declare("email_queue_depth", ft::gauge, "Mail jobs waiting to be sent.",
             {});
+  r.declare("email_queue_oldest_due_age_seconds", ft::gauge,
+            "Seconds the oldest due mail job has waited (0 when none).", {});
   r.declare("email_queue_polls_total", ft::counter,
             "Completed scans of the mail queue (a claim and every send it "
             "led to).",
@@ -212,6 +214,8 @@ void declare_service_metrics(registry& r) {
   r.declare("sessions_created_total", ft::counter, "Sessions created.", {});
   r.declare("sessions_revoked_total", ft::counter, "Sessions revoked.", {});
   r.declare("active_sessions", ft::gauge, "Live sessions held in memory.", {});
+  r.declare("signing_key_created_timestamp_seconds", ft::gauge,
+            "When the active token signing key was made (unix seconds).", {});
   r.declare("rate_limit_hits_total", ft::counter,
             "Requests refused by a rate limit, by route class.", {"type"});
   r.declare("rate_limit_timeouts_total", ft::counter,
@@ -220,6 +224,8 @@ void declare_service_metrics(registry& r) {
             {"outcome"});
   r.declare("webhook_deliveries_total", ft::counter,
             "Webhook delivery attempts by outcome.", {"outcome"});
+  r.declare("webhook_circuits_open", ft::gauge,
+            "Webhook endpoints whose circuit breaker is open.", {});
   r.declare("webhook_polls_total", ft::counter,
             "Completed scans of the webhook outbox (a claim and every "
             "delivery attempt it led to).",

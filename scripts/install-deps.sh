@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package the project needs, by exact name, and nothing from anywhere else.
 # Idempotent: packages already present are skipped, and apt is only touched when something is missing.
-# Usage: scripts/install-deps.sh [build|test|all]   (default: all)
+# Usage: scripts/install-deps.sh [build|test|all|runtime]   (default: all)
+# runtime: only the shared libraries the binary links, for deploy/Dockerfile.
 set -euo pipefail
 
 build_pkgs=(
@@ -15,13 +16,23 @@ build_pkgs=(
 test_pkgs=(
   curl python3 python3-pytest python3-jwt python3-aiosmtpd python3-cryptography oathtool
   prometheus zbar-tools librsvg2-bin openssl wrk jq nodejs npm chromium
+  systemd sqlite3 util-linux
 )
 
-want=("${build_pkgs[@]}")
+# What the built binary needs to run (deploy/Dockerfile's final stage), and
+# curl for its HEALTHCHECK; tests/integration/test_deploy.py checks that
+# every library `ldd` names comes from one of these.
+runtime_pkgs=(
+  libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libssl3 libsqlite3-0
+  libspdlog1.10 libfmt9 libcurl4 libcbor0.8 libqrencode4 zlib1g libstdc++6
+  libtomlplusplus3 libgcc-s1 ca-certificates curl
+)
+
 case "${1:-all}" in
-  build) ;;
-  test|all) want+=("${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  build) want=("${build_pkgs[@]}") ;;
+  test|all) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  runtime) want=("${runtime_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|all|runtime]" >&2; exit 2 ;;
 esac
 
 missing=()

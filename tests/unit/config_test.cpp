@@ -114,6 +114,46 @@ TEST_CASE("secrets come from the environment or files and are redacted",
   CHECK(text.find("<redacted>") != std::string::npos);
 }
 
+TEST_CASE("secrets come from systemd credentials named like their variables",
+          "[config]") {
+  // systemd's LoadCredential= puts each secret into $CREDENTIALS_DIRECTORY
+  // (deploy/passwordless-auth.service); the file is named like the variable.
+  auto dir = std::filesystem::temp_directory_path()
+             / ("pa-creds-" + std::to_string(std::rand()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "PA_AUTH_SECRET_KEY")
+      << "credential-secret-0123456789abcdef0123456789\n";
+  std::ofstream(dir / "PA_SMTP_PASSWORD") << "smtp-from-credential";
+  // Only secrets are read there: a non-secret named like its variable is not.
+  std::ofstream(dir / "PA_SERVER_HOST") << "0.0.0.0";
+  sources src;
+  src.environment = {{"CREDENTIALS_DIRECTORY", dir.string()},
+                     {"PA_SMTP_PASSWORD", "smtp-from-env"}};
+  auto s = load(src);
+  CHECK(s.auth.secret_key == "credential-secret-0123456789abcdef0123456789");
+  CHECK(s.sources.at("auth.secret_key") == "credential PA_AUTH_SECRET_KEY");
+  // The credential beats the plain variable (systemd set it on purpose)...
+  CHECK(s.smtp.password == "smtp-from-credential");
+  CHECK(s.server.host == "127.0.0.1");
+  CHECK(s.warnings.empty());
+  SECTION("an explicit PA_X_FILE beats the credential") {
+    auto file = write_temp("smtp-from-file\n");
+    src.environment["PA_SMTP_PASSWORD_FILE"] = file;
+    CHECK(load(src).smtp.password == "smtp-from-file");
+  }
+  SECTION("a secret without a credential file is left alone") {
+    std::filesystem::remove(dir / "PA_AUTH_SECRET_KEY");
+    auto t = load(src);
+    CHECK(t.auth.secret_key.empty());
+    CHECK(t.sources.count("auth.secret_key") == 0);
+  }
+  SECTION("without CREDENTIALS_DIRECTORY nothing is read from it") {
+    src.environment.erase("CREDENTIALS_DIRECTORY");
+    CHECK(load(src).smtp.password == "smtp-from-env");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("rate-limit policies parse from TOML tables and the environment",
           "[config]") {
   auto path
