@@ -333,6 +333,12 @@ void refresh_depth(self_ptr self) {
           [](caf::error&) {});
 }
 
+/// A purge that failed (the database not ready yet at start, busy, or
+/// full) is tried again soon rather than an hour later.
+void retry_purge(self_ptr self) {
+  self->delayed_send(self, std::chrono::seconds(1), atom::purge_atom_v);
+}
+
 /// Deletes finished jobs (sent or failed) created more than
 /// mail.retention_days ago; queued and sending jobs are work, never purged.
 void purge(self_ptr self) {
@@ -345,21 +351,23 @@ void purge(self_ptr self) {
   self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
                 std::move(u))
       .then(
-          [days](db::unit_result& r) {
+          [self, days](db::unit_result& r) {
             if (!r.ok || r.results.empty()) {
               log::warn("mailer", "mail-purge-failed", {{"code", r.fail_code}});
-              return;
+              return retry_purge(self);
             }
+            self->delayed_send(self, std::chrono::hours(1),
+                               atom::purge_atom_v);
             auto n = r.results[0].changes;
             log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
                        "mailer", "mail-jobs-purged",
                        {{"deleted", n}, {"retention_days", days}});
           },
-          [](caf::error& e) {
+          [self](caf::error& e) {
+            retry_purge(self);
             log::warn("mailer", "mail-purge-failed",
                       {{"error", caf::to_string(e)}});
           });
-  self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
 }
 
 } // namespace

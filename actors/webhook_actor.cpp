@@ -380,6 +380,12 @@ void upsert_config_endpoint(self_ptr self) {
             });
 }
 
+/// A purge that failed (the database not ready yet at start, busy, or
+/// full) is tried again soon rather than an hour later.
+void retry_purge(self_ptr self) {
+  self->delayed_send(self, std::chrono::seconds(1), atom::purge_atom_v);
+}
+
 /// Deletes finished deliveries (succeeded or failed) created more than
 /// webhooks.retention_days ago; pending ones are work, never purged.
 void purge(self_ptr self) {
@@ -392,22 +398,24 @@ void purge(self_ptr self) {
   self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
                 std::move(u))
       .then(
-          [days](db::unit_result& r) {
+          [self, days](db::unit_result& r) {
             if (!r.ok || r.results.empty()) {
               log::warn("webhooks", "webhook-purge-failed",
                         {{"code", r.fail_code}});
-              return;
+              return retry_purge(self);
             }
+            self->delayed_send(self, std::chrono::hours(1),
+                               atom::purge_atom_v);
             auto n = r.results[0].changes;
             log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
                        "webhooks", "webhook-deliveries-purged",
                        {{"deleted", n}, {"retention_days", days}});
           },
-          [](caf::error& e) {
+          [self](caf::error& e) {
+            retry_purge(self);
             log::warn("webhooks", "webhook-purge-failed",
                       {{"error", caf::to_string(e)}});
           });
-  self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
 }
 
 } // namespace
