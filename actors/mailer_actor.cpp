@@ -356,8 +356,7 @@ void purge(self_ptr self) {
               log::warn("mailer", "mail-purge-failed", {{"code", r.fail_code}});
               return retry_purge(self);
             }
-            self->delayed_send(self, std::chrono::hours(1),
-                               atom::purge_atom_v);
+            self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
             auto n = r.results[0].changes;
             log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
                        "mailer", "mail-jobs-purged",

@@ -402,6 +402,48 @@ void keep_successor_until_grace_ends(self_ptr self, std::int64_t replaced_at,
                      atom::purge_atom_v);
 }
 
+/// The two statements of every rotation of `s`'s refresh token (a refresh
+/// or a re-authentication): the old token is marked replaced, keeping the
+/// sealed successor only when there is a grace window (it is the live
+/// refresh token: scrub_successors erases it when the window is over), and
+/// the new token is inserted.
+void append_rotation(self_ptr self, db::unit& u, const live_session& s,
+                     const std::string& successor, const std::string& new_hash,
+                     std::int64_t now, std::int64_t expires,
+                     const char* fail_code) {
+  const auto& old_hash = s.refresh_hash;
+  auto sealed = self->state.cfg().tokens.refresh_grace > 0
+                    ? value::blob(auth::to_string(auth::secret_box::seal(
+                        self->state.opts.keys->payloads,
+                        auth::to_bytes(successor), old_hash)))
+                    : value::null();
+  u.statements.push_back(db::stmt_one(
+      "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
+      "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
+      {value::integer(now), value::text(new_hash), std::move(sealed),
+       value::text(old_hash)},
+      fail_code));
+  u.statements.push_back(
+      db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
+               "expires_at) VALUES (?, ?, ?, ?)",
+               {value::text(new_hash), value::text(s.id), value::integer(now),
+                value::integer(expires)}));
+}
+
+/// After a rotation committed: the stored successor is due for erasure and
+/// the index follows the new token.
+void rotated(self_ptr self, live_session& s, const std::string& old_hash,
+             const std::string& new_hash, std::int64_t now,
+             std::int64_t expires) {
+  if (self->state.cfg().tokens.refresh_grace > 0)
+    keep_successor_until_grace_ends(self, now, old_hash);
+  self->state.by_refresh.erase(old_hash);
+  s.refresh_hash = new_hash;
+  self->state.by_refresh[new_hash] = s.id;
+  s.expires_at = expires;
+  s.last_seen_at = now;
+}
+
 /// Rotates the live refresh token of `s` and answers every waiter.
 void rotate(self_ptr self, const std::string& session_id,
             const refresh_request& req) {
@@ -414,25 +456,9 @@ void rotate(self_ptr self, const std::string& session_id,
   auto expires = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
   // The successor is kept (encrypted) for the grace window, so a second tab
   // presenting the old token gets the same one instead of a reuse alarm.
-  // It is the live refresh token, so only for that window: scrub_successors
-  // erases it once the window is over (no window, nothing kept).
-  auto grace = cfg.tokens.refresh_grace;
-  auto sealed = grace > 0 ? value::blob(auth::to_string(auth::secret_box::seal(
-                    self->state.opts.keys->payloads, auth::to_bytes(successor),
-                    old_hash)))
-                          : value::null();
   db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
-      "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
-      {value::integer(now), value::text(new_hash), std::move(sealed),
-       value::text(old_hash)},
-      "invalid_refresh_token"));
-  u.statements.push_back(
-      db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
-               "expires_at) VALUES (?, ?, ?, ?)",
-               {value::text(new_hash), value::text(s.id), value::integer(now),
-                value::integer(expires)}));
+  append_rotation(self, u, s, successor, new_hash, now, expires,
+                  "invalid_refresh_token");
   u.statements.push_back(db::stmt_one(
       "UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?, "
       "user_agent = ? WHERE id = ? AND revoked_at IS NULL",
@@ -471,13 +497,7 @@ void rotate(self_ptr self, const std::string& session_id,
                            [](std::int32_t) {});
               return;
             }
-            if (self->state.cfg().tokens.refresh_grace > 0)
-              keep_successor_until_grace_ends(self, now, old_hash);
-            self->state.by_refresh.erase(old_hash);
-            s.refresh_hash = new_hash;
-            self->state.by_refresh[new_hash] = session_id;
-            s.expires_at = expires;
-            s.last_seen_at = now;
+            rotated(self, s, old_hash, new_hash, now, expires);
             s.ip = req.ip;
             s.user_agent = req.user_agent.substr(0, 512);
             auto user = user_from_row(r.results[3]);
@@ -651,21 +671,10 @@ void reauthenticate(self_ptr self, const std::string& session_id,
   auto successor = auth::random_token(32);
   auto new_hash = auth::token_hash(successor);
   auto expires = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
-  auto sealed = auth::secret_box::seal(self->state.opts.keys->payloads,
-                                       auth::to_bytes(successor), old_hash);
   auto ua = req.user_agent.substr(0, 512);
   db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
-      "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
-      {value::integer(now), value::text(new_hash),
-       value::blob(auth::to_string(sealed)), value::text(old_hash)},
-      "session_gone"));
-  u.statements.push_back(
-      db::stmt("INSERT INTO refresh_tokens(token_hash, session_id, created_at, "
-               "expires_at) VALUES (?, ?, ?, ?)",
-               {value::text(new_hash), value::text(s.id), value::integer(now),
-                value::integer(expires)}));
+  append_rotation(self, u, s, successor, new_hash, now, expires,
+                  "session_gone");
   u.statements.push_back(db::stmt_one(
       "UPDATE sessions SET auth_time = ?, amr = ?, last_seen_at = ?, "
       "expires_at = ?, ip = ?, user_agent = ? WHERE id = ? AND revoked_at IS "
@@ -696,11 +705,7 @@ void reauthenticate(self_ptr self, const std::string& session_id,
             auto waiters = std::move(s.waiters);
             s.waiters.clear();
             s.rotating = false;
-            self->state.by_refresh.erase(old_hash);
-            s.refresh_hash = new_hash;
-            self->state.by_refresh[new_hash] = session_id;
-            s.expires_at = expires;
-            s.last_seen_at = now;
+            rotated(self, s, old_hash, new_hash, now, expires);
             s.auth_time = now;
             s.amr = req.amr;
             s.ip = req.ip;

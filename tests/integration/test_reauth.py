@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import openapi_check
-from conftest import BINARY
+from conftest import BINARY, wait_until
 from pa_flows import (bearer, mail_link_and_code, new_mail, outbox_files, sign_in, start,
                       wait_for_mail)
 from soft_authenticator import SoftAuthenticator
@@ -193,3 +193,35 @@ def test_global_logout_can_remove_factors_added_recently(server):
     assert call(server, again, "POST", "/v1/auth/logout", {"scope": "global"}).status == 204
     with db(server) as con:
         assert con.execute("SELECT COUNT(*) FROM webauthn_credentials").fetchone()[0] == 1
+
+
+def test_a_reauthentication_keeps_the_successor_only_for_the_grace_window(start_server):
+    """Re-authenticating rotates the refresh token like a refresh does, so
+    its sealed successor (the live refresh token) must also be erased when
+    the grace window ends (review #11, Medium 5)."""
+    s = start_server(env={"PA_TOKENS_REFRESH_GRACE": "1"})
+    t0 = code_sign_in(s, "rhoda@example.org")
+    again = code_sign_in(s, "rhoda@example.org", headers=bearer(t0))
+    assert again["session_id"] == t0["session_id"]
+    conn = db(s)
+
+    def kept():
+        return conn.execute(
+            "SELECT COUNT(*) FROM refresh_tokens WHERE replaced_at IS NOT NULL "
+            "AND successor_enc IS NOT NULL AND length(successor_enc) > 0").fetchone()[0]
+
+    assert conn.execute("SELECT COUNT(*) FROM refresh_tokens WHERE replaced_at IS NOT NULL"
+                        ).fetchone()[0] == 1
+    wait_until(lambda: kept() == 0, timeout=10, what="the successor to be erased")
+    # The new refresh token works; the old one is a reuse past the window.
+    assert refresh(s, again)["session_id"] == t0["session_id"]
+
+
+def test_without_a_grace_window_a_reauthentication_stores_no_successor(start_server):
+    s = start_server(env={"PA_TOKENS_REFRESH_GRACE": "0"})
+    t0 = code_sign_in(s, "rona@example.org")
+    again = code_sign_in(s, "rona@example.org", headers=bearer(t0))
+    assert again["session_id"] == t0["session_id"]
+    row = db(s).execute("SELECT successor_enc FROM refresh_tokens "
+                        "WHERE replaced_at IS NOT NULL").fetchone()
+    assert row == (None,)
