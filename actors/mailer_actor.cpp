@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "auth/secret_box.hpp"
+#include "actors/retention_purge.hpp"
 #include "core/log.hpp"
 #include "mail/mime.hpp"
 #include "mail/outbox_transport.hpp"
@@ -333,40 +334,16 @@ void refresh_depth(self_ptr self) {
           [](caf::error&) {});
 }
 
-/// A purge that failed (the database not ready yet at start, busy, or
-/// full) is tried again soon rather than an hour later.
-void retry_purge(self_ptr self) {
-  self->delayed_send(self, std::chrono::seconds(1), atom::purge_atom_v);
-}
-
 /// Deletes finished jobs (sent or failed) created more than
 /// mail.retention_days ago; queued and sending jobs are work, never purged.
 void purge(self_ptr self) {
   auto days = self->state.opts.cfg->mail.retention_days;
-  db::unit u;
-  u.statements.push_back(
+  run_retention_purge(
+      self, self->state.db,
       db::stmt("DELETE FROM mail_jobs WHERE status IN ('sent', 'failed') "
                "AND created_at < ?",
-               {value::integer(unix_now() - days * 86400)}));
-  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
-                std::move(u))
-      .then(
-          [self, days](db::unit_result& r) {
-            if (!r.ok || r.results.empty()) {
-              log::warn("mailer", "mail-purge-failed", {{"code", r.fail_code}});
-              return retry_purge(self);
-            }
-            self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
-            auto n = r.results[0].changes;
-            log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
-                       "mailer", "mail-jobs-purged",
-                       {{"deleted", n}, {"retention_days", days}});
-          },
-          [self](caf::error& e) {
-            retry_purge(self);
-            log::warn("mailer", "mail-purge-failed",
-                      {{"error", caf::to_string(e)}});
-          });
+               {value::integer(unix_now() - days * 86400)}),
+      retention_purge{"mailer", "mail-jobs-purged", "mail-purge-failed", days});
 }
 
 } // namespace

@@ -13,6 +13,7 @@
 #include "auth/secret_box.hpp"
 #include "auth/url.hpp"
 #include "auth/webhook_signature.hpp"
+#include "actors/retention_purge.hpp"
 #include "core/log.hpp"
 #include "mail/retry.hpp"
 
@@ -380,41 +381,17 @@ void upsert_config_endpoint(self_ptr self) {
             });
 }
 
-/// A purge that failed (the database not ready yet at start, busy, or
-/// full) is tried again soon rather than an hour later.
-void retry_purge(self_ptr self) {
-  self->delayed_send(self, std::chrono::seconds(1), atom::purge_atom_v);
-}
-
 /// Deletes finished deliveries (succeeded or failed) created more than
 /// webhooks.retention_days ago; pending ones are work, never purged.
 void purge(self_ptr self) {
   auto days = self->state.cfg->webhooks.retention_days;
-  db::unit u;
-  u.statements.push_back(db::stmt(
-      "DELETE FROM webhook_deliveries WHERE status IN ('succeeded', 'failed') "
-      "AND created_at < ?",
-      {value::integer(unix_now() - days * 86400)}));
-  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
-                std::move(u))
-      .then(
-          [self, days](db::unit_result& r) {
-            if (!r.ok || r.results.empty()) {
-              log::warn("webhooks", "webhook-purge-failed",
-                        {{"code", r.fail_code}});
-              return retry_purge(self);
-            }
-            self->delayed_send(self, std::chrono::hours(1), atom::purge_atom_v);
-            auto n = r.results[0].changes;
-            log::event(n > 0 ? spdlog::level::info : spdlog::level::debug,
-                       "webhooks", "webhook-deliveries-purged",
-                       {{"deleted", n}, {"retention_days", days}});
-          },
-          [self](caf::error& e) {
-            retry_purge(self);
-            log::warn("webhooks", "webhook-purge-failed",
-                      {{"error", caf::to_string(e)}});
-          });
+  run_retention_purge(self, self->state.db,
+                      db::stmt("DELETE FROM webhook_deliveries WHERE status IN "
+                               "('succeeded', 'failed') "
+                               "AND created_at < ?",
+                               {value::integer(unix_now() - days * 86400)}),
+                      retention_purge{"webhooks", "webhook-deliveries-purged",
+                                      "webhook-purge-failed", days});
 }
 
 } // namespace
