@@ -178,6 +178,10 @@ def test_runtime_packages_provide_every_library_the_binary_links():
     assert needed
     paths = dict(re.findall(r"^\s*(\S+) => (\S+)",
                             run(["ldd", BINARY]).stdout, re.M))
+    # The sanitizer build of the suite links the ASan/UBSan runtimes; the
+    # image ships the Release build, which does not.
+    needed = [lib for lib in needed
+              if not re.match(r"lib(asan|ubsan|lsan|tsan)\.so", lib)]
     owners = dpkg_owners([paths[lib] for lib in needed])
     missing = {}
     for lib in needed:
