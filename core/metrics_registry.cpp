@@ -239,6 +239,10 @@ void declare_service_metrics(registry& r) {
   r.declare("caf_calls_total", ft::counter,
             "Calls to the CAF API by operation and outcome.",
             {"operation", "outcome"});
+  r.declare("caf_connections_refused_total", ft::counter,
+            "Connections to the CAF port closed by its gate, by reason "
+            "(tls_handshake, not_allowed, message_too_large, protocol, ...).",
+            {"reason"});
   r.declare("audit_events_dropped_total", ft::counter,
             "Audit events lost (overload or a rejected batch).", {});
   r.declare("process_resident_memory_bytes", ft::gauge,

@@ -45,8 +45,10 @@ struct caf_gate::impl {
 
 namespace {
 
-void log_refusal(const std::string& ip, const char* reason,
-                 const std::string& detail = {}) {
+void log_refusal(const caf_gate::impl* gate, const std::string& ip,
+                 const char* reason, const std::string& detail = {}) {
+  if (gate->opts.on_refusal)
+    gate->opts.on_refusal(reason);
   nlohmann::json f{{"peer_ip", ip}, {"reason", reason}};
   if (!detail.empty())
     f["detail"] = detail;
@@ -74,7 +76,7 @@ public:
     deadline_.expires_after(gate_->opts.handshake_timeout);
     deadline_.async_wait([self](error_code ec) {
       if (!ec && !self->handshake_seen_) {
-        log_refusal(self->ip_, "handshake_timeout");
+        log_refusal(self->gate_, self->ip_, "handshake_timeout");
         ++self->gate_->stats.refused_protocol;
         self->close();
       }
@@ -85,7 +87,7 @@ public:
       outer_.async_handshake(ssl::stream_base::server, [self](error_code ec) {
         if (ec) {
           ++self->gate_->stats.refused_tls;
-          log_refusal(self->ip_, "tls_handshake", ec.message());
+          log_refusal(self->gate_, self->ip_, "tls_handshake", ec.message());
           return self->close();
         }
         if (!self->check_client_certificate())
@@ -106,7 +108,7 @@ private:
       if (peer)
         X509_free(peer);
       ++gate_->stats.refused_tls;
-      log_refusal(ip_, "no_verified_certificate");
+      log_refusal(gate_, ip_, "no_verified_certificate");
       return false;
     }
     X509* own = SSL_CTX_get0_certificate(gate_->outer_tls->native_handle());
@@ -117,14 +119,15 @@ private:
     X509_free(peer);
     if (is_server_cert || !for_clients) {
       ++gate_->stats.refused_tls;
-      log_refusal(ip_, is_server_cert ? "server_certificate"
-                                      : "not_a_client_certificate");
+      log_refusal(gate_, ip_,
+                  is_server_cert ? "server_certificate"
+                                 : "not_a_client_certificate");
       return false;
     }
     identity_ = allowed_identity(names, gate_->opts.allowed_clients);
     if (identity_.empty()) {
       ++gate_->stats.refused_identity;
-      log_refusal(ip_, "not_allowed",
+      log_refusal(gate_, ip_, "not_allowed",
                   names.empty() ? std::string{"(no name)"} : names.front());
       return false;
     }
@@ -169,7 +172,7 @@ private:
         ++(big ? self->gate_->stats.refused_size
                : self->gate_->stats.refused_protocol);
         log_refusal(
-            self->ip_, big ? "message_too_large" : "protocol",
+            self->gate_, self->ip_, big ? "message_too_large" : "protocol",
             "operation " + std::to_string(self->guard_.last_operation()) + ", "
                 + std::to_string(self->guard_.last_length()) + " bytes"
                 + (self->identity_.empty() ? std::string{}
@@ -209,7 +212,7 @@ private:
     auto node = decode_handshake_node(guard_.handshake_payload());
     if (!node || (handshakes_++ > 0 && *node != node_)) {
       ++gate_->stats.refused_protocol;
-      log_refusal(ip_, "bad_handshake", identity_);
+      log_refusal(gate_, ip_, "bad_handshake", identity_);
       return false;
     }
     if (handshakes_ > 1)
@@ -219,7 +222,7 @@ private:
       return true;
     if (!gate_->peers->bind(node_, identity_)) {
       ++gate_->stats.refused_protocol;
-      log_refusal(ip_, "node_id_taken", identity_);
+      log_refusal(gate_, ip_, "node_id_taken", identity_);
       return false;
     }
     bound_ = true;
@@ -266,7 +269,7 @@ void caf_gate::impl::accept_next() {
       auto ip = ignored ? std::string{"?"} : ep.address().to_string();
       if (open >= opts.max_connections) {
         ++stats.refused_busy;
-        log_refusal(ip, "too_many_connections");
+        log_refusal(this, ip, "too_many_connections");
         sock.close(ignored);
       } else {
         ++open;

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -49,6 +50,9 @@ struct caf_gate_options {
   std::uint16_t inner_port = 0;
   std::string inner_cert;
   std::string inner_key;
+  /// Called on the gate's thread for every refused connection, with the
+  /// reason logged in `caf-connection-refused` (for metrics).
+  std::function<void(const char* reason)> on_refusal;
 };
 
 /// Counters for /metrics and tests, readable from any thread.

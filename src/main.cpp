@@ -234,6 +234,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         g.inner_port = *inner;
         g.inner_cert = caf_inner->cert_file();
         g.inner_key = caf_inner->key_file();
+        g.on_refusal = [metrics](const char* reason) {
+          caf::anon_send(
+              metrics, metrics::inc("caf_connections_refused_total", {reason}));
+        };
         gate = std::make_unique<net::caf_gate>(std::move(g), caf_peers);
         auto p = gate->start();
         if (!caf_tls)
@@ -270,8 +274,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       log::error("main", "startup-failed", {{"error", e.what()}});
       rc = 1;
     }
-    if (gate)
+    if (gate) {
       gate->stop();
+      gate.reset(); // its refusal callback holds the metrics actor
+    }
     for (auto& f : fronts)
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
     fronts.clear();

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, wait_until
+from conftest import BINARY, metric, wait_until
 from pa_flows import bearer, mail_link_and_code, new_mail, outbox_files, sign_in
 
 BUILD = pathlib.Path(BINARY).resolve().parent
@@ -412,6 +412,9 @@ def oversized_attack(connect, server, rounds=4):
     assert server.proc.poll() is None
     server.wait_event("caf-connection-refused",
                       pred=lambda e: e["reason"] == "message_too_large")
+    wait_until(lambda: metric(server, "caf_connections_refused_total",
+                              'reason="message_too_large"') >= rounds,
+               what="the refusals in /metrics")
 
 
 def test_an_oversized_message_closes_the_connection_without_allocating(caf_server):
