@@ -16,55 +16,19 @@
 #include "auth/webauthn/cbor.hpp"
 #include "auth/webauthn/credential_json.hpp"
 #include "auth/webauthn/registration.hpp"
+#include "webauthn_vector_case.hpp"
 
 using namespace authsvc::auth;
 using namespace authsvc::auth::webauthn;
+using namespace authsvc::auth::webauthn::testing;
 using nlohmann::json;
 
 namespace {
-
-const std::string vectors_dir
-    = std::string{AUTHSVC_SHARED_DIR} + "/webauthn-vectors/";
-
-// Same fallback clock as webauthn_vectors_test.cpp (2026-01-01T00:00:00Z).
-constexpr std::int64_t present_day = 1767225600;
-
-json load_json(const std::string& path) {
-  std::ifstream in{path};
-  REQUIRE(in.good());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
-
-std::vector<std::string> as_list(const json& value) {
-  std::vector<std::string> out;
-  if (value.is_string())
-    out.push_back(value.get<std::string>());
-  else if (value.is_array())
-    for (const auto& v : value)
-      out.push_back(v.get<std::string>());
-  return out;
-}
 
 bytes decode(const json& b64url) {
   auto out = base64url_decode(b64url.get<std::string>());
   REQUIRE(out);
   return *out;
-}
-
-std::int64_t verify_time(const json& c) {
-  if (c.contains("verify_time_unix"))
-    return c["verify_time_unix"].get<std::int64_t>();
-  if (c.contains("x5c_validity_overlap_unix"))
-    return c["x5c_validity_overlap_unix"][0].get<std::int64_t>();
-  return present_day;
-}
-
-json option(const json& c, const char* key, json fallback) {
-  if (c.contains("options") && c["options"].contains(key))
-    return c["options"][key];
-  return fallback;
 }
 
 /// What a case's attestation is, from the vector data alone (not from what
@@ -94,38 +58,14 @@ std::string category(const json& c) {
 /// Runs a positive registration case under `trust`; returns "ok" or the
 /// failure reason.
 std::string run(const json& c, const json& roots, attestation_trust trust) {
-  registration_options opts;
-  opts.expected_challenge = decode(c["expected_challenge_b64url"]);
-  opts.rp_ids = as_list(c["rp_id"]);
-  opts.origins = as_list(c["expected_origin"]);
-  opts.allow_cross_origin = option(c, "allow_cross_origin", false).get<bool>();
-  opts.top_origins = as_list(option(c, "expected_top_origins", json::array()));
-  opts.require_user_verification = c.value("require_user_verification", false);
-  opts.require_user_presence = c.value("require_user_presence", true);
-  for (const auto& alg : option(c, "supported_algs", json::array()))
-    opts.allowed_algorithms.push_back(alg.get<int>());
-  if (auto t = option(c, "expected_type", nullptr); t.is_string())
-    opts.expected_types.push_back(t.get<std::string>());
-  for (const auto& name : as_list(c.value("attestation_roots", json::array())))
-    opts.attestation.trust_anchors.push_back(
-        {name, roots.at(name).at("pem").get<std::string>()});
-  opts.attestation.verify_time = verify_time(c);
-  opts.attestation.safetynet_enforce_cts_profile
-      = option(c, "safetynet_enforce_cts_check", true).get<bool>();
-  opts.attestation.safetynet_check_timestamp
-      = option(c, "safetynet_verify_timestamp", true).get<bool>();
+  // Every case here is an accepted registration: its challenge must be
+  // canonical base64url (fill_policy would otherwise use its text bytes).
+  REQUIRE(base64url_decode(c["expected_challenge_b64url"].get<std::string>()));
+  auto opts = registration_options_for(c, roots);
   opts.trust = trust;
-  registration_response response;
-  if (option(c, "skip_raw_id_check", false).get<bool>()) {
-    const auto& r = c["response"]["response"];
-    response.client_data_json = decode(r["clientDataJSON"]);
-    response.attestation_object = decode(r["attestationObject"]);
-    opts.require_raw_id_match = false;
-  } else {
-    auto parsed = parse_registration_credential(c["response"]);
-    REQUIRE(parsed);
-    response = std::move(parsed.value());
-  }
+  auto parsed = registration_response_for(c, opts);
+  REQUIRE(parsed);
+  auto response = std::move(parsed.value());
   auto res = verify_registration(response, opts);
   return res ? "ok" : std::string{res.reason()};
 }
@@ -181,11 +121,11 @@ TEST_CASE("each policy accepts exactly its attestation types",
 
 TEST_CASE("each policy judges every accepted registration vector",
           "[auth][webauthn][attestation_policy][vectors]") {
-  auto roots = load_json(vectors_dir + "trust_anchors.json")["roots"];
+  auto roots = load_vector_file("trust_anchors.json")["roots"];
   std::map<std::string, int> seen;
   for (const auto* file :
        {"py_webauthn.json", "simplewebauthn.json", "go_webauthn.json"}) {
-    auto doc = load_json(vectors_dir + file);
+    auto doc = load_vector_file(file);
     for (const auto& c : doc["cases"]) {
       if (c["kind"] != "registration" || !c["expected"]["ok"].get<bool>())
         continue;

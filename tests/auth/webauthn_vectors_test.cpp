@@ -17,22 +17,17 @@
 #include "auth/webauthn/assertion.hpp"
 #include "auth/webauthn/credential_json.hpp"
 #include "auth/webauthn/registration.hpp"
+#include "webauthn_vector_case.hpp"
 
 using namespace authsvc::auth;
 using namespace authsvc::auth::webauthn;
+using namespace authsvc::auth::webauthn::testing;
 using nlohmann::json;
 
 namespace {
 
-const std::string vectors_dir
-    = std::string{AUTHSVC_SHARED_DIR} + "/webauthn-vectors/";
-
 const std::vector<std::string> vector_files{
     "py_webauthn.json", "simplewebauthn.json", "go_webauthn.json"};
-
-// "Now" for the few cases that pin no clock and carry no validity window
-// (2026-01-01T00:00:00Z). Fixed so the suite never reads the clock.
-constexpr std::int64_t present_day = 1767225600;
 
 // Cases whose recorded outcome this verifier deliberately does not
 // reproduce, each with the reason it reports instead. The test requires each
@@ -66,66 +61,10 @@ const std::map<std::string, std::string> deviating_cases{
      "attestation_trust_path_invalid"},
 };
 
-json load_json(const std::string& path) {
-  std::ifstream in{path};
-  REQUIRE(in.good());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
-
-std::vector<std::string> as_list(const json& value) {
-  std::vector<std::string> out;
-  if (value.is_string())
-    out.push_back(value.get<std::string>());
-  else if (value.is_array())
-    for (const auto& v : value)
-      out.push_back(v.get<std::string>());
-  return out;
-}
-
 bytes decode(const std::string& b64url) {
   auto out = base64url_decode(b64url);
   REQUIRE(out);
   return *out;
-}
-
-// Negative cases use expected challenges such as "wrong-challenge" that are
-// not canonical base64url; their text bytes stand in and still mismatch.
-bytes expected_challenge(const std::string& text) {
-  auto out = base64url_decode(text);
-  return out ? *out : to_bytes(text);
-}
-
-// The clock the README prescribes: the pinned time, else the start of the
-// window in which every x5c certificate is valid, else "now".
-std::int64_t verify_time(const json& c) {
-  if (c.contains("verify_time_unix"))
-    return c["verify_time_unix"].get<std::int64_t>();
-  if (c.contains("x5c_validity_overlap_unix"))
-    return c["x5c_validity_overlap_unix"][0].get<std::int64_t>();
-  return present_day;
-}
-
-json option(const json& c, const char* key, json fallback) {
-  if (c.contains("options") && c["options"].contains(key))
-    return c["options"][key];
-  return fallback;
-}
-
-void fill_policy(ceremony_policy& p, const json& c) {
-  p.expected_challenge
-      = expected_challenge(c["expected_challenge_b64url"].get<std::string>());
-  p.rp_ids = as_list(c["rp_id"]);
-  p.origins = as_list(c["expected_origin"]);
-  p.allow_cross_origin = option(c, "allow_cross_origin", false).get<bool>();
-  p.top_origins = as_list(option(c, "expected_top_origins", json::array()));
-  p.require_user_verification = c.value("require_user_verification", false);
-  p.require_user_presence = c.value("require_user_presence", true);
-  for (const auto& alg : option(c, "supported_algs", json::array()))
-    p.allowed_algorithms.push_back(alg.get<int>());
-  if (auto t = option(c, "expected_type", nullptr); t.is_string())
-    p.expected_types.push_back(t.get<std::string>());
 }
 
 struct case_outcome {
@@ -137,31 +76,11 @@ struct case_outcome {
 };
 
 case_outcome run_registration(const json& c, const json& roots) {
-  registration_options opts;
-  fill_policy(opts, c);
-  for (const auto& name : as_list(c.value("attestation_roots", json::array())))
-    opts.attestation.trust_anchors.push_back(
-        {name, roots.at(name).at("pem").get<std::string>()});
-  opts.attestation.verify_time = verify_time(c);
-  opts.attestation.safetynet_enforce_cts_profile
-      = option(c, "safetynet_enforce_cts_check", true).get<bool>();
-  opts.attestation.safetynet_check_timestamp
-      = option(c, "safetynet_verify_timestamp", true).get<bool>();
-  registration_response response;
-  if (option(c, "skip_raw_id_check", false).get<bool>()) {
-    // These fixtures' id/rawId ("aaa", "bbb") are not even canonical
-    // base64url, so the JSON layer rightly rejects them; feed the response
-    // members directly and skip the rawId check as the case asks.
-    const auto& r = c["response"]["response"];
-    response.client_data_json = decode(r["clientDataJSON"]);
-    response.attestation_object = decode(r["attestationObject"]);
-    opts.require_raw_id_match = false;
-  } else {
-    auto parsed = parse_registration_credential(c["response"]);
-    if (!parsed)
-      return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
-    response = std::move(parsed.value());
-  }
+  auto opts = registration_options_for(c, roots);
+  auto parsed = registration_response_for(c, opts);
+  if (!parsed)
+    return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
+  auto response = std::move(parsed.value());
   auto res = verify_registration(response, opts);
   if (!res)
     return {false, std::string{res.reason()}, res.error().detail(), {}};
@@ -208,12 +127,12 @@ case_outcome run_authentication(const json& c) {
 
 TEST_CASE("every WebAuthn conformance vector has its expected outcome",
           "[auth][webauthn][vectors]") {
-  auto roots = load_json(vectors_dir + "trust_anchors.json")["roots"];
+  auto roots = load_vector_file("trust_anchors.json")["roots"];
   std::size_t total = 0;
   std::size_t matched = 0;
   std::set<std::string> deviations_seen;
   for (const auto& file : vector_files) {
-    auto doc = load_json(vectors_dir + file);
+    auto doc = load_vector_file(file);
     for (const auto& c : doc["cases"]) {
       ++total;
       std::string name = file + ":" + c["name"].get<std::string>();
