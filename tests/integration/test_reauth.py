@@ -188,6 +188,9 @@ def test_global_logout_can_remove_factors_added_recently(server):
         assert con.execute("SELECT COUNT(*) FROM recovery_codes").fetchone()[0] == 0
     for t in (tokens, other):
         assert call(server, t, "GET", "/v1/session", None).status == 401
+    # The "sessions signed out" notice first (mail 6, after `other`'s
+    # sign-in mail), so the next sign-in reads its own mail, not the notice.
+    wait_for_mail(server, addr, count=6)
     # Without the field, a global logout removes nothing.
     again = sign_in(server, addr)
     assert call(server, again, "POST", "/v1/auth/logout", {"scope": "global"}).status == 204
