@@ -1,7 +1,6 @@
 #include "core/config.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "auth/cidr.hpp"
+#include "auth/ip_address.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/url.hpp"
 
@@ -477,14 +477,10 @@ std::string host_of(const std::string& url) {
 }
 
 bool is_loopback_host(const std::string& host) {
-  if (host == "localhost" || host == "::1")
+  if (host == "localhost")
     return true;
-  // 127.0.0.0/8, written as a dotted quad.
-  unsigned a, b, c, d;
-  char tail;
-  return std::sscanf(host.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail)
-             == 4
-         && a == 127 && b < 256 && c < 256 && d < 256;
+  auto ip = auth::ip_address::parse(host);
+  return ip && auth::classify_address(*ip) == auth::address_scope::loopback;
 }
 
 std::string origin_of(const std::string& url) {

@@ -244,11 +244,11 @@ struct settings {
 
 /// Where a loader reads its inputs; a seam so tests can pass their own.
 struct sources {
-  std::string config_path;                        ///< empty = no file
+  std::string config_path; ///< empty = no file
   /// PA_* variables, and CREDENTIALS_DIRECTORY: a secret is also read from
   /// a file there named like its variable (systemd's LoadCredential=).
   std::map<std::string, std::string> environment;
-  std::vector<std::string> overrides;             ///< "section.key=value"
+  std::vector<std::string> overrides; ///< "section.key=value"
 };
 
 /// Collects the PA_* variables (and CREDENTIALS_DIRECTORY) of the process
