@@ -17,9 +17,12 @@ The statistic is built for a shared, noisy machine:
 """
 import http.client
 import json
+import os
 import random
 import statistics
 import time
+
+import pytest
 
 from conftest import MAIL_SCANS, wait_scans
 from pa_flows import sign_in, start, wait_for_mail
@@ -97,6 +100,15 @@ def check_equal(med, se, n, what):
         f"paired differences, standard error {se:.1f} us, bound {bound:.0f} us)")
 
 
+# Timing is a property of the shipped (Release) binary. Under AddressSanitizer
+# every memory access is instrumented, so the extra write of a known address
+# costs several times what it does in production and the gap says nothing
+# about the binary users run; scripts/test.sh sets ASAN_OPTIONS for that run.
+sanitized = pytest.mark.skipif(bool(os.environ.get("ASAN_OPTIONS")),
+                               reason="timing is measured on the Release build")
+
+
+@sanitized
 def test_recovery_wrong_code_takes_as_long_for_known_and_unknown_addresses(start_server):
     s = start_server(env=ENV)
     sign_in(s, "known@example.com")
@@ -117,6 +129,7 @@ def test_recovery_wrong_code_takes_as_long_for_known_and_unknown_addresses(start
     check_equal(med, se, n, "POST /v1/auth/recovery")
 
 
+@sanitized
 def test_verify_code_wrong_code_takes_as_long_for_known_and_unknown_addresses(start_server):
     s = start_server(env=ENV)
     sign_in(s, "known@example.com")
