@@ -11,6 +11,7 @@
 #include "actors/rate_limiter_actor.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/webhook_actor.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
 
@@ -19,6 +20,8 @@ namespace authsvc {
 struct services {
   std::shared_ptr<const config::settings> cfg;
   std::shared_ptr<const key_ring> keys;
+  /// Where every flow and handler reads the time (a manual clock in tests).
+  clock_ptr clock = real_clock();
   metrics_actor metrics;
   db_actor db;
   session_actor sessions;
