@@ -6,22 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "db/users_store.hpp"
+
 namespace authsvc {
 
-/// A user as clients see it.
-struct user_info {
-  std::string id;
-  std::string email;
-  std::string display_name;
-  std::string locale;
-  std::int64_t created_at = 0;
-  bool disabled = false;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, user_info& x) {
-  return f(x.id, x.email, x.display_name, x.locale, x.created_at, x.disabled);
-}
+/// A user as clients see it (decoded by db::users_store).
+using user_info = db::user_record;
 
 /// What every successful sign-in returns (api.md "Token response").
 struct token_response {

@@ -1,4 +1,4 @@
-#include "actors/user_row.hpp"
+#include "db/users_store.hpp"
 #include "actors/session_actor.hpp"
 
 #include <chrono>
@@ -500,7 +500,7 @@ void rotate(self_ptr self, const std::string& session_id,
             rotated(self, s, old_hash, new_hash, now, expires);
             s.ip = req.ip;
             s.user_agent = req.user_agent.substr(0, 512);
-            auto user = user_from_row(r.results[3]);
+            auto user = db::users_store::decode_user(r.results[3]);
             s.user = user;
             token_result out;
             out.tokens = make_response(self, s, successor, user, now);
@@ -563,7 +563,7 @@ void refresh_old(self_ptr self, const std::string& hash,
               if (successor && rs.at(0, "disabled").i == 0) {
                 token_result out;
                 out.tokens = make_response(self, s, auth::to_string(*successor),
-                                           user_from_row(rs), now);
+                                           db::users_store::decode_user(rs), now);
                 {
                   rp.deliver(out);
                   return;

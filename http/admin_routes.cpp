@@ -1,4 +1,4 @@
-#include "actors/user_row.hpp"
+#include "db/users_store.hpp"
 #include "http/admin_routes.hpp"
 
 #include "auth/cidr.hpp"
@@ -318,7 +318,7 @@ void admin_user_delete(const context_ptr& ctx) {
           [ctx, id](db::rowset& rs) {
             if (rs.empty())
               return ctx->reply_error("not_found");
-            auto user = user_from_row(rs);
+            auto user = db::users_store::decode_user(rs);
             revoke_then(
                 ctx, make_revocation(ctx, {}, id, {}, "account_deleted"),
                 [ctx, user](std::int32_t) {
@@ -406,7 +406,7 @@ void admin_user_sessions_delete(const context_ptr& ctx) {
           [ctx, id](db::rowset& rs) {
             if (rs.empty())
               return ctx->reply_error("not_found");
-            auto user = user_from_row(rs);
+            auto user = db::users_store::decode_user(rs);
             revoke_then(ctx,
                         make_revocation(ctx, {}, id, {}, "revoked_by_admin"),
                         [ctx, user](std::int32_t n) {

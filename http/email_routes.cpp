@@ -1,4 +1,4 @@
-#include "actors/user_row.hpp"
+#include "db/users_store.hpp"
 #include "http/email_routes.hpp"
 
 #include "actors/email_start_flow.hpp"
@@ -195,7 +195,7 @@ void consume_and_sign_in(const context_ptr& ctx, bool form,
     if (!r.ok)
       return link_failure(ctx, form, r.fail_code);
     sign_in_link_holder(ctx, form, r.results[0].at(0, "redirect_to").s,
-                        user_from_row(r.results[2]));
+                        db::users_store::decode_user(r.results[2]));
   });
 }
 
@@ -512,7 +512,7 @@ void email_verify_code(const context_ptr& ctx) {
                     count_attempt(ctx, "otp", false);
                     return reply_db_failure(ctx, r, "flow_expired");
                   }
-                  auto user = user_from_row(r.results[2]);
+                  auto user = db::users_store::decode_user(r.results[2]);
                   open_session(ctx, user, "otp", [ctx, user](token_result& t) {
                     count_attempt(ctx, "otp", t.error.empty(), user.id,
                                   user.email);
@@ -568,7 +568,7 @@ void email_exchange(const context_ptr& ctx) {
                       if (!r.ok)
                         return reply_db_failure(ctx, r, "flow_expired");
                       open_session(
-                          ctx, user_from_row(r.results[2]), "magic_link",
+                          ctx, db::users_store::decode_user(r.results[2]), "magic_link",
                           [ctx](token_result& t) { reply_tokens(ctx, t); });
                     },
                     [ctx](caf::error& e) { ctx->reply_failure(e); });

@@ -70,6 +70,10 @@ std::uint16_t status_for(std::string_view code) {
   return it == table().end() ? 500 : it->second.status;
 }
 
+bool is_known_code(std::string_view code) {
+  return table().count(code) != 0;
+}
+
 std::string default_message(std::string_view code) {
   auto it = table().find(code);
   return it == table().end() ? "An error occurred." : it->second.message;

@@ -24,6 +24,9 @@ struct api_error {
 /// The status for a known code (500 for an unknown one, which is a bug).
 std::uint16_t status_for(std::string_view code);
 
+/// True when `code` is a row of the api.md table.
+bool is_known_code(std::string_view code);
+
 /// The default human message for a known code.
 std::string default_message(std::string_view code);
 

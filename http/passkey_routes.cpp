@@ -1,4 +1,4 @@
-#include "actors/user_row.hpp"
+#include "db/users_store.hpp"
 #include "http/passkey_routes.hpp"
 
 #include <algorithm>
@@ -722,7 +722,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
                       return ctx->reply_internal("passkey sign-in failed: "
                                                  + r.fail_code);
                     }
-                    auto user = user_from_row(r.results[2]);
+                    auto user = db::users_store::decode_user(r.results[2]);
                     ctx->self
                         ->request(ctx->svc().sessions, db_timeout,
                                   sign_in_request(ctx, user, "webauthn"))

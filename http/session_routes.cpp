@@ -1,4 +1,4 @@
-#include "actors/user_row.hpp"
+#include "db/users_store.hpp"
 #include "http/session_routes.hpp"
 
 #include <functional>
@@ -157,7 +157,7 @@ void me_get(const context_ptr& ctx) {
           [ctx](db::rowset& rs) {
             if (rs.empty())
               return ctx->reply_error("unauthorized");
-            ctx->reply_json(200, user_json(user_from_row(rs)));
+            ctx->reply_json(200, user_json(db::users_store::decode_user(rs)));
           });
 }
 
@@ -192,7 +192,7 @@ void me_patch(const context_ptr& ctx) {
   db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
     if (!r.ok)
       return reply_db_failure(ctx, r, "unauthorized");
-    auto user = user_from_row(r.results.back());
+    auto user = db::users_store::decode_user(r.results.back());
     caf::anon_send(ctx->svc().sessions, user);
     ctx->audit("account.updated", true);
     ctx->reply_json(200, user_json(user));

@@ -1,4 +1,4 @@
-#include "actors/user_row.hpp"
+#include "db/users_store.hpp"
 #include "http/totp_routes.hpp"
 
 #include <ctime>
@@ -350,7 +350,7 @@ void totp_verify(const context_ptr& ctx) {
         if (rs.empty() || rs.at(0, "confirmed_at").is_null())
           return refuse_after_no_op(ctx, totp_method, rs.at(0, "id").s, email,
                                     rs.empty() ? "unknown" : "not_enabled");
-        auto user = user_from_row(rs);
+        auto user = db::users_store::decode_user(rs);
         if (rs.at(0, "locked_until").i > now)
           return refuse_after_no_op(ctx, totp_method, user.id, email, "locked");
         auto secret = open_secret(ctx, user.id, rs.at(0, "secret_enc"));
@@ -414,7 +414,7 @@ void recovery_sign_in(const context_ptr& ctx) {
         auto now = unix_now();
         if (rs.empty())
           return refuse_after_no_op(ctx, recovery_method, {}, email, "unknown");
-        auto user = user_from_row(rs);
+        auto user = db::users_store::decode_user(rs);
         if (rs.at(0, "locked_until").i > now)
           return refuse_after_no_op(ctx, recovery_method, user.id, email,
                                     "locked");
