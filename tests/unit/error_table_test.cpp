@@ -3,6 +3,8 @@
 // checks that what each row names is a real code with a real status.
 #include <catch2/catch.hpp>
 
+#include <caf/sec.hpp>
+
 #include "actors/caf_errors.hpp"
 #include "db/store_errc.hpp"
 #include "http/error_table.hpp"
