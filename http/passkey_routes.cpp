@@ -635,7 +635,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
           };
           if (!parsed->ok())
             return reject_source(std::string(parsed->reason()),
-                                 parsed->error().detail());
+                                 parsed->err().detail());
           if (rs.at(0, "credential_id").is_null()
               || rs.at(0, "disabled").i != 0)
             return reject_source("unknown_credential", {});
