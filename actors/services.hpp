@@ -20,8 +20,6 @@ namespace authsvc {
 struct services {
   std::shared_ptr<const config::settings> cfg;
   std::shared_ptr<const key_ring> keys;
-  /// Where every flow and handler reads the time (a manual clock in tests).
-  clock_ptr clock = real_clock();
   metrics_actor metrics;
   db_actor db;
   session_actor sessions;
@@ -30,6 +28,8 @@ struct services {
   webhook_actor webhooks;
   rate_limiter_actor limiter;
   ip_filter_actor ip_filters;
+  /// Where every flow and handler reads the time (a manual clock in tests).
+  clock_ptr clock = real_clock();
 };
 
 } // namespace authsvc
