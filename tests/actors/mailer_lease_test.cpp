@@ -42,7 +42,11 @@ TEST_CASE("a leased job is sent again once its lease expired on the clock",
       svc,
       mail_request{"user@example.com", "sign_in", "en",
                    {{"link", "https://auth.example/v1/email/verify?t=x"},
-                    {"code", "123456"}}},
+                    {"code", "123456"},
+                    {"lifetime_minutes", 15},
+                    {"ip", "192.0.2.1"},
+                    {"device", "a test"},
+                    {"display_name", "User"}}},
       t0);
   REQUIRE(fx.write(insert).ok);
   auto id = insert.params.at(0).s;
@@ -85,6 +89,7 @@ TEST_CASE("a leased job is sent again once its lease expired on the clock",
   fx.clock->advance(std::chrono::seconds(1));
   scan(3);
   st = state_of(fx, id);
+  INFO("last_error: " << st.last_error);
   CHECK(st.status == "sent");
   CHECK(st.attempts == 2);
   CHECK(st.lease_until == 0);
