@@ -164,9 +164,9 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         db, metrics);
     auto mailer = sys.spawn<caf::detached>(
         mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
-    auto webhooks = sys.spawn<caf::detached>(webhook_impl, cfg, keys, db,
-                                             metrics, auditor);
-    auto limiter = sys.spawn(rate_limiter_impl, cfg);
+    auto webhooks = sys.spawn<caf::detached>(
+        webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
+    auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
     services svc{cfg,    keys,    metrics,  db,      sessions,
                  mailer, auditor, webhooks, limiter, ip_filters};
