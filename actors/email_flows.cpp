@@ -106,11 +106,12 @@ result<done> finish_approve(const services& svc, const requester& who,
   return done{};
 }
 
-void finish_deny(const services& svc, const requester& who,
-                 const db::rowset& row) {
+result<done> finish_deny(const services& svc, const requester& who,
+                         const db::rowset& row) {
   auto flow = db::flows_store::decode_consumed(row);
   audit(svc, who, "email.sign_in_reported", true, {}, flow.email,
         {{"flow_id", flow.id}, {"requester_ip", flow.ip}});
+  return done{};
 }
 
 result<bool>

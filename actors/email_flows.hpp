@@ -86,8 +86,8 @@ result<done> finish_approve(const services& svc, const requester& who,
                             const db::rowset& row);
 
 /// The deny answer: audits the report.
-void finish_deny(const services& svc, const requester& who,
-                 const db::rowset& row);
+result<done> finish_deny(const services& svc, const requester& who,
+                         const db::rowset& row);
 
 /// The poll's decision: true = still pending, false = approved (collect
 /// it); flow_expired for an unknown, expired or dead flow or a wrong
@@ -153,6 +153,30 @@ void sign_in_by_link(Self self, const services& svc, requester who,
           fail);
 }
 
+namespace email_flows_detail {
+
+/// Runs the one statement that decides a link (approve or deny), counts a
+/// refused link, and lets `finish(svc, who, row)` audit and answer.
+template <class Self, class Finish, class Done, class Fail>
+void decide_link(Self self, const services& svc, const requester& who,
+                 db::statement decide, Finish finish, Done done, Fail fail) {
+  self->request(svc.db, db_timeout, atom::write_atom_v,
+                db::unit{{std::move(decide)}})
+      .then(
+          [svc, who, finish, done](db::unit_result& r) mutable {
+            if (!r.ok) {
+              count_attempt(svc, who, "magic_link", false);
+              result<authsvc::done> out{link_unit_error(r)};
+              return done(out);
+            }
+            auto out = finish(svc, who, r.results[0]);
+            done(out);
+          },
+          fail);
+}
+
+} // namespace email_flows_detail
+
 /// The hand-over: approved only when `match` is the starter's number. One
 /// statement decides and consumes, so a wrong pick burns the flow (no second
 /// guess) and two concurrent picks cannot both count. Errors: invalid_link,
@@ -162,21 +186,11 @@ void approve_handover(Self self, const services& svc, requester who,
                       const std::string& token, std::int64_t match, Done done,
                       Fail fail) {
   namespace d = email_flows_detail;
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::unit{{db::flows_store::approve_by_link(
-                    auth::token_hash(token), svc.clock->unix_seconds(), match,
-                    "invalid_link")}})
-      .then(
-          [svc, who, done](db::unit_result& r) mutable {
-            if (!r.ok) {
-              d::count_attempt(svc, who, "magic_link", false);
-              result<authsvc::done> out{d::link_unit_error(r)};
-              return done(out);
-            }
-            auto out = d::finish_approve(svc, who, r.results[0]);
-            done(out);
-          },
-          fail);
+  d::decide_link(self, svc, who,
+                 db::flows_store::approve_by_link(auth::token_hash(token),
+                                                  svc.clock->unix_seconds(),
+                                                  match, "invalid_link"),
+                 d::finish_approve, done, fail);
 }
 
 /// "This was not me": cancels the link's flow and audits the report.
@@ -185,22 +199,11 @@ template <class Self, class Done, class Fail>
 void deny_link(Self self, const services& svc, requester who,
                const std::string& token, Done done, Fail fail) {
   namespace d = email_flows_detail;
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::unit{{db::flows_store::deny_by_link(
-                    auth::token_hash(token), svc.clock->unix_seconds(),
-                    "invalid_link")}})
-      .then(
-          [svc, who, done](db::unit_result& r) mutable {
-            if (!r.ok) {
-              d::count_attempt(svc, who, "magic_link", false);
-              result<authsvc::done> out{d::link_unit_error(r)};
-              return done(out);
-            }
-            d::finish_deny(svc, who, r.results[0]);
-            result<authsvc::done> out{authsvc::done{}};
-            done(out);
-          },
-          fail);
+  d::decide_link(self, svc, who,
+                 db::flows_store::deny_by_link(auth::token_hash(token),
+                                               svc.clock->unix_seconds(),
+                                               "invalid_link"),
+                 d::finish_deny, done, fail);
 }
 
 /// Verifies a flow's code: counts the attempt first (atomically), then
