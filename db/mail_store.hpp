@@ -1,10 +1,10 @@
 #pragma once
 // The mail queue (mail_jobs) as the mailer sees it: claiming due jobs with a
 // lease, recording each attempt's outcome, handing claimed jobs back, the
-// queue depth for /health and metrics, and the retention purge. Plain
-// functions that build db::statement values and decode their rows; the DB
-// actor runs them. Queuing a job (the insert that joins a flow's unit) lives
-// with the flows (actors/mail_job).
+// queue depth for /health and metrics, the retention purge, and queuing a
+// job (the insert that joins a flow's unit). Plain functions that build
+// db::statement values and decode their rows; the DB actor runs them. No
+// other file holds mail_jobs SQL.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -86,5 +86,15 @@ std::vector<job_state> decode_states(const rowset& rs);
 /// Removes finished jobs (sent or failed) created before `cutoff`; queued
 /// and sending jobs are work, never purged.
 statement purge_finished(std::int64_t cutoff);
+
+// -- email sign-in --
+
+/// Queues one mail job, due now: meant for the same unit as the change the
+/// mail reports. `vars_enc` is the sealed template variables.
+statement queue_job(const std::string& job_id, const std::string& message_id,
+                    const std::string& to_email,
+                    const std::string& template_name,
+                    const std::string& locale, const std::string& vars_enc,
+                    std::int64_t now);
 
 } // namespace authsvc::db::mail_store

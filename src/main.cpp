@@ -25,6 +25,7 @@
 #include "actors/session_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "http/front_type_ids.hpp"
 #include "auth/crypto.hpp"
 #include "auth/ids.hpp"
 #include "auth/ip_address.hpp"
@@ -125,6 +126,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
   {
     caf::actor_system_config acfg;
     register_types(acfg);
+    register_front_types(acfg);
     passwordless::api::register_types(acfg);
     acfg.load<caf::io::middleman>();
     if (caf_inner) {
