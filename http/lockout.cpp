@@ -1,5 +1,7 @@
 #include "http/lockout.hpp"
 
+#include "db/lockout_store.hpp"
+
 #include <algorithm>
 
 #include "http/rate_limit.hpp"
@@ -20,9 +22,7 @@ auth::lockout_policy policy_from(const config::settings& cfg) {
 std::string locked_until_sql(const std::string& user_id_sql,
                              const std::string& m,
                              const std::string& source_sql) {
-  return "COALESCE((SELECT locked_until FROM failed_attempts WHERE user_id = "
-         + user_id_sql + " AND method = '" + m + "' AND source = " + source_sql
-         + "), 0)";
+  return db::lockout_store::locked_until(user_id_sql, m, source_sql);
 }
 
 std::size_t append_failure(db::unit& u, const value& user_id,
@@ -65,16 +65,12 @@ std::size_t append_failure(db::unit& u, const value& user_id,
 
 db::statement reset(const value& user_id, const std::string& method,
                     const std::string& source) {
-  return db::stmt("DELETE FROM failed_attempts WHERE user_id = ? AND method = "
-                  "? AND source = ?",
-                  {user_id, value::text(method), value::text(source)});
+  return db::lockout_store::reset(user_id, method, source);
 }
 
 db::statement reset_all_sources(const value& user_id,
                                 const std::string& method) {
-  return db::stmt(
-      "DELETE FROM failed_attempts WHERE user_id = ? AND method = ?",
-      {user_id, value::text(method)});
+  return db::lockout_store::reset_all_sources(user_id, method);
 }
 
 db::unit unlock_unit(const std::string& user_id) {
