@@ -1,5 +1,7 @@
 #include "http/route_helpers.hpp"
 
+#include "core/utc_time.hpp"
+
 #include <chrono>
 #include <ctime>
 
@@ -148,12 +150,7 @@ void no_content(const context_ptr& ctx) {
 }
 
 std::string utc_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
+  return authsvc::utc_time(t);
 }
 
 std::string notice_locale(const context_ptr& ctx, const user_info& user) {
