@@ -230,6 +230,21 @@ struct options_reply {
 
 namespace detail {
 
+/// Runs `f`; an exception in it answers `done` with an internal refusal
+/// (what the front's `guarded` did when the handler ran these steps).
+template <class Out, class Done, class F>
+void guard(Done& done, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    Out o = internal(e.what());
+    done(o);
+  } catch (...) {
+    Out o = internal("unknown exception");
+    done(o);
+  }
+}
+
 /// Stores the planned challenge, then answers its options.
 template <class Self, class Done, class Fail>
 void store_options(Self self, const services& svc, options_plan plan,
@@ -280,6 +295,7 @@ void run_registration_options(Self self, const services& svc,
                 ws::credentials_of(user_id))
       .then(
           [self, svc, user_id, user, done, fail](db::rowset& rs) mutable {
+            detail::guard<outcome<options_reply>>(done, [&] {
             auto plan = plan_registration_options(
                 *svc.cfg, user_id, user, ws::decode_credentials(rs),
                 auth::random_bytes(challenge_size), auth::uuid_v4(),
@@ -290,6 +306,7 @@ void run_registration_options(Self self, const services& svc,
               return done(o);
             }
             detail::store_options(self, svc, std::move(*plan), done, fail);
+            });
           },
           fail);
 }
@@ -314,12 +331,14 @@ void run_login_options(Self self, const services& svc, std::string email,
       .then(
           [self, svc, email, challenge, challenge_id, done,
            fail](db::rowset& rs) mutable {
+            detail::guard<outcome<options_reply>>(done, [&] {
             detail::store_options(
                 self, svc,
                 plan_login_options(*svc.cfg, svc.keys->webauthn_decoys, email,
                                    ws::decode_login_credentials(rs), challenge,
                                    challenge_id, svc.clock->unix_seconds()),
                 done, fail);
+            });
           },
           fail);
 }
@@ -359,6 +378,7 @@ void run_registration(Self self, const services& svc, registration_input in,
       .then(
           [self, svc, in, credential, h, refuse, done,
            fail](db::rowset& rs) mutable {
+            detail::guard<out_t>(done, [&] {
             static const std::vector<wa::trust_anchor> no_anchors;
             const auto& anchors
                 = svc.trust_anchors ? *svc.trust_anchors : no_anchors;
@@ -401,6 +421,7 @@ void run_registration(Self self, const services& svc, registration_input in,
                       done(o);
                     },
                     fail);
+            });
           },
           fail);
 }
@@ -451,6 +472,7 @@ void run_login(Self self, const services& svc, login_input in,
       .then(
           [self, svc, id, parsed, cred_id, source, h, reject, done,
            fail](db::rowset& rs) mutable {
+            detail::guard<out_t>(done, [&] {
             auto plan = plan_login(*svc.cfg, id, ws::decode_login_facts(rs),
                                    *parsed, cred_id, source,
                                    svc.clock->unix_seconds());
@@ -514,6 +536,7 @@ void run_login(Self self, const services& svc, login_input in,
                               fail);
                     },
                     fail);
+            });
           },
           fail);
 }

@@ -188,3 +188,23 @@ db::unit recovery_unit(const std::string& user_id, const std::string& hash,
 }
 
 } // namespace authsvc::totp_flow
+
+namespace authsvc::totp_flow::detail {
+
+void count_attempt(const services& svc, const request_hooks& h,
+                   const std::string& method, bool ok,
+                   const std::string& user_id, const std::string& email,
+                   const std::string& reason) {
+  caf::anon_send(svc.metrics,
+                 metrics::inc("auth_attempts_total",
+                              {method, ok ? "success" : "failure"}));
+  bool totp = method == totp_method;
+  auto type = totp ? (ok ? "totp.verified" : "totp.failed")
+                   : (ok ? "recovery.used" : "recovery.failed");
+  nlohmann::json meta;
+  if (!reason.empty())
+    meta = {{"reason", reason}};
+  h.audit(type, ok, user_id, email, meta);
+}
+
+} // namespace authsvc::totp_flow::detail
