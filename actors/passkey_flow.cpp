@@ -97,30 +97,6 @@ json passkey_json(const ws::passkey_record& p) {
           {"transports", transport_list(p.transports)}};
 }
 
-std::string code_name(passkey_errc e) {
-  switch (e) {
-    case passkey_errc::challenge_not_found:
-      return "challenge_not_found";
-    case passkey_errc::challenge_expired:
-      return "challenge_expired";
-    case passkey_errc::webauthn_failed:
-      return "webauthn_failed";
-    case passkey_errc::attestation_not_trusted:
-      return "attestation_not_trusted";
-    case passkey_errc::passkey_limit_reached:
-      return "passkey_limit_reached";
-    case passkey_errc::not_found:
-      return "not_found";
-    case passkey_errc::internal:
-      return "internal_error";
-  }
-  return "internal_error";
-}
-
-std::string rejection::why() const {
-  return reason.empty() ? code_name(code) : reason;
-}
-
 namespace {
 
 /// Fills what both ceremonies expect from configuration and the challenge.
@@ -158,7 +134,7 @@ db::unit challenge_unit(const config::settings& cfg, const std::string& id,
   return ws::store_challenge(c, now, now - challenge_linger);
 }
 
-rejection reject(passkey_errc code, std::string reason = {},
+rejection reject(passkey_errc code, std::string reason,
                  std::string detail = {}) {
   return rejection{code, std::move(reason), std::move(detail)};
 }
@@ -269,9 +245,9 @@ plan_registration(const services& svc,
   const auto& cfg = *svc.cfg;
   // Another user's challenge is as good as unknown (and stays theirs).
   if (!facts || facts->user_id != in.user_id)
-    return reject(passkey_errc::challenge_not_found);
+    return reject(passkey_errc::challenge_not_found, "challenge_not_found");
   if (facts->expires_at <= now)
-    return reject(passkey_errc::challenge_expired);
+    return reject(passkey_errc::challenge_expired, "challenge_expired");
   auto parsed = wa::parse_registration_credential(credential);
   if (!parsed)
     return reject(passkey_errc::webauthn_failed, std::string(parsed.reason()),
@@ -297,7 +273,7 @@ plan_registration(const services& svc,
     return reject(passkey_errc::webauthn_failed, std::string(reg.reason()),
                   reg.error().detail());
   if (facts->passkeys >= cfg.webauthn.max_passkeys)
-    return reject(passkey_errc::passkey_limit_reached);
+    return reject(passkey_errc::passkey_limit_reached, "passkey_limit_reached");
   ws::new_credential c;
   c.id = auth::base64url_encode(reg->credential_id);
   c.user_id = in.user_id;
@@ -338,11 +314,11 @@ plan_registration(const services& svc,
 std::optional<rejection>
 registration_unit_failure(const std::string& fail_code) {
   if (fail_code == "challenge_not_found")
-    return reject(passkey_errc::challenge_not_found);
+    return reject(passkey_errc::challenge_not_found, "challenge_not_found");
   if (fail_code == "credential_already_registered")
     return reject(passkey_errc::webauthn_failed, fail_code);
   if (fail_code == "passkey_limit_reached")
-    return reject(passkey_errc::passkey_limit_reached);
+    return reject(passkey_errc::passkey_limit_reached, "passkey_limit_reached");
   return std::nullopt;
 }
 
@@ -363,10 +339,10 @@ login_plan plan_login(const config::settings& cfg,
     return out;
   };
   if (!facts)
-    return set(action::refuse, reject(passkey_errc::challenge_not_found));
+    return set(action::refuse, reject(passkey_errc::challenge_not_found, "challenge_not_found"));
   const auto& f = *facts;
   if (f.expires_at <= now)
-    return set(action::reject, reject(passkey_errc::challenge_expired));
+    return set(action::reject, reject(passkey_errc::challenge_expired, "challenge_expired"));
   // A throttled source answers like a bad signature whatever it sent, and
   // its attempt is not checked (nor counted again).
   if (f.source_locked_until > now)
@@ -433,7 +409,7 @@ login_plan plan_login(const config::settings& cfg,
 
 std::optional<rejection> login_unit_failure(const std::string& fail_code) {
   if (fail_code == "challenge_not_found")
-    return reject(passkey_errc::challenge_not_found);
+    return reject(passkey_errc::challenge_not_found, "challenge_not_found");
   if (fail_code == "unknown_credential")
     return reject(passkey_errc::webauthn_failed, fail_code);
   return std::nullopt;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/db_timeout.hpp"
+#include "actors/flow_guard.hpp"
 #include "actors/messages.hpp"
 #include "actors/passkey_errc.hpp"
 #include "actors/services.hpp"
@@ -67,19 +68,17 @@ std::vector<int> cose_algorithms(const config::settings& cfg);
 /// A passkey as its owner sees it (the Passkey schema of openapi.yaml).
 nlohmann::json passkey_json(const db::webauthn_store::passkey_record& p);
 
-/// A refusal: the typed code, the verifier's reason (sent in details for
-/// webauthn_failed) and a detail for the log only.
+/// A refusal: the typed code, its reason (the verifier's, sent in details
+/// for webauthn_failed; else the code's api.md name) and a detail for the
+/// log only.
 struct rejection {
   passkey_errc code = passkey_errc::webauthn_failed;
   std::string reason;
   std::string detail;
 
-  /// What logs and audits name: the reason, else the code's api.md name.
-  std::string why() const;
+  /// What logs and audits name.
+  const std::string& why() const { return reason; }
 };
-
-/// The api.md name of a code (the audit "reason" of a refusal).
-std::string code_name(passkey_errc e);
 
 // -- options (registration and sign-in) ---------------------------------------
 
@@ -230,19 +229,11 @@ struct options_reply {
 
 namespace detail {
 
-/// Runs `f`; an exception in it answers `done` with an internal refusal
-/// (what the front's `guarded` did when the handler ran these steps).
+/// Runs one step of a flow; an exception answers an internal refusal.
 template <class Out, class Done, class F>
 void guard(Done& done, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    Out o = internal(e.what());
-    done(o);
-  } catch (...) {
-    Out o = internal("unknown exception");
-    done(o);
-  }
+  guard_step<Out>(done, std::forward<F>(f),
+                  [](std::string cause) { return internal(std::move(cause)); });
 }
 
 /// Stores the planned challenge, then answers its options.

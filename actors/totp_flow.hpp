@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/db_timeout.hpp"
+#include "actors/flow_guard.hpp"
 #include "actors/messages.hpp"
 #include "actors/services.hpp"
 #include "actors/totp_errc.hpp"
@@ -167,19 +168,12 @@ struct enrolment_reply {
 
 namespace detail {
 
-/// Runs `f`; an exception in it answers `done` with an internal error
-/// (what the front's `guarded` did when the handler ran these steps).
+/// Runs one step of a flow; an exception answers an internal error.
 template <class Out, class Done, class F>
 void guard(Done& done, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    Out o = error{totp_errc::internal, e.what()};
-    done(o);
-  } catch (...) {
-    Out o = error{totp_errc::internal, "unknown exception"};
-    done(o);
-  }
+  guard_step<Out>(done, std::forward<F>(f), [](std::string cause) {
+    return error{totp_errc::internal, std::move(cause)};
+  });
 }
 
 /// Counts and audits one sign-in attempt by TOTP or recovery code.
