@@ -2,6 +2,11 @@
 // answer leads to, without actors or a database.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
 #include "actors/passkey_flow.hpp"
 #include "auth/encoding.hpp"
 
@@ -233,4 +238,37 @@ TEST_CASE("passkey helpers", "[passkey][flow]") {
   config::settings s;
   s.webauthn.algorithms = {"ES256", "RS256", "bogus"};
   CHECK(pf::cose_algorithms(s) == std::vector<int>{-7, -257});
+}
+
+TEST_CASE("trust anchors are read from their folder once, when needed",
+          "[passkey][flow][attestation]") {
+  auto dir = std::filesystem::temp_directory_path()
+             / ("anchors-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "root.pem") << "-----BEGIN CERTIFICATE-----\n";
+  std::ofstream(dir / "notes.txt") << "not a root";
+  std::ofstream(dir / "empty.pem");
+  config::settings s;
+  s.webauthn.trust_anchors_dir = dir.string();
+  SECTION("no attestation asked for and none required: none read") {
+    s.webauthn.attestation = "none";
+    s.webauthn.attestation_policy = "none";
+    CHECK(pf::load_trust_anchors(s)->empty());
+  }
+  SECTION("attestation asked for: the non-empty PEM files") {
+    s.webauthn.attestation = "direct";
+    auto anchors = pf::load_trust_anchors(s);
+    REQUIRE(anchors->size() == 1);
+    CHECK(anchors->at(0).name == "root.pem");
+  }
+  SECTION("trusted chains required: the same files") {
+    s.webauthn.attestation = "none";
+    s.webauthn.attestation_policy = "require-trusted";
+    CHECK(pf::load_trust_anchors(s)->size() == 1);
+  }
+  SECTION("an unreadable folder gives none") {
+    CHECK(pf::read_trust_anchors((dir / "missing").string()).empty());
+    CHECK(pf::read_trust_anchors("").empty());
+  }
+  std::filesystem::remove_all(dir);
 }
