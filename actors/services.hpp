@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
+#include "auth/webauthn/attestation.hpp"
 
 namespace authsvc {
 
@@ -30,6 +31,11 @@ struct services {
   ip_filter_actor ip_filters;
   /// Where every flow and handler reads the time (a manual clock in tests).
   clock_ptr clock = real_clock();
+
+  /// The roots of `webauthn.trust_anchors_dir`, read once at start (never
+  /// per registration): see passkey_flow::load_trust_anchors.
+  std::shared_ptr<const std::vector<auth::webauthn::trust_anchor>>
+      trust_anchors;
 };
 
 } // namespace authsvc

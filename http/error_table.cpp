@@ -1,6 +1,8 @@
 #include "http/error_table.hpp"
 
 #include "actors/email_errc.hpp"
+#include "actors/passkey_errc.hpp"
+#include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/request_errc.hpp"
 
@@ -82,7 +84,41 @@ std::string_view code_of(email_errc e) {
   return {};
 }
 
-// -- add a code_of() per domain above this line ------------------------------
+std::string_view code_of(passkey_errc e) {
+  switch (e) {
+    case passkey_errc::challenge_not_found:
+      return "challenge_not_found";
+    case passkey_errc::challenge_expired:
+      return "challenge_expired";
+    case passkey_errc::webauthn_failed:
+      return "webauthn_failed";
+    case passkey_errc::attestation_not_trusted:
+      return "attestation_not_trusted";
+    case passkey_errc::passkey_limit_reached:
+      return "passkey_limit_reached";
+    case passkey_errc::not_found:
+      return "not_found";
+    case passkey_errc::internal:
+      return "internal_error";
+  }
+  return {};
+}
+
+std::string_view code_of(totp_errc e) {
+  switch (e) {
+    case totp_errc::invalid_code:
+      return "invalid_code";
+    case totp_errc::already_enabled:
+      return "totp_already_enabled";
+    case totp_errc::not_pending:
+      return "totp_not_pending";
+    case totp_errc::not_enabled:
+      return "conflict";
+    case totp_errc::internal:
+      return "internal_error";
+  }
+  return {};
+}
 
 template <class E>
 std::string_view code_in(const error& e) {
@@ -103,12 +139,15 @@ std::string_view api_code(const error& e) {
     case error_domain::email:
       code = code_in<email_errc>(e);
       break;
-    // Domains whose enums are not wired yet answer internal_error; every
-    // domain gets its row as its owner moves to typed errors.
-    case error_domain::session:
     case error_domain::passkey:
-    case error_domain::webauthn:
+      code = code_in<passkey_errc>(e);
+      break;
     case error_domain::totp:
+      code = code_in<totp_errc>(e);
+      break;
+    // Domains without an enum of their own answer internal_error.
+    case error_domain::session:
+    case error_domain::webauthn:
     case error_domain::admin:
       break;
   }

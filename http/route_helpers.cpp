@@ -1,8 +1,10 @@
 #include "http/route_helpers.hpp"
 
+#include <chrono>
 #include <ctime>
 
 #include "actors/mail_job.hpp"
+#include "core/utc_time.hpp"
 #include "auth/cross_device.hpp"
 #include "db/lockout_store.hpp"
 #include "http/rate_limit.hpp"
@@ -155,12 +157,7 @@ void no_content(const context_ptr& ctx) {
 }
 
 std::string utc_time(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
+  return authsvc::utc_time(t);
 }
 
 std::string notice_locale(const context_ptr& ctx, const user_info& user) {

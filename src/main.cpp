@@ -22,6 +22,7 @@
 #include "actors/rate_limiter_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/passkey_flow.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
@@ -170,8 +171,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
     auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,    keys,    metrics,  db,      sessions,
-                 mailer, auditor, webhooks, limiter, ip_filters};
+    services svc{cfg,     keys,     real_clock(), metrics,
+                 db,      sessions, mailer,       auditor,
+                 webhooks, limiter, ip_filters,
+                 passkey_flow::load_trust_anchors(*cfg)};
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
       caf_api_options o;
