@@ -6,7 +6,7 @@ namespace authsvc::db::totp_store {
 
 namespace {
 
-using lockout_store::locked_until;
+using lockout_store::locked_until_sql;
 
 totp_state decode_state(const rowset& rs) {
   totp_state t;
@@ -58,7 +58,7 @@ statement confirm(const std::string& user_id, const value& sealed,
 
 statement current_of(const std::string& user_id, const std::string& source) {
   return stmt("SELECT secret_enc, confirmed_at, last_used_step, "
-                  + locked_until("?1", "totp", "?2")
+                  + locked_until_sql("?1", "totp", "?2")
                   + " AS locked_until FROM totp WHERE user_id = ?1",
               {value::text(user_id), value::text(source)});
 }
@@ -89,7 +89,7 @@ statement sign_in_facts_of(const std::string& email,
                            const std::string& source) {
   return stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
               "t.secret_enc, t.confirmed_at, t.last_used_step, "
-                  + locked_until("u.id", "totp", "?2")
+                  + locked_until_sql("u.id", "totp", "?2")
                   + " AS locked_until FROM users u LEFT JOIN totp t ON "
                     "t.user_id = u.id "
                     "WHERE u.email = ?1 AND u.disabled = 0",
@@ -143,7 +143,7 @@ statement recovery_facts_of(const std::string& email,
                             const std::string& code_hash,
                             const std::string& source) {
   return stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-                  + locked_until("u.id", "recovery_code", "?3")
+                  + locked_until_sql("u.id", "recovery_code", "?3")
                   + " AS locked_until, EXISTS (SELECT 1 FROM recovery_codes "
                     "WHERE code_hash = ?2 AND user_id = u.id AND used_at IS "
                     "NULL) AS code_live FROM users u WHERE u.email = ?1 AND "
