@@ -1,5 +1,6 @@
 #include "http/error_table.hpp"
 
+#include "actors/session_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/request_errc.hpp"
 
@@ -61,6 +62,22 @@ std::string_view code_of(db::store_errc e) {
   return {};
 }
 
+std::string_view code_of(session_errc e) {
+  switch (e) {
+    case session_errc::invalid_refresh_token:
+      return "invalid_refresh_token";
+    case session_errc::refresh_token_reused:
+      return "refresh_token_reused";
+    case session_errc::unauthorized:
+      return "unauthorized";
+    case session_errc::unavailable:
+      return "service_unavailable";
+    case session_errc::internal:
+      return "internal_error";
+  }
+  return {};
+}
+
 // -- add a code_of() per domain above this line ------------------------------
 
 template <class E>
@@ -79,9 +96,11 @@ std::string_view api_code(const error& e) {
     case error_domain::store:
       code = code_in<db::store_errc>(e);
       break;
+    case error_domain::session:
+      code = code_in<session_errc>(e);
+      break;
     // Domains whose enums are not wired yet answer internal_error; every
     // domain gets its row as its owner moves to typed errors.
-    case error_domain::session:
     case error_domain::email:
     case error_domain::passkey:
     case error_domain::webauthn:
