@@ -20,7 +20,7 @@ namespace authsvc {
 
 /// A logout request from any front end.
 struct logout_input {
-  std::string scope = "local"; ///< local, others or global
+  std::string scope = "local";   ///< local, others or global
   std::int64_t remove_hours = 0; ///< 0 = keep every factor
   auth_context auth;             ///< who signs out
   std::string ip;
@@ -95,9 +95,9 @@ void run_logout(Self self, const services& svc, logout_input in, Done done,
                 .then(
                     [svc, in, out, done](db::unit_result& u) mutable {
                       if (!u.ok) {
-                        result<logout_outcome> r{
-                            session_errc::internal,
-                            "factor removal failed: " + u.fail_code};
+                        result<logout_outcome> r{session_errc::internal,
+                                                 "factor removal failed: "
+                                                     + u.fail_code};
                         return done(r);
                       }
                       d::finish_factor_removal(svc, in, u, out);

@@ -23,8 +23,8 @@ db::unit maintenance_purge(std::int64_t now) {
 maintenance_actor::behavior_type
 maintenance_impl(maintenance_actor::pointer self, maintenance_options opts,
                  db_actor db) {
-  auto period = std::chrono::seconds(
-      std::max<std::int64_t>(1, opts.period_seconds));
+  auto period
+      = std::chrono::seconds(std::max<std::int64_t>(1, opts.period_seconds));
   self->delayed_send(self, period, atom::tick_atom_v);
   return {
       [=](atom::tick_atom) {

@@ -155,8 +155,8 @@ caf::result<std::string> rotate_key(self_ptr self) {
       .then(
           [self, rp, kid](db::unit_result& r) mutable {
             if (!r.ok) {
-              rp.deliver(
-                  caf::make_error(caf::sec::runtime_error, "key insert failed"));
+              rp.deliver(caf::make_error(caf::sec::runtime_error,
+                                         "key insert failed"));
               return;
             }
             self->request(self->state.db, db_timeout, atom::query_atom_v,
@@ -177,9 +177,8 @@ caf::result<std::string> rotate_key(self_ptr self) {
 }
 
 session_view view_of(const live_session& s) {
-  return session_view{s.id,         s.user_id,      s.amr,
-                      s.ip,         s.user_agent,   s.created_at,
-                      s.last_seen_at, s.expires_at};
+  return session_view{s.id,         s.user_id,    s.amr,          s.ip,
+                      s.user_agent, s.created_at, s.last_seen_at, s.expires_at};
 }
 
 } // namespace
@@ -317,9 +316,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         out.push_back(view_of(it->second));
         return out;
       },
-      [=](atom::revoke_atom, const revocation& rv) {
-        return revoke(self, rv);
-      },
+      [=](atom::revoke_atom, const revocation& rv) { return revoke(self, rv); },
       [=](atom::jwks_atom) -> std::string {
         return self->state.keys.jwks(self->state.now());
       },

@@ -17,7 +17,7 @@ namespace authsvc::session_detail {
 using self_ptr = session_actor::stateful_pointer<session_state>;
 using token_promise = caf::typed_response_promise<token_result>;
 
-// -- helpers (session_cache.cpp) -----------------------------------------------
+// -- helpers (session_cache.cpp) ----------------------------------------------
 
 /// A sign-in that could not open a session (the api.md code).
 token_result fail(std::string code);
@@ -39,12 +39,12 @@ token_response make_response(self_ptr self, const live_session& s,
                              const std::string& refresh_token,
                              const user_info& user, std::int64_t now);
 
-// -- opening (session_actor.cpp) -----------------------------------------------
+// -- opening (session_actor.cpp) ----------------------------------------------
 
 /// Opens a new session for a user who just signed in.
 void create_session(self_ptr self, new_session req, token_promise rp);
 
-// -- rotation (session_refresh.cpp) ---------------------------------------------
+// -- rotation (session_refresh.cpp) -------------------------------------------
 
 /// Rotates the live refresh token of session `session_id` and answers every
 /// waiter.
@@ -67,12 +67,13 @@ void sweep_successors_at_start(self_ptr self);
 /// Erases the sealed successors whose grace window is over (purge_atom).
 void scrub_successors(self_ptr self);
 
-// -- revocation (session_revocation.cpp) ----------------------------------------
+// -- revocation (session_revocation.cpp) --------------------------------------
 
 /// Revokes `ids` in memory at once, then in the database; `done(count of
 /// live ones)` runs after the commit.
 void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
-                const revocation& origin, std::function<void(std::int32_t)> done);
+                const revocation& origin,
+                std::function<void(std::int32_t)> done);
 
 /// The revoke_atom handler.
 caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv);
@@ -81,7 +82,7 @@ caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv);
 
 namespace authsvc::session_detail {
 
-// -- pure plans of a rotation (session_refresh.cpp) -----------------------------
+// -- pure plans of a rotation (session_refresh.cpp) ---------------------------
 
 /// What one rotation of a session's refresh token writes and hands out.
 struct rotation_plan {

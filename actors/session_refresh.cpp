@@ -55,7 +55,7 @@ std::vector<token_promise> take_waiters(live_session& s) {
 
 } // namespace
 
-// -- pure plans -----------------------------------------------------------------
+// -- pure plans ---------------------------------------------------------------
 
 rotation_plan plan_rotation(const config::settings& cfg, const key_ring& ring,
                             const live_session& s, std::int64_t now,
@@ -69,11 +69,11 @@ rotation_plan plan_rotation(const config::settings& cfg, const key_ring& ring,
   // The successor is kept (encrypted) for the grace window, so a second tab
   // presenting the old token gets the same one instead of a reuse alarm;
   // scrub_successors erases it when the window is over.
-  auto sealed = cfg.tokens.refresh_grace > 0
-                    ? value::blob(auth::to_string(auth::secret_box::seal(
-                        ring.payloads, auth::to_bytes(p.successor),
-                        p.old_hash)))
-                    : value::null();
+  auto sealed
+      = cfg.tokens.refresh_grace > 0
+            ? value::blob(auth::to_string(auth::secret_box::seal(
+                ring.payloads, auth::to_bytes(p.successor), p.old_hash)))
+            : value::null();
   store::append_rotation(p.unit, s.id, p.old_hash, p.new_hash,
                          std::move(sealed), now, p.expires, fail_code);
   return p;
@@ -89,7 +89,10 @@ old_token judge_old_token(const store::refresh_row* row,
   return in_grace ? old_token::replay : old_token::reused;
 }
 
-// -- refresh ----------------------------------------------------------------------
+// -- refresh ------------------------------------------------------------------
+// A refresh is a flow: the facts (the session in memory, or the stored row
+// of an old token), a pure plan (plan_rotation, judge_old_token), one unit
+// (rotation, session update, account check), the audit, then the answers.
 
 void rotate(self_ptr self, const std::string& session_id,
             const refresh_request& req) {
@@ -133,8 +136,7 @@ void rotate(self_ptr self, const std::string& session_id,
             auto user = db::users_store::decode_user(r.results[3]);
             s.user = user;
             token_result out;
-            out.tokens
-                = make_response(self, s, plan.successor, user, plan.now);
+            out.tokens = make_response(self, s, plan.successor, user, plan.now);
             caf::anon_send(self->state.metrics,
                            metrics::inc("token_refreshes_total"));
             audit(self, "session.refreshed", s.user_id, req.ip, req.user_agent,
@@ -166,8 +168,9 @@ void refresh_old(self_ptr self, const std::string& hash,
                   it != self->state.sessions.end())
                 live = &it->second;
             auto now = self->state.now();
-            auto verdict = judge_old_token(row ? &*row : nullptr, live, now,
-                                           self->state.cfg().tokens.refresh_grace);
+            auto verdict
+                = judge_old_token(row ? &*row : nullptr, live, now,
+                                  self->state.cfg().tokens.refresh_grace);
             if (verdict == old_token::invalid) {
               rp.deliver(refused(session_errc::invalid_refresh_token));
               return;
@@ -179,8 +182,8 @@ void refresh_old(self_ptr self, const std::string& hash,
                   auth::to_bytes(row->successor_enc), hash);
               if (successor && !row->user.disabled) {
                 token_result out;
-                out.tokens = make_response(
-                    self, s, auth::to_string(*successor), row->user, now);
+                out.tokens = make_response(self, s, auth::to_string(*successor),
+                                           row->user, now);
                 rp.deliver(out);
                 return;
               }
@@ -206,7 +209,8 @@ void refresh_old(self_ptr self, const std::string& hash,
                                   {},
                                   {}},
                        [rp](std::int32_t) mutable {
-                         rp.deliver(refused(session_errc::refresh_token_reused));
+                         rp.deliver(
+                             refused(session_errc::refresh_token_reused));
                        });
           },
           [rp](caf::error&) mutable {
@@ -214,7 +218,7 @@ void refresh_old(self_ptr self, const std::string& hash,
           });
 }
 
-// -- re-authentication ---------------------------------------------------------------
+// -- re-authentication --------------------------------------------------------
 
 void reauthenticate(self_ptr self, const std::string& session_id,
                     new_session req, token_promise rp) {
@@ -266,7 +270,7 @@ void reauthenticate(self_ptr self, const std::string& session_id,
           });
 }
 
-// -- kept successors ----------------------------------------------------------------
+// -- kept successors ----------------------------------------------------------
 
 void sweep_successors_at_start(self_ptr self) {
   auto cutoff = self->state.now() - self->state.cfg().tokens.refresh_grace;

@@ -50,8 +50,8 @@ void signing_key_set::merge(const std::vector<db::keys_store::key_row>& rows,
       it->expires_at = row.expires_at;
       continue;
     }
-    auto der = auth::secret_box::open(
-        ring.signing_keys, auth::to_bytes(row.private_key_enc), kid);
+    auto der = auth::secret_box::open(ring.signing_keys,
+                                      auth::to_bytes(row.private_key_enc), kid);
     if (!der) {
       log::error("sessions", "signing-key-undecryptable",
                  {{"kid", kid},
@@ -64,8 +64,8 @@ void signing_key_set::merge(const std::vector<db::keys_store::key_row>& rows,
       log::error("sessions", "signing-key-unreadable", {{"kid", kid}});
       continue;
     }
-    keys_.push_back(stored_key{std::move(*key), row.created_at,
-                               row.retired_at, row.expires_at});
+    keys_.push_back(stored_key{std::move(*key), row.created_at, row.retired_at,
+                               row.expires_at});
   }
   std::stable_sort(keys_.begin(), keys_.end(),
                    [](const stored_key& a, const stored_key& b) {

@@ -32,9 +32,8 @@ unit insert_key(const std::string& kid, const std::string& alg,
   u.statements.push_back(
       stmt("INSERT INTO signing_keys(kid, alg, private_key_enc, public_jwk, "
            "created_at) VALUES (?, ?, ?, ?, ?)",
-           {value::text(kid), value::text(alg),
-            value::blob(sealed_private_key), value::text(public_jwk),
-            value::integer(now)}));
+           {value::text(kid), value::text(alg), value::blob(sealed_private_key),
+            value::text(public_jwk), value::integer(now)}));
   return u;
 }
 

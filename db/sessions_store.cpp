@@ -22,7 +22,7 @@ std::string amr_json(const std::vector<std::string>& amr) {
   return nlohmann::json(amr).dump();
 }
 
-// -- reads ---------------------------------------------------------------------
+// -- reads --------------------------------------------------------------------
 
 statement load_live(std::int64_t now) {
   return stmt("SELECT s.id, s.user_id, s.amr, s.ip, s.user_agent, "
@@ -88,7 +88,7 @@ std::optional<refresh_row> decode_refresh(const rowset& rs) {
   return r;
 }
 
-// -- sealed successors of rotated tokens ----------------------------------------
+// -- sealed successors of rotated tokens --------------------------------------
 
 unit sweep_successors(std::int64_t cutoff) {
   unit u;
@@ -118,7 +118,7 @@ statement clear_successor(const std::string& token_hash) {
               {value::text(token_hash)});
 }
 
-// -- opening and rotating ------------------------------------------------------
+// -- opening and rotating -----------------------------------------------------
 
 namespace {
 
@@ -152,12 +152,12 @@ void append_rotation(unit& u, const std::string& session_id,
                      const std::string& old_hash, const std::string& new_hash,
                      value sealed_successor, std::int64_t now,
                      std::int64_t expires, const std::string& fail_code) {
-  u.statements.push_back(stmt_one(
-      "UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
-      "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
-      {value::integer(now), value::text(new_hash), std::move(sealed_successor),
-       value::text(old_hash)},
-      fail_code));
+  u.statements.push_back(
+      stmt_one("UPDATE refresh_tokens SET replaced_at = ?, replaced_by = ?, "
+               "successor_enc = ? WHERE token_hash = ? AND replaced_at IS NULL",
+               {value::integer(now), value::text(new_hash),
+                std::move(sealed_successor), value::text(old_hash)},
+               fail_code));
   u.statements.push_back(insert_refresh(new_hash, session_id, now, expires));
 }
 
@@ -173,9 +173,8 @@ statement touch_refreshed(const std::string& session_id, std::int64_t now,
 }
 
 statement reauthenticated(const std::string& session_id,
-                          const std::vector<std::string>& amr,
-                          std::int64_t now, std::int64_t expires,
-                          const std::string& ip,
+                          const std::vector<std::string>& amr, std::int64_t now,
+                          std::int64_t expires, const std::string& ip,
                           const std::string& user_agent) {
   return stmt_one(
       "UPDATE sessions SET auth_time = ?, amr = ?, last_seen_at = ?, "
@@ -187,14 +186,14 @@ statement reauthenticated(const std::string& session_id,
       "session_gone");
 }
 
-// -- revocation -----------------------------------------------------------------
+// -- revocation ---------------------------------------------------------------
 
 void append_revoke(unit& u, const std::string& session_id, std::int64_t now,
                    const std::string& reason) {
-  u.statements.push_back(
-      stmt("UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
-           "WHERE id = ? AND revoked_at IS NULL",
-           {value::integer(now), value::text(reason), value::text(session_id)}));
+  u.statements.push_back(stmt(
+      "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
+      "WHERE id = ? AND revoked_at IS NULL",
+      {value::integer(now), value::text(reason), value::text(session_id)}));
   // A dead session's successors are of no use to anyone: erase at once.
   u.statements.push_back(
       stmt("UPDATE refresh_tokens SET successor_enc = NULL "
@@ -211,14 +210,13 @@ statement revoke_rest_of_user(const std::string& user_id,
                value::text(except_session)});
 }
 
-// -- retention -----------------------------------------------------------------
+// -- retention ----------------------------------------------------------------
 
 statement purge_sessions(std::int64_t now) {
-  return stmt(
-      "DELETE FROM sessions WHERE absolute_expires_at < ? OR "
-      "expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)",
-      {value::integer(now), value::integer(now - 86400),
-       value::integer(now - 30 * 86400)});
+  return stmt("DELETE FROM sessions WHERE absolute_expires_at < ? OR "
+              "expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)",
+              {value::integer(now), value::integer(now - 86400),
+               value::integer(now - 30 * 86400)});
 }
 
 statement purge_refresh_tokens(std::int64_t now) {

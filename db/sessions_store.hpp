@@ -50,7 +50,7 @@ struct refresh_row {
 /// The JSON text stored in sessions.amr.
 std::string amr_json(const std::vector<std::string>& amr);
 
-// -- reads ---------------------------------------------------------------------
+// -- reads --------------------------------------------------------------------
 
 /// Reads every session live at `now` with its live refresh token and user.
 statement load_live(std::int64_t now);
@@ -60,7 +60,7 @@ std::vector<session_row> decode_live(const rowset& rs);
 statement find_refresh(const std::string& token_hash);
 std::optional<refresh_row> decode_refresh(const rowset& rs);
 
-// -- sealed successors of rotated tokens ----------------------------------------
+// -- sealed successors of rotated tokens --------------------------------------
 
 /// At start: erases the successors whose window ended by `cutoff`, then
 /// reads the rest (in time order) to erase them when theirs ends.
@@ -71,7 +71,7 @@ std::vector<kept_successor> decode_swept(const unit_result& r);
 /// Erases the sealed successor kept in the row of `token_hash`.
 statement clear_successor(const std::string& token_hash);
 
-// -- opening and rotating ------------------------------------------------------
+// -- opening and rotating -----------------------------------------------------
 
 /// Stores a new session and its first refresh token.
 unit open_session(const session_row& s, std::int64_t now);
@@ -93,12 +93,11 @@ statement touch_refreshed(const std::string& session_id, std::int64_t now,
 /// A re-authentication: new auth_time and amr, failing the unit with
 /// session_gone if it was revoked.
 statement reauthenticated(const std::string& session_id,
-                          const std::vector<std::string>& amr,
-                          std::int64_t now, std::int64_t expires,
-                          const std::string& ip,
+                          const std::vector<std::string>& amr, std::int64_t now,
+                          std::int64_t expires, const std::string& ip,
                           const std::string& user_agent);
 
-// -- revocation -----------------------------------------------------------------
+// -- revocation ---------------------------------------------------------------
 
 /// Revokes one session and erases its kept successors (two statements).
 void append_revoke(unit& u, const std::string& session_id, std::int64_t now,
@@ -109,7 +108,7 @@ statement revoke_rest_of_user(const std::string& user_id,
                               const std::string& except_session,
                               std::int64_t now, const std::string& reason);
 
-// -- retention -----------------------------------------------------------------
+// -- retention ----------------------------------------------------------------
 
 /// Removes sessions past their absolute expiry, idle for a day past expiry,
 /// or revoked more than 30 days before `now`.

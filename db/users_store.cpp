@@ -58,9 +58,9 @@ statement set_display_name(const std::string& user_id,
 statement set_locale(const std::string& user_id,
                      const std::optional<std::string>& locale,
                      std::int64_t now) {
-  return stmt("UPDATE users SET locale = ?, updated_at = ? WHERE id = ?",
-              {text_or_null(locale), value::integer(now),
-               value::text(user_id)});
+  return stmt(
+      "UPDATE users SET locale = ?, updated_at = ? WHERE id = ?",
+      {text_or_null(locale), value::integer(now), value::text(user_id)});
 }
 
 statement remove(const std::string& user_id) {

@@ -127,8 +127,7 @@ void me_patch(const context_ptr& ctx) {
   if (body->contains("locale"))
     u.statements.push_back(users::set_locale(
         uid,
-        locale && !locale->empty() ? mail::match_locale(*locale)
-                                   : std::nullopt,
+        locale && !locale->empty() ? mail::match_locale(*locale) : std::nullopt,
         now));
   u.statements.push_back(users::read_active_or(uid, "unauthorized"));
   db_write(ctx, std::move(u), [ctx](db::unit_result& r) {

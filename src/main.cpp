@@ -156,11 +156,11 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                    static_cast<int>(cfg->database.busy_timeout_ms)},
         metrics);
     auto auditor = sys.spawn(auditor_impl, cfg, db, metrics);
-    auto sessions = sys.spawn(
-        session_impl,
-        session_options{cfg, keys, cfg->tokens.key_reload_interval, auditor,
-                        clock},
-        db, metrics);
+    auto sessions
+        = sys.spawn(session_impl,
+                    session_options{cfg, keys, cfg->tokens.key_reload_interval,
+                                    auditor, clock},
+                    db, metrics);
     // Purges the short-lived rows of owners without a timer, at the period
     // the session actor purges its own.
     auto maintenance = sys.spawn(
@@ -172,8 +172,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                                              metrics, auditor);
     auto limiter = sys.spawn(rate_limiter_impl, cfg);
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,     keys,    clock,    metrics, db,        sessions,
-                 mailer,  auditor, webhooks, limiter, ip_filters};
+    services svc{cfg,    keys,    clock,    metrics, db,        sessions,
+                 mailer, auditor, webhooks, limiter, ip_filters};
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
       caf_api_options o;

@@ -40,12 +40,10 @@ struct refresh_answer {
 class session_fixture {
 public:
   session_fixture()
-      : clock(std::make_shared<manual_clock>()),
-        cfg(make_settings(dir)),
+      : clock(std::make_shared<manual_clock>()), cfg(make_settings(dir)),
         keys(std::make_shared<const key_ring>(key_ring::derive(
             "session-test-master-secret-0123456789abcdef0123456789"))),
-        sys(init(acfg)),
-        self(sys, true) {
+        sys(init(acfg)), self(sys, true) {
     db = sys.spawn<caf::detached>(
         db_impl, db_options{cfg->database.path, "normal", 5000},
         metrics_actor{});
@@ -120,7 +118,7 @@ public:
 private:
   static caf::actor_system_config& init(caf::actor_system_config& c) {
     static bool logging = (log::init("off", "json"), true);
-    (void) logging;
+    (void)logging;
     register_types(c);
     c.set("logger.file-verbosity", caf::atom("quiet"));
     c.set("logger.console-verbosity", caf::atom("quiet"));
@@ -128,8 +126,7 @@ private:
     return c;
   }
 
-  static std::shared_ptr<config::settings>
-  make_settings(const temp_dir& d) {
+  static std::shared_ptr<config::settings> make_settings(const temp_dir& d) {
     auto s = std::make_shared<config::settings>();
     s->database.path = (d.path() / "auth.db").string();
     s->tokens.issuer = "https://auth.test";
