@@ -14,14 +14,13 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
+#include "auth/webauthn/attestation.hpp"
 
 namespace authsvc {
 
 struct services {
   std::shared_ptr<const config::settings> cfg;
   std::shared_ptr<const key_ring> keys;
-  /// Where every flow and handler reads the time (a manual clock in tests).
-  clock_ptr clock = real_clock();
   metrics_actor metrics;
   db_actor db;
   session_actor sessions;
@@ -30,6 +29,13 @@ struct services {
   webhook_actor webhooks;
   rate_limiter_actor limiter;
   ip_filter_actor ip_filters;
+  /// Where every flow and handler reads the time (a manual clock in tests).
+  clock_ptr clock = real_clock();
+
+  /// The roots of `webauthn.trust_anchors_dir`, read once at start (never
+  /// per registration): see passkey_flow::load_trust_anchors.
+  std::shared_ptr<const std::vector<auth::webauthn::trust_anchor>>
+      trust_anchors;
 };
 
 } // namespace authsvc

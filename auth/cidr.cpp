@@ -1,4 +1,5 @@
 #include "auth/cidr.hpp"
+#include "auth/text.hpp"
 
 #include <algorithm>
 
@@ -36,14 +37,6 @@ bool same_prefix(const ip_address::v6_bytes& a, const ip_address::v6_bytes& b,
     return true;
   auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
   return (a[whole] & mask) == (b[whole] & mask);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
 }
 
 } // namespace
@@ -116,7 +109,7 @@ parse_cidr_list(const std::vector<std::string>& entries,
   std::vector<cidr_block> result;
   result.reserve(entries.size());
   for (const auto& entry : entries) {
-    auto text = trim(entry);
+    auto text = trim_ows(entry);
     if (text.empty())
       continue;
     auto block = cidr_block::parse(text);

@@ -1,19 +1,9 @@
 #include "auth/url.hpp"
+#include "auth/text.hpp"
 
 namespace authsvc::auth {
 
 namespace {
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowered(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = lower(c);
-  return out;
-}
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -74,7 +64,7 @@ bool parse_host_name(const std::string& host, url& out) {
 /// Whether a path could climb out of a prefix once a browser or server
 /// normalises it: dot segments (also percent-encoded) and encoded slashes.
 bool path_is_unsafe(std::string_view path) {
-  auto lower_path = lowered(path);
+  auto lower_path = ascii_lower(path);
   if (lower_path.find("%2f") != std::string::npos
       || lower_path.find("%5c") != std::string::npos)
     return true;
@@ -178,7 +168,7 @@ std::optional<url> parse_url(std::string_view text) {
   auto sep = text.find("://");
   if (sep == std::string_view::npos)
     return std::nullopt;
-  out.scheme = lowered(text.substr(0, sep));
+  out.scheme = ascii_lower(text.substr(0, sep));
   if (out.scheme == "http")
     out.port = 80;
   else if (out.scheme == "https")
@@ -218,7 +208,7 @@ std::optional<url> parse_url(std::string_view text) {
       has_port = true;
       port_text = authority.substr(colon + 1);
     }
-    if (!parse_host_name(lowered(host), out))
+    if (!parse_host_name(ascii_lower(host), out))
       return std::nullopt;
   }
   if (has_port) {

@@ -1,4 +1,5 @@
 #include "core/config.hpp"
+#include "auth/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -23,19 +24,12 @@ namespace {
 
 // -- value parsing ------------------------------------------------------------
 
-std::string trim(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
-
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
-    item = trim(item);
+    item = std::string(auth::trim_space(item));
     if (!item.empty())
       out.push_back(item);
   }
@@ -284,8 +278,8 @@ const std::vector<entry>& table() {
                 if (eq == std::string::npos)
                   throw config_error(key, "expected class=N/SECONDS, got '"
                                               + item + "'");
-                auto cls = trim(item.substr(0, eq));
-                auto rate = trim(item.substr(eq + 1));
+                auto cls = std::string(auth::trim_space(item.substr(0, eq)));
+                auto rate = std::string(auth::trim_space(item.substr(eq + 1)));
                 parse_rate(key + "." + cls, rate);
                 if (!auth::parse_limit_class(cls))
                   throw config_error(key + "." + cls,
@@ -644,8 +638,10 @@ std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key,
   auto slash = text.find('/');
   if (slash == std::string::npos)
     throw config_error(key, "expected N/SECONDS, got '" + text + "'");
-  auto n = parse_int(key, trim(text.substr(0, slash)), 1, 100000000);
-  auto p = parse_int(key, trim(text.substr(slash + 1)), 1, 365 * day);
+  auto n = parse_int(key, std::string(auth::trim_space(text.substr(0, slash))),
+                     1, 100000000);
+  auto p = parse_int(key, std::string(auth::trim_space(text.substr(slash + 1))),
+                     1, 365 * day);
   return {n, p};
 }
 

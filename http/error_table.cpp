@@ -1,6 +1,9 @@
 #include "http/error_table.hpp"
 
+#include "actors/email_errc.hpp"
+#include "actors/passkey_errc.hpp"
 #include "actors/session_errc.hpp"
+#include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/request_errc.hpp"
 
@@ -62,6 +65,46 @@ std::string_view code_of(db::store_errc e) {
   return {};
 }
 
+std::string_view code_of(email_errc e) {
+  switch (e) {
+    case email_errc::invalid_link:
+      return "invalid_link";
+    case email_errc::invalid_code:
+      return "invalid_code";
+    case email_errc::flow_expired:
+      return "flow_expired";
+    case email_errc::handover_refused:
+      return "handover_refused";
+    case email_errc::invalid_exchange_code:
+      return "invalid_exchange_code";
+    case email_errc::signup_disabled:
+      return "signup_disabled";
+    case email_errc::redirect_not_allowed:
+      return "redirect_not_allowed";
+  }
+  return {};
+}
+
+std::string_view code_of(passkey_errc e) {
+  switch (e) {
+    case passkey_errc::challenge_not_found:
+      return "challenge_not_found";
+    case passkey_errc::challenge_expired:
+      return "challenge_expired";
+    case passkey_errc::webauthn_failed:
+      return "webauthn_failed";
+    case passkey_errc::attestation_not_trusted:
+      return "attestation_not_trusted";
+    case passkey_errc::passkey_limit_reached:
+      return "passkey_limit_reached";
+    case passkey_errc::not_found:
+      return "not_found";
+    case passkey_errc::internal:
+      return "internal_error";
+  }
+  return {};
+}
+
 std::string_view code_of(session_errc e) {
   switch (e) {
     case session_errc::invalid_refresh_token:
@@ -73,6 +116,22 @@ std::string_view code_of(session_errc e) {
     case session_errc::unavailable:
       return "service_unavailable";
     case session_errc::internal:
+      return "internal_error";
+  }
+  return {};
+}
+
+std::string_view code_of(totp_errc e) {
+  switch (e) {
+    case totp_errc::invalid_code:
+      return "invalid_code";
+    case totp_errc::already_enabled:
+      return "totp_already_enabled";
+    case totp_errc::not_pending:
+      return "totp_not_pending";
+    case totp_errc::not_enabled:
+      return "conflict";
+    case totp_errc::internal:
       return "internal_error";
   }
   return {};
@@ -99,12 +158,17 @@ std::string_view api_code(const error& e) {
     case error_domain::session:
       code = code_in<session_errc>(e);
       break;
-    // Domains whose enums are not wired yet answer internal_error; every
-    // domain gets its row as its owner moves to typed errors.
     case error_domain::email:
+      code = code_in<email_errc>(e);
+      break;
     case error_domain::passkey:
-    case error_domain::webauthn:
+      code = code_in<passkey_errc>(e);
+      break;
     case error_domain::totp:
+      code = code_in<totp_errc>(e);
+      break;
+    // Domains without an enum of their own answer internal_error.
+    case error_domain::webauthn:
     case error_domain::admin:
       break;
   }

@@ -1,4 +1,5 @@
 #include "http/middleware.hpp"
+#include "auth/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -13,20 +14,6 @@ namespace authsvc::http {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), ::tolower);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
-
 bool accepts_gzip(std::string_view header) {
   // Accept-Encoding: gzip;q=0 means "not gzip".
   std::size_t i = 0;
@@ -34,13 +21,13 @@ bool accepts_gzip(std::string_view header) {
     auto j = header.find(',', i);
     if (j == std::string_view::npos)
       j = header.size();
-    auto item = trim(header.substr(i, j - i));
+    auto item = auth::trim_ows(header.substr(i, j - i));
     auto semi = item.find(';');
-    auto coding = lower(trim(item.substr(0, semi)));
+    auto coding = auth::ascii_lower(auth::trim_ows(item.substr(0, semi)));
     if (coding == "gzip" || coding == "*") {
       if (semi == std::string_view::npos)
         return true;
-      auto params = lower(item.substr(semi + 1));
+      auto params = auth::ascii_lower(item.substr(semi + 1));
       auto q = params.find("q=");
       if (q == std::string::npos)
         return true;
@@ -56,7 +43,7 @@ bool accepts_gzip(std::string_view header) {
 }
 
 bool compressible(std::string_view content_type) {
-  auto ct = lower(content_type);
+  auto ct = auth::ascii_lower(content_type);
   return ct.rfind("application/json", 0) == 0 || ct.rfind("text/", 0) == 0
          || ct.rfind("application/javascript", 0) == 0
          || ct.rfind("image/svg+xml", 0) == 0
@@ -230,7 +217,8 @@ void maybe_compress(const request& req, response& r) {
 bool has_media_type(const request& req, std::string_view type) {
   auto ct = req.header("Content-Type");
   auto semi = ct.find(';');
-  return lower(trim(ct.substr(0, semi))) == lower(type);
+  return auth::ascii_lower(auth::trim_ows(ct.substr(0, semi)))
+         == auth::ascii_lower(type);
 }
 
 json_body parse_json_body(const request& req) {

@@ -1,4 +1,5 @@
 #include "mail/locale.hpp"
+#include "auth/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,21 +7,6 @@
 namespace authsvc::mail {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-    s.remove_suffix(1);
-  return s;
-}
 
 /// RFC 9110 qvalue, read leniently ("0.5", "1", ".5" and "0.50000" pass) but
 /// bounded to [0, 1].
@@ -61,7 +47,7 @@ const std::vector<std::string>& supported_locales() {
 }
 
 std::optional<std::string> match_locale(std::string_view tag) {
-  auto t = lower(trim(tag));
+  auto t = auth::ascii_lower(auth::trim_ows(tag));
   std::replace(t.begin(), t.end(), '_', '-');
   if (t.empty() || t.size() > 35)
     return std::nullopt;
@@ -70,13 +56,13 @@ std::optional<std::string> match_locale(std::string_view tag) {
       return std::nullopt;
   // Exact match first, so a future pt-PT template set would win over pt-BR.
   for (const auto& s : supported_locales())
-    if (lower(s) == t)
+    if (auth::ascii_lower(s) == t)
       return s;
   auto primary = t.substr(0, t.find('-'));
   if (primary == "pt")
     return std::string{"pt-BR"};
   for (const auto& s : supported_locales())
-    if (lower(s) == primary)
+    if (auth::ascii_lower(s) == primary)
       return s;
   return std::nullopt;
 }
@@ -85,14 +71,14 @@ std::vector<language_range> parse_accept_language(std::string_view header) {
   std::vector<language_range> out;
   while (!header.empty()) {
     auto comma = header.find(',');
-    auto item = trim(header.substr(0, comma));
+    auto item = auth::trim_ows(header.substr(0, comma));
     header = comma == std::string_view::npos ? std::string_view{}
                                              : header.substr(comma + 1);
     if (item.empty())
       continue;
     auto semi = item.find(';');
     language_range r;
-    r.range = std::string(trim(item.substr(0, semi)));
+    r.range = std::string(auth::trim_ows(item.substr(0, semi)));
     bool valid = !r.range.empty();
     for (char c : r.range)
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '*'
@@ -103,13 +89,13 @@ std::vector<language_range> parse_accept_language(std::string_view header) {
     while (valid && semi != std::string_view::npos) {
       item = item.substr(semi + 1);
       semi = item.find(';');
-      auto param = trim(item.substr(0, semi));
+      auto param = auth::trim_ows(item.substr(0, semi));
       auto eq = param.find('=');
       if (eq == std::string_view::npos)
         continue;
-      if (lower(trim(param.substr(0, eq))) != "q")
+      if (auth::ascii_lower(auth::trim_ows(param.substr(0, eq))) != "q")
         continue;
-      if (auto q = parse_q(trim(param.substr(eq + 1))))
+      if (auto q = parse_q(auth::trim_ows(param.substr(eq + 1))))
         r.q = *q;
       else
         valid = false;
@@ -138,9 +124,9 @@ std::string choose_locale(std::string_view request_locale,
     if (r.q <= 0)
       if (auto m = match_locale(r.range)) {
         // "pt;q=0" rules out pt-BR, but "de-CH;q=0" does not rule out de.
-        auto range = lower(r.range);
+        auto range = auth::ascii_lower(r.range);
         std::replace(range.begin(), range.end(), '_', '-');
-        auto tag = lower(*m);
+        auto tag = auth::ascii_lower(*m);
         if (range == tag || range == tag.substr(0, tag.find('-')))
           excluded.push_back(*m);
       }

@@ -1,4 +1,5 @@
 #include "mail/template_set.hpp"
+#include "auth/text.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -125,14 +126,6 @@ std::string subject_escape(const std::string& s) {
 
 std::string identity_escape(const std::string& s) {
   return s;
-}
-
-std::string trim(const std::string& s) {
-  auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return {};
-  auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
 }
 
 /// Renders one template source into `out`.
@@ -275,7 +268,7 @@ template_set::load_files(const std::vector<embedded::file>& files) {
       bool complete = true;
       for (int part = 0; part < 3; ++part) {
         auto where = key + part_suffixes[part];
-        if (trim(*srcs[part]).empty()) {
+        if (auth::trim_space(*srcs[part]).empty()) {
           problems.push_back(where + ": missing or empty");
           complete = false;
         } else if (!is_valid_utf8(*srcs[part])) {
@@ -301,7 +294,8 @@ template_set::load_files(const std::vector<embedded::file>& files) {
           problems.push_back(key + ".subject.txt: renders empty");
         else if (r->subject.size() > 200)
           problems.push_back(key + ".subject.txt: longer than 200 bytes");
-        if (trim(r->text).empty() || trim(r->html).empty())
+        if (auth::trim_space(r->text).empty()
+            || auth::trim_space(r->html).empty())
           problems.push_back(key + ": a body renders empty");
       }
     }
@@ -359,8 +353,8 @@ result<rendered> template_set::render(std::string_view message,
                   err))
     return failed(2);
   // Template newlines in the subject are a formatting accident, not intent.
-  out.subject = subject_escape(trim(out.subject));
-  out.subject = trim(out.subject);
+  out.subject = subject_escape(std::string(auth::trim_space(out.subject)));
+  out.subject = std::string(auth::trim_space(out.subject));
   return out;
 }
 

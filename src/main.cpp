@@ -22,9 +22,11 @@
 #include "actors/rate_limiter_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "actors/passkey_flow.hpp"
 #include "actors/session_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "http/front_type_ids.hpp"
 #include "auth/ip_address.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -124,6 +126,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
   {
     caf::actor_system_config acfg;
     register_types(acfg);
+    register_front_types(acfg);
     passwordless::api::register_types(acfg);
     acfg.load<caf::io::middleman>();
     if (caf_inner) {
@@ -168,12 +171,14 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         maintenance_options{cfg->tokens.key_reload_interval, clock}, db);
     auto mailer = sys.spawn<caf::detached>(
         mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
-    auto webhooks = sys.spawn<caf::detached>(webhook_impl, cfg, keys, db,
-                                             metrics, auditor);
-    auto limiter = sys.spawn(rate_limiter_impl, cfg);
+    auto webhooks = sys.spawn<caf::detached>(
+        webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
+    auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,    keys,    clock,    metrics, db,        sessions,
-                 mailer, auditor, webhooks, limiter, ip_filters};
+    services svc{cfg,      keys,     clock,   metrics,
+                 db,       sessions, mailer,  auditor,
+                 webhooks, limiter,  ip_filters,
+                 passkey_flow::load_trust_anchors(*cfg)};
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
       caf_api_options o;

@@ -6,7 +6,10 @@
 #include <caf/sec.hpp>
 
 #include "actors/caf_errors.hpp"
+#include "actors/email_errc.hpp"
+#include "actors/passkey_errc.hpp"
 #include "actors/session_errc.hpp"
+#include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/error_table.hpp"
 #include "http/request_errc.hpp"
@@ -62,4 +65,48 @@ TEST_CASE("every session error maps to an api.md code and crosses actors") {
   auto c = caf::make_error(session_errc::refresh_token_reused);
   CHECK(c.category() == caf_category(error_domain::session));
   CHECK(from_caf(c).is(session_errc::refresh_token_reused));
+}
+
+TEST_CASE("every email sign-in error maps to its api.md code") {
+  CHECK(check_domain<email_errc>() == 7);
+  CHECK(http::api_code(email_errc::invalid_link) == "invalid_link");
+  CHECK(http::api_code(email_errc::invalid_code) == "invalid_code");
+  CHECK(http::api_code(email_errc::flow_expired) == "flow_expired");
+  CHECK(http::api_code(email_errc::handover_refused) == "handover_refused");
+  CHECK(http::api_code(email_errc::invalid_exchange_code)
+        == "invalid_exchange_code");
+  CHECK(http::api_code(email_errc::signup_disabled) == "signup_disabled");
+  CHECK(http::api_code(email_errc::redirect_not_allowed)
+        == "redirect_not_allowed");
+  CHECK(http::to_api_error(email_errc::handover_refused).code
+        == "handover_refused");
+  // Across actors: CAF_ERROR_CODE_ENUM gives the "email" category.
+  auto back = from_caf(caf::make_error(email_errc::flow_expired));
+  CHECK(back.is(email_errc::flow_expired));
+}
+
+TEST_CASE("every passkey and TOTP error maps to its api.md code") {
+  CHECK(check_domain<passkey_errc>() == 6);
+  CHECK(check_domain<totp_errc>() == 4);
+  CHECK(http::api_code(passkey_errc::challenge_not_found)
+        == "challenge_not_found");
+  CHECK(http::api_code(passkey_errc::challenge_expired) == "challenge_expired");
+  CHECK(http::api_code(passkey_errc::webauthn_failed) == "webauthn_failed");
+  CHECK(http::api_code(passkey_errc::attestation_not_trusted)
+        == "attestation_not_trusted");
+  CHECK(http::api_code(passkey_errc::passkey_limit_reached)
+        == "passkey_limit_reached");
+  CHECK(http::api_code(passkey_errc::not_found) == "not_found");
+  CHECK(http::api_code(passkey_errc::internal) == "internal_error");
+  CHECK(http::api_code(totp_errc::invalid_code) == "invalid_code");
+  CHECK(http::api_code(totp_errc::already_enabled) == "totp_already_enabled");
+  CHECK(http::api_code(totp_errc::not_pending) == "totp_not_pending");
+  CHECK(http::api_code(totp_errc::not_enabled) == "conflict");
+  CHECK(http::api_code(totp_errc::internal) == "internal_error");
+  CHECK(http::status_for(http::api_code(totp_errc::not_enabled)) == 409);
+  // Both cross actors as CAF errors and come back typed.
+  auto back = from_caf(caf::make_error(totp_errc::not_pending));
+  CHECK(back.is(totp_errc::not_pending));
+  CHECK(from_caf(caf::make_error(passkey_errc::webauthn_failed))
+            .is(passkey_errc::webauthn_failed));
 }
