@@ -114,6 +114,7 @@ statement purge_finished(std::int64_t cutoff) {
   return stmt("DELETE FROM mail_jobs WHERE status IN ('sent', 'failed') "
               "AND created_at < ?",
               {value::integer(cutoff)});
+}
 
 // -- email sign-in --
 
