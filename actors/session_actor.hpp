@@ -3,6 +3,12 @@
 // live session in memory (loaded from the database at start, written
 // through on every change), so checking an access token never reads the
 // database and a revocation is effective the moment it is processed.
+// Its parts, one concept a file: actors/signing_keys (keys and JWKS),
+// actors/session_cache.cpp (the cache and token verification),
+// actors/session_refresh.cpp (rotation, grace window, reuse detection),
+// actors/session_revocation.cpp (revocation), actors/session_actor.cpp
+// (loading, opening sessions, the behavior). SQL: db/sessions_store and
+// db/keys_store. Refreshes that fail answer a caf::error of session_errc.
 #include <deque>
 #include <memory>
 #include <set>
@@ -14,16 +20,19 @@
 #include "actors/db_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/messages.hpp"
-#include "auth/signing_key.hpp"
+#include "actors/signing_keys.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
+#include "db/sessions_store.hpp"
 
 namespace authsvc {
 
 using session_actor = caf::typed_actor<
     /// Opens a session and answers its first token response.
     caf::replies_to<new_session>::with<token_result>,
-    /// Rotates a refresh token (grace window, reuse detection).
+    /// Rotates a refresh token (grace window, reuse detection). A refusal
+    /// is a caf::error of session_errc.
     caf::replies_to<atom::refresh_atom, refresh_request>::with<token_result>,
     /// Checks an access token and that its session is live.
     caf::replies_to<atom::verify_atom, std::string>::with<auth_result>,
@@ -56,34 +65,18 @@ struct session_options {
   /// Seconds between purges and key reloads.
   std::int64_t tick_seconds = 30;
   auditor_actor auditor;
+  /// Where the actor reads the time (a manual clock in tests).
+  clock_ptr clock = real_clock();
 };
 
-struct live_session {
-  std::string id;
-  std::string user_id;
-  user_info user; ///< cached so that GET /v1/session reads no database
-  std::vector<std::string> amr;
-  std::string ip;
-  std::string user_agent;
-  std::int64_t created_at = 0;
-  std::int64_t last_seen_at = 0;
-  std::int64_t expires_at = 0;
-  std::int64_t absolute_expires_at = 0;
-  /// When the user last signed in to this session (its creation, or the
-  /// latest re-authentication); refreshes keep it.
-  std::int64_t auth_time = 0;
-  std::string refresh_hash; ///< hash of the one live refresh token
+/// A live session: what is stored of it (id, user and cached profile, amr,
+/// client, times, the hash of its one live refresh token; see
+/// db::sessions_store::session_row), and its rotation in progress.
+struct live_session : db::sessions_store::session_row {
   /// Refreshes of the live token that arrived while it was being rotated;
   /// they all receive the same successor.
   std::vector<caf::typed_response_promise<token_result>> waiters;
   bool rotating = false;
-};
-
-struct stored_key {
-  auth::signing_key key;
-  std::int64_t created_at = 0;
-  std::int64_t retired_at = 0; ///< 0 = signs new tokens
-  std::int64_t expires_at = 0; ///< 0 = never leaves the JWKS by time
 };
 
 struct session_state {
@@ -96,7 +89,7 @@ struct session_state {
   std::unordered_map<std::string, live_session> sessions;
   std::unordered_map<std::string, std::string> by_refresh; ///< hash -> id
   std::unordered_map<std::string, std::set<std::string>> by_user;
-  std::vector<stored_key> keys; ///< newest last
+  signing_key_set keys;
   /// Rotated refresh tokens whose row still holds the sealed successor, as
   /// (replaced_at, token_hash), oldest first. The successor is the live
   /// refresh token: it stays in the database only for the grace window, and
@@ -119,8 +112,9 @@ struct session_state {
   std::unordered_map<std::string, verified_token> verified;
 
   const config::settings& cfg() const { return *opts.cfg; }
-  const stored_key* signing() const;
-  const auth::signing_key* find_key(std::string_view kid) const;
+  /// Wall time in seconds, from the injected clock.
+  std::int64_t now() const { return opts.clock->unix_seconds(); }
+  const stored_key* signing() const { return keys.signing(); }
   void index(live_session&& s);
   void forget(const std::string& id);
   std::string mint_access_token(const live_session& s, std::int64_t now) const;
@@ -132,11 +126,5 @@ struct session_state {
 session_actor::behavior_type
 session_impl(session_actor::stateful_pointer<session_state> self,
              session_options opts, db_actor db, metrics_actor metrics);
-
-/// Creates the first signing key or a rotated one directly in a database
-/// file (used by `passwordless-auth keys rotate`, which runs beside a live
-/// service). @returns the new kid.
-std::string rotate_signing_key_offline(const config::settings& cfg,
-                                       const key_ring& keys);
 
 } // namespace authsvc

@@ -19,4 +19,10 @@ statement active_key(const std::string& key_hash);
 /// The key id active_key found, if any.
 std::optional<std::string> decode_key_id(const rowset& rs);
 
+// -- CLI (sessions) --
+
+/// Stores a new admin API key by the HMAC of its text (hex).
+statement insert_key(const std::string& id, const std::string& name,
+                     const std::string& key_hash);
+
 } // namespace authsvc::db::admin_keys_store

@@ -159,4 +159,13 @@ statement take_exchange_code(const std::string& code_hash, std::int64_t now,
 /// The sealed payload take_exchange_code returned.
 std::string decode_exchange_payload(const rowset& rs);
 
+// -- sessions --
+
+/// Removes flows that expired more than a day before `now` (maintenance).
+statement purge_flows(std::int64_t now);
+/// Removes exchange codes that expired before `now` (maintenance).
+statement purge_exchange_codes(std::int64_t now);
+/// Removes every flow started for `email` (account deletion).
+statement remove_flows_of(const std::string& email);
+
 } // namespace authsvc::db::flows_store

@@ -131,4 +131,10 @@ statement queue_job(const std::string& job_id, const std::string& message_id,
        value::integer(now), value::integer(now)});
 }
 
+// -- sessions --
+
+statement remove_jobs_to(const std::string& email) {
+  return stmt("DELETE FROM mail_jobs WHERE to_email = ?", {value::text(email)});
+}
+
 } // namespace authsvc::db::mail_store

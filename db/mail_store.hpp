@@ -97,4 +97,9 @@ statement queue_job(const std::string& job_id, const std::string& message_id,
                     const std::string& locale, const std::string& vars_enc,
                     std::int64_t now);
 
+// -- sessions --
+
+/// Removes every job addressed to `email`, sent ones too (account deletion).
+statement remove_jobs_to(const std::string& email);
+
 } // namespace authsvc::db::mail_store

@@ -103,4 +103,12 @@ recovery_facts decode_recovery_facts(const rowset& rs);
 statement burn_recovery_code(const std::string& user_id,
                              const std::string& code_hash, std::int64_t now);
 
+// -- sessions --
+
+/// Removes `user_id`'s TOTP set up at or after `since` (counted from its
+/// confirmation, a pending secret from its creation) and its recovery codes:
+/// two statements; the second returns user_id when a TOTP went.
+void append_remove_since(unit& u, const std::string& user_id,
+                         std::int64_t since);
+
 } // namespace authsvc::db::totp_store

@@ -60,6 +60,29 @@ std::optional<user_record> decode_found_user(const rowset& rs);
 
 // -- sessions --
 
+/// Reads an enabled account (id, email, display_name, locale, created_at).
+statement read_active(const std::string& user_id);
+/// The same read inside a unit: fails it with `fail_code` when the account
+/// is gone or disabled.
+statement read_active_or(const std::string& user_id,
+                         const std::string& fail_code);
+/// The read a refresh adds to its unit (also the disabled column): fails it
+/// with user_disabled.
+statement read_for_refresh(const std::string& user_id);
+/// Sets (or with nullopt clears) the display name.
+statement set_display_name(const std::string& user_id,
+                           const std::optional<std::string>& name,
+                           std::int64_t now);
+/// Sets (or with nullopt clears) the preferred locale.
+statement set_locale(const std::string& user_id,
+                     const std::optional<std::string>& locale,
+                     std::int64_t now);
+/// Removes the account row (its dependants go by foreign key).
+statement remove(const std::string& user_id);
+/// Stores account `u` as it is (tests and tools; sign-up is the email
+/// flow's).
+statement insert(const user_record& u, std::int64_t now);
+
 } // namespace users_store
 
 } // namespace authsvc::db

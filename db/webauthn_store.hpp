@@ -169,4 +169,19 @@ passkey_record decode_renamed(const unit_result& r);
 /// Removes one of the user's passkeys (not_found for another's).
 unit delete_passkey(const std::string& id, const std::string& user_id);
 
+// -- sessions --
+
+/// Removes ceremony challenges that expired before `now` (maintenance).
+statement purge_challenges(std::int64_t now);
+/// What "sign out everywhere" removed of the factors added recently.
+struct removed_factors {
+  std::vector<std::string> credential_ids;
+  bool totp = false;
+};
+
+/// Removes the passkeys and the TOTP (with its recovery codes) `user_id`
+/// added at or after `since`, in one unit (see totp_store for the TOTP).
+unit remove_factors_since(const std::string& user_id, std::int64_t since);
+removed_factors decode_removed_factors(const unit_result& r);
+
 } // namespace authsvc::db::webauthn_store

@@ -2,6 +2,7 @@
 
 #include "actors/email_errc.hpp"
 #include "actors/passkey_errc.hpp"
+#include "actors/session_errc.hpp"
 #include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/request_errc.hpp"
@@ -104,6 +105,22 @@ std::string_view code_of(passkey_errc e) {
   return {};
 }
 
+std::string_view code_of(session_errc e) {
+  switch (e) {
+    case session_errc::invalid_refresh_token:
+      return "invalid_refresh_token";
+    case session_errc::refresh_token_reused:
+      return "refresh_token_reused";
+    case session_errc::unauthorized:
+      return "unauthorized";
+    case session_errc::unavailable:
+      return "service_unavailable";
+    case session_errc::internal:
+      return "internal_error";
+  }
+  return {};
+}
+
 std::string_view code_of(totp_errc e) {
   switch (e) {
     case totp_errc::invalid_code:
@@ -119,6 +136,8 @@ std::string_view code_of(totp_errc e) {
   }
   return {};
 }
+
+// -- add a code_of() per domain above this line ------------------------------
 
 template <class E>
 std::string_view code_in(const error& e) {
@@ -136,6 +155,9 @@ std::string_view api_code(const error& e) {
     case error_domain::store:
       code = code_in<db::store_errc>(e);
       break;
+    case error_domain::session:
+      code = code_in<session_errc>(e);
+      break;
     case error_domain::email:
       code = code_in<email_errc>(e);
       break;
@@ -146,7 +168,6 @@ std::string_view api_code(const error& e) {
       code = code_in<totp_errc>(e);
       break;
     // Domains without an enum of their own answer internal_error.
-    case error_domain::session:
     case error_domain::webauthn:
     case error_domain::admin:
       break;

@@ -1,64 +1,18 @@
-#include "db/users_store.hpp"
 #include "http/session_routes.hpp"
 
-#include <functional>
-
+#include "actors/caf_errors.hpp"
+#include "actors/logout_flow.hpp"
 #include "core/log.hpp"
+#include "db/flows_store.hpp"
+#include "db/mail_store.hpp"
+#include "db/users_store.hpp"
+#include "http/error_table.hpp"
 #include "http/route_helpers.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
 
 namespace {
-
-using db::value;
-
-const char* select_user
-    = "SELECT id, email, display_name, locale, created_at FROM users "
-      "WHERE id = ? AND disabled = 0";
-
-/// The furthest back "sign out everywhere" may remove factors (30 days).
-constexpr std::int64_t max_remove_hours = 720;
-
-/// Removes the passkeys and the TOTP (with its recovery codes) the user
-/// added since `since`, then calls `then`: what "sign out everywhere" offers
-/// after a takeover, when the attacker may have added a factor of their own.
-void remove_recent_factors(const context_ptr& ctx, std::int64_t since,
-                           std::function<void()> then) {
-  auto uid = value::text(ctx->auth.user_id);
-  auto t = value::integer(since);
-  db::unit u;
-  u.statements.push_back(
-      db::stmt("DELETE FROM webauthn_credentials WHERE user_id = ? AND "
-               "created_at >= ? RETURNING id",
-               {uid, t}));
-  // TOTP counts from its confirmation (a pending secret from its creation).
-  u.statements.push_back(db::stmt(
-      "DELETE FROM recovery_codes WHERE user_id = ?1 AND EXISTS (SELECT 1 "
-      "FROM totp WHERE user_id = ?1 AND COALESCE(confirmed_at, created_at) "
-      ">= ?2)",
-      {uid, t}));
-  u.statements.push_back(
-      db::stmt("DELETE FROM totp WHERE user_id = ? AND "
-               "COALESCE(confirmed_at, created_at) >= ? RETURNING user_id",
-               {uid, t}));
-  db_write(ctx, std::move(u), [ctx, then](db::unit_result& r) {
-    if (!r.ok)
-      return ctx->reply_internal("factor removal failed: " + r.fail_code);
-    const auto& keys = r.results[0];
-    for (std::size_t i = 0; i < keys.rows.size(); ++i)
-      ctx->audit("passkey.deleted", true, {}, {},
-                 {{"credential_id", keys.at(i, "id").s},
-                  {"reason", "logout_global_recent"}});
-    bool totp = !r.results[2].empty();
-    if (totp)
-      ctx->audit("totp.disabled", true, {}, {},
-                 {{"reason", "logout_global_recent"}});
-    ctx->log_fields["removed_passkeys"] = keys.rows.size();
-    ctx->log_fields["removed_totp"] = totp;
-    then();
-  });
-}
 
 bool has_control_chars(const std::string& s) {
   for (unsigned char c : s)
@@ -80,13 +34,17 @@ void token_refresh(const context_ptr& ctx) {
   ctx->self
       ->request(ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
                 refresh_request{*token, ctx->client_ip, user_agent(ctx)})
-      .then(
-          [ctx](token_result& r) {
-            if (r.error == "refresh_token_reused")
-              ctx->log_fields["refresh"] = "reuse_detected";
-            reply_tokens(ctx, r);
-          },
-          [ctx](caf::error& e) { ctx->reply_failure(e); });
+      .then([ctx](token_result& r) { reply_tokens(ctx, r); },
+            [ctx](caf::error& e) {
+              // A refusal is a session_errc; anything else (a timeout) is
+              // the session actor not answering.
+              auto err = from_caf(e);
+              if (err.domain() != error_domain::session)
+                return ctx->reply_failure(e);
+              if (err.is(session_errc::refresh_token_reused))
+                ctx->log_fields["refresh"] = "reuse_detected";
+              ctx->reply_error(http::to_api_error(err));
+            });
 }
 
 void session_get(const context_ptr& ctx) {
@@ -100,60 +58,45 @@ void session_get(const context_ptr& ctx) {
 }
 
 void logout(const context_ptr& ctx) {
-  std::string scope = "local";
-  std::int64_t remove_hours = 0;
+  logout_input in;
   if (!ctx->req.body.empty()) {
     auto body = ctx->json_body();
     if (!body)
       return;
     field_errors errors;
-    auto s = errors.string(*body, "scope", false, 16);
-    if (s)
-      scope = *s;
-    if (scope != "local" && scope != "others" && scope != "global")
-      errors.add("scope", "must be local, others or global");
-    if (auto it = body->find("remove_recent_factors_hours");
-        it != body->end() && !it->is_null()) {
-      if (!it->is_number_integer() || it->get<std::int64_t>() < 1
-          || it->get<std::int64_t>() > max_remove_hours)
-        errors.add("remove_recent_factors_hours",
-                   "must be an integer from 1 to 720");
-      else if (scope != "global")
-        errors.add("remove_recent_factors_hours", "needs scope global");
-      else
-        remove_hours = it->get<std::int64_t>();
-    }
+    for (auto& [field, problem] : logout_detail::parse(*body, in))
+      errors.add(field, problem);
     if (errors.reply_if_any(ctx))
       return;
   }
   // Removing factors is a factor change: a stolen token alone cannot.
-  if (remove_hours > 0 && !ctx->recent_sign_in())
+  if (in.remove_hours > 0 && !ctx->recent_sign_in())
     return ctx->reply_error("reauthentication_required");
-  auto rv = make_revocation(
-      ctx, scope == "local" ? ctx->auth.session_id : std::string(),
-      ctx->auth.user_id,
-      scope == "others" ? ctx->auth.session_id : std::string(),
-      "logout_" + scope);
-  ctx->log_fields["scope"] = scope;
-  revoke_then(ctx, rv, [ctx, scope, remove_hours](std::int32_t n) {
-    ctx->audit("session.logout", true, {}, {},
-               {{"scope", scope}, {"revoked", n}});
-    auto notify = [ctx, scope, n] {
-      // Signing out other devices is worth a mail: if it was not the
-      // owner, the owner learns that someone holds their session.
-      if (scope == "local" || n == 0)
-        return no_content(ctx);
-      notify_sessions_revoked(ctx, ctx->auth.user, n, true,
-                              [ctx] { no_content(ctx); });
-    };
-    if (remove_hours == 0)
-      return notify();
-    remove_recent_factors(ctx, unix_now() - remove_hours * 3600, notify);
-  });
+  in.auth = ctx->auth;
+  in.ip = ctx->client_ip;
+  in.user_agent = user_agent(ctx);
+  in.request_id = ctx->request_id;
+  in.actor = ctx->actor;
+  ctx->log_fields["scope"] = in.scope;
+  run_logout(
+      ctx->self, ctx->svc(), std::move(in),
+      [ctx](result<logout_outcome>& r) {
+        if (!r)
+          return ctx->reply_internal(r.err().detail());
+        if (r->factors_checked) {
+          ctx->log_fields["removed_passkeys"] = r->removed_passkeys;
+          ctx->log_fields["removed_totp"] = r->removed_totp;
+        }
+        if (!r->notify())
+          return no_content(ctx);
+        notify_sessions_revoked(ctx, ctx->auth.user, r->revoked, true,
+                                [ctx] { no_content(ctx); });
+      },
+      [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 void me_get(const context_ptr& ctx) {
-  db_read(ctx, db::stmt(select_user, {value::text(ctx->auth.user_id)}),
+  db_read(ctx, db::users_store::read_active(ctx->auth.user_id),
           [ctx](db::rowset& rs) {
             if (rs.empty())
               return ctx->reply_error("unauthorized");
@@ -174,21 +117,19 @@ void me_patch(const context_ptr& ctx) {
     errors.add("locale", "is not a supported locale");
   if (errors.reply_if_any(ctx))
     return;
+  namespace users = db::users_store;
+  const auto& uid = ctx->auth.user_id;
   db::unit u;
-  auto now = unix_now();
+  auto now = ctx->svc().clock->unix_seconds();
   if (body->contains("display_name"))
-    u.statements.push_back(db::stmt(
-        "UPDATE users SET display_name = ?, updated_at = ? WHERE id = ?",
-        {name && !name->empty() ? value::text(*name) : value::null(),
-         value::integer(now), value::text(ctx->auth.user_id)}));
+    u.statements.push_back(users::set_display_name(
+        uid, name && !name->empty() ? name : std::nullopt, now));
   if (body->contains("locale"))
-    u.statements.push_back(db::stmt(
-        "UPDATE users SET locale = ?, updated_at = ? WHERE id = ?",
-        {locale && !locale->empty() ? value::text(*mail::match_locale(*locale))
-                                    : value::null(),
-         value::integer(now), value::text(ctx->auth.user_id)}));
-  u.statements.push_back(db::stmt_one(
-      select_user, {value::text(ctx->auth.user_id)}, "unauthorized"));
+    u.statements.push_back(users::set_locale(
+        uid,
+        locale && !locale->empty() ? mail::match_locale(*locale) : std::nullopt,
+        now));
+  u.statements.push_back(users::read_active_or(uid, "unauthorized"));
   db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
     if (!r.ok)
       return reply_db_failure(ctx, r, "unauthorized");
@@ -206,16 +147,13 @@ void me_delete(const context_ptr& ctx) {
   // Sessions go first (in memory, at once), then every row of the account.
   revoke_then(ctx, rv, [ctx, user_id, email](std::int32_t) {
     db::unit u;
-    u.statements.push_back(db::stmt("DELETE FROM email_flows WHERE email = ?",
-                                    {value::text(email)}));
+    u.statements.push_back(db::flows_store::remove_flows_of(email));
     // Every job addressed to the account goes, sent ones too; only the
     // notice below is added (the mailer deletes it once it is finished).
-    u.statements.push_back(db::stmt("DELETE FROM mail_jobs WHERE to_email = ?",
-                                    {value::text(email)}));
-    u.statements.push_back(
-        db::stmt("DELETE FROM users WHERE id = ?", {value::text(user_id)}));
-    u.statements.push_back(
-        account_deleted_mail(ctx, ctx->auth.user, unix_now()));
+    u.statements.push_back(db::mail_store::remove_jobs_to(email));
+    u.statements.push_back(db::users_store::remove(user_id));
+    u.statements.push_back(account_deleted_mail(
+        ctx, ctx->auth.user, ctx->svc().clock->unix_seconds()));
     db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
       if (!r.ok)
         return ctx->reply_internal("account delete failed: " + r.fail_code);

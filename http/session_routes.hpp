@@ -20,13 +20,13 @@ void me_get(const context_ptr& ctx);
 /// Handles PATCH /v1/me: display_name and locale.
 void me_patch(const context_ptr& ctx);
 
-/// Handles DELETE /v1/me: the account and everything tied to it.
+/// Handles /v1/me, method delete: the account and everything tied to it.
 void me_delete(const context_ptr& ctx);
 
 /// Handles GET /v1/me/sessions.
 void me_sessions(const context_ptr& ctx);
 
-/// Handles DELETE /v1/me/sessions/{id}.
+/// Handles /v1/me/sessions/{id}, method delete.
 void me_session_delete(const context_ptr& ctx);
 
 /// Handles GET /.well-known/jwks.json.

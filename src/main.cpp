@@ -1,12 +1,11 @@
-// passwordless-auth: parses the configuration, builds the actor system,
-// starts the HTTP listener and waits for a signal. Everything else lives in
-// the authsvc_core library.
+// passwordless-auth: builds the actor system, starts the HTTP listener and
+// waits for a signal. The command line and the offline commands live in
+// src/cli*.cpp; everything else in the authsvc_core library.
 #include <atomic>
 #include <thread>
 #include <cstdio>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
@@ -19,6 +18,7 @@
 #include "actors/db_actor.hpp"
 #include "actors/http_front.hpp"
 #include "actors/ip_filter_actor.hpp"
+#include "actors/maintenance_actor.hpp"
 #include "actors/rate_limiter_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
@@ -27,17 +27,16 @@
 #include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "http/front_type_ids.hpp"
-#include "auth/crypto.hpp"
-#include "auth/ids.hpp"
 #include "auth/ip_address.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
-#include "db/sqlite_executor.hpp"
 #include "core/key_ring.hpp"
 #include "core/log.hpp"
 #include "http/pages.hpp"
 #include "mail/template_set.hpp"
 #include "core/version.hpp"
 #include "http/server.hpp"
+#include "src/cli.hpp"
 
 namespace {
 
@@ -151,29 +150,34 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     acfg.set("scheduler.max-threads", workers);
     caf::actor_system sys{acfg};
 
-    auto metrics = sys.spawn(
-        metrics_impl, std::chrono::duration<double>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count());
+    auto clock = real_clock();
+    auto metrics = sys.spawn(metrics_impl,
+                             static_cast<double>(clock->unix_ms()) / 1000.0);
     auto db = sys.spawn<caf::detached>(
         db_impl,
         db_options{cfg->database.path, cfg->database.synchronous,
                    static_cast<int>(cfg->database.busy_timeout_ms)},
         metrics);
     auto auditor = sys.spawn(auditor_impl, cfg, db, metrics);
-    auto sessions = sys.spawn(
-        session_impl,
-        session_options{cfg, keys, cfg->tokens.key_reload_interval, auditor},
-        db, metrics);
+    auto sessions
+        = sys.spawn(session_impl,
+                    session_options{cfg, keys, cfg->tokens.key_reload_interval,
+                                    auditor, clock},
+                    db, metrics);
+    // Purges the short-lived rows of owners without a timer, at the period
+    // the session actor purges its own.
+    auto maintenance = sys.spawn(
+        maintenance_impl,
+        maintenance_options{cfg->tokens.key_reload_interval, clock}, db);
     auto mailer = sys.spawn<caf::detached>(
         mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
     auto webhooks = sys.spawn<caf::detached>(
         webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
     auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,     keys,     real_clock(), metrics,
-                 db,      sessions, mailer,       auditor,
-                 webhooks, limiter, ip_filters,
+    services svc{cfg,      keys,     clock,   metrics,
+                 db,       sessions, mailer,  auditor,
+                 webhooks, limiter,  ip_filters,
                  passkey_flow::load_trust_anchors(*cfg)};
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
@@ -291,6 +295,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       caf_api = nullptr;
     }
     caf::anon_send_exit(sessions, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(maintenance, caf::exit_reason::user_shutdown);
+    maintenance = nullptr;
     caf::anon_send_exit(svc.limiter, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.ip_filters, caf::exit_reason::user_shutdown);
     // The auditor writes what it holds before it goes.
@@ -332,178 +338,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
   return rc;
 }
 
-/// Opens the database file directly (beside a running service: WAL).
-std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg) {
-  auto ex = std::make_unique<db::sqlite_executor>(
-      cfg.database.path, cfg.database.synchronous,
-      static_cast<int>(cfg.database.busy_timeout_ms));
-  ex->migrate(db::embedded_migrations());
-  return ex;
-}
-
-/// @returns {key id, key}; only the HMAC of the key is stored.
-std::pair<std::string, std::string>
-create_admin_key(const config::settings& cfg, const std::string& name) {
-  if (name.empty() || name.size() > 100)
-    throw std::runtime_error("--name must be 1 to 100 characters");
-  auto keys = key_ring::derive(load_or_create_master_secret(cfg, nullptr));
-  auto key = "pa_admin_" + auth::random_token(32);
-  auto id = auth::uuid_v4();
-  auto ex = open_db(cfg);
-  ex->begin();
-  ex->query(
-      db::stmt("INSERT INTO admin_api_keys(id, name, key_hash, created_at) "
-               "VALUES (?, ?, ?, strftime('%s','now'))",
-               {db::value::text(id), db::value::text(name),
-                db::value::text(auth::hex_encode(
-                    auth::hmac_sha256(keys.admin_pepper, key)))}));
-  ex->commit();
-  return {id, key};
-}
-
-int export_audit(const config::settings& cfg, std::int64_t since,
-                 std::int64_t until, std::ostream& out) {
-  auto ex = open_db(cfg);
-  auto rs = ex->query(db::stmt(
-      "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
-      "request_id, actor, success, metadata FROM audit_logs WHERE created_at "
-      ">= ? "
-      "AND (? = 0 OR created_at <= ?) ORDER BY id",
-      {db::value::integer(since), db::value::integer(until),
-       db::value::integer(until)}));
-  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-    auto text = [&](const char* c) -> nlohmann::json {
-      const auto& v = rs.at(i, c);
-      return v.is_null() ? nlohmann::json(nullptr) : nlohmann::json(v.s);
-    };
-    auto meta = nlohmann::json::parse(rs.at(i, "metadata").s, nullptr, false);
-    nlohmann::json line
-        = {{"id", std::to_string(rs.at(i, "id").i)},
-           {"type", rs.at(i, "event_type").s},
-           {"created_at", rs.at(i, "created_at").i},
-           {"user_id", text("user_id")},
-           {"email", text("email")},
-           {"ip", text("ip")},
-           {"user_agent", text("user_agent")},
-           {"request_id", text("request_id")},
-           {"actor", text("actor")},
-           {"success", rs.at(i, "success").i != 0},
-           {"metadata", meta.is_object() ? meta : nlohmann::json::object()}};
-    out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-        << "\n";
-  }
-  return 0;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"passwordless-auth: self-hosted passwordless authentication"};
-  std::string config_path;
-  std::vector<std::string> overrides;
-  bool show_version = false;
-  app.add_option("-c,--config", config_path, "path to config.toml");
-  app.add_option("--set", overrides,
-                 "override a key: --set server.port=3001 (repeatable)");
-  app.add_flag("-V,--version", show_version, "print the version and exit");
-  auto* serve_cmd = app.add_subcommand("serve", "run the service (default)");
-  serve_cmd->fallthrough();
-  auto* check_cmd = app.add_subcommand(
-      "check-config", "validate and print the effective configuration");
-  check_cmd->fallthrough();
-  auto* admin_cmd = app.add_subcommand("admin", "manage admin API keys");
-  auto* create_key_cmd = admin_cmd->add_subcommand(
-      "create-key", "create an admin API key (printed once, stored hashed)");
-  std::string key_name;
-  create_key_cmd->add_option("--name", key_name, "a name for the key")
-      ->required();
-  admin_cmd->require_subcommand(1);
-  admin_cmd->fallthrough();
-  create_key_cmd->fallthrough();
-  auto* audit_cmd = app.add_subcommand("audit", "read the audit trail");
-  auto* export_cmd = audit_cmd->add_subcommand(
-      "export", "write audit events as JSON lines to stdout");
-  std::int64_t export_since = 0;
-  std::int64_t export_until = 0;
-  export_cmd->add_option("--since", export_since, "unix seconds (inclusive)")
-      ->required();
-  export_cmd->add_option("--until", export_until, "unix seconds (inclusive)");
-  audit_cmd->require_subcommand(1);
-  audit_cmd->fallthrough();
-  export_cmd->fallthrough();
-  auto* routes_cmd = app.add_subcommand(
-      "routes", "print every route the service answers (method and path)");
-  routes_cmd->fallthrough();
-  auto* keys_cmd = app.add_subcommand("keys", "manage signing keys");
-  auto* rotate_cmd = keys_cmd->add_subcommand(
-      "rotate",
-      "add a new signing key; old keys verify until their tokens expire");
-  keys_cmd->require_subcommand(1);
-  keys_cmd->fallthrough();
-  rotate_cmd->fallthrough();
-  app.require_subcommand(0, 1);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  if (*routes_cmd) {
-    for (const auto& r : route_table().routes())
-      std::cout << r.method << " " << r.pattern << "\n";
-    return 0;
-  }
-  if (show_version) {
-    std::cout << "passwordless-auth " << authsvc::version << "\n";
-    return 0;
-  }
-  std::shared_ptr<const config::settings> cfg;
-  try {
-    config::sources src;
-    src.config_path = config_path;
-    src.environment = config::process_environment();
-    src.overrides = overrides;
-    cfg = std::make_shared<const config::settings>(config::load(src));
-  } catch (const config::config_error& e) {
-    std::cerr << "config error: " << e.what() << "\n";
-    return 2;
-  }
-  if (*check_cmd) {
-    std::cout << config::to_redacted_toml(*cfg);
-    for (const auto& w : cfg->warnings)
-      std::cerr << "warning: " << w << "\n";
-    return 0;
-  }
-  if (*create_key_cmd) {
-    try {
-      auto kid = create_admin_key(*cfg, key_name);
-      std::cout << kid.second << "\n";
-      std::cerr << "admin key " << kid.first << " (" << key_name
-                << ") created; it is shown only once\n";
-      return 0;
-    } catch (const std::exception& e) {
-      std::cerr << "admin create-key: " << e.what() << "\n";
-      return 1;
-    }
-  }
-  if (*export_cmd) {
-    try {
-      return export_audit(*cfg, export_since, export_until, std::cout);
-    } catch (const std::exception& e) {
-      std::cerr << "audit export: " << e.what() << "\n";
-      return 1;
-    }
-  }
-  if (*rotate_cmd) {
-    try {
-      bool generated = false;
-      auto master = load_or_create_master_secret(*cfg, &generated);
-      auto kid = rotate_signing_key_offline(*cfg, key_ring::derive(master));
-      std::cout << "new signing key " << kid << "\n";
-      return 0;
-    } catch (const std::exception& e) {
-      std::cerr << "keys rotate: " << e.what() << "\n";
-      return 1;
-    }
-  }
-  return serve(cfg);
+  return authsvc::cli::run(argc, argv, serve);
 }

@@ -8,6 +8,7 @@
 #include "actors/caf_errors.hpp"
 #include "actors/email_errc.hpp"
 #include "actors/passkey_errc.hpp"
+#include "actors/session_errc.hpp"
 #include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/error_table.hpp"
@@ -48,6 +49,22 @@ TEST_CASE("a typed error survives a trip through caf::error") {
   CHECK(back.is(http::request_errc::rate_limited));
   CHECK(from_caf(caf::make_error(caf::sec::request_timeout)).domain()
         == error_domain::store);
+}
+
+TEST_CASE("every session error maps to an api.md code and crosses actors") {
+  CHECK(check_domain<session_errc>() == 4); // internal is internal_error
+  CHECK(http::api_code(session_errc::invalid_refresh_token)
+        == "invalid_refresh_token");
+  CHECK(http::api_code(session_errc::refresh_token_reused)
+        == "refresh_token_reused");
+  CHECK(http::api_code(session_errc::unauthorized) == "unauthorized");
+  CHECK(http::to_api_error(session_errc::unavailable).code
+        == "service_unavailable");
+  CHECK(http::to_api_error(session_errc::internal).code == "internal_error");
+  // Registered with CAF: make_error carries the domain's category.
+  auto c = caf::make_error(session_errc::refresh_token_reused);
+  CHECK(c.category() == caf_category(error_domain::session));
+  CHECK(from_caf(c).is(session_errc::refresh_token_reused));
 }
 
 TEST_CASE("every email sign-in error maps to its api.md code") {

@@ -1,0 +1,161 @@
+// The session cache: live sessions indexed by id, refresh token and user,
+// and the access-token check against it (signature and claims once per
+// token, liveness on every request).
+#include "actors/session_internal.hpp"
+
+#include "auth/crypto.hpp"
+#include "auth/jws.hpp"
+
+namespace authsvc {
+
+namespace session_detail {
+
+token_result fail(std::string code) {
+  token_result r;
+  r.error = std::move(code);
+  return r;
+}
+
+caf::error refused(session_errc e) {
+  return caf::make_error(e);
+}
+
+void audit(self_ptr self, std::string type, const std::string& user_id,
+           const std::string& ip, const std::string& ua, bool success,
+           nlohmann::json meta, const std::string& request_id,
+           const std::string& actor) {
+  audit_event e;
+  e.type = std::move(type);
+  e.user_id = user_id;
+  e.ip = ip;
+  e.user_agent = ua;
+  e.success = success;
+  e.metadata = meta.dump();
+  e.request_id = request_id;
+  e.actor = actor;
+  caf::anon_send(self->state.opts.auditor, std::move(e));
+}
+
+void set_active_gauge(self_ptr self) {
+  caf::anon_send(
+      self->state.metrics,
+      metrics::set("active_sessions",
+                   static_cast<double>(self->state.sessions.size())));
+}
+
+token_response make_response(self_ptr self, const live_session& s,
+                             const std::string& refresh_token,
+                             const user_info& user, std::int64_t now) {
+  token_response t;
+  t.access_token = self->state.mint_access_token(s, now);
+  t.expires_in = self->state.cfg().tokens.access_ttl;
+  t.refresh_token = refresh_token;
+  t.refresh_expires_in = std::max<std::int64_t>(0, s.expires_at - now);
+  t.session_id = s.id;
+  t.user = user;
+  return t;
+}
+
+} // namespace session_detail
+
+// -- session_state ------------------------------------------------------------
+
+void session_state::index(live_session&& s) {
+  auto id = s.id;
+  by_refresh[s.refresh_hash] = id;
+  by_user[s.user_id].insert(id);
+  sessions[id] = std::move(s);
+}
+
+void session_state::forget(const std::string& id) {
+  auto it = sessions.find(id);
+  if (it == sessions.end())
+    return;
+  by_refresh.erase(it->second.refresh_hash);
+  auto u = by_user.find(it->second.user_id);
+  if (u != by_user.end()) {
+    u->second.erase(id);
+    if (u->second.empty())
+      by_user.erase(u);
+  }
+  // Refreshes waiting on this session's rotation lose with it.
+  for (auto& w : it->second.waiters)
+    w.deliver(session_detail::refused(session_errc::invalid_refresh_token));
+  sessions.erase(it);
+}
+
+std::string session_state::mint_access_token(const live_session& s,
+                                             std::int64_t now) const {
+  auth::access_token_params p;
+  p.issuer = cfg().tokens.issuer;
+  p.audience = cfg().tokens.audience;
+  p.subject = s.user_id;
+  p.session_id = s.id;
+  p.issued_at = now;
+  p.ttl = cfg().tokens.access_ttl;
+  p.amr = s.amr;
+  p.auth_time = s.auth_time;
+  return auth::sign_jws({{"typ", "JWT"}}, auth::make_access_token_claims(p),
+                        signing()->key);
+}
+
+auth_result session_state::verify(const std::string& token, std::int64_t now) {
+  auth_result out;
+  auth::jws_verify_options o;
+  o.algorithms
+      = {auth::jws_alg::es256, auth::jws_alg::rs256, auth::jws_alg::eddsa};
+  o.now = now;
+  o.leeway = 5;
+  o.issuer = cfg().tokens.issuer;
+  o.audience = cfg().tokens.audience;
+  auto digest = auth::token_hash(token);
+  auto cached = verified.find(digest);
+  if (cached == verified.end() || cached->second.expires_at <= now) {
+    if (cached != verified.end())
+      verified.erase(cached);
+    auto key_now = this->now();
+    auto claims = auth::verify_jws(
+        token, [&](std::string_view kid) { return keys.find(kid, key_now); },
+        o);
+    if (!claims) {
+      out.error = "unauthorized";
+      return out;
+    }
+    const auto& c = *claims;
+    if (verified.size() >= 100000)
+      verified.clear();
+    auto iat = c.value("iat", std::int64_t{0});
+    // A token minted before auth_time existed counts as signed in at iat.
+    auto auth_time
+        = c.contains("auth_time") && c["auth_time"].is_number_integer()
+              ? c["auth_time"].get<std::int64_t>()
+              : iat;
+    cached = verified
+                 .emplace(digest,
+                          verified_token{c.value("sub", ""), c.value("sid", ""),
+                                         iat, c.value("exp", std::int64_t{0}),
+                                         c.value("jti", ""), auth_time})
+                 .first;
+  }
+  const auto& v = cached->second;
+  auto it = sessions.find(v.session_id);
+  if (it == sessions.end() || it->second.user_id != v.user_id
+      || it->second.absolute_expires_at <= now) {
+    out.error = "unauthorized";
+    return out;
+  }
+  it->second.last_seen_at = now;
+  out.auth.user_id = v.user_id;
+  out.auth.session_id = v.session_id;
+  out.auth.amr = it->second.amr;
+  out.auth.issued_at = v.issued_at;
+  out.auth.expires_at = v.expires_at;
+  out.auth.jti = v.jti;
+  out.auth.session_created_at = it->second.created_at;
+  out.auth.session_expires_at = it->second.expires_at;
+  out.auth.user = it->second.user;
+  out.auth.auth_time = v.auth_time;
+  return out;
+}
+
+} // namespace authsvc

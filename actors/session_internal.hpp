@@ -1,0 +1,116 @@
+#pragma once
+// Shared by the session actor's own files (not for other actors): the self
+// pointer, the helpers every part uses, and each part's entry points.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/session_actor.hpp"
+#include "actors/session_errc.hpp"
+#include "db/sessions_store.hpp"
+
+namespace authsvc::session_detail {
+
+using self_ptr = session_actor::stateful_pointer<session_state>;
+using token_promise = caf::typed_response_promise<token_result>;
+
+// -- helpers (session_cache.cpp) ----------------------------------------------
+
+/// A sign-in that could not open a session (the api.md code).
+token_result fail(std::string code);
+
+/// A refresh refused with `e` (delivered as a caf::error).
+caf::error refused(session_errc e);
+
+/// Sends an audit event from the session actor.
+void audit(self_ptr self, std::string type, const std::string& user_id,
+           const std::string& ip, const std::string& ua, bool success,
+           nlohmann::json meta, const std::string& request_id = {},
+           const std::string& actor = {});
+
+/// Publishes the number of live sessions.
+void set_active_gauge(self_ptr self);
+
+/// The token response for session `s` with `refresh_token`.
+token_response make_response(self_ptr self, const live_session& s,
+                             const std::string& refresh_token,
+                             const user_info& user, std::int64_t now);
+
+// -- opening (session_actor.cpp) ----------------------------------------------
+
+/// Opens a new session for a user who just signed in.
+void create_session(self_ptr self, new_session req, token_promise rp);
+
+// -- rotation (session_refresh.cpp) -------------------------------------------
+
+/// Rotates the live refresh token of session `session_id` and answers every
+/// waiter.
+void rotate(self_ptr self, const std::string& session_id,
+            const refresh_request& req);
+
+/// A refresh token that is not the live one of any session: unknown, from a
+/// dead session, a replay within the grace window, or a reuse.
+void refresh_old(self_ptr self, const std::string& hash,
+                 const refresh_request& req, token_promise rp);
+
+/// Re-authenticates live session `session_id` (new auth_time and amr).
+void reauthenticate(self_ptr self, const std::string& session_id,
+                    new_session req, token_promise rp);
+
+/// Successors stored before a restart: erase those whose window is over,
+/// keep the rest until theirs ends.
+void sweep_successors_at_start(self_ptr self);
+
+/// Erases the sealed successors whose grace window is over (purge_atom).
+void scrub_successors(self_ptr self);
+
+// -- revocation (session_revocation.cpp) --------------------------------------
+
+/// Revokes `ids` in memory at once, then in the database; `done(count of
+/// live ones)` runs after the commit.
+void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
+                const revocation& origin,
+                std::function<void(std::int32_t)> done);
+
+/// The revoke_atom handler.
+caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv);
+
+} // namespace authsvc::session_detail
+
+namespace authsvc::session_detail {
+
+// -- pure plans of a rotation (session_refresh.cpp) ---------------------------
+
+/// What one rotation of a session's refresh token writes and hands out.
+struct rotation_plan {
+  std::string old_hash;
+  std::string successor; ///< the new refresh token (plain)
+  std::string new_hash;
+  std::int64_t now = 0;
+  std::int64_t expires = 0;
+  /// The old token marked replaced (keeping the sealed successor when there
+  /// is a grace window), the new one stored; callers append their session
+  /// update.
+  db::unit unit;
+};
+
+/// The set-up shared by a refresh and a re-authentication of `s` at `now`;
+/// the unit fails with `fail_code` when the old token is no longer live.
+rotation_plan plan_rotation(const config::settings& cfg, const key_ring& ring,
+                            const live_session& s, std::int64_t now,
+                            const std::string& fail_code);
+
+/// What a refresh token that is not a live one amounts to.
+enum class old_token { invalid, replay, reused };
+
+/// Judges a stored token row against its session in memory (`live` null
+/// when the session is not live): a replay inside the grace window of the
+/// session's current token, a reuse after it, or nothing usable.
+old_token judge_old_token(const db::sessions_store::refresh_row* row,
+                          const live_session* live, std::int64_t now,
+                          std::int64_t grace);
+
+} // namespace authsvc::session_detail

@@ -1,0 +1,81 @@
+// Revocation: effective in memory the moment it is processed (verify and
+// refresh consult memory), then written through; revoking all of a user's
+// sessions also revokes the stored ones that are no longer in memory.
+#include "actors/session_internal.hpp"
+
+#include "actors/db_timeout.hpp"
+#include "core/log.hpp"
+
+namespace authsvc::session_detail {
+
+namespace store = db::sessions_store;
+
+void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
+                const revocation& origin,
+                std::function<void(std::int32_t)> done) {
+  const auto& reason = origin.reason;
+  auto now = self->state.now();
+  db::unit u;
+  std::int32_t live = 0;
+  for (const auto& id : ids) {
+    if (auto it = self->state.sessions.find(id);
+        it != self->state.sessions.end()) {
+      audit(self, "session.revoked", it->second.user_id, origin.ip,
+            origin.user_agent, true, {{"session_id", id}, {"reason", reason}},
+            origin.request_id, origin.actor);
+      self->state.forget(id);
+      ++live;
+    }
+    store::append_revoke(u, id, now, reason);
+  }
+  if (live > 0) {
+    caf::anon_send(self->state.metrics,
+                   metrics::inc("sessions_revoked_total", {}, live));
+    set_active_gauge(self);
+  }
+  if (u.statements.empty())
+    return done(live);
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then([done, live](db::unit_result&) mutable { done(live); },
+            [done, live](caf::error& e) mutable {
+              log::error("sessions", "revoke-write-failed",
+                         {{"error", caf::to_string(e)}});
+              done(live);
+            });
+}
+
+caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv) {
+  auto& st = self->state;
+  std::vector<std::string> ids;
+  if (!rv.session_id.empty()) {
+    auto it = st.sessions.find(rv.session_id);
+    // Scoped to a user: someone else's session id is "not found".
+    if (!rv.user_id.empty()
+        && (it == st.sessions.end() || it->second.user_id != rv.user_id))
+      return std::int32_t{0};
+    ids.push_back(rv.session_id);
+  } else if (auto u = st.by_user.find(rv.user_id); u != st.by_user.end()) {
+    for (const auto& id : u->second)
+      if (id != rv.except_session)
+        ids.push_back(id);
+  }
+  auto rp = self->make_response_promise<std::int32_t>();
+  if (rv.session_id.empty() && !rv.user_id.empty()) {
+    // Also revoke rows that are not in memory (e.g. expired), so a
+    // disabled or deleted account has nothing left to refresh.
+    revoke_ids(self, ids, rv, [self, rp, rv](std::int32_t n) mutable {
+      db::unit u;
+      u.statements.push_back(store::revoke_rest_of_user(
+          rv.user_id, rv.except_session, self->state.now(), rv.reason));
+      self->request(self->state.db, db_timeout, atom::write_atom_v,
+                    std::move(u))
+          .then([rp, n](db::unit_result&) mutable { rp.deliver(n); },
+                [rp, n](caf::error&) mutable { rp.deliver(n); });
+    });
+    return rp;
+  }
+  revoke_ids(self, ids, rv, [rp](std::int32_t n) mutable { rp.deliver(n); });
+  return rp;
+}
+
+} // namespace authsvc::session_detail

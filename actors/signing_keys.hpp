@@ -1,0 +1,55 @@
+#pragma once
+// The signing keys in memory: which key signs, which keys still verify, the
+// JWKS document, and the unit that stores a new key. A plain object (no CAF)
+// owned by the session actor, and used by the offline `keys rotate` command.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/signing_key.hpp"
+#include "core/config.hpp"
+#include "core/key_ring.hpp"
+#include "db/keys_store.hpp"
+
+namespace authsvc {
+
+struct stored_key {
+  auth::signing_key key;
+  std::int64_t created_at = 0;
+  std::int64_t retired_at = 0; ///< 0 = signs new tokens
+  std::int64_t expires_at = 0; ///< 0 = never leaves the JWKS by time
+};
+
+/// The configured token algorithm (tokens.algorithm, ES256 by default).
+auth::jws_alg configured_alg(const config::settings& cfg);
+
+/// The unit that stores `key` (sealed with the key ring) and retires the
+/// current key, which keeps verifying for `retire_grace` seconds.
+db::unit new_key_unit(const auth::signing_key& key, const key_ring& keys,
+                      std::int64_t now, std::int64_t retire_grace);
+
+class signing_key_set {
+public:
+  /// The key that signs new tokens (the newest not retired), or null.
+  const stored_key* signing() const;
+
+  /// The key `kid` while it verifies at `now`, or null.
+  const auth::signing_key* find(std::string_view kid, std::int64_t now) const;
+
+  /// Merges stored rows: new keys are opened with `ring` and added (rows
+  /// that cannot be opened are logged and skipped), known ones get their
+  /// retirement dates.
+  void merge(const std::vector<db::keys_store::key_row>& rows,
+             const key_ring& ring);
+
+  /// The JWKS document (JSON text) of the keys that verify at `now`.
+  std::string jwks(std::int64_t now) const;
+
+  std::size_t size() const { return keys_.size(); }
+
+private:
+  std::vector<stored_key> keys_; ///< oldest first
+};
+
+} // namespace authsvc

@@ -1,0 +1,132 @@
+// The command line: CLI11 options and sub-commands, the configuration load,
+// and the dispatch to the offline commands (src/cli_*.cpp) or to serve.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "actors/http_front.hpp"
+#include "core/version.hpp"
+#include "src/cli.hpp"
+
+namespace authsvc::cli {
+
+std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg) {
+  auto ex = std::make_unique<db::sqlite_executor>(
+      cfg.database.path, cfg.database.synchronous,
+      static_cast<int>(cfg.database.busy_timeout_ms));
+  ex->migrate(db::embedded_migrations());
+  return ex;
+}
+
+int run(int argc, char** argv, serve_fn serve) {
+  CLI::App app{"passwordless-auth: self-hosted passwordless authentication"};
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool show_version = false;
+  app.add_option("-c,--config", config_path, "path to config.toml");
+  app.add_option("--set", overrides,
+                 "override a key: --set server.port=3001 (repeatable)");
+  app.add_flag("-V,--version", show_version, "print the version and exit");
+  auto* serve_cmd = app.add_subcommand("serve", "run the service (default)");
+  serve_cmd->fallthrough();
+  auto* check_cmd = app.add_subcommand(
+      "check-config", "validate and print the effective configuration");
+  check_cmd->fallthrough();
+  auto* admin_cmd = app.add_subcommand("admin", "manage admin API keys");
+  auto* create_key_cmd = admin_cmd->add_subcommand(
+      "create-key", "create an admin API key (printed once, stored hashed)");
+  std::string key_name;
+  create_key_cmd->add_option("--name", key_name, "a name for the key")
+      ->required();
+  admin_cmd->require_subcommand(1);
+  admin_cmd->fallthrough();
+  create_key_cmd->fallthrough();
+  auto* audit_cmd = app.add_subcommand("audit", "read the audit trail");
+  auto* export_cmd = audit_cmd->add_subcommand(
+      "export", "write audit events as JSON lines to stdout");
+  std::int64_t export_since = 0;
+  std::int64_t export_until = 0;
+  export_cmd->add_option("--since", export_since, "unix seconds (inclusive)")
+      ->required();
+  export_cmd->add_option("--until", export_until, "unix seconds (inclusive)");
+  audit_cmd->require_subcommand(1);
+  audit_cmd->fallthrough();
+  export_cmd->fallthrough();
+  auto* routes_cmd = app.add_subcommand(
+      "routes", "print every route the service answers (method and path)");
+  routes_cmd->fallthrough();
+  auto* keys_cmd = app.add_subcommand("keys", "manage signing keys");
+  auto* rotate_cmd = keys_cmd->add_subcommand(
+      "rotate",
+      "add a new signing key; old keys verify until their tokens expire");
+  keys_cmd->require_subcommand(1);
+  keys_cmd->fallthrough();
+  rotate_cmd->fallthrough();
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*routes_cmd) {
+    for (const auto& r : route_table().routes())
+      std::cout << r.method << " " << r.pattern << "\n";
+    return 0;
+  }
+  if (show_version) {
+    std::cout << "passwordless-auth " << authsvc::version << "\n";
+    return 0;
+  }
+  std::shared_ptr<const config::settings> cfg;
+  try {
+    config::sources src;
+    src.config_path = config_path;
+    src.environment = config::process_environment();
+    src.overrides = overrides;
+    cfg = std::make_shared<const config::settings>(config::load(src));
+  } catch (const config::config_error& e) {
+    std::cerr << "config error: " << e.what() << "\n";
+    return 2;
+  }
+  if (*check_cmd) {
+    std::cout << config::to_redacted_toml(*cfg);
+    for (const auto& w : cfg->warnings)
+      std::cerr << "warning: " << w << "\n";
+    return 0;
+  }
+  if (*create_key_cmd) {
+    try {
+      auto kid = create_admin_key(*cfg, key_name);
+      std::cout << kid.second << "\n";
+      std::cerr << "admin key " << kid.first << " (" << key_name
+                << ") created; it is shown only once\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "admin create-key: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (*export_cmd) {
+    try {
+      return export_audit(*cfg, export_since, export_until, std::cout);
+    } catch (const std::exception& e) {
+      std::cerr << "audit export: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (*rotate_cmd) {
+    try {
+      bool generated = false;
+      auto master = load_or_create_master_secret(*cfg, &generated);
+      auto kid = rotate_signing_key_offline(*cfg, key_ring::derive(master));
+      std::cout << "new signing key " << kid << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "keys rotate: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  return serve(cfg);
+}
+
+} // namespace authsvc::cli

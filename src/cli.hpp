@@ -1,0 +1,41 @@
+#pragma once
+// The command line of passwordless-auth: options, sub-commands, and the
+// offline commands that work on the database file directly (beside a running
+// service: WAL). `serve` (src/main.cpp) is the default command.
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "core/config.hpp"
+#include "core/key_ring.hpp"
+#include "db/sqlite_executor.hpp"
+
+namespace authsvc::cli {
+
+/// Runs the service with a loaded configuration. @returns the exit code.
+using serve_fn = int (*)(std::shared_ptr<const config::settings>);
+
+/// Parses the command line and runs the chosen command. @returns the exit
+/// code.
+int run(int argc, char** argv, serve_fn serve);
+
+/// Opens the database file directly and applies the migrations.
+std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg);
+
+/// `keys rotate`: creates the first signing key or a rotated one directly in
+/// the database file. @returns the new kid.
+std::string rotate_signing_key_offline(const config::settings& cfg,
+                                       const key_ring& keys);
+
+/// `admin create-key`: @returns {key id, key}; only the HMAC of the key is
+/// stored.
+std::pair<std::string, std::string>
+create_admin_key(const config::settings& cfg, const std::string& name);
+
+/// `audit export`: audit events from `since` to `until` as JSON lines.
+int export_audit(const config::settings& cfg, std::int64_t since,
+                 std::int64_t until, std::ostream& out);
+
+} // namespace authsvc::cli
