@@ -175,9 +175,9 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
     auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,      keys,     clock,   metrics,
-                 db,       sessions, mailer,  auditor,
-                 webhooks, limiter,  ip_filters,
+    services svc{cfg,      keys,    metrics,    db,
+                 sessions, mailer,  auditor,    webhooks,
+                 limiter,  ip_filters, clock,
                  passkey_flow::load_trust_anchors(*cfg)};
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
