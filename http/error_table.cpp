@@ -1,6 +1,7 @@
 #include "http/error_table.hpp"
 
 #include "db/store_errc.hpp"
+#include "http/admin_errc.hpp"
 #include "http/request_errc.hpp"
 
 namespace authsvc::http {
@@ -61,6 +62,20 @@ std::string_view code_of(db::store_errc e) {
   return {};
 }
 
+std::string_view code_of(admin_errc e) {
+  switch (e) {
+    case admin_errc::not_found:
+      return "not_found";
+    case admin_errc::conflict:
+      return "conflict";
+    case admin_errc::validation_failed:
+      return "validation_failed";
+    case admin_errc::would_lock_out_caller:
+      return "would_lock_out_caller";
+  }
+  return {};
+}
+
 // -- add a code_of() per domain above this line ------------------------------
 
 template <class E>
@@ -79,6 +94,9 @@ std::string_view api_code(const error& e) {
     case error_domain::store:
       code = code_in<db::store_errc>(e);
       break;
+    case error_domain::admin:
+      code = code_in<admin_errc>(e);
+      break;
     // Domains whose enums are not wired yet answer internal_error; every
     // domain gets its row as its owner moves to typed errors.
     case error_domain::session:
@@ -86,7 +104,6 @@ std::string_view api_code(const error& e) {
     case error_domain::passkey:
     case error_domain::webauthn:
     case error_domain::totp:
-    case error_domain::admin:
       break;
   }
   return code.empty() ? std::string_view{"internal_error"} : code;

@@ -7,6 +7,7 @@
 
 #include "actors/caf_errors.hpp"
 #include "db/store_errc.hpp"
+#include "http/admin_errc.hpp"
 #include "http/error_table.hpp"
 #include "http/request_errc.hpp"
 
@@ -45,4 +46,18 @@ TEST_CASE("a typed error survives a trip through caf::error") {
   CHECK(back.is(http::request_errc::rate_limited));
   CHECK(from_caf(caf::make_error(caf::sec::request_timeout)).domain()
         == error_domain::store);
+}
+
+TEST_CASE("every admin API error maps to its api.md code") {
+  CHECK(check_domain<http::admin_errc>() == 4);
+  CHECK(http::api_code(http::admin_errc::not_found) == "not_found");
+  CHECK(http::api_code(http::admin_errc::conflict) == "conflict");
+  CHECK(http::api_code(http::admin_errc::validation_failed)
+        == "validation_failed");
+  CHECK(http::api_code(http::admin_errc::would_lock_out_caller)
+        == "would_lock_out_caller");
+  CHECK(
+      http::status_for(http::api_code(http::admin_errc::would_lock_out_caller))
+      == 409);
+  CHECK(http::to_api_error(http::admin_errc::not_found).code == "not_found");
 }
