@@ -11,6 +11,7 @@
 #include "actors/db_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 
 namespace authsvc {
@@ -41,6 +42,8 @@ struct auditor_state {
   bool writing = false;
   std::vector<audit_subscriber> subscribers;
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
+  /// Where event times and the retention cutoff come from.
+  clock_ptr clock = real_clock();
 };
 
 auditor_actor::behavior_type
