@@ -14,10 +14,6 @@ struct hop {
   std::optional<std::string> proto;
 };
 
-bool is_ows(char c) {
-  return c == ' ' || c == '\t';
-}
-
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }

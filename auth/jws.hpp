@@ -68,7 +68,7 @@ private:
 };
 
 /// Longest token verify_jws looks at; longer input is malformed unread.
-inline constexpr std::size_t max_jws_size = 8 * 1024;
+inline constexpr std::size_t max_jws_size = std::size_t{8} * 1024;
 
 /// Signs `payload` as a compact JWS. The protected header is `header` with
 /// `alg` and `kid` set from the key (overriding whatever was there) and

@@ -38,12 +38,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 /// Something the server can ask to wind down during a drain.
 class session_iface {
 public:
@@ -199,7 +193,7 @@ private:
   void on_header(beast::error_code ec, std::size_t) {
     if (ec)
       return on_read_error(ec);
-    received_ns_ = steady_ns();
+    received_ns_ = srv_->opts.clock->steady_ns();
     beast::get_lowest_layer(stream_).expires_after(srv_->opts.body_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
@@ -260,7 +254,7 @@ private:
     req.peer = peer_;
     req.tls = tls_;
     req.rejected = static_cast<std::uint8_t>(why);
-    req.received_ns = steady_ns();
+    req.received_ns = srv_->opts.clock->steady_ns();
     if (parser_) {
       const auto& h = parser_->get();
       req.method = std::string(h.method_string());

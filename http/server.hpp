@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "http/message.hpp"
 
 namespace authsvc::http {
@@ -31,6 +32,8 @@ struct server_options {
   std::size_t io_threads = 1;
   std::string tls_cert; ///< PEM chain file; TLS is on when set
   std::string tls_key;  ///< PEM key file
+  /// Stamps each request's arrival (request.received_ns, monotonic).
+  clock_ptr clock = real_clock();
 };
 
 /// Receives each request with the responder that answers it. Must not block:

@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   curl python3 python3-pytest python3-jwt python3-aiosmtpd python3-cryptography oathtool
   prometheus zbar-tools librsvg2-bin openssl wrk jq nodejs npm chromium
-  systemd sqlite3 util-linux
+  systemd sqlite3 util-linux clang-tidy
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and
