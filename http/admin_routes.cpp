@@ -151,15 +151,24 @@ bool time_id_cursor(const std::optional<std::string>& cursor,
   return true;
 }
 
-// -- reading and writing one thing by id --------------------------------------
+// -- reads and writes through the stores
+// ---------------------------------------
+
+/// Runs the read `s` and hands what the store's `decode` makes of its rows
+/// to `then`.
+template <class Decode, class Then>
+void read_as(const context_ptr& ctx, db::statement s, Decode decode,
+             Then then) {
+  db_read(ctx, std::move(s),
+          [decode, then](db::rowset& rs) mutable { then(decode(rs)); });
+}
 
 /// Runs the read `s`, decodes it with `decode` (a result<T>), and hands the
 /// value to `then`; answers 404 not_found when there is none.
 template <class Decode, class Then>
 void read_or_404(const context_ptr& ctx, db::statement s, Decode decode,
                  Then then) {
-  db_read(ctx, std::move(s), [ctx, decode, then](db::rowset& rs) mutable {
-    auto found = decode(rs);
+  read_as(ctx, std::move(s), decode, [ctx, then](auto found) mutable {
     if (!found)
       return reply_admin_error(ctx, admin_errc::not_found);
     then(*found);
@@ -178,12 +187,24 @@ void reply_one(const context_ptr& ctx, db::statement s, Decode decode,
 template <class Decode, class ToJson>
 void reply_list(const context_ptr& ctx, db::statement s, const char* key,
                 Decode decode, ToJson to_json) {
-  db_read(ctx, std::move(s), [ctx, key, decode, to_json](db::rowset& rs) {
+  read_as(ctx, std::move(s), decode, [ctx, key, to_json](const auto& xs) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& x : decode(rs))
+    for (const auto& x : xs)
       list.push_back(to_json(x));
     ctx->reply_json(200, {{key, list}});
   });
+}
+
+/// Answers one page (see reply_page) of what the read `s` finds; `s` asked
+/// for `limit + 1` rows.
+template <class Decode, class RowJson, class SortKey>
+void read_page(const context_ptr& ctx, db::statement s, Decode decode,
+               std::int64_t limit, const char* key, RowJson row_json,
+               SortKey sort_key) {
+  read_as(ctx, std::move(s), decode,
+          [ctx, limit, key, row_json, sort_key](const auto& rows) {
+            reply_page(ctx, rows, limit, key, row_json, sort_key);
+          });
 }
 
 /// Runs the unit `u` that must find its row (an update or removal by id),
@@ -315,14 +336,11 @@ void admin_users(const context_ptr& ctx) {
   std::string c_id;
   if (!time_id_cursor(cursor, c_time, c_id))
     return reply_invalid(ctx, {{"cursor", "is malformed"}});
-  db_read(ctx,
-          users_store::admin_users_page(search, now_of(ctx), c_time, c_id,
-                                        limit + 1),
-          [ctx, limit](db::rowset& rs) {
-            reply_page(ctx, users_store::decode_admin_users(rs), limit, "users",
-                       admin_user_json,
-                       [](const auto& u) { return time_id_key(u); });
-          });
+  read_page(ctx,
+            users_store::admin_users_page(search, now_of(ctx), c_time, c_id,
+                                          limit + 1),
+            users_store::decode_admin_users, limit, "users", admin_user_json,
+            [](const auto& u) { return time_id_key(u); });
 }
 
 void admin_user_get(const context_ptr& ctx) {
@@ -494,11 +512,9 @@ void admin_audit(const context_ptr& ctx) {
   ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
       .then(
           [ctx, read, limit](std::int32_t) {
-            db_read(ctx, read, [ctx, limit](db::rowset& rs) {
-              reply_page(ctx, db::audit_store::decode_events(rs), limit,
-                         "events", audit_json,
-                         [](const auto& e) { return std::to_string(e.id); });
-            });
+            read_page(ctx, read, db::audit_store::decode_events, limit,
+                      "events", audit_json,
+                      [](const auto& e) { return std::to_string(e.id); });
           },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
@@ -513,9 +529,9 @@ void admin_stats(const context_ptr& ctx) {
 }
 
 static void admin_stats_now(const context_ptr& ctx) {
-  db_read(ctx, db::stats_store::read_totals(now_of(ctx)),
-          [ctx](db::rowset& rs) {
-            auto t = db::stats_store::decode_totals(rs);
+  read_as(ctx, db::stats_store::read_totals(now_of(ctx)),
+          db::stats_store::decode_totals,
+          [ctx](const db::stats_store::totals& t) {
             ctx->reply_json(200, {{"total_users", t.total_users},
                                   {"disabled_users", t.disabled_users},
                                   {"active_sessions", t.active_sessions},
@@ -604,9 +620,9 @@ void admin_ip_filter_delete(const context_ptr& ctx) {
     return remove();
   // Dropping the allow rule that admits the caller (while other allow rules
   // stay) would lock them out as surely as a deny rule.
-  db_read(
-      ctx, ip_filters_store::rule_match_of(id), [ctx, remove](db::rowset& rs) {
-        auto rules = ip_filters_store::decode_rules(rs);
+  read_as(
+      ctx, ip_filters_store::rule_match_of(id), ip_filters_store::decode_rules,
+      [ctx, remove](const std::vector<ip_filters_store::rule_match>& rules) {
         if (rules.empty())
           return reply_admin_error(ctx, admin_errc::not_found);
         auto block = auth::cidr_block::parse(rules[0].cidr);
@@ -723,14 +739,11 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
         std::string c_id;
         if (!time_id_cursor(cursor, c_time, c_id))
           return reply_invalid(ctx, {{"cursor", "is malformed"}});
-        db_read(
+        read_page(
             ctx,
             webhooks_store::admin_deliveries_page(id, c_time, c_id, limit + 1),
-            [ctx, limit](db::rowset& rs) {
-              reply_page(ctx, webhooks_store::decode_admin_deliveries(rs),
-                         limit, "deliveries", delivery_json,
-                         [](const auto& d) { return time_id_key(d); });
-            });
+            webhooks_store::decode_admin_deliveries, limit, "deliveries",
+            delivery_json, [](const auto& d) { return time_id_key(d); });
       });
 }
 
