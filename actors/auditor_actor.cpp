@@ -131,6 +131,15 @@ auditor_actor::behavior_type
 auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
              std::shared_ptr<const config::settings> cfg, db_actor db,
              metrics_actor metrics) {
+  return auditor_with_clock(self, std::move(cfg), std::move(db),
+                            std::move(metrics), real_clock());
+}
+
+auditor_actor::behavior_type
+auditor_with_clock(auditor_actor::stateful_pointer<auditor_state> self,
+                   std::shared_ptr<const config::settings> cfg, db_actor db,
+                   metrics_actor metrics, clock_ptr clock) {
+  self->state.clock = std::move(clock);
   self->state.cfg = std::move(cfg);
   self->state.db = std::move(db);
   self->state.metrics = std::move(metrics);

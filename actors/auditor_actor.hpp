@@ -46,9 +46,17 @@ struct auditor_state {
   clock_ptr clock = real_clock();
 };
 
+/// The auditor on the machine's clock.
 auditor_actor::behavior_type
 auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
              std::shared_ptr<const config::settings> cfg, db_actor db,
              metrics_actor metrics);
+
+/// The auditor with event times and the retention cutoff read from `clock`
+/// (a manual clock in tests).
+auditor_actor::behavior_type
+auditor_with_clock(auditor_actor::stateful_pointer<auditor_state> self,
+                   std::shared_ptr<const config::settings> cfg, db_actor db,
+                   metrics_actor metrics, clock_ptr clock);
 
 } // namespace authsvc
