@@ -4,10 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/db_timeout.hpp"
 #include "actors/email_start_flow.hpp"
+#include "actors/requester.hpp"
 #include "auth/email_address.hpp"
 #include "core/log.hpp"
 #include "core/version.hpp"
+#include "db/users_store.hpp"
 
 namespace authsvc {
 
@@ -17,17 +20,9 @@ namespace {
 
 using self_ptr = caf_api_actor::stateful_pointer<caf_api_state>;
 using relay_ptr = audit_subscriber::stateful_pointer<audit_relay_state>;
-using db::value;
 
-constexpr auto owner_timeout = std::chrono::seconds(10);
 /// A subscriber that does not acknowledge an event in this time is gone.
 constexpr auto sink_timeout = std::chrono::seconds(30);
-
-auth::micros mono_now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 api::audit_record to_record(const audit_event& e) {
   return {e.type,       e.created_at, e.user_id, e.email,    e.ip, e.user_agent,
@@ -115,17 +110,11 @@ std::string peer_of(self_ptr self) {
 
 void audit(self_ptr self, const std::string& peer, std::string type,
            bool success, std::string user_id = {}, std::string email = {},
-           nlohmann::json metadata = {}) {
-  audit_event e;
-  e.type = std::move(type);
-  e.success = success;
-  e.user_id = std::move(user_id);
-  e.email = std::move(email);
-  e.actor = "caf:" + peer;
-  if (!metadata.is_null())
-    e.metadata = metadata.dump(-1, ' ', false,
-                               nlohmann::json::error_handler_t::replace);
-  caf::anon_send(self->state.svc.auditor, std::move(e));
+           const nlohmann::json& metadata = {}) {
+  requester who;
+  who.actor = "caf:" + peer;
+  authsvc::audit(self->state.svc, who, std::move(type), success,
+                 std::move(user_id), std::move(email), metadata);
 }
 
 void count(self_ptr self, const char* op, const std::string& outcome,
@@ -146,7 +135,7 @@ bool admit(self_ptr self, const char* op, const std::string& peer) {
   auto& st = self->state;
   if (!st.limiter)
     return true;
-  auto d = st.limiter->check(peer, mono_now());
+  auto d = st.limiter->check(peer, st.svc.clock->steady_ns() / 1000);
   if (d.allowed) {
     st.refused.erase(peer);
     return true;
@@ -214,7 +203,7 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
           return api::verify_reply{"unauthorized", {}};
         }
         auto rp = self->make_response_promise<api::verify_reply>();
-        self->request(self->state.svc.sessions, owner_timeout,
+        self->request(self->state.svc.sessions, db_timeout,
                       atom::verify_atom_v, std::move(token))
             .then(
                 [self, rp, peer](auth_result& r) mutable {
@@ -260,7 +249,7 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
           return out;
         }
         auto rp = self->make_response_promise<api::session_reply>();
-        self->request(self->state.svc.sessions, owner_timeout,
+        self->request(self->state.svc.sessions, db_timeout,
                       atom::lookup_atom_v, std::move(id))
             .then(
                 [self, rp, peer](std::vector<session_view>& v) mutable {
@@ -302,7 +291,7 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
         rv.user_id = req.user_id;
         rv.reason = "caf";
         auto rp = self->make_response_promise<api::revoke_reply>();
-        self->request(self->state.svc.sessions, owner_timeout,
+        self->request(self->state.svc.sessions, db_timeout,
                       atom::revoke_atom_v, rv)
             .then(
                 [self, rp, peer, req](std::int32_t n) mutable {
@@ -325,40 +314,29 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
         auto peer = peer_of(self);
         if (!admit(self, "user", peer))
           return api::user_reply{"rate_limited", {}};
-        std::string sql = "SELECT id, email, display_name, locale, created_at, "
-                          "disabled FROM users WHERE ";
-        std::string key;
+        std::optional<db::statement> read;
         if (!q.id.empty() && q.email.empty() && q.id.size() <= 64) {
-          sql += "id = ?";
-          key = q.id;
+          read = db::users_store::by_id(q.id);
         } else if (q.id.empty() && !q.email.empty() && q.email.size() <= 320) {
           auto n = auth::normalise_email(q.email);
-          if (n) {
-            sql += "email = ?";
-            key = *n.address;
-          }
+          if (n)
+            read = db::users_store::by_email(*n.address);
         }
-        if (key.empty()) {
+        if (!read) {
           count(self, "user", "validation_failed", peer);
           audit(self, peer, "caf.user", false);
           return api::user_reply{"validation_failed", {}};
         }
         auto rp = self->make_response_promise<api::user_reply>();
-        self->request(self->state.svc.db, owner_timeout, atom::query_atom_v,
-                      db::stmt(sql, {value::text(key)}))
+        self->request(self->state.svc.db, db_timeout, atom::query_atom_v,
+                      std::move(*read))
             .then(
                 [self, rp, peer](db::rowset& rs) mutable {
                   api::user_reply out;
-                  if (rs.empty()) {
+                  if (auto u = db::users_store::decode_found_user(rs))
+                    out.user = to_record(*u);
+                  else
                     out.error = "not_found";
-                  } else {
-                    out.user.id = rs.at(0, "id").s;
-                    out.user.email = rs.at(0, "email").s;
-                    out.user.display_name = rs.at(0, "display_name").s;
-                    out.user.locale = rs.at(0, "locale").s;
-                    out.user.created_at = rs.at(0, "created_at").i;
-                    out.user.disabled = rs.at(0, "disabled").i != 0;
-                  }
                   count(self, "user", out.error, peer);
                   audit(self, peer, "caf.user", out.error.empty(), out.user.id);
                   rp.deliver(std::move(out));

@@ -8,14 +8,14 @@ namespace authsvc {
 
 namespace {
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+using self_ptr = db_actor::stateful_pointer<db_state>;
+
+std::int64_t now_ns(self_ptr self) {
+  return self->state.opts.clock->steady_ns();
 }
 
-double seconds_since(std::int64_t start_ns) {
-  return static_cast<double>(now_ns() - start_ns) / 1e9;
+double seconds_since(self_ptr self, std::int64_t start_ns) {
+  return static_cast<double>(now_ns(self) - start_ns) / 1e9;
 }
 
 caf::error internal(const std::string& what) {
@@ -59,7 +59,7 @@ void commit_group(db_actor::stateful_pointer<db_state> self) {
   st.commit_scheduled = false;
   if (!st.exec || !st.exec->in_transaction())
     return;
-  auto start = now_ns();
+  auto start = now_ns(self);
   try {
     st.exec->commit();
   } catch (const db::db_error& e) {
@@ -74,7 +74,7 @@ void commit_group(db_actor::stateful_pointer<db_state> self) {
   }
   caf::anon_send(st.metrics,
                  metrics::observe("db_query_duration_seconds",
-                                  seconds_since(start), {"commit"}));
+                                  seconds_since(self, start), {"commit"}));
   for (std::size_t i = 0; i < st.pending.size(); ++i)
     st.pending[i].deliver(std::move(st.pending_results[i]));
   st.pending.clear();
@@ -105,12 +105,12 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
         auto& st = self->state;
         if (!st.status.migrated)
           return internal("database not ready");
-        auto start = now_ns();
+        auto start = now_ns(self);
         try {
           auto rs = st.exec->query(s);
           caf::anon_send(st.metrics,
                          metrics::observe("db_query_duration_seconds",
-                                          seconds_since(start), {"read"}));
+                                          seconds_since(self, start), {"read"}));
           return rs;
         } catch (const db::db_error& e) {
           log::error("db", "query-failed", {{"error", e.what()}});
@@ -121,14 +121,14 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
         auto& st = self->state;
         if (!st.status.migrated)
           return internal("database not ready");
-        auto start = now_ns();
+        auto start = now_ns(self);
         try {
           if (!st.exec->in_transaction())
             st.exec->begin();
           auto res = st.exec->run(u);
           caf::anon_send(st.metrics,
                          metrics::observe("db_query_duration_seconds",
-                                          seconds_since(start), {"write"}));
+                                          seconds_since(self, start), {"write"}));
           auto rp = self->make_response_promise<db::unit_result>();
           st.pending.push_back(rp);
           st.pending_results.push_back(std::move(res));

@@ -9,6 +9,7 @@
 
 #include "actors/type_ids.hpp"
 #include "actors/metrics_actor.hpp"
+#include "core/clock.hpp"
 #include "db/sqlite_executor.hpp"
 
 namespace authsvc {
@@ -29,6 +30,8 @@ struct db_options {
   std::string path;
   std::string synchronous = "normal";
   int busy_timeout_ms = 5000;
+  /// Statement and commit durations (metrics) read this clock.
+  clock_ptr clock = real_clock();
 };
 
 struct db_state {

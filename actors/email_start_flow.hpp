@@ -3,14 +3,15 @@
 // by the HTTP handler and the CAF API actor: check the input, read the
 // facts in one query, write the flow (and the mail job) in one unit, audit,
 // wake the mailer. Callers translate the outcome into their own answers.
-#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "actors/db_timeout.hpp"
 #include "actors/services.hpp"
 #include "actors/type_ids.hpp"
+#include "db/flows_store.hpp"
 
 namespace authsvc {
 
@@ -51,16 +52,12 @@ std::vector<field_problem> check_email_start(
 
 namespace email_start_detail {
 
-constexpr auto db_timeout = std::chrono::seconds(10);
-
-std::int64_t now();
-
 /// The one read: does the address have an account, its locale, send caps.
 db::statement facts(const std::string& email, std::int64_t now);
 
 /// Decides and builds the one write; fills `out`. May throw.
 db::unit plan(const services& svc, const email_start_input& in,
-              const db::rowset& facts, std::int64_t now,
+              const db::flows_store::start_facts& facts, std::int64_t now,
               email_start_outcome& out);
 
 /// After the write committed: audit, wake the mailer, count suppressions.
@@ -77,20 +74,21 @@ template <class Self, class Done, class Fail>
 void start_email_flow(Self self, const services& svc, email_start_input in,
                       Done done, Fail fail) {
   namespace d = email_start_detail;
-  auto now = d::now();
-  self->request(svc.db, d::db_timeout, atom::query_atom_v,
+  auto now = svc.clock->unix_seconds();
+  self->request(svc.db, db_timeout, atom::query_atom_v,
                 d::facts(in.email, now))
       .then(
           [self, svc, in, now, done, fail](db::rowset& rs) mutable {
             email_start_outcome out;
             db::unit u;
             try {
-              u = d::plan(svc, in, rs, now, out);
+              u = d::plan(svc, in, db::flows_store::decode_start_facts(rs),
+                          now, out);
             } catch (const std::exception& e) {
               out.internal_cause = e.what();
               return done(out);
             }
-            self->request(svc.db, d::db_timeout, atom::write_atom_v,
+            self->request(svc.db, db_timeout, atom::write_atom_v,
                           std::move(u))
                 .then(
                     [svc, in, out, done](db::unit_result& r) mutable {

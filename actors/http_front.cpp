@@ -2,19 +2,15 @@
 
 #include <chrono>
 
+#include "actors/requester.hpp"
 #include "auth/crypto.hpp"
 #include "core/log.hpp"
+#include "db/admin_keys_store.hpp"
 #include "http/rate_limit.hpp"
 
 namespace authsvc {
 
 namespace {
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 /// Bounded label values: anything unexpected becomes "other".
 std::string method_label(const std::string& m) {
@@ -52,17 +48,16 @@ void admin_guard(const context_ptr& ctx, handler_fn handler) {
       = auth::hex_encode(auth::hmac_sha256(ctx->svc().keys->admin_pepper, key));
   ctx->self
       ->request(ctx->svc().db, owner_timeout, atom::query_atom_v,
-                db::stmt("SELECT id FROM admin_api_keys WHERE key_hash = ? "
-                         "AND revoked_at IS NULL",
-                         {db::value::text(hash)}))
+                db::admin_keys_store::active_key(hash))
       .then(
           [ctx, admit](db::rowset& rs) {
-            if (rs.empty()) {
+            auto id = db::admin_keys_store::decode_key_id(rs);
+            if (!id) {
               ctx->audit("admin.rejected", false, {}, {},
                          {{"method", ctx->req.method}, {"route", ctx->route}});
               return ctx->reply_error("unauthorized");
             }
-            admit("admin:" + rs.at(0, "id").s);
+            admit("admin:" + *id);
           },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
@@ -124,7 +119,8 @@ void dispatch(const context_ptr& ctx) {
     if (!exempt
         && st.ip_rules.decide(ctx->client_ip) == auth::ip_decision::deny) {
       ctx->log_fields["blocked"] = "ip_filter";
-      if (st.blocked_audit->check(ctx->client_ip, steady_ns() / 1000).allowed)
+      if (st.blocked_audit->check(ctx->client_ip,
+                                   ctx->svc().clock->steady_ns() / 1000).allowed)
         ctx->audit("ip.blocked", false, {}, {},
                    {{"route", m.result == outcome::found ? m.hit->pattern
                                                          : "unmatched"}});
@@ -206,9 +202,7 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
 } // namespace
 
 bool request_context::recent_sign_in() const {
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
+  auto now = svc().clock->unix_seconds();
   return auth.auth_time > 0
          && now - auth.auth_time <= cfg().auth.reauth_max_age;
 }
@@ -246,7 +240,7 @@ request_context::request_context(
     }
   }
   if (req.received_ns == 0)
-    req.received_ns = steady_ns();
+    req.received_ns = s->state.svc.clock->steady_ns();
 }
 
 bool request_context::owner_answered(std::uint64_t call) {
@@ -257,7 +251,7 @@ bool request_context::owner_answered(std::uint64_t call) {
     on_owner_timeout = nullptr;
     return false;
   }
-  if (steady_ns() >= owner_deadline_ns) {
+  if (svc().clock->steady_ns() >= owner_deadline_ns) {
     owner_timed_out();
     return false;
   }
@@ -300,7 +294,8 @@ void request_context::reply(http::response r) {
   if (req.method == "HEAD")
     r.head = true;
   http::maybe_compress(req, r);
-  auto seconds = static_cast<double>(steady_ns() - req.received_ns) / 1e9;
+  auto seconds
+      = static_cast<double>(svc().clock->steady_ns() - req.received_ns) / 1e9;
   auto method = method_label(req.method);
   auto status = std::to_string(r.status);
   auto& batch = self->state.metrics_batch;
@@ -362,19 +357,14 @@ void request_context::reply_failure(const caf::error& e) {
 
 void request_context::audit(std::string type, bool success, std::string user_id,
                             std::string email, nlohmann::json metadata) {
-  audit_event e;
-  e.type = std::move(type);
-  e.success = success;
-  e.user_id = user_id.empty() ? auth.user_id : std::move(user_id);
-  e.email = std::move(email);
-  e.ip = client_ip;
-  e.user_agent = std::string(req.header("User-Agent").substr(0, 512));
-  e.request_id = request_id;
-  e.actor = actor;
-  if (!metadata.is_null())
-    e.metadata = metadata.dump(-1, ' ', false,
-                               nlohmann::json::error_handler_t::replace);
-  caf::anon_send(svc().auditor, std::move(e));
+  requester who;
+  who.ip = client_ip;
+  who.user_agent = std::string(req.header("User-Agent").substr(0, 512));
+  who.request_id = request_id;
+  who.actor = actor;
+  who.user_id = auth.user_id;
+  authsvc::audit(svc(), who, std::move(type), success, std::move(user_id),
+                 std::move(email), metadata);
 }
 
 std::optional<nlohmann::json> request_context::json_body() {
@@ -423,7 +413,7 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
             = auth::ip_filter(parse(snap.allow), parse(snap.deny));
       },
       [=](atom::tick_atom) {
-        expire_pending(self->state, steady_ns());
+        expire_pending(self->state, self->state.svc.clock->steady_ns());
         self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
       },
       [=](atom::flush_atom) {

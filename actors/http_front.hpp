@@ -18,6 +18,7 @@
 #include "auth/rate_limiter.hpp"
 #include "actors/type_ids.hpp"
 #include "http/errors.hpp"
+#include "http/front_type_ids.hpp"
 #include "http/message.hpp"
 #include "http/middleware.hpp"
 #include "http/router.hpp"
@@ -198,10 +199,9 @@ template <class Handle, class... Ts>
 auto ask_owner(const context_ptr& ctx, std::chrono::milliseconds timeout,
                const Handle& dest, Ts&&... xs) {
   auto& st = ctx->self->state;
-  auto now = std::chrono::steady_clock::now().time_since_epoch();
   auto deadline
-      = std::chrono::duration_cast<std::chrono::nanoseconds>(now + timeout)
-            .count();
+      = st.svc.clock->steady_ns()
+        + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
   // Finished calls at the head go at once, so the list stays short.
   while (!st.pending.empty() && st.pending.front().ctx.expired())
     st.pending.pop_front();

@@ -3,10 +3,9 @@
 #include "auth/encoding.hpp"
 #include "auth/ids.hpp"
 #include "auth/secret_box.hpp"
+#include "db/mail_store.hpp"
 
 namespace authsvc {
-
-using db::value;
 
 db::statement mail_job_insert(const services& svc, const mail_request& m,
                               std::int64_t now) {
@@ -17,13 +16,9 @@ db::statement mail_job_insert(const services& svc, const mail_request& m,
   auto at = from.rfind('@');
   auto domain = at == std::string::npos ? std::string("localhost")
                                         : from.substr(at + 1);
-  return db::stmt(
-      "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
-      "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-      {value::text(job_id), value::text("<" + job_id + "@" + domain + ">"),
-       value::text(m.to), value::text(m.template_name), value::text(m.locale),
-       value::blob(auth::to_string(sealed)), value::integer(now),
-       value::integer(now)});
+  return db::mail_store::queue_job(job_id, "<" + job_id + "@" + domain + ">",
+                                   m.to, m.template_name, m.locale,
+                                   auth::to_string(sealed), now);
 }
 
 } // namespace authsvc

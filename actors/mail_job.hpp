@@ -1,5 +1,5 @@
 #pragma once
-// Queuing a mail: one INSERT into the durable mail queue, meant to go into
+// Queuing a mail: one new row in the durable mail queue, meant to go into
 // the same unit as the change the mail reports (a flow, a new passkey, a
 // revocation), so that the mail exists exactly when the change does. The
 // mailer renders the template when the job is due; the caller wakes it
@@ -21,7 +21,7 @@ struct mail_request {
   nlohmann::json vars;       ///< template variables (app_name is added later)
 };
 
-/// The INSERT of one mail job. The variables are sealed with the payload
+/// The statement that queues one mail job. The variables are sealed with the payload
 /// key because some (a sign-in link and code) are secrets; the Message-ID
 /// is fixed now so that every retry of the job carries the same one.
 db::statement mail_job_insert(const services& svc, const mail_request& m,

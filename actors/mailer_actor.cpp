@@ -3,8 +3,10 @@
 #include <chrono>
 
 #include "auth/secret_box.hpp"
+#include "actors/db_timeout.hpp"
 #include "actors/retention_purge.hpp"
 #include "core/log.hpp"
+#include "db/mail_store.hpp"
 #include "mail/mime.hpp"
 #include "mail/outbox_transport.hpp"
 #include "mail/retry.hpp"
@@ -15,20 +17,24 @@ namespace authsvc {
 namespace {
 
 using self_ptr = mailer_actor::stateful_pointer<mailer_state>;
-using db::value;
-using clock = std::chrono::system_clock;
+using wall = std::chrono::system_clock;
+namespace store = db::mail_store;
 
-constexpr auto db_timeout = std::chrono::seconds(10);
 constexpr int batch_size = 10;
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             clock::now().time_since_epoch())
-      .count();
+/// Wall time in unix seconds, from the injected clock.
+std::int64_t unix_now(self_ptr self) {
+  return self->state.opts.clock->unix_seconds();
 }
 
-clock::time_point from_unix(std::int64_t t) {
-  return clock::time_point(std::chrono::seconds(t));
+/// Wall time as a time point (retry arithmetic, the Date header).
+wall::time_point wall_now(self_ptr self) {
+  return wall::time_point(
+      std::chrono::milliseconds(self->state.opts.clock->unix_ms()));
+}
+
+wall::time_point from_unix(std::int64_t t) {
+  return wall::time_point(std::chrono::seconds(t));
 }
 
 /// Whether a job's row goes as soon as it is finished: the notice to an
@@ -78,14 +84,11 @@ void fail_permanently(self_ptr self, const std::string& id,
                       const std::string& reason, const std::string& err) {
   auto& st = self->state;
   if (erased_when_finished(template_name))
-    record(self,
-           db::stmt("DELETE FROM mail_jobs WHERE id = ?", {value::text(id)}));
+    record(self, store::erase(id));
   else
-    record(self, db::stmt("UPDATE mail_jobs SET status = 'failed', "
-                          "last_error = ?, lease_until = NULL WHERE id = ?",
-                          {value::text(err), value::text(id)}));
+    record(self, store::mark_failed(id, err));
   caf::anon_send(st.metrics, metrics::inc("emails_failed_total", {reason}));
-  st.status.last_failure = unix_now();
+  st.status.last_failure = unix_now(self);
   st.status.last_error = err;
   log::error("mailer", "mail-failed",
              {{"job_id", id},
@@ -96,20 +99,20 @@ void fail_permanently(self_ptr self, const std::string& id,
 
 /// Renders one claimed job into a complete message and queues it for the
 /// worker; a job that can never be sent fails here.
-void prepare(self_ptr self, const db::rowset& rs, std::size_t row) {
+void prepare(self_ptr self, const store::claimed_job& claimed) {
   auto& st = self->state;
   const auto& cfg = *st.opts.cfg;
   mail_pending job;
-  job.id = rs.at(row, "id").s;
-  job.attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
-  job.created_at = rs.at(row, "created_at").i;
-  job.template_name = rs.at(row, "template").s;
+  job.id = claimed.id;
+  job.attempts = claimed.attempts;
+  job.created_at = claimed.created_at;
+  job.template_name = claimed.template_name;
   auto fail = [&](const std::string& reason, const std::string& err) {
     fail_permanently(self, job.id, job.template_name, job.attempts, reason,
                      err);
   };
   auto vars_bytes = auth::secret_box::open(
-      st.opts.keys->payloads, auth::to_bytes(rs.at(row, "vars_enc").s), job.id);
+      st.opts.keys->payloads, auth::to_bytes(claimed.vars_enc), job.id);
   if (!vars_bytes)
     return fail("undecryptable", "job variables cannot be decrypted");
   auto vars
@@ -117,19 +120,18 @@ void prepare(self_ptr self, const db::rowset& rs, std::size_t row) {
   if (!vars.is_object())
     return fail("invalid_job", "job variables are not an object");
   vars["app_name"] = cfg.mail.from_name;
-  auto locale = rs.at(row, "locale").s;
-  auto rendered
-      = st.opts.templates->render(rs.at(row, "template").s, locale, vars);
+  const auto& locale = claimed.locale;
+  auto rendered = st.opts.templates->render(claimed.template_name, locale, vars);
   if (!rendered)
     return fail("template", rendered.err().message);
   mail::message_fields m;
   m.from = {cfg.mail.from_name, cfg.mail.from};
-  m.to = {"", rs.at(row, "to_email").s};
+  m.to = {"", claimed.to_email};
   m.subject = rendered->subject;
   m.text = rendered->text;
   m.html = rendered->html;
-  m.message_id = rs.at(row, "message_id").s;
-  m.date = clock::now();
+  m.message_id = claimed.message_id;
+  m.date = wall_now(self);
   m.language = locale;
   auto message = mail::build_message(m);
   if (!message)
@@ -149,15 +151,11 @@ void outcome(self_ptr self, const mail_pending& job,
   auto attempts = job.attempts;
   if (res.status == mail::send_status::ok) {
     if (erased_when_finished(job.template_name))
-      record(self,
-             db::stmt("DELETE FROM mail_jobs WHERE id = ?", {value::text(id)}));
+      record(self, store::erase(id));
     else
-      record(self,
-             db::stmt("UPDATE mail_jobs SET status = 'sent', sent_at = ?, "
-                      "last_error = NULL, lease_until = NULL WHERE id = ?",
-                      {value::integer(unix_now()), value::text(id)}));
+      record(self, store::mark_sent(id, unix_now(self)));
     caf::anon_send(st.metrics, metrics::inc("emails_sent_total"));
-    st.status.last_success = unix_now();
+    st.status.last_success = unix_now(self);
     // The location is a file path or the relay URL; never the contents.
     log::info("mailer", "mail-sent",
               {{"job_id", id},
@@ -174,22 +172,18 @@ void outcome(self_ptr self, const mail_pending& job,
   policy.first_delay = std::chrono::seconds(cfg.mail.retry_first_delay);
   policy.cap = std::chrono::seconds(cfg.mail.retry_cap);
   policy.deadline = std::chrono::seconds(cfg.mail.retry_deadline);
-  if (mail::give_up(from_unix(job.created_at), clock::now(), policy))
+  if (mail::give_up(from_unix(job.created_at), wall_now(self), policy))
     return fail_permanently(self, id, job.template_name, attempts, "deadline",
                             err);
-  auto next = mail::next_attempt(attempts, clock::now(), policy,
+  auto next = mail::next_attempt(attempts, wall_now(self), policy,
                                  mail::default_random_source());
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
                        next.time_since_epoch())
                        .count();
-  record(
-      self,
-      db::stmt("UPDATE mail_jobs SET status = 'queued', last_error = ?, "
-               "next_attempt_at = ?, lease_until = NULL WHERE id = ?",
-               {value::text(err), value::integer(next_unix), value::text(id)}));
+  record(self, store::reschedule(id, err, next_unix));
   caf::anon_send(st.metrics,
                  metrics::inc("emails_failed_total", {"temporary"}));
-  st.status.last_failure = unix_now();
+  st.status.last_failure = unix_now(self);
   st.status.last_error = err;
   log::warn("mailer", "mail-retry-scheduled",
             {{"job_id", id},
@@ -208,10 +202,7 @@ void send_next(self_ptr self) {
     // attempt had not happened, so the next start sends them at once.
     db::unit u;
     for (const auto& job : st.pending)
-      u.statements.push_back(db::stmt(
-          "UPDATE mail_jobs SET status = 'queued', lease_until = NULL, "
-          "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
-          {value::text(job.id)}));
+      u.statements.push_back(store::release(job.id));
     st.released += static_cast<std::int32_t>(st.pending.size());
     st.pending.clear();
     record(self, std::move(u));
@@ -230,11 +221,10 @@ void send_next(self_ptr self) {
   }
   auto job = std::make_shared<mail_pending>(std::move(st.pending.front()));
   st.pending.pop_front();
-  auto start = std::chrono::steady_clock::now();
-  auto took = [start] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                         - start)
-        .count();
+  auto clk = st.opts.clock;
+  auto start = clk->steady_ns();
+  auto took = [clk, start] {
+    return static_cast<double>(clk->steady_ns() - start) / 1e9;
   };
   // No timeout: the transport bounds every send (smtp.timeout), and an
   // answer we stopped waiting for could be a delivery we never record.
@@ -276,27 +266,19 @@ void scan(self_ptr self) {
   }
   st.busy = true;
   st.wake_again = false;
-  auto now = unix_now();
+  auto now = unix_now(self);
   db::unit claim;
-  claim.statements.push_back(db::stmt(
-      "UPDATE mail_jobs SET status = 'sending', lease_until = ?, "
-      "attempts = attempts + 1 WHERE id IN (SELECT id FROM mail_jobs WHERE "
-      "(status = 'queued' AND next_attempt_at <= ?) OR "
-      "(status = 'sending' AND lease_until < ?) "
-      "ORDER BY next_attempt_at LIMIT ?) "
-      "RETURNING id, message_id, to_email, template, locale, vars_enc, "
-      "attempts, created_at",
-      {value::integer(now + st.opts.cfg->mail.lease_timeout),
-       value::integer(now), value::integer(now), value::integer(batch_size)}));
+  claim.statements.push_back(store::claim_due(
+      now, now + st.opts.cfg->mail.lease_timeout, batch_size));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
             std::size_t n = 0;
             if (r.ok && !r.results.empty()) {
-              const auto& rs = r.results[0];
-              n = rs.rows.size();
-              for (std::size_t i = 0; i < n; ++i)
-                prepare(self, rs, i);
+              auto jobs = store::decode_claimed(r.results[0]);
+              n = jobs.size();
+              for (const auto& job : jobs)
+                prepare(self, job);
             }
             self->state.batch_full = n == batch_size;
             send_next(self);
@@ -309,18 +291,15 @@ void scan(self_ptr self) {
 }
 
 void refresh_depth(self_ptr self) {
-  auto now = unix_now();
+  auto now = unix_now(self);
   self->request(self->state.db, db_timeout, atom::query_atom_v,
-                db::stmt("SELECT COUNT(*) AS depth, COALESCE(MIN(CASE WHEN "
-                         "next_attempt_at <= ? THEN next_attempt_at END), 0) "
-                         "AS oldest FROM mail_jobs WHERE status IN "
-                         "('queued', 'sending')",
-                         {value::integer(now)}))
+                store::depth(now))
       .then(
           [self, now](db::rowset& rs) {
             auto& st = self->state;
-            st.status.queue_depth = rs.at(0, "depth").i;
-            auto oldest = rs.at(0, "oldest").i;
+            auto d = store::decode_depth(rs);
+            st.status.queue_depth = d.depth;
+            auto oldest = d.oldest;
             st.status.oldest_due_age = oldest ? now - oldest : 0;
             caf::anon_send(
                 st.metrics,
@@ -339,10 +318,7 @@ void refresh_depth(self_ptr self) {
 void purge(self_ptr self) {
   auto days = self->state.opts.cfg->mail.retention_days;
   run_retention_purge(
-      self, self->state.db,
-      db::stmt("DELETE FROM mail_jobs WHERE status IN ('sent', 'failed') "
-               "AND created_at < ?",
-               {value::integer(unix_now() - days * 86400)}),
+      self, self->state.db, store::purge_finished(unix_now(self) - days * 86400),
       retention_purge{"mailer", "mail-jobs-purged", "mail-purge-failed", days});
 }
 

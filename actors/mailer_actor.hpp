@@ -14,6 +14,7 @@
 
 #include "actors/db_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
 #include "mail/template_set.hpp"
@@ -39,6 +40,8 @@ struct mailer_options {
   std::shared_ptr<const config::settings> cfg;
   std::shared_ptr<const key_ring> keys;
   std::shared_ptr<const mail::template_set> templates;
+  /// Lease expiry, retry times and durations read this clock.
+  clock_ptr clock = real_clock();
 };
 
 /// Does the blocking sends, one at a time: (deliver, mail_from, to,

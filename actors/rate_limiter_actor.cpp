@@ -8,10 +8,8 @@ namespace authsvc {
 
 namespace {
 
-auth::micros steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+auth::micros steady_us(const clock& c) {
+  return c.steady_ns() / 1000;
 }
 
 constexpr auto sweep_interval = std::chrono::seconds(30);
@@ -103,7 +101,9 @@ rate_verdict rate_limiter_state::decide(const rate_request& req,
 
 rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
-                  std::shared_ptr<const config::settings> cfg) {
+                  std::shared_ptr<const config::settings> cfg,
+                  clock_ptr clock) {
+  self->state.clock = std::move(clock);
   std::vector<std::string> problems;
   auto lc = limiter_config(*cfg, &problems);
   for (const auto& p : problems)
@@ -114,10 +114,10 @@ rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
   self->delayed_send(self, sweep_interval, atom::tick_atom_v);
   return {
       [=](atom::limit_atom, const rate_request& req) {
-        return self->state.decide(req, steady_us());
+        return self->state.decide(req, steady_us(*self->state.clock));
       },
       [=](atom::tick_atom) {
-        auto now = steady_us();
+        auto now = steady_us(*self->state.clock);
         for (std::size_t i = 0; i < auth::limit_class_count; ++i)
           self->state.limits->limiter(static_cast<auth::limit_class>(i))
               .sweep(now);

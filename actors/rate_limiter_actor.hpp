@@ -10,6 +10,7 @@
 
 #include "actors/type_ids.hpp"
 #include "auth/rate_limiter.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 
 namespace authsvc {
@@ -40,13 +41,15 @@ struct rate_limiter_state {
   /// Lets one rate_limit.exceeded audit event per (class, key) a minute
   /// through, so a flood of 429s cannot flood the audit trail.
   std::unique_ptr<auth::rate_limiter> audit_gate;
+  clock_ptr clock = real_clock();
 
   /// Applies one request's limits at `now`.
   rate_verdict decide(const rate_request& req, auth::micros now);
 };
 
+/// Limits are measured on `clock`'s monotonic reading.
 rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
-                  std::shared_ptr<const config::settings> cfg);
+                  std::shared_ptr<const config::settings> cfg, clock_ptr clock);
 
 } // namespace authsvc

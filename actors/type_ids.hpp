@@ -1,13 +1,14 @@
 #pragma once
-// The one type-ID block: every atom and message type the service's actors
-// exchange. Atom texts stay within CAF 0.17's ten characters.
+// The service's type-ID block: every atom and message type its actors
+// exchange. Atom texts stay within CAF 0.17's ten characters. The HTTP
+// message types the front actors receive from the transport have their own
+// block after this one (http/front_type_ids.hpp), so actors/ needs no http/.
 #include <caf/all.hpp>
 #include <caf/type_id.hpp>
 
 #include "core/metrics_registry.hpp"
 #include "actors/messages.hpp"
 #include "db/value.hpp"
-#include "http/message.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
 
@@ -18,11 +19,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(authsvc, (authsvc::db::rowset))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::db::unit_result))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::db::status))
-
-  // -- http ------------------------------------------------------------------
-  CAF_ADD_TYPE_ID(authsvc, (authsvc::http::header_field))
-  CAF_ADD_TYPE_ID(authsvc, (authsvc::http::request))
-  CAF_ADD_TYPE_ID(authsvc, (authsvc::http::response))
 
   // -- metrics ---------------------------------------------------------------
   CAF_ADD_TYPE_ID(authsvc, (authsvc::metrics::sample))
@@ -81,13 +77,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 
-// The responder holds a callback into the transport; it never leaves the
-// process, so it is the one message type without inspect().
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(authsvc::http::responder_ptr)
-
 namespace authsvc {
 
-/// Registers every message type of the service (main and test fixtures).
+/// Registers every message type of the service's actors (main and test
+/// fixtures; the front's types: register_front_types).
 void register_types(caf::actor_system_config& cfg);
 
 } // namespace authsvc

@@ -13,8 +13,10 @@
 #include "auth/secret_box.hpp"
 #include "auth/url.hpp"
 #include "auth/webhook_signature.hpp"
+#include "actors/db_timeout.hpp"
 #include "actors/retention_purge.hpp"
 #include "core/log.hpp"
+#include "db/webhooks_store.hpp"
 #include "mail/retry.hpp"
 
 namespace authsvc {
@@ -22,18 +24,22 @@ namespace authsvc {
 namespace {
 
 using self_ptr = webhook_actor::stateful_pointer<webhook_state>;
-using db::value;
-using clock = std::chrono::system_clock;
+using wall = std::chrono::system_clock;
+namespace store = db::webhooks_store;
 
-constexpr auto db_timeout = std::chrono::seconds(10);
 constexpr int batch_size = 20;
 /// Consecutive failures that open an endpoint's circuit.
 constexpr int breaker_threshold = 5;
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             clock::now().time_since_epoch())
-      .count();
+/// Wall time in unix seconds, from the injected clock.
+std::int64_t unix_now(self_ptr self) {
+  return self->state.clock->unix_seconds();
+}
+
+/// Wall time as a time point (retry arithmetic).
+wall::time_point wall_now(self_ptr self) {
+  return wall::time_point(
+      std::chrono::milliseconds(self->state.clock->unix_ms()));
 }
 
 std::string iso8601(std::int64_t t) {
@@ -90,8 +96,10 @@ vetted_address(const auth::url& u, bool allow_private, std::string& error) {
   return chosen;
 }
 
+/// POSTs `body` to the endpoint, signed with the timestamp `now`.
 post_result post(const webhook_endpoint& ep, const std::string& msg_id,
-                 const std::string& body, const config::settings& cfg) {
+                 const std::string& body, const config::settings& cfg,
+                 std::int64_t now) {
   post_result out;
   auto u = auth::parse_url(ep.url);
   if (!u) {
@@ -101,7 +109,6 @@ post_result post(const webhook_endpoint& ep, const std::string& msg_id,
   auto addr = vetted_address(*u, cfg.webhooks.allow_private_targets, out.error);
   if (!addr)
     return out;
-  auto now = unix_now();
   auto ts = std::to_string(now);
   auto sig = auth::sign_webhook(ep.secret, msg_id, now, body);
   if (!sig) {
@@ -164,32 +171,24 @@ void record(self_ptr self, db::statement s) {
             });
 }
 
-void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
+void deliver(self_ptr self, const store::claimed_delivery& d) {
   auto& st = self->state;
   const auto& cfg = *st.cfg;
-  auto id = rs.at(i, "id").s;
-  auto ep_it = st.endpoints.find(rs.at(i, "endpoint_id").s);
-  auto attempts = rs.at(i, "attempts").i;
+  const auto& id = d.id;
+  auto ep_it = st.endpoints.find(d.endpoint_id);
+  auto attempts = d.attempts;
   if (ep_it == st.endpoints.end() || !ep_it->second.enabled) {
     // Endpoint gone or disabled meanwhile: park the delivery as pending.
-    record(self,
-           db::stmt("UPDATE webhook_deliveries SET status = 'pending', "
-                    "attempts = attempts - 1, next_attempt_at = ? WHERE id = ?",
-                    {value::integer(unix_now() + 60), value::text(id)}));
+    record(self, store::park(id, unix_now(self) + 60));
     return;
   }
   auto& ep = ep_it->second;
-  auto res = post(ep, id, rs.at(i, "payload").s, cfg);
-  auto now = unix_now();
+  auto res = post(ep, id, d.payload, cfg, unix_now(self));
+  auto now = unix_now(self);
   if (res.error.empty() && res.status >= 200 && res.status < 300) {
     ep.consecutive_failures = 0;
     ep.trips = 0;
-    record(self,
-           db::stmt("UPDATE webhook_deliveries SET status = 'succeeded', "
-                    "last_status_code = ?, last_error = NULL, delivered_at = ? "
-                    "WHERE id = ?",
-                    {value::integer(res.status), value::integer(now),
-                     value::text(id)}));
+    record(self, store::mark_succeeded(id, res.status, now));
     caf::anon_send(st.metrics,
                    metrics::inc("webhook_deliveries_total", {"succeeded"}));
     log::info("webhooks", "webhook-delivered",
@@ -214,14 +213,9 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
   policy.first_delay = std::chrono::seconds(cfg.webhooks.retry_first_delay);
   policy.cap = std::chrono::seconds(cfg.webhooks.retry_cap);
   policy.deadline = std::chrono::seconds(cfg.webhooks.retry_deadline);
-  auto created
-      = clock::time_point(std::chrono::seconds(rs.at(i, "created_at").i));
-  if (mail::give_up(created, clock::now(), policy)) {
-    record(self,
-           db::stmt("UPDATE webhook_deliveries SET status = 'failed', "
-                    "last_status_code = ?, last_error = ? WHERE id = ?",
-                    {res.status ? value::integer(res.status) : value::null(),
-                     value::text(err), value::text(id)}));
+  auto created = wall::time_point(std::chrono::seconds(d.created_at));
+  if (mail::give_up(created, wall_now(self), policy)) {
+    record(self, store::mark_failed(id, res.status, err));
     caf::anon_send(st.metrics,
                    metrics::inc("webhook_deliveries_total", {"failed"}));
     log::error("webhooks", "webhook-failed",
@@ -229,18 +223,12 @@ void deliver(self_ptr self, const db::rowset& rs, std::size_t i) {
     return;
   }
   auto next
-      = mail::next_attempt(static_cast<std::uint32_t>(attempts), clock::now(),
+      = mail::next_attempt(static_cast<std::uint32_t>(attempts), wall_now(self),
                            policy, mail::default_random_source());
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
                        next.time_since_epoch())
                        .count();
-  record(
-      self,
-      db::stmt("UPDATE webhook_deliveries SET status = 'pending', "
-               "last_status_code = ?, last_error = ?, next_attempt_at = ? "
-               "WHERE id = ?",
-               {res.status ? value::integer(res.status) : value::null(),
-                value::text(err), value::integer(next_unix), value::text(id)}));
+  record(self, store::reschedule(id, res.status, err, next_unix));
   caf::anon_send(st.metrics,
                  metrics::inc("webhook_deliveries_total", {"retried"}));
   log::warn(
@@ -252,37 +240,26 @@ void scan(self_ptr self) {
   auto& st = self->state;
   if (st.busy || !st.loaded)
     return;
-  auto now = unix_now();
+  auto now = unix_now(self);
   // Endpoints whose circuit is open are skipped; their deliveries wait.
-  std::string open = "''";
-  int open_count = 0;
+  std::vector<std::string> open;
   for (const auto& [id, ep] : st.endpoints)
-    if (ep.open_until > now) {
-      open += ",'" + id + "'"; // ids are our own uuids: safe to inline
-      ++open_count;
-    }
+    if (ep.open_until > now)
+      open.push_back(id);
+  auto open_count = static_cast<int>(open.size());
   caf::anon_send(st.metrics, metrics::set("webhook_circuits_open", open_count));
   st.busy = true;
   db::unit claim;
-  claim.statements.push_back(
-      db::stmt("UPDATE webhook_deliveries SET status = 'delivering', attempts "
-               "= attempts + 1 "
-               "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = "
-               "'pending' AND "
-               "next_attempt_at <= ? AND endpoint_id NOT IN ("
-                   + open
-                   + ") "
-                     "ORDER BY next_attempt_at, created_at LIMIT ?) "
-                     "RETURNING id, endpoint_id, payload, attempts, created_at",
-               {value::integer(now), value::integer(batch_size)}));
+  claim.statements.push_back(store::claim_due(now, open, batch_size));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
             std::size_t n = 0;
             if (r.ok && !r.results.empty()) {
-              n = r.results[0].rows.size();
-              for (std::size_t i = 0; i < n; ++i)
-                deliver(self, r.results[0], i);
+              auto claimed = store::decode_claimed(r.results[0]);
+              n = claimed.size();
+              for (const auto& d : claimed)
+                deliver(self, d);
             }
             self->state.busy = false;
             // One scan is complete: its claim and every attempt it led to.
@@ -299,34 +276,31 @@ void scan(self_ptr self) {
 }
 
 void load(self_ptr self) {
-  self->request(
-          self->state.db, db_timeout, atom::query_atom_v,
-          db::stmt("SELECT id, url, secret_enc, event_types, enabled FROM "
-                   "webhook_endpoints"))
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                store::endpoints())
       .then(
           [self](db::rowset& rs) {
             auto& st = self->state;
             std::map<std::string, webhook_endpoint> next;
-            for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+            for (const auto& row : store::decode_endpoints(rs)) {
               webhook_endpoint ep;
-              ep.id = rs.at(i, "id").s;
-              ep.url = rs.at(i, "url").s;
+              ep.id = row.id;
+              ep.url = row.url;
               auto secret = auth::secret_box::open(
-                  st.keys->webhooks, auth::to_bytes(rs.at(i, "secret_enc").s),
-                  ep.id);
+                  st.keys->webhooks, auth::to_bytes(row.secret_enc), ep.id);
               if (!secret) {
                 log::error("webhooks", "webhook-secret-undecryptable",
                            {{"endpoint_id", ep.id}});
                 continue;
               }
               ep.secret = auth::to_string(*secret);
-              auto types = nlohmann::json::parse(rs.at(i, "event_types").s,
-                                                 nullptr, false);
+              auto types
+                  = nlohmann::json::parse(row.event_types, nullptr, false);
               if (types.is_array())
                 for (const auto& t : types)
                   if (t.is_string())
                     ep.event_types.push_back(t.get<std::string>());
-              ep.enabled = rs.at(i, "enabled").i != 0;
+              ep.enabled = row.enabled;
               // Keep the breaker of endpoints that stay.
               if (auto old = st.endpoints.find(ep.id);
                   old != st.endpoints.end()) {
@@ -340,10 +314,7 @@ void load(self_ptr self) {
             if (!st.loaded) {
               st.loaded = true;
               // Deliveries a crash left "delivering" are tried again.
-              record(
-                  self,
-                  db::stmt("UPDATE webhook_deliveries SET status = 'pending' "
-                           "WHERE status = 'delivering'"));
+              record(self, store::requeue_interrupted());
             }
             scan(self);
           },
@@ -364,15 +335,9 @@ void upsert_config_endpoint(self_ptr self) {
       = auth::secret_box::seal(self->state.keys->webhooks,
                                auth::to_bytes(cfg.webhooks.secret), "config");
   db::unit u;
-  u.statements.push_back(db::stmt(
-      "INSERT INTO webhook_endpoints(id, url, secret_enc, event_types, "
-      "enabled, "
-      "created_at) VALUES ('config', ?1, ?2, ?3, 1, ?4) ON CONFLICT(id) DO "
-      "UPDATE "
-      "SET url = ?1, secret_enc = ?2, event_types = ?3, enabled = 1",
-      {value::text(cfg.webhooks.url), value::blob(auth::to_string(sealed)),
-       value::text(nlohmann::json(cfg.webhooks.event_types).dump()),
-       value::integer(unix_now())}));
+  u.statements.push_back(store::upsert_config_endpoint(
+      cfg.webhooks.url, auth::to_string(sealed),
+      nlohmann::json(cfg.webhooks.event_types).dump(), unix_now(self)));
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
       .then([self](db::unit_result&) { self->send(self, atom::load_atom_v); },
             [self](caf::error&) {
@@ -386,10 +351,7 @@ void upsert_config_endpoint(self_ptr self) {
 void purge(self_ptr self) {
   auto days = self->state.cfg->webhooks.retention_days;
   run_retention_purge(self, self->state.db,
-                      db::stmt("DELETE FROM webhook_deliveries WHERE status IN "
-                               "('succeeded', 'failed') "
-                               "AND created_at < ?",
-                               {value::integer(unix_now() - days * 86400)}),
+                      store::purge_finished(unix_now(self) - days * 86400),
                       retention_purge{"webhooks", "webhook-deliveries-purged",
                                       "webhook-purge-failed", days});
 }
@@ -410,19 +372,19 @@ bool webhook_wants(const std::vector<std::string>& event_types,
 
 webhook_actor::behavior_type
 webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
-             std::shared_ptr<const config::settings> cfg,
-             std::shared_ptr<const key_ring> keys, db_actor db,
-             metrics_actor metrics, auditor_actor auditor) {
+             webhook_options opts, db_actor db, metrics_actor metrics,
+             auditor_actor auditor) {
   auto& st = self->state;
-  st.cfg = std::move(cfg);
-  st.keys = std::move(keys);
+  st.cfg = std::move(opts.cfg);
+  st.keys = std::move(opts.keys);
+  st.clock = std::move(opts.clock);
   st.db = std::move(db);
   st.metrics = std::move(metrics);
   caf::anon_send(auditor, atom::subscribe_atom_v,
                  caf::actor_cast<audit_subscriber>(self));
   upsert_config_endpoint(self);
   self->send(self, atom::purge_atom_v);
-  self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
+  self->delayed_send(self, opts.first_tick, atom::tick_atom_v);
   return {
       [=](const audit_event& e) {
         auto& st = self->state;
@@ -430,7 +392,7 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
         if (e.type == "admin.request")
           return;
         db::unit u;
-        auto now = unix_now();
+        auto now = unix_now(self);
         nlohmann::json data
             = {{"user_id", e.user_id.empty() ? nlohmann::json(nullptr)
                                              : nlohmann::json(e.user_id)},
@@ -450,13 +412,8 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
         for (const auto& [id, ep] : st.endpoints) {
           if (!ep.enabled || !webhook_wants(ep.event_types, e.type))
             continue;
-          u.statements.push_back(
-              db::stmt("INSERT INTO webhook_deliveries(id, endpoint_id, "
-                       "event_type, payload, "
-                       "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                       {value::text("msg_" + auth::uuid_v4()), value::text(id),
-                        value::text(e.type), value::text(payload),
-                        value::integer(now), value::integer(now)}));
+          u.statements.push_back(store::insert_delivery(
+              "msg_" + auth::uuid_v4(), id, e.type, payload, now));
         }
         if (u.statements.empty())
           return;

@@ -5,6 +5,7 @@
 // exponential backoff and a circuit breaker per endpoint. Detached: each
 // POST blocks (libcurl) and must not stall other actors.
 // Every completed scan of the outbox counts in webhook_polls_total.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/metrics_actor.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
 
@@ -41,10 +43,21 @@ struct webhook_endpoint {
   int trips = 0;
 };
 
+struct webhook_options {
+  std::shared_ptr<const config::settings> cfg;
+  std::shared_ptr<const key_ring> keys;
+  /// Signature timestamps, retry times and the circuit breaker's cool-down
+  /// read this clock.
+  clock_ptr clock = real_clock();
+  /// When the first periodic scan runs (then every webhooks.poll_interval).
+  std::chrono::milliseconds first_tick = std::chrono::seconds(1);
+};
+
 struct webhook_state {
   static inline const char* name = "authsvc.webhooks";
   std::shared_ptr<const config::settings> cfg;
   std::shared_ptr<const key_ring> keys;
+  clock_ptr clock = real_clock();
   db_actor db;
   metrics_actor metrics;
   std::map<std::string, webhook_endpoint> endpoints;
@@ -55,9 +68,8 @@ struct webhook_state {
 /// Spawn with caf::detached.
 webhook_actor::behavior_type
 webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
-             std::shared_ptr<const config::settings> cfg,
-             std::shared_ptr<const key_ring> keys, db_actor db,
-             metrics_actor metrics, auditor_actor auditor);
+             webhook_options opts, db_actor db, metrics_actor metrics,
+             auditor_actor auditor);
 
 /// Whether an endpoint subscribed to `event_types` wants `type`
 /// ("*", an exact type, or a "family.*" prefix).

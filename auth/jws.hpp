@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/result.hpp"
 #include "auth/signing_key.hpp"
 
 namespace authsvc::auth {
@@ -42,30 +43,9 @@ enum class jws_errc : std::uint8_t {
 /// Stable snake_case name ("bad_signature") for logs and error mapping.
 std::string_view to_string(jws_errc e);
 
-/// Either a value or a jws_errc (an expected-style result).
+/// Either a value or a jws_errc (the service's one result template).
 template <class T>
-class jws_result {
-public:
-  jws_result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  jws_result(jws_errc e) : v_(std::in_place_index<1>, e) {}
-
-  bool has_value() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return has_value(); }
-
-  /// @pre has_value()
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  /// @pre !has_value()
-  jws_errc error() const { return std::get<1>(v_); }
-
-private:
-  std::variant<T, jws_errc> v_;
-};
+using jws_result = basic_result<T, jws_errc>;
 
 /// Longest token verify_jws looks at; longer input is malformed unread.
 inline constexpr std::size_t max_jws_size = std::size_t{8} * 1024;

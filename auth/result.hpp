@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -84,15 +85,21 @@ private:
   std::string detail_;
 };
 
-/// A value of type T or an error.
-template <class T>
-class result {
+/// A value of type T or an error of type E: the one result template of the
+/// service. `result<T>` (below) carries an authsvc::error; auth/webauthn and
+/// mail/ instantiate it with their own richer error types (a failure with
+/// its reason, a mail error with its message) instead of keeping their own.
+template <class T, class E>
+class basic_result {
 public:
-  result(T value) : data_(std::move(value)) {}
-  result(error err) : data_(std::move(err)) {}
-  template <class E, class = decltype(error_domain_of<E>::value)>
-  result(E code, std::string detail = {})
-      : data_(error{code, std::move(detail)}) {}
+  basic_result(T value) : data_(std::move(value)) {}
+  basic_result(E err) : data_(std::move(err)) {}
+  /// From a code and a detail, for error types built that way.
+  template <class C, class = std::enable_if_t<
+                         std::is_enum_v<C>
+                         && std::is_constructible_v<E, C, std::string>>>
+  basic_result(C code, std::string detail = {})
+      : data_(E(code, std::move(detail))) {}
 
   bool ok() const noexcept { return data_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -107,11 +114,20 @@ public:
   const T* operator->() const { return &value(); }
 
   /// The error. @pre !ok()
-  const error& err() const { return std::get<1>(data_); }
+  const E& err() const { return std::get<1>(data_); }
+
+  /// The error's reason, or "" on success (for error types that name one).
+  std::string_view reason() const {
+    return ok() ? std::string_view{} : err().reason();
+  }
 
 private:
-  std::variant<T, error> data_;
+  std::variant<T, E> data_;
 };
+
+/// A value of type T or a typed error.
+template <class T>
+using result = basic_result<T, error>;
 
 /// The value of an operation that yields nothing but success.
 struct done {};

@@ -2,7 +2,9 @@
 
 namespace authsvc::db::admin_keys_store {
 
-statement find_live(const std::string& key_hash) {
+// -- email sign-in --
+
+statement active_key(const std::string& key_hash) {
   return stmt("SELECT id FROM admin_api_keys WHERE key_hash = ? "
               "AND revoked_at IS NULL",
               {value::text(key_hash)});
@@ -13,6 +15,8 @@ std::optional<std::string> decode_key_id(const rowset& rs) {
     return std::nullopt;
   return rs.at(0, "id").s;
 }
+
+// -- admin --
 
 statement insert(const std::string& id, const std::string& name,
                  const std::string& key_hash) {

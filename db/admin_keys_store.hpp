@@ -1,6 +1,8 @@
 #pragma once
-// The admin_api_keys table: admin API keys, stored as the HMAC of the key
-// (never the key itself).
+// Admin API keys (`admin_api_keys`, stored as HMACs of the key): the
+// statements that create, list, revoke and check them. Plain functions that
+// build db::statement values; the DB actor runs them. No other file holds
+// admin_api_keys SQL.
 #include <optional>
 #include <string>
 
@@ -8,11 +10,16 @@
 
 namespace authsvc::db::admin_keys_store {
 
-/// Finds the live (not revoked) key with HMAC `key_hash`.
-statement find_live(const std::string& key_hash);
+// -- email sign-in --
+// (the front's admin guard; placed with this helper's operations)
 
-/// The id of the key find_live() found, if any.
+/// Reads the id of the unrevoked key whose HMAC is `key_hash`.
+statement active_key(const std::string& key_hash);
+
+/// The key id active_key found, if any.
 std::optional<std::string> decode_key_id(const rowset& rs);
+
+// -- admin --
 
 /// Adds a key named `name` (created now, by the database's clock).
 statement insert(const std::string& id, const std::string& name,

@@ -38,12 +38,6 @@ user_record decode_user(const rowset& rs, std::size_t row = 0);
 
 // -- admin --
 
-/// Reads the user with id `id` (decode with decode_found_user()).
-statement find_user(const std::string& id);
-
-/// The user find_user() read; store_errc::not_found when there is none.
-result<user_record> decode_found_user(const rowset& rs);
-
 /// Reads whether a user with id `id` exists (decode with decode_exists()).
 statement user_exists(const std::string& id);
 
@@ -95,6 +89,24 @@ result<done> decode_set_disabled(const unit_result& r);
 statement delete_user(const std::string& id);
 
 // -- email sign-in --
+
+/// Appends the sign-up of a flow's address and the read of its user: an
+/// upsert that creates the account (`new_id`, `now`) unless it exists, then
+/// the enabled user of `email`, or the unit fails with `fail_code`. Sign-up
+/// happens when a flow for a new address completes, never when it starts.
+/// @returns the index of the statement whose rows decode_user reads.
+std::size_t append_sign_up(unit& u, const value& email,
+                           const std::string& new_id, std::int64_t now,
+                           const std::string& fail_code);
+
+/// Reads the user with id `id` (disabled ones too).
+statement by_id(const std::string& id);
+
+/// Reads the user with the normalised address `email` (disabled ones too).
+statement by_email(const std::string& email);
+
+/// The user a by_id / by_email read found, if any.
+std::optional<user_record> decode_found_user(const rowset& rs);
 
 // -- passkeys and TOTP --
 

@@ -5,6 +5,167 @@
 
 namespace authsvc::db::webhooks_store {
 
+namespace {
+
+value status_or_null(std::int64_t status_code) {
+  return status_code ? value::integer(status_code) : value::null();
+}
+
+} // namespace
+
+// -- endpoints ---------------------------------------------------------------
+
+statement endpoints() {
+  return stmt("SELECT id, url, secret_enc, event_types, enabled FROM "
+              "webhook_endpoints");
+}
+
+std::vector<endpoint_row> decode_endpoints(const rowset& rs) {
+  std::vector<endpoint_row> out;
+  out.reserve(rs.rows.size());
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    endpoint_row e;
+    e.id = rs.at(i, "id").s;
+    e.url = rs.at(i, "url").s;
+    e.secret_enc = rs.at(i, "secret_enc").s;
+    e.event_types = rs.at(i, "event_types").s;
+    e.enabled = rs.at(i, "enabled").i != 0;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+statement upsert_config_endpoint(const std::string& url,
+                                 const std::string& secret_enc,
+                                 const std::string& event_types,
+                                 std::int64_t now) {
+  return stmt(
+      "INSERT INTO webhook_endpoints(id, url, secret_enc, event_types, "
+      "enabled, "
+      "created_at) VALUES ('config', ?1, ?2, ?3, 1, ?4) ON CONFLICT(id) DO "
+      "UPDATE "
+      "SET url = ?1, secret_enc = ?2, event_types = ?3, enabled = 1",
+      {value::text(url), value::blob(secret_enc), value::text(event_types),
+       value::integer(now)});
+}
+
+// -- the outbox --------------------------------------------------------------
+
+statement insert_delivery(const std::string& id,
+                          const std::string& endpoint_id,
+                          const std::string& event_type,
+                          const std::string& payload, std::int64_t now) {
+  return stmt("INSERT INTO webhook_deliveries(id, endpoint_id, "
+              "event_type, payload, "
+              "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+              {value::text(id), value::text(endpoint_id),
+               value::text(event_type), value::text(payload),
+               value::integer(now), value::integer(now)});
+}
+
+statement claim_due(std::int64_t now, const std::vector<std::string>& open_ids,
+                    std::int64_t batch) {
+  std::string open = "''";
+  for (const auto& id : open_ids)
+    open += ",'" + id + "'"; // ids are our own uuids: safe to inline
+  return stmt("UPDATE webhook_deliveries SET status = 'delivering', attempts "
+              "= attempts + 1 "
+              "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = "
+              "'pending' AND "
+              "next_attempt_at <= ? AND endpoint_id NOT IN ("
+                  + open
+                  + ") "
+                    "ORDER BY next_attempt_at, created_at LIMIT ?) "
+                    "RETURNING id, endpoint_id, payload, attempts, created_at",
+              {value::integer(now), value::integer(batch)});
+}
+
+std::vector<claimed_delivery> decode_claimed(const rowset& rs) {
+  std::vector<claimed_delivery> out;
+  out.reserve(rs.rows.size());
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    claimed_delivery d;
+    d.id = rs.at(i, "id").s;
+    d.endpoint_id = rs.at(i, "endpoint_id").s;
+    d.payload = rs.at(i, "payload").s;
+    d.attempts = rs.at(i, "attempts").i;
+    d.created_at = rs.at(i, "created_at").i;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+statement requeue_interrupted() {
+  return stmt("UPDATE webhook_deliveries SET status = 'pending' "
+              "WHERE status = 'delivering'");
+}
+
+statement park(const std::string& id, std::int64_t next_attempt_at) {
+  return stmt("UPDATE webhook_deliveries SET status = 'pending', "
+              "attempts = attempts - 1, next_attempt_at = ? WHERE id = ?",
+              {value::integer(next_attempt_at), value::text(id)});
+}
+
+// -- outcomes ----------------------------------------------------------------
+
+statement mark_succeeded(const std::string& id, std::int64_t status_code,
+                         std::int64_t now) {
+  return stmt("UPDATE webhook_deliveries SET status = 'succeeded', "
+              "last_status_code = ?, last_error = NULL, delivered_at = ? "
+              "WHERE id = ?",
+              {value::integer(status_code), value::integer(now),
+               value::text(id)});
+}
+
+statement mark_failed(const std::string& id, std::int64_t status_code,
+                      const std::string& error) {
+  return stmt("UPDATE webhook_deliveries SET status = 'failed', "
+              "last_status_code = ?, last_error = ? WHERE id = ?",
+              {status_or_null(status_code), value::text(error),
+               value::text(id)});
+}
+
+statement reschedule(const std::string& id, std::int64_t status_code,
+                     const std::string& error, std::int64_t next_attempt_at) {
+  return stmt("UPDATE webhook_deliveries SET status = 'pending', "
+              "last_status_code = ?, last_error = ?, next_attempt_at = ? "
+              "WHERE id = ?",
+              {status_or_null(status_code), value::text(error),
+               value::integer(next_attempt_at), value::text(id)});
+}
+
+// -- reads -------------------------------------------------------------------
+
+statement deliveries_to(const std::string& endpoint_id) {
+  return stmt("SELECT id, status, attempts, next_attempt_at, "
+              "COALESCE(last_error, '') AS last_error FROM webhook_deliveries "
+              "WHERE endpoint_id = ? ORDER BY created_at, id",
+              {value::text(endpoint_id)});
+}
+
+std::vector<delivery_state> decode_deliveries(const rowset& rs) {
+  std::vector<delivery_state> out;
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    delivery_state d;
+    d.id = rs.at(i, "id").s;
+    d.status = rs.at(i, "status").s;
+    d.attempts = rs.at(i, "attempts").i;
+    d.next_attempt_at = rs.at(i, "next_attempt_at").i;
+    d.last_error = rs.at(i, "last_error").s;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// -- retention ---------------------------------------------------------------
+
+statement purge_finished(std::int64_t cutoff) {
+  return stmt("DELETE FROM webhook_deliveries WHERE status IN "
+              "('succeeded', 'failed') "
+              "AND created_at < ?",
+              {value::integer(cutoff)});
+}
+
 // -- admin --
 
 statement admin_list_endpoints() {

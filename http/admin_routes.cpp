@@ -29,11 +29,6 @@ namespace users_store = db::users_store;
 namespace ip_filters_store = db::ip_filters_store;
 namespace webhooks_store = db::webhooks_store;
 
-/// Seconds since the epoch, from the service's clock.
-std::int64_t now_of(const context_ptr& ctx) {
-  return ctx->svc().clock->unix_seconds();
-}
-
 /// Answers a failure of the admin API: the api.md code and status from the
 /// one table (http/error_table.cpp), with an optional message and details.
 void reply_admin_error(const context_ptr& ctx, const error& e,
@@ -163,8 +158,8 @@ void read_as(const context_ptr& ctx, db::statement s, Decode decode,
           [decode, then](db::rowset& rs) mutable { then(decode(rs)); });
 }
 
-/// Runs the read `s`, decodes it with `decode` (a result<T>), and hands the
-/// value to `then`; answers 404 not_found when there is none.
+/// Runs the read `s`, decodes it with `decode` (a result<T> or optional), and
+/// hands the value to `then`; answers 404 not_found when there is none.
 template <class Decode, class Then>
 void read_or_404(const context_ptr& ctx, db::statement s, Decode decode,
                  Then then) {
@@ -241,7 +236,7 @@ nlohmann::json admin_user_json(const users_store::admin_user& u) {
 }
 
 void reply_admin_user(const context_ptr& ctx, const std::string& id) {
-  reply_one(ctx, users_store::admin_user_by_id(id, now_of(ctx)),
+  reply_one(ctx, users_store::admin_user_by_id(id, unix_now(ctx)),
             users_store::decode_admin_user, admin_user_json);
 }
 
@@ -337,7 +332,7 @@ void admin_users(const context_ptr& ctx) {
   if (!time_id_cursor(cursor, c_time, c_id))
     return reply_invalid(ctx, {{"cursor", "is malformed"}});
   read_page(ctx,
-            users_store::admin_users_page(search, now_of(ctx), c_time, c_id,
+            users_store::admin_users_page(search, unix_now(ctx), c_time, c_id,
                                           limit + 1),
             users_store::decode_admin_users, limit, "users", admin_user_json,
             [](const auto& u) { return time_id_key(u); });
@@ -357,7 +352,7 @@ void admin_user_patch(const context_ptr& ctx) {
   bool disabled = it->get<bool>();
   auto id = ctx->params["id"];
   write_or_404(
-      ctx, users_store::set_disabled(id, disabled, now_of(ctx)),
+      ctx, users_store::set_disabled(id, disabled, unix_now(ctx)),
       users_store::decode_set_disabled, [ctx, id, disabled](done) {
         ctx->audit(disabled ? "user.disabled" : "user.enabled", true, id);
         if (!disabled)
@@ -371,7 +366,7 @@ void admin_user_patch(const context_ptr& ctx) {
 void admin_user_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
   read_or_404(
-      ctx, users_store::find_user(id), users_store::decode_found_user,
+      ctx, users_store::by_id(id), users_store::decode_found_user,
       [ctx, id](const user_info& user) {
         revoke_then(
             ctx, make_revocation(ctx, {}, id, {}, "account_deleted"),
@@ -384,7 +379,7 @@ void admin_user_delete(const context_ptr& ctx) {
                   db::mail_store::delete_for_recipient(user.email));
               u.statements.push_back(users_store::delete_user(user.id));
               u.statements.push_back(
-                  account_deleted_mail(ctx, user, now_of(ctx)));
+                  account_deleted_mail(ctx, user, unix_now(ctx)));
               db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
                 if (!r.ok)
                   return ctx->reply_internal("user delete failed: "
@@ -414,7 +409,7 @@ void admin_user_unlock(const context_ptr& ctx) {
 
 void admin_user_sessions(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  auto now = now_of(ctx);
+  auto now = unix_now(ctx);
   // The session actor owns live sessions (its last_seen_at is the one
   // /v1/me/sessions shows); the database only says whether the user exists.
   read_or_404(ctx, users_store::user_exists(id), users_store::decode_exists,
@@ -438,7 +433,7 @@ void admin_user_sessions(const context_ptr& ctx) {
 
 void admin_user_sessions_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  read_or_404(ctx, users_store::find_user(id), users_store::decode_found_user,
+  read_or_404(ctx, users_store::by_id(id), users_store::decode_found_user,
               [ctx, id](const user_info& user) {
                 revoke_then(
                     ctx, make_revocation(ctx, {}, id, {}, "revoked_by_admin"),
@@ -529,7 +524,7 @@ void admin_stats(const context_ptr& ctx) {
 }
 
 static void admin_stats_now(const context_ptr& ctx) {
-  read_as(ctx, db::stats_store::read_totals(now_of(ctx)),
+  read_as(ctx, db::stats_store::read_totals(unix_now(ctx)),
           db::stats_store::decode_totals,
           [ctx](const db::stats_store::totals& t) {
             ctx->reply_json(200, {{"total_users", t.total_users},
@@ -582,7 +577,7 @@ void admin_ip_filter_create(const context_ptr& ctx) {
   db_write(
       ctx,
       ip_filters_store::create(auth::uuid_v4(), block->to_string(), *action,
-                               reason.value_or(""), ctx->actor, now_of(ctx)),
+                               reason.value_or(""), ctx->actor, unix_now(ctx)),
       [ctx](db::unit_result& r) {
         auto created = ip_filters_store::decode_created(r);
         if (!created)
@@ -683,7 +678,7 @@ void admin_webhook_create(const context_ptr& ctx) {
   if (errors.reply_if_any(ctx))
     return;
   webhooks_store::admin_endpoint ep{auth::uuid_v4(), *url, types.dump(),
-                                    enabled, now_of(ctx)};
+                                    enabled, unix_now(ctx)};
   auto secret = auth::generate_webhook_secret();
   auto sealed = auth::secret_box::seal(ctx->svc().keys->webhooks,
                                        auth::to_bytes(secret), ep.id);
@@ -756,7 +751,7 @@ void admin_keys_rotate(const context_ptr& ctx) {
             ctx->audit("keys.rotated", true, {}, {}, {{"kid", kid}});
             ctx->reply_json(200, {{"kid", kid},
                                   {"alg", ctx->cfg().tokens.algorithm},
-                                  {"created_at", now_of(ctx)}});
+                                  {"created_at", unix_now(ctx)}});
           },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }

@@ -1,54 +1,32 @@
-#include "db/users_store.hpp"
 #include "http/email_routes.hpp"
 
+#include "actors/email_flows.hpp"
 #include "actors/email_start_flow.hpp"
-#include "auth/crypto.hpp"
 #include "auth/cross_device.hpp"
 #include "auth/email_address.hpp"
-#include "auth/ids.hpp"
-#include "auth/otp_code.hpp"
-#include "auth/secret_box.hpp"
 #include "auth/url.hpp"
-#include "core/log.hpp"
-#include "http/pages.hpp"
+#include "db/flows_store.hpp"
+#include "http/error_table.hpp"
 #include "http/lockout.hpp"
+#include "http/pages.hpp"
 #include "http/rate_limit.hpp"
 #include "http/route_helpers.hpp"
-#include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
 
 namespace {
 
-using db::value;
-
-/// Upserts the user of a flow's address and selects it (statement indexes
-/// after `email_ref`'s statement). Sign-up happens here, when a flow for a
-/// new address completes, never when it starts.
-void append_user_statements(db::unit& u, const value& email,
-                            const std::string& fail_code) {
-  auto now = unix_now();
-  u.statements.push_back(db::stmt("INSERT INTO users(id, email, created_at, "
-                                  "updated_at) VALUES (?, ?, ?, ?) "
-                                  "ON CONFLICT(email) DO NOTHING",
-                                  {value::text(auth::uuid_v4()), email,
-                                   value::integer(now), value::integer(now)}));
-  u.statements.push_back(db::stmt_one(
-      "SELECT id, email, display_name, locale, created_at, disabled FROM users "
-      "WHERE email = ? AND disabled = 0",
-      {email}, fail_code));
-}
-
+/// One attempt's metrics and audit event ("magic_link" or "otp").
 void count_attempt(const context_ptr& ctx, const char* method, bool ok,
                    const std::string& user_id = {},
                    const std::string& email = {}) {
-  caf::anon_send(ctx->svc().metrics,
-                 metrics::inc("auth_attempts_total",
-                              {method, ok ? "success" : "failure"}));
-  std::string m = method;
-  ctx->audit(m == "otp" ? (ok ? "email.code_verified" : "email.code_failed")
-                        : (ok ? "email.link_verified" : "email.link_failed"),
-             ok, user_id, email);
+  email_flows_detail::count_attempt(ctx->svc(), requester_of(ctx), method, ok,
+                                    user_id, email);
+}
+
+/// Answers a typed error of a flow (its api.md code and status).
+void reply_flow_error(const context_ptr& ctx, const error& e) {
+  ctx->reply_error(http::to_api_error(e));
 }
 
 bool wants_form(const context_ptr& ctx) {
@@ -66,15 +44,26 @@ void reply_page(const context_ptr& ctx, std::uint16_t status, bool ok,
   ctx->reply(http::page_response(status, "link_result", vars));
 }
 
-void link_failure(const context_ptr& ctx, bool form, const std::string& code) {
-  count_attempt(ctx, "magic_link", false);
+/// A refused link whose attempt is already counted: JSON callers get the
+/// error, a form the result page.
+void link_refused(const context_ptr& ctx, bool form, const error& e) {
   if (!form)
-    return ctx->reply_error(code == "service_unavailable" ? code
-                                                          : "invalid_link");
+    return reply_flow_error(ctx, e);
   reply_page(ctx, 400, false, "This link can't be used",
              "The sign-in link is invalid, was already used, or has "
              "expired. Please request a new one.",
              "invalid_link");
+}
+
+/// A refused link: counts the attempt, then answers invalid_link.
+void link_failure(const context_ptr& ctx, bool form) {
+  count_attempt(ctx, "magic_link", false);
+  link_refused(ctx, form, email_errc::invalid_link);
+}
+
+/// A flow's caf::error (the DB or session actor did not answer).
+auto failure(const context_ptr& ctx) {
+  return [ctx](caf::error& e) { ctx->reply_failure(e); };
 }
 
 /// What pressing a button on the confirmation page asks for.
@@ -133,141 +122,98 @@ bool form_origin_ok(const context_ptr& ctx) {
 /// one-time exchange code in the fragment, to the flow's redirect_to when
 /// the allow list still permits it, else to our own /login page (which
 /// trades the code). Tokens never travel in URLs.
-void sign_in_link_holder(const context_ptr& ctx, bool form,
-                         const std::string& redirect_to,
-                         const user_info& user) {
-  auto redirect = redirect_to;
+void reply_link_holder(const context_ptr& ctx, bool form,
+                       const email_signed_in& in) {
+  auto redirect = in.redirect_to;
   // The allow list may have shrunk since the flow started.
   if (!redirect.empty()
       && !auth::redirect_allowed(redirect, ctx->cfg().auth.redirect_allow_list))
     redirect.clear();
   if (redirect.empty())
     redirect = ctx->cfg().server.public_url + "/login";
-  open_session(
-      ctx, user, "magic_link", [ctx, form, redirect, user](token_result& t) {
-        count_attempt(ctx, "magic_link", t.error.empty(), user.id, user.email);
-        if (!form)
-          return reply_tokens(ctx, t);
-        if (!t.error.empty())
-          return link_failure(ctx, form, t.error);
-        auto code = auth::random_token(32);
-        auto now = unix_now();
-        auto payload = token_json(t.tokens).dump();
-        auto hash = auth::token_hash(code);
-        auto sealed = auth::secret_box::seal(ctx->svc().keys->payloads,
-                                             auth::to_bytes(payload), hash);
-        db::unit x;
-        x.statements.push_back(db::stmt(
-            "INSERT INTO exchange_codes(code_hash, session_id, payload_enc, "
-            "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-            {value::text(hash), value::text(t.tokens.session_id),
-             value::blob(auth::to_string(sealed)), value::integer(now),
-             value::integer(now + ctx->cfg().auth.exchange_code_ttl)}));
-        db_write(ctx, std::move(x), [ctx, redirect, code](db::unit_result& r) {
-          if (!r.ok)
-            return ctx->reply_internal("exchange insert failed");
+  const auto& t = in.tokens;
+  if (!form)
+    return reply_tokens(ctx, t);
+  if (!t.error.empty())
+    return link_failure(ctx, form);
+  issue_exchange_code(
+      ctx->self, ctx->svc(), t.tokens.session_id, token_json(t.tokens).dump(),
+      [ctx, redirect](exchange_code_outcome& o) {
+        guarded(ctx, [&] {
+          if (!o.internal_cause.empty())
+            return ctx->reply_internal(o.internal_cause);
           http::response res;
           res.status = 303;
-          res.set_header("Location", redirect + "#code=" + code);
+          res.set_header("Location", redirect + "#code=" + o.code);
           res.set_header("Cache-Control", "no-store");
           res.set_header("Content-Security-Policy", http::page_csp);
           ctx->reply(std::move(res));
         });
-      });
+      },
+      failure(ctx));
 }
 
-/// The default button: consume the link and sign in its holder. The flow
-/// becomes `collected`, so the starter's exchange gets nothing.
+/// The default button: consume the link and sign in its holder.
 void consume_and_sign_in(const context_ptr& ctx, bool form,
                          const std::string& token) {
-  auto now = unix_now();
-  // One statement consumes the token: of two concurrent clicks, exactly one
-  // sees its row.
-  db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "UPDATE email_flows SET status = 'collected', consumed_at = ?1 "
-      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
-      "RETURNING id, email, redirect_to",
-      {value::integer(now), value::text(auth::token_hash(token))},
-      "invalid_link"));
-  append_user_statements(u, value::ref(0, "email"), "invalid_link");
-  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
-    if (!r.ok)
-      return link_failure(ctx, form, r.fail_code);
-    sign_in_link_holder(ctx, form, r.results[0].at(0, "redirect_to").s,
-                        db::users_store::decode_user(r.results[2]));
-  });
+  sign_in_by_link(
+      ctx->self, ctx->svc(), requester_of(ctx), token,
+      [ctx, form](result<email_signed_in>& r) {
+        guarded(ctx, [&] {
+          if (!r)
+            return link_refused(ctx, form, r.err());
+          reply_link_holder(ctx, form, *r);
+        });
+      },
+      failure(ctx));
 }
 
 /// The hand-over: approved only when the picked number is the starter's.
-/// One statement decides and consumes, so a wrong pick burns the flow (no
-/// second guess) and two concurrent picks cannot both count.
 void consume_and_approve(const context_ptr& ctx, bool form,
                          const std::string& token, int match) {
-  auto now = unix_now();
-  db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "UPDATE email_flows SET consumed_at = ?1, status = CASE WHEN "
-      "match_number = ?3 THEN 'approved' ELSE 'dead' END "
-      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
-      "AND match_number IS NOT NULL RETURNING id, email, status",
-      {value::integer(now), value::text(auth::token_hash(token)),
-       value::integer(match)},
-      "invalid_link"));
-  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
-    if (!r.ok)
-      return link_failure(ctx, form, r.fail_code);
-    const auto& row = r.results[0];
-    auto email = row.at(0, "email").s;
-    nlohmann::json meta = {{"flow_id", row.at(0, "id").s}};
-    if (row.at(0, "status").s != "approved") {
-      meta["reason"] = "wrong_number";
-      ctx->audit("email.handover_refused", false, {}, email, meta);
-      caf::anon_send(
-          ctx->svc().metrics,
-          metrics::inc("auth_attempts_total", {"magic_link", "failure"}));
-      if (!form)
-        return ctx->reply_error("handover_refused");
-      return reply_page(
-          ctx, 400, false, "The numbers did not match",
-          "Nobody was signed in, and this link can no longer be used. If "
-          "you started this sign-in yourself, start again; if you did not, "
-          "you can ignore the email.",
-          "handover_refused");
-    }
-    ctx->audit("email.handover_approved", true, {}, email, meta);
-    if (!form)
-      return ctx->reply_json(200, {{"status", "approved"}});
-    reply_page(ctx, 200, true, "Sign-in approved",
-               "The device that asked is being signed in. You can close "
-               "this tab.");
-  });
+  approve_handover(
+      ctx->self, ctx->svc(), requester_of(ctx), token, match,
+      [ctx, form](result<done>& r) {
+        guarded(ctx, [&] {
+          if (!r && r.err().is(email_errc::handover_refused)) {
+            if (!form)
+              return reply_flow_error(ctx, r.err());
+            return reply_page(
+                ctx, 400, false, "The numbers did not match",
+                "Nobody was signed in, and this link can no longer be used. "
+                "If you started this sign-in yourself, start again; if you "
+                "did not, you can ignore the email.",
+                "handover_refused");
+          }
+          if (!r)
+            return link_refused(ctx, form, r.err());
+          if (!form)
+            return ctx->reply_json(200, {{"status", "approved"}});
+          reply_page(ctx, 200, true, "Sign-in approved",
+                     "The device that asked is being signed in. You can close "
+                     "this tab.");
+        });
+      },
+      failure(ctx));
 }
 
 /// "This was not me": the flow is cancelled and the report audited.
 void consume_and_deny(const context_ptr& ctx, bool form,
                       const std::string& token) {
-  auto now = unix_now();
-  db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "UPDATE email_flows SET status = 'dead', consumed_at = ?1 "
-      "WHERE link_hash = ?2 AND status = 'pending' AND expires_at > ?1 "
-      "RETURNING id, email, ip",
-      {value::integer(now), value::text(auth::token_hash(token))},
-      "invalid_link"));
-  db_write(ctx, std::move(u), [ctx, form](db::unit_result& r) {
-    if (!r.ok)
-      return link_failure(ctx, form, r.fail_code);
-    const auto& row = r.results[0];
-    ctx->audit(
-        "email.sign_in_reported", true, {}, row.at(0, "email").s,
-        {{"flow_id", row.at(0, "id").s}, {"requester_ip", row.at(0, "ip").s}});
-    if (!form)
-      return ctx->reply_json(200, {{"status", "cancelled"}});
-    reply_page(ctx, 200, true, "Sign-in cancelled",
-               "Thank you. Nobody was signed in with this link, and it can "
-               "no longer be used. Your account is unchanged.");
-  });
+  deny_link(
+      ctx->self, ctx->svc(), requester_of(ctx), token,
+      [ctx, form](result<done>& r) {
+        guarded(ctx, [&] {
+          if (!r)
+            return link_refused(ctx, form, r.err());
+          if (!form)
+            return ctx->reply_json(200, {{"status", "cancelled"}});
+          reply_page(ctx, 200, true, "Sign-in cancelled",
+                     "Thank you. Nobody was signed in with this link, and it "
+                     "can no longer be used. Your account is unchanged.");
+        });
+      },
+      failure(ctx));
 }
 
 } // namespace
@@ -335,23 +281,19 @@ void email_link_page(const context_ptr& ctx) {
   // Reads only (mail scanners prefetch links): who asked, from where, when,
   // so the person deciding can tell whether it was them.
   db_read(ctx,
-          db::stmt("SELECT ip, user_agent, created_at, match_choices FROM "
-                   "email_flows WHERE link_hash = ? AND status = 'pending' "
-                   "AND expires_at > ?",
-                   {value::text(auth::token_hash(token)),
-                    value::integer(unix_now())}),
+          db::flows_store::pending_by_link(auth::token_hash(token),
+                                           unix_now(ctx)),
           [ctx, token](db::rowset& rs) {
-            if (rs.empty())
+            auto flow = db::flows_store::decode_link_view(rs);
+            if (!flow)
               return ctx->reply(http::page_response(400, "confirm_link",
                                                     {{"has_token", false}}));
-            nlohmann::json vars
-                = {{"has_token", true},
-                   {"token", token},
-                   {"ip", rs.at(0, "ip").s},
-                   {"device", device_text(rs.at(0, "user_agent").s)},
-                   {"time", utc_time(rs.at(0, "created_at").i)}};
-            if (auto c
-                = auth::decode_match_choices(rs.at(0, "match_choices").s)) {
+            nlohmann::json vars = {{"has_token", true},
+                                   {"token", token},
+                                   {"ip", flow->ip},
+                                   {"device", device_text(flow->user_agent)},
+                                   {"time", utc_time(flow->created_at)}};
+            if (auto c = auth::decode_match_choices(flow->match_choices)) {
               auto choices = nlohmann::json::array();
               for (auto n : *c)
                 choices.push_back(std::to_string(n));
@@ -376,7 +318,7 @@ void email_link_consume(const context_ptr& ctx) {
         || (*action == link_action::approve
             && (match.size() != 2
                 || match.find_first_not_of("0123456789") != std::string::npos)))
-      return link_failure(ctx, form, "invalid_link");
+      return link_failure(ctx, form);
     lr.action = *action;
     if (lr.action == link_action::approve)
       lr.match = std::stoi(match);
@@ -406,7 +348,7 @@ void email_link_consume(const context_ptr& ctx) {
     lr.action = *action;
   }
   if (lr.token.empty() || lr.token.size() > 128)
-    return link_failure(ctx, form, "invalid_link");
+    return link_failure(ctx, form);
   switch (lr.action) {
   case link_action::sign_in:
     return consume_and_sign_in(ctx, form, lr.token);
@@ -430,97 +372,16 @@ void email_verify_code(const context_ptr& ctx) {
     errors.add("code", "must be 6 digits");
   if (errors.reply_if_any(ctx))
     return;
-  auto now = unix_now();
-  // Count the attempt first (atomically), then compare: a flood of guesses
-  // in parallel cannot exceed the limit.
-  db::unit attempt;
-  attempt.statements.push_back(db::stmt_one(
-      "UPDATE email_flows SET code_attempts = code_attempts + 1 "
-      "WHERE id = ?1 AND status = 'pending' AND expires_at > ?2 "
-      "AND code_attempts < ?3 RETURNING email, code_hash, code_attempts, "
-      "(SELECT id FROM users WHERE users.email = email_flows.email) AS "
-      "user_id, "
-          + lockout::locked_until_sql(
-              "(SELECT id FROM users WHERE users.email = email_flows.email)",
-              "email_code", "?4")
-          + " AS locked_until",
-      {value::text(*flow_id), value::integer(now),
-       value::integer(ctx->cfg().auth.code_max_attempts),
-       value::text(lockout_source(ctx))},
-      "flow_expired"));
-  auto id = *flow_id;
-  auto entered = *code;
-  db_write(
-      ctx, std::move(attempt), [ctx, id, entered, now](db::unit_result& r) {
-        if (!r.ok) {
-          count_attempt(ctx, "otp", false);
-          return reply_db_failure(ctx, r, "flow_expired");
-        }
-        const auto& row = r.results[0];
-        // Locked for this account from this source: answers exactly like a
-        // wrong code (lockout); other sources are not affected.
-        bool locked = row.at(0, "locked_until").i > now;
-        bool match
-            = !locked
-              && auth::verify_otp_code(ctx->svc().keys->code_hmac, id, entered,
-                                       row.at(0, "code_hash").s);
-        if (!match) {
-          count_attempt(ctx, "otp", false);
-          auto refuse = [ctx, id,
-                         dead = row.at(0, "code_attempts").i
-                                >= ctx->cfg().auth.code_max_attempts] {
-            if (!dead)
-              return ctx->reply_error("invalid_code");
-            db::unit kill;
-            kill.statements.push_back(
-                db::stmt("UPDATE email_flows SET status = 'dead' WHERE id "
-                         "= ? AND status = 'pending'",
-                         {value::text(id)}));
-            ctx->self
-                ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                          std::move(kill))
-                .then(
-                    [ctx](db::unit_result&) {
-                      ctx->reply_error("invalid_code");
-                    },
-                    [ctx](caf::error& e) { ctx->reply_failure(e); });
-          };
-          // Every refusal costs one more commit of one written page:
-          // recording the failure of a known address, or the timing pad
-          // for an unknown or locked one, so the timing does not tell.
-          auto user_id = row.at(0, "user_id").s;
-          if (locked || user_id.empty())
-            return db_write(ctx, timing_pad_unit(),
-                            [refuse](db::unit_result&) { refuse(); });
-          return record_failure(ctx, user_id, row.at(0, "email").s,
-                                "email_code", refuse);
-        }
-        db::unit done;
-        done.statements.push_back(db::stmt_one(
-            "UPDATE email_flows SET status = 'collected', consumed_at = ? "
-            "WHERE id = ? AND status = 'pending' RETURNING email",
-            {value::integer(now), value::text(id)}, "flow_expired"));
-        append_user_statements(done, value::ref(0, "email"), "invalid_code");
-        done.statements.push_back(lockout::reset(
-            value::ref(2, "id"), "email_code", lockout_source(ctx)));
-        ctx->self
-            ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                      std::move(done))
-            .then(
-                [ctx](db::unit_result& r) {
-                  if (!r.ok) {
-                    count_attempt(ctx, "otp", false);
-                    return reply_db_failure(ctx, r, "flow_expired");
-                  }
-                  auto user = db::users_store::decode_user(r.results[2]);
-                  open_session(ctx, user, "otp", [ctx, user](token_result& t) {
-                    count_attempt(ctx, "otp", t.error.empty(), user.id,
-                                  user.email);
-                    reply_tokens(ctx, t);
-                  });
-                },
-                [ctx](caf::error& e) { ctx->reply_failure(e); });
-      });
+  verify_email_code(
+      ctx->self, ctx->svc(), requester_of(ctx), *flow_id, *code,
+      [ctx](result<email_signed_in>& r) {
+        guarded(ctx, [&] {
+          if (!r)
+            return reply_flow_error(ctx, r.err());
+          reply_tokens(ctx, r->tokens);
+        });
+      },
+      failure(ctx));
 }
 
 void email_exchange(const context_ptr& ctx) {
@@ -532,47 +393,20 @@ void email_exchange(const context_ptr& ctx) {
   auto secret = errors.string(*body, "flow_secret", true, 128);
   if (errors.reply_if_any(ctx))
     return;
-  auto id = *flow_id;
-  auto secret_hash = auth::token_hash(*secret);
-  db_read(ctx,
-          db::stmt("SELECT status, flow_secret_hash, expires_at FROM "
-                   "email_flows WHERE id = ?",
-                   {value::text(id)}),
-          [ctx, id, secret_hash](db::rowset& rs) {
-            auto now = unix_now();
-            if (rs.empty()
-                || !auth::constant_time_equal(
-                    std::string_view(rs.at(0, "flow_secret_hash").s),
-                    std::string_view(secret_hash))
-                || rs.at(0, "expires_at").i <= now)
-              return ctx->reply_error("flow_expired");
-            auto status = rs.at(0, "status").s;
-            if (status == "pending") {
-              auto res = http::json_response(202, {{"status", "pending"}});
-              res.set_header("Cache-Control", "no-store");
-              return ctx->reply(std::move(res));
-            }
-            if (status != "approved")
-              return ctx->reply_error("flow_expired");
-            db::unit u;
-            u.statements.push_back(db::stmt_one(
-                "UPDATE email_flows SET status = 'collected' WHERE id = ? AND "
-                "status = 'approved' AND flow_secret_hash = ? RETURNING email",
-                {value::text(id), value::text(secret_hash)}, "flow_expired"));
-            append_user_statements(u, value::ref(0, "email"), "flow_expired");
-            ctx->self
-                ->request(ctx->svc().db, db_timeout, atom::write_atom_v,
-                          std::move(u))
-                .then(
-                    [ctx](db::unit_result& r) {
-                      if (!r.ok)
-                        return reply_db_failure(ctx, r, "flow_expired");
-                      open_session(
-                          ctx, db::users_store::decode_user(r.results[2]), "magic_link",
-                          [ctx](token_result& t) { reply_tokens(ctx, t); });
-                    },
-                    [ctx](caf::error& e) { ctx->reply_failure(e); });
-          });
+  exchange_email_flow(
+      ctx->self, ctx->svc(), requester_of(ctx), *flow_id, *secret,
+      [ctx](result<email_exchanged>& r) {
+        guarded(ctx, [&] {
+          if (!r)
+            return reply_flow_error(ctx, r.err());
+          if (!r->pending)
+            return reply_tokens(ctx, r->tokens);
+          auto res = http::json_response(202, {{"status", "pending"}});
+          res.set_header("Cache-Control", "no-store");
+          ctx->reply(std::move(res));
+        });
+      },
+      failure(ctx));
 }
 
 void code_exchange(const context_ptr& ctx) {
@@ -583,26 +417,21 @@ void code_exchange(const context_ptr& ctx) {
   auto code = errors.string(*body, "code", true, 128);
   if (errors.reply_if_any(ctx))
     return;
-  auto hash = auth::token_hash(*code);
-  db::unit u;
-  u.statements.push_back(db::stmt_one(
-      "DELETE FROM exchange_codes WHERE code_hash = ? AND expires_at > ? "
-      "RETURNING payload_enc",
-      {value::text(hash), value::integer(unix_now())},
-      "invalid_exchange_code"));
-  db_write(ctx, std::move(u), [ctx, hash](db::unit_result& r) {
-    if (!r.ok)
-      return reply_db_failure(ctx, r, "invalid_exchange_code");
-    auto plain = auth::secret_box::open(
-        ctx->svc().keys->payloads,
-        auth::to_bytes(r.results[0].at(0, "payload_enc").s), hash);
-    if (!plain)
-      return ctx->reply_internal("exchange payload undecryptable");
-    auto res = http::json_response(
-        200, nlohmann::json::parse(auth::to_string(*plain)));
-    res.set_header("Cache-Control", "no-store");
-    ctx->reply(std::move(res));
-  });
+  redeem_exchange_code(
+      ctx->self, ctx->svc(), requester_of(ctx), *code,
+      [ctx](result<exchange_code_outcome>& r) {
+        guarded(ctx, [&] {
+          if (!r)
+            return reply_flow_error(ctx, r.err());
+          if (!r->internal_cause.empty())
+            return ctx->reply_internal(r->internal_cause);
+          auto res
+              = http::json_response(200, nlohmann::json::parse(r->payload));
+          res.set_header("Cache-Control", "no-store");
+          ctx->reply(std::move(res));
+        });
+      },
+      failure(ctx));
 }
 
 } // namespace authsvc::http_routes

@@ -1,5 +1,6 @@
 #include "http/error_table.hpp"
 
+#include "actors/email_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/admin_errc.hpp"
 #include "http/request_errc.hpp"
@@ -76,6 +77,26 @@ std::string_view code_of(admin_errc e) {
   return {};
 }
 
+std::string_view code_of(email_errc e) {
+  switch (e) {
+    case email_errc::invalid_link:
+      return "invalid_link";
+    case email_errc::invalid_code:
+      return "invalid_code";
+    case email_errc::flow_expired:
+      return "flow_expired";
+    case email_errc::handover_refused:
+      return "handover_refused";
+    case email_errc::invalid_exchange_code:
+      return "invalid_exchange_code";
+    case email_errc::signup_disabled:
+      return "signup_disabled";
+    case email_errc::redirect_not_allowed:
+      return "redirect_not_allowed";
+  }
+  return {};
+}
+
 // -- add a code_of() per domain above this line ------------------------------
 
 template <class E>
@@ -97,10 +118,12 @@ std::string_view api_code(const error& e) {
     case error_domain::admin:
       code = code_in<admin_errc>(e);
       break;
+    case error_domain::email:
+      code = code_in<email_errc>(e);
+      break;
     // Domains whose enums are not wired yet answer internal_error; every
     // domain gets its row as its owner moves to typed errors.
     case error_domain::session:
-    case error_domain::email:
     case error_domain::passkey:
     case error_domain::webauthn:
     case error_domain::totp:

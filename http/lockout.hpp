@@ -18,51 +18,22 @@
 #include <string>
 
 #include "actors/http_front.hpp"
+#include "actors/lockout_flow.hpp"
 #include "auth/lockout.hpp"
+#include "db/lockout_store.hpp"
 #include "db/value.hpp"
 
 namespace authsvc::lockout {
 
-/// The policy from `[auth]`: threshold, first lock, doubling up to a day
-/// (or the first lock, when that is longer).
-auth::lockout_policy policy_from(const config::settings& cfg);
+// policy_from(cfg): actors/lockout_flow.hpp.
 
-/// SQL expression for the `locked_until` of (`user_id_sql`, method `m`,
-/// `source_sql`): splice into a read, e.g. `SELECT ..., <expr> AS
-/// locked_until`. `m` must be one of the method names above (it is
-/// spliced, not bound); `source_sql` is a bound parameter (e.g. "?4") that
-/// the caller binds to lockout_source(ctx), so statements stay cacheable.
-/// 0 when there is no row.
-std::string locked_until_sql(const std::string& user_id_sql,
-                             const std::string& m,
-                             const std::string& source_sql);
-
-/// Appends the two statements that record one failure atomically:
-/// the first counts it (nothing changes while locked), the second locks the
-/// method when the count reached the threshold and returns a row
-/// (`lockouts`, `locked_until`) only then. Concurrent failures are counted
-/// exactly because the DB actor runs units one after another.
-/// @returns the index of the locking statement.
-std::size_t append_failure(db::unit& u, const db::value& user_id,
-                           const std::string& method, const std::string& source,
-                           std::int64_t now,
-                           const auth::lockout_policy& policy);
-
-/// A success from `source`: clears that source's count (and earlier locks)
-/// of one method; other sources keep theirs.
-db::statement reset(const db::value& user_id, const std::string& method,
-                    const std::string& source);
-
-/// The method's secret changed (TOTP confirmed or removed): clears its
-/// counts from every source.
-db::statement reset_all_sources(const db::value& user_id,
-                                const std::string& method);
-
-/// The admin unlock (POST /v1/admin/users/{id}/unlock): clears every
-/// method's failures and locks of the user, from every source (source-wide
-/// counters belong to no user and simply run out). Send it to the DB actor with
-/// write_atom; audit "account.unlocked" after.
-db::unit unlock_unit(const std::string& user_id);
+// The statements of the failed_attempts table live in db/lockout_store;
+// these names stay for the handlers that build units with them.
+using db::lockout_store::append_failure;
+using db::lockout_store::locked_until_sql;
+using db::lockout_store::reset;
+using db::lockout_store::reset_all_sources;
+using db::lockout_store::unlock_unit;
 
 } // namespace authsvc::lockout
 

@@ -379,7 +379,7 @@ void webauthn_register_verify(const context_ptr& ctx) {
               auto parsed = wa::parse_registration_credential(*credential);
               if (!parsed)
                 return fail("webauthn_failed", std::string(parsed.reason()),
-                            parsed.error().detail());
+                            parsed.err().detail());
               const auto& cfg = ctx->cfg();
               wa::registration_options opts;
               fill_policy(opts, cfg, rs.at(0, "challenge").s,
@@ -400,12 +400,12 @@ void webauthn_register_verify(const context_ptr& ctx) {
               // code: the client can do nothing about it but use another
               // authenticator.
               if (!reg
-                  && reg.error().code() == wa::errc::attestation_not_trusted)
+                  && reg.err().code() == wa::errc::attestation_not_trusted)
                 return fail("attestation_not_trusted",
-                            std::string(reg.reason()), reg.error().detail());
+                            std::string(reg.reason()), reg.err().detail());
               if (!reg)
                 return fail("webauthn_failed", std::string(reg.reason()),
-                            reg.error().detail());
+                            reg.err().detail());
               if (rs.at(0, "passkeys").i >= cfg.webauthn.max_passkeys)
                 return fail("passkey_limit_reached", {}, {});
               auto cred_id = auth::base64url_encode(reg->credential_id);
@@ -635,7 +635,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
           };
           if (!parsed->ok())
             return reject_source(std::string(parsed->reason()),
-                                 parsed->error().detail());
+                                 parsed->err().detail());
           if (rs.at(0, "credential_id").is_null()
               || rs.at(0, "disabled").i != 0)
             return reject_source("unknown_credential", {});
@@ -667,13 +667,13 @@ void webauthn_login_verify(const context_ptr& ctx) {
                           "account locked for this source");
           auto v = wa::verify_assertion(**parsed, opts);
           if (!v) {
-            if (v.error().code() == wa::errc::counter_regression)
+            if (v.err().code() == wa::errc::counter_regression)
               flag_counter_regression(ctx, user_id, cred_id, stored, -1, true);
             // Failures against a known credential count toward the lock of
             // this account from this source, never the account as a whole:
             // a bad signature proves nothing about the owner.
             auto reason = std::string(v.reason());
-            auto detail = v.error().detail();
+            auto detail = v.err().detail();
             return record_failure(ctx, user_id, {}, "webauthn",
                                   [reject, reason, user_id, detail] {
                                     reject("webauthn_failed", reason, user_id,

@@ -1,10 +1,11 @@
 #include "http/route_helpers.hpp"
 
-#include <chrono>
 #include <ctime>
 
 #include "actors/mail_job.hpp"
 #include "auth/cross_device.hpp"
+#include "db/lockout_store.hpp"
+#include "http/rate_limit.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
@@ -87,40 +88,46 @@ std::string user_agent(const context_ptr& ctx) {
   return std::string(ctx->req.header("User-Agent").substr(0, 512));
 }
 
-new_session sign_in_request(const context_ptr& ctx, user_info user,
-                            const char* amr) {
-  new_session out{std::move(user), {amr}, ctx->client_ip, user_agent(ctx), {}};
+requester requester_of(const context_ptr& ctx) {
+  requester who;
+  who.ip = ctx->client_ip;
+  who.user_agent = user_agent(ctx);
+  who.request_id = ctx->request_id;
+  who.actor = ctx->actor;
+  who.user_id = ctx->auth.user_id;
+  who.source = client_rate_key(ctx);
   auto authz = ctx->req.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (authz.size() > bearer.size() && authz.size() <= 8192
       && http::iequals(authz.substr(0, bearer.size()), bearer))
-    out.reauth_token = std::string(authz.substr(bearer.size()));
-  return out;
+    who.reauth_token = std::string(authz.substr(bearer.size()));
+  std::weak_ptr<request_context> weak = ctx;
+  who.note = [weak](const std::string& key, const std::string& value) {
+    if (auto c = weak.lock())
+      c->log_fields[key] = value;
+  };
+  return who;
+}
+
+new_session sign_in_request(const context_ptr& ctx, user_info user,
+                            const char* amr) {
+  return authsvc::sign_in_request(requester_of(ctx), std::move(user), amr);
+}
+
+db::unit timing_pad_unit(const context_ptr& ctx) {
+  return db::lockout_store::timing_pad(unix_now(ctx));
 }
 
 db::unit timing_pad_unit() {
-  // The shape of lockout::append_failure: an upsert that changes the row
-  // (a page to commit), then a conditional update that never matches.
-  auto now = db::value::integer(unix_now());
-  db::unit u;
-  u.statements.push_back(
-      db::stmt("INSERT INTO timing_pad(id, failures, locked_until, updated_at) "
-               "VALUES (1, 1, 0, ?1) ON CONFLICT(id) DO UPDATE SET "
-               "failures = (failures + 1) % 1000000, updated_at = ?1 "
-               "WHERE locked_until <= ?1",
-               {now}));
-  u.statements.push_back(db::stmt(
-      "UPDATE timing_pad SET failures = 0, locked_until = ?1, updated_at = ?1 "
-      "WHERE id = 1 AND failures >= ?2 AND locked_until <= ?1 "
-      "RETURNING failures, locked_until",
-      {now, db::value::integer(1000000)}));
-  return u;
+  return db::lockout_store::timing_pad(unix_now());
+}
+
+std::int64_t unix_now(const context_ptr& ctx) {
+  return ctx->svc().clock->unix_seconds();
 }
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return real_clock()->unix_seconds();
 }
 
 void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
@@ -165,7 +172,7 @@ std::string notice_locale(const context_ptr& ctx, const user_info& user) {
 void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
                              std::int32_t count, bool by_user,
                              std::function<void()> then) {
-  auto now = unix_now();
+  auto now = unix_now(ctx);
   nlohmann::json vars
       = {{"time", utc_time(now)}, {"count", std::to_string(count)}};
   if (!user.display_name.empty())

@@ -1,14 +1,15 @@
 #pragma once
 // Small pieces the route handlers share: JSON forms of users and token
 // responses, and field validation that collects every problem for a 422.
-#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/db_timeout.hpp"
 #include "actors/http_front.hpp"
+#include "actors/requester.hpp"
 #include "actors/messages.hpp"
 
 namespace authsvc::http_routes {
@@ -46,6 +47,10 @@ revocation make_revocation(const context_ptr& ctx, std::string session_id,
 /// The request's User-Agent cut to a sane length.
 std::string user_agent(const context_ptr& ctx);
 
+/// The request's client as flows see it (audits, sessions, lockout); its
+/// notes go to the access log line.
+requester requester_of(const context_ptr& ctx);
+
 /// What the session actor needs to open a session for `user` signed in by
 /// `amr`. A bearer token on the sign-in request goes along: the session
 /// actor re-authenticates that session when the token is valid and of the
@@ -54,22 +59,25 @@ new_session sign_in_request(const context_ptr& ctx, user_info user,
                             const char* amr);
 
 /// The write a refusal makes when it has no failure to record (unknown
-/// address, locked account): the statements of lockout::append_failure on the
-/// one row of `timing_pad`, so its commit costs what a recorded failure's
-/// does and the answer's timing does not tell whether the address has an
-/// account.
+/// address, locked account): db::lockout_store::timing_pad, so its commit
+/// costs what a recorded failure's does and the answer's timing does not
+/// tell whether the address has an account.
+db::unit timing_pad_unit(const context_ptr& ctx);
+
+/// The same on the real clock, for handlers not yet on the injected one.
+/// @deprecated use timing_pad_unit(ctx)
 db::unit timing_pad_unit();
 
-/// Seconds since the epoch.
+/// Seconds since the epoch on the service's clock (services::clock).
+std::int64_t unix_now(const context_ptr& ctx);
+
+/// Seconds since the epoch on the real clock, for handlers not yet on the
+/// injected one. @deprecated use unix_now(ctx)
 std::int64_t unix_now();
 
 /// Maps a failed DB unit to the client-facing code, logging the unexpected.
 void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
                       const std::string& fallback_code);
-
-/// How long a handler waits for the DB or session actor before it answers
-/// 503 (the DB actor batches, so a long queue shows up here first).
-constexpr auto db_timeout = std::chrono::seconds(10);
 
 /// Runs one read on the DB actor and hands the rows to `then` (exceptions
 /// in `then` become a 500 through `guarded`).

@@ -1,10 +1,13 @@
 #pragma once
-// Errors of the mail layer and a small expected-style result type, so that
-// mail/ needs neither exceptions on the send path nor CAF in its headers.
+// Errors of the mail layer and its result type (auth/result.hpp's template
+// with the mail error), so mail/ needs neither exceptions on the send path
+// nor CAF in its headers.
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
+
+#include "auth/result.hpp"
 
 namespace authsvc::mail {
 
@@ -38,36 +41,8 @@ struct error {
   std::string message;
 };
 
-/// Either a value or an `error`.
+/// Either a value or an `error` (the service's one result template).
 template <class T>
-class result {
-public:
-  // -- constructors ----------------------------------------------------------
-
-  result(T value) : data_(std::move(value)) {}
-  result(error err) : data_(std::move(err)) {}
-
-  // -- properties ------------------------------------------------------------
-
-  /// @returns whether this holds a value.
-  bool ok() const { return data_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  /// @pre `ok()`
-  T& value() { return std::get<0>(data_); }
-  const T& value() const { return std::get<0>(data_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  /// @pre `!ok()`
-  const error& err() const { return std::get<1>(data_); }
-
-private:
-  // -- member variables ------------------------------------------------------
-
-  std::variant<T, error> data_;
-};
+using result = basic_result<T, error>;
 
 } // namespace authsvc::mail

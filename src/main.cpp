@@ -25,6 +25,7 @@
 #include "actors/session_actor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
+#include "http/front_type_ids.hpp"
 #include "auth/crypto.hpp"
 #include "auth/ids.hpp"
 #include "auth/ip_address.hpp"
@@ -125,6 +126,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
   {
     caf::actor_system_config acfg;
     register_types(acfg);
+    register_front_types(acfg);
     passwordless::api::register_types(acfg);
     acfg.load<caf::io::middleman>();
     if (caf_inner) {
@@ -164,9 +166,9 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         db, metrics);
     auto mailer = sys.spawn<caf::detached>(
         mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
-    auto webhooks = sys.spawn<caf::detached>(webhook_impl, cfg, keys, db,
-                                             metrics, auditor);
-    auto limiter = sys.spawn(rate_limiter_impl, cfg);
+    auto webhooks = sys.spawn<caf::detached>(
+        webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
+    auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
     auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
     services svc{cfg,    keys,    metrics,  db,      sessions,
                  mailer, auditor, webhooks, limiter, ip_filters};

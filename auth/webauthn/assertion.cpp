@@ -15,7 +15,7 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   // cleanly rather than verify against nothing.
   auto key = parse_cose_key(stored.public_key);
   if (!key)
-    return key.error();
+    return key.err();
   if (!options.allowed_algorithms.empty()
       && std::find(options.allowed_algorithms.begin(),
                    options.allowed_algorithms.end(), key->alg)
@@ -33,15 +33,15 @@ result<verified_assertion> verify_assertion(const assertion_response& response,
   // Steps 10-16: the client data.
   auto cd = parse_client_data(response.client_data_json);
   if (!cd)
-    return cd.error();
+    return cd.err();
   if (auto st = check_client_data(*cd, options, "webauthn.get"); !st)
-    return st.error();
+    return st.err();
   // Steps 17-20: the authenticator data.
   auto ad = parse_authenticator_data(response.authenticator_data);
   if (!ad)
-    return ad.error();
+    return ad.err();
   if (auto st = check_authenticator_data(*ad, options); !st)
-    return st.error();
+    return st.err();
   // Steps 21-22: the signature over authenticatorData || SHA-256(cData).
   bytes signed_data = response.authenticator_data;
   bytes hash = sha256(response.client_data_json);

@@ -33,7 +33,7 @@ result<attestation_object> parse_attestation_object(const bytes& encoded) {
     return {E::malformed_attestation_object, "fmt/attStmt/authData missing"};
   auto parsed = parse_authenticator_data(*auth_data);
   if (!parsed)
-    return parsed.error();
+    return parsed.err();
   attestation_object out;
   out.fmt = std::move(*fmt);
   out.statement = cbor_ptr{cbor_incref(const_cast<cbor_item_t*>(stmt))};

@@ -105,10 +105,10 @@ bool has_purpose(const authorization_list& list, std::int64_t purpose) {
 result<attestation_outcome> verify_android_key(const statement_input& in) {
   auto as = read_alg_and_sig(in.statement);
   if (!as)
-    return as.error();
+    return as.err();
   auto chain = parse_x5c(cbor_map_find(in.statement, "x5c"));
   if (!chain)
-    return chain.error();
+    return chain.err();
   X509* leaf = chain->front().get();
   if (!verify_signature(as->alg, X509_get0_pubkey(leaf), in.signed_data(),
                         as->sig))

@@ -109,7 +109,7 @@ verify_android_safetynet(const statement_input& in) {
   out.type = attestation_type::basic;
   if (auto st = validate_trust_path(chain, in.policy, out.chained_to_anchor);
       !st)
-    return st.error();
+    return st.err();
   if (in.policy.safetynet_enforce_cts_profile) {
     auto cts = payload->find("ctsProfileMatch");
     if (cts == payload->end() || !cts->is_boolean() || !cts->get<bool>())

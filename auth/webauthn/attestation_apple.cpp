@@ -39,7 +39,7 @@ std::optional<bytes> apple_nonce(X509* cert) {
 result<attestation_outcome> verify_apple(const statement_input& in) {
   auto chain = parse_x5c(cbor_map_find(in.statement, "x5c"));
   if (!chain)
-    return chain.error();
+    return chain.err();
   X509* leaf = chain->front().get();
   auto nonce = apple_nonce(leaf);
   if (!nonce || *nonce != sha256(in.signed_data()))

@@ -30,7 +30,7 @@ result<attestation_outcome> verify_fido_u2f(const statement_input& in) {
     return {errc::attestation_statement_invalid, "sig/x5c missing"};
   auto chain = parse_x5c(x5c);
   if (!chain)
-    return chain.error();
+    return chain.err();
   if (chain->size() != 1)
     return {errc::attestation_statement_invalid, "x5c must hold one cert"};
   X509* cert = chain->front().get();

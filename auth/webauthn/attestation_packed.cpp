@@ -43,7 +43,7 @@ status check_certificate(X509* cert, const bytes& aaguid) {
 result<attestation_outcome> verify_packed(const statement_input& in) {
   auto as = read_alg_and_sig(in.statement);
   if (!as)
-    return as.error();
+    return as.err();
   const auto& cred = *in.auth_data.attested;
   auto data = in.signed_data();
   auto* x5c = cbor_map_find(in.statement, "x5c");
@@ -61,12 +61,12 @@ result<attestation_outcome> verify_packed(const statement_input& in) {
   }
   auto chain = parse_x5c(x5c);
   if (!chain)
-    return chain.error();
+    return chain.err();
   X509* leaf = chain->front().get();
   if (!verify_signature(as->alg, X509_get0_pubkey(leaf), data, as->sig))
     return {errc::attestation_signature_invalid, "x5c signature"};
   if (auto st = check_certificate(leaf, cred.aaguid); !st)
-    return st.error();
+    return st.err();
   return outcome_from_chain(*chain, in.policy, attestation_type::basic);
 }
 

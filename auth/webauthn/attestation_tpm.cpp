@@ -237,7 +237,7 @@ result<attestation_outcome> verify_tpm(const statement_input& in) {
     return {E::attestation_statement_invalid, "ver is not 2.0"};
   auto as = read_alg_and_sig(in.statement);
   if (!as)
-    return as.error();
+    return as.err();
   auto* x5c = cbor_map_find(in.statement, "x5c");
   if (x5c == nullptr)
     return {E::unsupported_attestation_format, "TPM without x5c (ECDAA)"};
@@ -271,13 +271,13 @@ result<attestation_outcome> verify_tpm(const statement_input& in) {
     return {E::tpm_attestation_invalid, "certInfo.attested.name"};
   auto chain = parse_x5c(x5c);
   if (!chain)
-    return chain.error();
+    return chain.err();
   X509* aik = chain->front().get();
   if (!verify_signature(as->alg, X509_get0_pubkey(aik), *cert_info_raw,
                         as->sig))
     return {E::attestation_signature_invalid, "certInfo signature"};
   if (auto st = check_aik_certificate(aik, in.auth_data.attested->aaguid); !st)
-    return st.error();
+    return st.err();
   return outcome_from_chain(*chain, in.policy, attestation_type::attca);
 }
 

@@ -47,7 +47,7 @@ result<authenticator_data> parse_authenticator_data(const bytes& raw) {
     std::size_t consumed = 0;
     auto key = parse_cose_key(raw.data() + pos, raw.size() - pos, consumed);
     if (!key)
-      return key.error();
+      return key.err();
     cred.public_key = std::move(key.value());
     pos += consumed;
     out.attested = std::move(cred);

@@ -134,7 +134,7 @@ result<attestation_outcome> outcome_from_chain(const certificate_chain& chain,
   attestation_outcome out;
   out.type = type;
   if (auto st = validate_trust_path(chain, policy, out.chained_to_anchor); !st)
-    return st.error();
+    return st.err();
   out.trust_path = to_der(chain);
   return out;
 }

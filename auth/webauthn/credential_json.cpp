@@ -48,20 +48,20 @@ result<parsed_credential> parse_credential_json(const json& cred) {
   auto id_bytes = binary(cred, "id");
   auto raw_id = binary(cred, "rawId");
   if (!id_bytes)
-    return id_bytes.error();
+    return id_bytes.err();
   if (!raw_id)
-    return raw_id.error();
+    return raw_id.err();
   if (id_bytes.value() != raw_id.value())
     return malformed("id and rawId differ");
   auto attachment = optional_text(cred, "authenticatorAttachment");
   if (!attachment)
-    return attachment.error();
+    return attachment.err();
   auto resp = cred.find("response");
   if (resp == cred.end() || !resp->is_object())
     return malformed("response missing");
   auto client_data = binary(*resp, "clientDataJSON");
   if (!client_data)
-    return client_data.error();
+    return client_data.err();
   if (resp->contains("attestationObject")) {
     registration_response out;
     out.id = id_it->get<std::string>();
@@ -69,7 +69,7 @@ result<parsed_credential> parse_credential_json(const json& cred) {
     out.client_data_json = std::move(client_data.value());
     auto att = binary(*resp, "attestationObject");
     if (!att)
-      return att.error();
+      return att.err();
     out.attestation_object = std::move(att.value());
     if (auto t = resp->find("transports"); t != resp->end() && !t->is_null()) {
       if (!t->is_array())
@@ -89,16 +89,16 @@ result<parsed_credential> parse_credential_json(const json& cred) {
   out.client_data_json = std::move(client_data.value());
   auto auth_data = binary(*resp, "authenticatorData");
   if (!auth_data)
-    return auth_data.error();
+    return auth_data.err();
   auto signature = binary(*resp, "signature");
   if (!signature)
-    return signature.error();
+    return signature.err();
   out.authenticator_data = std::move(auth_data.value());
   out.signature = std::move(signature.value());
   if (auto h = resp->find("userHandle"); h != resp->end() && !h->is_null()) {
     auto handle = binary(*resp, "userHandle");
     if (!handle)
-      return handle.error();
+      return handle.err();
     // An empty string is how some clients say "no user handle".
     if (!handle->empty())
       out.user_handle = std::move(handle.value());
@@ -110,7 +110,7 @@ result<parsed_credential> parse_credential_json(const json& cred) {
 result<registration_response> parse_registration_credential(const json& cred) {
   auto parsed = parse_credential_json(cred);
   if (!parsed)
-    return parsed.error();
+    return parsed.err();
   if (!parsed->is_registration())
     return malformed("not a registration response");
   return std::get<registration_response>(std::move(parsed.value().response));
@@ -119,7 +119,7 @@ result<registration_response> parse_registration_credential(const json& cred) {
 result<assertion_response> parse_assertion_credential(const json& cred) {
   auto parsed = parse_credential_json(cred);
   if (!parsed)
-    return parsed.error();
+    return parsed.err();
   if (parsed->is_registration())
     return malformed("not an assertion response");
   return std::get<assertion_response>(std::move(parsed.value().response));

@@ -25,19 +25,19 @@ verify_registration(const registration_response& response,
   // Steps 5-11: the client data.
   auto cd = parse_client_data(response.client_data_json);
   if (!cd)
-    return cd.error();
+    return cd.err();
   if (auto st = check_client_data(*cd, options, "webauthn.create"); !st)
-    return st.error();
+    return st.err();
   // Step 12: hash of the exact clientDataJSON bytes.
   bytes client_data_hash = sha256(response.client_data_json);
   // Step 13: decode the attestation object and its authenticator data.
   auto obj = parse_attestation_object(response.attestation_object);
   if (!obj)
-    return obj.error();
+    return obj.err();
   const auto& ad = obj->auth_data;
   // Steps 14-17: rpIdHash, UP, UV, BE/BS.
   if (auto st = check_authenticator_data(ad, options); !st)
-    return st.error();
+    return st.err();
   if (!ad.attested)
     return {errc::missing_attested_credential_data, "AT flag clear"};
   const auto& cred = *ad.attested;
@@ -59,7 +59,7 @@ verify_registration(const registration_response& response,
   auto outcome = verify_attestation_statement(*obj, client_data_hash,
                                               options.attestation);
   if (!outcome)
-    return outcome.error();
+    return outcome.err();
   // Steps 24-25: the credential ID.
   if (cred.credential_id.size() > max_credential_id)
     return {errc::credential_id_too_long, "credential id > 1023 bytes"};
@@ -70,7 +70,7 @@ verify_registration(const registration_response& response,
   if (auto st = check_attestation_trust(options.trust, outcome->type,
                                         outcome->chained_to_anchor);
       !st)
-    return st.error();
+    return st.err();
   registered_credential out;
   out.fmt = obj->fmt;
   out.credential_id = cred.credential_id;

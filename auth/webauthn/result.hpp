@@ -8,6 +8,8 @@
 #include <utility>
 #include <variant>
 
+#include "auth/result.hpp"
+
 namespace authsvc::auth::webauthn {
 
 /// Why a WebAuthn ceremony was rejected. Numbers are pinned per group of ten
@@ -101,77 +103,33 @@ enum class errc : std::uint8_t {
 /// The stable snake_case name of a code (what `failure::reason` returns).
 std::string_view to_string(errc code);
 
-/// A rejected step: a code plus an internal detail for logs, never for
-/// clients (the detail may name what was expected).
-class failure {
+} // namespace authsvc::auth::webauthn
+
+AUTHSVC_ERROR_ENUM(authsvc::auth::webauthn::errc,
+                   authsvc::error_domain::webauthn)
+
+namespace authsvc::auth::webauthn {
+
+/// A rejected step: a typed error of the webauthn domain plus an internal
+/// detail for logs, never for clients (the detail may name what was
+/// expected).
+class failure : public authsvc::error {
 public:
-  // -- constructors --
-
   failure(errc code, std::string detail = {})
-      : code_(code), detail_(std::move(detail)) {}
-
-  // -- properties --
+      : authsvc::error(code, std::move(detail)) {}
 
   /// The machine-readable code.
-  errc code() const noexcept { return code_; }
-
-  /// The stable snake_case reason, e.g. "challenge_mismatch".
-  std::string_view reason() const noexcept { return to_string(code_); }
-
-  /// Human-readable detail for logs.
-  const std::string& detail() const noexcept { return detail_; }
-
-private:
-  // -- member variables --
-
-  errc code_;
-  std::string detail_;
-};
-
-/// An expected-style result: either a `T` or a `failure`.
-template <class T>
-class result {
-public:
-  // -- constructors --
-
-  result(T value) : data_(std::move(value)) {}
-
-  result(failure err) : data_(std::move(err)) {}
-
-  result(errc code, std::string detail = {})
-      : data_(failure{code, std::move(detail)}) {}
-
-  // -- properties --
-
-  /// True when the value is present.
-  bool ok() const noexcept { return data_.index() == 0; }
-
-  explicit operator bool() const noexcept { return ok(); }
-
-  /// The value. @pre ok()
-  T& value() & { return std::get<0>(data_); }
-  const T& value() const& { return std::get<0>(data_); }
-  T&& value() && { return std::get<0>(std::move(data_)); }
-
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-
-  /// The failure. @pre !ok()
-  const failure& error() const { return std::get<1>(data_); }
-
-  /// The failure's reason, or an empty string on success.
-  std::string_view reason() const {
-    return ok() ? std::string_view{} : error().reason();
+  errc code() const noexcept {
+    return static_cast<errc>(authsvc::error::code());
   }
 
-private:
-  // -- member variables --
-
-  std::variant<T, failure> data_;
+  /// The stable snake_case reason, e.g. "challenge_mismatch".
+  std::string_view reason() const noexcept { return to_string(code()); }
 };
+
+/// Either a `T` or a `failure` (the service's one result template).
+template <class T>
+using result = basic_result<T, failure>;
 
 /// The value of a check that yields nothing but success.
 struct passed {};

@@ -234,19 +234,19 @@ TEST_CASE("tampered tokens are rejected", "[auth][jws]") {
     auto claims = sample_claims();
     claims["sub"] = "admin";
     p.payload = base64url_encode(claims.dump());
-    CHECK(verify_jws(p.join(), keys, opts).error() == jws_errc::bad_signature);
+    CHECK(verify_jws(p.join(), keys, opts).err() == jws_errc::bad_signature);
   }
   SECTION("signature") {
     auto sig = *base64url_decode(p.signature);
     sig[sig.size() / 2] ^= 0x01;
     p.signature = base64url_encode(sig);
-    CHECK(verify_jws(p.join(), keys, opts).error() == jws_errc::bad_signature);
+    CHECK(verify_jws(p.join(), keys, opts).err() == jws_errc::bad_signature);
   }
   SECTION("header") {
     auto h = json::parse(to_string(*base64url_decode(p.header)));
     h["typ"] = "at+jwt";
     p.header = base64url_encode(h.dump());
-    CHECK(verify_jws(p.join(), keys, opts).error() == jws_errc::bad_signature);
+    CHECK(verify_jws(p.join(), keys, opts).err() == jws_errc::bad_signature);
   }
   SECTION("truncated signature") {
     p.signature = p.signature.substr(0, p.signature.size() - 4);
@@ -266,27 +266,27 @@ TEST_CASE("alg none, unknown algs and alg/key mismatches are rejected",
   opts.algorithms = {jws_alg::es256, jws_alg::rs256, jws_alg::eddsa};
   const auto& kid = keys[0].kid();
   CHECK(verify_jws(with_header({{"alg", "none"}, {"kid", kid}}, ""), keys, opts)
-            .error()
+            .err()
         == jws_errc::unsupported_alg);
   CHECK(verify_jws(with_header({{"alg", "none"}, {"kid", kid}}, p.signature),
                    keys, opts)
-            .error()
+            .err()
         == jws_errc::unsupported_alg);
   CHECK(verify_jws(with_header({{"alg", "HS256"}, {"kid", kid}}, p.signature),
                    keys, opts)
-            .error()
+            .err()
         == jws_errc::unsupported_alg);
   CHECK(verify_jws(with_header({{"alg", "es256"}, {"kid", kid}}, p.signature),
                    keys, opts)
-            .error()
+            .err()
         == jws_errc::unsupported_alg);
   // The header says RS256 but the kid names an EC key.
   CHECK(verify_jws(with_header({{"alg", "RS256"}, {"kid", kid}}, p.signature),
                    keys, opts)
-            .error()
+            .err()
         == jws_errc::unsupported_alg);
   // A valid ES256 token while only EdDSA is accepted.
-  CHECK(verify_jws(token, keys, options_for(jws_alg::eddsa)).error()
+  CHECK(verify_jws(token, keys, options_for(jws_alg::eddsa)).err()
         == jws_errc::unsupported_alg);
 }
 
@@ -295,10 +295,10 @@ TEST_CASE("unknown or missing kids are rejected", "[auth][jws]") {
   auto other = signing_key::generate(jws_alg::es256);
   auto token = sign_jws(json::object(), sample_claims(), other);
   auto opts = options_for(jws_alg::es256);
-  CHECK(verify_jws(token, keys, opts).error() == jws_errc::unknown_kid);
+  CHECK(verify_jws(token, keys, opts).err() == jws_errc::unknown_kid);
   auto p = split(token);
   p.header = base64url_encode(json{{"alg", "ES256"}}.dump());
-  CHECK(verify_jws(p.join(), keys, opts).error() == jws_errc::unknown_kid);
+  CHECK(verify_jws(p.join(), keys, opts).err() == jws_errc::unknown_kid);
   SECTION("key rotation: the old key still verifies its tokens") {
     keys.push_back(std::move(other));
     CHECK(verify_jws(token, keys, opts));
@@ -321,17 +321,17 @@ TEST_CASE("time claims are enforced with leeway", "[auth][jws]") {
   };
   CHECK(at(t0));
   CHECK(at(t0 + 899));
-  CHECK(at(t0 + 900).error() == jws_errc::expired);
+  CHECK(at(t0 + 900).err() == jws_errc::expired);
   CHECK(at(t0 + 929, 30));
-  CHECK(at(t0 + 930, 30).error() == jws_errc::expired);
-  CHECK(at(t0 - 1).error() == jws_errc::not_yet_valid); // iat in the future
+  CHECK(at(t0 + 930, 30).err() == jws_errc::expired);
+  CHECK(at(t0 - 1).err() == jws_errc::not_yet_valid); // iat in the future
   CHECK(at(t0 - 30, 30));
   SECTION("nbf") {
     auto claims = sample_claims();
     claims["nbf"] = t0 + 100;
     auto t = sign_jws(json::object(), claims, keys[0]);
     auto o = options_for(jws_alg::eddsa, t0 + 99);
-    CHECK(verify_jws(t, keys, o).error() == jws_errc::not_yet_valid);
+    CHECK(verify_jws(t, keys, o).err() == jws_errc::not_yet_valid);
     o.now = t0 + 100;
     CHECK(verify_jws(t, keys, o));
   }
@@ -340,15 +340,15 @@ TEST_CASE("time claims are enforced with leeway", "[auth][jws]") {
     claims.erase("exp");
     auto t = sign_jws(json::object(), claims, keys[0]);
     auto o = options_for(jws_alg::eddsa);
-    CHECK(verify_jws(t, keys, o).error() == jws_errc::malformed);
+    CHECK(verify_jws(t, keys, o).err() == jws_errc::malformed);
     o.require_exp = false;
     CHECK(verify_jws(t, keys, o));
     claims["exp"] = "tomorrow";
     t = sign_jws(json::object(), claims, keys[0]);
-    CHECK(verify_jws(t, keys, o).error() == jws_errc::malformed);
+    CHECK(verify_jws(t, keys, o).err() == jws_errc::malformed);
     claims["exp"] = 1e300;
     t = sign_jws(json::object(), claims, keys[0]);
-    CHECK(verify_jws(t, keys, o).error() == jws_errc::malformed);
+    CHECK(verify_jws(t, keys, o).err() == jws_errc::malformed);
   }
 }
 
@@ -357,14 +357,14 @@ TEST_CASE("wrong issuer or audience is rejected", "[auth][jws]") {
   auto token = sign_jws(json::object(), sample_claims(), keys[0]);
   auto opts = options_for(jws_alg::es256);
   opts.issuer = "https://evil.example.com";
-  CHECK(verify_jws(token, keys, opts).error() == jws_errc::wrong_issuer);
+  CHECK(verify_jws(token, keys, opts).err() == jws_errc::wrong_issuer);
   opts.issuer = "";
-  CHECK(verify_jws(token, keys, opts).error() == jws_errc::wrong_issuer);
+  CHECK(verify_jws(token, keys, opts).err() == jws_errc::wrong_issuer);
   opts = options_for(jws_alg::es256);
   opts.audience = "other-service";
-  CHECK(verify_jws(token, keys, opts).error() == jws_errc::wrong_audience);
+  CHECK(verify_jws(token, keys, opts).err() == jws_errc::wrong_audience);
   opts.audience = "";
-  CHECK(verify_jws(token, keys, opts).error() == jws_errc::wrong_audience);
+  CHECK(verify_jws(token, keys, opts).err() == jws_errc::wrong_audience);
   SECTION("an audience array containing ours is accepted") {
     auto claims = sample_claims();
     claims["aud"] = {"x", "passwordless-auth"};
@@ -372,7 +372,7 @@ TEST_CASE("wrong issuer or audience is rejected", "[auth][jws]") {
     CHECK(verify_jws(t, keys, options_for(jws_alg::es256)));
     claims["aud"] = {"x", "y"};
     t = sign_jws(json::object(), claims, keys[0]);
-    CHECK(verify_jws(t, keys, options_for(jws_alg::es256)).error()
+    CHECK(verify_jws(t, keys, options_for(jws_alg::es256)).err()
           == jws_errc::wrong_audience);
   }
 }
@@ -384,7 +384,7 @@ TEST_CASE("malformed tokens are rejected before any crypto", "[auth][jws]") {
   auto p = split(token);
   auto bad = [&](const std::string& t) {
     auto r = verify_jws(t, keys, opts);
-    return !r && r.error() == jws_errc::malformed;
+    return !r && r.err() == jws_errc::malformed;
   };
   CHECK(bad(""));
   CHECK(bad("abc"));
@@ -433,7 +433,7 @@ TEST_CASE("a validly signed payload with duplicate claims is malformed",
   auto r = verify_jws(input + "." + base64url_encode(sig), keys,
                       options_for(jws_alg::eddsa));
   REQUIRE_FALSE(r);
-  CHECK(r.error() == jws_errc::malformed);
+  CHECK(r.err() == jws_errc::malformed);
 }
 
 TEST_CASE("PyJWT accepts our ES256 tokens and rejects a tampered one",

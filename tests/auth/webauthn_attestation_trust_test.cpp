@@ -110,7 +110,7 @@ TEST_CASE("each policy accepts exactly its attestation types",
   auto verdict = [&](attestation_trust p) {
     auto st = check_attestation_trust(p, r.type, r.chained);
     if (!st)
-      CHECK(st.error().code() == errc::attestation_not_trusted);
+      CHECK(st.err().code() == errc::attestation_not_trusted);
     return st.ok();
   };
   CHECK(verdict(attestation_trust::none) == r.none);

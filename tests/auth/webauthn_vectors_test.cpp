@@ -79,11 +79,11 @@ case_outcome run_registration(const json& c, const json& roots) {
   auto opts = registration_options_for(c, roots);
   auto parsed = registration_response_for(c, opts);
   if (!parsed)
-    return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
+    return {false, std::string{parsed.reason()}, parsed.err().detail(), {}};
   auto response = std::move(parsed.value());
   auto res = verify_registration(response, opts);
   if (!res)
-    return {false, std::string{res.reason()}, res.error().detail(), {}};
+    return {false, std::string{res.reason()}, res.err().detail(), {}};
   json actual{
       {"fmt", res->fmt},
       {"credential_id_b64url", base64url_encode(res->credential_id)},
@@ -108,10 +108,10 @@ case_outcome run_authentication(const json& c) {
       = c.value("credential_current_sign_count", std::uint32_t{0});
   auto parsed = parse_assertion_credential(c["response"]);
   if (!parsed)
-    return {false, std::string{parsed.reason()}, parsed.error().detail(), {}};
+    return {false, std::string{parsed.reason()}, parsed.err().detail(), {}};
   auto res = verify_assertion(parsed.value(), opts);
   if (!res)
-    return {false, std::string{res.reason()}, res.error().detail(), {}};
+    return {false, std::string{res.reason()}, res.err().detail(), {}};
   json actual{
       {"credential_id_b64url", base64url_encode(res->credential_id)},
       {"sign_count", res->sign_count},

@@ -6,6 +6,7 @@
 #include <caf/sec.hpp>
 
 #include "actors/caf_errors.hpp"
+#include "actors/email_errc.hpp"
 #include "db/store_errc.hpp"
 #include "http/admin_errc.hpp"
 #include "http/error_table.hpp"
@@ -60,4 +61,22 @@ TEST_CASE("every admin API error maps to its api.md code") {
       http::status_for(http::api_code(http::admin_errc::would_lock_out_caller))
       == 409);
   CHECK(http::to_api_error(http::admin_errc::not_found).code == "not_found");
+}
+
+TEST_CASE("every email sign-in error maps to its api.md code") {
+  CHECK(check_domain<email_errc>() == 7);
+  CHECK(http::api_code(email_errc::invalid_link) == "invalid_link");
+  CHECK(http::api_code(email_errc::invalid_code) == "invalid_code");
+  CHECK(http::api_code(email_errc::flow_expired) == "flow_expired");
+  CHECK(http::api_code(email_errc::handover_refused) == "handover_refused");
+  CHECK(http::api_code(email_errc::invalid_exchange_code)
+        == "invalid_exchange_code");
+  CHECK(http::api_code(email_errc::signup_disabled) == "signup_disabled");
+  CHECK(http::api_code(email_errc::redirect_not_allowed)
+        == "redirect_not_allowed");
+  CHECK(http::to_api_error(email_errc::handover_refused).code
+        == "handover_refused");
+  // Across actors: CAF_ERROR_CODE_ENUM gives the "email" category.
+  auto back = from_caf(caf::make_error(email_errc::flow_expired));
+  CHECK(back.is(email_errc::flow_expired));
 }
