@@ -2,24 +2,22 @@
 
 #include <chrono>
 
+#include "actors/db_timeout.hpp"
 #include "auth/crypto.hpp"
 #include "core/log.hpp"
+#include "db/audit_store.hpp"
 
 namespace authsvc {
 
 namespace {
 
 using self_ptr = auditor_actor::stateful_pointer<auditor_state>;
-using db::value;
 
 constexpr auto flush_period = std::chrono::milliseconds(200);
 constexpr std::size_t batch_limit = 500;
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+/// Purges and erasures may touch many rows: they wait longer than a batch.
+constexpr auto maintenance_timeout = std::chrono::seconds(30);
 
 /// Writes up to one batch; more batches follow until the buffer is empty.
 void flush(self_ptr self) {
@@ -34,25 +32,10 @@ void flush(self_ptr self) {
   }
   auto n = std::min(batch_limit, st.buffer.size());
   db::unit u;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto& e = st.buffer[i];
-    u.statements.push_back(db::stmt(
-        "INSERT INTO audit_logs(event_type, created_at, user_id, email, ip, "
-        "user_agent, request_id, actor, success, metadata) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        {value::text(e.type), value::integer(e.created_at),
-         e.user_id.empty() ? value::null() : value::text(e.user_id),
-         e.email.empty() ? value::null() : value::text(e.email),
-         e.ip.empty() ? value::null() : value::text(e.ip),
-         e.user_agent.empty() ? value::null() : value::text(e.user_agent),
-         e.request_id.empty() ? value::null() : value::text(e.request_id),
-         e.actor.empty() ? value::null() : value::text(e.actor),
-         value::integer(e.success ? 1 : 0),
-         value::text(e.metadata.empty() ? "{}" : e.metadata)}));
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    u.statements.push_back(db::audit_store::insert(st.buffer[i]));
   st.writing = true;
-  self->request(st.db, std::chrono::seconds(10), atom::write_atom_v,
-                std::move(u))
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [self, n](db::unit_result& r) {
             auto& st = self->state;
@@ -84,11 +67,11 @@ void flush(self_ptr self) {
 }
 
 void purge(self_ptr self) {
-  auto cutoff = unix_now() - self->state.cfg->audit.retention_days * 86400;
+  const auto& st = self->state;
+  auto cutoff = st.clock->unix_seconds() - st.cfg->audit.retention_days * 86400;
   db::unit u;
-  u.statements.push_back(db::stmt("DELETE FROM audit_logs WHERE created_at < ?",
-                                  {value::integer(cutoff)}));
-  self->request(self->state.db, std::chrono::seconds(30), atom::write_atom_v,
+  u.statements.push_back(db::audit_store::purge_before(cutoff));
+  self->request(self->state.db, maintenance_timeout, atom::write_atom_v,
                 std::move(u))
       .then(
           [](db::unit_result& r) {
@@ -104,7 +87,7 @@ void purge(self_ptr self) {
 /// address becomes its hash (as with audit.hash_emails), the user agent
 /// goes; type, time, user id, IP and request id stay (security records,
 /// kept for audit.retention_days). Events still buffered are rewritten, and
-/// the UPDATE is queued behind any batch being written, so rows inserted
+/// the rewrite is queued behind any batch being written, so rows inserted
 /// from the buffer before this message are covered too.
 void forget(self_ptr self, const std::string& user_id,
             const std::string& email) {
@@ -124,13 +107,8 @@ void forget(self_ptr self, const std::string& user_id,
   }
   db::unit u;
   u.statements.push_back(
-      db::stmt("UPDATE audit_logs SET email = CASE WHEN email = ?1 THEN ?2 "
-               "ELSE email END, user_agent = NULL "
-               "WHERE user_id = ?3 OR email = ?1 OR email = ?2",
-               {value::text(email), value::text(hashed),
-                user_id.empty() ? value::null() : value::text(user_id)}));
-  self->request(st.db, std::chrono::seconds(30), atom::write_atom_v,
-                std::move(u))
+      db::audit_store::forget_account(user_id, email, hashed));
+  self->request(st.db, maintenance_timeout, atom::write_atom_v, std::move(u))
       .then(
           [user_id](db::unit_result& r) {
             if (!r.ok || r.results.empty()) {
@@ -153,6 +131,15 @@ auditor_actor::behavior_type
 auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
              std::shared_ptr<const config::settings> cfg, db_actor db,
              metrics_actor metrics) {
+  return auditor_with_clock(self, std::move(cfg), std::move(db),
+                            std::move(metrics), real_clock());
+}
+
+auditor_actor::behavior_type
+auditor_with_clock(auditor_actor::stateful_pointer<auditor_state> self,
+                   std::shared_ptr<const config::settings> cfg, db_actor db,
+                   metrics_actor metrics, clock_ptr clock) {
+  self->state.clock = std::move(clock);
   self->state.cfg = std::move(cfg);
   self->state.db = std::move(db);
   self->state.metrics = std::move(metrics);
@@ -170,7 +157,7 @@ auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
       [=](audit_event& e) {
         auto& st = self->state;
         if (e.created_at == 0)
-          e.created_at = unix_now();
+          e.created_at = st.clock->unix_seconds();
         if (st.cfg->audit.hash_emails && !e.email.empty())
           e.email = "sha256:" + auth::token_hash(e.email);
         // Subscribers get a copy; a slow one only fills its own mailbox.

@@ -11,6 +11,7 @@
 #include "actors/db_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/metrics_actor.hpp"
+#include "core/clock.hpp"
 #include "core/config.hpp"
 
 namespace authsvc {
@@ -41,11 +42,21 @@ struct auditor_state {
   bool writing = false;
   std::vector<audit_subscriber> subscribers;
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
+  /// Where event times and the retention cutoff come from.
+  clock_ptr clock = real_clock();
 };
 
+/// The auditor on the machine's clock.
 auditor_actor::behavior_type
 auditor_impl(auditor_actor::stateful_pointer<auditor_state> self,
              std::shared_ptr<const config::settings> cfg, db_actor db,
              metrics_actor metrics);
+
+/// The auditor with event times and the retention cutoff read from `clock`
+/// (a manual clock in tests).
+auditor_actor::behavior_type
+auditor_with_clock(auditor_actor::stateful_pointer<auditor_state> self,
+                   std::shared_ptr<const config::settings> cfg, db_actor db,
+                   metrics_actor metrics, clock_ptr clock);
 
 } // namespace authsvc

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "actors/db_timeout.hpp"
 #include "auth/cidr.hpp"
 #include "core/log.hpp"
 
@@ -9,7 +10,6 @@ namespace authsvc {
 
 namespace {
 
-constexpr auto db_timeout = std::chrono::seconds(10);
 constexpr auto retry_delay = std::chrono::milliseconds(100);
 
 void push(ip_filter_actor::stateful_pointer<ip_filter_state> self) {
@@ -21,14 +21,13 @@ void push(ip_filter_actor::stateful_pointer<ip_filter_state> self) {
 /// -1 when the database could not be read).
 template <class F>
 void load(ip_filter_actor::stateful_pointer<ip_filter_state> self, F done) {
-  self->request(
-          self->state.db, db_timeout, atom::query_atom_v,
-          db::stmt(
-              "SELECT cidr, action FROM ip_filters ORDER BY created_at, id"))
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                db::ip_filters_store::load_rules())
       .then(
           [=](db::rowset& rs) mutable {
+            auto rules = db::ip_filters_store::decode_rules(rs);
             std::vector<std::string> skipped;
-            auto snap = merge_ip_rules(*self->state.cfg, rs, &skipped);
+            auto snap = merge_ip_rules(*self->state.cfg, rules, &skipped);
             for (const auto& s : skipped)
               log::warn("ip-filter", "ip-filter-rule-skipped", {{"cidr", s}});
             bool changed = !self->state.loaded
@@ -40,25 +39,24 @@ void load(ip_filter_actor::stateful_pointer<ip_filter_state> self, F done) {
               log::info("ip-filter", "ip-filter-rules-loaded",
                         {{"allow", self->state.current.allow.size()},
                          {"deny", self->state.current.deny.size()},
-                         {"table_rows", rs.rows.size()}});
+                         {"table_rows", rules.size()}});
               push(self);
             }
-            done(static_cast<std::int32_t>(rs.rows.size()));
+            done(static_cast<std::int32_t>(rules.size()));
           },
           [=](caf::error&) mutable { done(-1); });
 }
 
 } // namespace
 
-ip_rules_snapshot merge_ip_rules(const config::settings& cfg,
-                                 const db::rowset& rows,
-                                 std::vector<std::string>* skipped) {
+ip_rules_snapshot
+merge_ip_rules(const config::settings& cfg,
+               const std::vector<db::ip_filters_store::rule_match>& rules,
+               std::vector<std::string>* skipped) {
   ip_rules_snapshot s;
   s.allow = cfg.server.ip_allow;
   s.deny = cfg.server.ip_deny;
-  for (std::size_t i = 0; i < rows.rows.size(); ++i) {
-    const auto& cidr = rows.at(i, "cidr").s;
-    const auto& action = rows.at(i, "action").s;
+  for (const auto& [cidr, action] : rules) {
     if (!auth::parse_cidr_list({cidr}) || cidr.empty()
         || (action != "allow" && action != "deny")) {
       if (skipped)

@@ -11,6 +11,7 @@
 #include "actors/db_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "core/config.hpp"
+#include "db/ip_filters_store.hpp"
 
 namespace authsvc {
 
@@ -36,11 +37,12 @@ struct ip_filter_state {
   bool loaded = false;
 };
 
-/// Merges config lists with table rows (`cidr`, `action`); rows that do not
-/// parse as CIDR are skipped and named in `skipped`.
-ip_rules_snapshot merge_ip_rules(const config::settings& cfg,
-                                 const db::rowset& rows,
-                                 std::vector<std::string>* skipped);
+/// Merges config lists with the table's rules; rules that do not parse as
+/// CIDR (or name no known action) are skipped and named in `skipped`.
+ip_rules_snapshot
+merge_ip_rules(const config::settings& cfg,
+               const std::vector<db::ip_filters_store::rule_match>& rules,
+               std::vector<std::string>* skipped);
 
 ip_filter_actor::behavior_type
 ip_filter_impl(ip_filter_actor::stateful_pointer<ip_filter_state> self,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "db/audit_store.hpp"
 #include "db/users_store.hpp"
 
 namespace authsvc {
@@ -162,24 +163,7 @@ namespace authsvc {
 
 /// One security-relevant event for the audit trail (and its subscribers).
 /// Never holds a secret: no tokens, codes, keys or hashes of them.
-struct audit_event {
-  std::string type; ///< e.g. "session.created", "email.link_failed"
-  std::int64_t created_at = 0;
-  std::string user_id;
-  std::string email; ///< hashed by the auditor when configured
-  std::string ip;
-  std::string user_agent;
-  std::string request_id;
-  std::string actor; ///< who acted for someone else, e.g. "admin:<key id>"
-  bool success = true;
-  std::string metadata; ///< a small JSON object, as text
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, audit_event& x) {
-  return f(x.type, x.created_at, x.user_id, x.email, x.ip, x.user_agent,
-           x.request_id, x.actor, x.success, x.metadata);
-}
+using audit_event = db::audit_record;
 
 } // namespace authsvc
 

@@ -1,8 +1,69 @@
 #include "db/audit_store.hpp"
 
+#include "db/decode.hpp"
+
 namespace authsvc::db::audit_store {
 
-// -- CLI (sessions) --
+std::vector<stored_event> decode_events(const rowset& rs) {
+  return decode_rows(rs, [](const rowset& rs, std::size_t i) {
+    return stored_event{rs.at(i, "id").i,
+                        rs.at(i, "event_type").s,
+                        rs.at(i, "created_at").i,
+                        opt_text(rs.at(i, "user_id")),
+                        opt_text(rs.at(i, "email")),
+                        opt_text(rs.at(i, "ip")),
+                        opt_text(rs.at(i, "user_agent")),
+                        opt_text(rs.at(i, "request_id")),
+                        opt_text(rs.at(i, "actor")),
+                        rs.at(i, "success").i != 0,
+                        rs.at(i, "metadata").s};
+  });
+}
+
+// -- the auditor --------------------------------------------------------------
+
+statement insert(const audit_record& e) {
+  return stmt("INSERT INTO audit_logs(event_type, created_at, user_id, email, "
+              "ip, user_agent, request_id, actor, success, metadata) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              {value::text(e.type), value::integer(e.created_at),
+               text_or_null(e.user_id), text_or_null(e.email),
+               text_or_null(e.ip), text_or_null(e.user_agent),
+               text_or_null(e.request_id), text_or_null(e.actor),
+               value::integer(e.success ? 1 : 0),
+               value::text(e.metadata.empty() ? "{}" : e.metadata)});
+}
+
+statement purge_before(std::int64_t cutoff) {
+  return stmt("DELETE FROM audit_logs WHERE created_at < ?",
+              {value::integer(cutoff)});
+}
+
+statement forget_account(const std::string& user_id, const std::string& email,
+                         const std::string& hashed) {
+  return stmt("UPDATE audit_logs SET email = CASE WHEN email = ?1 THEN ?2 "
+              "ELSE email END, user_agent = NULL "
+              "WHERE user_id = ?3 OR email = ?1 OR email = ?2",
+              {value::text(email), value::text(hashed), text_or_null(user_id)});
+}
+
+// -- admin --------------------------------------------------------------------
+
+statement page(const filter& f) {
+  return stmt(
+      "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
+      "request_id, actor, success, metadata FROM audit_logs WHERE "
+      "(?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR event_type = ?2) AND "
+      "(?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at <= ?4) "
+      "AND "
+      "(?5 IS NULL OR success = ?5) AND (?6 IS NULL OR id < ?6) "
+      "ORDER BY id DESC LIMIT ?7",
+      {text_or_null(f.user_id), text_or_null(f.type), int_or_null(f.since),
+       int_or_null(f.until), int_or_null(f.success), int_or_null(f.before),
+       value::integer(f.limit)});
+}
+
+// -- command line -------------------------------------------------------------
 
 statement export_range(std::int64_t since, std::int64_t until) {
   return stmt(
@@ -39,5 +100,6 @@ std::vector<export_row> decode_export(const rowset& rs) {
   }
   return out;
 }
+
 
 } // namespace authsvc::db::audit_store

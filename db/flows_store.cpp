@@ -220,4 +220,10 @@ statement remove_flows_of(const std::string& email) {
   return stmt("DELETE FROM email_flows WHERE email = ?", {value::text(email)});
 }
 
+// -- admin --
+
+statement delete_for_email(const std::string& email) {
+  return stmt("DELETE FROM email_flows WHERE email = ?", {value::text(email)});
+}
+
 } // namespace authsvc::db::flows_store

@@ -168,4 +168,9 @@ statement purge_exchange_codes(std::int64_t now);
 /// Removes every flow started for `email` (account deletion).
 statement remove_flows_of(const std::string& email);
 
+// -- admin --
+
+/// Removes every email flow addressed to `email` (an account deletion).
+statement delete_for_email(const std::string& email);
+
 } // namespace authsvc::db::flows_store

@@ -137,4 +137,10 @@ statement remove_jobs_to(const std::string& email) {
   return stmt("DELETE FROM mail_jobs WHERE to_email = ?", {value::text(email)});
 }
 
+// -- admin --
+
+statement delete_for_recipient(const std::string& email) {
+  return stmt("DELETE FROM mail_jobs WHERE to_email = ?", {value::text(email)});
+}
+
 } // namespace authsvc::db::mail_store

@@ -102,4 +102,10 @@ statement queue_job(const std::string& job_id, const std::string& message_id,
 /// Removes every job addressed to `email`, sent ones too (account deletion).
 statement remove_jobs_to(const std::string& email);
 
+// -- admin --
+
+/// Removes every job addressed to `email`, sent ones too (an account
+/// deletion: no mail may outlive the account, except the notice of it).
+statement delete_for_recipient(const std::string& email);
+
 } // namespace authsvc::db::mail_store

@@ -1,5 +1,9 @@
 #include "db/users_store.hpp"
 
+#include "auth/text.hpp"
+#include "db/decode.hpp"
+#include "db/store_errc.hpp"
+
 namespace authsvc::db::users_store {
 
 user_record decode_user(const rowset& rs, std::size_t row) {
@@ -14,6 +18,114 @@ user_record decode_user(const rowset& rs, std::size_t row) {
 }
 
 // -- admin --
+
+statement user_exists(const std::string& id) {
+  return stmt("SELECT id FROM users WHERE id = ?", {value::text(id)});
+}
+
+result<done> decode_exists(const rowset& rs) {
+  if (rs.empty())
+    return store_errc::not_found;
+  return done{};
+}
+
+namespace {
+
+const char* admin_user_sql
+    = "SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
+      "u.updated_at, u.disabled, "
+      "(SELECT MAX(locked_until) FROM failed_attempts f WHERE f.user_id = u.id "
+      " AND f.locked_until > ?2) AS locked_until, "
+      "(SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND "
+      " s.revoked_at IS NULL AND s.expires_at > ?2 AND s.absolute_expires_at > "
+      "?2) "
+      " AS n_sessions, "
+      "(SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = u.id) "
+      " AS n_passkeys, "
+      "(SELECT COUNT(*) FROM totp t WHERE t.user_id = u.id AND "
+      " t.confirmed_at IS NOT NULL) AS n_totp, "
+      "(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id AND "
+      " r.used_at IS NULL) AS n_recovery FROM users u ";
+
+admin_user decode_admin_row(const rowset& rs, std::size_t i) {
+  admin_user u;
+  u.id = rs.at(i, "id").s;
+  u.email = rs.at(i, "email").s;
+  u.display_name = opt_text(rs.at(i, "display_name"));
+  u.locale = opt_text(rs.at(i, "locale"));
+  u.created_at = rs.at(i, "created_at").i;
+  u.updated_at = rs.at(i, "updated_at").i;
+  u.disabled = rs.at(i, "disabled").i != 0;
+  u.locked_until = opt_int(rs.at(i, "locked_until"));
+  u.sessions = rs.at(i, "n_sessions").i;
+  u.passkeys = rs.at(i, "n_passkeys").i;
+  u.totp = rs.at(i, "n_totp").i;
+  u.recovery_codes = rs.at(i, "n_recovery").i;
+  return u;
+}
+
+/// `search` lower-cased, with LIKE's wildcards and escape matched literally.
+std::string like_pattern(const std::string& search) {
+  std::string pattern;
+  for (char ch : search) {
+    if (ch == '%' || ch == '_' || ch == '\\')
+      pattern += '\\';
+    pattern += auth::ascii_lower(ch);
+  }
+  return pattern;
+}
+
+} // namespace
+
+statement admin_user_by_id(const std::string& id, std::int64_t now) {
+  return stmt(std::string(admin_user_sql) + "WHERE u.id = ?1",
+              {value::text(id), value::integer(now)});
+}
+
+result<admin_user> decode_admin_user(const rowset& rs) {
+  if (rs.empty())
+    return store_errc::not_found;
+  return decode_admin_row(rs, 0);
+}
+
+statement admin_users_page(const std::string& search, std::int64_t now,
+                           std::int64_t before_time,
+                           const std::string& before_id, std::int64_t limit) {
+  return stmt(std::string(admin_user_sql)
+                  + "WHERE (?3 = '' OR u.email LIKE '%' || ?3 || '%' ESCAPE "
+                    "'\\' "
+                    "OR u.id = ?3) AND (u.created_at < ?4 OR (u.created_at = "
+                    "?4 "
+                    "AND u.id < ?5)) ORDER BY u.created_at DESC, u.id DESC "
+                    "LIMIT "
+                    "?6",
+              {value::text(""), value::integer(now),
+               value::text(like_pattern(search)), value::integer(before_time),
+               value::text(before_id), value::integer(limit)});
+}
+
+std::vector<admin_user> decode_admin_users(const rowset& rs) {
+  return decode_rows(rs, decode_admin_row);
+}
+
+unit set_disabled(const std::string& id, bool disabled, std::int64_t now) {
+  unit u;
+  u.statements.push_back(stmt_one(
+      "UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?",
+      {value::integer(disabled ? 1 : 0), value::integer(now), value::text(id)},
+      "not_found"));
+  return u;
+}
+
+result<done> decode_set_disabled(const unit_result& r) {
+  if (!r.ok)
+    return {store_errc::not_found, r.fail_code};
+  return done{};
+}
+
+statement delete_user(const std::string& id) {
+  return stmt("DELETE FROM users WHERE id = ?", {value::text(id)});
+}
 
 // -- email sign-in --
 

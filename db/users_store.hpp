@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "auth/result.hpp"
 #include "db/value.hpp"
 
 namespace authsvc::db {
@@ -35,6 +37,56 @@ user_record decode_user(const rowset& rs, std::size_t row = 0);
 // (sections per area keep parallel work apart; keep new ones in your area)
 
 // -- admin --
+
+/// Reads whether a user with id `id` exists (decode with decode_exists()).
+statement user_exists(const std::string& id);
+
+/// The outcome of user_exists(): store_errc::not_found for no such user.
+result<done> decode_exists(const rowset& rs);
+
+/// A user as the admin API shows it: the profile, the lockout in force and
+/// what the account holds.
+struct admin_user {
+  std::string id;
+  std::string email;
+  std::optional<std::string> display_name;
+  std::optional<std::string> locale;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+  bool disabled = false;
+  /// The latest lockout of any method still in force at `now`.
+  std::optional<std::int64_t> locked_until;
+  std::int64_t sessions = 0; ///< live at `now`
+  std::int64_t passkeys = 0;
+  std::int64_t totp = 0;           ///< confirmed enrolments
+  std::int64_t recovery_codes = 0; ///< unused
+};
+
+/// Reads one user with lock and counts at `now`.
+statement admin_user_by_id(const std::string& id, std::int64_t now);
+
+/// The user admin_user_by_id() read; store_errc::not_found when none.
+result<admin_user> decode_admin_user(const rowset& rs);
+
+/// Reads up to `limit` users, newest first, created before the keyset
+/// position (`before_time`, `before_id`), whose address contains `search`
+/// (matched literally, ignoring case) or whose id is `search`; an empty
+/// `search` matches every user.
+statement admin_users_page(const std::string& search, std::int64_t now,
+                           std::int64_t before_time,
+                           const std::string& before_id, std::int64_t limit);
+
+/// The users admin_users_page() read, in its order.
+std::vector<admin_user> decode_admin_users(const rowset& rs);
+
+/// Disables (or enables) a user; fails with "not_found".
+unit set_disabled(const std::string& id, bool disabled, std::int64_t now);
+
+/// The outcome of set_disabled(): store_errc::not_found for no such user.
+result<done> decode_set_disabled(const unit_result& r);
+
+/// Removes the user row (its sessions, credentials... go by cascade).
+statement delete_user(const std::string& id);
 
 // -- email sign-in --
 

@@ -1,4 +1,3 @@
-#include "db/users_store.hpp"
 #include "http/admin_routes.hpp"
 
 #include "auth/cidr.hpp"
@@ -8,6 +7,15 @@
 #include "auth/secret_box.hpp"
 #include "auth/url.hpp"
 #include "auth/webhook_signature.hpp"
+#include "db/audit_store.hpp"
+#include "db/flows_store.hpp"
+#include "db/ip_filters_store.hpp"
+#include "db/mail_store.hpp"
+#include "db/stats_store.hpp"
+#include "db/users_store.hpp"
+#include "db/webhooks_store.hpp"
+#include "http/admin_errc.hpp"
+#include "http/error_table.hpp"
 #include "http/lockout.hpp"
 #include "http/route_helpers.hpp"
 
@@ -15,19 +23,29 @@ namespace authsvc::http_routes {
 
 namespace {
 
-using db::value;
 using form_t = std::vector<std::pair<std::string, std::string>>;
+using http::admin_errc;
+namespace users_store = db::users_store;
+namespace ip_filters_store = db::ip_filters_store;
+namespace webhooks_store = db::webhooks_store;
 
-value opt_text(const std::string& s) {
-  return s.empty() ? value::null() : value::text(s);
+/// Answers a failure of the admin API: the api.md code and status from the
+/// one table (http/error_table.cpp), with an optional message and details.
+void reply_admin_error(const context_ptr& ctx, const error& e,
+                       std::string message = {}, nlohmann::json details = {}) {
+  auto out = http::to_api_error(e);
+  out.message = std::move(message);
+  out.details = std::move(details);
+  ctx->reply_error(out);
 }
 
-nlohmann::json opt_json(const db::value& v) {
-  if (v.is_null())
-    return nullptr;
-  if (v.kind == db::value::int_v)
-    return v.i;
-  return v.s;
+void reply_invalid(const context_ptr& ctx, nlohmann::json details) {
+  reply_admin_error(ctx, admin_errc::validation_failed, {}, std::move(details));
+}
+
+template <class T>
+nlohmann::json opt_json(const std::optional<T>& x) {
+  return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
 }
 
 /// Reads `limit` (1..200, default 50); answers 422 and returns 0 when bad.
@@ -42,7 +60,7 @@ std::int64_t page_limit(const context_ptr& ctx, const form_t& q) {
       return n;
   } catch (...) {
   }
-  ctx->reply_error("validation_failed", {}, {{"limit", "must be 1 to 200"}});
+  reply_invalid(ctx, {{"limit", "must be 1 to 200"}});
   return 0;
 }
 
@@ -80,29 +98,29 @@ std::optional<std::string> read_cursor(const form_t& q, nlohmann::json& bad) {
   return auth::to_string(*raw);
 }
 
-/// Answers one page of a keyset-paginated list. The query asked for
+/// Answers one page of a keyset-paginated list. The read asked for
 /// `limit + 1` rows: the first `limit` go out as `key`, and the extra row,
 /// if any, says there is a next page, which starts after the last row shown
 /// (`sort_key` gives that row's cursor text).
-template <class RowJson, class SortKey>
-void reply_page(const context_ptr& ctx, const db::rowset& rs,
+template <class T, class RowJson, class SortKey>
+void reply_page(const context_ptr& ctx, const std::vector<T>& rows,
                 std::int64_t limit, const char* key, RowJson row_json,
                 SortKey sort_key) {
   nlohmann::json items = nlohmann::json::array();
-  auto n
-      = std::min<std::size_t>(rs.rows.size(), static_cast<std::size_t>(limit));
+  auto n = std::min<std::size_t>(rows.size(), static_cast<std::size_t>(limit));
   for (std::size_t i = 0; i < n; ++i)
-    items.push_back(row_json(rs, i));
+    items.push_back(row_json(rows[i]));
   nlohmann::json next = nullptr;
-  if (rs.rows.size() > n)
-    next = make_cursor(sort_key(rs, n - 1));
+  if (rows.size() > n)
+    next = make_cursor(sort_key(rows[n - 1]));
   ctx->reply_json(200,
                   {{key, std::move(items)}, {"next_cursor", std::move(next)}});
 }
 
 /// The sort key of lists ordered by creation time, newest first.
-std::string time_id_key(const db::rowset& rs, std::size_t i) {
-  return std::to_string(rs.at(i, "created_at").i) + " " + rs.at(i, "id").s;
+template <class T>
+std::string time_id_key(const T& x) {
+  return std::to_string(x.created_at) + " " + x.id;
 }
 
 /// A "created_at id" keyset cursor; no cursor means "from the newest".
@@ -128,65 +146,123 @@ bool time_id_cursor(const std::optional<std::string>& cursor,
   return true;
 }
 
-const char* select_user_by_id
-    = "SELECT id, email, display_name, locale, created_at, disabled FROM users "
-      "WHERE id = ?";
+// -- reads and writes through the stores
+// ---------------------------------------
 
-const char* admin_user_sql
-    = "SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-      "u.updated_at, u.disabled, "
-      "(SELECT MAX(locked_until) FROM failed_attempts f WHERE f.user_id = u.id "
-      " AND f.locked_until > ?2) AS locked_until, "
-      "(SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND "
-      " s.revoked_at IS NULL AND s.expires_at > ?2 AND s.absolute_expires_at > "
-      "?2) "
-      " AS n_sessions, "
-      "(SELECT COUNT(*) FROM webauthn_credentials w WHERE w.user_id = u.id) "
-      " AS n_passkeys, "
-      "(SELECT COUNT(*) FROM totp t WHERE t.user_id = u.id AND "
-      " t.confirmed_at IS NOT NULL) AS n_totp, "
-      "(SELECT COUNT(*) FROM recovery_codes r WHERE r.user_id = u.id AND "
-      " r.used_at IS NULL) AS n_recovery FROM users u ";
-
-nlohmann::json admin_user_json(const db::rowset& rs, std::size_t i) {
-  return {{"id", rs.at(i, "id").s},
-          {"email", rs.at(i, "email").s},
-          {"display_name", opt_json(rs.at(i, "display_name"))},
-          {"locale", opt_json(rs.at(i, "locale"))},
-          {"created_at", rs.at(i, "created_at").i},
-          {"updated_at", rs.at(i, "updated_at").i},
-          {"disabled", rs.at(i, "disabled").i != 0},
-          {"locked_until", opt_json(rs.at(i, "locked_until"))},
-          {"counts",
-           {{"sessions", rs.at(i, "n_sessions").i},
-            {"passkeys", rs.at(i, "n_passkeys").i},
-            {"totp", rs.at(i, "n_totp").i},
-            {"recovery_codes", rs.at(i, "n_recovery").i}}}};
+/// Runs the read `s` and hands what the store's `decode` makes of its rows
+/// to `then`.
+template <class Decode, class Then>
+void read_as(const context_ptr& ctx, db::statement s, Decode decode,
+             Then then) {
+  db_read(ctx, std::move(s),
+          [decode, then](db::rowset& rs) mutable { then(decode(rs)); });
 }
 
-void reply_admin_user(const context_ptr& ctx, const std::string& id) {
-  db_read(ctx,
-          db::stmt(std::string(admin_user_sql) + "WHERE u.id = ?1",
-                   {value::text(id), value::integer(unix_now())}),
-          [ctx](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply_error("not_found");
-            ctx->reply_json(200, admin_user_json(rs, 0));
+/// Runs the read `s`, decodes it with `decode` (a result<T> or optional), and
+/// hands the value to `then`; answers 404 not_found when there is none.
+template <class Decode, class Then>
+void read_or_404(const context_ptr& ctx, db::statement s, Decode decode,
+                 Then then) {
+  read_as(ctx, std::move(s), decode, [ctx, then](auto found) mutable {
+    if (!found)
+      return reply_admin_error(ctx, admin_errc::not_found);
+    then(*found);
+  });
+}
+
+/// Answers the one thing the read `s` finds as `to_json` of it, or 404.
+template <class Decode, class ToJson>
+void reply_one(const context_ptr& ctx, db::statement s, Decode decode,
+               ToJson to_json) {
+  read_or_404(ctx, std::move(s), decode,
+              [ctx, to_json](auto& x) { ctx->reply_json(200, to_json(x)); });
+}
+
+/// Answers every thing the read `s` finds as {key: [to_json of each]}.
+template <class Decode, class ToJson>
+void reply_list(const context_ptr& ctx, db::statement s, const char* key,
+                Decode decode, ToJson to_json) {
+  read_as(ctx, std::move(s), decode, [ctx, key, to_json](const auto& xs) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& x : xs)
+      list.push_back(to_json(x));
+    ctx->reply_json(200, {{key, list}});
+  });
+}
+
+/// Answers one page (see reply_page) of what the read `s` finds; `s` asked
+/// for `limit + 1` rows.
+template <class Decode, class RowJson, class SortKey>
+void read_page(const context_ptr& ctx, db::statement s, Decode decode,
+               std::int64_t limit, const char* key, RowJson row_json,
+               SortKey sort_key) {
+  read_as(ctx, std::move(s), decode,
+          [ctx, limit, key, row_json, sort_key](const auto& rows) {
+            reply_page(ctx, rows, limit, key, row_json, sort_key);
           });
 }
 
-nlohmann::json audit_json(const db::rowset& rs, std::size_t i) {
-  auto meta = nlohmann::json::parse(rs.at(i, "metadata").s, nullptr, false);
-  return {{"id", std::to_string(rs.at(i, "id").i)},
-          {"type", rs.at(i, "event_type").s},
-          {"created_at", rs.at(i, "created_at").i},
-          {"user_id", opt_json(rs.at(i, "user_id"))},
-          {"email", opt_json(rs.at(i, "email"))},
-          {"ip", opt_json(rs.at(i, "ip"))},
-          {"user_agent", opt_json(rs.at(i, "user_agent"))},
-          {"request_id", opt_json(rs.at(i, "request_id"))},
-          {"actor", opt_json(rs.at(i, "actor"))},
-          {"success", rs.at(i, "success").i != 0},
+/// Runs the unit `u` that must find its row (an update or removal by id),
+/// decodes its outcome with `decode` (a result<T>) and hands the value to
+/// `then`; answers 404 not_found when the row was not there.
+template <class Decode, class Then>
+void write_or_404(const context_ptr& ctx, db::unit u, Decode decode,
+                  Then then) {
+  db_write(ctx, std::move(u), [ctx, decode, then](db::unit_result& r) mutable {
+    auto out = decode(r);
+    if (!out)
+      return reply_admin_error(ctx, admin_errc::not_found);
+    then(*out);
+  });
+}
+
+// -- JSON forms
+// -----------------------------------------------------------------
+
+nlohmann::json admin_user_json(const users_store::admin_user& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"display_name", opt_json(u.display_name)},
+          {"locale", opt_json(u.locale)},
+          {"created_at", u.created_at},
+          {"updated_at", u.updated_at},
+          {"disabled", u.disabled},
+          {"locked_until", opt_json(u.locked_until)},
+          {"counts",
+           {{"sessions", u.sessions},
+            {"passkeys", u.passkeys},
+            {"totp", u.totp},
+            {"recovery_codes", u.recovery_codes}}}};
+}
+
+void reply_admin_user(const context_ptr& ctx, const std::string& id) {
+  reply_one(ctx, users_store::admin_user_by_id(id, unix_now(ctx)),
+            users_store::decode_admin_user, admin_user_json);
+}
+
+nlohmann::json session_json(const session_view& s) {
+  return {{"id", s.id},
+          {"user_id", s.user_id},
+          {"created_at", s.created_at},
+          {"last_seen_at", s.last_seen_at},
+          {"expires_at", s.expires_at},
+          {"ip", s.ip},
+          {"user_agent", s.user_agent},
+          {"amr", s.amr}};
+}
+
+nlohmann::json audit_json(const db::audit_store::stored_event& e) {
+  auto meta = nlohmann::json::parse(e.metadata, nullptr, false);
+  return {{"id", std::to_string(e.id)},
+          {"type", e.type},
+          {"created_at", e.created_at},
+          {"user_id", opt_json(e.user_id)},
+          {"email", opt_json(e.email)},
+          {"ip", opt_json(e.ip)},
+          {"user_agent", opt_json(e.user_agent)},
+          {"request_id", opt_json(e.request_id)},
+          {"actor", opt_json(e.actor)},
+          {"success", e.success},
           {"metadata", meta.is_object() ? meta : nlohmann::json::object()}};
 }
 
@@ -197,44 +273,43 @@ nlohmann::json audit_json(const db::rowset& rs, std::size_t i) {
 bool locks_out_caller(const context_ptr& ctx, const auth::ip_filter& after) {
   if (after.decide(ctx->client_ip) != auth::ip_decision::deny)
     return false;
-  ctx->reply_error("would_lock_out_caller", {},
-                   {{"client_ip", ctx->client_ip}});
+  reply_admin_error(ctx, admin_errc::would_lock_out_caller, {},
+                    {{"client_ip", ctx->client_ip}});
   return true;
 }
 
-nlohmann::json ip_filter_json(const db::rowset& rs, std::size_t i) {
-  return {{"id", rs.at(i, "id").s},
-          {"cidr", rs.at(i, "cidr").s},
-          {"action", rs.at(i, "action").s},
-          {"reason", opt_json(rs.at(i, "reason"))},
-          {"created_by", opt_json(rs.at(i, "created_by"))},
-          {"created_at", rs.at(i, "created_at").i}};
+nlohmann::json ip_filter_json(const ip_filters_store::rule& r) {
+  return {{"id", r.id},
+          {"cidr", r.cidr},
+          {"action", r.action},
+          {"reason", opt_json(r.reason)},
+          {"created_by", opt_json(r.created_by)},
+          {"created_at", r.created_at}};
 }
 
-nlohmann::json webhook_json(const db::rowset& rs, std::size_t i) {
-  auto types = nlohmann::json::parse(rs.at(i, "event_types").s, nullptr, false);
+nlohmann::json webhook_json(const webhooks_store::admin_endpoint& w) {
+  auto types = nlohmann::json::parse(w.event_types, nullptr, false);
   return {
-      {"id", rs.at(i, "id").s},
-      {"url", rs.at(i, "url").s},
+      {"id", w.id},
+      {"url", w.url},
       {"event_types", types.is_array() ? types : nlohmann::json::array({"*"})},
-      {"enabled", rs.at(i, "enabled").i != 0},
-      {"created_at", rs.at(i, "created_at").i}};
+      {"enabled", w.enabled},
+      {"created_at", w.created_at}};
 }
 
-nlohmann::json delivery_json(const db::rowset& rs, std::size_t i) {
-  return {
-      {"id", rs.at(i, "id").s},
-      {"endpoint_id", rs.at(i, "endpoint_id").s},
-      {"event_type", rs.at(i, "event_type").s},
-      {"status", rs.at(i, "status").s},
-      {"attempts", rs.at(i, "attempts").i},
-      {"last_status_code", opt_json(rs.at(i, "last_status_code"))},
-      {"last_error", opt_json(rs.at(i, "last_error"))},
-      {"next_attempt_at", rs.at(i, "status").s == "pending"
-                              ? nlohmann::json(rs.at(i, "next_attempt_at").i)
-                              : nlohmann::json(nullptr)},
-      {"created_at", rs.at(i, "created_at").i},
-      {"delivered_at", opt_json(rs.at(i, "delivered_at"))}};
+nlohmann::json delivery_json(const webhooks_store::admin_delivery& d) {
+  return {{"id", d.id},
+          {"endpoint_id", d.endpoint_id},
+          {"event_type", d.event_type},
+          {"status", d.status},
+          {"attempts", d.attempts},
+          {"last_status_code", opt_json(d.last_status_code)},
+          {"last_error", opt_json(d.last_error)},
+          {"next_attempt_at", d.status == "pending"
+                                  ? nlohmann::json(d.next_attempt_at)
+                                  : nlohmann::json(nullptr)},
+          {"created_at", d.created_at},
+          {"delivered_at", opt_json(d.delivered_at)}};
 }
 
 } // namespace
@@ -249,35 +324,18 @@ void admin_users(const context_ptr& ctx) {
   nlohmann::json bad = nlohmann::json::object();
   auto cursor = read_cursor(q, bad);
   if (!bad.empty())
-    return ctx->reply_error("validation_failed", {}, bad);
+    return reply_invalid(ctx, bad);
   auto search = http::form_value(q, "query").value_or("");
   // Newest first; the cursor is "created_at id" of the last row shown.
   std::int64_t c_time;
   std::string c_id;
   if (!time_id_cursor(cursor, c_time, c_id))
-    return ctx->reply_error("validation_failed", {},
-                            {{"cursor", "is malformed"}});
-  // LIKE wildcards in the search text are matched literally.
-  std::string pattern;
-  for (char ch : search) {
-    if (ch == '%' || ch == '_' || ch == '\\')
-      pattern += '\\';
-    pattern += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  db_read(
-      ctx,
-      db::stmt(
-          std::string(admin_user_sql)
-              + "WHERE (?3 = '' OR u.email LIKE '%' || ?3 || '%' ESCAPE '\\' "
-                "OR u.id = ?3) AND (u.created_at < ?4 OR (u.created_at = ?4 "
-                "AND u.id < ?5)) ORDER BY u.created_at DESC, u.id DESC LIMIT "
-                "?6",
-          {value::text(""), value::integer(unix_now()), value::text(pattern),
-           value::integer(c_time), value::text(c_id),
-           value::integer(limit + 1)}),
-      [ctx, limit](db::rowset& rs) {
-        reply_page(ctx, rs, limit, "users", admin_user_json, time_id_key);
-      });
+    return reply_invalid(ctx, {{"cursor", "is malformed"}});
+  read_page(ctx,
+            users_store::admin_users_page(search, unix_now(ctx), c_time, c_id,
+                                          limit + 1),
+            users_store::decode_admin_users, limit, "users", admin_user_json,
+            [](const auto& u) { return time_id_key(u); });
 }
 
 void admin_user_get(const context_ptr& ctx) {
@@ -290,153 +348,125 @@ void admin_user_patch(const context_ptr& ctx) {
     return;
   auto it = body->find("disabled");
   if (it == body->end() || !it->is_boolean())
-    return ctx->reply_error("validation_failed", {},
-                            {{"disabled", "must be a boolean"}});
+    return reply_invalid(ctx, {{"disabled", "must be a boolean"}});
   bool disabled = it->get<bool>();
   auto id = ctx->params["id"];
-  db::unit u;
-  u.statements.push_back(
-      db::stmt_one("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?",
-                   {value::integer(disabled ? 1 : 0),
-                    value::integer(unix_now()), value::text(id)},
-                   "not_found"));
-  db_write(ctx, std::move(u), [ctx, id, disabled](db::unit_result& r) {
-    if (!r.ok)
-      return ctx->reply_error("not_found");
-    ctx->audit(disabled ? "user.disabled" : "user.enabled", true, id);
-    if (!disabled)
-      return reply_admin_user(ctx, id);
-    // Disabling takes effect at once: every live session goes.
-    revoke_then(ctx, make_revocation(ctx, {}, id, {}, "user_disabled"),
-                [ctx, id](std::int32_t) { reply_admin_user(ctx, id); });
-  });
+  write_or_404(
+      ctx, users_store::set_disabled(id, disabled, unix_now(ctx)),
+      users_store::decode_set_disabled, [ctx, id, disabled](done) {
+        ctx->audit(disabled ? "user.disabled" : "user.enabled", true, id);
+        if (!disabled)
+          return reply_admin_user(ctx, id);
+        // Disabling takes effect at once: every live session goes.
+        revoke_then(ctx, make_revocation(ctx, {}, id, {}, "user_disabled"),
+                    [ctx, id](std::int32_t) { reply_admin_user(ctx, id); });
+      });
 }
 
 void admin_user_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  db_read(ctx, db::stmt(select_user_by_id, {value::text(id)}),
-          [ctx, id](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply_error("not_found");
-            auto user = db::users_store::decode_user(rs);
-            revoke_then(
-                ctx, make_revocation(ctx, {}, id, {}, "account_deleted"),
-                [ctx, user](std::int32_t) {
-                  db::unit u;
-                  u.statements.push_back(
-                      db::stmt("DELETE FROM email_flows WHERE email = ?",
-                               {value::text(user.email)}));
-                  // Every job addressed to the account, sent ones too.
-                  u.statements.push_back(
-                      db::stmt("DELETE FROM mail_jobs WHERE to_email = ?",
-                               {value::text(user.email)}));
-                  u.statements.push_back(
-                      db::stmt("DELETE FROM users WHERE id = ?",
-                               {value::text(user.id)}));
-                  u.statements.push_back(
-                      account_deleted_mail(ctx, user, unix_now()));
-                  db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
-                    if (!r.ok)
-                      return ctx->reply_internal("user delete failed: "
-                                                 + r.fail_code);
-                    caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
-                    ctx->audit("account.deleted", true, user.id, user.email);
-                    // After its last event: keep only the address's hash.
-                    caf::anon_send(ctx->svc().auditor, atom::purge_atom_v,
-                                   user.id, user.email);
-                    no_content(ctx);
-                  });
-                });
-          });
-}
-
-void admin_user_unlock(const context_ptr& ctx) {
-  auto id = ctx->params["id"];
-  db_read(ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
-          [ctx, id](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply_error("not_found");
-            db_write(ctx, lockout::unlock_unit(id),
-                     [ctx, id](db::unit_result&) {
-                       ctx->audit("account.unlocked", true, id);
-                       no_content(ctx);
-                     });
-          });
-}
-
-void admin_user_sessions(const context_ptr& ctx) {
-  auto id = ctx->params["id"];
-  auto now = unix_now();
-  db_read(
-      ctx, db::stmt("SELECT id FROM users WHERE id = ?", {value::text(id)}),
-      [ctx, id, now](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply_error("not_found");
-        db_read(
-            ctx,
-            db::stmt(
-                "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, "
-                "user_agent, amr FROM sessions WHERE user_id = ?1 AND "
-                "revoked_at IS NULL AND expires_at > ?2 AND "
-                "absolute_expires_at > ?2 ORDER BY created_at DESC",
-                {value::text(id), value::integer(now)}),
-            [ctx](db::rowset& rs) {
-              nlohmann::json list = nlohmann::json::array();
-              for (std::size_t i = 0; i < rs.rows.size(); ++i) {
-                auto amr
-                    = nlohmann::json::parse(rs.at(i, "amr").s, nullptr, false);
-                list.push_back(
-                    {{"id", rs.at(i, "id").s},
-                     {"user_id", rs.at(i, "user_id").s},
-                     {"created_at", rs.at(i, "created_at").i},
-                     {"last_seen_at", rs.at(i, "last_seen_at").i},
-                     {"expires_at", rs.at(i, "expires_at").i},
-                     {"ip", opt_json(rs.at(i, "ip"))},
-                     {"user_agent", opt_json(rs.at(i, "user_agent"))},
-                     {"amr", amr.is_array() ? amr : nlohmann::json::array()}});
-              }
-              ctx->reply_json(200, {{"sessions", list}});
+  read_or_404(
+      ctx, users_store::by_id(id), users_store::decode_found_user,
+      [ctx, id](const user_info& user) {
+        revoke_then(
+            ctx, make_revocation(ctx, {}, id, {}, "account_deleted"),
+            [ctx, user](std::int32_t) {
+              db::unit u;
+              u.statements.push_back(
+                  db::flows_store::delete_for_email(user.email));
+              // Every job addressed to the account, sent ones too.
+              u.statements.push_back(
+                  db::mail_store::delete_for_recipient(user.email));
+              u.statements.push_back(users_store::delete_user(user.id));
+              u.statements.push_back(
+                  account_deleted_mail(ctx, user, unix_now(ctx)));
+              db_write(ctx, std::move(u), [ctx, user](db::unit_result& r) {
+                if (!r.ok)
+                  return ctx->reply_internal("user delete failed: "
+                                             + r.fail_code);
+                caf::anon_send(ctx->svc().mailer, atom::wake_atom_v);
+                ctx->audit("account.deleted", true, user.id, user.email);
+                // After its last event: keep only the address's hash.
+                caf::anon_send(ctx->svc().auditor, atom::purge_atom_v, user.id,
+                               user.email);
+                no_content(ctx);
+              });
             });
       });
 }
 
+void admin_user_unlock(const context_ptr& ctx) {
+  auto id = ctx->params["id"];
+  read_or_404(ctx, users_store::user_exists(id), users_store::decode_exists,
+              [ctx, id](done) {
+                db_write(ctx, lockout::unlock_unit(id),
+                         [ctx, id](db::unit_result&) {
+                           ctx->audit("account.unlocked", true, id);
+                           no_content(ctx);
+                         });
+              });
+}
+
+void admin_user_sessions(const context_ptr& ctx) {
+  auto id = ctx->params["id"];
+  auto now = unix_now(ctx);
+  // The session actor owns live sessions (its last_seen_at is the one
+  // /v1/me/sessions shows); the database only says whether the user exists.
+  read_or_404(ctx, users_store::user_exists(id), users_store::decode_exists,
+              [ctx, id, now](done) {
+                ctx->self
+                    ->request(ctx->svc().sessions, db_timeout,
+                              atom::list_atom_v, id)
+                    .then(
+                        [ctx, now](std::vector<session_view>& xs) {
+                          guarded(ctx, [&] {
+                            nlohmann::json list = nlohmann::json::array();
+                            for (const auto& s : xs)
+                              if (s.expires_at > now)
+                                list.push_back(session_json(s));
+                            ctx->reply_json(200, {{"sessions", list}});
+                          });
+                        },
+                        [ctx](caf::error& e) { ctx->reply_failure(e); });
+              });
+}
+
 void admin_user_sessions_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  db_read(ctx, db::stmt(select_user_by_id, {value::text(id)}),
-          [ctx, id](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply_error("not_found");
-            auto user = db::users_store::decode_user(rs);
-            revoke_then(ctx,
-                        make_revocation(ctx, {}, id, {}, "revoked_by_admin"),
-                        [ctx, user](std::int32_t n) {
-                          ctx->audit("sessions.revoked_all", true, user.id, {},
-                                     {{"revoked", n}});
-                          if (n == 0)
-                            return no_content(ctx);
-                          notify_sessions_revoked(ctx, user, n, false,
-                                                  [ctx] { no_content(ctx); });
-                        });
-          });
+  read_or_404(ctx, users_store::by_id(id), users_store::decode_found_user,
+              [ctx, id](const user_info& user) {
+                revoke_then(
+                    ctx, make_revocation(ctx, {}, id, {}, "revoked_by_admin"),
+                    [ctx, user](std::int32_t n) {
+                      ctx->audit("sessions.revoked_all", true, user.id, {},
+                                 {{"revoked", n}});
+                      if (n == 0)
+                        return no_content(ctx);
+                      notify_sessions_revoked(ctx, user, n, false,
+                                              [ctx] { no_content(ctx); });
+                    });
+              });
 }
 
 void admin_session_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  db_read(
-      ctx,
-      db::stmt(
-          "SELECT user_id FROM sessions WHERE id = ? AND revoked_at IS NULL",
-          {value::text(id)}),
-      [ctx, id](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply_error("not_found");
-        auto user = rs.at(0, "user_id").s;
-        revoke_then(ctx, make_revocation(ctx, id, {}, {}, "revoked_by_admin"),
-                    [ctx, user](std::int32_t) {
-                      ctx->audit("session.revoked_by_admin", true, user);
-                      no_content(ctx);
-                    });
-      });
+  // Whose session it is, as the session actor (its owner) sees it.
+  ctx->self->request(ctx->svc().sessions, db_timeout, atom::lookup_atom_v, id)
+      .then(
+          [ctx, id](std::vector<session_view>& xs) {
+            guarded(ctx, [&] {
+              if (xs.empty())
+                return reply_admin_error(ctx, admin_errc::not_found);
+              auto user = xs.front().user_id;
+              revoke_then(ctx,
+                          make_revocation(ctx, id, {}, {}, "revoked_by_admin"),
+                          [ctx, user](std::int32_t) {
+                            ctx->audit("session.revoked_by_admin", true, user);
+                            no_content(ctx);
+                          });
+            });
+          },
+          [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
 // -- audit and stats ----------------------------------------------------------
@@ -447,54 +477,39 @@ void admin_audit(const context_ptr& ctx) {
   if (!limit)
     return;
   nlohmann::json bad = nlohmann::json::object();
-  auto since = int_param(q, "since", bad);
-  auto until = int_param(q, "until", bad);
+  db::audit_store::filter f;
+  f.since = int_param(q, "since", bad);
+  f.until = int_param(q, "until", bad);
   auto cursor = read_cursor(q, bad);
-  std::optional<std::int64_t> before;
   if (cursor) {
     try {
-      before = std::stoll(*cursor);
+      f.before = std::stoll(*cursor);
     } catch (...) {
       bad["cursor"] = "is malformed";
     }
   }
-  std::optional<std::int64_t> success;
   if (auto s = http::form_value(q, "success"); s && !s->empty()) {
     if (*s == "true")
-      success = 1;
+      f.success = 1;
     else if (*s == "false")
-      success = 0;
+      f.success = 0;
     else
       bad["success"] = "must be true or false";
   }
   if (!bad.empty())
-    return ctx->reply_error("validation_failed", {}, bad);
-  auto user = http::form_value(q, "user_id").value_or("");
-  auto type = http::form_value(q, "type").value_or("");
-  auto opt_int = [](const std::optional<std::int64_t>& x) {
-    return x ? value::integer(*x) : value::null();
-  };
-  auto stmt = db::stmt(
-      "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
-      "request_id, actor, success, metadata FROM audit_logs WHERE "
-      "(?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR event_type = ?2) AND "
-      "(?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at <= ?4) "
-      "AND "
-      "(?5 IS NULL OR success = ?5) AND (?6 IS NULL OR id < ?6) "
-      "ORDER BY id DESC LIMIT ?7",
-      {opt_text(user), opt_text(type), opt_int(since), opt_int(until),
-       opt_int(success), opt_int(before), value::integer(limit + 1)});
+    return reply_invalid(ctx, bad);
+  f.user_id = http::form_value(q, "user_id").value_or("");
+  f.type = http::form_value(q, "type").value_or("");
+  f.limit = limit + 1;
+  auto read = db::audit_store::page(f);
   // Events still buffered in the auditor are written first, so what an
   // operator just did is in the answer.
   ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
       .then(
-          [ctx, stmt, limit](std::int32_t) {
-            db_read(ctx, stmt, [ctx, limit](db::rowset& rs) {
-              reply_page(ctx, rs, limit, "events", audit_json,
-                         [](const db::rowset& r, std::size_t i) {
-                           return std::to_string(r.at(i, "id").i);
-                         });
-            });
+          [ctx, read, limit](std::int32_t) {
+            read_page(ctx, read, db::audit_store::decode_events, limit,
+                      "events", audit_json,
+                      [](const auto& e) { return std::to_string(e.id); });
           },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
@@ -509,49 +524,26 @@ void admin_stats(const context_ptr& ctx) {
 }
 
 static void admin_stats_now(const context_ptr& ctx) {
-  auto now = unix_now();
-  db_read(
-      ctx,
-      db::stmt(
-          "SELECT (SELECT COUNT(*) FROM users) AS total_users, "
-          "(SELECT COUNT(*) FROM users WHERE disabled = 1) AS disabled_users, "
-          "(SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND "
-          " expires_at > ?1 AND absolute_expires_at > ?1) AS active_sessions, "
-          "(SELECT COUNT(*) FROM audit_logs WHERE event_type = "
-          "'session.created' "
-          " AND created_at > ?2) AS logins_24h, "
-          "(SELECT COUNT(*) FROM mail_jobs WHERE status IN "
-          "('queued','sending')) "
-          " AS emails_queued, "
-          "(SELECT COUNT(*) FROM mail_jobs WHERE status = 'failed') AS "
-          "emails_failed, "
-          "(SELECT COUNT(*) FROM webauthn_credentials) AS passkeys, "
-          "(SELECT COUNT(*) FROM totp WHERE confirmed_at IS NOT NULL) AS "
-          "totp_users, "
-          "(SELECT COUNT(*) FROM webhook_deliveries WHERE status IN "
-          " ('pending','delivering')) AS webhooks_pending",
-          {value::integer(now), value::integer(now - 86400)}),
-      [ctx](db::rowset& rs) {
-        nlohmann::json out = nlohmann::json::object();
-        for (std::size_t c = 0; c < rs.columns.size(); ++c)
-          out[rs.columns[c]] = rs.rows[0][c].i;
-        ctx->reply_json(200, out);
-      });
+  read_as(ctx, db::stats_store::read_totals(unix_now(ctx)),
+          db::stats_store::decode_totals,
+          [ctx](const db::stats_store::totals& t) {
+            ctx->reply_json(200, {{"total_users", t.total_users},
+                                  {"disabled_users", t.disabled_users},
+                                  {"active_sessions", t.active_sessions},
+                                  {"logins_24h", t.logins_24h},
+                                  {"emails_queued", t.emails_queued},
+                                  {"emails_failed", t.emails_failed},
+                                  {"passkeys", t.passkeys},
+                                  {"totp_users", t.totp_users},
+                                  {"webhooks_pending", t.webhooks_pending}});
+          });
 }
 
 // -- IP filters ---------------------------------------------------------------
 
 void admin_ip_filters(const context_ptr& ctx) {
-  db_read(
-      ctx,
-      db::stmt("SELECT id, cidr, action, reason, created_by, created_at FROM "
-               "ip_filters ORDER BY created_at, id"),
-      [ctx](db::rowset& rs) {
-        nlohmann::json list = nlohmann::json::array();
-        for (std::size_t i = 0; i < rs.rows.size(); ++i)
-          list.push_back(ip_filter_json(rs, i));
-        ctx->reply_json(200, {{"ip_filters", list}});
-      });
+  reply_list(ctx, ip_filters_store::list(), "ip_filters",
+             ip_filters_store::decode_list, ip_filter_json);
 }
 
 void admin_ip_filter_create(const context_ptr& ctx) {
@@ -582,38 +574,24 @@ void admin_ip_filter_create(const context_ptr& ctx) {
                                                ? auth::ip_decision::allow
                                                : auth::ip_decision::deny)))
     return;
-  auto id = auth::uuid_v4();
-  db::unit u;
-  u.statements.push_back(
-      db::stmt("INSERT INTO ip_filters(id, cidr, action, reason, created_by, "
-               "created_at) "
-               "VALUES (?, ?, ?, ?, ?, ?) RETURNING id, cidr, action, reason, "
-               "created_by, "
-               "created_at",
-               {value::text(id), value::text(block->to_string()),
-                value::text(*action), opt_text(reason.value_or("")),
-                value::text(ctx->actor), value::integer(unix_now())}));
-  u.statements.back().fail_code = "conflict";
-  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
-    if (!r.ok)
-      return ctx->reply_error("conflict", "This rule exists already.");
-    auto rule = ip_filter_json(r.results[0], 0);
-    ctx->audit("ip_filter.created", true, {}, {}, rule);
-    ip_filters_changed(ctx, [ctx, rule] { ctx->reply_json(201, rule); });
-  });
+  db_write(
+      ctx,
+      ip_filters_store::create(auth::uuid_v4(), block->to_string(), *action,
+                               reason.value_or(""), ctx->actor, unix_now(ctx)),
+      [ctx](db::unit_result& r) {
+        auto created = ip_filters_store::decode_created(r);
+        if (!created)
+          return reply_admin_error(ctx, admin_errc::conflict,
+                                   "This rule exists already.");
+        auto rule = ip_filter_json(*created);
+        ctx->audit("ip_filter.created", true, {}, {}, rule);
+        ip_filters_changed(ctx, [ctx, rule] { ctx->reply_json(201, rule); });
+      });
 }
 
 void admin_ip_filter_get(const context_ptr& ctx) {
-  db_read(
-      ctx,
-      db::stmt("SELECT id, cidr, action, reason, created_by, created_at FROM "
-               "ip_filters WHERE id = ?",
-               {value::text(ctx->params["id"])}),
-      [ctx](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply_error("not_found");
-        ctx->reply_json(200, ip_filter_json(rs, 0));
-      });
+  reply_one(ctx, ip_filters_store::get(ctx->params["id"]),
+            ip_filters_store::decode_one, ip_filter_json);
 }
 
 void admin_ip_filter_delete(const context_ptr& ctx) {
@@ -622,57 +600,42 @@ void admin_ip_filter_delete(const context_ptr& ctx) {
   for (const auto& [k, v] : http::parse_form(ctx->req.query()))
     if (k == "force") {
       if (v != "true" && v != "false")
-        return ctx->reply_error("validation_failed", {},
-                                {{"force", "must be true or false"}});
+        return reply_invalid(ctx, {{"force", "must be true or false"}});
       force = v == "true";
     }
   auto remove = [ctx, id] {
-    db::unit u;
-    u.statements.push_back(
-        db::stmt_one("DELETE FROM ip_filters WHERE id = ? RETURNING cidr",
-                     {value::text(id)}, "not_found"));
-    db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
-      if (!r.ok)
-        return ctx->reply_error("not_found");
-      ctx->audit("ip_filter.deleted", true, {}, {},
-                 {{"cidr", r.results[0].at(0, "cidr").s}});
-      ip_filters_changed(ctx, [ctx] { no_content(ctx); });
-    });
+    write_or_404(
+        ctx, ip_filters_store::remove(id), ip_filters_store::decode_removed,
+        [ctx](const std::string& cidr) {
+          ctx->audit("ip_filter.deleted", true, {}, {}, {{"cidr", cidr}});
+          ip_filters_changed(ctx, [ctx] { no_content(ctx); });
+        });
   };
   if (force)
     return remove();
   // Dropping the allow rule that admits the caller (while other allow rules
   // stay) would lock them out as surely as a deny rule.
-  db_read(ctx,
-          db::stmt("SELECT cidr, action FROM ip_filters WHERE id = ?",
-                   {value::text(id)}),
-          [ctx, remove](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply_error("not_found");
-            auto block = auth::cidr_block::parse(rs.at(0, "cidr").s);
-            auto action = rs.at(0, "action").s == "allow"
-                              ? auth::ip_decision::allow
-                              : auth::ip_decision::deny;
-            if (block
-                && locks_out_caller(ctx, ctx->self->state.ip_rules.without_rule(
-                                             *block, action)))
-              return;
-            remove();
-          });
+  read_as(
+      ctx, ip_filters_store::rule_match_of(id), ip_filters_store::decode_rules,
+      [ctx, remove](const std::vector<ip_filters_store::rule_match>& rules) {
+        if (rules.empty())
+          return reply_admin_error(ctx, admin_errc::not_found);
+        auto block = auth::cidr_block::parse(rules[0].cidr);
+        auto action = rules[0].action == "allow" ? auth::ip_decision::allow
+                                                 : auth::ip_decision::deny;
+        if (block
+            && locks_out_caller(
+                ctx, ctx->self->state.ip_rules.without_rule(*block, action)))
+          return;
+        remove();
+      });
 }
 
 // -- webhooks -----------------------------------------------------------------
 
 void admin_webhooks(const context_ptr& ctx) {
-  db_read(ctx,
-          db::stmt("SELECT id, url, event_types, enabled, created_at FROM "
-                   "webhook_endpoints ORDER BY created_at, id"),
-          [ctx](db::rowset& rs) {
-            nlohmann::json list = nlohmann::json::array();
-            for (std::size_t i = 0; i < rs.rows.size(); ++i)
-              list.push_back(webhook_json(rs, i));
-            ctx->reply_json(200, {{"webhooks", list}});
-          });
+  reply_list(ctx, webhooks_store::admin_list_endpoints(), "webhooks",
+             webhooks_store::decode_admin_endpoints, webhook_json);
 }
 
 void admin_webhook_create(const context_ptr& ctx) {
@@ -714,31 +677,24 @@ void admin_webhook_create(const context_ptr& ctx) {
   }
   if (errors.reply_if_any(ctx))
     return;
-  auto id = auth::uuid_v4();
+  webhooks_store::admin_endpoint ep{auth::uuid_v4(), *url, types.dump(),
+                                    enabled, unix_now(ctx)};
   auto secret = auth::generate_webhook_secret();
   auto sealed = auth::secret_box::seal(ctx->svc().keys->webhooks,
-                                       auth::to_bytes(secret), id);
-  auto now = unix_now();
-  db::unit u;
-  u.statements.push_back(
-      db::stmt("INSERT INTO webhook_endpoints(id, url, secret_enc, "
-               "event_types, enabled, "
-               "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-               {value::text(id), value::text(*url),
-                value::blob(auth::to_string(sealed)), value::text(types.dump()),
-                value::integer(enabled ? 1 : 0), value::integer(now)}));
-  db_write(ctx, std::move(u),
-           [ctx, id, url, types, enabled, now, secret](db::unit_result& r) {
+                                       auth::to_bytes(secret), ep.id);
+  db_write(ctx,
+           webhooks_store::admin_create_endpoint(ep, auth::to_string(sealed)),
+           [ctx, ep, types, secret](db::unit_result& r) {
              if (!r.ok)
                return ctx->reply_internal("webhook insert failed");
              ctx->audit("webhook.created", true, {}, {},
-                        {{"webhook_id", id}, {"url", *url}});
+                        {{"webhook_id", ep.id}, {"url", ep.url}});
              caf::anon_send(ctx->svc().webhooks, atom::load_atom_v);
-             auto res = http::json_response(201, {{"id", id},
-                                                  {"url", *url},
+             auto res = http::json_response(201, {{"id", ep.id},
+                                                  {"url", ep.url},
                                                   {"event_types", types},
-                                                  {"enabled", enabled},
-                                                  {"created_at", now},
+                                                  {"enabled", ep.enabled},
+                                                  {"created_at", ep.created_at},
                                                   {"secret", secret}});
              res.set_header("Cache-Control", "no-store");
              ctx->reply(std::move(res));
@@ -746,30 +702,18 @@ void admin_webhook_create(const context_ptr& ctx) {
 }
 
 void admin_webhook_get(const context_ptr& ctx) {
-  db_read(ctx,
-          db::stmt("SELECT id, url, event_types, enabled, created_at FROM "
-                   "webhook_endpoints WHERE id = ?",
-                   {value::text(ctx->params["id"])}),
-          [ctx](db::rowset& rs) {
-            if (rs.empty())
-              return ctx->reply_error("not_found");
-            ctx->reply_json(200, webhook_json(rs, 0));
-          });
+  reply_one(ctx, webhooks_store::admin_get_endpoint(ctx->params["id"]),
+            webhooks_store::decode_admin_endpoint, webhook_json);
 }
 
 void admin_webhook_delete(const context_ptr& ctx) {
-  db::unit u;
-  u.statements.push_back(
-      db::stmt_one("DELETE FROM webhook_endpoints WHERE id = ?",
-                   {value::text(ctx->params["id"])}, "not_found"));
-  db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
-    if (!r.ok)
-      return ctx->reply_error("not_found");
-    ctx->audit("webhook.deleted", true, {}, {},
-               {{"webhook_id", ctx->params["id"]}});
-    caf::anon_send(ctx->svc().webhooks, atom::load_atom_v);
-    no_content(ctx);
-  });
+  write_or_404(ctx, webhooks_store::admin_delete_endpoint(ctx->params["id"]),
+               webhooks_store::decode_admin_deleted, [ctx](done) {
+                 ctx->audit("webhook.deleted", true, {}, {},
+                            {{"webhook_id", ctx->params["id"]}});
+                 caf::anon_send(ctx->svc().webhooks, atom::load_atom_v);
+                 no_content(ctx);
+               });
 }
 
 void admin_webhook_deliveries(const context_ptr& ctx) {
@@ -780,35 +724,21 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
   nlohmann::json bad = nlohmann::json::object();
   auto cursor = read_cursor(q, bad);
   if (!bad.empty())
-    return ctx->reply_error("validation_failed", {}, bad);
+    return reply_invalid(ctx, bad);
   auto id = ctx->params["id"];
-  db_read(
-      ctx,
-      db::stmt("SELECT id FROM webhook_endpoints WHERE id = ?",
-               {value::text(id)}),
-      [ctx, id, cursor, limit](db::rowset& rs) {
-        if (rs.empty())
-          return ctx->reply_error("not_found");
+  read_or_404(
+      ctx, webhooks_store::admin_endpoint_exists(id),
+      webhooks_store::decode_admin_exists, [ctx, id, cursor, limit](done) {
         // Newest first; the cursor is "created_at id".
         std::int64_t c_time;
         std::string c_id;
         if (!time_id_cursor(cursor, c_time, c_id))
-          return ctx->reply_error("validation_failed", {},
-                                  {{"cursor", "is malformed"}});
-        db_read(
+          return reply_invalid(ctx, {{"cursor", "is malformed"}});
+        read_page(
             ctx,
-            db::stmt(
-                "SELECT id, endpoint_id, event_type, status, attempts, "
-                "last_status_code, last_error, next_attempt_at, created_at, "
-                "delivered_at FROM webhook_deliveries WHERE endpoint_id = ?1 "
-                "AND (created_at < ?2 OR (created_at = ?2 AND id < ?3)) "
-                "ORDER BY created_at DESC, id DESC LIMIT ?4",
-                {value::text(id), value::integer(c_time), value::text(c_id),
-                 value::integer(limit + 1)}),
-            [ctx, limit](db::rowset& rs) {
-              reply_page(ctx, rs, limit, "deliveries", delivery_json,
-                         time_id_key);
-            });
+            webhooks_store::admin_deliveries_page(id, c_time, c_id, limit + 1),
+            webhooks_store::decode_admin_deliveries, limit, "deliveries",
+            delivery_json, [](const auto& d) { return time_id_key(d); });
       });
 }
 
@@ -821,7 +751,7 @@ void admin_keys_rotate(const context_ptr& ctx) {
             ctx->audit("keys.rotated", true, {}, {}, {{"kid", kid}});
             ctx->reply_json(200, {{"kid", kid},
                                   {"alg", ctx->cfg().tokens.algorithm},
-                                  {"created_at", unix_now()}});
+                                  {"created_at", unix_now(ctx)}});
           },
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }

@@ -5,6 +5,7 @@
 #include "actors/session_errc.hpp"
 #include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
+#include "http/admin_errc.hpp"
 #include "http/request_errc.hpp"
 
 namespace authsvc::http {
@@ -137,7 +138,19 @@ std::string_view code_of(totp_errc e) {
   return {};
 }
 
-// -- add a code_of() per domain above this line ------------------------------
+std::string_view code_of(admin_errc e) {
+  switch (e) {
+    case admin_errc::not_found:
+      return "not_found";
+    case admin_errc::conflict:
+      return "conflict";
+    case admin_errc::validation_failed:
+      return "validation_failed";
+    case admin_errc::would_lock_out_caller:
+      return "would_lock_out_caller";
+  }
+  return {};
+}
 
 template <class E>
 std::string_view code_in(const error& e) {
@@ -167,9 +180,12 @@ std::string_view api_code(const error& e) {
     case error_domain::totp:
       code = code_in<totp_errc>(e);
       break;
-    // Domains without an enum of their own answer internal_error.
-    case error_domain::webauthn:
     case error_domain::admin:
+      code = code_in<admin_errc>(e);
+      break;
+    // WebAuthn protocol codes reach clients as details.reason of
+    // webauthn_failed (passkey_errc), never as a code of their own.
+    case error_domain::webauthn:
       break;
   }
   return code.empty() ? std::string_view{"internal_error"} : code;

@@ -2,6 +2,7 @@
 
 #include "auth/crypto.hpp"
 #include "core/version.hpp"
+#include "db/health_store.hpp"
 
 namespace authsvc::http_routes {
 
@@ -21,7 +22,7 @@ void check_database(const context_ptr& ctx, F done) {
                           st.last_error.empty() ? "migrating" : st.last_error);
             ctx->self
                 ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
-                          db::stmt("SELECT 1"))
+                          db::health_store::ping())
                 .then([done](db::rowset&) mutable { done(true, "ok"); },
                       [done](caf::error& e) mutable {
                         done(false, caf::to_string(e));

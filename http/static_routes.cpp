@@ -24,36 +24,38 @@ const char* content_type(const std::string& name) {
   return "application/octet-stream";
 }
 
-} // namespace
-
-void static_file(const context_ptr& ctx) {
-  const auto& name = ctx->params["file"];
-  for (const auto& f : embedded::static_blob()) {
+/// Answers the file `name` of `files` (cacheable for five minutes, with
+/// the page CSP when `csp` is set), or 404 not_found.
+void reply_embedded(const context_ptr& ctx,
+                    const std::vector<embedded::file>& files,
+                    const std::string& name, const char* type,
+                    const char* csp) {
+  for (const auto& f : files) {
     if (f.path != name)
       continue;
     http::response r;
     r.status = 200;
-    r.set_header("Content-Type", content_type(name));
+    r.set_header("Content-Type", type);
     r.set_header("Cache-Control", "public, max-age=300");
-    r.set_header("Content-Security-Policy", http::page_csp);
+    if (csp)
+      r.set_header("Content-Security-Policy", csp);
     r.body = f.contents;
     return ctx->reply(std::move(r));
   }
   ctx->reply_error("not_found");
 }
 
+} // namespace
+
+void static_file(const context_ptr& ctx) {
+  const auto& name = ctx->params["file"];
+  reply_embedded(ctx, embedded::static_blob(), name, content_type(name),
+                 http::page_csp);
+}
+
 void openapi_json(const context_ptr& ctx) {
-  for (const auto& f : embedded::openapi_blob()) {
-    if (f.path != "openapi.json")
-      continue;
-    http::response r;
-    r.status = 200;
-    r.set_header("Content-Type", "application/json; charset=utf-8");
-    r.set_header("Cache-Control", "public, max-age=300");
-    r.body = f.contents;
-    return ctx->reply(std::move(r));
-  }
-  ctx->reply_error("not_found");
+  reply_embedded(ctx, embedded::openapi_blob(), "openapi.json",
+                 "application/json; charset=utf-8", nullptr);
 }
 
 void login_page(const context_ptr& ctx) {

@@ -2,6 +2,7 @@
 import json
 import sqlite3
 import subprocess
+import time
 
 import pytest
 
@@ -115,6 +116,25 @@ def test_session_revocation_by_admin(admin_server):
     assert len(msgs) == 3 and "signed out" in str(msgs[-1]["Subject"])
     body = msgs[-1].get_body(preferencelist=("plain",)).get_content()
     assert "Sessions signed out: 1" in body and "IP address" not in body
+
+
+def test_admin_and_own_session_listings_agree_on_last_seen(admin_server):
+    # Both listings read the session owner (the session actor): after a
+    # refresh and a later use of the new access token, the admin sees the
+    # last_seen_at the user sees, not the one of the last database write.
+    c = admin_server.client
+    first = sign_in(admin_server, "lena@example.com")
+    uid = first["user"]["id"]
+    r = c.post("/v1/token/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r.status == 200, r
+    tokens = r.json()
+    time.sleep(1.2)  # last_seen_at counts whole seconds
+    mine = c.get("/v1/me/sessions", headers=bearer(tokens)).json()["sessions"]
+    theirs = c.get(f"/v1/admin/users/{uid}/sessions", headers=adm()).json()["sessions"]
+    assert len(mine) == 1 and len(theirs) == 1
+    assert theirs[0]["id"] == mine[0]["id"] == first["session_id"]
+    assert theirs[0]["last_seen_at"] == mine[0]["last_seen_at"]
+    assert theirs[0]["last_seen_at"] > theirs[0]["created_at"]
 
 
 def test_audit_filters_pagination_and_export(admin_server):

@@ -179,7 +179,8 @@ TEST_CASE("table rules merge with config rules", "[ip-filter]") {
              {value::text("bogus"), value::text("deny")},
              {value::text("198.51.100.0/24"), value::text("maybe")}};
   std::vector<std::string> skipped;
-  auto snap = merge_ip_rules(s, rs, &skipped);
+  auto snap
+      = merge_ip_rules(s, db::ip_filters_store::decode_rules(rs), &skipped);
   CHECK(snap.deny == std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"});
   CHECK(snap.allow == std::vector<std::string>{"192.0.2.0/24"});
   CHECK(skipped.size() == 2);

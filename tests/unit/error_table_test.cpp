@@ -11,6 +11,7 @@
 #include "actors/session_errc.hpp"
 #include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
+#include "http/admin_errc.hpp"
 #include "http/error_table.hpp"
 #include "http/request_errc.hpp"
 
@@ -65,6 +66,20 @@ TEST_CASE("every session error maps to an api.md code and crosses actors") {
   auto c = caf::make_error(session_errc::refresh_token_reused);
   CHECK(c.category() == caf_category(error_domain::session));
   CHECK(from_caf(c).is(session_errc::refresh_token_reused));
+}
+
+TEST_CASE("every admin API error maps to its api.md code") {
+  CHECK(check_domain<http::admin_errc>() == 4);
+  CHECK(http::api_code(http::admin_errc::not_found) == "not_found");
+  CHECK(http::api_code(http::admin_errc::conflict) == "conflict");
+  CHECK(http::api_code(http::admin_errc::validation_failed)
+        == "validation_failed");
+  CHECK(http::api_code(http::admin_errc::would_lock_out_caller)
+        == "would_lock_out_caller");
+  CHECK(
+      http::status_for(http::api_code(http::admin_errc::would_lock_out_caller))
+      == 409);
+  CHECK(http::to_api_error(http::admin_errc::not_found).code == "not_found");
 }
 
 TEST_CASE("every email sign-in error maps to its api.md code") {
