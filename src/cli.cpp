@@ -4,7 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 #include "core/version.hpp"
 #include "src/cli.hpp"
 

@@ -5,7 +5,7 @@
 #include "actors/ip_filter_actor.hpp"
 #include "actors/rate_limiter_actor.hpp"
 #include "db/sqlite_executor.hpp"
-#include "http/lockout.hpp"
+#include "front/lockout.hpp"
 
 using namespace authsvc;
 using db::value;

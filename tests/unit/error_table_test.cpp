@@ -11,9 +11,9 @@
 #include "actors/session_errc.hpp"
 #include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
-#include "http/admin_errc.hpp"
-#include "http/error_table.hpp"
-#include "http/request_errc.hpp"
+#include "front/admin_errc.hpp"
+#include "front/error_table.hpp"
+#include "front/request_errc.hpp"
 
 using namespace authsvc;
 

@@ -2,9 +2,9 @@
 
 #include <zlib.h>
 
-#include "http/errors.hpp"
-#include "http/middleware.hpp"
-#include "http/router.hpp"
+#include "front/errors.hpp"
+#include "front/middleware.hpp"
+#include "front/router.hpp"
 
 using namespace authsvc::http;
 

@@ -1,4 +1,4 @@
-#include "http/route_helpers.hpp"
+#include "front/route_helpers.hpp"
 
 #include <chrono>
 #include <ctime>
@@ -7,7 +7,7 @@
 #include "core/utc_time.hpp"
 #include "auth/cross_device.hpp"
 #include "db/lockout_store.hpp"
-#include "http/rate_limit.hpp"
+#include "front/rate_limit.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {

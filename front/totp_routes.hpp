@@ -2,7 +2,7 @@
 // TOTP (authenticator apps, RFC 6238) and one-shot recovery codes:
 // enrolment for the signed-in user only, sign-in by email + code with replay
 // protection and lockout, recovery-code sign-in.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

@@ -1,10 +1,10 @@
-#include "http/totp_routes.hpp"
+#include "front/totp_routes.hpp"
 
 #include "actors/totp_flow.hpp"
 #include "auth/email_address.hpp"
-#include "http/error_table.hpp"
-#include "http/lockout.hpp"
-#include "http/route_helpers.hpp"
+#include "front/error_table.hpp"
+#include "front/lockout.hpp"
+#include "front/route_helpers.hpp"
 
 namespace authsvc::http_routes {
 

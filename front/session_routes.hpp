@@ -1,7 +1,7 @@
 #pragma once
 // Tokens and sessions: refresh rotation, the session check, logout, the
 // signed-in user's profile and sessions, and the JWKS document.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

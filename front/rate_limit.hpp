@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "auth/result.hpp"
-#include "http/errors.hpp"
+#include "front/errors.hpp"
 
 namespace authsvc::http {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/db_timeout.hpp"
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 #include "actors/requester.hpp"
 #include "actors/messages.hpp"
 

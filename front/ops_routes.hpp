@@ -1,6 +1,6 @@
 #pragma once
 // Operations routes (unversioned): health, liveness, readiness, metrics.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

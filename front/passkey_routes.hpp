@@ -1,7 +1,7 @@
 #pragma once
 // Passkeys (WebAuthn): the registration and sign-in ceremonies on top of the
 // pure verifier in auth/webauthn, and the signed-in user's passkey list.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

@@ -1,7 +1,7 @@
-#include "http/static_routes.hpp"
+#include "front/static_routes.hpp"
 
 #include "core/embedded.hpp"
-#include "http/pages.hpp"
+#include "front/pages.hpp"
 
 namespace authsvc::http_routes {
 

@@ -1,4 +1,4 @@
-#include "http/errors.hpp"
+#include "front/errors.hpp"
 
 #include <unordered_map>
 

@@ -1,11 +1,11 @@
-#include "http/passkey_routes.hpp"
+#include "front/passkey_routes.hpp"
 
 #include "actors/passkey_flow.hpp"
 #include "auth/email_address.hpp"
 #include "db/webauthn_store.hpp"
-#include "http/error_table.hpp"
-#include "http/lockout.hpp"
-#include "http/route_helpers.hpp"
+#include "front/error_table.hpp"
+#include "front/lockout.hpp"
+#include "front/route_helpers.hpp"
 
 namespace authsvc::http_routes {
 

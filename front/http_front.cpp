@@ -1,4 +1,4 @@
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 #include <chrono>
 
@@ -6,7 +6,7 @@
 #include "auth/crypto.hpp"
 #include "core/log.hpp"
 #include "db/admin_keys_store.hpp"
-#include "http/rate_limit.hpp"
+#include "front/rate_limit.hpp"
 
 namespace authsvc {
 

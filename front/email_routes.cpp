@@ -1,4 +1,4 @@
-#include "http/email_routes.hpp"
+#include "front/email_routes.hpp"
 
 #include "actors/email_flows.hpp"
 #include "actors/email_start_flow.hpp"
@@ -6,11 +6,11 @@
 #include "auth/email_address.hpp"
 #include "auth/url.hpp"
 #include "db/flows_store.hpp"
-#include "http/error_table.hpp"
-#include "http/lockout.hpp"
-#include "http/pages.hpp"
-#include "http/rate_limit.hpp"
-#include "http/route_helpers.hpp"
+#include "front/error_table.hpp"
+#include "front/lockout.hpp"
+#include "front/pages.hpp"
+#include "front/rate_limit.hpp"
+#include "front/route_helpers.hpp"
 
 namespace authsvc::http_routes {
 

@@ -1,4 +1,4 @@
-#include "http/pages.hpp"
+#include "front/pages.hpp"
 
 #include <map>
 #include <stdexcept>
@@ -6,7 +6,7 @@
 #include <kainjow/mustache.hpp>
 
 #include "core/embedded.hpp"
-#include "http/middleware.hpp"
+#include "front/middleware.hpp"
 
 namespace authsvc::http {
 

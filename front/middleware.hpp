@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/errors.hpp"
+#include "front/errors.hpp"
 #include "http/message.hpp"
 
 namespace authsvc::http {

@@ -17,7 +17,7 @@
 #include <functional>
 #include <string>
 
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 #include "actors/lockout_flow.hpp"
 #include "auth/lockout.hpp"
 #include "db/lockout_store.hpp"

@@ -1,4 +1,4 @@
-#include "http/rate_limit.hpp"
+#include "front/rate_limit.hpp"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
-#include "http/lockout.hpp"
+#include "front/lockout.hpp"
 
-#include "http/rate_limit.hpp"
-#include "http/route_helpers.hpp"
+#include "front/rate_limit.hpp"
+#include "front/route_helpers.hpp"
 
 namespace authsvc::http_routes {
 

@@ -1,4 +1,4 @@
-#include "http/middleware.hpp"
+#include "front/middleware.hpp"
 #include "auth/text.hpp"
 
 #include <algorithm>

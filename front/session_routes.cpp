@@ -1,4 +1,4 @@
-#include "http/session_routes.hpp"
+#include "front/session_routes.hpp"
 
 #include "actors/caf_errors.hpp"
 #include "actors/logout_flow.hpp"
@@ -6,8 +6,8 @@
 #include "db/flows_store.hpp"
 #include "db/mail_store.hpp"
 #include "db/users_store.hpp"
-#include "http/error_table.hpp"
-#include "http/route_helpers.hpp"
+#include "front/error_table.hpp"
+#include "front/route_helpers.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {

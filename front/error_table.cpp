@@ -1,12 +1,12 @@
-#include "http/error_table.hpp"
+#include "front/error_table.hpp"
 
 #include "actors/email_errc.hpp"
 #include "actors/passkey_errc.hpp"
 #include "actors/session_errc.hpp"
 #include "actors/totp_errc.hpp"
 #include "db/store_errc.hpp"
-#include "http/admin_errc.hpp"
-#include "http/request_errc.hpp"
+#include "front/admin_errc.hpp"
+#include "front/request_errc.hpp"
 
 namespace authsvc::http {
 

@@ -17,11 +17,11 @@
 #include "auth/ip_filter.hpp"
 #include "auth/rate_limiter.hpp"
 #include "actors/type_ids.hpp"
-#include "http/errors.hpp"
-#include "http/front_type_ids.hpp"
+#include "front/errors.hpp"
+#include "front/front_type_ids.hpp"
 #include "http/message.hpp"
-#include "http/middleware.hpp"
-#include "http/router.hpp"
+#include "front/middleware.hpp"
+#include "front/router.hpp"
 
 namespace authsvc {
 

@@ -1,4 +1,4 @@
-#include "http/front_type_ids.hpp"
+#include "front/front_type_ids.hpp"
 
 namespace authsvc {
 

@@ -1,4 +1,4 @@
-#include "http/ops_routes.hpp"
+#include "front/ops_routes.hpp"
 
 #include "auth/crypto.hpp"
 #include "core/version.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 // Email sign-in: magic links (scanner-safe: GET shows a page, POST consumes)
 // and one-time codes, with cross-device collection and redirect exchange.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

@@ -3,14 +3,14 @@
 // `recent` guards the changes a stolen access token must not make alone
 // (issue #11, Medium 3): adding a passkey, enrolling or disabling TOTP,
 // new recovery codes, deleting the account.
-#include "actors/http_front.hpp"
-#include "http/admin_routes.hpp"
-#include "http/email_routes.hpp"
-#include "http/ops_routes.hpp"
-#include "http/passkey_routes.hpp"
-#include "http/session_routes.hpp"
-#include "http/static_routes.hpp"
-#include "http/totp_routes.hpp"
+#include "front/http_front.hpp"
+#include "front/admin_routes.hpp"
+#include "front/email_routes.hpp"
+#include "front/ops_routes.hpp"
+#include "front/passkey_routes.hpp"
+#include "front/session_routes.hpp"
+#include "front/static_routes.hpp"
+#include "front/totp_routes.hpp"
 
 namespace authsvc {
 

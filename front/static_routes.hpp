@@ -1,6 +1,6 @@
 #pragma once
 // The hosted sign-in page and its static assets, served from the binary.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

@@ -3,7 +3,7 @@
 // users, sessions, audit trail, stats, IP filters, webhooks, key rotation.
 // Nothing here ever returns secret material (no token, hash or secret),
 // except a new webhook's signing secret, once, when it is created.
-#include "actors/http_front.hpp"
+#include "front/http_front.hpp"
 
 namespace authsvc::http_routes {
 

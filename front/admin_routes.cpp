@@ -1,4 +1,4 @@
-#include "http/admin_routes.hpp"
+#include "front/admin_routes.hpp"
 
 #include "auth/cidr.hpp"
 #include "auth/crypto.hpp"
@@ -14,10 +14,10 @@
 #include "db/stats_store.hpp"
 #include "db/users_store.hpp"
 #include "db/webhooks_store.hpp"
-#include "http/admin_errc.hpp"
-#include "http/error_table.hpp"
-#include "http/lockout.hpp"
-#include "http/route_helpers.hpp"
+#include "front/admin_errc.hpp"
+#include "front/error_table.hpp"
+#include "front/lockout.hpp"
+#include "front/route_helpers.hpp"
 
 namespace authsvc::http_routes {
 
