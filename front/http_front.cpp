@@ -14,9 +14,7 @@ namespace {
 
 /// Bounded label values: anything unexpected becomes "other".
 std::string method_label(const std::string& m) {
-  static const char* known[]
-      = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
-  for (auto k : known)
+  for (auto k : http::method::all)
     if (m == k)
       return m;
   return "other";

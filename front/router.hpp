@@ -11,6 +11,20 @@ namespace authsvc::http {
 /// Captured `{name}` segments of a matched path.
 using path_params = std::map<std::string, std::string>;
 
+/// The HTTP method names the service routes and counts, spelled once (the
+/// route table and the metrics' method label use these).
+namespace method {
+inline constexpr const char* get = "GET";
+inline constexpr const char* head = "HEAD";
+inline constexpr const char* post = "POST";
+inline constexpr const char* put = "PUT";
+inline constexpr const char* patch = "PATCH";
+inline constexpr const char* del = "DELETE";
+inline constexpr const char* options = "OPTIONS";
+inline constexpr const char* all[]
+    = {get, head, post, put, patch, del, options};
+} // namespace method
+
 template <class Handler>
 class router {
 public:

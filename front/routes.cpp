@@ -31,92 +31,112 @@ const http::router<route_entry>& route_table() {
     using g = route_guard;
     http::router<route_entry> t;
     // -- operations --
-    t.add("GET", "/health", {r::health, g::ops});
-    t.add("GET", "/liveness", {r::liveness, g::ops});
-    t.add("GET", "/readiness", {r::readiness, g::ops});
-    t.add("GET", "/metrics", {r::metrics, g::ops});
-    t.add("GET", "/.well-known/jwks.json", {r::jwks, g::none});
-    t.add("GET", "/static/{file}", {r::static_file, g::none});
-    t.add("GET", "/openapi.json", {r::openapi_json, g::none});
+    t.add(http::method::get, "/health", {r::health, g::ops});
+    t.add(http::method::get, "/liveness", {r::liveness, g::ops});
+    t.add(http::method::get, "/readiness", {r::readiness, g::ops});
+    t.add(http::method::get, "/metrics", {r::metrics, g::ops});
+    t.add(http::method::get, "/.well-known/jwks.json", {r::jwks, g::none});
+    t.add(http::method::get, "/static/{file}", {r::static_file, g::none});
+    t.add(http::method::get, "/openapi.json", {r::openapi_json, g::none});
     // -- email sign-in --
-    t.add("POST", "/v1/auth/email/start",
+    t.add(http::method::post, "/v1/auth/email/start",
           {r::email_start, g::none, "email_send"});
-    t.add("GET", "/v1/auth/email/link", {r::email_link_page, g::none});
-    t.add("POST", "/v1/auth/email/link",
+    t.add(http::method::get, "/v1/auth/email/link",
+          {r::email_link_page, g::none});
+    t.add(http::method::post, "/v1/auth/email/link",
           {r::email_link_consume, g::none, "verify"});
-    t.add("POST", "/v1/auth/email/verify-code",
+    t.add(http::method::post, "/v1/auth/email/verify-code",
           {r::email_verify_code, g::none, "verify"});
-    t.add("POST", "/v1/auth/email/exchange",
+    t.add(http::method::post, "/v1/auth/email/exchange",
           {r::email_exchange, g::none, "verify"});
-    t.add("POST", "/v1/auth/exchange", {r::code_exchange, g::none, "verify"});
+    t.add(http::method::post, "/v1/auth/exchange",
+          {r::code_exchange, g::none, "verify"});
     // -- tokens and sessions --
-    t.add("POST", "/v1/token/refresh", {r::token_refresh, g::none, "refresh"});
-    t.add("GET", "/v1/session", {r::session_get, g::user});
-    t.add("POST", "/v1/auth/logout", {r::logout, g::user});
-    t.add("GET", "/v1/me", {r::me_get, g::user});
-    t.add("PATCH", "/v1/me", {r::me_patch, g::user});
-    t.add("DELETE", "/v1/me", {r::me_delete, g::recent});
-    t.add("GET", "/v1/me/sessions", {r::me_sessions, g::user});
-    t.add("DELETE", "/v1/me/sessions/{id}", {r::me_session_delete, g::user});
+    t.add(http::method::post, "/v1/token/refresh",
+          {r::token_refresh, g::none, "refresh"});
+    t.add(http::method::get, "/v1/session", {r::session_get, g::user});
+    t.add(http::method::post, "/v1/auth/logout", {r::logout, g::user});
+    t.add(http::method::get, "/v1/me", {r::me_get, g::user});
+    t.add(http::method::patch, "/v1/me", {r::me_patch, g::user});
+    t.add(http::method::del, "/v1/me", {r::me_delete, g::recent});
+    t.add(http::method::get, "/v1/me/sessions", {r::me_sessions, g::user});
+    t.add(http::method::del, "/v1/me/sessions/{id}",
+          {r::me_session_delete, g::user});
     // -- admin --
-    t.add("GET", "/v1/admin/users", {r::admin_users, g::admin});
-    t.add("GET", "/v1/admin/users/{id}", {r::admin_user_get, g::admin});
-    t.add("PATCH", "/v1/admin/users/{id}", {r::admin_user_patch, g::admin});
-    t.add("DELETE", "/v1/admin/users/{id}", {r::admin_user_delete, g::admin});
-    t.add("POST", "/v1/admin/users/{id}/unlock",
+    t.add(http::method::get, "/v1/admin/users", {r::admin_users, g::admin});
+    t.add(http::method::get, "/v1/admin/users/{id}",
+          {r::admin_user_get, g::admin});
+    t.add(http::method::patch, "/v1/admin/users/{id}",
+          {r::admin_user_patch, g::admin});
+    t.add(http::method::del, "/v1/admin/users/{id}",
+          {r::admin_user_delete, g::admin});
+    t.add(http::method::post, "/v1/admin/users/{id}/unlock",
           {r::admin_user_unlock, g::admin});
-    t.add("GET", "/v1/admin/users/{id}/sessions",
+    t.add(http::method::get, "/v1/admin/users/{id}/sessions",
           {r::admin_user_sessions, g::admin});
-    t.add("DELETE", "/v1/admin/users/{id}/sessions",
+    t.add(http::method::del, "/v1/admin/users/{id}/sessions",
           {r::admin_user_sessions_delete, g::admin});
-    t.add("DELETE", "/v1/admin/sessions/{id}",
+    t.add(http::method::del, "/v1/admin/sessions/{id}",
           {r::admin_session_delete, g::admin});
-    t.add("GET", "/v1/admin/audit", {r::admin_audit, g::admin});
-    t.add("GET", "/v1/admin/stats", {r::admin_stats, g::admin});
-    t.add("GET", "/v1/admin/ip-filters", {r::admin_ip_filters, g::admin});
-    t.add("POST", "/v1/admin/ip-filters",
+    t.add(http::method::get, "/v1/admin/audit", {r::admin_audit, g::admin});
+    t.add(http::method::get, "/v1/admin/stats", {r::admin_stats, g::admin});
+    t.add(http::method::get, "/v1/admin/ip-filters",
+          {r::admin_ip_filters, g::admin});
+    t.add(http::method::post, "/v1/admin/ip-filters",
           {r::admin_ip_filter_create, g::admin});
-    t.add("GET", "/v1/admin/ip-filters/{id}",
+    t.add(http::method::get, "/v1/admin/ip-filters/{id}",
           {r::admin_ip_filter_get, g::admin});
-    t.add("DELETE", "/v1/admin/ip-filters/{id}",
+    t.add(http::method::del, "/v1/admin/ip-filters/{id}",
           {r::admin_ip_filter_delete, g::admin});
-    t.add("GET", "/v1/admin/webhooks", {r::admin_webhooks, g::admin});
-    t.add("POST", "/v1/admin/webhooks", {r::admin_webhook_create, g::admin});
-    t.add("GET", "/v1/admin/webhooks/{id}", {r::admin_webhook_get, g::admin});
-    t.add("DELETE", "/v1/admin/webhooks/{id}",
+    t.add(http::method::get, "/v1/admin/webhooks",
+          {r::admin_webhooks, g::admin});
+    t.add(http::method::post, "/v1/admin/webhooks",
+          {r::admin_webhook_create, g::admin});
+    t.add(http::method::get, "/v1/admin/webhooks/{id}",
+          {r::admin_webhook_get, g::admin});
+    t.add(http::method::del, "/v1/admin/webhooks/{id}",
           {r::admin_webhook_delete, g::admin});
-    t.add("GET", "/v1/admin/webhooks/{id}/deliveries",
+    t.add(http::method::get, "/v1/admin/webhooks/{id}/deliveries",
           {r::admin_webhook_deliveries, g::admin});
-    t.add("POST", "/v1/admin/keys/rotate", {r::admin_keys_rotate, g::admin});
+    t.add(http::method::post, "/v1/admin/keys/rotate",
+          {r::admin_keys_rotate, g::admin});
     // -- TOTP and recovery codes --
-    t.add("POST", "/v1/me/totp", {r::totp_enrol, g::recent});
-    t.add("DELETE", "/v1/me/totp", {r::totp_disable, g::recent, "totp"});
-    t.add("POST", "/v1/me/totp/confirm", {r::totp_confirm, g::recent, "totp"});
-    t.add("POST", "/v1/me/totp/recovery-codes",
+    t.add(http::method::post, "/v1/me/totp", {r::totp_enrol, g::recent});
+    t.add(http::method::del, "/v1/me/totp",
+          {r::totp_disable, g::recent, "totp"});
+    t.add(http::method::post, "/v1/me/totp/confirm",
+          {r::totp_confirm, g::recent, "totp"});
+    t.add(http::method::post, "/v1/me/totp/recovery-codes",
           {r::totp_recovery_codes, g::recent, "totp"});
-    t.add("POST", "/v1/auth/totp/verify", {r::totp_verify, g::none, "totp"});
-    t.add("POST", "/v1/auth/recovery", {r::recovery_sign_in, g::none, "totp"});
+    t.add(http::method::post, "/v1/auth/totp/verify",
+          {r::totp_verify, g::none, "totp"});
+    t.add(http::method::post, "/v1/auth/recovery",
+          {r::recovery_sign_in, g::none, "totp"});
     // -- passkeys --
-    t.add("POST", "/v1/webauthn/register/options",
+    t.add(http::method::post, "/v1/webauthn/register/options",
           {r::webauthn_register_options, g::recent, "webauthn"});
-    t.add("POST", "/v1/webauthn/register/verify",
+    t.add(http::method::post, "/v1/webauthn/register/verify",
           {r::webauthn_register_verify, g::recent, "webauthn"});
-    t.add("POST", "/v1/webauthn/login/options",
+    t.add(http::method::post, "/v1/webauthn/login/options",
           {r::webauthn_login_options, g::none, "webauthn"});
-    t.add("POST", "/v1/webauthn/login/verify",
+    t.add(http::method::post, "/v1/webauthn/login/verify",
           {r::webauthn_login_verify, g::none, "webauthn"});
-    t.add("GET", "/v1/me/passkeys", {r::passkeys_list, g::user});
-    t.add("PATCH", "/v1/me/passkeys/{id}", {r::passkey_rename, g::user});
-    t.add("DELETE", "/v1/me/passkeys/{id}", {r::passkey_delete, g::user});
+    t.add(http::method::get, "/v1/me/passkeys", {r::passkeys_list, g::user});
+    t.add(http::method::patch, "/v1/me/passkeys/{id}",
+          {r::passkey_rename, g::user});
+    t.add(http::method::del, "/v1/me/passkeys/{id}",
+          {r::passkey_delete, g::user});
     // -- hosted pages --
-    t.add("GET", "/login", {r::login_page, g::none});
+    t.add(http::method::get, "/login", {r::login_page, g::none});
     // -- seed compatibility --
-    t.add("POST", "/request/magic",
+    t.add(http::method::post, "/request/magic",
           {deprecated<r::email_start>, g::none, "email_send"});
-    t.add("GET", "/verify/magic", {deprecated<r::email_link_page>, g::none});
-    t.add("POST", "/token/refresh",
+    t.add(http::method::get, "/verify/magic",
+          {deprecated<r::email_link_page>, g::none});
+    t.add(http::method::post, "/token/refresh",
           {deprecated<r::token_refresh>, g::none, "refresh"});
-    t.add("GET", "/admin/stats", {deprecated<r::admin_stats>, g::admin});
+    t.add(http::method::get, "/admin/stats",
+          {deprecated<r::admin_stats>, g::admin});
     return t;
   }();
   return table;
