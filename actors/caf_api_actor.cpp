@@ -378,8 +378,10 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
         if (!problems.empty()) {
           api::email_start_reply out;
           out.error = "validation_failed";
-          for (auto& [field, problem] : problems)
-            out.details.push_back(field + ": " + problem);
+          for (auto& [field, problem] : problems) {
+            out.details.push_back(field);
+            out.details.back().append(": ").append(problem);
+          }
           count(self, "email_start", out.error, peer);
           audit(self, peer, "caf.email_start", false);
           return out;

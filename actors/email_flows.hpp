@@ -282,10 +282,9 @@ void verify_email_code(Self self, const services& svc, requester who,
 /// hand-over was approved) a session for the holder of the flow secret.
 /// Errors: flow_expired.
 template <class Self, class Done, class Fail>
-void exchange_email_flow(Self self, const services& svc, requester who,
+void exchange_email_flow(Self self, const services& svc, const requester& who,
                          const std::string& flow_id,
-                         const std::string& flow_secret, Done done,
-                         Fail fail) {
+                         const std::string& flow_secret, Done done, Fail fail) {
   namespace d = email_flows_detail;
   auto secret_hash = auth::token_hash(flow_secret);
   self->request(svc.db, db_timeout, atom::query_atom_v,
@@ -356,7 +355,7 @@ void issue_exchange_code(Self self, const services& svc,
 /// Redeems a one-time code (once, before it expires) for its payload.
 /// Errors: invalid_exchange_code.
 template <class Self, class Done, class Fail>
-void redeem_exchange_code(Self self, const services& svc, requester who,
+void redeem_exchange_code(Self self, const services& svc, const requester& who,
                           const std::string& code, Done done, Fail fail) {
   namespace d = email_flows_detail;
   auto hash = auth::token_hash(code);

@@ -71,8 +71,8 @@ void finish(const services& svc, const email_start_input& in,
 /// `done(email_start_outcome&)` is called once, unless a round trip fails:
 /// then `fail(caf::error&)` is.
 template <class Self, class Done, class Fail>
-void start_email_flow(Self self, const services& svc, email_start_input in,
-                      Done done, Fail fail) {
+void start_email_flow(Self self, const services& svc,
+                      const email_start_input& in, Done done, Fail fail) {
   namespace d = email_start_detail;
   auto now = svc.clock->unix_seconds();
   self->request(svc.db, db_timeout, atom::query_atom_v,

@@ -70,7 +70,8 @@ merge_ip_rules(const config::settings& cfg,
 
 ip_filter_actor::behavior_type
 ip_filter_impl(ip_filter_actor::stateful_pointer<ip_filter_state> self,
-               std::shared_ptr<const config::settings> cfg, db_actor db) {
+               const std::shared_ptr<const config::settings>& cfg,
+               db_actor db) {
   self->state.cfg = cfg;
   self->state.db = std::move(db);
   self->state.current.allow = cfg->server.ip_allow;

@@ -41,10 +41,10 @@ void report_lock(const services& svc, const requester& who,
 /// then calls `then()`. A failure to record is noted as `lockout_record`
 /// and does not stop `then`.
 template <class Self, class Then>
-void record_lockout_failure(Self self, const services& svc, requester who,
-                            const std::string& user_id,
-                            const std::string& email,
-                            const std::string& method, Then then) {
+void record_lockout_failure(Self self, const services& svc,
+                            const requester& who, const std::string& user_id,
+                            const std::string& email, const std::string& method,
+                            Then then) {
   db::unit u;
   auto lock_index = db::lockout_store::append_failure(
       u, db::value::text(user_id), method, who.source,

@@ -7,7 +7,7 @@ namespace authsvc::logout_detail {
 namespace {
 
 void audit(const services& svc, const logout_input& in, std::string type,
-           nlohmann::json metadata) {
+           const nlohmann::json& metadata) {
   audit_event e;
   e.type = std::move(type);
   e.success = true;

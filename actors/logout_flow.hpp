@@ -74,8 +74,8 @@ void finish_factor_removal(const services& svc, const logout_input& in,
 /// @pre the input passed `logout_detail::parse`, and a factor removal only
 /// comes with a recent sign-in.
 template <class Self, class Done, class Fail>
-void run_logout(Self self, const services& svc, logout_input in, Done done,
-                Fail fail) {
+void run_logout(Self self, const services& svc, const logout_input& in,
+                Done done, Fail fail) {
   namespace d = logout_detail;
   self->request(svc.sessions, db_timeout, atom::revoke_atom_v,
                 d::plan_revocation(in))

@@ -346,7 +346,7 @@ std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
 
 mail_worker_actor::behavior_type
 mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
-                 std::shared_ptr<const config::settings> cfg) {
+                 const std::shared_ptr<const config::settings>& cfg) {
   self->state.transport = make_transport(*cfg);
   return {
       [=](atom::deliver_atom, std::string& mail_from, std::string& to,

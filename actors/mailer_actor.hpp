@@ -91,7 +91,7 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
 /// Spawned (detached, linked) by the mailer; owns the transport.
 mail_worker_actor::behavior_type
 mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
-                 std::shared_ptr<const config::settings> cfg);
+                 const std::shared_ptr<const config::settings>& cfg);
 
 /// Builds the configured transport (outbox or SMTP).
 std::unique_ptr<mail::transport> make_transport(const config::settings& cfg);

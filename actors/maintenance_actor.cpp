@@ -21,8 +21,8 @@ db::unit maintenance_purge(std::int64_t now) {
 }
 
 maintenance_actor::behavior_type
-maintenance_impl(maintenance_actor::pointer self, maintenance_options opts,
-                 db_actor db) {
+maintenance_impl(maintenance_actor::pointer self,
+                 const maintenance_options& opts, const db_actor& db) {
   auto period
       = std::chrono::seconds(std::max<std::int64_t>(1, opts.period_seconds));
   self->delayed_send(self, period, atom::tick_atom_v);

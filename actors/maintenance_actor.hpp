@@ -22,7 +22,7 @@ struct maintenance_options {
 db::unit maintenance_purge(std::int64_t now);
 
 maintenance_actor::behavior_type
-maintenance_impl(maintenance_actor::pointer self, maintenance_options opts,
-                 db_actor db);
+maintenance_impl(maintenance_actor::pointer self,
+                 const maintenance_options& opts, const db_actor& db);
 
 } // namespace authsvc

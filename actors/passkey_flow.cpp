@@ -182,7 +182,8 @@ padded_descriptors(const config::settings& cfg, const std::string& decoy_key,
   std::vector<std::pair<auth::bytes, wa::credential_descriptor>> keyed;
   auto add = [&](auth::bytes id) {
     auto order = auth::hmac_sha256(decoy_key, "order/" + auth::to_string(id));
-    keyed.push_back({std::move(order), {std::move(id), any_transport()}});
+    keyed.emplace_back(std::move(order), wa::credential_descriptor{
+                                             std::move(id), any_transport()});
   };
   for (auto& id : real)
     add(std::move(id));
@@ -192,6 +193,7 @@ padded_descriptors(const config::settings& cfg, const std::string& decoy_key,
   std::sort(keyed.begin(), keyed.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<wa::credential_descriptor> out;
+  out.reserve(keyed.size());
   for (auto& [order, d] : keyed)
     out.push_back(std::move(d));
   return out;
@@ -200,9 +202,9 @@ padded_descriptors(const config::settings& cfg, const std::string& decoy_key,
 options_plan plan_login_options(const config::settings& cfg,
                                 const std::string& decoy_key,
                                 const std::string& email,
-                                ws::login_credentials creds,
-                                auth::bytes challenge,
-                                std::string challenge_id, std::int64_t now) {
+                                const ws::login_credentials& creds,
+                                auth::bytes challenge, std::string challenge_id,
+                                std::int64_t now) {
   const auto& wcfg = cfg.webauthn;
   wa::request_options_params p;
   p.challenge = std::move(challenge);

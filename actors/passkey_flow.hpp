@@ -100,12 +100,12 @@ result<options_plan> plan_registration_options(
 /// Sign-in options: usernameless when `email` is empty (then `creds` is
 /// ignored), else bound to the account `creds` names (none for an unknown
 /// address), allowCredentials padded with decoys under `decoy_key`.
-options_plan plan_login_options(const config::settings& cfg,
-                                const std::string& decoy_key,
-                                const std::string& email,
-                                db::webauthn_store::login_credentials creds,
-                                auth::bytes challenge,
-                                std::string challenge_id, std::int64_t now);
+options_plan
+plan_login_options(const config::settings& cfg, const std::string& decoy_key,
+                   const std::string& email,
+                   const db::webauthn_store::login_credentials& creds,
+                   auth::bytes challenge, std::string challenge_id,
+                   std::int64_t now);
 
 /// allowCredentials for a sign-in naming `email`, in one shape for every
 /// address: the real ids padded with HMAC decoys to `webauthn.max_passkeys`
@@ -279,8 +279,8 @@ void flag_counter_regression(const services& svc, const request_hooks& h,
 /// Registration options for the signed-in user (`user_id`, `user`).
 template <class Self, class Done, class Fail>
 void run_registration_options(Self self, const services& svc,
-                              std::string user_id, user_info user, Done done,
-                              Fail fail) {
+                              const std::string& user_id, const user_info& user,
+                              Done done, Fail fail) {
   namespace ws = db::webauthn_store;
   self->request(svc.db, db_timeout, atom::query_atom_v,
                 ws::credentials_of(user_id))
@@ -305,7 +305,7 @@ void run_registration_options(Self self, const services& svc,
 /// Sign-in options for `email` ("" = usernameless): the same read and the
 /// same write whether or not the address has an account or passkeys.
 template <class Self, class Done, class Fail>
-void run_login_options(Self self, const services& svc, std::string email,
+void run_login_options(Self self, const services& svc, const std::string& email,
                        Done done, Fail fail) {
   namespace ws = db::webauthn_store;
   auto challenge = auth::random_bytes(challenge_size);
@@ -339,8 +339,8 @@ void run_login_options(Self self, const services& svc, std::string email,
 /// stored passkey.
 template <class Self, class Done, class Fail>
 void run_registration(Self self, const services& svc, registration_input in,
-                      nlohmann::json credential, request_hooks h, Done done,
-                      Fail fail) {
+                      const nlohmann::json& credential, request_hooks h,
+                      Done done, Fail fail) {
   namespace ws = db::webauthn_store;
   using out_t = outcome<ws::passkey_record>;
   // Refuses after consuming the challenge.
@@ -428,7 +428,7 @@ struct login_input {
 /// and keep the counter in one unit, open a session, audit. Answers the
 /// session's tokens.
 template <class Self, class Done, class Fail>
-void run_login(Self self, const services& svc, login_input in,
+void run_login(Self self, const services& svc, const login_input& in,
                request_hooks h, Done done, Fail fail) {
   namespace ws = db::webauthn_store;
   using out_t = outcome<token_result>;

@@ -101,7 +101,7 @@ rate_verdict rate_limiter_state::decide(const rate_request& req,
 
 rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
-                  std::shared_ptr<const config::settings> cfg,
+                  const std::shared_ptr<const config::settings>& cfg,
                   clock_ptr clock) {
   self->state.clock = std::move(clock);
   std::vector<std::string> problems;

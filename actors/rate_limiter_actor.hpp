@@ -50,6 +50,7 @@ struct rate_limiter_state {
 /// Limits are measured on `clock`'s monotonic reading.
 rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
-                  std::shared_ptr<const config::settings> cfg, clock_ptr clock);
+                  const std::shared_ptr<const config::settings>& cfg,
+                  clock_ptr clock);
 
 } // namespace authsvc

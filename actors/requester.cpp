@@ -3,12 +3,12 @@
 namespace authsvc {
 
 void audit(const services& svc, const requester& who, std::string type,
-           bool success, std::string user_id, std::string email,
+           bool success, const std::string& user_id, std::string email,
            const nlohmann::json& metadata) {
   audit_event e;
   e.type = std::move(type);
   e.success = success;
-  e.user_id = user_id.empty() ? who.user_id : std::move(user_id);
+  e.user_id = user_id.empty() ? who.user_id : user_id;
   e.email = std::move(email);
   e.ip = who.ip;
   e.user_agent = who.user_agent;

@@ -33,8 +33,8 @@ struct requester {
 
 /// Records an audit event for `who`. `metadata` must never hold a secret.
 void audit(const services& svc, const requester& who, std::string type,
-           bool success, std::string user_id = {}, std::string email = {},
-           const nlohmann::json& metadata = {});
+           bool success, const std::string& user_id = {},
+           std::string email = {}, const nlohmann::json& metadata = {});
 
 /// What the session actor needs to open a session for `user` signed in by
 /// `amr` on behalf of `who`.

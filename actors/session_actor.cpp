@@ -183,7 +183,7 @@ session_view view_of(const live_session& s) {
 
 } // namespace
 
-void create_session(self_ptr self, new_session req, token_promise rp) {
+void create_session(self_ptr self, const new_session& req, token_promise rp) {
   auto& st = self->state;
   const auto& cfg = st.cfg();
   auto now = st.now();

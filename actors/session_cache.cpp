@@ -22,7 +22,7 @@ caf::error refused(session_errc e) {
 
 void audit(self_ptr self, std::string type, const std::string& user_id,
            const std::string& ip, const std::string& ua, bool success,
-           nlohmann::json meta, const std::string& request_id,
+           const nlohmann::json& meta, const std::string& request_id,
            const std::string& actor) {
   audit_event e;
   e.type = std::move(type);

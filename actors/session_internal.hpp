@@ -28,7 +28,7 @@ caf::error refused(session_errc e);
 /// Sends an audit event from the session actor.
 void audit(self_ptr self, std::string type, const std::string& user_id,
            const std::string& ip, const std::string& ua, bool success,
-           nlohmann::json meta, const std::string& request_id = {},
+           const nlohmann::json& meta, const std::string& request_id = {},
            const std::string& actor = {});
 
 /// Publishes the number of live sessions.
@@ -42,7 +42,7 @@ token_response make_response(self_ptr self, const live_session& s,
 // -- opening (session_actor.cpp) ----------------------------------------------
 
 /// Opens a new session for a user who just signed in.
-void create_session(self_ptr self, new_session req, token_promise rp);
+void create_session(self_ptr self, const new_session& req, token_promise rp);
 
 // -- rotation (session_refresh.cpp) -------------------------------------------
 
@@ -58,7 +58,7 @@ void refresh_old(self_ptr self, const std::string& hash,
 
 /// Re-authenticates live session `session_id` (new auth_time and amr).
 void reauthenticate(self_ptr self, const std::string& session_id,
-                    new_session req, token_promise rp);
+                    const new_session& req, token_promise rp);
 
 /// Successors stored before a restart: erase those whose window is over,
 /// keep the rest until theirs ends.
@@ -73,7 +73,7 @@ void scrub_successors(self_ptr self);
 /// live ones)` runs after the commit.
 void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
                 const revocation& origin,
-                std::function<void(std::int32_t)> done);
+                const std::function<void(std::int32_t)>& done);
 
 /// The revoke_atom handler.
 caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv);

@@ -221,7 +221,7 @@ void refresh_old(self_ptr self, const std::string& hash,
 // -- re-authentication --------------------------------------------------------
 
 void reauthenticate(self_ptr self, const std::string& session_id,
-                    new_session req, token_promise rp) {
+                    const new_session& req, token_promise rp) {
   auto& s = self->state.sessions.at(session_id);
   auto ua = req.user_agent.substr(0, 512);
   auto plan = plan_rotation(self->state.cfg(), *self->state.opts.keys, s,

@@ -12,7 +12,7 @@ namespace store = db::sessions_store;
 
 void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
                 const revocation& origin,
-                std::function<void(std::int32_t)> done) {
+                const std::function<void(std::int32_t)>& done) {
   const auto& reason = origin.reason;
   auto now = self->state.now();
   db::unit u;

@@ -202,8 +202,9 @@ void write(Self self, const services& svc, db::unit u, Done done, Fail fail,
 /// protection, lockout), then `then(step)`. Answers not_enabled when TOTP
 /// is off and invalid_code for a wrong, replayed or locked code.
 template <class Out, class Self, class Then, class Done, class Fail>
-void with_current_code(Self self, const services& svc, std::string user_id,
-                       std::string email, std::string code, request_hooks h,
+void with_current_code(Self self, const services& svc,
+                       const std::string& user_id, const std::string& email,
+                       const std::string& code, const request_hooks& h,
                        Then then, Done done, Fail fail) {
   self->request(svc.db, db_timeout, atom::query_atom_v,
                 db::totp_store::current_of(user_id, h.source))
@@ -290,8 +291,9 @@ void open_session(Self self, const services& svc, const request_hooks& h,
 
 /// Enrols a new pending secret for the signed-in user.
 template <class Self, class Done, class Fail>
-void run_enrol(Self self, const services& svc, std::string user_id,
-               std::string email, request_hooks h, Done done, Fail fail) {
+void run_enrol(Self self, const services& svc, const std::string& user_id,
+               const std::string& email, const request_hooks& h, Done done,
+               Fail fail) {
   using out_t = outcome<enrolment_reply>;
   auto plan = plan_enrol(*svc.cfg, *svc.keys, user_id, email,
                          auth::generate_totp_secret(),
@@ -312,9 +314,9 @@ void run_enrol(Self self, const services& svc, std::string user_id,
 /// Confirms the pending secret with a code: enables TOTP, issues recovery
 /// codes, queues the totp_enabled notice. Answers the codes.
 template <class Self, class Done, class Fail>
-void run_confirm(Self self, const services& svc, std::string user_id,
-                 std::string code, notice_input notice, request_hooks h,
-                 Done done, Fail fail) {
+void run_confirm(Self self, const services& svc, const std::string& user_id,
+                 const std::string& code, const notice_input& notice,
+                 request_hooks h, Done done, Fail fail) {
   using out_t = outcome<std::vector<std::string>>;
   self->request(svc.db, db_timeout, atom::query_atom_v,
                 db::totp_store::pending_of(user_id))
@@ -393,7 +395,8 @@ void run_regenerate(Self self, const services& svc, std::string user_id,
 /// Signs in with email + TOTP code. Answers the session's tokens.
 template <class Self, class Done, class Fail>
 void run_verify(Self self, const services& svc, std::string email,
-                std::string code, request_hooks h, Done done, Fail fail) {
+                const std::string& code, request_hooks h, Done done,
+                Fail fail) {
   using out_t = outcome<token_result>;
   self->request(svc.db, db_timeout, atom::query_atom_v,
                 db::totp_store::sign_in_facts_of(email, h.source))
@@ -447,7 +450,8 @@ void run_verify(Self self, const services& svc, std::string email,
 /// Signs in with email + recovery code. Answers the session's tokens.
 template <class Self, class Done, class Fail>
 void run_recovery(Self self, const services& svc, std::string email,
-                  std::string code, request_hooks h, Done done, Fail fail) {
+                  const std::string& code, request_hooks h, Done done,
+                  Fail fail) {
   using out_t = outcome<token_result>;
   auto hash = recovery_hash(*svc.keys, code);
   // The read also says whether the code is live, so a wrong code costs one

@@ -373,7 +373,7 @@ bool webhook_wants(const std::vector<std::string>& event_types,
 webhook_actor::behavior_type
 webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
              webhook_options opts, db_actor db, metrics_actor metrics,
-             auditor_actor auditor) {
+             const auditor_actor& auditor) {
   auto& st = self->state;
   st.cfg = std::move(opts.cfg);
   st.keys = std::move(opts.keys);

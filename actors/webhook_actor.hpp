@@ -69,7 +69,7 @@ struct webhook_state {
 webhook_actor::behavior_type
 webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
              webhook_options opts, db_actor db, metrics_actor metrics,
-             auditor_actor auditor);
+             const auditor_actor& auditor);
 
 /// Whether an endpoint subscribed to `event_types` wants `type`
 /// ("*", an exact type, or a "family.*" prefix).

@@ -31,8 +31,8 @@ struct server_config {
   /// Which header trusted proxies maintain: "x-forwarded-for" or "forwarded".
   std::string forwarded_header = "x-forwarded-for";
   std::vector<std::string> cors_origins;
-  std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = std::size_t{64} * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
   std::size_t max_connections = 1024;
   /// Connections one client address (IPv6: its /64) may hold at once, so
   /// one client cannot take every slot; trusted proxies are exempt.

@@ -25,10 +25,4 @@ std::optional<std::string> decode_key_id(const rowset& rs);
 statement insert_key(const std::string& id, const std::string& name,
                      const std::string& key_hash);
 
-// -- admin --
-
-/// Adds a key named `name` (created now, by the database's clock).
-statement insert(const std::string& id, const std::string& name,
-                 const std::string& key_hash);
-
 } // namespace authsvc::db::admin_keys_store

@@ -216,7 +216,7 @@ statement purge_sessions(std::int64_t now) {
   return stmt("DELETE FROM sessions WHERE absolute_expires_at < ? OR "
               "expires_at < ? OR (revoked_at IS NOT NULL AND revoked_at < ?)",
               {value::integer(now), value::integer(now - 86400),
-               value::integer(now - 30 * 86400)});
+               value::integer(now - std::int64_t{30} * 86400)});
 }
 
 statement purge_refresh_tokens(std::int64_t now) {

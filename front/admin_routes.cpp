@@ -756,7 +756,8 @@ void admin_keys_rotate(const context_ptr& ctx) {
           [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
 
-void ip_filters_changed(const context_ptr& ctx, std::function<void()> then) {
+void ip_filters_changed(const context_ptr& ctx,
+                        const std::function<void()>& then) {
   // The answer comes after every front actor was sent the new rules, so the
   // admin's next request already meets them.
   ctx->self->request(ctx->svc().ip_filters, db_timeout, atom::reload_atom_v)

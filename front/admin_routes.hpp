@@ -49,6 +49,7 @@ void admin_webhook_deliveries(const context_ptr& ctx);
 void admin_keys_rotate(const context_ptr& ctx);
 
 /// Reloads the IP-filter snapshots after the table changed, then `then`.
-void ip_filters_changed(const context_ptr& ctx, std::function<void()> then);
+void ip_filters_changed(const context_ptr& ctx,
+                        const std::function<void()>& then);
 
 } // namespace authsvc::http_routes

@@ -243,7 +243,7 @@ void email_start(const context_ptr& ctx) {
   auto budget = auth::send_budget_key(in.email);
   with_identifier_limit(ctx, "email_send", budget, [ctx, in]() mutable {
     start_email_flow(
-        ctx->self, ctx->svc(), std::move(in),
+        ctx->self, ctx->svc(), in,
         [ctx](email_start_outcome& out) {
           if (!out.internal_cause.empty())
             return ctx->reply_internal(out.internal_cause);

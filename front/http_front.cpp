@@ -353,15 +353,16 @@ void request_context::reply_failure(const caf::error& e) {
   reply_internal(caf::to_string(e));
 }
 
-void request_context::audit(std::string type, bool success, std::string user_id,
-                            std::string email, nlohmann::json metadata) {
+void request_context::audit(std::string type, bool success,
+                            const std::string& user_id, std::string email,
+                            const nlohmann::json& metadata) {
   requester who;
   who.ip = client_ip;
   who.user_agent = std::string(req.header("User-Agent").substr(0, 512));
   who.request_id = request_id;
   who.actor = actor;
   who.user_id = auth.user_id;
-  authsvc::audit(svc(), who, std::move(type), success, std::move(user_id),
+  authsvc::audit(svc(), who, std::move(type), success, user_id,
                  std::move(email), metadata);
 }
 

@@ -135,8 +135,8 @@ struct request_context {
 
   /// Records an audit event with this request's ip, user agent and id.
   /// `metadata` must never hold a secret.
-  void audit(std::string type, bool success, std::string user_id = {},
-             std::string email = {}, nlohmann::json metadata = {});
+  void audit(std::string type, bool success, const std::string& user_id = {},
+             std::string email = {}, const nlohmann::json& metadata = {});
 
   /// The JSON object body, or nullopt after replying 415/400/422.
   std::optional<nlohmann::json> json_body();

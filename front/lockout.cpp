@@ -11,7 +11,7 @@ std::string lockout_source(const context_ptr& ctx) {
 
 void record_failure(const context_ptr& ctx, const std::string& user_id,
                     const std::string& email, const std::string& method,
-                    std::function<void()> then) {
+                    const std::function<void()>& then) {
   if (user_id.empty())
     return guarded(ctx, then);
   record_lockout_failure(ctx->self, ctx->svc(), requester_of(ctx), user_id,
@@ -20,7 +20,7 @@ void record_failure(const context_ptr& ctx, const std::string& user_id,
 }
 
 void record_source_failure(const context_ptr& ctx, const std::string& method,
-                           std::function<void()> then) {
+                           const std::function<void()>& then) {
   record_lockout_failure(ctx->self, ctx->svc(), requester_of(ctx),
                          std::string{}, std::string{}, method,
                          [ctx, then] { guarded(ctx, then); });

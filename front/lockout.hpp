@@ -51,13 +51,13 @@ std::string lockout_source(const context_ptr& ctx);
 /// (the caller replies there, so a lock answers like any failure).
 void record_failure(const context_ptr& ctx, const std::string& user_id,
                     const std::string& email, const std::string& method,
-                    std::function<void()> then);
+                    const std::function<void()>& then);
 
 /// Records a failed attempt of `method` that concerns no account (user_id
 /// ''), from this request's source; when it locked the source, audits
 /// `source.locked` and counts `source_lockouts_total{method}`. Runs `then`
 /// afterwards in every case.
 void record_source_failure(const context_ptr& ctx, const std::string& method,
-                           std::function<void()> then);
+                           const std::function<void()>& then);
 
 } // namespace authsvc::http_routes

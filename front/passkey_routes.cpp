@@ -47,20 +47,19 @@ std::optional<json> credential_member(const json& body, field_errors& errors) {
 /// lockout source and its session request.
 pf::request_hooks hooks_of(const context_ptr& ctx) {
   pf::request_hooks h;
-  h.audit = [ctx](std::string type, bool ok, std::string user_id,
-                  std::string email, json meta) {
-    ctx->audit(std::move(type), ok, std::move(user_id), std::move(email),
-               std::move(meta));
+  h.audit = [ctx](std::string type, bool ok, const std::string& user_id,
+                  std::string email, const json& meta) {
+    ctx->audit(std::move(type), ok, user_id, std::move(email), meta);
   };
   h.note = [ctx](const std::string& reason) {
     ctx->log_fields["webauthn_reason"] = reason;
   };
-  h.record_failure = [ctx](const std::string& user_id,
-                           std::function<void()> then) {
-    record_failure(ctx, user_id, {}, "webauthn", std::move(then));
-  };
-  h.record_source_failure = [ctx](std::function<void()> then) {
-    record_source_failure(ctx, "webauthn", std::move(then));
+  h.record_failure
+      = [ctx](const std::string& user_id, const std::function<void()>& then) {
+          record_failure(ctx, user_id, {}, "webauthn", then);
+        };
+  h.record_source_failure = [ctx](const std::function<void()>& then) {
+    record_source_failure(ctx, "webauthn", then);
   };
   h.session_request = [ctx](const user_info& user) {
     return sign_in_request(ctx, user, "webauthn");
@@ -132,8 +131,7 @@ void webauthn_register_verify(const context_ptr& ctx) {
   in.user_agent = user_agent(ctx);
   in.locale = notice_locale(ctx, in.user);
   pf::run_registration(
-      ctx->self, ctx->svc(), std::move(in), std::move(*credential),
-      hooks_of(ctx),
+      ctx->self, ctx->svc(), std::move(in), *credential, hooks_of(ctx),
       [ctx](pf::outcome<ws::passkey_record>& o) {
         guarded(ctx, [&] {
           if (auto* why = std::get_if<pf::rejection>(&o))
@@ -166,7 +164,7 @@ void webauthn_login_options(const context_ptr& ctx) {
       return;
   }
   pf::run_login_options(
-      ctx->self, ctx->svc(), std::move(email),
+      ctx->self, ctx->svc(), email,
       [ctx](pf::outcome<pf::options_reply>& o) {
         guarded(ctx, [&] { reply_options(ctx, o); });
       },
@@ -185,7 +183,7 @@ void webauthn_login_verify(const context_ptr& ctx) {
   pf::login_input in{*challenge_id, std::move(*credential),
                      lockout_source(ctx)};
   pf::run_login(
-      ctx->self, ctx->svc(), std::move(in), hooks_of(ctx),
+      ctx->self, ctx->svc(), in, hooks_of(ctx),
       [ctx](pf::outcome<token_result>& o) {
         guarded(ctx, [&] {
           if (auto* why = std::get_if<pf::rejection>(&o))

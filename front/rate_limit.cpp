@@ -34,7 +34,8 @@ void without_verdict(const context_ptr& ctx, const std::string& route_class,
 /// `rate_limit.timeout`, or fails, without_verdict decides: an overloaded
 /// limiter should neither take the whole API down with it nor, for the
 /// sign-in classes by default, switch off the brake on guessing codes.
-void ask(const context_ptr& ctx, rate_request req, std::function<void()> next) {
+void ask(const context_ptr& ctx, rate_request req,
+         const std::function<void()>& next) {
   auto route_class = req.route_class;
   ctx->on_owner_timeout = [ctx, next, route_class] {
     without_verdict(ctx, route_class, "timeout", next);

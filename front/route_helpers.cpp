@@ -168,7 +168,7 @@ std::string notice_locale(const context_ptr& ctx, const user_info& user) {
 
 void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
                              std::int32_t count, bool by_user,
-                             std::function<void()> then) {
+                             const std::function<void()>& then) {
   auto now = unix_now(ctx);
   nlohmann::json vars
       = {{"time", utc_time(now)}, {"count", std::to_string(count)}};

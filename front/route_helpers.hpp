@@ -132,7 +132,7 @@ std::string notice_locale(const context_ptr& ctx, const user_info& user);
 /// from the user, so its IP and device are shown.
 void notify_sessions_revoked(const context_ptr& ctx, const user_info& user,
                              std::int32_t count, bool by_user,
-                             std::function<void()> then);
+                             const std::function<void()>& then);
 
 /// The "account_deleted" notice to `user`, for the unit that deletes the
 /// account (drop the queued mail first: it must not outlive the account).

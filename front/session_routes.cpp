@@ -79,7 +79,7 @@ void logout(const context_ptr& ctx) {
   in.actor = ctx->actor;
   ctx->log_fields["scope"] = in.scope;
   run_logout(
-      ctx->self, ctx->svc(), std::move(in),
+      ctx->self, ctx->svc(), in,
       [ctx](result<logout_outcome>& r) {
         if (!r)
           return ctx->reply_internal(r.err().detail());

@@ -16,16 +16,15 @@ namespace tf = totp_flow;
 /// source, its session request and the timing pad.
 tf::request_hooks hooks_of(const context_ptr& ctx) {
   tf::request_hooks h;
-  h.audit = [ctx](std::string type, bool ok, std::string user_id,
-                  std::string email, nlohmann::json meta) {
-    ctx->audit(std::move(type), ok, std::move(user_id), std::move(email),
-               std::move(meta));
+  h.audit = [ctx](std::string type, bool ok, const std::string& user_id,
+                  std::string email, const nlohmann::json& meta) {
+    ctx->audit(std::move(type), ok, user_id, std::move(email), meta);
   };
-  h.record_failure = [ctx](const std::string& user_id, const std::string& email,
-                           const std::string& method,
-                           std::function<void()> then) {
-    record_failure(ctx, user_id, email, method, std::move(then));
-  };
+  h.record_failure
+      = [ctx](const std::string& user_id, const std::string& email,
+              const std::string& method, const std::function<void()>& then) {
+          record_failure(ctx, user_id, email, method, then);
+        };
   h.session_request = [ctx](const user_info& user, const char* amr) {
     return sign_in_request(ctx, user, amr);
   };
@@ -143,8 +142,7 @@ void totp_confirm(const context_ptr& ctx) {
   tf::notice_input notice{ctx->auth.user, ctx->client_ip, user_agent(ctx),
                           notice_locale(ctx, ctx->auth.user)};
   tf::run_confirm(
-      ctx->self, ctx->svc(), ctx->auth.user_id, *code, std::move(notice),
-      hooks_of(ctx),
+      ctx->self, ctx->svc(), ctx->auth.user_id, *code, notice, hooks_of(ctx),
       [ctx](tf::outcome<std::vector<std::string>>& o) {
         answer(ctx, o, "totp_not_pending",
                [&](std::vector<std::string>& codes) { reply_codes(ctx, codes); });

@@ -607,7 +607,7 @@ bool server::drain(std::chrono::milliseconds timeout) {
   d.threads.clear();
   // The dispatcher holds actor handles; drop them before the actor system
   // goes away (sessions parked in mailboxes may keep this impl alive).
-  d.dispatch = [](request&&, responder_ptr) {};
+  d.dispatch = [](request&&, const responder_ptr&) {};
   return clean;
 }
 

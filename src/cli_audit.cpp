@@ -11,7 +11,7 @@ namespace authsvc::cli {
 int export_audit(const config::settings& cfg, std::int64_t since,
                  std::int64_t until, std::ostream& out) {
   auto ex = open_db(cfg);
-  auto rows = db::audit_store::decode_export(
+  auto rows = db::audit_store::decode_events(
       ex->query(db::audit_store::export_range(since, until)));
   for (const auto& r : rows) {
     auto text = [](const std::optional<std::string>& v) -> nlohmann::json {
