@@ -15,6 +15,11 @@ fi
 rm -f build-release.log
 (cd build && ctest --output-on-failure -j1)
 
+# Static checks (.clang-tidy) on the layers of the store/front redesign; any
+# finding fails the run.
+echo "== clang-tidy"
+scripts/tidy.sh build db actors front http
+
 if [ "${PA_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== asan+ubsan build"
   scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Sanitize -DAUTHSVC_BENCH=OFF \
