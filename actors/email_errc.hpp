@@ -1,7 +1,7 @@
 #pragma once
 // Failures of the email sign-in flows (start, link, code, hand-over,
 // exchange) that callers tell apart. Each maps to one api.md code in
-// http/error_table.cpp; the flows answer them as authsvc::error, and CAF
+// front/error_table.cpp; the flows answer them as authsvc::error, and CAF
 // carries them between actors as caf::error of category "email".
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 #pragma once
 // Why a passkey (WebAuthn) ceremony or passkey change was refused: the
 // outcomes the passkey flows (actors/passkey_flow.hpp) return and the
-// handlers map to api.md codes (http/error_table.cpp).
+// handlers map to api.md codes (front/error_table.cpp).
 #include <cstdint>
 
 #include <caf/error.hpp>

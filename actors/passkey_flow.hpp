@@ -2,7 +2,7 @@
 // The passkey (WebAuthn) ceremonies as flows, shared by every front end:
 // read the facts (one query) -> a pure plan (the functions below: no actors,
 // no I/O, unit-tested in tests/unit/passkey_flow_test.cpp) -> one write unit
-// -> audit -> notify. The handlers in http/passkey_routes.cpp translate JSON
+// -> audit -> notify. The handlers in front/passkey_routes.cpp translate JSON
 // to the inputs and the plans' typed outcomes (passkey_errc) to answers.
 #include <cstdint>
 #include <functional>

@@ -1,7 +1,7 @@
 #pragma once
 // Who a flow acts for: the client of one request, as audit events, new
 // sessions and lockout counters see it. Front ends fill it from their
-// request (the HTTP front: requester_of in http/route_helpers); flows never
+// request (the HTTP front: requester_of in front/route_helpers); flows never
 // see HTTP.
 #include <functional>
 #include <string>

@@ -2,7 +2,7 @@
 // Why the session actor refused: a refresh token, an access token or a
 // session. Crosses actors (the session actor answers refreshes with it as a
 // caf::error), so it is registered with CAF under the category "session";
-// http/error_table.cpp maps each value to its api.md code.
+// front/error_table.cpp maps each value to its api.md code.
 #include <cstdint>
 
 #include <caf/error.hpp>

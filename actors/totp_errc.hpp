@@ -1,7 +1,7 @@
 #pragma once
 // Why a TOTP enrolment, TOTP check or recovery-code sign-in was refused:
 // the outcomes the TOTP flows (actors/totp_flow.hpp) return and the
-// handlers map to api.md codes (http/error_table.cpp).
+// handlers map to api.md codes (front/error_table.cpp).
 #include <cstdint>
 
 #include <caf/error.hpp>

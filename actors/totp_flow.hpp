@@ -2,7 +2,7 @@
 // TOTP enrolment, TOTP checks and recovery-code sign-in as flows: read the
 // facts (one query) -> a pure plan (the functions below: no actors, no I/O,
 // unit-tested in tests/unit/totp_flow_test.cpp) -> one write unit -> audit
-// -> notify. The handlers in http/totp_routes.cpp translate JSON to the
+// -> notify. The handlers in front/totp_routes.cpp translate JSON to the
 // inputs and the typed outcomes (totp_errc) to answers.
 #include <cstdint>
 #include <functional>

@@ -2,7 +2,7 @@
 // The service's type-ID block: every atom and message type its actors
 // exchange. Atom texts stay within CAF 0.17's ten characters. The HTTP
 // message types the front actors receive from the transport have their own
-// block after this one (http/front_type_ids.hpp), so actors/ needs no http/.
+// block after this one (front/front_type_ids.hpp), so actors/ needs no http/.
 #include <caf/all.hpp>
 #include <caf/type_id.hpp>
 

@@ -2,7 +2,7 @@
 // The service's one result type: a value or a typed error. Every domain
 // (request checks, sessions, email flows, passkeys, TOTP, admin, store)
 // names its failures in its own enum; `error` carries any of them with the
-// domain, so one table (http/error_table.cpp) can map each value to an HTTP
+// domain, so one table (front/error_table.cpp) can map each value to an HTTP
 // status and api.md code, and a value missing from that table fails the build
 // (-Werror=switch) rather than becoming a silent 500. Free of CAF so auth/
 // and db/ can use it; enums that cross actors are also registered with CAF

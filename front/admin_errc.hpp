@@ -1,5 +1,5 @@
 #pragma once
-// Failures of the admin API (http/admin_routes.cpp) that clients tell apart.
+// Failures of the admin API (front/admin_routes.cpp) that clients tell apart.
 #include <cstdint>
 
 #include "auth/result.hpp"

@@ -30,7 +30,7 @@ namespace ip_filters_store = db::ip_filters_store;
 namespace webhooks_store = db::webhooks_store;
 
 /// Answers a failure of the admin API: the api.md code and status from the
-/// one table (http/error_table.cpp), with an optional message and details.
+/// one table (front/error_table.cpp), with an optional message and details.
 void reply_admin_error(const context_ptr& ctx, const error& e,
                        std::string message = {}, nlohmann::json details = {}) {
   auto out = http::to_api_error(e);

@@ -55,7 +55,7 @@ struct route_entry {
   const char* rate_class = nullptr; ///< rate-limit class, if any
 };
 
-/// Every route the service answers (http/routes.cpp).
+/// Every route the service answers (front/routes.cpp).
 const http::router<route_entry>& route_table();
 
 struct front_state {

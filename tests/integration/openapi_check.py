@@ -2,7 +2,7 @@
 of responses against the document's schemas.
 
 - documented_routes(path) -> {(METHOD, template)}: compare with the router's
-  table (http/routes.cpp); templates use the router's `{name}` syntax.
+  table (front/routes.cpp); templates use the router's `{name}` syntax.
 - validate(instance, schema_ref) raises ValidationError when `instance` does
   not match the schema at `schema_ref` ("#/components/schemas/TokenResponse",
   or just "TokenResponse"); errors(...) returns the problems as a list.

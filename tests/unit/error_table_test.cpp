@@ -1,5 +1,5 @@
 // Every typed error maps to a code of the api.md table: the switch in
-// http/error_table.cpp covers each enum value (-Werror=switch), and this test
+// front/error_table.cpp covers each enum value (-Werror=switch), and this test
 // checks that what each row names is a real code with a real status.
 #include <catch2/catch.hpp>
 
