@@ -120,16 +120,8 @@ db::unit timing_pad_unit(const context_ptr& ctx) {
   return db::lockout_store::timing_pad(unix_now(ctx));
 }
 
-db::unit timing_pad_unit() {
-  return db::lockout_store::timing_pad(unix_now());
-}
-
 std::int64_t unix_now(const context_ptr& ctx) {
   return ctx->svc().clock->unix_seconds();
-}
-
-std::int64_t unix_now() {
-  return real_clock()->unix_seconds();
 }
 
 void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,

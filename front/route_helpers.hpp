@@ -64,16 +64,8 @@ new_session sign_in_request(const context_ptr& ctx, user_info user,
 /// tell whether the address has an account.
 db::unit timing_pad_unit(const context_ptr& ctx);
 
-/// The same on the real clock, for handlers not yet on the injected one.
-/// @deprecated use timing_pad_unit(ctx)
-db::unit timing_pad_unit();
-
 /// Seconds since the epoch on the service's clock (services::clock).
 std::int64_t unix_now(const context_ptr& ctx);
-
-/// Seconds since the epoch on the real clock, for handlers not yet on the
-/// injected one. @deprecated use unix_now(ctx)
-std::int64_t unix_now();
 
 /// Maps a failed DB unit to the client-facing code, logging the unexpected.
 void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,

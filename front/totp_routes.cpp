@@ -28,7 +28,7 @@ tf::request_hooks hooks_of(const context_ptr& ctx) {
   h.session_request = [ctx](const user_info& user, const char* amr) {
     return sign_in_request(ctx, user, amr);
   };
-  h.timing_pad = timing_pad_unit();
+  h.timing_pad = timing_pad_unit(ctx);
   h.source = lockout_source(ctx);
   return h;
 }
