@@ -61,10 +61,11 @@ void pump(relay_ptr self) {
   }
 }
 
-audit_subscriber::behavior_type
-audit_relay_impl(relay_ptr self, api::audit_sink sink, caf_api_options opts) {
+audit_subscriber::behavior_type audit_relay_impl(relay_ptr self,
+                                                 const api::audit_sink& sink,
+                                                 caf_api_options opts) {
   self->state.sink = sink;
-  self->state.opts = opts;
+  self->state.opts = std::move(opts);
   self->monitor(sink);
   // Ending normally: the link to the API actor must not take it down.
   self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
@@ -109,12 +110,12 @@ std::string peer_of(self_ptr self) {
 }
 
 void audit(self_ptr self, const std::string& peer, std::string type,
-           bool success, std::string user_id = {}, std::string email = {},
-           const nlohmann::json& metadata = {}) {
+           bool success, const std::string& user_id = {},
+           std::string email = {}, const nlohmann::json& metadata = {}) {
   requester who;
   who.actor = "caf:" + peer;
-  authsvc::audit(self->state.svc, who, std::move(type), success,
-                 std::move(user_id), std::move(email), metadata);
+  authsvc::audit(self->state.svc, who, std::move(type), success, user_id,
+                 std::move(email), metadata);
 }
 
 void count(self_ptr self, const char* op, const std::string& outcome,
@@ -398,7 +399,7 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
         auto email = in.email;
         auto rp = self->make_response_promise<api::email_start_reply>();
         start_email_flow(
-            self, self->state.svc, std::move(in),
+            self, self->state.svc, in,
             [self, rp, peer, email](email_start_outcome& o) mutable {
               api::email_start_reply out;
               if (!o.internal_cause.empty()) {

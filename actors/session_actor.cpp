@@ -80,7 +80,7 @@ void load(self_ptr self) {
             // First start (or every key expired): make one.
             auto key = auth::signing_key::generate(
                 configured_alg(self->state.cfg()));
-            auto kid = key.kid();
+            const auto& kid = key.kid(); // copied into the callback
             self->request(self->state.db, db_timeout, atom::write_atom_v,
                           key_unit(self, key))
                 .then(
@@ -252,12 +252,12 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           if (v.error.empty() && v.auth.user_id == req.user.id) {
             auto it = st.sessions.find(v.auth.session_id);
             if (it != st.sessions.end() && !it->second.rotating) {
-              reauthenticate(self, v.auth.session_id, std::move(req), rp);
+              reauthenticate(self, v.auth.session_id, req, rp);
               return rp;
             }
           }
         }
-        create_session(self, std::move(req), rp);
+        create_session(self, req, rp);
         return rp;
       },
       [=](atom::refresh_atom,
