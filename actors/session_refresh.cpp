@@ -241,7 +241,7 @@ void reauthenticate(self_ptr self, const std::string& session_id,
               if (it != self->state.sessions.end())
                 for (auto& w : take_waiters(it->second))
                   w.deliver(refused(session_errc::invalid_refresh_token));
-              return create_session(self, std::move(req), rp);
+              return create_session(self, req, rp);
             }
             auto& s = it->second;
             auto waiters = take_waiters(s);

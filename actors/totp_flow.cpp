@@ -37,6 +37,7 @@ void append_recovery_codes(const key_ring& keys, db::unit& u,
                            const std::vector<std::string>& codes,
                            std::int64_t now) {
   std::vector<std::string> hashes;
+  hashes.reserve(codes.size());
   for (const auto& c : codes)
     hashes.push_back(recovery_hash(keys, c));
   ts::replace_recovery_codes(u, user_id, hashes, now);

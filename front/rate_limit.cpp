@@ -93,20 +93,20 @@ void reply_rate_limited(const context_ptr& ctx, const rate_verdict& v) {
 }
 
 void with_ip_limits(const context_ptr& ctx, const char* route_class,
-                    std::function<void()> next) {
+                    const std::function<void()>& next) {
   if (!ctx->cfg().rate_limit.enabled)
     return guarded(ctx, next);
   ask(ctx,
       rate_request{route_class ? route_class : "", client_rate_key(ctx), {}},
-      std::move(next));
+      next);
 }
 
 void with_identifier_limit(const context_ptr& ctx, const char* route_class,
-                           std::string identifier, std::function<void()> next) {
+                           std::string identifier,
+                           const std::function<void()>& next) {
   if (!ctx->cfg().rate_limit.enabled)
     return guarded(ctx, next);
-  ask(ctx, rate_request{route_class, {}, std::move(identifier)},
-      std::move(next));
+  ask(ctx, rate_request{route_class, {}, std::move(identifier)}, next);
 }
 
 } // namespace authsvc

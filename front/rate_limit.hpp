@@ -27,11 +27,12 @@ void add_rate_headers(const context_ptr& ctx, const rate_verdict& v);
 /// request goes on or gets 503 as `rate_limit.on_timeout` says for its
 /// class (default: closed for the sign-in classes, open for the rest).
 void with_ip_limits(const context_ptr& ctx, const char* route_class,
-                    std::function<void()> next);
+                    const std::function<void()>& next);
 
 /// Checks the per-identifier limit of `route_class` (e.g. "email_send" by
 /// normalised address), then runs `next`.
 void with_identifier_limit(const context_ptr& ctx, const char* route_class,
-                           std::string identifier, std::function<void()> next);
+                           std::string identifier,
+                           const std::function<void()>& next);
 
 } // namespace authsvc

@@ -18,8 +18,8 @@ namespace authsvc::http {
 struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
-  std::size_t max_body_bytes = 64 * 1024;
-  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = std::size_t{64} * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
   std::size_t max_connections = 1024;
   /// Connections one client address (IPv6: its /64) may hold; 0 = no cap.
   std::size_t max_connections_per_ip = 64;

@@ -17,7 +17,10 @@ printf '%s\n' "${files[@]}" |
   xargs -P "$(nproc 2>/dev/null || echo 2)" -n 1 \
     clang-tidy -p "$dir" --quiet 2>/dev/null |
   tee /tmp/tidy.$$.log
-if grep -q "error:\|warning:" /tmp/tidy.$$.log; then
+# The analyzer follows paths into system headers (Boost.Asio's any_executor)
+# and may end a report there; those are not our code and cannot be fixed
+# here, so only diagnostics located in the project's own files count.
+if grep -v "^/usr/" /tmp/tidy.$$.log | grep -q "error:\|warning:"; then
   rm -f /tmp/tidy.$$.log; echo "tidy: findings above"; exit 1
 fi
 rm -f /tmp/tidy.$$.log; echo "tidy: no findings"
