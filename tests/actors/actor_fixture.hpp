@@ -116,8 +116,13 @@ inline std::string sample_key(const metrics::sample& s) {
   return k + "}";
 }
 
+/// `samples_expected` only reserves room. It is also there because CAF 0.17
+/// binds a reference to a null argument tuple when it starts a function-based
+/// actor that takes no arguments besides `self` (UBSan reports it).
 inline recorder_actor::behavior_type
-recorder_impl(recorder_actor::stateful_pointer<recorder_state> self) {
+recorder_impl(recorder_actor::stateful_pointer<recorder_state> self,
+              std::size_t samples_expected) {
+  self->state.waiters.reserve(samples_expected);
   auto record = [self](const metrics::sample& s) {
     auto& st = self->state;
     auto key = sample_key(s);
@@ -192,7 +197,7 @@ public:
   /// The metrics recorder every actor of the test reports to.
   recorder_actor recorder() {
     if (!metrics_)
-      metrics_ = track(sys.spawn(recorder_impl));
+      metrics_ = track(sys.spawn(recorder_impl, std::size_t{16}));
     return metrics_;
   }
 
