@@ -18,7 +18,7 @@ rm -f build-release.log
 # Static checks (.clang-tidy) on the layers of the store/front redesign; any
 # finding fails the run.
 echo "== clang-tidy"
-scripts/tidy.sh build db actors front http
+scripts/tidy.sh build db actors front
 
 if [ "${PA_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== asan+ubsan build"
