@@ -204,8 +204,8 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
           return api::verify_reply{"unauthorized", {}};
         }
         auto rp = self->make_response_promise<api::verify_reply>();
-        self->request(self->state.svc.sessions, db_timeout,
-                      atom::verify_atom_v, std::move(token))
+        self->request(self->state.svc.sessions, db_timeout, atom::verify_atom_v,
+                      std::move(token))
             .then(
                 [self, rp, peer](auth_result& r) mutable {
                   api::verify_reply out;
@@ -250,8 +250,8 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
           return out;
         }
         auto rp = self->make_response_promise<api::session_reply>();
-        self->request(self->state.svc.sessions, db_timeout,
-                      atom::lookup_atom_v, std::move(id))
+        self->request(self->state.svc.sessions, db_timeout, atom::lookup_atom_v,
+                      std::move(id))
             .then(
                 [self, rp, peer](std::vector<session_view>& v) mutable {
                   api::session_reply out;
@@ -292,8 +292,8 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
         rv.user_id = req.user_id;
         rv.reason = "caf";
         auto rp = self->make_response_promise<api::revoke_reply>();
-        self->request(self->state.svc.sessions, db_timeout,
-                      atom::revoke_atom_v, rv)
+        self->request(self->state.svc.sessions, db_timeout, atom::revoke_atom_v,
+                      rv)
             .then(
                 [self, rp, peer, req](std::int32_t n) mutable {
                   count(self, "revoke", {}, peer);

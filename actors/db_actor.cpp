@@ -108,9 +108,9 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
         auto start = now_ns(self);
         try {
           auto rs = st.exec->query(s);
-          caf::anon_send(st.metrics,
-                         metrics::observe("db_query_duration_seconds",
-                                          seconds_since(self, start), {"read"}));
+          caf::anon_send(st.metrics, metrics::observe(
+                                         "db_query_duration_seconds",
+                                         seconds_since(self, start), {"read"}));
           return rs;
         } catch (const db::db_error& e) {
           log::error("db", "query-failed", {{"error", e.what()}});
@@ -128,7 +128,8 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
           auto res = st.exec->run(u);
           caf::anon_send(st.metrics,
                          metrics::observe("db_query_duration_seconds",
-                                          seconds_since(self, start), {"write"}));
+                                          seconds_since(self, start),
+                                          {"write"}));
           auto rp = self->make_response_promise<db::unit_result>();
           st.pending.push_back(rp);
           st.pending_results.push_back(std::move(res));

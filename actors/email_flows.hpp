@@ -147,8 +147,8 @@ void sign_in_by_link(Self self, const services& svc, requester who,
             in.redirect_to
                 = db::flows_store::decode_consumed(r.results[0]).redirect_to;
             in.user = db::users_store::decode_user(r.results[2]);
-            d::open_counted_session(self, svc, who, std::move(in),
-                                    "magic_link", done, fail);
+            d::open_counted_session(self, svc, who, std::move(in), "magic_link",
+                                    done, fail);
           },
           fail);
 }
@@ -220,10 +220,10 @@ void verify_email_code(Self self, const services& svc, requester who,
   namespace d = email_flows_detail;
   auto now = svc.clock->unix_seconds();
   auto max = svc.cfg->auth.code_max_attempts;
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::unit{{db::flows_store::count_code_attempt(
-                    flow_id, now, max, who.source, "email_code",
-                    "flow_expired")}})
+  self->request(
+          svc.db, db_timeout, atom::write_atom_v,
+          db::unit{{db::flows_store::count_code_attempt(
+              flow_id, now, max, who.source, "email_code", "flow_expired")}})
       .then(
           [self, svc, who, flow_id, code, now, max, done,
            fail](db::unit_result& r) mutable {
@@ -292,9 +292,9 @@ void exchange_email_flow(Self self, const services& svc, const requester& who,
       .then(
           [self, svc, who, flow_id, secret_hash, done,
            fail](db::rowset& rs) mutable {
-            auto pending = d::check_exchange(
-                db::flows_store::decode_exchange_view(rs), secret_hash,
-                svc.clock->unix_seconds());
+            auto pending
+                = d::check_exchange(db::flows_store::decode_exchange_view(rs),
+                                    secret_hash, svc.clock->unix_seconds());
             if (!pending) {
               result<email_exchanged> out{pending.err()};
               return done(out);
@@ -313,12 +313,12 @@ void exchange_email_flow(Self self, const services& svc, const requester& who,
                             d::unit_error(who, r, email_errc::flow_expired)};
                         return done(out);
                       }
-                      self->request(svc.sessions, db_timeout,
-                                    sign_in_request(
-                                        who,
-                                        db::users_store::decode_user(
-                                            r.results[2]),
-                                        "magic_link"))
+                      self->request(
+                              svc.sessions, db_timeout,
+                              sign_in_request(
+                                  who,
+                                  db::users_store::decode_user(r.results[2]),
+                                  "magic_link"))
                           .then(
                               [done](token_result& t) mutable {
                                 result<email_exchanged> out{

@@ -75,21 +75,19 @@ void start_email_flow(Self self, const services& svc,
                       const email_start_input& in, Done done, Fail fail) {
   namespace d = email_start_detail;
   auto now = svc.clock->unix_seconds();
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                d::facts(in.email, now))
+  self->request(svc.db, db_timeout, atom::query_atom_v, d::facts(in.email, now))
       .then(
           [self, svc, in, now, done, fail](db::rowset& rs) mutable {
             email_start_outcome out;
             db::unit u;
             try {
-              u = d::plan(svc, in, db::flows_store::decode_start_facts(rs),
-                          now, out);
+              u = d::plan(svc, in, db::flows_store::decode_start_facts(rs), now,
+                          out);
             } catch (const std::exception& e) {
               out.internal_cause = e.what();
               return done(out);
             }
-            self->request(svc.db, db_timeout, atom::write_atom_v,
-                          std::move(u))
+            self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
                 .then(
                     [svc, in, out, done](db::unit_result& r) mutable {
                       if (!r.ok) {

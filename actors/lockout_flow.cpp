@@ -26,7 +26,8 @@ void report_lock(const services& svc, const requester& who,
                          {"locked_until", lock.locked_until}};
   if (user_id.empty()) {
     audit(svc, who, "source.locked", false, {}, {}, meta);
-    caf::anon_send(svc.metrics, metrics::inc("source_lockouts_total", {method}));
+    caf::anon_send(svc.metrics,
+                   metrics::inc("source_lockouts_total", {method}));
     return;
   }
   audit(svc, who, "account.locked", false, user_id, email, meta);

@@ -21,9 +21,9 @@ struct mail_request {
   nlohmann::json vars;       ///< template variables (app_name is added later)
 };
 
-/// The statement that queues one mail job. The variables are sealed with the payload
-/// key because some (a sign-in link and code) are secrets; the Message-ID
-/// is fixed now so that every retry of the job carries the same one.
+/// The statement that queues one mail job. The variables are sealed with the
+/// payload key because some (a sign-in link and code) are secrets; the
+/// Message-ID is fixed now so that every retry of the job carries the same one.
 db::statement mail_job_insert(const services& svc, const mail_request& m,
                               std::int64_t now);
 

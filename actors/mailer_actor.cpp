@@ -121,7 +121,8 @@ void prepare(self_ptr self, const store::claimed_job& claimed) {
     return fail("invalid_job", "job variables are not an object");
   vars["app_name"] = cfg.mail.from_name;
   const auto& locale = claimed.locale;
-  auto rendered = st.opts.templates->render(claimed.template_name, locale, vars);
+  auto rendered
+      = st.opts.templates->render(claimed.template_name, locale, vars);
   if (!rendered)
     return fail("template", rendered.err().message);
   mail::message_fields m;
@@ -268,8 +269,8 @@ void scan(self_ptr self) {
   st.wake_again = false;
   auto now = unix_now(self);
   db::unit claim;
-  claim.statements.push_back(store::claim_due(
-      now, now + st.opts.cfg->mail.lease_timeout, batch_size));
+  claim.statements.push_back(
+      store::claim_due(now, now + st.opts.cfg->mail.lease_timeout, batch_size));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
@@ -318,7 +319,8 @@ void refresh_depth(self_ptr self) {
 void purge(self_ptr self) {
   auto days = self->state.opts.cfg->mail.retention_days;
   run_retention_purge(
-      self, self->state.db, store::purge_finished(unix_now(self) - days * 86400),
+      self, self->state.db,
+      store::purge_finished(unix_now(self) - days * 86400),
       retention_purge{"mailer", "mail-jobs-purged", "mail-purge-failed", days});
 }
 

@@ -46,7 +46,8 @@ anchors_ptr load_trust_anchors(const config::settings& cfg) {
   // Config validation proved the policy name parses.
   auto trust = wa::parse_attestation_trust(cfg.webauthn.attestation_policy)
                    .value_or(wa::attestation_trust::none);
-  if (cfg.webauthn.attestation == "none" && trust == wa::attestation_trust::none)
+  if (cfg.webauthn.attestation == "none"
+      && trust == wa::attestation_trust::none)
     return std::make_shared<const std::vector<wa::trust_anchor>>();
   return std::make_shared<const std::vector<wa::trust_anchor>>(
       read_trust_anchors(cfg.webauthn.trust_anchors_dir));
@@ -88,13 +89,13 @@ std::vector<int> cose_algorithms(const config::settings& cfg) {
 }
 
 json passkey_json(const ws::passkey_record& p) {
-  return {{"id", p.id},
-          {"name", p.name},
-          {"created_at", p.created_at},
-          {"last_used_at",
-           p.last_used_at ? json(*p.last_used_at) : json(nullptr)},
-          {"backed_up", p.backed_up},
-          {"transports", transport_list(p.transports)}};
+  return {
+      {"id", p.id},
+      {"name", p.name},
+      {"created_at", p.created_at},
+      {"last_used_at", p.last_used_at ? json(*p.last_used_at) : json(nullptr)},
+      {"backed_up", p.backed_up},
+      {"transports", transport_list(p.transports)}};
 }
 
 namespace {
@@ -227,7 +228,8 @@ options_plan plan_login_options(const config::settings& cfg,
   for (const auto& c : creds.credential_ids)
     if (auto id = auth::base64url_decode(c))
       ids.push_back(std::move(*id));
-  p.allow_credentials = padded_descriptors(cfg, decoy_key, email, std::move(ids));
+  p.allow_credentials
+      = padded_descriptors(cfg, decoy_key, email, std::move(ids));
   out.public_key = wa::make_request_options(p);
   // Bound to this account (or, for an unknown address, to none): another
   // account's passkey cannot answer it.
@@ -238,12 +240,10 @@ options_plan plan_login_options(const config::settings& cfg,
 
 // -- registration -------------------------------------------------------------
 
-std::variant<registration_plan, rejection>
-plan_registration(const services& svc,
-                  const std::vector<wa::trust_anchor>& anchors,
-                  const std::optional<ws::registration_facts>& facts,
-                  const registration_input& in, const json& credential,
-                  std::int64_t now) {
+std::variant<registration_plan, rejection> plan_registration(
+    const services& svc, const std::vector<wa::trust_anchor>& anchors,
+    const std::optional<ws::registration_facts>& facts,
+    const registration_input& in, const json& credential, std::int64_t now) {
   const auto& cfg = *svc.cfg;
   // Another user's challenge is as good as unknown (and stays theirs).
   if (!facts || facts->user_id != in.user_id)
@@ -298,8 +298,8 @@ plan_registration(const services& svc,
   out.aaguid = c.aaguid;
   // One unit: consume the challenge, refuse a credential id that is already
   // registered, store within the limit, queue the mail.
-  out.write = ws::register_credential(in.challenge_id, c,
-                                      cfg.webauthn.max_passkeys);
+  out.write
+      = ws::register_credential(in.challenge_id, c, cfg.webauthn.max_passkeys);
   // The "passkey_added" notice, exactly like email_start queues mail.
   json vars = {{"passkey_name", c.name},
                {"time", utc_time(now)},
@@ -341,10 +341,12 @@ login_plan plan_login(const config::settings& cfg,
     return out;
   };
   if (!facts)
-    return set(action::refuse, reject(passkey_errc::challenge_not_found, "challenge_not_found"));
+    return set(action::refuse, reject(passkey_errc::challenge_not_found,
+                                      "challenge_not_found"));
   const auto& f = *facts;
   if (f.expires_at <= now)
-    return set(action::reject, reject(passkey_errc::challenge_expired, "challenge_expired"));
+    return set(action::reject,
+               reject(passkey_errc::challenge_expired, "challenge_expired"));
   // A throttled source answers like a bad signature whatever it sent, and
   // its attempt is not checked (nor counted again).
   if (f.source_locked_until > now)
@@ -402,8 +404,8 @@ login_plan plan_login(const config::settings& cfg,
   auto count = std::max<std::int64_t>(stored, v->sign_count);
   out.act = action::sign_in;
   out.user_id = user_id;
-  out.write = ws::use_credential(challenge_id, credential_id,
-                                 user_id, count, v->flags.backup_state, now);
+  out.write = ws::use_credential(challenge_id, credential_id, user_id, count,
+                                 v->flags.backup_state, now);
   out.write.statements.push_back(
       db::lockout_store::reset(db::value::text(user_id), "webauthn", source));
   return out;

@@ -121,7 +121,7 @@ struct registration_input {
   std::string challenge_id;
   std::string user_id; ///< the bearer's account
   user_info user;      ///< the signed-in user
-  std::string name; ///< "" = "Passkey"
+  std::string name;    ///< "" = "Passkey"
   std::string ip;
   std::string user_agent;
   std::string locale; ///< of the "passkey_added" notice
@@ -138,15 +138,16 @@ struct registration_plan {
 /// Verifies `credential` against the challenge `facts` (empty: unknown)
 /// and plans the unit that stores it and queues the notice mail.
 /// challenge_not_found means: refuse without consuming the challenge.
-std::variant<registration_plan, rejection>
-plan_registration(const services& svc, const std::vector<wa::trust_anchor>& anchors,
-                  const std::optional<db::webauthn_store::registration_facts>& facts,
-                  const registration_input& in, const nlohmann::json& credential,
-                  std::int64_t now);
+std::variant<registration_plan, rejection> plan_registration(
+    const services& svc, const std::vector<wa::trust_anchor>& anchors,
+    const std::optional<db::webauthn_store::registration_facts>& facts,
+    const registration_input& in, const nlohmann::json& credential,
+    std::int64_t now);
 
 /// A failed registration unit as a refusal (consume and answer), or
 /// nothing for a failure that is internal.
-std::optional<rejection> registration_unit_failure(const std::string& fail_code);
+std::optional<rejection>
+registration_unit_failure(const std::string& fail_code);
 
 // -- sign-in ------------------------------------------------------------------
 
@@ -175,12 +176,12 @@ struct login_plan {
 
 /// Decides a sign-in answer from the challenge facts (empty: unknown), the
 /// parsed credential and the request's lockout `source`.
-login_plan plan_login(const config::settings& cfg,
-                      const std::string& challenge_id,
-                      const std::optional<db::webauthn_store::login_facts>& facts,
-                      const wa::result<wa::assertion_response>& parsed,
-                      const std::string& credential_id,
-                      const std::string& source, std::int64_t now);
+login_plan
+plan_login(const config::settings& cfg, const std::string& challenge_id,
+           const std::optional<db::webauthn_store::login_facts>& facts,
+           const wa::result<wa::assertion_response>& parsed,
+           const std::string& credential_id, const std::string& source,
+           std::int64_t now);
 
 /// A failed sign-in unit: challenge_not_found (refuse), unknown_credential
 /// (reject), or nothing for a failure that is internal.
@@ -238,8 +239,8 @@ void guard(Done& done, F&& f) {
 
 /// Stores the planned challenge, then answers its options.
 template <class Self, class Done, class Fail>
-void store_options(Self self, const services& svc, options_plan plan,
-                   Done done, Fail fail) {
+void store_options(Self self, const services& svc, options_plan plan, Done done,
+                   Fail fail) {
   options_reply reply{plan.challenge_id, std::move(plan.public_key)};
   self->request(svc.db, db_timeout, atom::write_atom_v, std::move(plan.write))
       .then(
@@ -287,16 +288,16 @@ void run_registration_options(Self self, const services& svc,
       .then(
           [self, svc, user_id, user, done, fail](db::rowset& rs) mutable {
             detail::guard<outcome<options_reply>>(done, [&] {
-            auto plan = plan_registration_options(
-                *svc.cfg, user_id, user, ws::decode_credentials(rs),
-                auth::random_bytes(challenge_size), auth::uuid_v4(),
-                svc.clock->unix_seconds());
-            if (!plan) {
-              outcome<options_reply> o
-                  = rejection{*plan.err().as<passkey_errc>(), {}, {}};
-              return done(o);
-            }
-            detail::store_options(self, svc, std::move(*plan), done, fail);
+              auto plan = plan_registration_options(
+                  *svc.cfg, user_id, user, ws::decode_credentials(rs),
+                  auth::random_bytes(challenge_size), auth::uuid_v4(),
+                  svc.clock->unix_seconds());
+              if (!plan) {
+                outcome<options_reply> o
+                    = rejection{*plan.err().as<passkey_errc>(), {}, {}};
+                return done(o);
+              }
+              detail::store_options(self, svc, std::move(*plan), done, fail);
             });
           },
           fail);
@@ -323,12 +324,13 @@ void run_login_options(Self self, const services& svc, const std::string& email,
           [self, svc, email, challenge, challenge_id, done,
            fail](db::rowset& rs) mutable {
             detail::guard<outcome<options_reply>>(done, [&] {
-            detail::store_options(
-                self, svc,
-                plan_login_options(*svc.cfg, svc.keys->webauthn_decoys, email,
-                                   ws::decode_login_credentials(rs), challenge,
-                                   challenge_id, svc.clock->unix_seconds()),
-                done, fail);
+              detail::store_options(
+                  self, svc,
+                  plan_login_options(*svc.cfg, svc.keys->webauthn_decoys, email,
+                                     ws::decode_login_credentials(rs),
+                                     challenge, challenge_id,
+                                     svc.clock->unix_seconds()),
+                  done, fail);
             });
           },
           fail);
@@ -370,48 +372,48 @@ void run_registration(Self self, const services& svc, registration_input in,
           [self, svc, in, credential, h, refuse, done,
            fail](db::rowset& rs) mutable {
             detail::guard<out_t>(done, [&] {
-            static const std::vector<wa::trust_anchor> no_anchors;
-            const auto& anchors
-                = svc.trust_anchors ? *svc.trust_anchors : no_anchors;
-            auto plan = plan_registration(svc, anchors,
-                                          ws::decode_registration_facts(rs), in,
-                                          credential, svc.clock->unix_seconds());
-            if (auto* why = std::get_if<rejection>(&plan)) {
-              if (why->code != passkey_errc::challenge_not_found)
-                return refuse(*why);
-              // Unknown, or another user's (which stays theirs).
-              h.audit("passkey.register_failed", false, in.user_id, {},
-                      {{"reason", "challenge_not_found"}});
-              out_t o = *why;
-              return done(o);
-            }
-            auto& p = std::get<registration_plan>(plan);
-            self->request(svc.db, db_timeout, atom::write_atom_v,
-                          std::move(p.write))
-                .then(
-                    [svc, h, refuse, done, cred_id = p.credential_id,
-                     fmt = p.fmt, aaguid = p.aaguid](
-                        db::unit_result& r) mutable {
-                      if (!r.ok) {
-                        auto why = registration_unit_failure(r.fail_code);
-                        out_t o = internal("passkey insert failed: "
-                                           + r.fail_code);
-                        if (!why)
+              static const std::vector<wa::trust_anchor> no_anchors;
+              const auto& anchors
+                  = svc.trust_anchors ? *svc.trust_anchors : no_anchors;
+              auto plan = plan_registration(
+                  svc, anchors, ws::decode_registration_facts(rs), in,
+                  credential, svc.clock->unix_seconds());
+              if (auto* why = std::get_if<rejection>(&plan)) {
+                if (why->code != passkey_errc::challenge_not_found)
+                  return refuse(*why);
+                // Unknown, or another user's (which stays theirs).
+                h.audit("passkey.register_failed", false, in.user_id, {},
+                        {{"reason", "challenge_not_found"}});
+                out_t o = *why;
+                return done(o);
+              }
+              auto& p = std::get<registration_plan>(plan);
+              self->request(svc.db, db_timeout, atom::write_atom_v,
+                            std::move(p.write))
+                  .then(
+                      [svc, h, refuse, done, cred_id = p.credential_id,
+                       fmt = p.fmt,
+                       aaguid = p.aaguid](db::unit_result& r) mutable {
+                        if (!r.ok) {
+                          auto why = registration_unit_failure(r.fail_code);
+                          out_t o = internal("passkey insert failed: "
+                                             + r.fail_code);
+                          if (!why)
+                            return done(o);
+                          if (why->code != passkey_errc::challenge_not_found)
+                            return refuse(*why);
+                          o = *why;
                           return done(o);
-                        if (why->code != passkey_errc::challenge_not_found)
-                          return refuse(*why);
-                        o = *why;
-                        return done(o);
-                      }
-                      h.audit("passkey.registered", true, {}, {},
-                              {{"credential_id", cred_id},
-                               {"fmt", fmt},
-                               {"aaguid", aaguid}});
-                      caf::anon_send(svc.mailer, atom::wake_atom_v);
-                      out_t o = ws::decode_registered(r);
-                      done(o);
-                    },
-                    fail);
+                        }
+                        h.audit("passkey.registered", true, {}, {},
+                                {{"credential_id", cred_id},
+                                 {"fmt", fmt},
+                                 {"aaguid", aaguid}});
+                        caf::anon_send(svc.mailer, atom::wake_atom_v);
+                        out_t o = ws::decode_registered(r);
+                        done(o);
+                      },
+                      fail);
             });
           },
           fail);
@@ -464,16 +466,16 @@ void run_login(Self self, const services& svc, const login_input& in,
           [self, svc, id, parsed, cred_id, source, h, reject, done,
            fail](db::rowset& rs) mutable {
             detail::guard<out_t>(done, [&] {
-            auto plan = plan_login(*svc.cfg, id, ws::decode_login_facts(rs),
-                                   *parsed, cred_id, source,
-                                   svc.clock->unix_seconds());
-            if (plan.counter)
-              detail::flag_counter_regression(svc, h, plan.user_id, cred_id,
-                                              *plan.counter);
-            using action = login_plan::action;
-            auto user_id = plan.user_id;
-            auto why = plan.why;
-            switch (plan.act) {
+              auto plan = plan_login(*svc.cfg, id, ws::decode_login_facts(rs),
+                                     *parsed, cred_id, source,
+                                     svc.clock->unix_seconds());
+              if (plan.counter)
+                detail::flag_counter_regression(svc, h, plan.user_id, cred_id,
+                                                *plan.counter);
+              using action = login_plan::action;
+              auto user_id = plan.user_id;
+              auto why = plan.why;
+              switch (plan.act) {
               case action::refuse: {
                 detail::count_attempt(svc, false);
                 h.audit("passkey.rejected", false, {}, {},
@@ -487,46 +489,45 @@ void run_login(Self self, const services& svc, const login_input& in,
                 return h.record_source_failure(
                     [reject, why] { reject(why, {}); });
               case action::reject_account:
-                return h.record_failure(user_id, [reject, why, user_id] {
-                  reject(why, user_id);
-                });
+                return h.record_failure(
+                    user_id, [reject, why, user_id] { reject(why, user_id); });
               case action::sign_in:
                 break;
-            }
-            self->request(svc.db, db_timeout, atom::write_atom_v,
-                          std::move(plan.write))
-                .then(
-                    [self, svc, h, reject, cred_id, user_id, done,
-                     fail](db::unit_result& r) mutable {
-                      if (!r.ok) {
-                        auto why = login_unit_failure(r.fail_code);
-                        out_t o = internal("passkey sign-in failed: "
-                                           + r.fail_code);
-                        if (!why)
+              }
+              self->request(svc.db, db_timeout, atom::write_atom_v,
+                            std::move(plan.write))
+                  .then(
+                      [self, svc, h, reject, cred_id, user_id, done,
+                       fail](db::unit_result& r) mutable {
+                        if (!r.ok) {
+                          auto why = login_unit_failure(r.fail_code);
+                          out_t o = internal("passkey sign-in failed: "
+                                             + r.fail_code);
+                          if (!why)
+                            return done(o);
+                          if (why->code != passkey_errc::challenge_not_found)
+                            return reject(*why, user_id);
+                          detail::count_attempt(svc, false);
+                          o = *why;
                           return done(o);
-                        if (why->code != passkey_errc::challenge_not_found)
-                          return reject(*why, user_id);
-                        detail::count_attempt(svc, false);
-                        o = *why;
-                        return done(o);
-                      }
-                      auto user = ws::decode_signed_in_user(r);
-                      self->request(svc.sessions, db_timeout,
-                                    h.session_request(user))
-                          .then(
-                              [svc, h, user, cred_id,
-                               done](token_result& t) mutable {
-                                bool ok = t.error.empty();
-                                detail::count_attempt(svc, ok);
-                                h.audit("passkey.used", ok, user.id,
-                                        user.email,
-                                        {{"credential_id", cred_id}});
-                                out_t o = std::move(t);
-                                done(o);
-                              },
-                              fail);
-                    },
-                    fail);
+                        }
+                        auto user = ws::decode_signed_in_user(r);
+                        self->request(svc.sessions, db_timeout,
+                                      h.session_request(user))
+                            .then(
+                                [svc, h, user, cred_id,
+                                 done](token_result& t) mutable {
+                                  bool ok = t.error.empty();
+                                  detail::count_attempt(svc, ok);
+                                  h.audit("passkey.used", ok, user.id,
+                                          user.email,
+                                          {{"credential_id", cred_id}});
+                                  out_t o = std::move(t);
+                                  done(o);
+                                },
+                                fail);
+                      },
+                      fail);
             });
           },
           fail);
