@@ -29,6 +29,20 @@ result<done> decode_exists(const rowset& rs) {
   return done{};
 }
 
+statement metadata_of(const std::string& user_id) {
+  return stmt("SELECT user_metadata, app_metadata FROM users WHERE id = ?",
+              {value::text(user_id)});
+}
+
+result<user_metadata_record> decode_metadata(const rowset& rs) {
+  if (rs.empty())
+    return store_errc::not_found;
+  user_metadata_record m;
+  m.user_metadata = rs.at(0, "user_metadata").as_text();
+  m.app_metadata = rs.at(0, "app_metadata").as_text();
+  return m;
+}
+
 namespace {
 
 const char* admin_user_sql

@@ -108,6 +108,20 @@ statement by_email(const std::string& email);
 /// The user a by_id / by_email read found, if any.
 std::optional<user_record> decode_found_user(const rowset& rs);
 
+// -- metadata (account lifecycle) --
+
+/// The two metadata documents of a user, as stored (JSON object text).
+struct user_metadata_record {
+  std::string user_metadata = "{}";
+  std::string app_metadata = "{}";
+};
+
+/// Reads the metadata columns of user `user_id`.
+statement metadata_of(const std::string& user_id);
+
+/// The documents metadata_of() read; store_errc::not_found when no user.
+result<user_metadata_record> decode_metadata(const rowset& rs);
+
 // -- passkeys and TOTP --
 
 // -- sessions --
