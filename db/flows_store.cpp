@@ -1,5 +1,6 @@
 #include "db/flows_store.hpp"
 
+#include "db/email_change_store.hpp"
 #include "db/lockout_store.hpp"
 
 namespace authsvc::db::flows_store {
@@ -14,10 +15,12 @@ statement read_start_facts(const std::string& email, std::int64_t sent_since,
       "SELECT (SELECT id FROM users WHERE email = ?1 AND disabled = 0) AS "
       "user_id,"
       " (SELECT locale FROM users WHERE email = ?1) AS user_locale,"
-      " (SELECT COUNT(*) FROM email_flows WHERE budget_key = ?3 AND mailed = 1"
-      "  AND created_at > ?2) AS sent_last_hour,"
-      " (SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE"
-      "  budget_key = ?3 AND mailed = 1) AS last_sent",
+      " "
+          // One budget per mailbox: the mails of email changes count too.
+          + sent_since_sql("?3", "?2") + " + "
+          + email_change_store::sent_since_sql("?3", "?2")
+          + " AS sent_last_hour, MAX(" + last_sent_sql("?3") + ", "
+          + email_change_store::last_sent_sql("?3") + ") AS last_sent",
       {value::text(email), value::integer(sent_since),
        value::text(budget_key)});
 }
@@ -46,6 +49,20 @@ statement insert_flow(const new_flow& f) {
        value::integer(f.created_at), value::integer(f.expires_at),
        value::integer(f.match_number), value::text(f.match_choices),
        value::text(f.budget_key)});
+}
+
+// -- email change (account lifecycle): one send budget per mailbox --
+
+std::string sent_since_sql(const std::string& budget_param,
+                           const std::string& since_param) {
+  return "(SELECT COUNT(*) FROM email_flows WHERE budget_key = " + budget_param
+         + " AND mailed = 1 AND created_at > " + since_param + ")";
+}
+
+std::string last_sent_sql(const std::string& budget_param) {
+  return "(SELECT COALESCE(MAX(created_at), 0) FROM email_flows WHERE "
+         "budget_key = "
+         + budget_param + " AND mailed = 1)";
 }
 
 // -- the link -----------------------------------------------------------------

@@ -51,6 +51,16 @@ struct new_flow {
 
 statement insert_flow(const new_flow& f);
 
+// -- email change (account lifecycle): one send budget per mailbox --
+
+/// SQL expressions for other stores' reads: the sign-in mails to the mailbox
+/// `budget_param` (a placeholder such as "?3") created after `since_param`,
+/// and when it last got one (0: never), so that other mails to an address
+/// share its send caps.
+std::string sent_since_sql(const std::string& budget_param,
+                           const std::string& since_param);
+std::string last_sent_sql(const std::string& budget_param);
+
 // -- the link -----------------------------------------------------------------
 
 /// What the confirmation page shows about a pending flow.

@@ -199,6 +199,31 @@ value text_or_null(const std::optional<std::string>& s) {
 
 } // namespace
 
+// -- email change (account lifecycle) --
+
+statement change_email(const value& user_id, const value& from,
+                       const value& to, std::int64_t now,
+                       const std::string& fail_code) {
+  return stmt_one("UPDATE users SET email = ?3, updated_at = ?4 WHERE id = ?1 "
+                  "AND email = ?2 AND disabled = 0 RETURNING id",
+                  {user_id, from, to, value::integer(now)}, fail_code);
+}
+
+statement restore_email(const value& user_id, const value& from,
+                        const value& to, const value& when, std::int64_t now) {
+  // OR IGNORE: an address taken since must not stop the cancellation (its
+  // revocations matter more); the caller learns from the missing row.
+  return stmt("UPDATE OR IGNORE users SET email = ?3, updated_at = ?5 "
+              "WHERE id = ?1 AND email = ?2 AND ?4 IS NOT NULL RETURNING id",
+              {user_id, from, to, when, value::integer(now)});
+}
+
+statement read_active_ref(const value& user_id, const std::string& fail_code) {
+  if (fail_code.empty())
+    return stmt(read_active_sql, {user_id});
+  return stmt_one(read_active_sql, {user_id}, fail_code);
+}
+
 statement read_active(const std::string& user_id) {
   return stmt(read_active_sql, {value::text(user_id)});
 }

@@ -122,6 +122,26 @@ statement metadata_of(const std::string& user_id);
 /// The documents metadata_of() read; store_errc::not_found when no user.
 result<user_metadata_record> decode_metadata(const rowset& rs);
 
+// -- email change (account lifecycle) --
+
+/// Moves account `user_id` from address `from` to `to` (values, so a unit
+/// may bind them to a column of an earlier statement). Fails the unit with
+/// `fail_code` unless exactly that enabled account had `from`, and also when
+/// another account took `to` meanwhile (the unique key).
+statement change_email(const value& user_id, const value& from,
+                       const value& to, std::int64_t now,
+                       const std::string& fail_code);
+
+/// Puts address `from` back to `to` when `when` is not null (the change was
+/// confirmed) and the account still has `from`; skipped, not failed, when
+/// another account holds `to` now. Returns the id when it restored.
+statement restore_email(const value& user_id, const value& from,
+                        const value& to, const value& when, std::int64_t now);
+
+/// read_active_or for an id bound to an earlier statement's column (an
+/// empty `fail_code`: a plain read that may find nothing).
+statement read_active_ref(const value& user_id, const std::string& fail_code);
+
 // -- passkeys and TOTP --
 
 // -- sessions --
