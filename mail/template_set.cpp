@@ -156,7 +156,7 @@ nlohmann::json sample_vars(const message_spec& spec, bool with_optional) {
       vars[name] = 15;
     else if (name == "code")
       vars[name] = "123456";
-    else if (name == "link" || name == "manage_url")
+    else if (name == "link" || name == "manage_url" || name == "cancel_link")
       vars[name] = "https://auth.example.com/v1/auth/email/link?token=abc&x=1";
     else
       vars[name] = "sample <" + name + "> & \"quoted\"";
@@ -184,6 +184,14 @@ const std::vector<message_spec>& message_specs() {
       {"totp_enabled", {"app_name", "time", "ip"}, {"device", "manage_url"}},
       {"sessions_revoked", {"app_name", "time", "count"}, {"ip", "device"}},
       {"account_deleted", {"app_name", "email", "time"}, {}},
+      // -- account lifecycle: email change --
+      {"email_change_confirm",
+       {"app_name", "link", "code", "lifetime_minutes", "ip"},
+       {"device"}},
+      {"email_change_notice",
+       {"app_name", "new_email", "cancel_link", "time", "ip"},
+       {"device"}},
+      {"email_in_use", {"app_name", "time", "ip"}, {"device"}},
   };
   return specs;
 }

@@ -34,6 +34,12 @@ struct message_spec {
 /// - `totp_enabled`: app_name, time, ip; opt. device, manage_url
 /// - `sessions_revoked`: app_name, time, count; opt. ip, device
 /// - `account_deleted`: app_name, email, time
+/// - `email_change_confirm`: app_name, link, code, lifetime_minutes, ip;
+///   opt. device (to the new address)
+/// - `email_change_notice`: app_name, new_email, cancel_link, time, ip;
+///   opt. device (to the old address)
+/// - `email_in_use`: app_name, time, ip; opt. device (to the owner of an
+///   address another account asked for)
 /// Every message also takes an optional `display_name` for the greeting.
 /// `time` is preformatted by the caller (e.g. "2025-03-01 14:05 UTC").
 const std::vector<message_spec>& message_specs();
