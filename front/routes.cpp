@@ -4,6 +4,7 @@
 // (issue #11, Medium 3): adding a passkey, enrolling or disabling TOTP,
 // new recovery codes, deleting the account.
 #include "front/http_front.hpp"
+#include "front/account_routes.hpp"
 #include "front/admin_routes.hpp"
 #include "front/email_routes.hpp"
 #include "front/ops_routes.hpp"
@@ -62,6 +63,19 @@ const http::router<route_entry>& route_table() {
     t.add(http::method::get, "/v1/me/sessions", {r::me_sessions, g::user});
     t.add(http::method::del, "/v1/me/sessions/{id}",
           {r::me_session_delete, g::user});
+    // -- account lifecycle: email change (issue #17) --
+    t.add(http::method::post, "/v1/me/email",
+          {r::me_email_change, g::recent, "email_send"});
+    t.add(http::method::post, "/v1/me/email/confirm",
+          {r::me_email_confirm_code, g::user, "verify"});
+    t.add(http::method::get, "/v1/email-change/confirm",
+          {r::email_change_confirm_page, g::none});
+    t.add(http::method::post, "/v1/email-change/confirm",
+          {r::email_change_confirm, g::none, "verify"});
+    t.add(http::method::get, "/v1/email-change/cancel",
+          {r::email_change_cancel_page, g::none});
+    t.add(http::method::post, "/v1/email-change/cancel",
+          {r::email_change_cancel, g::none, "verify"});
     // -- admin --
     t.add(http::method::get, "/v1/admin/users", {r::admin_users, g::admin});
     t.add(http::method::get, "/v1/admin/users/{id}",

@@ -447,6 +447,41 @@
     return true;
   }
 
+  // -- email change (issue 17) -------------------------------------------------------
+  // The answer is the same for every address, so the page says only where to look.
+
+  async function requestEmailChange(event) {
+    event.preventDefault();
+    fail("");
+    const addr = $("new-email").value.trim();
+    if (!addr) return fail("Enter the new email address.");
+    const res = await api("POST", "/v1/me/email", { new_email: addr }, true);
+    if (res.status === 403 && res.data && res.data.error &&
+        res.data.error.code === "reauthentication_required")
+      return fail("For this change, sign in again first (sign out, then sign in).");
+    if (res.status !== 202) return fail(explain(res));
+    $("email-change-code-form").classList.remove("hidden");
+    say("If " + addr + " can be used, we sent it a link and a code. Your current " +
+        "address got a notice.");
+  }
+
+  async function confirmEmailChange(event) {
+    event.preventDefault();
+    fail("");
+    const res = await api("POST", "/v1/me/email/confirm",
+                          { code: $("email-change-code").value.trim() }, true);
+    if (res.status !== 200) return fail(explain(res));
+    $("who").textContent = res.data.email;
+    $("email-change-code-form").classList.add("hidden");
+    $("email-change-form").reset();
+    say("Your email address is now " + res.data.email + ".");
+  }
+
+  $("email-change-form").addEventListener("submit", requestEmailChange);
+  $("email-change-code-form").addEventListener("submit", confirmEmailChange);
+
+  // -- end email change -----------------------------------------------------------------
+
   async function start() {
     $("email-form").addEventListener("submit", startEmail);
     $("code-form").addEventListener("submit", verifyCode);
