@@ -64,7 +64,7 @@ struct email_change_cancelled {
 namespace email_change_detail {
 
 /// The old address may cancel this long after the request (issue #17).
-constexpr std::int64_t cancel_window = 72 * 3600;
+constexpr std::int64_t cancel_window = std::int64_t{72} * 3600;
 
 /// What a request does.
 enum class request_kind : std::uint8_t {
@@ -179,8 +179,9 @@ void revoke_each(Self self, const services& svc, const requester& who,
 
 /// POST /v1/me/email: two round trips to the DB actor whatever the outcome.
 template <class Self, class Done, class Fail>
-void request_email_change(Self self, const services& svc, requester who,
-                          email_change_input in, Done done, Fail fail) {
+void request_email_change(Self self, const services& svc, const requester& who,
+                          const email_change_input& in, Done done,
+                          Fail fail) {
   namespace d = email_change_detail;
   auto now = svc.clock->unix_seconds();
   self->request(svc.db, db_timeout, atom::query_atom_v, d::request_facts(in, now))
