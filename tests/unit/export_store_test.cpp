@@ -9,26 +9,15 @@
 #include <map>
 #include <set>
 
-#include <unistd.h>
-
 #include "db/export_store.hpp"
 #include "db/sqlite_executor.hpp"
+#include "tests/unit/temp_db.hpp"
 
 using namespace authsvc::db;
 
 namespace {
 
-struct temp_db {
-  std::filesystem::path dir;
-  temp_db() {
-    dir = std::filesystem::temp_directory_path()
-          / ("pa-export-" + std::to_string(::getpid()) + "-"
-             + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    std::filesystem::create_directories(dir);
-  }
-  ~temp_db() { std::filesystem::remove_all(dir); }
-  std::string path() const { return (dir / "auth.db").string(); }
-};
+using authsvc::testing::temp_db;
 
 struct column_info {
   std::string name;
@@ -113,14 +102,23 @@ void fill(sqlite_executor& ex, const std::string& table,
   REQUIRE(ex.run(u).ok);
 }
 
+/// A freshly migrated database and its schema.
+struct migrated_db {
+  temp_db t;
+  sqlite_executor ex{t.path(), "normal", 1000};
+  std::map<std::string, std::vector<column_info>> tables;
+  migrated_db() {
+    ex.migrate(embedded_migrations());
+    tables = schema(ex);
+  }
+};
+
 } // namespace
 
 TEST_CASE("every table with a user_id column is in the data export",
           "[db][export]") {
-  temp_db t;
-  sqlite_executor ex(t.path(), "normal", 1000);
-  ex.migrate(embedded_migrations());
-  auto tables = schema(ex);
+  migrated_db m;
+  const auto& tables = m.tables;
   REQUIRE(tables.count("users") == 1);
 
   std::set<std::string> covered;
@@ -150,10 +148,9 @@ TEST_CASE("every table with a user_id column is in the data export",
 
 TEST_CASE("the export finds a row of every table that holds one for the user",
           "[db][export]") {
-  temp_db t;
-  sqlite_executor ex(t.path(), "normal", 1000);
-  ex.migrate(embedded_migrations());
-  auto tables = schema(ex);
+  migrated_db m;
+  auto& ex = m.ex;
+  auto& tables = m.tables;
   const std::string uid = "user-1";
   unit add_user;
   add_user.statements.push_back(
