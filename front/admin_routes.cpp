@@ -353,7 +353,7 @@ struct admin_user_change {
   std::optional<bool> disabled;
   std::optional<std::string> email; ///< normalised
   bool set_display_name = false;
-  std::optional<std::string> display_name; ///< nullopt clears it
+  std::optional<std::string> display_name;  ///< nullopt clears it
   std::optional<std::string> user_metadata; ///< merge patch text
   std::optional<std::string> app_metadata;  ///< merge patch text
 
@@ -436,8 +436,8 @@ db::unit user_change_unit(const std::string& id, const admin_user_change& c,
     metadata::append_merge(u, id, users::metadata_column::user,
                            *c.user_metadata, now);
   if (c.app_metadata)
-    metadata::append_merge(u, id, users::metadata_column::app,
-                           *c.app_metadata, now);
+    metadata::append_merge(u, id, users::metadata_column::app, *c.app_metadata,
+                           now);
   u.statements.push_back(users::read_with_metadata_or(id, "not_found"));
   return u;
 }
@@ -474,10 +474,9 @@ void admin_user_patch(const context_ptr& ctx) {
           if (metadata::reply_if_too_large(ctx, r))
             return;
           if (r.fail_code == "email_taken" || r.fail_code == "constraint")
-            return reply_admin_error(
-                ctx, admin_errc::conflict,
-                "The address belongs to another account.",
-                {{"email", "belongs to another account"}});
+            return reply_admin_error(ctx, admin_errc::conflict,
+                                     "The address belongs to another account.",
+                                     {{"email", "belongs to another account"}});
           return reply_admin_error(ctx, admin_errc::not_found);
         }
         auto before = users_store::decode_user(r.results.front());

@@ -51,10 +51,10 @@ std::optional<std::string> read_change(const nlohmann::json& body,
 
 std::string too_large_code(users::metadata_column column) {
   switch (column) {
-    case users::metadata_column::user:
-      return "user_metadata_too_large";
-    case users::metadata_column::app:
-      return "app_metadata_too_large";
+  case users::metadata_column::user:
+    return "user_metadata_too_large";
+  case users::metadata_column::app:
+    return "app_metadata_too_large";
   }
   return "user_metadata_too_large";
 }

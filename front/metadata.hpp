@@ -26,8 +26,7 @@ constexpr int max_depth = 32;
 /// absent, or when it is not a JSON object within max_bytes and max_depth
 /// (then the problem is recorded in `errors`).
 std::optional<std::string> read_change(const nlohmann::json& body,
-                                       const char* field,
-                                       field_errors& errors);
+                                       const char* field, field_errors& errors);
 
 /// The unit fail code metadata_fits uses for `column` (the merged document
 /// is over max_bytes), so the handler can name the field in its 422.

@@ -93,9 +93,9 @@ void fill(sqlite_executor& ex, const std::string& table,
     params.push_back(v);
   }
   unit u;
-  u.statements.push_back(stmt("INSERT INTO " + table + " (" + names
-                                  + ") VALUES (" + marks + ")",
-                              params));
+  u.statements.push_back(
+      stmt("INSERT INTO " + table + " (" + names + ") VALUES (" + marks + ")",
+           params));
   INFO("filling " << table
                   << " with generic values failed: give the column that "
                      "refused one an entry in overrides()");
