@@ -45,9 +45,73 @@ result<user_metadata_record> decode_metadata(const rowset& rs) {
 
 namespace {
 
+const char* column_name(metadata_column c) {
+  switch (c) {
+    case metadata_column::user:
+      return "user_metadata";
+    case metadata_column::app:
+      return "app_metadata";
+  }
+  return "user_metadata";
+}
+
+const char* with_metadata_sql
+    = "SELECT id, email, display_name, locale, created_at, disabled, "
+      "user_metadata, app_metadata FROM users WHERE id = ?";
+
+} // namespace
+
+statement read_active_with_metadata(const std::string& user_id,
+                                    const std::string& fail_code) {
+  std::string sql = std::string(with_metadata_sql) + " AND disabled = 0";
+  if (fail_code.empty())
+    return stmt(sql, {value::text(user_id)});
+  return stmt_one(sql, {value::text(user_id)}, fail_code);
+}
+
+statement read_with_metadata_or(const std::string& user_id,
+                                const std::string& fail_code) {
+  return stmt_one(with_metadata_sql, {value::text(user_id)}, fail_code);
+}
+
+statement merge_metadata(const std::string& user_id, metadata_column column,
+                         const std::string& patch, std::int64_t now) {
+  std::string col = column_name(column);
+  return stmt("UPDATE users SET " + col + " = json_patch(" + col
+                  + ", ?), updated_at = ? WHERE id = ?",
+              {value::text(patch), value::integer(now), value::text(user_id)});
+}
+
+statement metadata_fits(const std::string& user_id, metadata_column column,
+                        std::int64_t max_bytes, const std::string& fail_code) {
+  std::string col = column_name(column);
+  return stmt_one("SELECT id FROM users WHERE id = ? AND length(CAST(" + col
+                      + " AS BLOB)) <= ?",
+                  {value::text(user_id), value::integer(max_bytes)},
+                  fail_code);
+}
+
+statement email_free_for(const std::string& user_id, const std::string& email,
+                         const std::string& fail_code) {
+  auto s = stmt("SELECT id FROM users WHERE email = ? AND id != ?",
+                {value::text(email), value::text(user_id)});
+  s.min_rows = 0;
+  s.max_rows = 0;
+  s.fail_code = fail_code;
+  return s;
+}
+
+statement set_email(const std::string& user_id, const std::string& email,
+                    std::int64_t now) {
+  return stmt("UPDATE users SET email = ?, updated_at = ? WHERE id = ?",
+              {value::text(email), value::integer(now), value::text(user_id)});
+}
+
+namespace {
+
 const char* admin_user_sql
     = "SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-      "u.updated_at, u.disabled, "
+      "u.updated_at, u.disabled, u.user_metadata, u.app_metadata, "
       "(SELECT MAX(locked_until) FROM failed_attempts f WHERE f.user_id = u.id "
       " AND f.locked_until > ?2) AS locked_until, "
       "(SELECT COUNT(*) FROM sessions s WHERE s.user_id = u.id AND "
@@ -75,6 +139,8 @@ admin_user decode_admin_row(const rowset& rs, std::size_t i) {
   u.passkeys = rs.at(i, "n_passkeys").i;
   u.totp = rs.at(i, "n_totp").i;
   u.recovery_codes = rs.at(i, "n_recovery").i;
+  u.user_metadata = rs.at(i, "user_metadata").as_text();
+  u.app_metadata = rs.at(i, "app_metadata").as_text();
   return u;
 }
 

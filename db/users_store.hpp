@@ -60,6 +60,9 @@ struct admin_user {
   std::int64_t passkeys = 0;
   std::int64_t totp = 0;           ///< confirmed enrolments
   std::int64_t recovery_codes = 0; ///< unused
+  // -- metadata (account lifecycle) --
+  std::string user_metadata = "{}"; ///< JSON object text, as stored
+  std::string app_metadata = "{}";  ///< JSON object text, as stored
 };
 
 /// Reads one user with lock and counts at `now`.
@@ -141,6 +144,44 @@ statement restore_email(const value& user_id, const value& from,
 /// read_active_or for an id bound to an earlier statement's column (an
 /// empty `fail_code`: a plain read that may find nothing).
 statement read_active_ref(const value& user_id, const std::string& fail_code);
+/// Which of the two documents a statement changes.
+enum class metadata_column : std::uint8_t { user, app };
+
+/// Reads an enabled account with both documents (the columns read_active
+/// reads, plus user_metadata and app_metadata): decode_user and
+/// decode_metadata both read its rows. Inside a unit it fails with
+/// `fail_code` when the account is gone or disabled; an empty `fail_code`
+/// makes it a plain read.
+statement read_active_with_metadata(const std::string& user_id,
+                                    const std::string& fail_code = {});
+
+/// Reads any account (disabled ones too) with both documents, for the admin
+/// API; fails its unit with `fail_code` when there is no such user.
+statement read_with_metadata_or(const std::string& user_id,
+                                const std::string& fail_code);
+
+/// Merges the JSON object text `patch` into a document (RFC 7396 JSON Merge
+/// Patch, SQLite's json_patch: a key set to null is removed, objects merge
+/// recursively, anything else replaces). The caller checks that `patch` is
+/// an object of bounded depth; the size of the result is checked by
+/// metadata_fits in the same unit.
+statement merge_metadata(const std::string& user_id, metadata_column column,
+                         const std::string& patch, std::int64_t now);
+
+/// Holds when the document of user `user_id` is at most `max_bytes` long
+/// (UTF-8, as stored); fails the unit with `fail_code` otherwise. Runs
+/// after merge_metadata, so an oversize result is never committed.
+statement metadata_fits(const std::string& user_id, metadata_column column,
+                        std::int64_t max_bytes, const std::string& fail_code);
+
+/// Holds when no account other than `user_id` has the normalised address
+/// `email`; fails the unit with `fail_code` otherwise.
+statement email_free_for(const std::string& user_id, const std::string& email,
+                         const std::string& fail_code);
+
+/// Sets the (normalised) address of user `user_id`.
+statement set_email(const std::string& user_id, const std::string& email,
+                    std::int64_t now);
 
 // -- passkeys and TOTP --
 

@@ -2,6 +2,7 @@
 
 #include "auth/cidr.hpp"
 #include "auth/crypto.hpp"
+#include "auth/email_address.hpp"
 #include "auth/ids.hpp"
 #include "auth/ip_address.hpp"
 #include "auth/secret_box.hpp"
@@ -17,6 +18,7 @@
 #include "front/admin_errc.hpp"
 #include "front/error_table.hpp"
 #include "front/lockout.hpp"
+#include "front/metadata.hpp"
 #include "front/route_helpers.hpp"
 
 namespace authsvc::http_routes {
@@ -232,7 +234,9 @@ nlohmann::json admin_user_json(const users_store::admin_user& u) {
            {{"sessions", u.sessions},
             {"passkeys", u.passkeys},
             {"totp", u.totp},
-            {"recovery_codes", u.recovery_codes}}}};
+            {"recovery_codes", u.recovery_codes}}},
+          {"user_metadata", metadata::parse_stored(u.user_metadata)},
+          {"app_metadata", metadata::parse_stored(u.app_metadata)}};
 }
 
 void reply_admin_user(const context_ptr& ctx, const std::string& id) {
@@ -342,20 +346,145 @@ void admin_user_get(const context_ptr& ctx) {
   reply_admin_user(ctx, ctx->params["id"]);
 }
 
+namespace {
+
+/// What an admin PATCH asks to change; each field is optional.
+struct admin_user_change {
+  std::optional<bool> disabled;
+  std::optional<std::string> email; ///< normalised
+  bool set_display_name = false;
+  std::optional<std::string> display_name;  ///< nullopt clears it
+  std::optional<std::string> user_metadata; ///< merge patch text
+  std::optional<std::string> app_metadata;  ///< merge patch text
+
+  bool empty() const {
+    return !disabled && !email && !set_display_name && !user_metadata
+           && !app_metadata;
+  }
+
+  /// The names of the profile fields it changes (audited).
+  nlohmann::json profile_fields() const {
+    auto out = nlohmann::json::array();
+    if (set_display_name)
+      out.push_back("display_name");
+    if (user_metadata)
+      out.push_back("user_metadata");
+    if (app_metadata)
+      out.push_back("app_metadata");
+    return out;
+  }
+};
+
+/// Reads the change, or answers 422 with every bad field.
+std::optional<admin_user_change> read_user_change(const context_ptr& ctx,
+                                                  const nlohmann::json& body) {
+  admin_user_change c;
+  field_errors errors;
+  if (auto it = body.find("disabled"); it != body.end()) {
+    if (it->is_boolean())
+      c.disabled = it->get<bool>();
+    else
+      errors.add("disabled", "must be a boolean");
+  }
+  if (body.contains("email")) {
+    if (auto raw = errors.string(body, "email", true, 320)) {
+      auto n = auth::normalise_email(*raw);
+      if (n)
+        c.email = n.address;
+      else
+        errors.add("email", "is not a valid address: "
+                                + std::string(auth::to_string(n.error)));
+    }
+  }
+  c.set_display_name = body.contains("display_name");
+  auto name = errors.string(body, "display_name", false, 100);
+  metadata::check_display_name(name, errors);
+  if (name && !name->empty())
+    c.display_name = name;
+  c.user_metadata = metadata::read_change(body, "user_metadata", errors);
+  c.app_metadata = metadata::read_change(body, "app_metadata", errors);
+  if (!errors.any() && c.empty())
+    errors.add("body", "names no field to change (disabled, email, "
+                       "display_name, user_metadata, app_metadata)");
+  if (errors.reply_if_any(ctx))
+    return std::nullopt;
+  return c;
+}
+
+/// The unit of an admin PATCH: every change or none. Its first and last
+/// statements read the user before and after (both fail the unit with
+/// not_found when there is no such user).
+db::unit user_change_unit(const std::string& id, const admin_user_change& c,
+                          std::int64_t now) {
+  namespace users = users_store;
+  db::unit u;
+  u.statements.push_back(users::read_with_metadata_or(id, "not_found"));
+  if (c.email) {
+    // The address is the account key: another account's is refused (the
+    // UNIQUE index backs this up as a constraint failure).
+    u.statements.push_back(users::email_free_for(id, *c.email, "email_taken"));
+    u.statements.push_back(users::set_email(id, *c.email, now));
+  }
+  if (c.disabled) {
+    auto disable = users::set_disabled(id, *c.disabled, now);
+    for (auto& s : disable.statements)
+      u.statements.push_back(std::move(s));
+  }
+  if (c.set_display_name)
+    u.statements.push_back(users::set_display_name(id, c.display_name, now));
+  if (c.user_metadata)
+    metadata::append_merge(u, id, users::metadata_column::user,
+                           *c.user_metadata, now);
+  if (c.app_metadata)
+    metadata::append_merge(u, id, users::metadata_column::app, *c.app_metadata,
+                           now);
+  u.statements.push_back(users::read_with_metadata_or(id, "not_found"));
+  return u;
+}
+
+/// Audits what an applied admin PATCH changed (the admin key id is the
+/// event's actor).
+void audit_user_change(const context_ptr& ctx, const admin_user_change& c,
+                       const user_info& before, const user_info& after) {
+  if (c.email && before.email != after.email)
+    ctx->audit("user.email_changed_by_admin", true, after.id, after.email,
+               {{"admin_key_id", ctx->actor}});
+  if (c.disabled)
+    ctx->audit(*c.disabled ? "user.disabled" : "user.enabled", true, after.id);
+  auto fields = c.profile_fields();
+  if (!fields.empty())
+    ctx->audit("user.updated_by_admin", true, after.id, {},
+               {{"fields", fields}, {"admin_key_id", ctx->actor}});
+}
+
+} // namespace
+
 void admin_user_patch(const context_ptr& ctx) {
   auto body = ctx->json_body();
   if (!body)
     return;
-  auto it = body->find("disabled");
-  if (it == body->end() || !it->is_boolean())
-    return reply_invalid(ctx, {{"disabled", "must be a boolean"}});
-  bool disabled = it->get<bool>();
+  auto change = read_user_change(ctx, *body);
+  if (!change)
+    return;
   auto id = ctx->params["id"];
-  write_or_404(
-      ctx, users_store::set_disabled(id, disabled, unix_now(ctx)),
-      users_store::decode_set_disabled, [ctx, id, disabled](done) {
-        ctx->audit(disabled ? "user.disabled" : "user.enabled", true, id);
-        if (!disabled)
+  db_write(
+      ctx, user_change_unit(id, *change, unix_now(ctx)),
+      [ctx, id, c = *change](db::unit_result& r) {
+        if (!r.ok) {
+          if (metadata::reply_if_too_large(ctx, r))
+            return;
+          if (r.fail_code == "email_taken" || r.fail_code == "constraint")
+            return reply_admin_error(ctx, admin_errc::conflict,
+                                     "The address belongs to another account.",
+                                     {{"email", "belongs to another account"}});
+          return reply_admin_error(ctx, admin_errc::not_found);
+        }
+        auto before = users_store::decode_user(r.results.front());
+        auto after = users_store::decode_user(r.results.back());
+        // Live sessions carry the profile (token responses, /v1/session).
+        caf::anon_send(ctx->svc().sessions, after);
+        audit_user_change(ctx, c, before, after);
+        if (!c.disabled || !*c.disabled)
           return reply_admin_user(ctx, id);
         // Disabling takes effect at once: every live session goes.
         revoke_then(ctx, make_revocation(ctx, {}, id, {}, "user_disabled"),

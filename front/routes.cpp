@@ -7,6 +7,7 @@
 #include "front/account_routes.hpp"
 #include "front/admin_routes.hpp"
 #include "front/email_routes.hpp"
+#include "front/export_routes.hpp"
 #include "front/ops_routes.hpp"
 #include "front/passkey_routes.hpp"
 #include "front/session_routes.hpp"
@@ -140,6 +141,10 @@ const http::router<route_entry>& route_table() {
           {r::passkey_rename, g::user});
     t.add(http::method::del, "/v1/me/passkeys/{id}",
           {r::passkey_delete, g::user});
+    // -- personal data export (issue #17) --
+    t.add(http::method::get, "/v1/me/export", {r::me_export, g::recent});
+    t.add(http::method::get, "/v1/admin/users/{id}/export",
+          {r::admin_user_export, g::admin});
     // -- hosted pages --
     t.add(http::method::get, "/login", {r::login_page, g::none});
     // -- seed compatibility --

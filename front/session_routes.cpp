@@ -7,21 +7,11 @@
 #include "db/mail_store.hpp"
 #include "db/users_store.hpp"
 #include "front/error_table.hpp"
+#include "front/metadata.hpp"
 #include "front/route_helpers.hpp"
 #include "mail/locale.hpp"
 
 namespace authsvc::http_routes {
-
-namespace {
-
-bool has_control_chars(const std::string& s) {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7F)
-      return true;
-  return false;
-}
-
-} // namespace
 
 void token_refresh(const context_ptr& ctx) {
   auto body = ctx->json_body();
@@ -96,11 +86,14 @@ void logout(const context_ptr& ctx) {
 }
 
 void me_get(const context_ptr& ctx) {
-  db_read(ctx, db::users_store::read_active(ctx->auth.user_id),
+  namespace users = db::users_store;
+  db_read(ctx, users::read_active_with_metadata(ctx->auth.user_id),
           [ctx](db::rowset& rs) {
-            if (rs.empty())
+            auto m = users::decode_metadata(rs);
+            if (!m)
               return ctx->reply_error("unauthorized");
-            ctx->reply_json(200, user_json(db::users_store::decode_user(rs)));
+            ctx->reply_json(
+                200, metadata::user_json_with(users::decode_user(rs), *m));
           });
 }
 
@@ -111,10 +104,15 @@ void me_patch(const context_ptr& ctx) {
   field_errors errors;
   auto name = errors.string(*body, "display_name", false, 100);
   auto locale = errors.string(*body, "locale", false, 35);
-  if (name && has_control_chars(*name))
-    errors.add("display_name", "must not contain control characters");
+  metadata::check_display_name(name, errors);
   if (locale && !locale->empty() && !mail::match_locale(*locale))
     errors.add("locale", "is not a supported locale");
+  // user_metadata merges (RFC 7396); app_metadata belongs to the operator
+  // (access-token claims may be read from it), so a user can never write
+  // it, and a body that tries changes nothing at all.
+  auto user_meta = metadata::read_change(*body, "user_metadata", errors);
+  if (body->contains("app_metadata"))
+    errors.add("app_metadata", "is set through the admin API only");
   if (errors.reply_if_any(ctx))
     return;
   namespace users = db::users_store;
@@ -129,14 +127,22 @@ void me_patch(const context_ptr& ctx) {
         uid,
         locale && !locale->empty() ? mail::match_locale(*locale) : std::nullopt,
         now));
-  u.statements.push_back(users::read_active_or(uid, "unauthorized"));
+  if (user_meta)
+    metadata::append_merge(u, uid, users::metadata_column::user, *user_meta,
+                           now);
+  u.statements.push_back(users::read_active_with_metadata(uid, "unauthorized"));
   db_write(ctx, std::move(u), [ctx](db::unit_result& r) {
-    if (!r.ok)
+    if (!r.ok) {
+      if (metadata::reply_if_too_large(ctx, r))
+        return;
       return reply_db_failure(ctx, r, "unauthorized");
-    auto user = db::users_store::decode_user(r.results.back());
+    }
+    const auto& rs = r.results.back();
+    auto user = users::decode_user(rs);
     caf::anon_send(ctx->svc().sessions, user);
     ctx->audit("account.updated", true);
-    ctx->reply_json(200, user_json(user));
+    ctx->reply_json(200, metadata::user_json_with(
+                             user, users::decode_metadata(rs).value()));
   });
 }
 

@@ -17,7 +17,7 @@ void logout(const context_ptr& ctx);
 /// Handles GET /v1/me.
 void me_get(const context_ptr& ctx);
 
-/// Handles PATCH /v1/me: display_name and locale.
+/// Handles PATCH /v1/me: display_name, locale and user_metadata (merged).
 void me_patch(const context_ptr& ctx);
 
 /// Handles /v1/me, method delete: the account and everything tied to it.

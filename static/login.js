@@ -481,6 +481,29 @@
   $("email-change-code-form").addEventListener("submit", confirmEmailChange);
 
   // -- end email change -----------------------------------------------------------------
+  // -- personal data export (issue 17) --
+  async function downloadData() {
+    fail("");
+    const res = await api("GET", "/v1/me/export", undefined, true);
+    if (res.status !== 200 || !res.data) {
+      const code = res.data && res.data.error && res.data.error.code;
+      fail(code === "reauthentication_required"
+        ? "For your security, sign in again (email code or passkey) to download your data."
+        : explain(res));
+      return;
+    }
+    const blob = new Blob([JSON.stringify(res.data, null, 2)], { type: "application/json" });
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "account-export-" + res.data.user_id + ".json";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 0);
+    say("Your data was downloaded.");
+  }
+  // -- end personal data export --
 
   async function start() {
     $("email-form").addEventListener("submit", startEmail);
@@ -489,6 +512,7 @@
     $("passkey-signin").addEventListener("click", passkeySignIn);
     $("add-passkey").addEventListener("click", addPasskey);
     $("signout").addEventListener("click", signOut);
+    $("download-data").addEventListener("click", downloadData);
     if (await exchangeFragment()) return;
     if (tokens) return showAccount();
     const flow = readStored(FLOW);

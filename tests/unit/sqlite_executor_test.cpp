@@ -3,23 +3,11 @@
 #include <filesystem>
 
 #include "db/sqlite_executor.hpp"
+#include "tests/unit/temp_db.hpp"
 
 using namespace authsvc::db;
 
-namespace {
-
-struct temp_db {
-  std::filesystem::path dir;
-  temp_db() {
-    dir = std::filesystem::temp_directory_path()
-          / ("pa-db-" + std::to_string(std::rand()));
-    std::filesystem::create_directories(dir);
-  }
-  ~temp_db() { std::filesystem::remove_all(dir); }
-  std::string path() const { return (dir / "sub" / "auth.db").string(); }
-};
-
-} // namespace
+using authsvc::testing::temp_db;
 
 TEST_CASE("migrations apply once per file, in order", "[db]") {
   temp_db t;
