@@ -97,6 +97,16 @@ std::vector<section> make_sections() {
         "created_at, sent_at FROM mail_jobs WHERE to_email = (SELECT email "
         "FROM users WHERE id = ?1) ORDER BY created_at, id",
         {}},
+      // Address changes asked for, with both addresses and their state;
+      // never the link, code or cancel-link hashes.
+      s{"email_changes",
+        "email_changes",
+        shape::list,
+        "SELECT id, old_email, new_email, status, code_attempts, ip, "
+        "user_agent, created_at, expires_at, cancel_until, confirmed_at, "
+        "cancelled_at FROM email_changes WHERE user_id = ?1 "
+        "ORDER BY created_at, id",
+        {}},
       // The audit trail about the account.
       s{"audit_events",
         "audit_logs",
