@@ -24,7 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                               client_data_hash, policy};
   auto outcome = formats::AUTHSVC_FUZZ_FORMAT(in);
 #else
-  auto outcome = verify_attestation_statement(*object, client_data_hash, policy);
+  auto outcome
+      = verify_attestation_statement(*object, client_data_hash, policy);
 #endif
   if (outcome)
     (void)to_string(outcome->type);

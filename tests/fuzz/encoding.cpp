@@ -8,25 +8,37 @@
 using namespace authsvc::auth;
 using authsvc::fuzz::check;
 
+namespace {
+
+/// Whatever `decode` accepts, `encode` turns into a text that decodes to the
+/// same bytes.
+template <class Decode, class Encode>
+void round_trip(std::string_view text, Decode decode, Encode encode,
+                const char* what) {
+  if (auto b = decode(text)) {
+    auto again = decode(encode(*b));
+    check(again && *again == *b, what);
+  }
+}
+
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
   auto text = authsvc::fuzz::as_text(data, size);
-  if (auto b = base64url_decode(text)) {
-    auto again = base64url_decode(base64url_encode(*b));
-    check(again && *again == *b, "base64url round trip");
-  }
-  if (auto b = base64_decode(text)) {
-    auto again = base64_decode(base64_encode(*b));
-    check(again && *again == *b, "base64 round trip");
-  }
-  if (auto b = hex_decode(text)) {
-    auto again = hex_decode(hex_encode(*b));
-    check(again && *again == *b, "hex round trip");
-  }
-  if (auto b = base32_decode(text)) {
-    auto again = base32_decode(base32_encode(*b));
-    check(again && *again == *b, "base32 round trip");
-  }
+  round_trip(
+      text, base64url_decode,
+      [](const bytes& b) { return base64url_encode(b); },
+      "base64url round trip");
+  round_trip(
+      text, base64_decode, [](const bytes& b) { return base64_encode(b); },
+      "base64 round trip");
+  round_trip(
+      text, hex_decode, [](const bytes& b) { return hex_encode(b); },
+      "hex round trip");
+  round_trip(
+      text, base32_decode, [](const bytes& b) { return base32_encode(b); },
+      "base32 round trip");
   // Any bytes encode to text every decoder accepts back.
   bytes raw(data, data + size);
   auto b64u = base64url_decode(base64url_encode(raw));

@@ -59,6 +59,19 @@ private:
   std::size_t pos_ = 0;
 };
 
+/// The request line and header fields, copied as session::on_body and
+/// on_read_error do.
+template <class Header>
+authsvc::http::request request_of(const Header& h) {
+  authsvc::http::request req;
+  req.method = std::string(h.method_string());
+  req.target = std::string(h.target());
+  for (const auto& f : h)
+    req.headers.push_back(
+        {std::string(f.name_string()), std::string(f.value())});
+  return req;
+}
+
 const authsvc::http::server_options& options() {
   static const authsvc::http::server_options o;
   return o;
@@ -85,24 +98,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
       bhttp::read(stream, buffer, *parser, ec);
     if (ec) {
       // What on_read_error copies into the rejected request.
-      const auto& h = parser->get();
-      authsvc::http::request req;
-      req.method = std::string(h.method_string());
-      req.target = std::string(h.target());
-      for (const auto& f : h)
-        req.headers.push_back(
-            {std::string(f.name_string()), std::string(f.value())});
-      (void)req.path();
+      (void)request_of(parser->get()).path();
       return 0;
     }
     auto msg = parser->release();
     check(msg.body().size() <= opts.max_body_bytes, "body over the limit");
-    authsvc::http::request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& f : msg)
-      req.headers.push_back(
-          {std::string(f.name_string()), std::string(f.value())});
+    auto req = request_of(msg);
     req.body = std::move(msg.body());
     // What every route reads of a request before its handler runs.
     (void)req.path();

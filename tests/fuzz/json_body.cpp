@@ -48,8 +48,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   if (const auto* email = string_field(body, "email"))
     (void)auth::normalise_email(email->get<std::string>());
   if (const auto* redirect = string_field(body, "redirect_to"))
-    (void)auth::redirect_allowed(redirect->get<std::string>(),
-                                 std::vector<std::string>{"https://app.example.com/"});
+    (void)auth::redirect_allowed(
+        redirect->get<std::string>(),
+        std::vector<std::string>{"https://app.example.com/"});
   if (const auto* url = string_field(body, "url"))
     (void)auth::parse_url(url->get<std::string>());
   if (const auto* cidr = string_field(body, "cidr"))

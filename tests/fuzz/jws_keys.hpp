@@ -33,8 +33,8 @@ inline const std::vector<auth::signing_key>& jws_keys() {
 
 inline auth::jws_verify_options jws_options() {
   auth::jws_verify_options o;
-  o.algorithms = {auth::jws_alg::es256, auth::jws_alg::eddsa,
-                  auth::jws_alg::rs256};
+  o.algorithms
+      = {auth::jws_alg::es256, auth::jws_alg::eddsa, auth::jws_alg::rs256};
   o.now = 1700000000;
   o.leeway = 30;
   o.issuer = "https://auth.example.com";

@@ -16,9 +16,16 @@ namespace {
 
 bool known_header(std::string_view line) {
   static constexpr std::array<std::string_view, 10> names{
-      "From:",         "To:",      "Subject:",   "Date:",
-      "Message-ID:",   "MIME-Version:", "Content-Type:",
-      "Content-Transfer-Encoding:", "Content-Language:", "Auto-Submitted:"};
+      "From:",
+      "To:",
+      "Subject:",
+      "Date:",
+      "Message-ID:",
+      "MIME-Version:",
+      "Content-Type:",
+      "Content-Transfer-Encoding:",
+      "Content-Language:",
+      "Auto-Submitted:"};
   for (auto n : names)
     if (line.substr(0, n.size()) == n)
       return true;
@@ -39,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   m.language = f[6];
   // Even sizes feed the Message-ID as given, odd ones through the builder.
   m.message_id = size % 2 == 0 ? f[7] : make_message_id(f[7], "example.com");
-  m.date = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  m.date
+      = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
   (void)encode_words(f[3]);
   (void)quoted_printable_encode(f[4]);
   (void)address_domain(f[2]);
