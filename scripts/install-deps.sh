@@ -17,6 +17,7 @@ test_pkgs=(
   curl python3 python3-pytest python3-jwt python3-aiosmtpd python3-cryptography oathtool
   prometheus zbar-tools librsvg2-bin openssl wrk jq nodejs npm chromium
   systemd sqlite3 util-linux clang-tidy
+  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and

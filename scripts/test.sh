@@ -28,3 +28,14 @@ if [ "${PA_SKIP_SANITIZERS:-0}" != "1" ]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
   (cd build-asan && ctest --output-on-failure -j1)
 fi
+
+# -- fuzzing (issue 15) -------------------------------------------------------
+# Every libFuzzer target (tests/fuzz) for a short time on its committed
+# corpus, so they keep building and the corpus stays clean: 22 targets x 8 s
+# plus the clang build (about 2 min on 2 cores) stays within 6 min. Any
+# crash, leak or timeout fails the run (scripts/fuzz.sh).
+if [ "${PA_SKIP_FUZZ:-0}" != "1" ]; then
+  echo "== fuzz"
+  # Its own sanitizer options (leak detection on), not the suite's above.
+  ASAN_OPTIONS= UBSAN_OPTIONS= scripts/fuzz.sh all "${PA_FUZZ_SECONDS:-8}"
+fi
