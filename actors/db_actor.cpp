@@ -22,6 +22,79 @@ caf::error internal(const std::string& what) {
   return caf::make_error(caf::sec::runtime_error, what);
 }
 
+// -- refused writes (disk full, I/O error, locked) ----------------------------
+
+caf::error unavailable() {
+  return caf::make_error(db::store_errc::unavailable);
+}
+
+/// Why a failure means the database cannot take the work now (as opposed
+/// to a mistake in a statement); empty when it does not.
+const char* refusal_reason(const db::db_error& e) {
+  if (e.full())
+    return "disk_full";
+  if (e.busy())
+    return "locked";
+  if (e.io())
+    return "io_error";
+  return "";
+}
+
+/// Starts (or extends) refusing writes after `e`; logs once per episode.
+void refuse_writes(self_ptr self, const char* reason, const db::db_error& e) {
+  auto& st = self->state;
+  if (st.refusing.empty()) {
+    log::error("db", "database-refusing-writes",
+               {{"reason", reason},
+                {"error", e.what()},
+                {"path", st.opts.path},
+                {"retry_in_ms", st.opts.write_retry_ms}});
+    // Further tries wait only briefly for a lock: a database locked by
+    // someone else must not hold up reads queued behind each try.
+    if (st.exec)
+      st.exec->set_busy_timeout(st.opts.probe_busy_timeout_ms);
+  }
+  st.refusing = reason;
+  st.refuse_until_ns
+      = now_ns(self) + std::int64_t{st.opts.write_retry_ms} * 1'000'000;
+}
+
+/// A write went through after refusals: back to normal.
+void writes_recovered(self_ptr self) {
+  auto& st = self->state;
+  if (st.refusing.empty())
+    return;
+  log::info("db", "database-writes-recovered",
+            {{"reason", st.refusing}, {"refused", st.refused}});
+  st.refusing.clear();
+  st.refused = 0;
+  if (st.exec)
+    st.exec->set_busy_timeout(st.opts.busy_timeout_ms);
+}
+
+/// True (and counts it) when a write is to be refused without trying.
+bool refusing_now(self_ptr self) {
+  auto& st = self->state;
+  if (st.refusing.empty() || now_ns(self) >= st.refuse_until_ns)
+    return false;
+  ++st.refused;
+  caf::anon_send(st.metrics,
+                 metrics::inc("db_writes_refused_total", {st.refusing}));
+  return true;
+}
+
+/// The database cannot take the open group: roll it back and tell every
+/// writer in it (none of their units committed).
+void abort_group(self_ptr self) {
+  auto& st = self->state;
+  if (st.exec)
+    st.exec->rollback();
+  for (auto& rp : st.pending)
+    rp.deliver(unavailable());
+  st.pending.clear();
+  st.pending_results.clear();
+}
+
 /// Opens the file and applies migrations; on a busy database (another
 /// process holds the write lock) it tries again shortly, staying unready
 /// in the meantime.
@@ -63,15 +136,20 @@ void commit_group(db_actor::stateful_pointer<db_state> self) {
   try {
     st.exec->commit();
   } catch (const db::db_error& e) {
-    st.exec->rollback();
     log::error("db", "commit-failed",
                {{"error", e.what()}, {"units", st.pending.size()}});
+    if (auto why = refusal_reason(e); *why != '\0') {
+      refuse_writes(self, why, e);
+      return abort_group(self);
+    }
+    st.exec->rollback();
     for (auto& rp : st.pending)
       rp.deliver(internal(e.what()));
     st.pending.clear();
     st.pending_results.clear();
     return;
   }
+  writes_recovered(self);
   caf::anon_send(st.metrics,
                  metrics::observe("db_query_duration_seconds",
                                   seconds_since(self, start), {"commit"}));
@@ -114,6 +192,8 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
           return rs;
         } catch (const db::db_error& e) {
           log::error("db", "query-failed", {{"error", e.what()}});
+          if (*refusal_reason(e) != '\0')
+            return unavailable();
           return internal(e.what());
         }
       },
@@ -121,6 +201,8 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
         auto& st = self->state;
         if (!st.status.migrated)
           return internal("database not ready");
+        if (refusing_now(self))
+          return unavailable();
         auto start = now_ns(self);
         try {
           if (!st.exec->in_transaction())
@@ -142,6 +224,13 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
           return rp;
         } catch (const db::db_error& e) {
           log::error("db", "unit-failed", {{"error", e.what()}});
+          if (auto why = refusal_reason(e); *why != '\0') {
+            // SQLite may have rolled the whole transaction back already;
+            // either way no unit of this group is committed.
+            refuse_writes(self, why, e);
+            abort_group(self);
+            return unavailable();
+          }
           return internal(e.what());
         }
       },

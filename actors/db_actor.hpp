@@ -11,6 +11,7 @@
 #include "actors/metrics_actor.hpp"
 #include "core/clock.hpp"
 #include "db/sqlite_executor.hpp"
+#include "db/store_errc.hpp"
 
 namespace authsvc {
 
@@ -32,6 +33,13 @@ struct db_options {
   int busy_timeout_ms = 5000;
   /// Statement and commit durations (metrics) read this clock.
   clock_ptr clock = real_clock();
+  /// After a write failed because the database could not take it (disk
+  /// full, I/O error, locked by another process beyond busy_timeout_ms),
+  /// writes are refused at once for this long, then one is tried again
+  /// (waiting at most `probe_busy_timeout_ms` for a lock), so callers get a
+  /// quick 503 instead of queueing behind a database that cannot write.
+  int write_retry_ms = 250;
+  int probe_busy_timeout_ms = 50;
 };
 
 struct db_state {
@@ -48,6 +56,14 @@ struct db_state {
   std::vector<db::unit_result> pending_results;
   bool commit_scheduled = false;
   std::int64_t group_started_ns = 0;
+  // -- refused writes (see db_options::write_retry_ms) --
+  /// Why writes are refused ("disk_full", "locked", "io_error"); empty when
+  /// the database takes writes.
+  std::string refusing;
+  /// Until when writes are refused without trying (steady clock, ns).
+  std::int64_t refuse_until_ns = 0;
+  /// Writes refused since the database stopped taking them.
+  std::uint64_t refused = 0;
 };
 
 /// Spawn with caf::detached.
@@ -55,3 +71,7 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
                                 db_options opts, metrics_actor metrics);
 
 } // namespace authsvc
+
+// The DB actor answers a database that cannot take writes (or reads) with
+// db::store_errc::unavailable, which the front turns into 503.
+CAF_ERROR_CODE_ENUM(authsvc::db::store_errc, "store")

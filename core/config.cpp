@@ -191,6 +191,7 @@ const std::vector<entry>& table() {
       INT(server, max_connections, max_connections, 1, 1 << 20),
       INT(server, max_connections_per_ip, max_connections_per_ip, 0, 1 << 20),
       INT(server, pipeline_limit, pipeline_limit, 1, 64),
+      INT(server, max_in_flight, max_in_flight, 0, 1 << 20),
       SECS(server, header_timeout, header_timeout, 0.05, 3600),
       SECS(server, body_timeout, body_timeout, 0.05, 3600),
       SECS(server, shutdown_timeout, shutdown_timeout, 0, 3600),

@@ -39,6 +39,10 @@ struct server_config {
   /// 0 = no per-address cap.
   std::size_t max_connections_per_ip = 64;
   std::size_t pipeline_limit = 8;
+  /// Requests in flight (handed to the actors, not answered yet) beyond
+  /// which new ones are shed with 503 and Retry-After; probes (/liveness,
+  /// /readiness, /health, /metrics) are never shed. 0 = no bound.
+  std::size_t max_in_flight = 256;
   double header_timeout = 10;   ///< seconds to receive a complete header
   double body_timeout = 30;     ///< seconds to receive the body after it
   double shutdown_timeout = 10; ///< drain deadline on SIGTERM

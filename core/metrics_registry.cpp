@@ -187,6 +187,11 @@ void declare_service_metrics(registry& r) {
   r.declare("db_query_duration_seconds", ft::histogram,
             "Time the DB actor spent per query, unit or commit.", {"type"},
             {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
+  // -- fault drills (issue 15) --
+  r.declare("db_writes_refused_total", ft::counter,
+            "Writes answered 503 because the database could not take them "
+            "(disk_full, locked, io_error).",
+            {"reason"});
   r.declare("auth_attempts_total", ft::counter,
             "Sign-in attempts by method and outcome.", {"method", "status"});
   r.declare("emails_sent_total", ft::counter, "Emails accepted by the relay.",

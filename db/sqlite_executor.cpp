@@ -23,6 +23,14 @@ bool db_error::busy() const noexcept {
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
+bool db_error::full() const noexcept {
+  return (code_ & 0xFF) == SQLITE_FULL;
+}
+
+bool db_error::io() const noexcept {
+  return (code_ & 0xFF) == SQLITE_IOERR;
+}
+
 std::vector<migration> parse_migrations(
     const std::vector<std::pair<std::string, std::string>>& files) {
   std::vector<migration> out;
@@ -322,6 +330,10 @@ unit_result sqlite_executor::run(const unit& u) {
     throw;
   }
   return out;
+}
+
+void sqlite_executor::set_busy_timeout(int ms) {
+  sqlite3_busy_timeout(db_, ms);
 }
 
 void sqlite_executor::begin() {

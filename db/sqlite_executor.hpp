@@ -26,6 +26,10 @@ public:
   int code() const noexcept { return code_; }
   /// True when the database was locked by someone else (worth retrying).
   bool busy() const noexcept;
+  /// True when the disk (or the file system quota) is full.
+  bool full() const noexcept;
+  /// True for an I/O failure of the file system under the database.
+  bool io() const noexcept;
 
 private:
   int code_;
@@ -85,6 +89,9 @@ public:
 
   /// Executes SQL without results (pragmas, scripts).
   void exec(const std::string& sql);
+
+  /// How long a statement waits for a lock another connection holds.
+  void set_busy_timeout(int ms);
 
 private:
   sqlite3_stmt* prepare(const std::string& sql);

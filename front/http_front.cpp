@@ -12,6 +12,18 @@ namespace authsvc {
 
 namespace {
 
+// -- admission control (issue 15: overload, unavailable database) ------------
+
+/// Answers 503 service_unavailable with Retry-After: the request was shed
+/// (too many in flight) or the database refuses writes for now (disk full,
+/// locked by another process). Either passes in a moment, so clients are
+/// told to come back rather than given up on.
+void reply_retry_later(request_context& ctx, const char* cause) {
+  ctx.log_fields["cause"] = cause;
+  ctx.extra_headers.push_back({"Retry-After", "1"});
+  ctx.reply_error("service_unavailable");
+}
+
 /// Bounded label values: anything unexpected becomes "other".
 std::string method_label(const std::string& m) {
   for (auto k : http::method::all)
@@ -101,8 +113,8 @@ void dispatch(const context_ptr& ctx) {
     ctx->route = "rejected";
     return ctx->reply_error("bad_request");
   case http::rejection::overloaded:
-    ctx->route = "rejected";
-    return ctx->reply_error("service_unavailable");
+    ctx->route = "shed";
+    return reply_retry_later(*ctx, "overloaded");
   }
   using outcome = http::router<route_entry>::outcome;
   const auto& table = route_table();
@@ -283,6 +295,10 @@ void request_context::reply(http::response r) {
   replied_ = true;
   const auto& c = cfg();
   r.set_header("X-Request-ID", request_id);
+  // Admission control (issue 15): every 503 says when to come back, also
+  // those flows map from db::store_errc::unavailable themselves.
+  if (r.status == 503 && r.header("Retry-After").empty())
+    r.set_header("Retry-After", "1");
   for (const auto& h : extra_headers)
     r.set_header(h.name, h.value);
   http::apply_security_headers(r, https, c.server.hsts_max_age);
@@ -350,6 +366,8 @@ void request_context::reply_failure(const caf::error& e) {
     log_fields["cause"] = caf::to_string(e);
     return reply_error("service_unavailable");
   }
+  if (e == db::store_errc::unavailable)
+    return reply_retry_later(*this, "database unavailable");
   reply_internal(caf::to_string(e));
 }
 

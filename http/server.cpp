@@ -57,6 +57,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::vector<std::thread> threads;
   std::atomic<std::size_t> open_connections{0};
   std::atomic<bool> draining{false};
+  /// Admitted requests not answered yet (see server_options::max_in_flight).
+  std::atomic<std::size_t> in_flight{0};
 
   std::mutex mtx;
   std::condition_variable cv;
@@ -100,6 +102,33 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
     auto it = per_ip.find(key);
     if (it != per_ip.end() && --it->second == 0)
       per_ip.erase(it);
+  }
+
+  // -- admission control ------------------------------------------------------
+
+  /// Whether `req` is subject to the in-flight bound: not when there is
+  /// none, not for exempt paths (probes) and not for requests the transport
+  /// already rejected.
+  bool sheddable(const request& req) const {
+    if (opts.max_in_flight == 0 || req.rejected != 0)
+      return false;
+    auto path = req.path();
+    for (const auto& p : opts.shed_exempt_paths)
+      if (path == p)
+        return false;
+    return true;
+  }
+
+  /// Counts one more request in flight. @returns false (counting nothing)
+  /// when the bound is reached: the request is to be shed now rather than
+  /// queued in an owner's mailbox, where the wait would grow with the load.
+  bool admit() {
+    if (in_flight.fetch_add(1, std::memory_order_relaxed)
+        >= opts.max_in_flight) {
+      in_flight.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    return true;
   }
 
   void add_session(const std::shared_ptr<session_iface>& s) {
@@ -274,10 +303,18 @@ private:
     auto id = next_id_++;
     queue_.push_back(
         slot{id, false, {}, version, keep_alive, req.method == "HEAD"});
+    bool counted = false;
+    if (srv_->sheddable(req)) {
+      counted = srv_->admit();
+      if (!counted)
+        req.rejected = static_cast<std::uint8_t>(rejection::overloaded);
+    }
     // The work guard keeps the io_context running while an actor holds the
     // request, which is what lets a drain wait for in-flight answers.
-    auto reply = [self = this->shared_from_this(), id,
+    auto reply = [self = this->shared_from_this(), id, counted,
                   guard = asio::make_work_guard(srv_->ioc)](response&& r) {
+      if (counted)
+        self->srv_->in_flight.fetch_sub(1, std::memory_order_relaxed);
       asio::post(self->stream_.get_executor(),
                  [self, id, r = std::move(r)]() mutable {
                    self->on_response(id, std::move(r));
@@ -613,6 +650,10 @@ bool server::drain(std::chrono::milliseconds timeout) {
 
 std::size_t server::connections() const {
   return impl_->open_connections.load();
+}
+
+std::size_t server::in_flight() const {
+  return impl_->in_flight.load();
 }
 
 } // namespace authsvc::http

@@ -27,6 +27,15 @@ struct server_options {
   /// many clients over one address): CIDR blocks, already validated.
   std::vector<std::string> per_ip_exempt;
   std::size_t pipeline_limit = 8;
+  // -- admission control (overload) --
+  /// Requests handed to the dispatcher and not answered yet, over all
+  /// connections, beyond which a new request is shed: it is still handed
+  /// over, marked rejection::overloaded, so the front answers 503 with
+  /// Retry-After at once and asks no owner. 0 = no bound.
+  std::size_t max_in_flight = 0;
+  /// Paths that are never shed and not counted (cheap probes that must keep
+  /// answering under load, e.g. /liveness).
+  std::vector<std::string> shed_exempt_paths;
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   std::size_t io_threads = 1;
@@ -66,6 +75,9 @@ public:
 
   /// Connections currently open.
   std::size_t connections() const;
+
+  /// Requests handed to the dispatcher and not answered yet (admitted ones).
+  std::size_t in_flight() const;
 
   /// Internal state, shared with the connections (defined in server.cpp).
   struct impl;

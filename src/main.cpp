@@ -202,6 +202,9 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     opts.max_connections_per_ip = cfg->server.max_connections_per_ip;
     opts.per_ip_exempt = cfg->server.trusted_proxies;
     opts.pipeline_limit = cfg->server.pipeline_limit;
+    // Admission control (issue 15): probes are never shed.
+    opts.max_in_flight = cfg->server.max_in_flight;
+    opts.shed_exempt_paths = {"/liveness", "/readiness", "/health", "/metrics"};
     opts.header_timeout = to_ms(cfg->server.header_timeout);
     opts.body_timeout = to_ms(cfg->server.body_timeout);
     opts.io_threads = cfg->server.io_threads;
