@@ -6,6 +6,7 @@
 #include "front/http_front.hpp"
 #include "front/admin_routes.hpp"
 #include "front/email_routes.hpp"
+#include "front/fault_routes.hpp"
 #include "front/ops_routes.hpp"
 #include "front/passkey_routes.hpp"
 #include "front/session_routes.hpp"
@@ -63,6 +64,9 @@ const http::router<route_entry>& route_table() {
     t.add(http::method::del, "/v1/me/sessions/{id}",
           {r::me_session_delete, g::user});
     // -- admin --
+    // Fault injection (issue 15): a 404 unless admin.fault_injection is on.
+    t.add(http::method::post, "/v1/admin/faults",
+          {r::admin_faults, g::admin});
     t.add(http::method::get, "/v1/admin/users", {r::admin_users, g::admin});
     t.add(http::method::get, "/v1/admin/users/{id}",
           {r::admin_user_get, g::admin});
