@@ -215,3 +215,35 @@ typename Inspector::result_type inspect(Inspector& f, ip_rules_snapshot& x) {
 }
 
 } // namespace authsvc
+
+// -- supervision (issue 15) ---------------------------------------------------
+
+namespace authsvc {
+
+/// One top-level actor as the supervisor sees it (/health `checks`).
+struct supervised_child {
+  std::string name;
+  /// "ok" (running), "restarting", or "down" (the process is exiting).
+  std::string state;
+  /// Times the supervisor restarted it since the process started.
+  std::int32_t restarts = 0;
+  /// The exit reason of its last death (empty = never died).
+  std::string last_exit;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, supervised_child& x) {
+  return f(x.name, x.state, x.restarts, x.last_exit);
+}
+
+/// The supervisor's table, in start order.
+struct supervision_report {
+  std::vector<supervised_child> children;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, supervision_report& x) {
+  return f(x.children);
+}
+
+} // namespace authsvc

@@ -10,6 +10,7 @@
 #include "actors/metrics_actor.hpp"
 #include "actors/rate_limiter_actor.hpp"
 #include "actors/session_actor.hpp"
+#include "actors/supervisor_handle.hpp"
 #include "actors/webhook_actor.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -36,6 +37,10 @@ struct services {
   /// per registration): see passkey_flow::load_trust_anchors.
   std::shared_ptr<const std::vector<auth::webauthn::trust_anchor>>
       trust_anchors;
+
+  /// Monitors the owners above (actors/supervisor.hpp); /health asks it.
+  /// Null in tests that spawn owners without one.
+  supervisor_actor supervisor;
 };
 
 } // namespace authsvc

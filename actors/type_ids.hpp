@@ -75,6 +75,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_ATOM(authsvc, authsvc::atom, limit_atom, "limit")
   CAF_ADD_ATOM(authsvc, authsvc::atom, reload_atom, "reload")
 
+  // -- supervision (issue 15) ------------------------------------------------
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::supervised_child))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::supervision_report))
+  CAF_ADD_ATOM(authsvc, authsvc::atom, kill_atom, "kill")
+
 CAF_END_TYPE_ID_BLOCK(authsvc)
 
 namespace authsvc {

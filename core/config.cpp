@@ -299,6 +299,7 @@ const std::vector<entry>& table() {
       CHOICE(log, format, format, "json", "text"),
       STR(metrics, token, token, true),
       STR(admin, api_key, api_key, true),
+      BOOL(admin, fault_injection, fault_injection),
       INT(audit, retention_days, retention_days, 1, 36500),
       BOOL(audit, hash_emails, hash_emails),
       INT(audit, queue_limit, queue_limit, 100, 10000000),
@@ -613,6 +614,12 @@ void derive_and_validate(settings& s) {
                          "'" + prefix + "' is not an absolute http(s) URL");
   if (s.database.path.empty())
     throw config_error("database.path", "must not be empty");
+  // -- fault injection (issue 15) --
+  if (s.admin.fault_injection)
+    s.warnings.push_back(
+        "admin.fault_injection is on: POST /v1/admin/faults lets an admin key "
+        "kill actors and make handlers throw (test drills only; never in "
+        "production)");
   if (s.auth.secret_key.empty()) {
     s.warnings.push_back(
         "auth.secret_key is not set (PA_AUTH_SECRET_KEY): a key is generated "

@@ -177,6 +177,9 @@ struct metrics_config {
 
 struct admin_config {
   std::string api_key; ///< secret: bootstrap admin key
+  /// Test drills only (issue 15): POST /v1/admin/faults kills an owner or
+  /// makes a handler throw. Off by default; when off the route is a 404.
+  bool fault_injection = false;
 };
 
 struct audit_config {

@@ -181,6 +181,15 @@ void declare_service_metrics(registry& r) {
   using ft = family_type;
   r.declare("http_requests_total", ft::counter, "HTTP requests answered.",
             {"method", "route", "status"});
+  // -- supervision (issue 15) --
+  r.declare("http_handler_exceptions_total", ft::counter,
+            "Requests whose handler threw (answered 500 internal_error), by "
+            "route.",
+            {"route"});
+  r.declare("actor_restarts_total", ft::counter,
+            "Top-level actors the supervisor restarted after a crash, by "
+            "actor.",
+            {"actor"});
   r.declare("http_request_duration_seconds", ft::histogram,
             "Time from a complete request header to the answer.",
             {"method", "route"}, http_buckets());

@@ -1,6 +1,7 @@
 #include "front/http_front.hpp"
 
 #include <chrono>
+#include <exception>
 
 #include "actors/requester.hpp"
 #include "auth/crypto.hpp"
@@ -251,7 +252,67 @@ request_context::request_context(
   }
   if (req.received_ns == 0)
     req.received_ns = s->state.svc.clock->steady_ns();
+  uncaught_at_start_ = std::uncaught_exceptions();
 }
+
+// -- handler exceptions (issue 15) --------------------------------------------
+
+request_context::~request_context() {
+  // Only while an exception unwinds: then the front actor runs (it is in
+  // the continuation that threw), so replying is safe. A context dropped
+  // for another reason (shutdown) keeps the responder's 503.
+  if (replied_ || std::uncaught_exceptions() <= uncaught_at_start_)
+    return;
+  try {
+    reply_exception("exception in a continuation");
+  } catch (...) {
+    // Nothing may leave a destructor during unwinding; the responder's
+    // own 503 answers the client.
+  }
+}
+
+void request_context::reply_exception(const std::string& what) {
+  if (replied_)
+    return;
+  auto& batch = self->state.metrics_batch;
+  if (batch.empty())
+    self->send(self, atom::flush_atom_v);
+  batch.push_back(metrics::inc("http_handler_exceptions_total", {route}));
+  log_fields["exception"] = true;
+  reply_internal(what);
+}
+
+namespace {
+
+/// An exception a continuation let escape reaches CAF. The context already
+/// answered 500 (its destructor); this logs it and sends that request's
+/// metrics. CAF 0.17.6 still ends the front afterwards (seen in
+/// test_supervision.py), and the supervisor puts a new one in its slot.
+caf::error keep_serving(http_front_actor::stateful_pointer<front_state> self,
+                        std::exception_ptr& x) {
+  std::string what = "unknown exception";
+  try {
+    if (x)
+      std::rethrow_exception(x);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    // keep the generic text
+  }
+  log::error("http", "handler-exception",
+             {{"error", what}, {"action", "answered 500, front kept"}});
+  // The flush_atom the unwinding reply sent to this actor never arrived in
+  // the drills (tests/integration/test_supervision.py): send the batch of
+  // that request's metrics from here.
+  auto& batch = self->state.metrics_batch;
+  if (!batch.empty()) {
+    caf::anon_send(self->state.svc.metrics, std::move(batch));
+    batch = {};
+  }
+  return caf::error{};
+}
+
+} // namespace
 
 bool request_context::owner_answered(std::uint64_t call) {
   if (owner_call != call)
@@ -279,9 +340,9 @@ void request_context::owner_timed_out() {
     try {
       on_timeout();
     } catch (const std::exception& e) {
-      reply_internal(e.what());
+      reply_exception(e.what());
     } catch (...) {
-      reply_internal("unknown exception");
+      reply_exception("unknown exception");
     }
   } else {
     log_fields["cause"] = "owner timeout";
@@ -411,6 +472,8 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
   self->state.blocked_audit
       = std::make_shared<auth::rate_limiter>(auth::rate_policy{1, 60}, 10'000);
   self->state.svc = std::move(svc);
+  self->set_exception_handler(
+      [self](std::exception_ptr& x) { return keep_serving(self, x); });
   if (self->state.svc.ip_filters)
     self->send(self->state.svc.ip_filters, atom::subscribe_atom_v,
                caf::actor_cast<ip_rules_sink>(self));

@@ -93,6 +93,13 @@ struct request_context {
   request_context(http_front_actor::stateful_pointer<front_state> s,
                   http::request&& r, http::responder_ptr o);
 
+  /// A context dropped by an exception that escaped one of its
+  /// continuations (CAF destroys the handler while unwinding) answers
+  /// 500 internal_error, instead of leaving the client a bare 503.
+  ~request_context();
+  request_context(const request_context&) = delete;
+  request_context& operator=(const request_context&) = delete;
+
   // -- properties -------------------------------------------------------------
 
   http_front_actor::stateful_pointer<front_state> self;
@@ -128,6 +135,9 @@ struct request_context {
                    nlohmann::json details = {});
   /// 500 with the cause logged (never sent).
   void reply_internal(const std::string& cause);
+  /// 500 for an exception that escaped a handler: counted in
+  /// http_handler_exceptions_total and logged with the request id.
+  void reply_exception(const std::string& what);
   /// Maps an owner's failure (timeout, down) to 503/500.
   void reply_failure(const caf::error& e);
 
@@ -168,6 +178,8 @@ struct request_context {
 
 private:
   bool replied_ = false;
+  /// std::uncaught_exceptions() at construction (see the destructor).
+  int uncaught_at_start_ = 0;
 };
 
 /// Asks an owner on a per-request hot path (rate limits, the token check):
@@ -189,9 +201,9 @@ void guarded(const context_ptr& ctx, F&& f) {
   try {
     f();
   } catch (const std::exception& e) {
-    ctx->reply_internal(e.what());
+    ctx->reply_exception(e.what());
   } catch (...) {
-    ctx->reply_internal("unknown exception");
+    ctx->reply_exception("unknown exception");
   }
 }
 

@@ -31,6 +31,41 @@ void check_database(const context_ptr& ctx, F done) {
           [done](caf::error& e) mutable { done(false, caf::to_string(e)); });
 }
 
+/// Asks the supervisor for its table of top-level actors; calls `done` with
+/// it, or with an empty table when there is no supervisor (tests) and with
+/// one "supervisor: failing" entry when it does not answer.
+template <class F>
+void check_supervision(const context_ptr& ctx, F done) {
+  if (!ctx->svc().supervisor)
+    return done(supervision_report{});
+  ctx->self->request(ctx->svc().supervisor, check_timeout, atom::status_atom_v)
+      .then([done](supervision_report& r) mutable { done(std::move(r)); },
+            [done](caf::error& e) mutable {
+              supervision_report r;
+              r.children.push_back({"supervisor", "failing", 0,
+                                    caf::to_string(e)});
+              done(std::move(r));
+            });
+}
+
+/// Adds one `checks` entry per top-level actor (its supervisor state) and
+/// their restart counts under `supervision`; false when one is not "ok".
+bool add_supervision(nlohmann::json& body, const supervision_report& r) {
+  bool ok = true;
+  auto& checks = body["checks"];
+  auto& sup = body["supervision"];
+  sup = nlohmann::json::object();
+  for (const auto& c : r.children) {
+    // The owner's own check (e.g. "sessions": "loading") stays unless the
+    // supervisor knows worse.
+    if (c.state != "ok" || !checks.contains(c.name))
+      checks[c.name] = c.state;
+    ok = ok && c.state == "ok";
+    sup[c.name] = {{"restarts", c.restarts}, {"last_exit", c.last_exit}};
+  }
+  return ok;
+}
+
 } // namespace
 
 /// A queue whose oldest due job waited this long is stuck, not just busy.
@@ -50,21 +85,26 @@ void health(const context_ptr& ctx) {
                       [ctx, db_ok, sessions_ok](mailer_status& m) {
                         bool mail_ok = m.oldest_due_age < mail_backlog_seconds;
                         bool ok = db_ok && sessions_ok && mail_ok;
-                        ctx->reply_json(
-                            ok ? 200 : 503,
-                            {{"status", ok ? "ok" : "degraded"},
-                             {"version", authsvc::version},
-                             {"uptime_seconds", uptime_seconds()},
-                             {"checks",
-                              {{"database", db_ok ? "ok" : "failing"},
-                               {"sessions", sessions_ok ? "ok" : "loading"},
-                               {"mailer", mail_ok ? "ok" : "backlog"}}},
-                             {"mailer",
-                              {{"transport", m.transport},
-                               {"last_success", m.last_success},
-                               {"last_failure", m.last_failure},
-                               {"queue_depth", m.queue_depth},
-                               {"oldest_due_age_seconds", m.oldest_due_age}}}});
+                        nlohmann::json body = {
+                            {"version", authsvc::version},
+                            {"uptime_seconds", uptime_seconds()},
+                            {"checks",
+                             {{"database", db_ok ? "ok" : "failing"},
+                              {"sessions", sessions_ok ? "ok" : "loading"},
+                              {"mailer", mail_ok ? "ok" : "backlog"}}},
+                            {"mailer",
+                             {{"transport", m.transport},
+                              {"last_success", m.last_success},
+                              {"last_failure", m.last_failure},
+                              {"queue_depth", m.queue_depth},
+                              {"oldest_due_age_seconds", m.oldest_due_age}}}};
+                        check_supervision(
+                            ctx, [ctx, ok, body = std::move(body)](
+                                     const supervision_report& r) mutable {
+                              ok = add_supervision(body, r) && ok;
+                              body["status"] = ok ? "ok" : "degraded";
+                              ctx->reply_json(ok ? 200 : 503, body);
+                            });
                       },
                       [ctx](caf::error& e) { ctx->reply_failure(e); });
             },

@@ -8,6 +8,7 @@
 #include "front/admin_routes.hpp"
 #include "front/email_routes.hpp"
 #include "front/export_routes.hpp"
+#include "front/fault_routes.hpp"
 #include "front/ops_routes.hpp"
 #include "front/passkey_routes.hpp"
 #include "front/session_routes.hpp"
@@ -78,6 +79,9 @@ const http::router<route_entry>& route_table() {
     t.add(http::method::post, "/v1/email-change/cancel",
           {r::email_change_cancel, g::none, "verify"});
     // -- admin --
+    // Fault injection (issue 15): a 404 unless admin.fault_injection is on.
+    t.add(http::method::post, "/v1/admin/faults",
+          {r::admin_faults, g::admin});
     t.add(http::method::get, "/v1/admin/users", {r::admin_users, g::admin});
     t.add(http::method::get, "/v1/admin/users/{id}",
           {r::admin_user_get, g::admin});

@@ -2,6 +2,7 @@
 // waits for a signal. The command line and the offline commands live in
 // src/cli*.cpp; everything else in the authsvc_core library.
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <cstdio>
 #include <iostream>
@@ -24,6 +25,7 @@
 #include "actors/metrics_actor.hpp"
 #include "actors/passkey_flow.hpp"
 #include "actors/session_actor.hpp"
+#include "actors/supervisor.hpp"
 #include "actors/webhook_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "front/front_type_ids.hpp"
@@ -81,6 +83,10 @@ load_templates(const config::settings& cfg) {
   http::validate_pages();
   return std::make_shared<const mail::template_set>(std::move(*set));
 }
+
+/// The process status when a top-level actor died that cannot be restarted
+/// in place (EX_SOFTWARE): the service manager starts the process again.
+constexpr int exit_owner_died = 70;
 
 int serve(std::shared_ptr<const config::settings> cfg) {
   log::init(cfg->log.level, cfg->log.format);
@@ -151,34 +157,66 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     caf::actor_system sys{acfg};
 
     auto clock = real_clock();
-    auto metrics = sys.spawn(metrics_impl,
-                             static_cast<double>(clock->unix_ms()) / 1000.0);
-    auto db = sys.spawn<caf::detached>(
+    // Every top-level actor is spawned by a function the supervisor can
+    // call again (actors/supervisor.hpp; the table is in
+    // docs/reliability.md, "Supervision").
+    services svc;
+    svc.cfg = cfg;
+    svc.keys = keys;
+    svc.clock = clock;
+    svc.trust_anchors = passkey_flow::load_trust_anchors(*cfg);
+    svc.metrics = sys.spawn(metrics_impl,
+                            static_cast<double>(clock->unix_ms()) / 1000.0);
+    svc.db = sys.spawn<caf::detached>(
         db_impl,
         db_options{cfg->database.path, cfg->database.synchronous,
                    static_cast<int>(cfg->database.busy_timeout_ms)},
-        metrics);
-    auto auditor = sys.spawn(auditor_impl, cfg, db, metrics);
-    auto sessions
-        = sys.spawn(session_impl,
-                    session_options{cfg, keys, cfg->tokens.key_reload_interval,
-                                    auditor, clock},
-                    db, metrics);
+        svc.metrics);
+    svc.auditor = sys.spawn(auditor_impl, cfg, svc.db, svc.metrics);
+    auto spawn_sessions = [&sys, keys](services& s) {
+      s.sessions = sys.spawn(
+          session_impl,
+          session_options{s.cfg, keys, s.cfg->tokens.key_reload_interval,
+                          s.auditor, s.clock},
+          s.db, s.metrics);
+      return s.sessions.address();
+    };
     // Purges the short-lived rows of owners without a timer, at the period
-    // the session actor purges its own.
-    auto maintenance = sys.spawn(
-        maintenance_impl,
-        maintenance_options{cfg->tokens.key_reload_interval, clock}, db);
-    auto mailer = sys.spawn<caf::detached>(
-        mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
-    auto webhooks = sys.spawn<caf::detached>(
-        webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
-    auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
-    auto ip_filters = sys.spawn(ip_filter_impl, cfg, db);
-    services svc{cfg,      keys,    metrics,    db,
-                 sessions, mailer,  auditor,    webhooks,
-                 limiter,  ip_filters, clock,
-                 passkey_flow::load_trust_anchors(*cfg)};
+    // the session actor purges its own. Nobody holds its handle but main.
+    auto maintenance = std::make_shared<maintenance_actor>();
+    auto spawn_maintenance = [&sys, maintenance](services& s) {
+      *maintenance = sys.spawn(
+          maintenance_impl,
+          maintenance_options{s.cfg->tokens.key_reload_interval, s.clock},
+          s.db);
+      return maintenance->address();
+    };
+    auto spawn_mailer = [&sys, templates](services& s) {
+      s.mailer = sys.spawn<caf::detached>(
+          mailer_impl, mailer_options{s.cfg, s.keys, templates}, s.db,
+          s.metrics);
+      return s.mailer.address();
+    };
+    auto spawn_webhooks = [&sys](services& s) {
+      s.webhooks = sys.spawn<caf::detached>(
+          webhook_impl, webhook_options{s.cfg, s.keys}, s.db, s.metrics,
+          s.auditor);
+      return s.webhooks.address();
+    };
+    auto spawn_limiter = [&sys](services& s) {
+      s.limiter = sys.spawn(rate_limiter_impl, s.cfg, real_clock());
+      return s.limiter.address();
+    };
+    auto spawn_ip_filters = [&sys](services& s) {
+      s.ip_filters = sys.spawn(ip_filter_impl, s.cfg, s.db);
+      return s.ip_filters.address();
+    };
+    spawn_sessions(svc);
+    spawn_maintenance(svc);
+    spawn_mailer(svc);
+    spawn_webhooks(svc);
+    spawn_limiter(svc);
+    spawn_ip_filters(svc);
     caf_api_actor caf_api;
     if (cfg->caf.enabled) {
       caf_api_options o;
@@ -189,9 +227,64 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       }
       caf_api = sys.spawn(caf_api_impl, svc, o);
     }
-    std::vector<http_front_actor> fronts;
-    for (std::size_t i = 0; i < cfg->server.front_actors; ++i)
-      fronts.push_back(sys.spawn(http_front_impl, svc));
+    // The HTTP dispatcher reads the fronts through this pointer, which the
+    // supervisor swaps when it replaces one.
+    using front_list = std::vector<http_front_actor>;
+    auto fronts = std::make_shared<std::shared_ptr<const front_list>>(
+        std::make_shared<const front_list>(cfg->server.front_actors));
+    auto front_lock = std::make_shared<std::mutex>();
+    // Main reads the owners' current handles at shutdown from here.
+    auto current = std::make_shared<services>(svc);
+    auto fatal_exit = std::make_shared<std::atomic<bool>>(false);
+    auto server_ptr = std::make_shared<std::atomic<http::server*>>(nullptr);
+    {
+      supervisor_options so;
+      // The CAF API actor holds a snapshot no restart can update: with it
+      // running, the owners it calls are not restarted in place.
+      auto in_place = cfg->caf.enabled ? on_death::exit_process
+                                       : on_death::restart;
+      so.children = {
+          {"metrics", on_death::exit_process, {}, false,
+           svc.metrics.address()},
+          {"database", on_death::exit_process, {}, false,
+           svc.db.address()},
+          {"auditor", on_death::exit_process, {}, false,
+           svc.auditor.address()},
+          {"sessions", in_place, spawn_sessions, true,
+           svc.sessions.address()},
+          {"maintenance", on_death::restart, spawn_maintenance, false,
+           maintenance->address()},
+          {"mailer", in_place, spawn_mailer, true, svc.mailer.address()},
+          {"webhooks", in_place, spawn_webhooks, true,
+           svc.webhooks.address()},
+          {"rate_limiter", in_place, spawn_limiter, true,
+           svc.limiter.address()},
+          {"ip_filter", in_place, spawn_ip_filters, true,
+           svc.ip_filters.address()},
+      };
+      if (caf_api)
+        so.children.push_back({"caf_api", on_death::exit_process, {}, false,
+                               caf_api.address()});
+      so.front_count = cfg->server.front_actors;
+      so.spawn_front = [&sys, fronts, front_lock](const services& s,
+                                                  std::size_t i) {
+        auto f = sys.spawn(http_front_impl, s);
+        std::lock_guard<std::mutex> g{*front_lock};
+        auto next = std::make_shared<front_list>(**fronts);
+        (*next)[i] = f;
+        std::atomic_store(fronts.get(),
+                          std::shared_ptr<const front_list>(std::move(next)));
+        return f.address();
+      };
+      so.published = [current](const services& s) { *current = s; };
+      so.fatal = [fatal_exit, server_ptr](const std::string&,
+                                          const std::string&) {
+        fatal_exit->store(true);
+        if (auto* srv = server_ptr->load())
+          srv->request_stop();
+      };
+      svc.supervisor = sys.spawn(supervisor_impl, svc, std::move(so));
+    }
 
     http::server_options opts;
     opts.host = cfg->server.host;
@@ -213,9 +306,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     auto next = std::make_shared<std::atomic<std::size_t>>(0);
     http::server server(opts, [fronts, next](http::request&& req,
                                              http::responder_ptr out) {
-      auto i = next->fetch_add(1, std::memory_order_relaxed) % fronts.size();
-      caf::anon_send(fronts[i], std::move(req), std::move(out));
+      auto list = std::atomic_load(fronts.get());
+      auto i = next->fetch_add(1, std::memory_order_relaxed) % list->size();
+      caf::anon_send((*list)[i], std::move(req), std::move(out));
     });
+    server_ptr->store(&server);
+    if (fatal_exit->load()) // an owner died before the server existed
+      server.request_stop();
     try {
       if (caf_api) {
         // Only this actor is published: internal actors never leave the
@@ -246,7 +343,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
         g.inner_port = *inner;
         g.inner_cert = caf_inner->cert_file();
         g.inner_key = caf_inner->key_file();
-        g.on_refusal = [metrics](const char* reason) {
+        g.on_refusal = [metrics = svc.metrics](const char* reason) {
           caf::anon_send(
               metrics, metrics::inc("caf_connections_refused_total", {reason}));
         };
@@ -290,22 +387,33 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       gate->stop();
       gate.reset(); // its refusal callback holds the metrics actor
     }
-    for (auto& f : fronts)
+    // The supervisor goes first, so that the exits below are not crashes
+    // to repair; then the owners it may have replaced are read back.
+    server_ptr->store(nullptr);
+    caf::anon_send_exit(svc.supervisor, caf::exit_reason::user_shutdown);
+    {
+      caf::scoped_actor waiter{sys};
+      waiter->wait_for(svc.supervisor);
+    }
+    svc = *current;
+    current.reset();
+    for (auto& f : *std::atomic_load(fronts.get()))
       caf::anon_send_exit(f, caf::exit_reason::user_shutdown);
-    fronts.clear();
+    std::atomic_store(fronts.get(), std::shared_ptr<const front_list>());
     if (caf_api) {
       caf::anon_send_exit(caf_api, caf::exit_reason::user_shutdown);
       caf_api = nullptr;
     }
-    caf::anon_send_exit(sessions, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(maintenance, caf::exit_reason::user_shutdown);
-    maintenance = nullptr;
+    caf::anon_send_exit(svc.sessions, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(*maintenance, caf::exit_reason::user_shutdown);
+    *maintenance = nullptr;
     caf::anon_send_exit(svc.limiter, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc.ip_filters, caf::exit_reason::user_shutdown);
     // The auditor writes what it holds before it goes.
     {
       caf::scoped_actor waiter{sys};
-      waiter->request(auditor, std::chrono::seconds(5), atom::flush_atom_v)
+      waiter->request(svc.auditor, std::chrono::seconds(5),
+                      atom::flush_atom_v)
           .receive([](std::int32_t) {}, [](caf::error&) {});
     }
     // The mailer finishes the send it is in and records it, so that a
@@ -313,7 +421,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     {
       caf::scoped_actor waiter{sys};
       auto limit = to_ms(cfg->smtp.connect_timeout + cfg->smtp.timeout + 5);
-      waiter->request(mailer, limit, atom::flush_atom_v)
+      waiter->request(svc.mailer, limit, atom::flush_atom_v)
           .receive(
               [](std::int32_t released) {
                 log::info("main", "mailer-stopped", {{"requeued", released}});
@@ -323,18 +431,14 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                           {{"error", caf::to_string(e)}});
               });
     }
-    caf::anon_send_exit(auditor, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(mailer, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(webhooks, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(db, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(metrics, caf::exit_reason::user_shutdown);
-    sessions = nullptr;
-    mailer = nullptr;
-    auditor = nullptr;
-    webhooks = nullptr;
-    db = nullptr;
-    metrics = nullptr;
+    caf::anon_send_exit(svc.auditor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.mailer, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.webhooks, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.db, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(svc.metrics, caf::exit_reason::user_shutdown);
     svc = services{};
+    if (fatal_exit->load())
+      rc = exit_owner_died;
   }
   log::info("main", "stopped", {{"exit_code", rc}});
   log::shutdown();
