@@ -122,6 +122,19 @@ statement metadata_of(const std::string& user_id);
 /// The documents metadata_of() read; store_errc::not_found when no user.
 result<user_metadata_record> decode_metadata(const rowset& rs);
 
+// -- claims (custom access-token claims, issue 17) --
+// The session actor reads app_metadata with metadata_of() whenever it mints
+// an access token (sign-in, refresh, re-authentication), so a change made
+// here shows in the next token minted.
+
+/// Replaces the app_metadata of user `user_id` with `json_object_text` (a
+/// JSON object, checked by the caller) and stamps updated_at; fails the
+/// unit with "not_found" when there is no such user. Also for the admin
+/// route that sets app_metadata.
+statement set_app_metadata(const std::string& user_id,
+                           const std::string& json_object_text,
+                           std::int64_t now);
+
 // -- passkeys and TOTP --
 
 // -- sessions --
