@@ -184,6 +184,10 @@ const std::vector<message_spec>& message_specs() {
       {"totp_enabled", {"app_name", "time", "ip"}, {"device", "manage_url"}},
       {"sessions_revoked", {"app_name", "time", "count"}, {"ip", "device"}},
       {"account_deleted", {"app_name", "email", "time"}, {}},
+      // -- session policies (issue 17) --
+      {"session_evicted",
+       {"app_name", "time", "count", "limit"},
+       {"ip", "device"}},
   };
   return specs;
 }

@@ -34,6 +34,8 @@ struct message_spec {
 /// - `totp_enabled`: app_name, time, ip; opt. device, manage_url
 /// - `sessions_revoked`: app_name, time, count; opt. ip, device
 /// - `account_deleted`: app_name, email, time
+/// - `session_evicted`: app_name, time, count, limit; opt. ip, device (of
+///   the sign-in that went over auth.session_max_per_user)
 /// Every message also takes an optional `display_name` for the greeting.
 /// `time` is preformatted by the caller (e.g. "2025-03-01 14:05 UTC").
 const std::vector<message_spec>& message_specs();

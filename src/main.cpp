@@ -159,18 +159,20 @@ int serve(std::shared_ptr<const config::settings> cfg) {
                    static_cast<int>(cfg->database.busy_timeout_ms)},
         metrics);
     auto auditor = sys.spawn(auditor_impl, cfg, db, metrics);
+    // The mailer first: the session actor wakes it after queuing a notice
+    // (auth.session_max_per_user evictions).
+    auto mailer = sys.spawn<caf::detached>(
+        mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
     auto sessions
         = sys.spawn(session_impl,
                     session_options{cfg, keys, cfg->tokens.key_reload_interval,
-                                    auditor, clock},
+                                    auditor, clock, mailer},
                     db, metrics);
     // Purges the short-lived rows of owners without a timer, at the period
     // the session actor purges its own.
     auto maintenance = sys.spawn(
         maintenance_impl,
         maintenance_options{cfg->tokens.key_reload_interval, clock}, db);
-    auto mailer = sys.spawn<caf::detached>(
-        mailer_impl, mailer_options{cfg, keys, templates}, db, metrics);
     auto webhooks = sys.spawn<caf::detached>(
         webhook_impl, webhook_options{cfg, keys}, db, metrics, auditor);
     auto limiter = sys.spawn(rate_limiter_impl, cfg, real_clock());
