@@ -27,4 +27,9 @@ struct mail_request {
 db::statement mail_job_insert(const services& svc, const mail_request& m,
                               std::int64_t now);
 
+/// The same for an owner without the services bundle (the session actor
+/// queues its eviction notice with its own configuration and keys).
+db::statement mail_job_insert(const config::settings& cfg, const key_ring& keys,
+                              const mail_request& m, std::int64_t now);
+
 } // namespace authsvc

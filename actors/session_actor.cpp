@@ -47,6 +47,9 @@ void load_sessions(self_ptr self) {
             for (auto& row : store::decode_live(rs)) {
               live_session s;
               static_cast<store::session_row&>(s) = std::move(row);
+              // The stored last_seen_at is the last creation, refresh or
+              // re-authentication (token checks only touch memory).
+              s.refreshed_at = s.last_seen_at;
               self->state.index(std::move(s));
             }
             self->state.ready = true;
@@ -117,10 +120,13 @@ void tick(self_ptr self) {
   for (const auto& [id, s] : st.sessions)
     if (s.expires_at <= now || s.absolute_expires_at <= now)
       expired.push_back(id);
+    else if (st.idle(s, now))
+      st.found_idle.push_back(id);
   for (const auto& id : expired)
     st.forget(id);
   if (!expired.empty())
     set_active_gauge(self);
+  end_idle(self);
   db::unit purge;
   purge.statements = {
       store::purge_sessions(now),
@@ -197,27 +203,36 @@ void create_session(self_ptr self, const new_session& req, token_promise rp) {
   s.created_at = now;
   s.last_seen_at = now;
   s.auth_time = now;
+  s.refreshed_at = now;
   s.absolute_expires_at = now + cfg.tokens.refresh_absolute_ttl;
   s.expires_at = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
   auto refresh = auth::random_token(32);
   s.refresh_hash = auth::token_hash(refresh);
-  self->request(st.db, db_timeout, atom::write_atom_v,
-                store::open_session(s, now))
+  auto unit = store::open_session(s, now);
+  auto claims_at = append_claims_read(self, unit, s.user_id);
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(unit))
       .then(
-          [self, rp, s, refresh, user = req.user,
-           now](db::unit_result& r) mutable {
+          [self, rp, s, refresh, user = req.user, now,
+           claims_at](db::unit_result& r) mutable {
             if (!r.ok) {
               rp.deliver(fail("internal_error"));
               return;
             }
+            take_claims(self, s, r, claims_at);
             token_result out;
             out.tokens = make_response(self, s, refresh, user, now);
             // Audit before index() moves the session away.
             audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
                   {{"session_id", s.id}, {"amr", s.amr}});
+            auto id = s.id;
+            auto ip = s.ip;
+            auto ua = s.user_agent;
             self->state.index(std::move(s));
             caf::anon_send(self->state.metrics,
                            metrics::inc("sessions_created_total"));
+            // auth.session_max_per_user: the oldest others go before the
+            // new tokens are handed out.
+            enforce_session_limit(self, user.id, id, ip, ua);
             set_active_gauge(self);
             rp.deliver(std::move(out));
           },
@@ -237,6 +252,8 @@ session_impl(session_actor::stateful_pointer<session_state> self,
   self->state.opts = std::move(opts);
   self->state.db = std::move(db);
   self->state.metrics = std::move(metrics);
+  self->state.claims
+      = auth::parse_claim_mappings(self->state.cfg().auth.access_token_claims);
   self->send(self, atom::load_atom_v);
   return {
       [=](new_session& req) -> caf::result<token_result> {
@@ -249,6 +266,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         // bearer (invalid, expired, another user's) is ignored.
         if (!req.reauth_token.empty()) {
           auto v = st.verify(req.reauth_token, st.now());
+          end_idle(self);
           if (v.error.empty() && v.auth.user_id == req.user.id) {
             auto it = st.sessions.find(v.auth.session_id);
             if (it != st.sessions.end() && !it->second.rotating) {
@@ -283,7 +301,17 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         if (s.expires_at <= now || s.absolute_expires_at <= now) {
           st.forget(session_id);
           set_active_gauge(self);
-          return refused(session_errc::invalid_refresh_token);
+          // The promise holds the reply slot: answer through it (a plain
+          // return would leave it broken).
+          rp.deliver(refused(session_errc::invalid_refresh_token));
+          return rp;
+        }
+        if (st.idle(s, now)) {
+          // auth.session_idle_timeout: no refresh for that long ends it.
+          st.found_idle.push_back(session_id);
+          end_idle(self);
+          rp.deliver(refused(session_errc::invalid_refresh_token));
+          return rp;
         }
         s.waiters.push_back(rp);
         if (!s.rotating)
@@ -291,7 +319,9 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         return rp;
       },
       [=](atom::verify_atom, const std::string& token) -> auth_result {
-        return self->state.verify(token, self->state.now());
+        auto r = self->state.verify(token, self->state.now());
+        end_idle(self);
+        return r;
       },
       [=](atom::list_atom, const std::string& user_id) {
         std::vector<session_view> out;
@@ -299,8 +329,10 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         auto u = st.by_user.find(user_id);
         if (u == st.by_user.end())
           return out;
+        auto now = st.now();
         for (const auto& id : u->second)
-          out.push_back(view_of(st.sessions.at(id)));
+          if (!st.idle(st.sessions.at(id), now))
+            out.push_back(view_of(st.sessions.at(id)));
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
           return a.created_at > b.created_at;
         });
@@ -313,6 +345,11 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         if (it == st.sessions.end()
             || it->second.absolute_expires_at <= st.now())
           return out;
+        if (st.idle(it->second, st.now())) {
+          st.found_idle.push_back(session_id);
+          end_idle(self);
+          return out;
+        }
         out.push_back(view_of(it->second));
         return out;
       },

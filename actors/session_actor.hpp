@@ -16,11 +16,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/auditor_actor.hpp"
 #include "actors/db_actor.hpp"
+#include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/signing_keys.hpp"
+#include "auth/token_claims.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
@@ -67,6 +71,9 @@ struct session_options {
   auditor_actor auditor;
   /// Where the actor reads the time (a manual clock in tests).
   clock_ptr clock = real_clock();
+  /// Woken after the actor queued a notice (an eviction); may be null (the
+  /// mailer's own poll then finds the job).
+  mailer_actor mailer;
 };
 
 /// A live session: what is stored of it (id, user and cached profile, amr,
@@ -77,6 +84,16 @@ struct live_session : db::sessions_store::session_row {
   /// they all receive the same successor.
   std::vector<caf::typed_response_promise<token_result>> waiters;
   bool rotating = false;
+  /// When the session was created, refreshed or re-authenticated last: the
+  /// start of its idle time (auth.session_idle_timeout). Stored as the
+  /// row's last_seen_at, which only those three write.
+  std::int64_t refreshed_at = 0;
+  /// The custom claims (auth.access_token_claims) resolved when its tokens
+  /// were minted last; a replay within the grace window reuses them.
+  nlohmann::json custom_claims = nlohmann::json::object();
+  /// Order of opening (index()): breaks ties of created_at, which counts
+  /// whole seconds, when the oldest session is chosen.
+  std::uint64_t seq = 0;
 };
 
 struct session_state {
@@ -110,6 +127,12 @@ struct session_state {
     std::int64_t auth_time = 0;
   };
   std::unordered_map<std::string, verified_token> verified;
+  std::uint64_t next_seq = 0;
+  /// auth.access_token_claims, parsed once.
+  auth::claim_mappings claims;
+  /// Sessions a check found idle (auth.session_idle_timeout); the handler
+  /// that ran the check revokes them (see session_policies.cpp).
+  std::vector<std::string> found_idle;
 
   const config::settings& cfg() const { return *opts.cfg; }
   /// Wall time in seconds, from the injected clock.
@@ -118,6 +141,8 @@ struct session_state {
   void index(live_session&& s);
   void forget(const std::string& id);
   std::string mint_access_token(const live_session& s, std::int64_t now) const;
+  /// True when `s` went without a refresh for auth.session_idle_timeout.
+  bool idle(const live_session& s, std::int64_t now) const;
   /// Checks an access token (signature, claims, live session) at `now`;
   /// marks the session seen.
   auth_result verify(const std::string& token, std::int64_t now);

@@ -5,6 +5,7 @@
 
 #include "auth/crypto.hpp"
 #include "auth/jws.hpp"
+#include "auth/token_claims.hpp"
 
 namespace authsvc {
 
@@ -62,6 +63,7 @@ token_response make_response(self_ptr self, const live_session& s,
 
 void session_state::index(live_session&& s) {
   auto id = s.id;
+  s.seq = ++next_seq;
   by_refresh[s.refresh_hash] = id;
   by_user[s.user_id].insert(id);
   sessions[id] = std::move(s);
@@ -95,8 +97,14 @@ std::string session_state::mint_access_token(const live_session& s,
   p.ttl = cfg().tokens.access_ttl;
   p.amr = s.amr;
   p.auth_time = s.auth_time;
-  return auth::sign_jws({{"typ", "JWT"}}, auth::make_access_token_claims(p),
-                        signing()->key);
+  auto claims = auth::make_access_token_claims(p);
+  auth::merge_custom_claims(claims, s.custom_claims);
+  return auth::sign_jws({{"typ", "JWT"}}, claims, signing()->key);
+}
+
+bool session_state::idle(const live_session& s, std::int64_t now) const {
+  auto timeout = cfg().auth.session_idle_timeout;
+  return timeout > 0 && now - s.refreshed_at >= timeout;
 }
 
 auth_result session_state::verify(const std::string& token, std::int64_t now) {
@@ -141,6 +149,12 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
   auto it = sessions.find(v.session_id);
   if (it == sessions.end() || it->second.user_id != v.user_id
       || it->second.absolute_expires_at <= now) {
+    out.error = "unauthorized";
+    return out;
+  }
+  if (idle(it->second, now)) {
+    // Over at once; the handler that asked revokes it (end_idle).
+    found_idle.push_back(it->first);
     out.error = "unauthorized";
     return out;
   }

@@ -78,6 +78,37 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
 /// The revoke_atom handler.
 caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv);
 
+/// The in-memory half of a revocation: audits `audit_type` for each live
+/// session of `ids` (with `origin`'s reason and client), forgets it, and
+/// appends the revocation of every id to `u`; `extra` joins each event's
+/// metadata. @returns how many were live.
+std::int32_t forget_revoked(self_ptr self, const std::vector<std::string>& ids,
+                            const revocation& origin,
+                            const std::string& audit_type, db::unit& u,
+                            const nlohmann::json& extra = nlohmann::json::object());
+
+// -- policies (session_policies.cpp) ------------------------------------------
+
+/// Appends the read of `user_id`'s app_metadata to `u` when custom claims
+/// are configured. @returns its statement index, or npos when not.
+std::size_t append_claims_read(self_ptr self, db::unit& u,
+                               const std::string& user_id);
+
+/// Sets the custom claims of `s` from statement `i` of `r` (the read
+/// append_claims_read added; npos leaves them as they are).
+void take_claims(self_ptr self, live_session& s, const db::unit_result& r,
+                 std::size_t i);
+
+/// Revokes, as idle, the sessions a check put in found_idle.
+void end_idle(self_ptr self);
+
+/// After session `fresh_id` of `user_id` was opened: revokes the oldest
+/// other sessions beyond auth.session_max_per_user, with the notice (audit
+/// event and webhook session.evicted, a mail to the user).
+void enforce_session_limit(self_ptr self, const std::string& user_id,
+                           const std::string& fresh_id, const std::string& ip,
+                           const std::string& user_agent);
+
 } // namespace authsvc::session_detail
 
 namespace authsvc::session_detail {

@@ -43,6 +43,7 @@ void rotated(self_ptr self, live_session& s, const rotation_plan& p) {
   self->state.by_refresh[p.new_hash] = s.id;
   s.expires_at = p.expires;
   s.last_seen_at = p.now;
+  s.refreshed_at = p.now;
 }
 
 /// Ends the rotation of `s`: @returns its waiters, now no longer waiting.
@@ -104,11 +105,12 @@ void rotate(self_ptr self, const std::string& session_id,
   u.statements.push_back(
       store::touch_refreshed(s.id, plan.now, plan.expires, req.ip, ua));
   u.statements.push_back(db::users_store::read_for_refresh(s.user_id));
+  auto claims_at = append_claims_read(self, u, s.user_id);
   plan.unit = {};
   s.rotating = true;
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
-          [self, session_id, plan, req, ua](db::unit_result& r) {
+          [self, session_id, plan, req, ua, claims_at](db::unit_result& r) {
             auto it = self->state.sessions.find(session_id);
             if (it == self->state.sessions.end())
               return; // revoked meanwhile; its waiters were answered then
@@ -135,6 +137,8 @@ void rotate(self_ptr self, const std::string& session_id,
             s.user_agent = ua;
             auto user = db::users_store::decode_user(r.results[3]);
             s.user = user;
+            // A change of app_metadata shows in the refreshed token.
+            take_claims(self, s, r, claims_at);
             token_result out;
             out.tokens = make_response(self, s, plan.successor, user, plan.now);
             caf::anon_send(self->state.metrics,
@@ -163,11 +167,18 @@ void refresh_old(self_ptr self, const std::string& hash,
           [self, hash, req, rp](db::rowset& rs) mutable {
             auto row = store::decode_refresh(rs);
             const live_session* live = nullptr;
+            auto now = self->state.now();
             if (row)
               if (auto it = self->state.sessions.find(row->session_id);
-                  it != self->state.sessions.end())
-                live = &it->second;
-            auto now = self->state.now();
+                  it != self->state.sessions.end()) {
+                if (self->state.idle(it->second, now)) {
+                  // Idle: over, whatever token it is presented with.
+                  self->state.found_idle.push_back(it->first);
+                  end_idle(self);
+                } else {
+                  live = &it->second;
+                }
+              }
             auto verdict
                 = judge_old_token(row ? &*row : nullptr, live, now,
                                   self->state.cfg().tokens.refresh_grace);
@@ -229,11 +240,13 @@ void reauthenticate(self_ptr self, const std::string& session_id,
   auto u = plan.unit;
   u.statements.push_back(store::reauthenticated(s.id, req.amr, plan.now,
                                                 plan.expires, req.ip, ua));
+  auto claims_at = append_claims_read(self, u, s.user_id);
   plan.unit = {};
   s.rotating = true;
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
-          [self, rp, session_id, plan, req, ua](db::unit_result& r) mutable {
+          [self, rp, session_id, plan, req, ua,
+           claims_at](db::unit_result& r) mutable {
             auto it = self->state.sessions.find(session_id);
             if (it == self->state.sessions.end() || !r.ok) {
               // Revoked meanwhile: the sign-in itself succeeded, so it
@@ -251,6 +264,7 @@ void reauthenticate(self_ptr self, const std::string& session_id,
             s.ip = req.ip;
             s.user_agent = ua;
             s.user = req.user;
+            take_claims(self, s, r, claims_at);
             token_result out;
             out.tokens
                 = make_response(self, s, plan.successor, req.user, plan.now);

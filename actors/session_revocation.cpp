@@ -10,19 +10,21 @@ namespace authsvc::session_detail {
 
 namespace store = db::sessions_store;
 
-void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
-                const revocation& origin,
-                const std::function<void(std::int32_t)>& done) {
+std::int32_t forget_revoked(self_ptr self, const std::vector<std::string>& ids,
+                            const revocation& origin,
+                            const std::string& audit_type, db::unit& u,
+                            const nlohmann::json& extra) {
   const auto& reason = origin.reason;
   auto now = self->state.now();
-  db::unit u;
   std::int32_t live = 0;
   for (const auto& id : ids) {
     if (auto it = self->state.sessions.find(id);
         it != self->state.sessions.end()) {
-      audit(self, "session.revoked", it->second.user_id, origin.ip,
-            origin.user_agent, true, {{"session_id", id}, {"reason", reason}},
-            origin.request_id, origin.actor);
+      nlohmann::json meta = {{"session_id", id}, {"reason", reason}};
+      if (extra.is_object())
+        meta.update(extra);
+      audit(self, audit_type, it->second.user_id, origin.ip, origin.user_agent,
+            true, meta, origin.request_id, origin.actor);
       self->state.forget(id);
       ++live;
     }
@@ -33,6 +35,14 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
                    metrics::inc("sessions_revoked_total", {}, live));
     set_active_gauge(self);
   }
+  return live;
+}
+
+void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
+                const revocation& origin,
+                const std::function<void(std::int32_t)>& done) {
+  db::unit u;
+  auto live = forget_revoked(self, ids, origin, "session.revoked", u);
   if (u.statements.empty())
     return done(live);
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))

@@ -14,6 +14,7 @@
 #include "auth/cidr.hpp"
 #include "auth/ip_address.hpp"
 #include "auth/rate_limiter.hpp"
+#include "auth/token_claims.hpp"
 #include "auth/url.hpp"
 
 extern char** environ;
@@ -43,6 +44,29 @@ std::string join_list(const std::vector<std::string>& xs) {
       out += ',';
     out += x;
   }
+  return out;
+}
+
+/// "name=value,name=value" (the environment form of a TOML table) as
+/// trimmed pairs; `what` describes one item for the error message.
+std::vector<std::pair<std::string, std::string>>
+split_pairs(const std::string& key, const std::string& text, const char* what) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& item : split_list(text)) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos)
+      throw config_error(key, std::string("expected ") + what + ", got '"
+                                  + item + "'");
+    out.emplace_back(std::string(auth::trim_space(item.substr(0, eq))),
+                     std::string(auth::trim_space(item.substr(eq + 1))));
+  }
+  return out;
+}
+
+std::string join_pairs(const std::map<std::string, std::string>& m) {
+  std::string out;
+  for (const auto& [k, v] : m)
+    out += (out.empty() ? "" : ",") + k + "=" + v;
   return out;
 }
 
@@ -240,6 +264,18 @@ const std::vector<entry>& table() {
       INT(auth, lockout_threshold, lockout_threshold, 1, 1000),
       INT(auth, lockout_duration, lockout_duration, 1, 30 * day),
       INT(auth, reauth_max_age, reauth_max_age, 0, 30 * day),
+      // -- custom claims and session policies (issue 17) --
+      entry{"auth", "access_token_claims", kind::map, false,
+            [](settings& s, const std::string& key, const std::string& v) {
+              // "claim=app_metadata.path,..." (the TOML form is a table).
+              s.auth.access_token_claims.clear();
+              for (auto& [name, path] :
+                   split_pairs(key, v, "claim=app_metadata.path"))
+                s.auth.access_token_claims[name] = path;
+            },
+            [](const settings& s) { return join_pairs(s.auth.access_token_claims); }},
+      INT(auth, session_idle_timeout, session_idle_timeout, 0, 365 * day),
+      INT(auth, session_max_per_user, session_max_per_user, 0, 10000),
       STR(tokens, issuer, issuer, false),
       STR(tokens, audience, audience, false),
       INT(tokens, access_ttl, access_ttl, 30, day),
@@ -274,13 +310,8 @@ const std::vector<entry>& table() {
       entry{"rate_limit", "policies", kind::map, false,
             [](settings& s, const std::string& key, const std::string& v) {
               // "class=N/P,class=N/P" (the TOML form is a table).
-              for (const auto& item : split_list(v)) {
-                auto eq = item.find('=');
-                if (eq == std::string::npos)
-                  throw config_error(key, "expected class=N/SECONDS, got '"
-                                              + item + "'");
-                auto cls = std::string(auth::trim_space(item.substr(0, eq)));
-                auto rate = std::string(auth::trim_space(item.substr(eq + 1)));
+              for (const auto& [cls, rate] :
+                   split_pairs(key, v, "class=N/SECONDS")) {
                 parse_rate(key + "." + cls, rate);
                 if (!auth::parse_limit_class(cls))
                   throw config_error(key + "." + cls,
@@ -288,12 +319,7 @@ const std::vector<entry>& table() {
                 s.rate_limit.policies[cls] = rate;
               }
             },
-            [](const settings& s) {
-              std::string out;
-              for (const auto& [k, v] : s.rate_limit.policies)
-                out += (out.empty() ? "" : ",") + k + "=" + v;
-              return out;
-            }},
+            [](const settings& s) { return join_pairs(s.rate_limit.policies); }},
       CHOICE(log, level, level, "trace", "debug", "info", "warn", "error",
              "critical", "off"),
       CHOICE(log, format, format, "json", "text"),
@@ -343,6 +369,15 @@ const std::vector<entry>& table() {
 std::string quote(const std::string& s) {
   return nlohmann::json(s).dump(-1, ' ', false,
                                 nlohmann::json::error_handler_t::replace);
+}
+
+/// A TOML key: bare when it can be, quoted otherwise (a claim name may be
+/// a URI).
+std::string toml_key(const std::string& k) {
+  bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return bare ? k : quote(k);
 }
 
 std::string full_name(const entry& e) {
@@ -422,16 +457,17 @@ void load_toml(settings& s, const std::string& path) {
     for (const auto& [k, node] : *tbl) {
       std::string key(k.str());
       std::string name = section + "." + key;
-      // A table value is only allowed for the rate-limit policy map.
-      if (section == "rate_limit" && key == "policies") {
+      // A table value is only allowed for the map keys (the rate-limit
+      // policies, the custom claims).
+      if (auto me = find_entry(section, key); me && me->type == kind::map) {
         auto pt = node.as_table();
         if (!pt)
-          throw config_error(name, "expected a table of class = \"N/SECONDS\"");
+          throw config_error(name, "expected a table of name = \"value\"");
         std::string joined;
-        for (const auto& [cls, rate] : *pt)
-          joined += (joined.empty() ? "" : ",") + std::string(cls.str()) + "="
-                    + toml_to_text(name, rate);
-        apply(s, *find_entry(section, key), joined, "file");
+        for (const auto& [item, v] : *pt)
+          joined += (joined.empty() ? "" : ",") + std::string(item.str()) + "="
+                    + toml_to_text(name, v);
+        apply(s, *me, joined, "file");
         continue;
       }
       // `<secret>_file` names a file that holds the secret.
@@ -620,6 +656,10 @@ void derive_and_validate(settings& s) {
         "admin.fault_injection is on: POST /v1/admin/faults lets an admin key "
         "kill actors and make handlers throw (test drills only; never in "
         "production)");
+  // -- custom claims (issue 17) --
+  for (const auto& [claim, path] : s.auth.access_token_claims)
+    if (auto problem = auth::check_claim_mapping(claim, path))
+      throw config_error("auth.access_token_claims." + claim, *problem);
   if (s.auth.secret_key.empty()) {
     s.warnings.push_back(
         "auth.secret_key is not set (PA_AUTH_SECRET_KEY): a key is generated "
@@ -731,8 +771,8 @@ std::string to_redacted_toml(const settings& s) {
     } else if (e.type == kind::map) {
       out << "{";
       bool first = true;
-      for (const auto& [k, v] : s.rate_limit.policies) {
-        out << (first ? " " : ", ") << k << " = \"" << v << "\"";
+      for (const auto& [k, v] : split_pairs(full_name(e), value, "k=v")) {
+        out << (first ? " " : ", ") << toml_key(k) << " = " << quote(v);
         first = false;
       }
       out << " }";

@@ -113,6 +113,17 @@ struct auth_config {
   /// Factor changes (passkeys, TOTP, recovery codes, deleting the account)
   /// need a sign-in at most this many seconds old (the token's auth_time).
   std::int64_t reauth_max_age = 300;
+  // -- custom claims and session policies (issue 17) --
+  /// Custom access-token claims: claim name -> app_metadata path
+  /// ("app_metadata.org.id"); reserved names are refused at start
+  /// (auth/token_claims.hpp).
+  std::map<std::string, std::string> access_token_claims;
+  /// Seconds without a refresh after which a session ends (its refresh is
+  /// refused and its access tokens stop verifying); 0 = off.
+  std::int64_t session_idle_timeout = 0;
+  /// Live sessions a user may hold; a new one beyond it revokes the oldest
+  /// (with an audit event, a webhook and a mail). 0 = no limit.
+  std::int64_t session_max_per_user = 0;
 };
 
 struct tokens_config {

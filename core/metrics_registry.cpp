@@ -227,6 +227,10 @@ void declare_service_metrics(registry& r) {
             {});
   r.declare("sessions_created_total", ft::counter, "Sessions created.", {});
   r.declare("sessions_revoked_total", ft::counter, "Sessions revoked.", {});
+  r.declare("sessions_evicted_total", ft::counter,
+            "Sessions revoked because their user exceeded "
+            "auth.session_max_per_user (also in sessions_revoked_total).",
+            {});
   r.declare("active_sessions", ft::gauge, "Live sessions held in memory.", {});
   r.declare("signing_key_created_timestamp_seconds", ft::gauge,
             "When the active token signing key was made (unix seconds).", {});

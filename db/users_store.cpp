@@ -43,6 +43,18 @@ result<user_metadata_record> decode_metadata(const rowset& rs) {
   return m;
 }
 
+// -- claims --
+
+statement set_app_metadata(const std::string& user_id,
+                           const std::string& json_object_text,
+                           std::int64_t now) {
+  return stmt_one(
+      "UPDATE users SET app_metadata = ?, updated_at = ? WHERE id = ?",
+      {value::text(json_object_text), value::integer(now),
+       value::text(user_id)},
+      "not_found");
+}
+
 namespace {
 
 const char* column_name(metadata_column c) {

@@ -144,6 +144,9 @@ statement restore_email(const value& user_id, const value& from,
 /// read_active_or for an id bound to an earlier statement's column (an
 /// empty `fail_code`: a plain read that may find nothing).
 statement read_active_ref(const value& user_id, const std::string& fail_code);
+
+// -- metadata (account lifecycle, writes) --
+
 /// Which of the two documents a statement changes.
 enum class metadata_column : std::uint8_t { user, app };
 
@@ -182,6 +185,18 @@ statement email_free_for(const std::string& user_id, const std::string& email,
 /// Sets the (normalised) address of user `user_id`.
 statement set_email(const std::string& user_id, const std::string& email,
                     std::int64_t now);
+// -- claims (custom access-token claims, issue 17) --
+// The session actor reads app_metadata with metadata_of() whenever it mints
+// an access token (sign-in, refresh, re-authentication), so a change made
+// here shows in the next token minted.
+
+/// Replaces the app_metadata of user `user_id` with `json_object_text` (a
+/// JSON object, checked by the caller) and stamps updated_at; fails the
+/// unit with "not_found" when there is no such user. Also for the admin
+/// route that sets app_metadata.
+statement set_app_metadata(const std::string& user_id,
+                           const std::string& json_object_text,
+                           std::int64_t now);
 
 // -- passkeys and TOTP --
 

@@ -192,6 +192,10 @@ const std::vector<message_spec>& message_specs() {
        {"app_name", "new_email", "cancel_link", "time", "ip"},
        {"device"}},
       {"email_in_use", {"app_name", "time", "ip"}, {"device"}},
+      // -- session policies (issue 17) --
+      {"session_evicted",
+       {"app_name", "time", "count", "limit"},
+       {"ip", "device"}},
   };
   return specs;
 }

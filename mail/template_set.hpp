@@ -40,6 +40,8 @@ struct message_spec {
 ///   opt. device (to the old address)
 /// - `email_in_use`: app_name, time, ip; opt. device (to the owner of an
 ///   address another account asked for)
+/// - `session_evicted`: app_name, time, count, limit; opt. ip, device (of
+///   the sign-in that went over auth.session_max_per_user)
 /// Every message also takes an optional `display_name` for the greeting.
 /// `time` is preformatted by the caller (e.g. "2025-03-01 14:05 UTC").
 const std::vector<message_spec>& message_specs();

@@ -177,7 +177,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       s.sessions = sys.spawn(
           session_impl,
           session_options{s.cfg, keys, s.cfg->tokens.key_reload_interval,
-                          s.auditor, s.clock},
+                          s.auditor, s.clock, s.mailer},
           s.db, s.metrics);
       return s.sessions.address();
     };
@@ -211,9 +211,13 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       s.ip_filters = sys.spawn(ip_filter_impl, s.cfg, s.db);
       return s.ip_filters.address();
     };
+    // The mailer first: the session actor wakes it after queuing a notice
+    // (auth.session_max_per_user evictions). A restarted mailer polls its
+    // job table, so a session actor holding the old handle loses only the
+    // wake-up, never a mail.
+    spawn_mailer(svc);
     spawn_sessions(svc);
     spawn_maintenance(svc);
-    spawn_mailer(svc);
     spawn_webhooks(svc);
     spawn_limiter(svc);
     spawn_ip_filters(svc);

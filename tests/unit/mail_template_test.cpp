@@ -39,7 +39,7 @@ TEST_CASE("every message exists in every language and renders",
           "[mail][templates]") {
   auto set = template_set::load_embedded();
   REQUIRE(set.ok());
-  REQUIRE(message_specs().size() == 8);
+  REQUIRE(message_specs().size() == 9);
   REQUIRE(supported_locales().size() == 6);
   for (const auto& spec : message_specs()) {
     std::set<std::string> subjects;
