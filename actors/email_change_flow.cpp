@@ -70,8 +70,8 @@ db::unit plan_request(const services& svc, const requester& who,
   c.id = id;
   c.user_id = in.user.id;
   c.session_id = in.session_id;
-  c.old_email = facts.current_email.empty() ? in.user.email
-                                            : facts.current_email;
+  c.old_email
+      = facts.current_email.empty() ? in.user.email : facts.current_email;
   c.new_email = in.new_email;
   c.link_hash = auth::token_hash(link_token);
   // A taken address gets a row that waits like any other, but its code is
@@ -93,9 +93,8 @@ db::unit plan_request(const services& svc, const requester& who,
   u.statements.push_back(store::supersede_pending(in.user.id));
   u.statements.push_back(store::insert_change(c));
   if (mails) {
-    auto user_locale = mail::choose_locale("", in.user.locale,
-                                           in.accept_language,
-                                           cfg.mail.default_locale);
+    auto user_locale = mail::choose_locale(
+        "", in.user.locale, in.accept_language, cfg.mail.default_locale);
     auto device = auth::display_user_agent(who.user_agent);
     nlohmann::json common = {{"ip", who.ip}, {"device", device}};
     if (!in.user.display_name.empty())
@@ -105,8 +104,8 @@ db::unit plan_request(const services& svc, const requester& who,
     auto notice = common;
     notice["new_email"] = in.new_email;
     notice["time"] = utc_time(now);
-    notice["cancel_link"]
-        = cfg.server.public_url + "/v1/email-change/cancel?token=" + cancel_token;
+    notice["cancel_link"] = cfg.server.public_url
+                            + "/v1/email-change/cancel?token=" + cancel_token;
     u.statements.push_back(mail_job_insert(
         svc, {c.old_email, "email_change_notice", user_locale, notice}, now));
     if (kind == request_kind::change) {
@@ -127,9 +126,8 @@ db::unit plan_request(const services& svc, const requester& who,
       // requester's name is not theirs).
       auto owner_locale = mail::choose_locale("", facts.owner_locale, "",
                                               cfg.mail.default_locale);
-      nlohmann::json in_use = {{"time", utc_time(now)},
-                               {"ip", who.ip},
-                               {"device", device}};
+      nlohmann::json in_use
+          = {{"time", utc_time(now)}, {"ip", who.ip}, {"device", device}};
       u.statements.push_back(mail_job_insert(
           svc, {in.new_email, "email_in_use", owner_locale, in_use}, now));
     }

@@ -131,8 +131,8 @@ sessions_to_revoke(const std::vector<session_view>& live,
 /// Runs a confirm unit and finishes it.
 template <class Self, class Done, class Fail>
 void run_confirm(Self self, const services& svc, const requester& who,
-                 db::unit u, email_errc fallback, const char* method,
-                 Done done, Fail fail) {
+                 db::unit u, email_errc fallback, const char* method, Done done,
+                 Fail fail) {
   self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [svc, who, fallback, method, done](db::unit_result& r) mutable {
@@ -180,11 +180,11 @@ void revoke_each(Self self, const services& svc, const requester& who,
 /// POST /v1/me/email: two round trips to the DB actor whatever the outcome.
 template <class Self, class Done, class Fail>
 void request_email_change(Self self, const services& svc, const requester& who,
-                          const email_change_input& in, Done done,
-                          Fail fail) {
+                          const email_change_input& in, Done done, Fail fail) {
   namespace d = email_change_detail;
   auto now = svc.clock->unix_seconds();
-  self->request(svc.db, db_timeout, atom::query_atom_v, d::request_facts(in, now))
+  self->request(svc.db, db_timeout, atom::query_atom_v,
+                d::request_facts(in, now))
       .then(
           [self, svc, who, in, now, done, fail](db::rowset& rs) mutable {
             email_change_outcome out;
@@ -220,17 +220,17 @@ void request_email_change(Self self, const services& svc, const requester& who,
 /// The new address's link (POST /v1/email-change/confirm). Errors:
 /// invalid_link; conflict when another account took the address meanwhile.
 template <class Self, class Done, class Fail>
-void confirm_email_change_by_link(Self self, const services& svc,
-                                  requester who, const std::string& token,
-                                  Done done, Fail fail) {
+void confirm_email_change_by_link(Self self, const services& svc, requester who,
+                                  const std::string& token, Done done,
+                                  Fail fail) {
   namespace d = email_change_detail;
   auto now = svc.clock->unix_seconds();
-  d::run_confirm(self, svc, who,
-                 d::confirm_unit(db::email_change_store::confirm_by_link(
-                                     auth::token_hash(token), now,
-                                     "invalid_link"),
-                                 now),
-                 email_errc::invalid_link, "link", done, fail);
+  d::run_confirm(
+      self, svc, who,
+      d::confirm_unit(db::email_change_store::confirm_by_link(
+                          auth::token_hash(token), now, "invalid_link"),
+                      now),
+      email_errc::invalid_link, "link", done, fail);
 }
 
 /// The new address's code, typed by the signed-in user (POST
@@ -238,9 +238,9 @@ void confirm_email_change_by_link(Self self, const services& svc,
 /// allowed wrong code ends the request. Errors: flow_expired (no pending
 /// request, or out of attempts), invalid_code, conflict.
 template <class Self, class Done, class Fail>
-void confirm_email_change_by_code(Self self, const services& svc,
-                                  requester who, const std::string& code,
-                                  Done done, Fail fail) {
+void confirm_email_change_by_code(Self self, const services& svc, requester who,
+                                  const std::string& code, Done done,
+                                  Fail fail) {
   namespace d = email_change_detail;
   namespace store = db::email_change_store;
   auto now = svc.clock->unix_seconds();
@@ -249,7 +249,8 @@ void confirm_email_change_by_code(Self self, const services& svc,
                 db::unit{{store::count_code_attempt(who.user_id, now, max,
                                                     "flow_expired")}})
       .then(
-          [self, svc, who, code, now, max, done, fail](db::unit_result& r) mutable {
+          [self, svc, who, code, now, max, done,
+           fail](db::unit_result& r) mutable {
             if (!r.ok) {
               result<email_changed> out{
                   d::unit_error(who, r, email_errc::flow_expired)};
@@ -268,11 +269,11 @@ void confirm_email_change_by_code(Self self, const services& svc,
                         fail);
               return;
             }
-            d::run_confirm(self, svc, who,
-                           d::confirm_unit(store::confirm_by_id(a.id, now,
-                                                                "flow_expired"),
-                                           now),
-                           email_errc::flow_expired, "code", done, fail);
+            d::run_confirm(
+                self, svc, who,
+                d::confirm_unit(store::confirm_by_id(a.id, now, "flow_expired"),
+                                now),
+                email_errc::flow_expired, "code", done, fail);
           },
           fail);
 }

@@ -85,7 +85,8 @@ caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv);
 std::int32_t forget_revoked(self_ptr self, const std::vector<std::string>& ids,
                             const revocation& origin,
                             const std::string& audit_type, db::unit& u,
-                            const nlohmann::json& extra = nlohmann::json::object());
+                            const nlohmann::json& extra
+                            = nlohmann::json::object());
 
 // -- policies (session_policies.cpp) ------------------------------------------
 

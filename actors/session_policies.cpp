@@ -22,7 +22,8 @@ namespace authsvc::session_detail {
 
 namespace store = db::sessions_store;
 
-// -- custom claims --------------------------------------------------------------
+// -- custom claims
+// --------------------------------------------------------------
 
 std::size_t append_claims_read(self_ptr self, db::unit& u,
                                const std::string& user_id) {
@@ -37,12 +38,13 @@ void take_claims(self_ptr self, live_session& s, const db::unit_result& r,
   if (i == std::string::npos || i >= r.results.size())
     return;
   auto m = db::users_store::decode_metadata(r.results[i]);
-  s.custom_claims = m ? auth::resolve_claims(self->state.claims,
-                                             m->app_metadata)
-                      : nlohmann::json::object();
+  s.custom_claims
+      = m ? auth::resolve_claims(self->state.claims, m->app_metadata)
+          : nlohmann::json::object();
 }
 
-// -- idle timeout ---------------------------------------------------------------
+// -- idle timeout
+// ---------------------------------------------------------------
 
 void end_idle(self_ptr self) {
   auto& st = self->state;
@@ -59,7 +61,8 @@ void end_idle(self_ptr self) {
              [](std::int32_t) {});
 }
 
-// -- sessions per user ----------------------------------------------------------
+// -- sessions per user
+// ----------------------------------------------------------
 
 namespace {
 
@@ -129,8 +132,7 @@ void enforce_session_limit(self_ptr self, const std::string& user_id,
   auto n = forget_revoked(
       self, evicted,
       revocation{{}, {}, {}, "session_max_per_user", ip, user_agent, {}, {}},
-      "session.evicted", w,
-      {{"limit", limit}, {"new_session_id", fresh_id}});
+      "session.evicted", w, {{"limit", limit}, {"new_session_id", fresh_id}});
   w.statements.push_back(eviction_mail(self, user, n, limit, ip, user_agent));
   log::info("sessions", "sessions-evicted",
             {{"user_id", user_id}, {"count", n}, {"limit", limit}});

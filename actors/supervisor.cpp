@@ -100,8 +100,9 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     return;
   if (on_front_down(self, dm))
     return;
-  auto i = std::find_if(st.children.begin(), st.children.end(),
-                        [&](const auto& c) { return c.spec.addr == dm.source; });
+  auto i
+      = std::find_if(st.children.begin(), st.children.end(),
+                     [&](const auto& c) { return c.spec.addr == dm.source; });
   if (i == st.children.end())
     return; // an actor replaced by a restart already
   auto& c = *i;

@@ -51,8 +51,7 @@ struct supervisor_options {
   std::function<caf::actor_addr(const services&, std::size_t)> spawn_front;
   /// Called once when a child with on_death::exit_process dies (or one
   /// restarts too often): main stops serving and exits non-zero.
-  std::function<void(const std::string& name, const std::string& reason)>
-      fatal;
+  std::function<void(const std::string& name, const std::string& reason)> fatal;
   /// Called after every restart with the new snapshot (main reads the
   /// current handles at shutdown from it).
   std::function<void(const services&)> published;

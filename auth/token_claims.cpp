@@ -103,9 +103,8 @@ parse_claim_mappings(const std::map<std::string, std::string>& table) {
   for (const auto& [name, path] : table) {
     if (check_claim_mapping(name, path))
       continue;
-    out.push_back(
-        {name, *members_of(std::string_view(path).substr(
-                   claim_source_prefix.size()))});
+    out.push_back({name, *members_of(std::string_view(path).substr(
+                             claim_source_prefix.size()))});
   }
   return out;
 }

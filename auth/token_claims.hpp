@@ -46,7 +46,8 @@ std::optional<std::string> check_claim_mapping(std::string_view name,
 
 /// The mappings of `table` (claim name -> path) that check_claim_mapping
 /// accepts, in name order.
-claim_mappings parse_claim_mappings(const std::map<std::string, std::string>& table);
+claim_mappings
+parse_claim_mappings(const std::map<std::string, std::string>& table);
 
 /// The custom claims for a user whose app_metadata is `app_metadata` (JSON
 /// object text): each mapping whose path resolves, with its JSON value as it

@@ -55,8 +55,8 @@ split_pairs(const std::string& key, const std::string& text, const char* what) {
   for (const auto& item : split_list(text)) {
     auto eq = item.find('=');
     if (eq == std::string::npos)
-      throw config_error(key, std::string("expected ") + what + ", got '"
-                                  + item + "'");
+      throw config_error(key, std::string("expected ") + what + ", got '" + item
+                                  + "'");
     out.emplace_back(std::string(auth::trim_space(item.substr(0, eq))),
                      std::string(auth::trim_space(item.substr(eq + 1))));
   }
@@ -273,7 +273,9 @@ const std::vector<entry>& table() {
                    split_pairs(key, v, "claim=app_metadata.path"))
                 s.auth.access_token_claims[name] = path;
             },
-            [](const settings& s) { return join_pairs(s.auth.access_token_claims); }},
+            [](const settings& s) {
+              return join_pairs(s.auth.access_token_claims);
+            }},
       INT(auth, session_idle_timeout, session_idle_timeout, 0, 365 * day),
       INT(auth, session_max_per_user, session_max_per_user, 0, 10000),
       STR(tokens, issuer, issuer, false),
@@ -307,19 +309,19 @@ const std::vector<entry>& table() {
       SECS(rate_limit, timeout, timeout, 0, 60),
       CHOICE(rate_limit, on_timeout, on_timeout, "open", "closed",
              "closed_for_sign_in"),
-      entry{"rate_limit", "policies", kind::map, false,
-            [](settings& s, const std::string& key, const std::string& v) {
-              // "class=N/P,class=N/P" (the TOML form is a table).
-              for (const auto& [cls, rate] :
-                   split_pairs(key, v, "class=N/SECONDS")) {
-                parse_rate(key + "." + cls, rate);
-                if (!auth::parse_limit_class(cls))
-                  throw config_error(key + "." + cls,
-                                     "unknown rate limit class");
-                s.rate_limit.policies[cls] = rate;
-              }
-            },
-            [](const settings& s) { return join_pairs(s.rate_limit.policies); }},
+      entry{
+          "rate_limit", "policies", kind::map, false,
+          [](settings& s, const std::string& key, const std::string& v) {
+            // "class=N/P,class=N/P" (the TOML form is a table).
+            for (const auto& [cls, rate] :
+                 split_pairs(key, v, "class=N/SECONDS")) {
+              parse_rate(key + "." + cls, rate);
+              if (!auth::parse_limit_class(cls))
+                throw config_error(key + "." + cls, "unknown rate limit class");
+              s.rate_limit.policies[cls] = rate;
+            }
+          },
+          [](const settings& s) { return join_pairs(s.rate_limit.policies); }},
       CHOICE(log, level, level, "trace", "debug", "info", "warn", "error",
              "critical", "off"),
       CHOICE(log, format, format, "json", "text"),

@@ -25,9 +25,8 @@ statement read_request_facts(const std::string& user_id,
       "current_email,"
       " (SELECT id FROM users WHERE email = ?2) AS owner_id,"
       " (SELECT locale FROM users WHERE email = ?2) AS owner_locale,"
-      " "
-          + sent_since_sql("?3", "?4") + " + "
-          + flows_store::sent_since_sql("?3", "?4")
+      " " + sent_since_sql("?3", "?4")
+          + " + " + flows_store::sent_since_sql("?3", "?4")
           + " AS sent_last_hour, MAX(" + last_sent_sql("?3") + ", "
           + flows_store::last_sent_sql("?3") + ") AS last_sent",
       {value::text(user_id), value::text(new_email), value::text(budget_key),
@@ -135,8 +134,7 @@ statement count_code_attempt(const std::string& user_id, std::int64_t now,
       "UPDATE email_changes SET code_attempts = code_attempts + 1 "
       "WHERE user_id = ?1 AND status = 'pending' AND expires_at > ?2 "
       "AND code_attempts < ?3 RETURNING id, code_hash, code_attempts",
-      {value::text(user_id), value::integer(now),
-       value::integer(max_attempts)},
+      {value::text(user_id), value::integer(now), value::integer(max_attempts)},
       fail_code);
 }
 
