@@ -152,10 +152,9 @@ void me_email_change(const context_ptr& ctx) {
             return ctx->reply_internal(out.internal_cause);
           // Operators only; the caller gets the same 202 for every outcome.
           ctx->log_fields["email_change"] = out.kind;
-          auto res = http::json_response(
-              202, {{"status", "pending"}, {"expires_in", out.expires_in}});
-          res.set_header("Cache-Control", "no-store");
-          ctx->reply(std::move(res));
+          reply_no_store(
+              ctx, 202,
+              {{"status", "pending"}, {"expires_in", out.expires_in}});
         });
       },
       failure(ctx));
@@ -166,11 +165,7 @@ void me_email_confirm_code(const context_ptr& ctx) {
   if (!body)
     return;
   field_errors errors;
-  auto code = errors.string(*body, "code", true, 16);
-  if (code
-      && (code->size() != 6
-          || code->find_first_not_of("0123456789") != std::string::npos))
-    errors.add("code", "must be 6 digits");
+  auto code = errors.six_digit_code(*body, "code");
   if (errors.reply_if_any(ctx))
     return;
   confirm_email_change_by_code(

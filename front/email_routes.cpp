@@ -250,13 +250,11 @@ void email_start(const context_ptr& ctx) {
           // Visible to operators only; the caller gets the same 202.
           if (!out.suppressed.empty())
             ctx->log_fields["suppressed"] = out.suppressed;
-          auto res
-              = http::json_response(202, {{"flow_id", out.flow_id},
-                                          {"flow_secret", out.flow_secret},
-                                          {"match_number", out.match_number},
-                                          {"expires_in", out.expires_in}});
-          res.set_header("Cache-Control", "no-store");
-          ctx->reply(std::move(res));
+          reply_no_store(ctx, 202,
+                         {{"flow_id", out.flow_id},
+                          {"flow_secret", out.flow_secret},
+                          {"match_number", out.match_number},
+                          {"expires_in", out.expires_in}});
         },
         [ctx](caf::error& e) { ctx->reply_failure(e); });
   });
@@ -365,11 +363,7 @@ void email_verify_code(const context_ptr& ctx) {
     return;
   http_routes::field_errors errors;
   auto flow_id = errors.string(*body, "flow_id", true, 64);
-  auto code = errors.string(*body, "code", true, 16);
-  if (code
-      && (code->size() != 6
-          || code->find_first_not_of("0123456789") != std::string::npos))
-    errors.add("code", "must be 6 digits");
+  auto code = errors.six_digit_code(*body, "code");
   if (errors.reply_if_any(ctx))
     return;
   verify_email_code(
@@ -401,9 +395,7 @@ void email_exchange(const context_ptr& ctx) {
             return reply_flow_error(ctx, r.err());
           if (!r->pending)
             return reply_tokens(ctx, r->tokens);
-          auto res = http::json_response(202, {{"status", "pending"}});
-          res.set_header("Cache-Control", "no-store");
-          ctx->reply(std::move(res));
+          reply_no_store(ctx, 202, {{"status", "pending"}});
         });
       },
       failure(ctx));
@@ -425,10 +417,7 @@ void code_exchange(const context_ptr& ctx) {
             return reply_flow_error(ctx, r.err());
           if (!r->internal_cause.empty())
             return ctx->reply_internal(r->internal_cause);
-          auto res
-              = http::json_response(200, nlohmann::json::parse(r->payload));
-          res.set_header("Cache-Control", "no-store");
-          ctx->reply(std::move(res));
+          reply_no_store(ctx, 200, nlohmann::json::parse(r->payload));
         });
       },
       failure(ctx));

@@ -64,6 +64,26 @@ std::optional<std::string> field_errors::string(const nlohmann::json& body,
   return s;
 }
 
+std::optional<std::string>
+field_errors::six_digit_code(const nlohmann::json& body,
+                             const std::string& name) {
+  auto code = string(body, name, true, 16);
+  if (code
+      && (code->size() != 6
+          || code->find_first_not_of("0123456789") != std::string::npos)) {
+    details_[name] = "must be 6 digits";
+    return std::nullopt;
+  }
+  return code;
+}
+
+void reply_no_store(const context_ptr& ctx, std::uint16_t status,
+                    const nlohmann::json& body) {
+  auto res = http::json_response(status, body);
+  res.set_header("Cache-Control", "no-store");
+  ctx->reply(std::move(res));
+}
+
 bool field_errors::reply_if_any(const context_ptr& ctx) {
   if (details_.empty())
     return false;

@@ -28,6 +28,10 @@ public:
   std::optional<std::string> string(const nlohmann::json& body,
                                     const std::string& name, bool required,
                                     std::size_t max);
+  /// A required one-time code of exactly six ASCII digits (email codes,
+  /// email-change codes, TOTP); anything else is "must be 6 digits".
+  std::optional<std::string> six_digit_code(const nlohmann::json& body,
+                                            const std::string& name);
   void add(const std::string& field, const std::string& problem) {
     details_[field] = problem;
   }
@@ -38,6 +42,11 @@ public:
 private:
   nlohmann::json details_ = nlohmann::json::object();
 };
+
+/// Replies `status` with `body` and `Cache-Control: no-store`: for answers
+/// that carry a secret or a per-request state (pending flows, codes).
+void reply_no_store(const context_ptr& ctx, std::uint16_t status,
+                    const nlohmann::json& body);
 
 /// A revocation stamped with the request's ip, user agent, id and actor.
 revocation make_revocation(const context_ptr& ctx, std::string session_id,

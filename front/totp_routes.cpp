@@ -64,9 +64,7 @@ std::optional<std::string> code_field(const context_ptr& ctx) {
   if (!body)
     return std::nullopt;
   field_errors errors;
-  auto code = errors.string(*body, "code", true, 16);
-  if (code && !tf::six_digits(*code))
-    errors.add("code", "must be 6 digits");
+  auto code = errors.six_digit_code(*body, "code");
   if (errors.reply_if_any(ctx))
     return std::nullopt;
   return code;
@@ -74,9 +72,7 @@ std::optional<std::string> code_field(const context_ptr& ctx) {
 
 void reply_codes(const context_ptr& ctx,
                  const std::vector<std::string>& codes) {
-  auto res = http::json_response(200, {{"recovery_codes", codes}});
-  res.set_header("Cache-Control", "no-store");
-  ctx->reply(std::move(res));
+  reply_no_store(ctx, 200, {{"recovery_codes", codes}});
 }
 
 /// Email + secret sign-in bodies: the normalised address and the secret
