@@ -199,7 +199,6 @@ struct entry {
   }
 
 constexpr std::int64_t day = 86400;
-constexpr std::int64_t big = std::int64_t{1} << 40;
 
 const std::vector<entry>& table() {
   static const std::vector<entry> t = {
