@@ -102,22 +102,29 @@ def test_a_throwing_handler_is_a_500_with_the_request_id_and_counted(start_serve
 
 
 def test_an_exception_in_a_continuation_keeps_every_front_serving(start_server):
-    # CAF's default for an exception that leaves a response handler is to
-    # terminate the actor: one front fewer, and every later request routed
-    # to it lost. Two fronts, one throw each (round robin): all keep serving.
+    # An exception that leaves a response handler ends the actor in CAF
+    # 0.17.6 whatever its exception handler returns: without supervision one
+    # front fewer, and every later request routed to it lost. Two fronts,
+    # one throw each (round robin): each thrower answers 500 with its request
+    # id, the supervisor puts a new front in each slot, and then every
+    # request is served. (A request that reaches a front between its death
+    # and its replacement, a window of microseconds, answers 503: CI saw it
+    # when the probes below did not wait for the replacement;
+    # docs/reliability.md, "Handler exceptions".)
     s = start_server(env=env())
     for i in range(2):
         r = fault(s, {"fault": "throw_async"}, rid=f"async-{i}")
         assert r.status == 500, r
         err = r.json()["error"]
         assert err["code"] == "internal_error" and err["request_id"] == f"async-{i}"
+    healthy_after_restart(s, "http_fronts", n=2)
     for _ in range(8):
         assert s.client.get("/liveness").status == 200
     assert metric(s, "http_handler_exceptions_total",
                   'route="/v1/admin/faults"') == 2
-    assert len(s.events("handler-exception")) == 2
-    # CAF 0.17.6 still ends the front after its exception handler ran; the
-    # supervisor puts a new one in its slot (the requests above prove it).
+    # The log reaches the test through the process's output, a little later.
+    wait_until(lambda: len(s.events("handler-exception")) == 2,
+               what="two handler-exception log lines")
 
 
 # -- restarts ---------------------------------------------------------------------
@@ -184,4 +191,5 @@ def test_an_owner_that_cannot_be_replaced_exits_the_process_non_zero(start_serve
     assert ev["action"] == "exit" and ev["level"] == "error"
     assert s.proc.wait(timeout=30) == 70
     assert time.monotonic() - t0 < 30
-    assert s.events("stopped")[-1]["exit_code"] == 70
+    # The last log line may reach the test's reader after the exit.
+    assert s.wait_event("stopped")["exit_code"] == 70
