@@ -135,9 +135,6 @@ void browser_logout(const context_ptr& ctx) {
       scope = *sc;
   }
   if (scope != "local" && scope != "global") {
-    if (form)
-      return browser::reply_csrf_refusal(ctx, auth::csrf_verdict::bad_token,
-                                         true);
     field_errors errors;
     errors.add("scope", "must be local or global");
     errors.reply_if_any(ctx);
