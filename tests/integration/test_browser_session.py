@@ -8,8 +8,6 @@ and the /login page's return_to and prompt handling.
 
 The service keeps its default public_url (http://localhost:3000), so a page
 of our own origin sends `Origin: http://localhost:3000`."""
-import email
-import email.policy
 import json
 import re
 import sqlite3
@@ -18,7 +16,8 @@ import time
 import jwt
 
 from conftest import wait_until
-from pa_flows import bearer, mail_link_and_code, outbox_files, sign_in, start
+from pa_flows import (bearer, mail_link_and_code, new_sign_in_mail, outbox_files,
+                      sign_in, start)
 
 ORIGIN = "http://localhost:3000"
 EVIL = "https://evil.example"
@@ -31,24 +30,8 @@ def db(server):
     return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
 
 
-def sign_in_mail(server, addr, seen, timeout=10):
-    """The next sign-in mail to `addr` (notices, e.g. "sessions revoked",
-    may come in between): (link, token, code)."""
-    seen = set(seen)
-    deadline = time.monotonic() + timeout
-    while True:
-        for f in outbox_files(server):
-            if f.name in seen:
-                continue
-            seen.add(f.name)
-            m = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
-            if addr.lower() not in str(m["To"]).lower():
-                continue
-            text = m.get_body(preferencelist=("plain",)).get_content()
-            if "/v1/auth/email/link?token=" in text:
-                return mail_link_and_code(m)
-        assert time.monotonic() < deadline, f"no sign-in mail to {addr}"
-        time.sleep(0.02)
+def sign_in_mail(server, addr, seen):
+    return mail_link_and_code(new_sign_in_mail(server, addr, seen))
 
 
 def mail_code(server, addr, seen):
