@@ -514,3 +514,23 @@ def test_passkey_totp_and_recovery_sign_ins_take_the_cookie(server):
     # The session list holds them all, with the API session of the set-up.
     listed = c.get("/v1/me/sessions", headers=bearer(tokens)).json()["sessions"]
     assert len(listed) == 5
+
+
+def test_malformed_logout_bodies_get_the_documented_errors_and_change_nothing(server):
+    body, value, _ = browser_sign_in(server, "bad-body@example.com")
+    h = with_cookie(value, **OURS, **{"X-CSRF-Token": body["csrf_token"]})
+    c = server.client
+    r = c.post("/v1/browser/logout", body="{not json", headers={**h, "Content-Type": "application/json"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json", r
+    r = c.post("/v1/browser/logout", body="scope=local", headers={**h, "Content-Type": "text/plain"})
+    assert r.status == 415 and r.json()["error"]["code"] == "unsupported_media_type", r
+    r = c.post("/v1/browser/logout", json={"scope": 7}, headers=h)
+    assert r.status == 422 and "scope" in r.json()["error"]["details"], r
+    r = c.post("/v1/browser/logout", json=["local"], headers=h)
+    assert r.status in (400, 422), r
+    assert alive(server, value)
+    # A CSRF token of the wrong length or with odd characters is just wrong.
+    for token in ["a" * 500, "é" * 43, "\t"]:
+        r = browser_token(server, value, token)
+        assert_csrf_refused(r, "csrf_token")
+    assert alive(server, value)
