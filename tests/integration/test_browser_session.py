@@ -69,6 +69,14 @@ def with_cookie(value, **extra):
     return {"Cookie": f"{COOKIE}={value}", **extra}
 
 
+def revoked_reason(server, session_id):
+    """Waits for the revocation's row (memory acts first, the row follows)."""
+    def read():
+        return db(server).execute("SELECT revoked_reason FROM sessions WHERE id = ?",
+                                  (session_id,)).fetchone()[0]
+    return wait_until(read, what=f"session {session_id} revoked in the database")
+
+
 def session_state(server, cookie):
     r = server.client.get("/v1/browser/session", headers=with_cookie(cookie))
     assert r.status == 200, r
@@ -382,10 +390,8 @@ def test_a_new_cookie_sign_in_replaces_the_old_browser_session(server):
                                         headers=with_cookie(old_value))
     assert new["session"]["id"] != old["session"]["id"]
     assert alive(server, new_value)
-    wait_until(lambda: not alive(server, old_value), what="old session replaced")
-    reason = db(server).execute("SELECT revoked_reason FROM sessions WHERE id = ?",
-                                (old["session"]["id"],)).fetchone()[0]
-    assert reason == "replaced_by_sign_in"
+    assert not alive(server, old_value)
+    assert revoked_reason(server, old["session"]["id"]) == "replaced_by_sign_in"
 
 
 def test_a_browser_session_survives_a_restart(start_server, tmp_path):
@@ -414,9 +420,7 @@ def test_the_idle_timeout_ends_an_unused_browser_session_and_use_keeps_it(start_
     time.sleep(2.5)
     assert not alive(s, value)
     assert browser_token(s, value, body["csrf_token"]).status == 401
-    reason = db(s).execute("SELECT revoked_reason FROM sessions WHERE id = ?",
-                           (body["session"]["id"],)).fetchone()[0]
-    assert reason == "idle_timeout"
+    assert revoked_reason(s, body["session"]["id"]) == "idle_timeout"
 
 
 def test_browser_sessions_count_against_the_per_user_cap(start_server):
@@ -427,9 +431,7 @@ def test_browser_sessions_count_against_the_per_user_cap(start_server):
     api = sign_in(s, addr, ua="API C")
     assert not alive(s, first_value)
     assert alive(s, second_value)
-    reason = db(s).execute("SELECT revoked_reason FROM sessions WHERE id = ?",
-                           (first["session"]["id"],)).fetchone()[0]
-    assert reason == "session_max_per_user"
+    assert revoked_reason(s, first["session"]["id"]) == "session_max_per_user"
     listed = s.client.get("/v1/me/sessions", headers=bearer(api)).json()["sessions"]
     assert {x["id"] for x in listed} == {second["session"]["id"], api["session_id"]}
 
