@@ -358,6 +358,9 @@ def test_locked_database_answers_503_in_time_and_recovers(start_server):
 # Documented bound (docs/reliability.md): the service's RSS under the
 # overload drill stays below this.
 OVERLOAD_RSS_BOUND_MB = 256
+# Documented bound: p99 of /liveness and of the token check (GET /v1/session)
+# under the overload drill, in Release.
+PROBE_P99_BOUND_MS = 500
 
 
 def test_overload_sheds_with_retry_after_and_keeps_probes_fast(start_server,
@@ -431,8 +434,13 @@ def test_overload_sheds_with_retry_after_and_keeps_probes_fast(start_server,
         ).fetchone()[0]
     assert flows >= st.get("202", 0) + base["statuses"].get("202", 0), report
     check_database(s.workdir / "auth.db")
-    # NOT MET YET on the shared 2-core CI box (docs/reliability.md): the
-    # probes' p99 stays above these bounds while wrk and the shedding share
-    # both cores. Reported as an expected failure until fixed, never hidden.
-    if report["liveness_p99_ms"] >= 500 or report["session_p99_ms"] >= 1000:
-        pytest.xfail(f"probe latency bound not met: {report}")
+    # The latency bound (docs/reliability.md, "Overload"): shed requests are
+    # answered on the I/O thread and never reach an actor, so the probes
+    # queue behind at most server.max_in_flight admitted requests. Measured
+    # on the shared 2-core box (load average 10): p99 107-214 ms; with the
+    # shedding removed the token check's p99 was 508 ms (and 3.2 s in an
+    # earlier run). Under the sanitizers the service is several times
+    # slower: four times the bound.
+    bound_ms = PROBE_P99_BOUND_MS * (4 if SANITIZED else 1)
+    assert report["liveness_p99_ms"] < bound_ms, report
+    assert report["session_p99_ms"] < bound_ms, report
