@@ -112,8 +112,9 @@ void publish_sends(self_ptr self) {
   caf::anon_send(st.metrics,
                  metrics::set("email_sends_in_flight",
                               static_cast<double>(st.status.sending)));
-  caf::anon_send(st.metrics, metrics::set("email_sends_stuck",
-                                          static_cast<double>(st.status.stuck)));
+  caf::anon_send(
+      st.metrics,
+      metrics::set("email_sends_stuck", static_cast<double>(st.status.stuck)));
 }
 
 /// Takes `job` off its scan; the scan is complete once none is left. Counted
@@ -124,7 +125,8 @@ void job_done(self_ptr self, mail_pending& job) {
     return;
   job.scan_counted = true;
   if (--job.scan->outstanding == 0 && job.scan->claimed)
-    caf::anon_send(self->state.metrics, metrics::inc("email_queue_polls_total"));
+    caf::anon_send(self->state.metrics,
+                   metrics::inc("email_queue_polls_total"));
 }
 
 /// Renders one claimed job into a complete message and queues it for a

@@ -104,17 +104,17 @@ struct mailer_state {
   db_actor db;
   metrics_actor metrics;
   mailer_status status;
-  std::vector<mail_worker_actor> idle; ///< workers free for a send
-  std::size_t live_workers = 0;        ///< idle, busy and stuck ones
+  std::vector<mail_worker_actor> idle;        ///< workers free for a send
+  std::size_t live_workers = 0;               ///< idle, busy and stuck ones
   std::map<std::uint64_t, mail_send> sending; ///< by send id
   std::uint64_t next_send = 0;
   std::deque<std::shared_ptr<mail_pending>> pending; ///< claimed, not sent
-  bool claiming = false;   ///< a claim is on its way to the database
-  bool batch_full = false; ///< the last claim hit the batch size
-  bool wake_again = false; ///< a wake arrived while no claim could start
-  bool stopping = false;   ///< flush received: no new claims
-  int records_in_flight = 0;        ///< outcome writes not yet committed
-  std::int32_t released = 0;        ///< jobs handed back by the flush
+  bool claiming = false;     ///< a claim is on its way to the database
+  bool batch_full = false;   ///< the last claim hit the batch size
+  bool wake_again = false;   ///< a wake arrived while no claim could start
+  bool stopping = false;     ///< flush received: no new claims
+  int records_in_flight = 0; ///< outcome writes not yet committed
+  std::int32_t released = 0; ///< jobs handed back by the flush
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
 };
 

@@ -25,11 +25,10 @@ void check_database(const context_ptr& ctx, F done) {
             ctx->self
                 ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
                           db::health_store::ping())
-                .then(
-                    [done, st](db::rowset&) mutable { done(true, "ok", st); },
-                    [done, st](caf::error& e) mutable {
-                      done(false, caf::to_string(e), st);
-                    });
+                .then([done, st](db::rowset&) mutable { done(true, "ok", st); },
+                      [done, st](caf::error& e) mutable {
+                        done(false, caf::to_string(e), st);
+                      });
           },
           [done](caf::error& e) mutable {
             done(false, caf::to_string(e), db::status{});
@@ -95,9 +94,9 @@ void health(const context_ptr& ctx) {
       ctx->log_fields["database"] = detail;
     // A database that refuses writes (disk full, I/O error, locked by
     // another process) still answers reads: "refusing_writes", degraded.
-    const char* db_check = !db_ok                          ? "failing"
+    const char* db_check = !db_ok                         ? "failing"
                            : !dbs.refusing_writes.empty() ? "refusing_writes"
-                                                           : "ok";
+                                                          : "ok";
     db_ok = db_ok && dbs.refusing_writes.empty();
     auto db_body = database_writes(dbs);
     ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
@@ -119,25 +118,25 @@ void health(const context_ptr& ctx) {
                                   : "ok";
                         bool mail_ok = std::string_view(mail_check) == "ok";
                         bool ok = db_ok && sessions_ok && mail_ok;
-                        nlohmann::json body = {
-                            {"version", authsvc::version},
-                            {"uptime_seconds", uptime_seconds()},
-                            {"checks",
-                             {{"database", db_check},
-                              {"sessions", sessions_ok ? "ok" : "loading"},
-                              {"mailer", mail_check}}},
-                            {"database", db_body},
-                            {"mailer",
-                             {{"transport", m.transport},
-                              {"last_success", m.last_success},
-                              {"last_failure", m.last_failure},
-                              {"queue_depth", m.queue_depth},
-                              {"oldest_due_age_seconds", m.oldest_due_age},
-                              {"workers", m.workers},
-                              {"sending", m.sending},
-                              {"stuck_sends", m.stuck},
-                              {"consecutive_failures",
-                               m.consecutive_failures}}}};
+                        nlohmann::json body
+                            = {{"version", authsvc::version},
+                               {"uptime_seconds", uptime_seconds()},
+                               {"checks",
+                                {{"database", db_check},
+                                 {"sessions", sessions_ok ? "ok" : "loading"},
+                                 {"mailer", mail_check}}},
+                               {"database", db_body},
+                               {"mailer",
+                                {{"transport", m.transport},
+                                 {"last_success", m.last_success},
+                                 {"last_failure", m.last_failure},
+                                 {"queue_depth", m.queue_depth},
+                                 {"oldest_due_age_seconds", m.oldest_due_age},
+                                 {"workers", m.workers},
+                                 {"sending", m.sending},
+                                 {"stuck_sends", m.stuck},
+                                 {"consecutive_failures",
+                                  m.consecutive_failures}}}};
                         check_supervision(
                             ctx, [ctx, ok, body = std::move(body)](
                                      const supervision_report& r) mutable {

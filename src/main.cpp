@@ -305,10 +305,9 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     opts.shed_exempt_paths = {"/liveness", "/readiness", "/health", "/metrics"};
     // Shed requests are answered on the I/O thread, never by an actor
     // (front/overload_shedder.hpp says why).
-    opts.shed_reply = [shedder = std::make_shared<overload_shedder>(
-                           cfg, svc.metrics, clock)](const http::request& r) {
-      return (*shedder)(r);
-    };
+    opts.shed_reply =
+        [shedder = std::make_shared<overload_shedder>(cfg, svc.metrics, clock)](
+            const http::request& r) { return (*shedder)(r); };
     opts.header_timeout = to_ms(cfg->server.header_timeout);
     opts.body_timeout = to_ms(cfg->server.body_timeout);
     opts.io_threads = cfg->server.io_threads;
