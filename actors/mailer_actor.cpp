@@ -291,7 +291,7 @@ void send_ended(self_ptr self, std::uint64_t id, const mail::send_result& r) {
 }
 
 /// Hands `job` to an idle worker, with a deadline.
-void dispatch(self_ptr self, std::shared_ptr<mail_pending> job) {
+void dispatch(self_ptr self, const std::shared_ptr<mail_pending>& job) {
   auto& st = self->state;
   auto worker = std::move(st.idle.back());
   st.idle.pop_back();
