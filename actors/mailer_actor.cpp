@@ -375,7 +375,7 @@ void pump(self_ptr self) {
   while (!st.pending.empty() && !st.idle.empty()) {
     auto job = std::move(st.pending.front());
     st.pending.pop_front();
-    dispatch(self, std::move(job));
+    dispatch(self, job);
   }
   publish_sends(self);
   if (st.stopping)
