@@ -53,6 +53,7 @@ void refuse_writes(self_ptr self, const char* reason, const db::db_error& e) {
     // someone else must not hold up reads queued behind each try.
     if (st.exec)
       st.exec->set_busy_timeout(st.opts.probe_busy_timeout_ms);
+    st.refusing_since = st.opts.clock->unix_seconds();
   }
   st.refusing = reason;
   st.refuse_until_ns
@@ -68,6 +69,7 @@ void writes_recovered(self_ptr self) {
             {{"reason", st.refusing}, {"refused", st.refused}});
   st.refusing.clear();
   st.refused = 0;
+  st.refusing_since = 0;
   if (st.exec)
     st.exec->set_busy_timeout(st.opts.busy_timeout_ms);
 }
@@ -234,7 +236,15 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
           return internal(e.what());
         }
       },
-      [=](atom::status_atom) -> db::status { return self->state.status; },
+      [=](atom::status_atom) -> db::status {
+        // With the refusal episode (if any), for /health and /readiness.
+        auto& st = self->state;
+        auto out = st.status;
+        out.refusing_writes = st.refusing;
+        out.refusing_since = st.refusing.empty() ? 0 : st.refusing_since;
+        out.writes_refused = static_cast<std::int64_t>(st.refused);
+        return out;
+      },
       [=](atom::commit_atom) { commit_group(self); },
       [=](atom::migrate_atom) {
         if (!self->state.status.migrated)

@@ -64,6 +64,8 @@ struct db_state {
   std::int64_t refuse_until_ns = 0;
   /// Writes refused since the database stopped taking them.
   std::uint64_t refused = 0;
+  /// When this refusal episode began (unix seconds; /health).
+  std::int64_t refusing_since = 0;
 };
 
 /// Spawn with caf::detached.

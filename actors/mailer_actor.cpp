@@ -43,10 +43,17 @@ bool erased_when_finished(const std::string& template_name) {
   return template_name == "account_deleted";
 }
 
-/// Answers a pending flush once nothing is being sent or recorded.
+/// Sends in flight that are still within their deadline.
+std::size_t active_sends(const mailer_state& st) {
+  return st.sending.size() - static_cast<std::size_t>(st.status.stuck);
+}
+
+/// Answers a pending flush once nothing is being claimed, sent (within its
+/// deadline) or recorded.
 void maybe_finish_flush(self_ptr self) {
   auto& st = self->state;
-  if (!st.stopping || st.busy || st.records_in_flight > 0)
+  if (!st.stopping || st.claiming || active_sends(st) > 0
+      || st.records_in_flight > 0)
     return;
   for (auto& rp : st.flush_waiters)
     rp.deliver(st.released);
@@ -97,9 +104,35 @@ void fail_permanently(self_ptr self, const std::string& id,
               {"attempts", attempts}});
 }
 
-/// Renders one claimed job into a complete message and queues it for the
+/// The gauges of the sends in flight and of those past their deadline.
+void publish_sends(self_ptr self) {
+  auto& st = self->state;
+  st.status.sending = static_cast<std::int32_t>(st.sending.size());
+  st.status.workers = static_cast<std::int32_t>(st.live_workers);
+  caf::anon_send(st.metrics,
+                 metrics::set("email_sends_in_flight",
+                              static_cast<double>(st.status.sending)));
+  caf::anon_send(
+      st.metrics,
+      metrics::set("email_sends_stuck", static_cast<double>(st.status.stuck)));
+}
+
+/// Takes `job` off its scan; the scan is complete once none is left. Counted
+/// so that operators (and tests) can see the queue is looked at, e.g. that
+/// a job is not picked up again in the scans after it was sent.
+void job_done(self_ptr self, mail_pending& job) {
+  if (job.scan_counted || !job.scan)
+    return;
+  job.scan_counted = true;
+  if (--job.scan->outstanding == 0 && job.scan->claimed)
+    caf::anon_send(self->state.metrics,
+                   metrics::inc("email_queue_polls_total"));
+}
+
+/// Renders one claimed job into a complete message and queues it for a
 /// worker; a job that can never be sent fails here.
-void prepare(self_ptr self, const store::claimed_job& claimed) {
+void prepare(self_ptr self, const store::claimed_job& claimed,
+             const std::shared_ptr<mail_scan>& scan) {
   auto& st = self->state;
   const auto& cfg = *st.opts.cfg;
   mail_pending job;
@@ -140,7 +173,9 @@ void prepare(self_ptr self, const store::claimed_job& claimed) {
   job.message_id = m.message_id;
   job.to = m.to.address;
   job.message = std::move(*message);
-  st.pending.push_back(std::move(job));
+  job.scan = scan;
+  ++scan->outstanding;
+  st.pending.push_back(std::make_shared<mail_pending>(std::move(job)));
 }
 
 /// Records what one attempt of `job` came to.
@@ -157,6 +192,7 @@ void outcome(self_ptr self, const mail_pending& job,
       record(self, store::mark_sent(id, unix_now(self)));
     caf::anon_send(st.metrics, metrics::inc("emails_sent_total"));
     st.status.last_success = unix_now(self);
+    st.status.consecutive_failures = 0;
     // The location is a file path or the relay URL; never the contents.
     log::info("mailer", "mail-sent",
               {{"job_id", id},
@@ -166,6 +202,7 @@ void outcome(self_ptr self, const mail_pending& job,
     return;
   }
   auto err = res.error.empty() ? std::string("send failed") : res.error;
+  ++st.status.consecutive_failures;
   if (res.status == mail::send_status::permanent_failure)
     return fail_permanently(self, id, job.template_name, attempts, "permanent",
                             err);
@@ -194,79 +231,174 @@ void outcome(self_ptr self, const mail_pending& job,
              {"next_attempt_at", next_unix}});
 }
 
-/// Hands the next prepared job to the worker; when the batch is done, looks
-/// at the queue again if there may be more.
-void send_next(self_ptr self) {
+/// How long a send may take before it counts as stuck: mail.send_deadline,
+/// or derived from the transport's own timeouts, which should always end it
+/// first (the watchdog is for when they do not, as curl's did for the
+/// answer to DATA; see mail/smtp_transport.cpp).
+std::chrono::milliseconds send_deadline(const config::settings& cfg) {
+  double s = cfg.mail.send_deadline;
+  if (s <= 0)
+    s = cfg.mail.transport == "smtp"
+            ? cfg.smtp.connect_timeout + cfg.smtp.timeout + 5
+            : 60;
+  return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
+
+void spawn_worker(self_ptr self) {
   auto& st = self->state;
-  if (st.stopping && !st.pending.empty()) {
-    // Claimed but never handed to the relay: back to the queue as if this
-    // attempt had not happened, so the next start sends them at once.
-    db::unit u;
-    for (const auto& job : st.pending)
-      u.statements.push_back(store::release(job.id));
-    st.released += static_cast<std::int32_t>(st.pending.size());
-    st.pending.clear();
-    record(self, std::move(u));
-  }
-  if (st.pending.empty()) {
-    st.busy = false;
-    if (st.stopping)
-      return maybe_finish_flush(self);
-    // One scan is complete: its claim and every send it led to. Counted so
-    // that operators (and tests) can see the queue is looked at, e.g. that
-    // a job is not picked up again in the scans after it was sent.
-    caf::anon_send(st.metrics, metrics::inc("email_queue_polls_total"));
-    if (st.batch_full || st.wake_again)
-      self->send(self, atom::wake_atom_v);
+  // Linked: the workers go down with the mailer (after the send they may be
+  // in), and a worker that dies takes the mailer with it (the supervisor
+  // restarts the mailer; the leases bring the claimed jobs back).
+  st.idle.push_back(
+      self->spawn<caf::detached + caf::linked>(mail_worker_impl, st.opts.cfg));
+  ++st.live_workers;
+}
+
+void scan(self_ptr self);
+void pump(self_ptr self);
+
+/// A worker answered send `id` (`r`): records the outcome and gives the
+/// worker back, or lets it go when it was replaced while stuck.
+void send_ended(self_ptr self, std::uint64_t id, const mail::send_result& r) {
+  auto& st = self->state;
+  auto it = st.sending.find(id);
+  if (it == st.sending.end())
     return;
+  auto send = std::move(it->second);
+  st.sending.erase(it);
+  caf::anon_send(st.metrics,
+                 metrics::observe("email_send_duration_seconds",
+                                  static_cast<double>(st.opts.clock->steady_ns()
+                                                      - send.started_ns)
+                                      / 1e9));
+  outcome(self, *send.job, r);
+  job_done(self, *send.job);
+  if (send.past_deadline) {
+    --st.status.stuck;
+    log::info("mailer", "mail-send-unstuck",
+              {{"job_id", send.job->id}, {"outcome", r.error}});
   }
-  auto job = std::make_shared<mail_pending>(std::move(st.pending.front()));
-  st.pending.pop_front();
-  auto clk = st.opts.clock;
-  auto start = clk->steady_ns();
-  auto took = [clk, start] {
-    return static_cast<double>(clk->steady_ns() - start) / 1e9;
-  };
-  // No timeout: the transport bounds every send (smtp.timeout), and an
-  // answer we stopped waiting for could be a delivery we never record.
-  self->request(st.worker, caf::infinite, atom::deliver_atom_v,
+  auto wanted = static_cast<std::size_t>(st.opts.cfg->mail.workers);
+  if (send.past_deadline && st.live_workers > wanted) {
+    // A replacement took this worker's place while it was stuck.
+    caf::anon_send(send.worker, atom::flush_atom_v);
+    --st.live_workers;
+  } else {
+    st.idle.push_back(std::move(send.worker));
+  }
+  publish_sends(self);
+  pump(self);
+}
+
+/// Hands `job` to an idle worker, with a deadline.
+void dispatch(self_ptr self, const std::shared_ptr<mail_pending>& job) {
+  auto& st = self->state;
+  auto worker = std::move(st.idle.back());
+  st.idle.pop_back();
+  auto id = ++st.next_send;
+  mail_send send;
+  send.job = job;
+  send.worker = worker;
+  send.started_ns = st.opts.clock->steady_ns();
+  st.sending.emplace(id, std::move(send));
+  // No request timeout: an answer we stopped waiting for could be a
+  // delivery we never record. The deadline below only flags the send.
+  self->request(worker, caf::infinite, atom::deliver_atom_v,
                 st.opts.cfg->mail.from, job->to, job->message_id, job->message)
       .then(
-          [self, job, took](std::int32_t status, std::int32_t code,
-                            std::string& err, std::string& location) {
-            caf::anon_send(
-                self->state.metrics,
-                metrics::observe("email_send_duration_seconds", took()));
+          [self, id](std::int32_t status, std::int32_t code, std::string& err,
+                     std::string& location) {
             mail::send_result r;
             r.status = static_cast<mail::send_status>(status);
             r.smtp_code = code;
             r.error = std::move(err);
             r.location = std::move(location);
-            outcome(self, *job, r);
-            send_next(self);
+            send_ended(self, id, r);
           },
-          [self, job](caf::error& e) {
+          [self, id](caf::error& e) {
             mail::send_result r;
             r.status = mail::send_status::temporary_failure;
             r.error = "mail worker: " + caf::to_string(e);
-            outcome(self, *job, r);
-            send_next(self);
+            send_ended(self, id, r);
           });
+  self->delayed_send(self, send_deadline(*st.opts.cfg), atom::tick_atom_v, id);
+}
+
+/// Send `id` is still in flight at its deadline: the transport did not end
+/// it within its own timeouts. It is counted as stuck and a new worker takes
+/// its place (up to mail.workers replacements at a time), so the queue keeps
+/// draining; the job stays leased ("sending"), and its outcome is recorded
+/// whenever the transport ends it, or the lease brings it back.
+void send_overdue(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto it = st.sending.find(id);
+  if (it == st.sending.end() || it->second.past_deadline)
+    return;
+  it->second.past_deadline = true;
+  ++st.status.stuck;
+  auto& job = *it->second.job;
+  auto wanted = static_cast<std::size_t>(st.opts.cfg->mail.workers);
+  bool replaced = !st.stopping && st.live_workers < 2 * wanted;
+  log::error("mailer", "mail-send-stuck",
+             {{"job_id", job.id},
+              {"attempts", job.attempts},
+              {"deadline_ms", send_deadline(*st.opts.cfg).count()},
+              {"worker_replaced", replaced}});
+  caf::anon_send(st.metrics,
+                 metrics::inc("email_send_deadline_exceeded_total"));
+  st.status.last_failure = unix_now(self);
+  st.status.last_error = "send past mail.send_deadline";
+  job_done(self, job);
+  if (replaced)
+    spawn_worker(self);
+  publish_sends(self);
+  pump(self);
+}
+
+/// Moves prepared jobs to idle workers; claims more when the last claim was
+/// full or a wake came while no claim could start. On a stop, claimed jobs
+/// not yet handed over go back to the queue.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopping && !st.pending.empty()) {
+    // Claimed but never handed to the relay: back to the queue as if this
+    // attempt had not happened, so the next start sends them at once.
+    db::unit u;
+    for (const auto& job : st.pending) {
+      u.statements.push_back(store::release(job->id));
+      job_done(self, *job);
+    }
+    st.released += static_cast<std::int32_t>(st.pending.size());
+    st.pending.clear();
+    record(self, std::move(u));
+  }
+  while (!st.pending.empty() && !st.idle.empty()) {
+    auto job = std::move(st.pending.front());
+    st.pending.pop_front();
+    dispatch(self, job);
+  }
+  publish_sends(self);
+  if (st.stopping)
+    return maybe_finish_flush(self);
+  if (st.pending.empty() && (st.batch_full || st.wake_again))
+    scan(self);
 }
 
 /// Claims up to a batch of due jobs (queued and due, or sending with an
-/// expired lease) and sends them one by one through the worker; looks again
-/// if the batch was full.
+/// expired lease) and hands them to the workers. A claim starts only when
+/// every job of the last one is with a worker and one is free; otherwise it
+/// is remembered and made as soon as that holds.
 void scan(self_ptr self) {
   auto& st = self->state;
   if (st.stopping)
     return;
-  if (st.busy) {
+  if (st.claiming || !st.pending.empty() || st.idle.empty()) {
     st.wake_again = true;
     return;
   }
-  st.busy = true;
+  st.claiming = true;
   st.wake_again = false;
+  st.batch_full = false;
   auto now = unix_now(self);
   db::unit claim;
   claim.statements.push_back(
@@ -274,18 +406,25 @@ void scan(self_ptr self) {
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
+            auto& st = self->state;
+            st.claiming = false;
+            auto scan = std::make_shared<mail_scan>();
             std::size_t n = 0;
             if (r.ok && !r.results.empty()) {
               auto jobs = store::decode_claimed(r.results[0]);
               n = jobs.size();
               for (const auto& job : jobs)
-                prepare(self, job);
+                prepare(self, job, scan);
             }
-            self->state.batch_full = n == batch_size;
-            send_next(self);
+            scan->claimed = true;
+            if (scan->outstanding == 0)
+              caf::anon_send(st.metrics,
+                             metrics::inc("email_queue_polls_total"));
+            st.batch_full = n == batch_size;
+            pump(self);
           },
           [self](caf::error& e) {
-            self->state.busy = false;
+            self->state.claiming = false;
             log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
             maybe_finish_flush(self);
           });
@@ -351,6 +490,7 @@ mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
                  const std::shared_ptr<const config::settings>& cfg) {
   self->state.transport = make_transport(*cfg);
   return {
+      [=](atom::flush_atom) { self->quit(); },
       [=](atom::deliver_atom, std::string& mail_from, std::string& to,
           std::string& message_id, std::string& message)
           -> caf::result<std::int32_t, std::int32_t, std::string, std::string> {
@@ -373,15 +513,17 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
   st.opts = std::move(opts);
   st.db = std::move(db);
   st.metrics = std::move(metrics);
-  // Linked: the worker goes down with the mailer (after the send it may be
-  // in), and a worker that dies takes the mailer with it.
-  st.worker
-      = self->spawn<caf::detached + caf::linked>(mail_worker_impl, st.opts.cfg);
+  for (std::int64_t i = 0; i < st.opts.cfg->mail.workers; ++i)
+    spawn_worker(self);
   st.status.transport = st.opts.cfg->mail.transport;
+  publish_sends(self);
   self->send(self, atom::tick_atom_v);
   self->send(self, atom::purge_atom_v);
   return {
       [=](atom::wake_atom) { scan(self); },
+      [=](atom::tick_atom, std::uint64_t send_id) {
+        send_overdue(self, send_id);
+      },
       [=](atom::purge_atom) { purge(self); },
       [=](atom::tick_atom) {
         scan(self);

@@ -1,14 +1,21 @@
 #pragma once
 // The mailer actor delivers the durable mail queue (mail_jobs). Detached, and
-// the blocking send itself (SMTP over libcurl, or an fsync into the outbox)
-// runs in a second detached actor, the mail worker, so that neither scheduled
-// actors nor the mailer's own status answers (/health) wait for a slow relay.
+// the blocking sends themselves (SMTP over libcurl, or an fsync into the
+// outbox) run in detached mail workers (mail.workers of them, each send in
+// its own), so that neither scheduled actors nor the mailer's own status
+// answers (/health) wait for a slow relay, and one relay connection that
+// hangs does not hold up the mail to everyone else.
 // Jobs are claimed with a lease, so a job left "sending" by a crash is sent
 // again once its lease ran out; each attempt's outcome is recorded on the job.
+// A send the transport has not ended by mail.send_deadline is counted as
+// stuck (log, metric, /health) and its worker replaced; its outcome is still
+// recorded whenever the transport ends it (a late 250 is a delivery).
 // Every completed scan of the queue counts in email_queue_polls_total.
 // Finished jobs are deleted after mail.retention_days; the notice to a
 // deleted account is deleted as soon as it is finished.
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -27,12 +34,16 @@ using mailer_actor = caf::typed_actor<
     caf::reacts_to<atom::wake_atom>,
     /// Internal: periodic scan for due retries and expired leases.
     caf::reacts_to<atom::tick_atom>,
+    /// Internal: the deadline of send N (mail.send_deadline) has come.
+    caf::reacts_to<atom::tick_atom, std::uint64_t>,
     /// Internal, at start and hourly: deletes finished jobs older than
     /// mail.retention_days (the mailer owns mail_jobs).
     caf::reacts_to<atom::purge_atom>,
     caf::replies_to<atom::status_atom>::with<mailer_status>,
     /// Shutting down: claim nothing more, hand claimed jobs not yet sent back
-    /// to the queue, and answer once the send in progress (if any) is recorded.
+    /// to the queue, and answer once the sends in progress are recorded (a
+    /// send already past its deadline is not waited for: its lease brings
+    /// the job back).
     /// Answers the number of jobs handed back.
     caf::replies_to<atom::flush_atom>::with<std::int32_t>>;
 
@@ -46,13 +57,24 @@ struct mailer_options {
 
 /// Does the blocking sends, one at a time: (deliver, mail_from, to,
 /// message_id, message) -> (send_status, smtp_code, error, location).
-using mail_worker_actor = caf::typed_actor<caf::replies_to<
-    atom::deliver_atom, std::string, std::string, std::string,
-    std::string>::with<std::int32_t, std::int32_t, std::string, std::string>>;
+/// `flush` makes it quit normally (a replaced worker, once its late send
+/// ended), which does not take the linked mailer down.
+using mail_worker_actor = caf::typed_actor<
+    caf::replies_to<atom::deliver_atom, std::string, std::string, std::string,
+                    std::string>::with<std::int32_t, std::int32_t, std::string,
+                                       std::string>,
+    caf::reacts_to<atom::flush_atom>>;
 
 struct mail_worker_state {
   static inline const char* name = "authsvc.mail_worker";
   std::unique_ptr<mail::transport> transport;
+};
+
+/// One claim of due jobs. It is complete (email_queue_polls_total) once
+/// every job it claimed has an outcome, or is past its send deadline.
+struct mail_scan {
+  std::size_t outstanding = 0; ///< claimed jobs without an outcome yet
+  bool claimed = false;        ///< the claim itself has answered
 };
 
 /// A claimed job, rendered and ready for the worker.
@@ -64,6 +86,16 @@ struct mail_pending {
   std::string message;
   std::uint32_t attempts = 0;
   std::int64_t created_at = 0;
+  std::shared_ptr<mail_scan> scan;
+  bool scan_counted = false; ///< already taken off scan->outstanding
+};
+
+/// A send handed to a worker and not answered yet.
+struct mail_send {
+  std::shared_ptr<mail_pending> job;
+  mail_worker_actor worker;
+  std::int64_t started_ns = 0;
+  bool past_deadline = false; ///< counted in mailer_status::stuck
 };
 
 struct mailer_state {
@@ -71,15 +103,18 @@ struct mailer_state {
   mailer_options opts;
   db_actor db;
   metrics_actor metrics;
-  mail_worker_actor worker;
   mailer_status status;
-  std::deque<mail_pending> pending; ///< claimed, not yet handed to the worker
-  bool busy = false;                ///< a claimed batch is being sent
-  bool batch_full = false;          ///< the last claim hit the batch size
-  bool wake_again = false;          ///< a wake arrived while busy
-  bool stopping = false;            ///< flush received: no new claims
-  int records_in_flight = 0;        ///< outcome writes not yet committed
-  std::int32_t released = 0;        ///< jobs handed back by the flush
+  std::vector<mail_worker_actor> idle;        ///< workers free for a send
+  std::size_t live_workers = 0;               ///< idle, busy and stuck ones
+  std::map<std::uint64_t, mail_send> sending; ///< by send id
+  std::uint64_t next_send = 0;
+  std::deque<std::shared_ptr<mail_pending>> pending; ///< claimed, not sent
+  bool claiming = false;     ///< a claim is on its way to the database
+  bool batch_full = false;   ///< the last claim hit the batch size
+  bool wake_again = false;   ///< a wake arrived while no claim could start
+  bool stopping = false;     ///< flush received: no new claims
+  int records_in_flight = 0; ///< outcome writes not yet committed
+  std::int32_t released = 0; ///< jobs handed back by the flush
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
 };
 

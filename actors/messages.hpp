@@ -149,12 +149,19 @@ struct mailer_status {
   std::string last_error;
   std::int64_t queue_depth = 0;    ///< queued or sending
   std::int64_t oldest_due_age = 0; ///< seconds the oldest due job waited
+  std::int32_t workers = 0;        ///< mail workers alive (stuck ones too)
+  std::int32_t sending = 0;        ///< sends in flight now
+  /// Sends past mail.send_deadline that the transport has not ended yet.
+  std::int32_t stuck = 0;
+  /// Failed attempts since the last delivery (a relay that keeps failing).
+  std::int64_t consecutive_failures = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, mailer_status& x) {
   return f(x.transport, x.last_success, x.last_failure, x.last_error,
-           x.queue_depth, x.oldest_due_age);
+           x.queue_depth, x.oldest_due_age, x.workers, x.sending, x.stuck,
+           x.consecutive_failures);
 }
 
 } // namespace authsvc

@@ -298,7 +298,16 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           return rp;
         }
         auto session_id = it->second;
-        auto& s = st.sessions.at(session_id);
+        // by_refresh only names cached sessions (session_state::index and
+        // forget keep both maps together); checked anyway, since a throw
+        // here would end the session owner for every client.
+        auto found = st.sessions.find(session_id);
+        if (found == st.sessions.end()) {
+          st.by_refresh.erase(it);
+          refresh_old(self, hash, req, rp);
+          return rp;
+        }
+        auto& s = found->second;
         auto now = st.now();
         if (s.expires_at <= now || s.absolute_expires_at <= now) {
           st.forget(session_id);
@@ -332,9 +341,12 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         if (u == st.by_user.end())
           return out;
         auto now = st.now();
-        for (const auto& id : u->second)
-          if (!st.idle(st.sessions.at(id), now))
-            out.push_back(view_of(st.sessions.at(id)));
+        for (const auto& id : u->second) {
+          // by_user only names cached sessions (see session_state::forget).
+          auto s = st.sessions.find(id);
+          if (s != st.sessions.end() && !st.idle(s->second, now))
+            out.push_back(view_of(s->second));
+        }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
           return a.created_at > b.created_at;
         });
@@ -367,7 +379,8 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         auto& st = self->state;
         if (auto it = st.by_user.find(u.id); it != st.by_user.end())
           for (const auto& id : it->second)
-            st.sessions.at(id).user = u;
+            if (auto s = st.sessions.find(id); s != st.sessions.end())
+              s->second.user = u;
       },
       [=](atom::load_atom) {
         if (!self->state.ready)

@@ -103,6 +103,9 @@ void enforce_session_limit(self_ptr self, const std::string& user_id,
     return;
   auto now = st.now();
   // Idle sessions are over anyway: they go first, as idle, and do not count.
+  // The .at() below are guarded: by_user only names cached sessions
+  // (session_state::index/forget), and fresh_id was indexed by the caller
+  // in this same message.
   for (const auto& id : u->second)
     if (st.idle(st.sessions.at(id), now))
       st.found_idle.push_back(id);

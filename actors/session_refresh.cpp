@@ -97,6 +97,8 @@ old_token judge_old_token(const store::refresh_row* row,
 
 void rotate(self_ptr self, const std::string& session_id,
             const refresh_request& req) {
+  // Guarded: the only caller (the refresh handler) found `session_id` in
+  // the cache in this same message.
   auto& s = self->state.sessions.at(session_id);
   auto ua = req.user_agent.substr(0, 512);
   auto plan = plan_rotation(self->state.cfg(), *self->state.opts.keys, s,
@@ -233,6 +235,8 @@ void refresh_old(self_ptr self, const std::string& hash,
 
 void reauthenticate(self_ptr self, const std::string& session_id,
                     const new_session& req, token_promise rp) {
+  // Guarded: the only caller (the new_session handler) found `session_id`
+  // in the cache in this same message.
   auto& s = self->state.sessions.at(session_id);
   auto ua = req.user_agent.substr(0, 512);
   auto plan = plan_rotation(self->state.cfg(), *self->state.opts.keys, s,

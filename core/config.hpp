@@ -83,6 +83,16 @@ struct mail_config {
   /// Days a finished job (sent or failed) is kept; the mailer purges older
   /// ones at start and hourly. Queued work is never purged.
   std::int64_t retention_days = 30;
+  // -- delivery concurrency and the stuck-send watchdog (issue 15) --
+  /// Sends in flight at once, each in its own worker thread, so that one
+  /// relay connection that hangs does not hold up the rest of the queue.
+  std::int64_t workers = 4;
+  /// Seconds after which a send the transport has not ended is counted as
+  /// stuck (log, metric, /health) and its worker replaced; its job stays
+  /// leased and is retried once the transport ends it or the lease
+  /// expires. 0 = derived: smtp.connect_timeout + smtp.timeout + 5 for
+  /// SMTP, 60 for the outbox.
+  double send_deadline = 0;
 };
 
 struct smtp_config {

@@ -197,6 +197,11 @@ void declare_service_metrics(registry& r) {
             "Time the DB actor spent per query, unit or commit.", {"type"},
             {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5});
   // -- fault drills (issue 15) --
+  r.declare("http_requests_shed_total", ft::counter,
+            "Requests answered 503 + Retry-After on the I/O thread because "
+            "server.max_in_flight were in flight (counted in batches every "
+            "100 ms; not in http_requests_total).",
+            {});
   r.declare("db_writes_refused_total", ft::counter,
             "Writes answered 503 because the database could not take them "
             "(disk_full, locked, io_error).",
@@ -218,6 +223,17 @@ void declare_service_metrics(registry& r) {
   r.declare("email_send_duration_seconds", ft::histogram,
             "Time to hand one message to the transport.", {},
             {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+  // -- mail workers (issue 15: a relay that hangs) --
+  r.declare("email_sends_in_flight", ft::gauge,
+            "Mail sends handed to a worker and not ended yet.", {});
+  r.declare("email_sends_stuck", ft::gauge,
+            "Mail sends past mail.send_deadline that the transport has not "
+            "ended yet.",
+            {});
+  r.declare("email_send_deadline_exceeded_total", ft::counter,
+            "Mail sends that ran past mail.send_deadline (their worker was "
+            "replaced).",
+            {});
   r.declare("email_sends_suppressed_total", ft::counter,
             "Sign-in mails not sent (send caps, sign-up off), by reason.",
             {"reason"});

@@ -117,11 +117,17 @@ struct status {
   bool migrated = false;
   std::int32_t schema_version = 0;
   std::string last_error;
+  /// Why writes are refused now ("disk_full", "locked", "io_error"); empty
+  /// while the database takes writes.
+  std::string refusing_writes;
+  std::int64_t refusing_since = 0; ///< unix seconds; 0 = not refusing
+  std::int64_t writes_refused = 0; ///< writes answered 503 in this episode
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status& x) {
-  return f(x.open, x.migrated, x.schema_version, x.last_error);
+  return f(x.open, x.migrated, x.schema_version, x.last_error,
+           x.refusing_writes, x.refusing_since, x.writes_refused);
 }
 
 /// Convenience: a statement from SQL and values.

@@ -11,7 +11,8 @@ namespace {
 constexpr auto check_timeout = std::chrono::seconds(2);
 
 /// Asks the DB actor whether it is migrated and answers a trivial query;
-/// calls `done(ok, detail)` exactly once.
+/// calls `done(ok, detail, status)` exactly once (`status` says whether
+/// writes are refused; empty when the DB actor did not answer).
 template <class F>
 void check_database(const context_ptr& ctx, F done) {
   ctx->self->request(ctx->svc().db, check_timeout, atom::status_atom_v)
@@ -19,16 +20,31 @@ void check_database(const context_ptr& ctx, F done) {
           [ctx, done](db::status& st) mutable {
             if (!st.migrated)
               return done(false,
-                          st.last_error.empty() ? "migrating" : st.last_error);
+                          st.last_error.empty() ? "migrating" : st.last_error,
+                          st);
             ctx->self
                 ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
                           db::health_store::ping())
-                .then([done](db::rowset&) mutable { done(true, "ok"); },
-                      [done](caf::error& e) mutable {
-                        done(false, caf::to_string(e));
+                .then([done, st](db::rowset&) mutable { done(true, "ok", st); },
+                      [done, st](caf::error& e) mutable {
+                        done(false, caf::to_string(e), st);
                       });
           },
-          [done](caf::error& e) mutable { done(false, caf::to_string(e)); });
+          [done](caf::error& e) mutable {
+            done(false, caf::to_string(e), db::status{});
+          });
+}
+
+/// The refused-writes episode of the database, for /health: whether writes
+/// are taken, and while they are not, why, since when and how many were
+/// answered 503 (docs/operations.md, "Disk full or locked database").
+nlohmann::json database_writes(const db::status& st) {
+  if (st.refusing_writes.empty())
+    return {{"writes", "ok"}};
+  return {{"writes", "refused"},
+          {"reason", st.refusing_writes},
+          {"refusing_since", st.refusing_since},
+          {"writes_refused", st.writes_refused}};
 }
 
 /// Asks the supervisor for its table of top-level actors; calls `done` with
@@ -72,32 +88,55 @@ bool add_supervision(nlohmann::json& body, const supervision_report& r) {
 constexpr std::int64_t mail_backlog_seconds = 900;
 
 void health(const context_ptr& ctx) {
-  check_database(ctx, [ctx](bool db_ok, const std::string& detail) {
+  check_database(ctx, [ctx](bool db_ok, const std::string& detail,
+                            const db::status& dbs) {
     if (!db_ok)
       ctx->log_fields["database"] = detail;
+    // A database that refuses writes (disk full, I/O error, locked by
+    // another process) still answers reads: "refusing_writes", degraded.
+    const char* db_check = !db_ok                         ? "failing"
+                           : !dbs.refusing_writes.empty() ? "refusing_writes"
+                                                          : "ok";
+    db_ok = db_ok && dbs.refusing_writes.empty();
+    auto db_body = database_writes(dbs);
     ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
         .then(
-            [ctx, db_ok](bool sessions_ok) {
+            [ctx, db_ok, db_check, db_body](bool sessions_ok) {
               ctx->self
                   ->request(ctx->svc().mailer, check_timeout,
                             atom::status_atom_v)
                   .then(
-                      [ctx, db_ok, sessions_ok](mailer_status& m) {
-                        bool mail_ok = m.oldest_due_age < mail_backlog_seconds;
+                      [ctx, db_ok, db_check, db_body,
+                       sessions_ok](mailer_status& m) {
+                        // A send past its deadline is a worker the
+                        // transport's timeouts did not free: degraded, while
+                        // the other workers keep the queue moving.
+                        const char* mail_check
+                            = m.stuck > 0 ? "stuck"
+                              : m.oldest_due_age >= mail_backlog_seconds
+                                  ? "backlog"
+                                  : "ok";
+                        bool mail_ok = std::string_view(mail_check) == "ok";
                         bool ok = db_ok && sessions_ok && mail_ok;
-                        nlohmann::json body = {
-                            {"version", authsvc::version},
-                            {"uptime_seconds", uptime_seconds()},
-                            {"checks",
-                             {{"database", db_ok ? "ok" : "failing"},
-                              {"sessions", sessions_ok ? "ok" : "loading"},
-                              {"mailer", mail_ok ? "ok" : "backlog"}}},
-                            {"mailer",
-                             {{"transport", m.transport},
-                              {"last_success", m.last_success},
-                              {"last_failure", m.last_failure},
-                              {"queue_depth", m.queue_depth},
-                              {"oldest_due_age_seconds", m.oldest_due_age}}}};
+                        nlohmann::json body
+                            = {{"version", authsvc::version},
+                               {"uptime_seconds", uptime_seconds()},
+                               {"checks",
+                                {{"database", db_check},
+                                 {"sessions", sessions_ok ? "ok" : "loading"},
+                                 {"mailer", mail_check}}},
+                               {"database", db_body},
+                               {"mailer",
+                                {{"transport", m.transport},
+                                 {"last_success", m.last_success},
+                                 {"last_failure", m.last_failure},
+                                 {"queue_depth", m.queue_depth},
+                                 {"oldest_due_age_seconds", m.oldest_due_age},
+                                 {"workers", m.workers},
+                                 {"sending", m.sending},
+                                 {"stuck_sends", m.stuck},
+                                 {"consecutive_failures",
+                                  m.consecutive_failures}}}};
                         check_supervision(
                             ctx, [ctx, ok, body = std::move(body)](
                                      const supervision_report& r) mutable {
@@ -119,15 +158,28 @@ void liveness(const context_ptr& ctx) {
 void readiness(const context_ptr& ctx) {
   // Not the mailer: a relay outage must not take the service out of a load
   // balancer, since mail is queued durably and retried.
-  check_database(ctx, [ctx](bool ok, const std::string& detail) {
+  // Nor writes refused by the database (disk full, locked): the node keeps
+  // serving token checks, sessions and JWKS and answers each write 503 +
+  // Retry-After at once, and with SQLite it is usually the only node, so
+  // taking it out of rotation would turn a write outage into a full one. It
+  // stays ready and says so (docs/operations.md, "Disk full or locked
+  // database"); /health is degraded.
+  check_database(ctx, [ctx](bool ok, const std::string& detail,
+                            const db::status& dbs) {
     if (!ok) {
       ctx->log_fields["database"] = detail;
       return ctx->reply_json(
           503, {{"status", "not_ready"}, {"checks", {{"database", detail}}}});
     }
+    auto refusing = dbs.refusing_writes;
     ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
         .then(
-            [ctx](bool ready) {
+            [ctx, refusing](bool ready) {
+              if (ready && !refusing.empty())
+                return ctx->reply_json(
+                    200, {{"status", "ready"},
+                          {"checks",
+                           {{"database_writes", "refused: " + refusing}}}});
               if (ready)
                 return ctx->reply_json(200, {{"status", "ready"}});
               ctx->reply_json(503, {{"status", "not_ready"},

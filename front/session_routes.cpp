@@ -138,11 +138,15 @@ void me_patch(const context_ptr& ctx) {
       return reply_db_failure(ctx, r, "unauthorized");
     }
     const auto& rs = r.results.back();
+    // read_active_with_metadata is a stmt_one: a committed unit returned
+    // exactly that row. Checked anyway, as every client-reachable optional.
+    auto meta = users::decode_metadata(rs);
+    if (!meta)
+      return ctx->reply_error("unauthorized");
     auto user = users::decode_user(rs);
     caf::anon_send(ctx->svc().sessions, user);
     ctx->audit("account.updated", true);
-    ctx->reply_json(200, metadata::user_json_with(
-                             user, users::decode_metadata(rs).value()));
+    ctx->reply_json(200, metadata::user_json_with(user, *meta));
   });
 }
 

@@ -306,6 +306,11 @@ private:
     bool counted = false;
     if (srv_->sheddable(req)) {
       counted = srv_->admit();
+      if (!counted && srv_->opts.shed_reply) {
+        // Answered here, on the connection's strand: the excess costs no
+        // actor anything (server_options::shed_reply).
+        return on_response(id, srv_->opts.shed_reply(req));
+      }
       if (!counted)
         req.rejected = static_cast<std::uint8_t>(rejection::overloaded);
     }

@@ -36,6 +36,11 @@ struct server_options {
   /// Paths that are never shed and not counted (cheap probes that must keep
   /// answering under load, e.g. /liveness).
   std::vector<std::string> shed_exempt_paths;
+  /// Builds the answer to a shed request on the I/O thread, so that shed
+  /// requests never reach the dispatcher (where they would queue in front
+  /// of admitted and exempt ones). Unset: they are handed to the dispatcher
+  /// marked rejection::overloaded. Must be thread-safe and must not block.
+  std::function<response(const request&)> shed_reply;
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   std::size_t io_threads = 1;

@@ -140,6 +140,16 @@ send_result smtp_transport::send(const envelope& env,
                    static_cast<long>(config_.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(config_.timeout.count()));
+  // curl 7.88 (Debian 12) does not apply CURLOPT_TIMEOUT_MS to the wait for
+  // a reply in the SMTP state machine: the answer to the end of DATA is
+  // awaited for its built-in 120 s response timeout whatever the total
+  // timeout says (a relay that takes the message and never answers held a
+  // send for two minutes; test_network_faults.py). This bounds every reply
+  // wait by smtp.timeout too (whole seconds, rounded up; _MS is curl 8.6+).
+  curl_easy_setopt(
+      c, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+      static_cast<long>(std::max<long long>(
+          1, (static_cast<long long>(config_.timeout.count()) + 999) / 1000)));
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); // feeds on_debug; prints nothing
   curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);

@@ -18,6 +18,7 @@
 #include "net/ephemeral_pki.hpp"
 #include "actors/db_actor.hpp"
 #include "front/http_front.hpp"
+#include "front/overload_shedder.hpp"
 #include "actors/ip_filter_actor.hpp"
 #include "actors/maintenance_actor.hpp"
 #include "actors/rate_limiter_actor.hpp"
@@ -302,6 +303,11 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     // Admission control (issue 15): probes are never shed.
     opts.max_in_flight = cfg->server.max_in_flight;
     opts.shed_exempt_paths = {"/liveness", "/readiness", "/health", "/metrics"};
+    // Shed requests are answered on the I/O thread, never by an actor
+    // (front/overload_shedder.hpp says why).
+    opts.shed_reply =
+        [shedder = std::make_shared<overload_shedder>(cfg, svc.metrics, clock)](
+            const http::request& r) { return (*shedder)(r); };
     opts.header_timeout = to_ms(cfg->server.header_timeout);
     opts.body_timeout = to_ms(cfg->server.body_timeout);
     opts.io_threads = cfg->server.io_threads;

@@ -147,6 +147,36 @@ def test_kill_9_under_load_keeps_every_acknowledged_request(start_server,
     check_database(workdir / "auth.db")
 
 
+# -- refused writes in /health and /readiness ----------------------------------
+
+def check_refusal_reported(s, reason):
+    """While the database refuses writes, /health says so (503 degraded, the
+    owner, the reason and since when) and /readiness stays 200 but names it
+    (docs/operations.md, "Disk full or locked database")."""
+    r = s.client.get("/health")
+    assert r.status == 503, r
+    h = r.json()
+    assert h["status"] == "degraded" and \
+        h["checks"]["database"] == "refusing_writes", h
+    db = h["database"]
+    assert db["writes"] == "refused" and db["reason"] == reason, h
+    assert time.time() - 120 < db["refusing_since"] <= time.time() + 1, db
+    assert db["writes_refused"] >= 0, db
+    r = s.client.get("/readiness")
+    assert r.status == 200, r
+    assert r.json()["checks"]["database_writes"] == "refused: " + reason, \
+        r.json()
+
+
+def check_writes_taken_reported(s):
+    h = wait_until(lambda: (lambda r: r.json() if r.status == 200 else None)(
+        s.client.get("/health")), what="health ok after the refusals")
+    assert h["checks"]["database"] == "ok" and \
+        h["database"] == {"writes": "ok"}, h
+    r = s.client.get("/readiness")
+    assert r.status == 200 and r.json() == {"status": "ready"}, r
+
+
 # -- disk full ----------------------------------------------------------------
 
 @pytest.fixture
@@ -212,6 +242,7 @@ def test_disk_full_refuses_writes_keeps_reads_and_recovers(start_server,
     assert refused is not None, "writes never failed on a full disk"
     ev = s.wait_event("database-refusing-writes")
     assert ev["reason"] == "disk_full", ev
+    check_refusal_reported(s, "disk_full")
     # A refresh is a write too.
     r = s.client.post("/v1/token/refresh",
                       json={"refresh_token": tokens["refresh_token"]})
@@ -228,6 +259,7 @@ def test_disk_full_refuses_writes_keeps_reads_and_recovers(start_server,
                       json={"email": "after@example.com"})),
         timeout=10, what="writes accepted again")
     s.wait_event("database-writes-recovered")
+    check_writes_taken_reported(s)
     r = s.client.post("/v1/token/refresh",
                       json={"refresh_token": tokens["refresh_token"]})
     assert r.status == 200, r
@@ -283,6 +315,7 @@ def test_locked_database_answers_503_in_time_and_recovers(start_server):
         for t in threads:
             t.start()
         s.wait_event("database-refusing-writes", timeout=busy_ms / 1000 + 5)
+        check_refusal_reported(s, "locked")
         # Once writes are refused, reads and token checks answer promptly.
         reads = []
         while time.monotonic() - locked_at < hold - 1:
@@ -316,6 +349,7 @@ def test_locked_database_answers_503_in_time_and_recovers(start_server):
     assert rss.peak_kb - base_rss < rss_growth_bound_kb(64), (base_rss,
                                                             rss.peak_kb)
     s.wait_event("database-writes-recovered")
+    check_writes_taken_reported(s)
     check_database(s.workdir / "auth.db")
 
 
@@ -324,6 +358,9 @@ def test_locked_database_answers_503_in_time_and_recovers(start_server):
 # Documented bound (docs/reliability.md): the service's RSS under the
 # overload drill stays below this.
 OVERLOAD_RSS_BOUND_MB = 256
+# Documented bound: p99 of /liveness and of the token check (GET /v1/session)
+# under the overload drill, in Release.
+PROBE_P99_BOUND_MS = 500
 
 
 def test_overload_sheds_with_retry_after_and_keeps_probes_fast(start_server,
@@ -397,8 +434,13 @@ def test_overload_sheds_with_retry_after_and_keeps_probes_fast(start_server,
         ).fetchone()[0]
     assert flows >= st.get("202", 0) + base["statuses"].get("202", 0), report
     check_database(s.workdir / "auth.db")
-    # NOT MET YET on the shared 2-core CI box (docs/reliability.md): the
-    # probes' p99 stays above these bounds while wrk and the shedding share
-    # both cores. Reported as an expected failure until fixed, never hidden.
-    if report["liveness_p99_ms"] >= 500 or report["session_p99_ms"] >= 1000:
-        pytest.xfail(f"probe latency bound not met: {report}")
+    # The latency bound (docs/reliability.md, "Overload"): shed requests are
+    # answered on the I/O thread and never reach an actor, so the probes
+    # queue behind at most server.max_in_flight admitted requests. Measured
+    # on the shared 2-core box (load average 10): p99 107-214 ms; with the
+    # shedding removed the token check's p99 was 508 ms (and 3.2 s in an
+    # earlier run). Under the sanitizers the service is several times
+    # slower: four times the bound.
+    bound_ms = PROBE_P99_BOUND_MS * (4 if SANITIZED else 1)
+    assert report["liveness_p99_ms"] < bound_ms, report
+    assert report["session_p99_ms"] < bound_ms, report
