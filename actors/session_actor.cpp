@@ -44,6 +44,10 @@ void load_sessions(self_ptr self) {
                 store::load_live(self->state.now()))
       .then(
           [self](db::rowset& rs) {
+            // A restarted actor starts the fronts' view over from the
+            // database too.
+            if (self->state.opts.directory)
+              self->state.opts.directory->clear();
             for (auto& row : store::decode_live(rs)) {
               live_session s;
               static_cast<store::session_row&>(s) = std::move(row);
@@ -182,9 +186,10 @@ caf::result<std::string> rotate_key(self_ptr self) {
   return rp;
 }
 
-session_view view_of(const live_session& s) {
-  return session_view{s.id,         s.user_id,    s.amr,          s.ip,
-                      s.user_agent, s.created_at, s.last_seen_at, s.expires_at};
+session_view view_of(const session_state& st, const live_session& s) {
+  return session_view{s.id,         s.user_id,       s.amr,
+                      s.ip,         s.user_agent,    s.created_at,
+                      st.last_seen(s), s.expires_at};
 }
 
 } // namespace
@@ -332,7 +337,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         auto now = st.now();
         for (const auto& id : u->second)
           if (!st.idle(st.sessions.at(id), now))
-            out.push_back(view_of(st.sessions.at(id)));
+            out.push_back(view_of(st, st.sessions.at(id)));
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
           return a.created_at > b.created_at;
         });
@@ -350,7 +355,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           end_idle(self);
           return out;
         }
-        out.push_back(view_of(it->second));
+        out.push_back(view_of(st, it->second));
         return out;
       },
       [=](atom::revoke_atom, const revocation& rv) { return revoke(self, rv); },
@@ -362,8 +367,11 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       [=](const user_info& u) {
         auto& st = self->state;
         if (auto it = st.by_user.find(u.id); it != st.by_user.end())
-          for (const auto& id : it->second)
-            st.sessions.at(id).user = u;
+          for (const auto& id : it->second) {
+            auto& s = st.sessions.at(id);
+            s.user = u;
+            st.publish(s);
+          }
       },
       [=](atom::load_atom) {
         if (!self->state.ready)
