@@ -187,9 +187,9 @@ caf::result<std::string> rotate_key(self_ptr self) {
 }
 
 session_view view_of(const session_state& st, const live_session& s) {
-  return session_view{s.id,         s.user_id,       s.amr,
-                      s.ip,         s.user_agent,    s.created_at,
-                      st.last_seen(s), s.expires_at};
+  return session_view{
+      s.id,         s.user_id,    s.amr,           s.ip,
+      s.user_agent, s.created_at, st.last_seen(s), s.expires_at};
 }
 
 } // namespace

@@ -182,9 +182,8 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
     if (opts.directory) {
       const auto& t = cached->second;
       opts.directory->put_token(
-          digest, session_directory::token{t.user_id, t.session_id,
-                                           t.issued_at, t.expires_at, t.jti,
-                                           t.auth_time});
+          digest, session_directory::token{t.user_id, t.session_id, t.issued_at,
+                                           t.expires_at, t.jti, t.auth_time});
     }
   }
   const auto& v = cached->second;

@@ -152,32 +152,39 @@ WRK_LOG=$(dirname "$RESULTS")/latest-wrk.log
 # `log`; if the line is filtered out (the service logs it at info, and we run
 # it at warn), asks ss which 127.0.0.1 port the process listens on.
 wait_for_port() {
-  local pid=$1 logfile=$2 port=""
+  local pid=$1 logfile=$2 port="" candidates="" p
   for _ in $(seq 150); do
     kill -0 "$pid" 2>/dev/null \
       || { tail -20 "$logfile" >&2; die "pid $pid exited during startup"; }
-    port=$(grep -h '"event":"http-listening"' "$logfile" 2>/dev/null \
+    candidates=$(grep -h '"event":"http-listening"' "$logfile" 2>/dev/null \
              | head -1 | jq -r '.port // empty' 2>/dev/null || true)
-    if [[ -z $port ]]; then
-      port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," \
-               | awk '{print $4}' | grep "^$HOST:" | head -1 \
+    if [[ -z $candidates ]]; then
+      # The CAF API listens too (caf_verify): every 127.0.0.1 port.
+      candidates=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," \
+               | awk '{print $4}' | grep "^$HOST:" \
                | sed 's/.*://' || true)
     fi
-    [[ -n $port ]] && break
+    [[ -n $candidates ]] && break
     sleep 0.1
   done
-  [[ -n $port ]] || die "no listening port for pid $pid"
+  [[ -n $candidates ]] || die "no listening port for pid $pid"
   # Listening is not the same as answering: wait for a 200.
   for _ in $(seq 100); do
-    curl -fsS -m 2 -o /dev/null "http://$HOST:$port/liveness" 2>/dev/null \
-      && { echo "$port"; return 0; }
+    for p in $candidates; do
+      curl -fsS -m 2 -o /dev/null "http://$HOST:$p/liveness" 2>/dev/null \
+        && { echo "$p"; return 0; }
+    done
     sleep 0.1
   done
-  die "port $port of pid $pid never answered GET /liveness"
+  die "no port of pid $pid ($candidates) answered GET /liveness"
 }
 
 start_service() {
   mkdir -p "$TMP/service"
+  # The CAF API's port: a free one picked here, since the service logs
+  # caf-listening at info and runs at warn (ss also lists the internal
+  # CAF listener behind the gate).
+  CAF_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # The auth.email_* overrides and the raised rate limits let every case
   # run without 429s. Rate limiting stays on (as in production), so each
   # request still pays for its limiter check.
@@ -189,7 +196,7 @@ start_service() {
      PA_AUTH_EMAIL_HOURLY_CAP=1000000 \
      PA_RATE_LIMIT_ENABLED=true \
      PA_RATE_LIMIT_POLICIES="email_send_per_address=$high,email_send_per_ip=$high,verify_per_ip=$high,refresh_per_ip=$high,webauthn_per_ip=$high,totp_per_ip=$high,global_per_ip=$high" \
-     PA_CAF_ENABLED=true PA_CAF_PORT=0 PA_CAF_INSECURE_PLAINTEXT=true \
+     PA_CAF_ENABLED=true PA_CAF_PORT="$CAF_PORT" PA_CAF_INSECURE_PLAINTEXT=true \
      PA_CAF_RATE_LIMIT=100000000/1 \
      "$SERVICE_BIN" --set server.host=$HOST --set server.port=0 \
        $SERVICE_ARGS) >"$TMP/service.log" 2>&1 &
@@ -416,11 +423,6 @@ session_token() {
   echo "$TOKEN"
 }
 
-# The CAF API's port: the service's other listening port.
-caf_port() {
-  ss -Hltnp 2>/dev/null | grep "pid=$SERVICE_PID," | awk '{print $4}' \
-    | grep "^$HOST:" | sed 's/.*://' | grep -vx "$SERVICE_PORT" | head -1
-}
 
 # Add cases here; select them with CASES="liveness email_start".
 run_case() {
@@ -484,8 +486,7 @@ run_case() {
       # in flight, for DURATION.
       local token port out load
       token=$(session_token)
-      port=$(caf_port)
-      [[ -n $port ]] || die "no CAF port (is caf.enabled on?)"
+      port=$CAF_PORT
       log "case caf_verify: port $port, ${CAF_INFLIGHT:-64} in flight"
       load=$(cut -d' ' -f1-3 /proc/loadavg)
       out=$(timeout -k 5 $(($(seconds "$DURATION") + 60)) \

@@ -115,7 +115,8 @@ void with_ip_limits(const context_ptr& ctx, const char* route_class,
     v.reset_after = d.reset_after_seconds;
     v.retry_after = d.retry_after_seconds;
     v.audit = ctx->svc().ip_ceiling_audit
-              && ctx->svc().ip_ceiling_audit->check(v.type + "|" + key, now)
+              && ctx->svc()
+                     .ip_ceiling_audit->check(v.type + "|" + key, now)
                      .allowed;
     return reply_rate_limited(ctx, v);
   }
