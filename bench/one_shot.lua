@@ -11,9 +11,9 @@
 -- A thread stops once all its bodies were answered. wrk still waits out
 -- its -d, so active_duration_us() tells the harness how long the threads
 -- really ran (first request to last answer, monotonic clock via LuaJIT's
--- FFI). Requests a connection sends after its thread's last body (at most
--- one per connection) go to GET /liveness, so they are 2xx, consume
--- nothing and are not counted as answers here.
+-- FFI). Requests a connection sends after its thread's last body go to
+-- GET /liveness, so they are 2xx and consume nothing; answered_total()
+-- counts only the real answers, which the harness reports as requests.
 local ffi = require("ffi")
 ffi.cdef [[
   typedef struct { long tv_sec; long tv_nsec; } pa_timespec;
@@ -44,6 +44,15 @@ function active_duration_us()
     end
   end
   return first and last and (last - first) or nil
+end
+
+-- Real answers (not fillers): the request count the harness reports.
+function answered_total()
+  local n = 0
+  for _, t in ipairs(threads) do
+    n = n + (t:get("answered") or 0)
+  end
+  return n
 end
 
 function bad_responses()
@@ -89,8 +98,15 @@ end
 -- different connections arrive in any order.
 local filler = '{"status":"alive"}'
 
+-- wrk drops one generated request now and then (its body then never
+-- reaches the service), so a thread cannot wait for exactly #bodies
+-- answers: it stops once it answered them all, or once its bodies are
+-- used up and no real answer came for 300 ms.
 function response(status, headers, body)
   if body == filler then
+    if next_body > #bodies and last_us and now_us() - last_us > 300000 then
+      wrk.thread:stop()
+    end
     return
   end
   answered = answered + 1

@@ -269,13 +269,17 @@ function done(summary, latency, requests)
   if bad_responses then
     bad = bad_responses()
   end
+  local requests = summary.requests
+  if answered_total then
+    requests = answered_total()
+  end
   local f = assert(io.open([==[$json]==], "w"))
   local e = summary.errors
   f:write(string.format(
     '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,"bad_responses":%.0f,' ..
     '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
     '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%.0f,"p50":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f}}\n',
-    summary.requests, duration, summary.bytes, bad,
+    requests, duration, summary.bytes, bad,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency.stdev, latency.max,
     latency:percentile(50), latency:percentile(90),
