@@ -379,11 +379,14 @@ bench_case() {
 
 # mail_gauges: one JSON line {t, queue_depth, sent_total} from /metrics.
 mail_gauges() {
-  curl -fsS -m 5 "http://$HOST:$SERVICE_PORT/metrics" 2>/dev/null | awk -v t="$(date +%s.%N)" '
+  local text
+  text=$(curl -fsS -m 5 "http://$HOST:$SERVICE_PORT/metrics" 2>/dev/null) \
+    || return 1
+  awk -v t="$(date +%s.%N)" '
     /^#/ {next}
     $1 ~ /email_queue_depth$/ {d = $2}
     $1 ~ /emails_sent_total$/ {s = $2}
-    END {printf "{\"t\":%.3f,\"queue_depth\":%d,\"sent_total\":%d}\n", t, d, s}'
+    END {printf "{\"t\":%.3f,\"queue_depth\":%d,\"sent_total\":%d}\n", t, d, s}' <<<"$text"
 }
 
 # Samples the mail queue every second into FILE until killed.
