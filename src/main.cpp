@@ -166,7 +166,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     svc.clock = clock;
     svc.trust_anchors = passkey_flow::load_trust_anchors(*cfg);
     svc.session_dir = std::make_shared<session_directory>();
-    if (cfg->rate_limit.enabled) {
+    // rate_limit.timeout = 0 declares the limiter always unavailable (every
+    // request takes rate_limit.on_timeout): then classless routes keep
+    // asking the limiter actor, so that declaration holds for them too.
+    if (cfg->rate_limit.enabled && cfg->rate_limit.timeout > 0) {
       auto lc = limiter_config(*cfg, nullptr);
       svc.ip_ceiling = std::make_shared<auth::sharded_rate_limiter>(
           lc.policies[static_cast<std::size_t>(
