@@ -203,11 +203,33 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
           audit(self, peer, "caf.verify", false);
           return api::verify_reply{"unauthorized", {}};
         }
+        auto claims_of = [](const auth_context& a) {
+          return api::token_claims{a.user_id,
+                                   a.session_id,
+                                   a.amr,
+                                   a.issued_at,
+                                   a.expires_at,
+                                   a.jti,
+                                   a.session_created_at,
+                                   a.session_expires_at,
+                                   to_record(a.user)};
+        };
+        // As over HTTP: a token the session actor verified before, of a
+        // session it published as live, is answered without asking it
+        // (actors/session_directory.hpp); anything else asks.
+        const auto& svc = self->state.svc;
+        if (svc.session_dir)
+          if (auto a
+              = svc.session_dir->check(token, svc.clock->unix_seconds(),
+                                       svc.cfg->auth.session_idle_timeout)) {
+            count(self, "verify", "", peer);
+            return api::verify_reply{"", claims_of(*a)};
+          }
         auto rp = self->make_response_promise<api::verify_reply>();
         self->request(self->state.svc.sessions, db_timeout, atom::verify_atom_v,
                       std::move(token))
             .then(
-                [self, rp, peer](auth_result& r) mutable {
+                [self, rp, peer, claims_of](auth_result& r) mutable {
                   api::verify_reply out;
                   out.error = r.error;
                   count(self, "verify", r.error, peer);
@@ -218,16 +240,7 @@ caf_api_actor::behavior_type caf_api_impl(self_ptr self, services svc,
                     rp.deliver(std::move(out));
                     return;
                   }
-                  const auto& a = r.auth;
-                  out.claims = {a.user_id,
-                                a.session_id,
-                                a.amr,
-                                a.issued_at,
-                                a.expires_at,
-                                a.jti,
-                                a.session_created_at,
-                                a.session_expires_at,
-                                to_record(a.user)};
+                  out.claims = claims_of(r.auth);
                   rp.deliver(std::move(out));
                 },
                 [self, rp, peer](caf::error& e) mutable {

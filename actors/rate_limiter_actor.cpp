@@ -66,6 +66,8 @@ rate_verdict rate_limiter_state::decide(const rate_request& req,
     if (!cls)
       return {};
     checks.push_back({*cls, req.identifier});
+  } else if (shared_ceiling) {
+    return decide_with_shared_ceiling(req, now);
   } else {
     checks.push_back({auth::limit_class::global_per_ip, req.ip_key});
     if (auto cls = per_ip_class(req.route_class))
@@ -99,11 +101,40 @@ rate_verdict rate_limiter_state::decide(const rate_request& req,
   return v;
 }
 
+rate_verdict
+rate_limiter_state::decide_with_shared_ceiling(const rate_request& req,
+                                               auth::micros now) {
+  // As check_all: nothing is consumed when a limit refuses. The class is
+  // only counted here (this actor is its one owner), so a peek that allows
+  // stays true until its check below; the ceiling is shared with the
+  // fronts, and its check() consumes atomically per key.
+  auto cls = per_ip_class(req.route_class);
+  auto refuse = [&](const auth::rate_decision& d, auth::limit_class c) {
+    auto v = to_verdict(d, c);
+    v.allowed = false;
+    v.audit = audit_gate->check(v.type + "|" + req.ip_key, now).allowed;
+    return v;
+  };
+  if (cls) {
+    auto own = limits->limiter(*cls).peek(req.ip_key, now);
+    if (!own.allowed)
+      return refuse(own, *cls);
+  }
+  auto ceiling = shared_ceiling->check(req.ip_key, now);
+  if (!ceiling.allowed)
+    return refuse(ceiling, auth::limit_class::global_per_ip);
+  if (!cls)
+    return {};
+  return to_verdict(limits->limiter(*cls).check(req.ip_key, now), *cls);
+}
+
 rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
                   const std::shared_ptr<const config::settings>& cfg,
-                  clock_ptr clock) {
+                  clock_ptr clock,
+                  std::shared_ptr<auth::sharded_rate_limiter> shared_ceiling) {
   self->state.clock = std::move(clock);
+  self->state.shared_ceiling = std::move(shared_ceiling);
   std::vector<std::string> problems;
   auto lc = limiter_config(*cfg, &problems);
   for (const auto& p : problems)

@@ -10,6 +10,7 @@
 
 #include "actors/type_ids.hpp"
 #include "auth/rate_limiter.hpp"
+#include "auth/sharded_rate_limiter.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 
@@ -42,15 +43,26 @@ struct rate_limiter_state {
   /// through, so a flood of 429s cannot flood the audit trail.
   std::unique_ptr<auth::rate_limiter> audit_gate;
   clock_ptr clock = real_clock();
+  /// The global per-IP ceiling the HTTP fronts check themselves for routes
+  /// without a limit class (front/rate_limit.cpp, issue 13). When set, this
+  /// actor counts the ceiling of classed routes in that same counter, so
+  /// one address gets `global_per_ip` in all, whichever routes it mixes
+  /// (two counters would let it make twice that). Null: the ceiling lives
+  /// in `limits` like every class.
+  std::shared_ptr<auth::sharded_rate_limiter> shared_ceiling;
 
   /// Applies one request's limits at `now`.
   rate_verdict decide(const rate_request& req, auth::micros now);
+  /// decide() for a per-IP request when shared_ceiling is set.
+  rate_verdict decide_with_shared_ceiling(const rate_request& req,
+                                          auth::micros now);
 };
 
 /// Limits are measured on `clock`'s monotonic reading.
 rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
                   const std::shared_ptr<const config::settings>& cfg,
-                  clock_ptr clock);
+                  clock_ptr clock,
+                  std::shared_ptr<auth::sharded_rate_limiter> shared_ceiling);
 
 } // namespace authsvc

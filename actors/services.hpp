@@ -12,6 +12,7 @@
 #include "actors/session_actor.hpp"
 #include "actors/supervisor_handle.hpp"
 #include "actors/webhook_actor.hpp"
+#include "auth/sharded_rate_limiter.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
@@ -25,10 +26,19 @@ struct services {
   metrics_actor metrics;
   db_actor db;
   session_actor sessions;
+  /// The session actor's read view: fronts check tokens against it without
+  /// a message (actors/session_directory.hpp). Null: always ask the actor.
+  session_directory_ptr session_dir;
   mailer_actor mailer;
   auditor_actor auditor;
   webhook_actor webhooks;
   rate_limiter_actor limiter;
+  /// The global per-IP ceiling (rate_limit.policies global_per_ip) of
+  /// routes without a class of their own, checked by the fronts without a
+  /// limiter message (issue 13), and the gate that lets one audit event per
+  /// refused address a minute through. Null: the limiter actor decides.
+  std::shared_ptr<auth::sharded_rate_limiter> ip_ceiling;
+  std::shared_ptr<auth::sharded_rate_limiter> ip_ceiling_audit;
   ip_filter_actor ip_filters;
   /// Where every flow and handler reads the time (a manual clock in tests).
   clock_ptr clock = real_clock();

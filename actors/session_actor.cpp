@@ -44,6 +44,10 @@ void load_sessions(self_ptr self) {
                 store::load_live(self->state.now()))
       .then(
           [self](db::rowset& rs) {
+            // A restarted actor starts the fronts' view over from the
+            // database too.
+            if (self->state.opts.directory)
+              self->state.opts.directory->clear();
             for (auto& row : store::decode_live(rs)) {
               live_session s;
               static_cast<store::session_row&>(s) = std::move(row);
@@ -184,9 +188,10 @@ caf::result<std::string> rotate_key(self_ptr self) {
   return rp;
 }
 
-session_view view_of(const live_session& s) {
-  return session_view{s.id,         s.user_id,    s.amr,          s.ip,
-                      s.user_agent, s.created_at, s.last_seen_at, s.expires_at};
+session_view view_of(const session_state& st, const live_session& s) {
+  return session_view{
+      s.id,         s.user_id,    s.amr,           s.ip,
+      s.user_agent, s.created_at, st.last_seen(s), s.expires_at};
 }
 
 } // namespace
@@ -345,7 +350,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           // by_user only names cached sessions (see session_state::forget).
           auto s = st.sessions.find(id);
           if (s != st.sessions.end() && !st.idle(s->second, now))
-            out.push_back(view_of(s->second));
+            out.push_back(view_of(st, s->second));
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
           return a.created_at > b.created_at;
@@ -364,7 +369,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           end_idle(self);
           return out;
         }
-        out.push_back(view_of(it->second));
+        out.push_back(view_of(st, it->second));
         return out;
       },
       [=](atom::revoke_atom, const revocation& rv) { return revoke(self, rv); },
@@ -379,8 +384,10 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         auto& st = self->state;
         if (auto it = st.by_user.find(u.id); it != st.by_user.end())
           for (const auto& id : it->second)
-            if (auto s = st.sessions.find(id); s != st.sessions.end())
+            if (auto s = st.sessions.find(id); s != st.sessions.end()) {
               s->second.user = u;
+              st.publish(s->second);
+            }
       },
       [=](atom::load_atom) {
         if (!self->state.ready)

@@ -24,6 +24,7 @@
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/session_directory.hpp"
 #include "actors/signing_keys.hpp"
 #include "auth/token_claims.hpp"
 #include "core/clock.hpp"
@@ -79,6 +80,10 @@ struct session_options {
   /// Woken after the actor queued a notice (an eviction); may be null (the
   /// mailer's own poll then finds the job).
   mailer_actor mailer;
+  /// The read view the HTTP fronts check tokens against (issue 13); the
+  /// actor publishes every change to it before acknowledging. May be null
+  /// (then every check asks the actor).
+  session_directory_ptr directory;
 };
 
 /// A live session: what is stored of it (id, user and cached profile, amr,
@@ -148,6 +153,11 @@ struct session_state {
   const stored_key* signing() const { return keys.signing(); }
   void index(live_session&& s);
   void forget(const std::string& id);
+  /// Publishes `s` as it is now to opts.directory (after every change of a
+  /// field a token check reads), carrying over the last check's time.
+  void publish(live_session& s);
+  /// last_seen_at, including the checks the fronts answered themselves.
+  std::int64_t last_seen(const live_session& s) const;
   std::string mint_access_token(const live_session& s, std::int64_t now) const;
   /// True when `s` went without a refresh for auth.session_idle_timeout.
   bool idle(const live_session& s, std::int64_t now) const;

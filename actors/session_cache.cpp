@@ -3,6 +3,8 @@
 // token, liveness on every request).
 #include "actors/session_internal.hpp"
 
+#include <algorithm>
+
 #include "auth/crypto.hpp"
 #include "auth/jws.hpp"
 #include "auth/token_claims.hpp"
@@ -66,13 +68,43 @@ void session_state::index(live_session&& s) {
   s.seq = ++next_seq;
   by_refresh[s.refresh_hash] = id;
   by_user[s.user_id].insert(id);
-  sessions[id] = std::move(s);
+  auto& live = sessions[id];
+  live = std::move(s);
+  publish(live);
+}
+
+void session_state::publish(live_session& s) {
+  const auto& dir = opts.directory;
+  if (!dir)
+    return;
+  if (auto old = dir->find_session(s.id))
+    s.last_seen_at = std::max(s.last_seen_at, old->last_seen.load());
+  auto e = std::make_shared<session_directory::session>();
+  e->user_id = s.user_id;
+  e->amr = s.amr;
+  e->created_at = s.created_at;
+  e->expires_at = s.expires_at;
+  e->absolute_expires_at = s.absolute_expires_at;
+  e->refreshed_at = s.refreshed_at;
+  e->user = s.user;
+  e->last_seen.store(s.last_seen_at);
+  dir->put_session(s.id, std::move(e));
+}
+
+std::int64_t session_state::last_seen(const live_session& s) const {
+  if (opts.directory)
+    if (auto e = opts.directory->find_session(s.id))
+      return std::max(s.last_seen_at, e->last_seen.load());
+  return s.last_seen_at;
 }
 
 void session_state::forget(const std::string& id) {
   auto it = sessions.find(id);
   if (it == sessions.end())
     return;
+  // Out of the fronts' view first: the revocation is effective at once.
+  if (opts.directory)
+    opts.directory->erase_session(id);
   by_refresh.erase(it->second.refresh_hash);
   auto u = by_user.find(it->second.user_id);
   if (u != by_user.end()) {
@@ -130,8 +162,11 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
       return out;
     }
     const auto& c = *claims;
-    if (verified.size() >= 100000)
+    if (verified.size() >= 100000) {
       verified.clear();
+      if (opts.directory)
+        opts.directory->clear_tokens();
+    }
     auto iat = c.value("iat", std::int64_t{0});
     // A token minted before auth_time existed counts as signed in at iat.
     auto auth_time
@@ -144,6 +179,12 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
                                          iat, c.value("exp", std::int64_t{0}),
                                          c.value("jti", ""), auth_time})
                  .first;
+    if (opts.directory) {
+      const auto& t = cached->second;
+      opts.directory->put_token(
+          digest, session_directory::token{t.user_id, t.session_id, t.issued_at,
+                                           t.expires_at, t.jti, t.auth_time});
+    }
   }
   const auto& v = cached->second;
   auto it = sessions.find(v.session_id);

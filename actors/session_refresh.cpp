@@ -44,6 +44,7 @@ void rotated(self_ptr self, live_session& s, const rotation_plan& p) {
   s.expires_at = p.expires;
   s.last_seen_at = p.now;
   s.refreshed_at = p.now;
+  self->state.publish(s);
 }
 
 /// Ends the rotation of `s`: @returns its waiters, now no longer waiting.
@@ -139,6 +140,7 @@ void rotate(self_ptr self, const std::string& session_id,
             s.user_agent = ua;
             auto user = db::users_store::decode_user(r.results[3]);
             s.user = user;
+            self->state.publish(s);
             // A change of app_metadata shows in the refreshed token.
             take_claims(self, s, r, claims_at);
             token_result out;
@@ -268,6 +270,7 @@ void reauthenticate(self_ptr self, const std::string& session_id,
             s.ip = req.ip;
             s.user_agent = ua;
             s.user = req.user;
+            self->state.publish(s);
             take_claims(self, s, r, claims_at);
             token_result out;
             out.tokens

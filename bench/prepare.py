@@ -1,7 +1,16 @@
 """Prepares benchmark inputs against a running service (loopback only).
 
-  prepare.py token BASE OUTBOX        prints an access token (code sign-in)
-  prepare.py links BASE OUTBOX N FILE writes N unused magic-link tokens
+  prepare.py token BASE OUTBOX          prints an access token (code sign-in)
+  prepare.py links BASE OUTBOX N FILE   N bodies for POST /v1/auth/email/link
+  prepare.py codes BASE OUTBOX N FILE   N bodies for .../email/verify-code
+  prepare.py refresh BASE OUTBOX N FILE N bodies for POST /v1/token/refresh
+                                        (N code sign-ins, one session each)
+  prepare.py passkeys BASE OUTBOX N FILE N bodies for
+                                        POST /v1/webauthn/login/verify (one
+                                        user, one passkey, N challenges, each
+                                        assertion signed ahead)
+
+FILE gets one JSON body a line; each works once (bench/one_shot.lua).
 
 Only mail that arrives after the call started is read, and each run uses
 its own recipients (bench-link-<run>-<i>@example.com), so a backlog of
@@ -21,9 +30,10 @@ import time
 import urllib.request
 
 
-def post(base, path, body):
+def post(base, path, body, headers=None):
     req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json",
+                                          **(headers or {})})
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
 
@@ -86,16 +96,65 @@ def main():
         print(t["access_token"])
         return
     n, out = int(sys.argv[4]), sys.argv[5]
-    wanted = [f"bench-link-{run}-{i}@example.com" for i in range(n)]
+    if mode == "passkeys":
+        bodies = passkey_bodies(base, outbox, seen, run, n)
+    else:
+        bodies = mail_bodies(mode, base, outbox, seen, run, n)
+    pathlib.Path(out).write_text("\n".join(bodies) + "\n")
+    print(len(bodies))
+
+
+def dumps(x):
+    return json.dumps(x, separators=(",", ":"))
+
+
+def mail_bodies(mode, base, outbox, seen, run, n):
+    wanted = [f"bench-{mode}-{run}-{i}@example.com" for i in range(n)]
     with concurrent.futures.ThreadPoolExecutor(32) as pool:
-        list(pool.map(lambda a: post(base, "/v1/auth/email/start", {"email": a}),
-                      wanted))
+        flows = dict(zip(wanted, pool.map(
+            lambda a: post(base, "/v1/auth/email/start", {"email": a}), wanted)))
     # Mail from an earlier case may still be queued ahead of these.
     texts = collect(outbox, seen, set(wanted), 120 + n / 50, quick_text_of)
-    tokens = [re.search(r"token=([A-Za-z0-9_-]+)", texts[a]).group(1)
-              for a in wanted]
-    pathlib.Path(out).write_text("\n".join(tokens) + "\n")
-    print(len(tokens))
+    if mode == "links":
+        return [dumps({"token": re.search(r"token=([A-Za-z0-9_-]+)",
+                                          texts[a]).group(1)}) for a in wanted]
+    codes = [dumps({"flow_id": flows[a]["flow_id"],
+                    "code": re.search(r"^\s+(\d{6})\s*$", texts[a], re.M).group(1)})
+             for a in wanted]
+    if mode == "codes":
+        return codes
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        tokens = list(pool.map(
+            lambda b: post(base, "/v1/auth/email/verify-code", json.loads(b)),
+            codes))
+    return [dumps({"refresh_token": t["refresh_token"]}) for t in tokens]
+
+
+def passkey_bodies(base, outbox, seen, run, n):
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]
+                           / "tests" / "integration"))
+    from soft_authenticator import SoftAuthenticator
+    addr = f"bench-passkey-{run}@example.com"
+    flow = post(base, "/v1/auth/email/start", {"email": addr})
+    text = collect(outbox, seen, {addr}, 120)[addr]
+    code = re.search(r"^\s+(\d{6})\s*$", text, re.M).group(1)
+    t = post(base, "/v1/auth/email/verify-code",
+             {"flow_id": flow["flow_id"], "code": code})
+    auth = {"Authorization": "Bearer " + t["access_token"]}
+    # A synced passkey (counter 0): assertions verified in any order are
+    # all valid, as wrk's connections answer them out of order.
+    authn = SoftAuthenticator(counter_step=0)
+    opts = post(base, "/v1/webauthn/register/options", {}, auth)
+    cred, _ = authn.create(opts["public_key"])
+    post(base, "/v1/webauthn/register/verify",
+         {"challenge_id": opts["challenge_id"], "credential": cred}, auth)
+
+    def one(_):
+        o = post(base, "/v1/webauthn/login/options", {"email": addr})
+        return dumps({"challenge_id": o["challenge_id"],
+                      "credential": authn.get(o["public_key"])})
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        return list(pool.map(one, range(n)))
 
 
 main()

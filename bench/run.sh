@@ -11,15 +11,21 @@
 #        BUILD_DIR=build bench/run.sh      uses an existing build directory
 #
 # Knobs (environment): DURATION=10s CONNECTIONS=64 WRK_THREADS=2 ROUNDS=2
-# WARMUP=3s LAT_DURATION=5s BARE_THREADS=1 TIME_LIMIT=900 (seconds, whole
-# script) CASES="liveness" (space-separated, see run_case below)
+# WARMUP=3s LAT_DURATION=5s BARE_THREADS=1 TIME_LIMIT=2400 (seconds, whole
+# script) CASES="liveness session email_link verify_code refresh passkey
+# caf_verify email_start" (the default: every row of issue 13; see run_case)
 # RESULTS=bench/results/latest.json SERVICE_ARGS="--set server.io_threads=1"
-# LINK_TOKENS=10000 (per email_link round) LINK_DURATION=30s (its upper bound)
+# LINK_TOKENS=10000 (single-use bodies per round of email_link, verify_code,
+# refresh, passkey) LINK_DURATION=30s (their upper bound)
+# START_DURATION=60s (email_start's load rounds) DRAIN_WAIT=120s (how long
+# to watch the mail queue drain afterwards) CAF_INFLIGHT=64
 #
-# Put email_start last: the mail it queues (the outbox transport writes a
-# few hundred a second) keeps the service busy for minutes afterwards and
-# delays the mail email_link's preparation waits for:
-#   CASES="liveness session email_link email_start"
+# A run FAILS (exit 1, after writing the results) when any answer was not
+# 2xx or, for the single-use cases, lacked its expected field. The load
+# average is recorded before every wrk run.
+#
+# Put email_start last: the mail it queues keeps the service busy
+# afterwards and delays the mail the single-use cases' preparation waits for.
 #
 # Everything listens on and talks to 127.0.0.1 only. Everything started here
 # is stopped on exit, interrupt or time-out.
@@ -34,8 +40,8 @@ ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-3s}
 LAT_DURATION=${LAT_DURATION:-5s}
 BARE_THREADS=${BARE_THREADS:-1}
-TIME_LIMIT=${TIME_LIMIT:-900}
-CASES=${CASES:-liveness}
+TIME_LIMIT=${TIME_LIMIT:-2400}
+CASES=${CASES:-liveness session email_link verify_code refresh passkey caf_verify email_start}
 RESULTS=${RESULTS:-$ROOT/bench/results/latest.json}
 SERVICE_ARGS=${SERVICE_ARGS:-}
 
@@ -136,8 +142,9 @@ mkdir -p "$(dirname "$RESULTS")"
 RUNS=$TMP/runs.jsonl
 RSS=$TMP/rss.jsonl
 SIZES=$TMP/sizes.jsonl
+EXTRA=$TMP/extra.jsonl   # per-case records that are not wrk runs
 WRK_LOG=$(dirname "$RESULTS")/latest-wrk.log
-: >"$RUNS"; : >"$RSS"; : >"$SIZES"; : >"$WRK_LOG"
+: >"$RUNS"; : >"$RSS"; : >"$SIZES"; : >"$WRK_LOG"; : >"$EXTRA"
 
 # -- servers ------------------------------------------------------------------
 
@@ -145,32 +152,39 @@ WRK_LOG=$(dirname "$RESULTS")/latest-wrk.log
 # `log`; if the line is filtered out (the service logs it at info, and we run
 # it at warn), asks ss which 127.0.0.1 port the process listens on.
 wait_for_port() {
-  local pid=$1 logfile=$2 port=""
+  local pid=$1 logfile=$2 port="" candidates="" p
   for _ in $(seq 150); do
     kill -0 "$pid" 2>/dev/null \
       || { tail -20 "$logfile" >&2; die "pid $pid exited during startup"; }
-    port=$(grep -h '"event":"http-listening"' "$logfile" 2>/dev/null \
+    candidates=$(grep -h '"event":"http-listening"' "$logfile" 2>/dev/null \
              | head -1 | jq -r '.port // empty' 2>/dev/null || true)
-    if [[ -z $port ]]; then
-      port=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," \
-               | awk '{print $4}' | grep "^$HOST:" | head -1 \
+    if [[ -z $candidates ]]; then
+      # The CAF API listens too (caf_verify): every 127.0.0.1 port.
+      candidates=$(ss -Hltnp 2>/dev/null | grep "pid=$pid," \
+               | awk '{print $4}' | grep "^$HOST:" \
                | sed 's/.*://' || true)
     fi
-    [[ -n $port ]] && break
+    [[ -n $candidates ]] && break
     sleep 0.1
   done
-  [[ -n $port ]] || die "no listening port for pid $pid"
+  [[ -n $candidates ]] || die "no listening port for pid $pid"
   # Listening is not the same as answering: wait for a 200.
   for _ in $(seq 100); do
-    curl -fsS -m 2 -o /dev/null "http://$HOST:$port/liveness" 2>/dev/null \
-      && { echo "$port"; return 0; }
+    for p in $candidates; do
+      curl -fsS -m 2 -o /dev/null "http://$HOST:$p/liveness" 2>/dev/null \
+        && { echo "$p"; return 0; }
+    done
     sleep 0.1
   done
-  die "port $port of pid $pid never answered GET /liveness"
+  die "no port of pid $pid ($candidates) answered GET /liveness"
 }
 
 start_service() {
   mkdir -p "$TMP/service"
+  # The CAF API's port: a free one picked here, since the service logs
+  # caf-listening at info and runs at warn (ss also lists the internal
+  # CAF listener behind the gate).
+  CAF_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   # The auth.email_* overrides and the raised rate limits let every case
   # run without 429s. Rate limiting stays on (as in production), so each
   # request still pays for its limiter check.
@@ -182,6 +196,8 @@ start_service() {
      PA_AUTH_EMAIL_HOURLY_CAP=1000000 \
      PA_RATE_LIMIT_ENABLED=true \
      PA_RATE_LIMIT_POLICIES="email_send_per_address=$high,email_send_per_ip=$high,verify_per_ip=$high,refresh_per_ip=$high,webauthn_per_ip=$high,totp_per_ip=$high,global_per_ip=$high" \
+     PA_CAF_ENABLED=true PA_CAF_PORT="$CAF_PORT" PA_CAF_INSECURE_PLAINTEXT=true \
+     PA_CAF_RATE_LIMIT=100000000/1 \
      "$SERVICE_BIN" --set server.host=$HOST --set server.port=0 \
        $SERVICE_ARGS) >"$TMP/service.log" 2>&1 &
   SERVICE_PID=$!
@@ -249,13 +265,21 @@ function done(summary, latency, requests)
   if active_duration_us then
     duration = active_duration_us() or duration
   end
+  local bad = 0
+  if bad_responses then
+    bad = bad_responses()
+  end
+  local requests = summary.requests
+  if answered_total then
+    requests = answered_total()
+  end
   local f = assert(io.open([==[$json]==], "w"))
   local e = summary.errors
   f:write(string.format(
-    '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,' ..
+    '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,"bad_responses":%.0f,' ..
     '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
     '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%.0f,"p50":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f}}\n',
-    summary.requests, duration, summary.bytes,
+    requests, duration, summary.bytes, bad,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.mean, latency.stdev, latency.max,
     latency:percentile(50), latency:percentile(90),
@@ -279,6 +303,8 @@ run_wrk() {
   script=$TMP/$name-$target-$kind-$round.lua
   make_script "$script" "$method" "$extra" "$json"
   limit=$(($(seconds "$dur") + 30))
+  local load
+  load=$(cut -d' ' -f1-3 /proc/loadavg)
   t0=$(cpu_ticks "$pid")
   c0=$(ctx_switches "$pid")
   printf '\n### %s %s %s round %s: wrk -t%s -c%s -d%s %s %s\n' \
@@ -296,13 +322,13 @@ run_wrk() {
     --argjson connections "$conns" --arg duration "$dur" \
     --arg method "$method" --arg path "$path" \
     --argjson cpu_ticks "$((t1 - t0))" --argjson hz "$(getconf CLK_TCK)" \
-    --argjson ctx "$((c1 - c0))" \
+    --argjson ctx "$((c1 - c0))" --arg load "$load" \
     '{case: $case, target: $target, kind: $kind, round: $round,
       threads: $threads, connections: $connections, duration: $duration,
-      method: $method, path: $path,
+      method: $method, path: $path, loadavg_before: $load,
       server_cpu_s: ($cpu_ticks / $hz), server_ctx_switches: $ctx} + .' \
     "$json" >>"$RUNS"
-  jq -r '"  \(.case) \(.target) \(.kind)#\(.round): \(.requests / (.duration_us / 1e6) | floor) req/s, p50 \(.latency_us.p50) us, p99 \(.latency_us.p99) us, non-2xx \(.errors.status)"' \
+  jq -r '"  \(.case) \(.target) \(.kind)#\(.round): \(.requests / (.duration_us / 1e6) | floor) req/s, p50 \(.latency_us.p50) us, p99 \(.latency_us.p99) us, non-2xx \(.errors.status), bad \(.bad_responses), load \(.loadavg_before)"' \
     <<<"$(tail -1 "$RUNS")" >&2
 }
 
@@ -351,6 +377,60 @@ bench_case() {
 
 # -- cases --------------------------------------------------------------------
 
+# mail_gauges: one JSON line {t, queue_depth, sent_total} from /metrics.
+mail_gauges() {
+  local text
+  text=$(curl -fsS -m 5 "http://$HOST:$SERVICE_PORT/metrics" 2>/dev/null) \
+    || return 1
+  awk -v t="$(date +%s.%N)" '
+    /^#/ {next}
+    $1 ~ /email_queue_depth$/ {d = $2}
+    $1 ~ /emails_sent_total$/ {s = $2}
+    END {printf "{\"t\":%.3f,\"queue_depth\":%d,\"sent_total\":%d}\n", t, d, s}' <<<"$text"
+}
+
+# Samples the mail queue every second into FILE until killed.
+sample_mail() {
+  local out=$1
+  while :; do
+    mail_gauges >>"$out" || true
+    sleep 1
+  done
+}
+
+# one_shot CASE PATH MODE EXPECT: ROUNDS rounds of single-use bodies made
+# by prepare.py MODE, each sent once (bench/one_shot.lua); an answer
+# without EXPECT in its body fails the run.
+one_shot() {
+  local name=$1 path=$2 mode=$3 expect=$4 n=${LINK_TOKENS:-10000} r
+  log "case $name: POST $path, $n single-use bodies a round ($mode)"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    python3 "$ROOT/bench/prepare.py" "$mode" "http://$HOST:$SERVICE_PORT" \
+      "$TMP/service/data/outbox" "$n" "$TMP/$name-bodies.txt" >/dev/null \
+      || die "could not prepare $n bodies for $name"
+    run_wrk "$name" service load "$r" "$WRK_THREADS" "$CONNECTIONS" \
+      "${LINK_DURATION:-30s}" POST "$path" "$ROOT/bench/one_shot.lua" \
+      -- "$TMP/$name-bodies.txt" "$WRK_THREADS" "$path" "$expect"
+  done
+  sample_rss "$name" service after_load
+}
+
+# Fails the run unless GET PATH with the token answers 200 with EXPECT.
+probe_body() {
+  local path=$1 token=$2 expect=$3 body
+  body=$(curl -fsS -m 5 -H "Authorization: Bearer $token" \
+           "http://$HOST:$SERVICE_PORT$path") \
+    || die "probe $path: not 2xx"
+  [[ $body == *"$expect"* ]] || die "probe $path: body lacks $expect: $body"
+}
+
+session_token() {
+  [[ -n ${TOKEN:-} ]] || TOKEN=$(python3 "$ROOT/bench/prepare.py" token \
+    "http://$HOST:$SERVICE_PORT" "$TMP/service/data/outbox")
+  echo "$TOKEN"
+}
+
+
 # Add cases here; select them with CASES="liveness email_start".
 run_case() {
   case $1 in
@@ -358,33 +438,71 @@ run_case() {
       BENCH_TARGETS="service bare" bench_case liveness GET /liveness
       ;;
     email_start)
-      # Needs the route; rotates 10,000 addresses (see email_start.lua).
-      bench_case email_start POST /v1/auth/email/start \
-        "$ROOT/bench/email_start.lua" -- 10000
+      # Rotates 10,000 addresses (see email_start.lua) for START_DURATION a
+      # round while the mail queue is sampled every second, then watches it
+      # drain for up to DRAIN_WAIT: accepted starts and mail written should
+      # keep pace (queue depth bounded, not growing).
+      local samples=$TMP/mail-samples.jsonl sampler waited=0
+      local drain
+      drain=$(seconds "${DRAIN_WAIT:-120s}")
+      : >"$samples"
+      sample_mail "$samples" &
+      sampler=$!
+      STARTED+=("$sampler")
+      DURATION=${START_DURATION:-60s} bench_case email_start POST \
+        /v1/auth/email/start "$ROOT/bench/email_start.lua" -- 10000
+      local loaded
+      loaded=$(tail -1 "$samples" | jq -r .t)
+      while ((waited < drain)); do
+        [[ $(mail_gauges | jq -r .queue_depth) == 0 ]] && break
+        sleep 1
+        waited=$((waited + 1))
+      done
+      kill "$sampler" 2>/dev/null || true
+      wait "$sampler" 2>/dev/null || true
+      mail_gauges >>"$samples"
+      jq -s -c --argjson loaded "$loaded" \
+        '{case: "email_start_mail", samples: ., load_ended_at: $loaded}' \
+        "$samples" >>"$EXTRA"
       ;;
     session)
       # A valid bearer token; the check never reads the database.
       local token
-      token=$(python3 "$ROOT/bench/prepare.py" token "http://$HOST:$SERVICE_PORT" \
-                "$TMP/service/data/outbox")
+      token=$(session_token)
+      probe_body /v1/session "$token" '"user"'
       BENCH_TARGETS="service bare" bench_case session GET /v1/session "" \
         -H "Authorization: Bearer $token"
+      probe_body /v1/session "$token" '"user"'
       ;;
     email_link)
-      # Consumes pre-generated tokens (each works once), so every round
-      # gets fresh ones and there is no warm-up; a wrk thread stops once its
-      # tokens are answered (see email_link.lua). Generating them waits for
-      # their mail, behind any backlog the email_start case left.
-      local n=${LINK_TOKENS:-10000} r
-      for ((r = 1; r <= ROUNDS; r++)); do
-        python3 "$ROOT/bench/prepare.py" links "http://$HOST:$SERVICE_PORT" \
-          "$TMP/service/data/outbox" "$n" "$TMP/link_tokens.txt" >/dev/null \
-          || die "could not prepare $n link tokens"
-        run_wrk email_link service load "$r" "$WRK_THREADS" "$CONNECTIONS" \
-          "${LINK_DURATION:-30s}" POST /v1/auth/email/link \
-          "$ROOT/bench/email_link.lua" -- "$TMP/link_tokens.txt" "$WRK_THREADS"
-      done
-      sample_rss email_link service after_load
+      # Single-use tokens: every round gets fresh ones and there is no
+      # warm-up; generating them waits for their mail.
+      one_shot email_link /v1/auth/email/link links '"access_token"'
+      ;;
+    verify_code)
+      one_shot verify_code /v1/auth/email/verify-code codes '"access_token"'
+      ;;
+    refresh)
+      one_shot refresh /v1/token/refresh refresh '"refresh_token"'
+      ;;
+    passkey)
+      one_shot passkey /v1/webauthn/login/verify passkeys '"access_token"'
+      ;;
+    caf_verify)
+      # One remote CAF client (bench/caf_verify_bench), CAF_INFLIGHT calls
+      # in flight, for DURATION.
+      local token port out load
+      token=$(session_token)
+      port=$CAF_PORT
+      log "case caf_verify: port $port, ${CAF_INFLIGHT:-64} in flight"
+      load=$(cut -d' ' -f1-3 /proc/loadavg)
+      out=$(timeout -k 5 $(($(seconds "$DURATION") + 60)) \
+              "$BUILD_DIR/bench/caf_verify_bench" "$HOST" "$port" "$token" \
+              --inflight "${CAF_INFLIGHT:-64}" --seconds "$(seconds "$DURATION")") \
+        || die "caf_verify_bench failed: $out"
+      log "  caf_verify: $out"
+      jq -c --arg load "$load" \
+        '{case: "caf_verify", loadavg_before: $load} + .' <<<"$out" >>"$EXTRA"
       ;;
     *) die "unknown case '$1'" ;;
   esac
@@ -400,6 +518,7 @@ sample_rss startup bare idle
 for c in $CASES; do
   run_case "$c"
 done
+sample_rss final service after_all
 
 GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown) \
 NPROC=$(nproc) LOAD_BEFORE=$LOAD_BEFORE DURATION=$DURATION \
@@ -407,4 +526,4 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg) \
 CONNECTIONS=$CONNECTIONS WRK_THREADS=$WRK_THREADS ROUNDS=$ROUNDS \
 WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION BARE_THREADS=$BARE_THREADS \
 SERVICE_ARGS=$SERVICE_ARGS \
-  python3 "$ROOT/bench/summarize.py" "$RUNS" "$RSS" "$SIZES" "$RESULTS"
+  python3 "$ROOT/bench/summarize.py" "$RUNS" "$RSS" "$SIZES" "$RESULTS" "$EXTRA"

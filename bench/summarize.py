@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Turns the per-run records of bench/run.sh into a table and a JSON file.
 
-Usage: summarize.py RUNS.jsonl RSS.jsonl SIZES.jsonl OUT.json
+Usage: summarize.py RUNS.jsonl RSS.jsonl SIZES.jsonl OUT.json [EXTRA.jsonl]
 Run parameters arrive in the environment (DURATION, CONNECTIONS, ...).
+EXTRA holds the records that are not wrk runs (the mail queue samples of
+email_start, the CAF verify client). Exits 1 when any answer was not 2xx or
+lacked its expected body (the results are written first).
 """
 import json
 import os
@@ -38,6 +41,8 @@ def summarize(runs):
             "p99_us": round(statistics.median(r["latency_us"]["p99"] for r in rs)),
             "p999_us": round(statistics.median(r["latency_us"]["p999"] for r in rs)),
             "non_2xx": sum(r["errors"]["status"] for r in rs),
+            "bad_responses": sum(r.get("bad_responses", 0) for r in rs),
+            "loadavg_before": [r.get("loadavg_before", "") for r in rs],
             "socket_errors": sum(v for r in rs for k, v in r["errors"].items()
                                  if k != "status"),
             "server_cpu_cores": round(cpu / secs, 2) if secs else None,
@@ -60,10 +65,41 @@ def summarize(runs):
     return cases
 
 
+def mail_summary(extra, cases):
+    """Mail written during and after email_start: the rate it kept, the
+    queue depth at the start, end and peak of the load, and how long the
+    rest took to drain."""
+    rec = next((e for e in extra if e.get("case") == "email_start_mail"), None)
+    if not rec or len(rec["samples"]) < 2:
+        return None
+    ss = rec["samples"]
+    end = rec["load_ended_at"]
+    during = [x for x in ss if x["t"] <= end]
+    first, last_load, last = ss[0], during[-1], ss[-1]
+    secs = last_load["t"] - first["t"]
+    return {
+        "load_seconds": round(secs, 1),
+        "sent_during_load": last_load["sent_total"] - first["sent_total"],
+        "sent_per_second_during_load": round(
+            (last_load["sent_total"] - first["sent_total"]) / secs) if secs else None,
+        "queue_depth_start": first["queue_depth"],
+        "queue_depth_end_of_load": last_load["queue_depth"],
+        "queue_depth_max": max(x["queue_depth"] for x in ss),
+        "queue_depth_at_quarters": [during[int(i * (len(during) - 1) / 4)]["queue_depth"]
+                                    for i in range(5)],
+        "drain_seconds_after_load": round(last["t"] - end, 1),
+        "queue_depth_final": last["queue_depth"],
+        "sent_total_final": last["sent_total"],
+    }
+
+
 def main():
     runs_f, rss_f, sizes_f, out_f = sys.argv[1:5]
     runs, rss, sizes = load(runs_f), load(rss_f), load(sizes_f)
+    extra = load(sys.argv[5]) if len(sys.argv) > 5 else []
     cases = summarize(runs)
+    mail = mail_summary(extra, cases)
+    caf = [e for e in extra if e.get("case") == "caf_verify"]
     for s in rss:
         if s["case"] in cases:
             cases[s["case"]].setdefault("rss_kb", {}).setdefault(
@@ -85,6 +121,9 @@ def main():
         "idle_rss_kb": {s["target"]: s["rss_kb"] for s in rss
                         if s["case"] == "startup"},
         "cases": cases,
+        "email_start_mail": mail,
+        "caf_verify": caf,
+        "final_rss_kb": next((s["rss_kb"] for s in rss if s["case"] == "final"), None),
         "runs": runs,
     }
     with open(out_f, "w") as f:
@@ -121,6 +160,19 @@ def main():
         for t, r in kinds.get("response", {}).items():
             print(f"{'':<13}response {t}: {r['status']}, "
                   f"{r['header_bytes']} B headers + {r['body_bytes']} B body")
+    if mail:
+        print("email_start mail: " + ", ".join(f"{k} {v}" for k, v in mail.items()))
+    for c in caf:
+        print(f"caf_verify: {c.get('calls_per_second')} calls/s, "
+              f"{c.get('inflight')} in flight, {c.get('errors')} errors, "
+              f"load {c.get('loadavg_before')}")
+    if doc["final_rss_kb"]:
+        print(f"service rss after all runs: {doc['final_rss_kb'] / 1024:.1f} MiB")
+    failed = [f"{r['case']}/{r['target']}/{r['kind']}#{r['round']}"
+              for r in runs
+              if r["errors"]["status"] or r.get("bad_responses", 0)]
+    failed += [f"caf_verify ({c.get('errors')} errors)" for c in caf
+               if c.get("errors")]
     nproc = doc["host"]["nproc"] or 1
     load1 = float((doc["host"]["loadavg_before"] or "0").split()[0])
     if load1 > nproc / 2:
@@ -132,6 +184,9 @@ def main():
     print(f"cpu: server CPU cores busy during the runs (wrk shares the "
           f"{doc['host']['nproc']} cores); us/req: server CPU time per request; "
           f"cs/req: server context switches per request\nsummary: {out_f}")
+    if failed:
+        print("FAILED: non-2xx or wrong bodies in " + ", ".join(failed))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -182,27 +182,37 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
   auto guard = m.hit->handler.guard;
   if (guard != route_guard::user && guard != route_guard::recent)
     return guarded(ctx, [&] { handler(ctx); });
-  // Authenticated routes: the session actor checks the token and that its
-  // session is still live (in memory, no database read).
+  // Authenticated routes: the token must check out and its session be
+  // live (in memory, no database read).
   auto authz = ctx->req.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
   if (authz.size() <= bearer.size() || authz.size() > 8192
       || !http::iequals(authz.substr(0, bearer.size()), bearer))
     return ctx->reply_error("unauthorized");
-  auto [call, rq]
-      = ask_owner(ctx, owner_timeout, ctx->svc().sessions, atom::verify_atom_v,
-                  std::string(authz.substr(bearer.size())));
+  auto token = authz.substr(bearer.size());
+  auto admitted = [ctx, handler, guard](auth_context&& a) {
+    ctx->auth = std::move(a); // logged as user_id by reply()
+    // Factor changes: a stolen access token alone is not enough.
+    if (guard == route_guard::recent && !ctx->recent_sign_in())
+      return ctx->reply_error("reauthentication_required");
+    guarded(ctx, [&] { handler(ctx); });
+  };
+  // A token verified before, of a session the session actor published as
+  // live: answered here, without a message (issue 13). Anything else asks
+  // the actor, which stays the authority.
+  if (const auto& view = ctx->svc().session_dir)
+    if (auto a = view->check(token, ctx->svc().clock->unix_seconds(),
+                             ctx->cfg().auth.session_idle_timeout))
+      return admitted(std::move(*a));
+  auto [call, rq] = ask_owner(ctx, owner_timeout, ctx->svc().sessions,
+                              atom::verify_atom_v, std::string(token));
   rq.then(
-      [ctx, handler, guard, call = call](auth_result& r) {
+      [ctx, admitted, call = call](auth_result& r) {
         if (!ctx->owner_answered(call))
           return;
         if (!r.error.empty())
           return ctx->reply_error("unauthorized");
-        ctx->auth = std::move(r.auth); // logged as user_id by reply()
-        // Factor changes: a stolen access token alone is not enough.
-        if (guard == route_guard::recent && !ctx->recent_sign_in())
-          return ctx->reply_error("reauthentication_required");
-        guarded(ctx, [&] { handler(ctx); });
+        admitted(std::move(r.auth));
       },
       [ctx, call = call](caf::error& e) {
         if (ctx->owner_answered(call))
@@ -493,7 +503,14 @@ http_front_impl(http_front_actor::stateful_pointer<front_state> self,
             = auth::ip_filter(parse(snap.allow), parse(snap.deny));
       },
       [=](atom::tick_atom) {
-        expire_pending(self->state, self->state.svc.clock->steady_ns());
+        auto& st = self->state;
+        expire_pending(st, st.svc.clock->steady_ns());
+        if (++st.ticks % 30 == 0 && st.svc.ip_ceiling) {
+          auto now = st.svc.clock->steady_ns() / 1000;
+          st.svc.ip_ceiling->sweep(now);
+          if (st.svc.ip_ceiling_audit)
+            st.svc.ip_ceiling_audit->sweep(now);
+        }
         self->delayed_send(self, std::chrono::seconds(1), atom::tick_atom_v);
       },
       [=](atom::flush_atom) {

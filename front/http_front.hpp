@@ -82,6 +82,8 @@ struct front_state {
   /// requests already in its mailbox: under load one message carries many
   /// requests, when idle it goes out right after the request.
   std::vector<metrics::sample> metrics_batch;
+  /// Ticks seen: every 30th sweeps idle keys out of svc.ip_ceiling.
+  std::uint64_t ticks = 0;
 };
 
 /// How long front actors wait for an owner before answering 503.

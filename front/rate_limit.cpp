@@ -96,6 +96,30 @@ void with_ip_limits(const context_ptr& ctx, const char* route_class,
                     const std::function<void()>& next) {
   if (!ctx->cfg().rate_limit.enabled)
     return guarded(ctx, next);
+  const auto& ceiling = ctx->svc().ip_ceiling;
+  if ((!route_class || !*route_class) && ceiling) {
+    // Only the global ceiling applies: checked here, without a limiter
+    // message (issue 13). Exact per address (one shard per key), and the
+    // same counter the limiter actor uses for the ceiling of classed routes
+    // (rate_limiter_state::shared_ceiling), so mixing routes gets no more.
+    auto key = client_rate_key(ctx);
+    auto now = ctx->svc().clock->steady_ns() / 1000;
+    auto d = ceiling->check(key, now);
+    if (d.allowed) // the ceiling alone sets no RateLimit-* headers
+      return guarded(ctx, next);
+    rate_verdict v;
+    v.allowed = false;
+    v.type = std::string(auth::to_string(auth::limit_class::global_per_ip));
+    v.limit = d.limit;
+    v.remaining = d.remaining;
+    v.reset_after = d.reset_after_seconds;
+    v.retry_after = d.retry_after_seconds;
+    v.audit = ctx->svc().ip_ceiling_audit
+              && ctx->svc()
+                     .ip_ceiling_audit->check(v.type + "|" + key, now)
+                     .allowed;
+    return reply_rate_limited(ctx, v);
+  }
   ask(ctx,
       rate_request{route_class ? route_class : "", client_rate_key(ctx), {}},
       next);

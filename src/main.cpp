@@ -166,6 +166,19 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     svc.keys = keys;
     svc.clock = clock;
     svc.trust_anchors = passkey_flow::load_trust_anchors(*cfg);
+    svc.session_dir = std::make_shared<session_directory>();
+    // rate_limit.timeout = 0 declares the limiter always unavailable (every
+    // request takes rate_limit.on_timeout): then classless routes keep
+    // asking the limiter actor, so that declaration holds for them too.
+    if (cfg->rate_limit.enabled && cfg->rate_limit.timeout > 0) {
+      auto lc = limiter_config(*cfg, nullptr);
+      svc.ip_ceiling = std::make_shared<auth::sharded_rate_limiter>(
+          lc.policies[static_cast<std::size_t>(
+              auth::limit_class::global_per_ip)],
+          lc.max_keys_per_limiter);
+      svc.ip_ceiling_audit = std::make_shared<auth::sharded_rate_limiter>(
+          auth::rate_policy{1, 60}, 10'000);
+    }
     svc.metrics = sys.spawn(metrics_impl,
                             static_cast<double>(clock->unix_ms()) / 1000.0);
     svc.db = sys.spawn<caf::detached>(
@@ -178,7 +191,7 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       s.sessions = sys.spawn(
           session_impl,
           session_options{s.cfg, keys, s.cfg->tokens.key_reload_interval,
-                          s.auditor, s.clock, s.mailer},
+                          s.auditor, s.clock, s.mailer, s.session_dir},
           s.db, s.metrics);
       return s.sessions.address();
     };
@@ -205,7 +218,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       return s.webhooks.address();
     };
     auto spawn_limiter = [&sys](services& s) {
-      s.limiter = sys.spawn(rate_limiter_impl, s.cfg, real_clock());
+      s.limiter = sys.spawn(rate_limiter_impl, s.cfg, real_clock(),
+                            s.ip_ceiling);
       return s.limiter.address();
     };
     auto spawn_ip_filters = [&sys](services& s) {

@@ -40,6 +40,7 @@ public:
     o.keys = keys;
     o.tick_seconds = 3600; // no purge during a test
     o.clock = clock;
+    o.directory = directory;
     sessions = track(
         sys.spawn(session_impl, o, db(), metrics_actor{recorder()}));
     wait_ready();
@@ -83,6 +84,8 @@ public:
 
   session_actor sessions;
   user_info user;
+  /// The view the actor publishes to the fronts (session_view_test.cpp).
+  session_directory_ptr directory = std::make_shared<session_directory>();
 
 private:
   void wait_ready() {
