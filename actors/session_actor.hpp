@@ -94,6 +94,10 @@ struct live_session : db::sessions_store::session_row {
   /// Order of opening (index()): breaks ties of created_at, which counts
   /// whole seconds, when the oldest session is chosen.
   std::uint64_t seq = 0;
+  /// For an OAuth client's session (issue 16): the algorithm of its ID
+  /// tokens, as the client's registration said at the last exchange or
+  /// refresh (every refresh request names it again, so it is not stored).
+  std::string id_token_alg;
 };
 
 struct session_state {
@@ -125,6 +129,8 @@ struct session_state {
     std::int64_t expires_at = 0;
     std::string jti;
     std::int64_t auth_time = 0;
+    /// The token's aud claim, every member (checked per session).
+    std::vector<std::string> audience;
   };
   std::unordered_map<std::string, verified_token> verified;
   std::uint64_t next_seq = 0;
@@ -141,6 +147,11 @@ struct session_state {
   void index(live_session&& s);
   void forget(const std::string& id);
   std::string mint_access_token(const live_session& s, std::int64_t now) const;
+  /// The ID token for an OAuth client's session `s` (issue 16) that goes
+  /// with `access_token`; empty when `s` has no client or no openid scope.
+  std::string mint_id_token(const live_session& s, std::int64_t now,
+                            const std::string& access_token,
+                            const std::string& nonce) const;
   /// True when `s` went without a refresh for auth.session_idle_timeout.
   bool idle(const live_session& s, std::int64_t now) const;
   /// Checks an access token (signature, claims, live session) at `now`;
