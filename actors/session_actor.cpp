@@ -50,6 +50,7 @@ void load_sessions(self_ptr self) {
               // The stored last_seen_at is the last creation, refresh or
               // re-authentication (token checks only touch memory).
               s.refreshed_at = s.last_seen_at;
+              s.browser_written_at = s.last_seen_at;
               self->state.index(std::move(s));
             }
             self->state.ready = true;
@@ -144,6 +145,7 @@ void tick(self_ptr self) {
       store::purge_sessions(now),
       store::purge_refresh_tokens(now),
       db::keys_store::purge_expired(now),
+      store::purge_browser_secrets(),
   };
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(purge))
       .then([](db::unit_result&) {},
@@ -388,6 +390,8 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         return self->state.keys.jwks(self->state.now());
       },
       [=](atom::rotate_atom) { return rotate_key(self); },
+      [=](browser_bind& req) { return bind_browser(self, req); },
+      [=](browser_lookup& req) { return lookup_browser(self, req); },
       [=](atom::ready_atom) { return self->state.ready; },
       [=](const user_info& u) {
         auto& st = self->state;

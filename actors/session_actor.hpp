@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/auditor_actor.hpp"
+#include "actors/browser_messages.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
@@ -54,6 +55,10 @@ using session_actor = caf::typed_actor<
     /// Adds a new signing key; the old one keeps verifying until its tokens
     /// expired. Answers the new kid.
     caf::replies_to<atom::rotate_atom>::with<std::string>,
+    /// Browser sessions (issue 16, actors/session_browser.cpp): binds a
+    /// cookie secret to a session just opened, and resolves a cookie.
+    caf::replies_to<browser_bind>::with<browser_result>,
+    caf::replies_to<browser_lookup>::with<browser_result>,
     /// True once keys and sessions are loaded.
     caf::replies_to<atom::ready_atom>::with<bool>,
     /// A user's profile changed: refresh the copy cached with its sessions.
@@ -98,6 +103,9 @@ struct live_session : db::sessions_store::session_row {
   /// tokens, as the client's registration said at the last exchange or
   /// refresh (every refresh request names it again, so it is not stored).
   std::string id_token_alg;
+  /// A browser session's activity last written to the database (its
+  /// last_seen_at); cookie uses write at most once a minute.
+  std::int64_t browser_written_at = 0;
 };
 
 struct session_state {

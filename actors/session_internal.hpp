@@ -111,6 +111,15 @@ void enforce_session_limit(self_ptr self, const std::string& user_id,
                            const std::string& fresh_id, const std::string& ip,
                            const std::string& user_agent);
 
+// -- browser sessions (session_browser.cpp) -----------------------------------
+
+/// The browser_bind handler.
+caf::result<browser_result> bind_browser(self_ptr self,
+                                         const browser_bind& req);
+
+/// The browser_lookup handler.
+browser_result lookup_browser(self_ptr self, const browser_lookup& req);
+
 } // namespace authsvc::session_detail
 
 namespace authsvc::session_detail {

@@ -77,6 +77,8 @@ caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv) {
       db::unit u;
       u.statements.push_back(store::revoke_rest_of_user(
           rv.user_id, rv.except_session, self->state.now(), rv.reason));
+      // Their browser cookie secrets go with them (issue 16).
+      u.statements.push_back(store::purge_browser_secrets());
       self->request(self->state.db, db_timeout, atom::write_atom_v,
                     std::move(u))
           .then([rp, n](db::unit_result&) mutable { rp.deliver(n); },

@@ -8,6 +8,7 @@
 
 #include "core/metrics_registry.hpp"
 #include "actors/messages.hpp"
+#include "actors/browser_messages.hpp"
 #include "db/value.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
@@ -79,6 +80,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(authsvc, (authsvc::supervised_child))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::supervision_report))
   CAF_ADD_ATOM(authsvc, authsvc::atom, kill_atom, "kill")
+
+  // -- browser sessions (issue 16) -------------------------------------------
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::browser_bind))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::browser_lookup))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::browser_result))
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 

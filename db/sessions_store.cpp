@@ -32,9 +32,11 @@ statement load_live(std::int64_t now) {
               "s.absolute_expires_at, r.token_hash, COALESCE(s.client_id, "
               "'') AS client_id, COALESCE(s.scope, '') AS scope, u.email, "
               "u.display_name, u.locale, u.created_at AS "
-              "user_created_at FROM sessions s JOIN refresh_tokens r "
+              "user_created_at, b.secret_hash AS browser_hash "
+              "FROM sessions s JOIN refresh_tokens r "
               "ON r.session_id = s.id AND r.replaced_at IS NULL "
               "JOIN users u ON u.id = s.user_id AND u.disabled = 0 "
+              "LEFT JOIN browser_sessions b ON b.session_id = s.id "
               "WHERE s.revoked_at IS NULL AND s.expires_at > ? "
               "AND s.absolute_expires_at > ?",
               {value::integer(now), value::integer(now)});
@@ -63,6 +65,7 @@ std::vector<session_row> decode_live(const rowset& rs) {
     s.user.display_name = rs.at(i, "display_name").s;
     s.user.locale = rs.at(i, "locale").s;
     s.user.created_at = rs.at(i, "user_created_at").i;
+    s.browser_hash = rs.at(i, "browser_hash").s; // NULL reads as empty
     out.push_back(std::move(s));
   }
   return out;
@@ -201,6 +204,9 @@ void append_revoke(unit& u, const std::string& session_id, std::int64_t now,
       "UPDATE sessions SET revoked_at = ?, revoked_reason = ? "
       "WHERE id = ? AND revoked_at IS NULL",
       {value::integer(now), value::text(reason), value::text(session_id)}));
+  // Nor is a dead browser session's cookie secret (issue 16).
+  u.statements.push_back(stmt("DELETE FROM browser_sessions WHERE session_id = ?",
+                              {value::text(session_id)}));
   // A dead session's successors are of no use to anyone: erase at once.
   u.statements.push_back(
       stmt("UPDATE refresh_tokens SET successor_enc = NULL "
@@ -215,6 +221,37 @@ statement revoke_rest_of_user(const std::string& user_id,
               "WHERE user_id = ? AND revoked_at IS NULL AND id != ?",
               {value::integer(now), value::text(reason), value::text(user_id),
                value::text(except_session)});
+}
+
+// -- browser sessions (issue 16) ---------------------------------------------
+
+unit bind_browser(const std::string& session_id, const std::string& secret_hash,
+                  std::int64_t now, std::int64_t absolute_expires_at) {
+  unit u;
+  u.statements.push_back(stmt_one(
+      "INSERT INTO browser_sessions(session_id, secret_hash, created_at) "
+      "SELECT id, ?, ? FROM sessions WHERE id = ? AND revoked_at IS NULL",
+      {value::text(secret_hash), value::integer(now), value::text(session_id)},
+      "session_gone"));
+  u.statements.push_back(
+      stmt_one("UPDATE refresh_tokens SET expires_at = ? "
+               "WHERE session_id = ? AND replaced_at IS NULL",
+               {value::integer(absolute_expires_at), value::text(session_id)},
+               "session_gone"));
+  return u;
+}
+
+statement touch_browser(const std::string& session_id, std::int64_t now,
+                        std::int64_t expires) {
+  return stmt("UPDATE sessions SET last_seen_at = ?, expires_at = ? "
+              "WHERE id = ? AND revoked_at IS NULL",
+              {value::integer(now), value::integer(expires),
+               value::text(session_id)});
+}
+
+statement purge_browser_secrets() {
+  return stmt("DELETE FROM browser_sessions WHERE session_id IN "
+              "(SELECT id FROM sessions WHERE revoked_at IS NOT NULL)");
 }
 
 // -- retention ----------------------------------------------------------------

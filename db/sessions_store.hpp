@@ -33,6 +33,9 @@ struct session_row {
   std::string client_id;
   /// Its granted scope (space-separated) when client_id is set.
   std::string scope;
+  /// A browser session's cookie secret hash (table browser_sessions,
+  /// issue 16); empty for the other sessions.
+  std::string browser_hash;
 };
 
 /// A rotated refresh token whose row still holds the sealed successor.
@@ -103,7 +106,8 @@ statement reauthenticated(const std::string& session_id,
 
 // -- revocation ---------------------------------------------------------------
 
-/// Revokes one session and erases its kept successors (two statements).
+/// Revokes one session and erases its kept successors and browser cookie
+/// secret (three statements).
 void append_revoke(unit& u, const std::string& session_id, std::int64_t now,
                    const std::string& reason);
 
@@ -111,6 +115,25 @@ void append_revoke(unit& u, const std::string& session_id, std::int64_t now,
 statement revoke_rest_of_user(const std::string& user_id,
                               const std::string& except_session,
                               std::int64_t now, const std::string& reason);
+
+// -- browser sessions (issue 16) ---------------------------------------------
+
+/// Makes live session `session_id` a browser session: stores the cookie
+/// secret's hash, and moves its (never handed out) refresh token's expiry
+/// to the absolute one, so that the purge of expired refresh tokens keeps
+/// the session loadable while the cookie lives. Fails with `session_gone`
+/// when the session was revoked meanwhile.
+unit bind_browser(const std::string& session_id, const std::string& secret_hash,
+                  std::int64_t now, std::int64_t absolute_expires_at);
+
+/// A browser session was used: its idle time starts again and its sliding
+/// expiry moves (no failure when it was revoked meanwhile).
+statement touch_browser(const std::string& session_id, std::int64_t now,
+                        std::int64_t expires);
+
+/// Erases the cookie secrets of revoked sessions (their rows stay for the
+/// trail until purge_sessions removes them).
+statement purge_browser_secrets();
 
 // -- retention ----------------------------------------------------------------
 

@@ -6,6 +6,7 @@
 #include "auth/email_address.hpp"
 #include "auth/url.hpp"
 #include "db/flows_store.hpp"
+#include "front/browser_routes.hpp"
 #include "front/error_table.hpp"
 #include "front/lockout.hpp"
 #include "front/pages.hpp"
@@ -425,8 +426,11 @@ void code_exchange(const context_ptr& ctx) {
             return reply_flow_error(ctx, r.err());
           if (!r->internal_cause.empty())
             return ctx->reply_internal(r->internal_cause);
-          auto res
-              = http::json_response(200, nlohmann::json::parse(r->payload));
+          auto payload = nlohmann::json::parse(r->payload);
+          if (ctx->browser_sign_in)
+            return reply_browser_signed_in(
+                ctx, payload.value("session_id", std::string()));
+          auto res = http::json_response(200, payload);
           res.set_header("Cache-Control", "no-store");
           ctx->reply(std::move(res));
         });

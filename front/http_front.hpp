@@ -120,6 +120,10 @@ struct request_context {
   std::string actor;
   /// Headers every response to this request carries (e.g. Deprecation).
   std::vector<http::header_field> extra_headers;
+  /// A hosted-page sign-in that asked for a browser session (the
+  /// `X-PA-Session: cookie` header, front/browser_routes.hpp): its token
+  /// response becomes the session cookie instead.
+  bool browser_sign_in = false;
 
   const services& svc() const { return self->state.svc; }
   const config::settings& cfg() const { return *self->state.svc.cfg; }

@@ -1,5 +1,7 @@
 #include "front/route_helpers.hpp"
 
+#include "front/browser_routes.hpp"
+
 #include <chrono>
 #include <ctime>
 
@@ -36,6 +38,9 @@ nlohmann::json token_json(const token_response& t) {
 void reply_tokens(const context_ptr& ctx, const token_result& r) {
   if (!r.error.empty())
     return ctx->reply_error(r.error);
+  // A hosted-page sign-in (issue 16): the cookie, never the tokens.
+  if (ctx->browser_sign_in)
+    return reply_browser_signed_in(ctx, r.tokens.session_id);
   auto res = http::json_response(200, token_json(r.tokens));
   res.set_header("Cache-Control", "no-store");
   res.set_header("Pragma", "no-cache");

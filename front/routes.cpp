@@ -6,6 +6,7 @@
 #include "front/http_front.hpp"
 #include "front/account_routes.hpp"
 #include "front/admin_routes.hpp"
+#include "front/browser_routes.hpp"
 #include "front/email_routes.hpp"
 #include "front/export_routes.hpp"
 #include "front/fault_routes.hpp"
@@ -47,13 +48,13 @@ const http::router<route_entry>& route_table() {
     t.add(http::method::get, "/v1/auth/email/link",
           {r::email_link_page, g::none});
     t.add(http::method::post, "/v1/auth/email/link",
-          {r::email_link_consume, g::none, "verify"});
+          {r::cookie_sign_in<r::email_link_consume>, g::none, "verify"});
     t.add(http::method::post, "/v1/auth/email/verify-code",
-          {r::email_verify_code, g::none, "verify"});
+          {r::cookie_sign_in<r::email_verify_code>, g::none, "verify"});
     t.add(http::method::post, "/v1/auth/email/exchange",
-          {r::email_exchange, g::none, "verify"});
+          {r::cookie_sign_in<r::email_exchange>, g::none, "verify"});
     t.add(http::method::post, "/v1/auth/exchange",
-          {r::code_exchange, g::none, "verify"});
+          {r::cookie_sign_in<r::code_exchange>, g::none, "verify"});
     // -- tokens and sessions --
     t.add(http::method::post, "/v1/token/refresh",
           {r::token_refresh, g::none, "refresh"});
@@ -128,9 +129,9 @@ const http::router<route_entry>& route_table() {
     t.add(http::method::post, "/v1/me/totp/recovery-codes",
           {r::totp_recovery_codes, g::recent, "totp"});
     t.add(http::method::post, "/v1/auth/totp/verify",
-          {r::totp_verify, g::none, "totp"});
+          {r::cookie_sign_in<r::totp_verify>, g::none, "totp"});
     t.add(http::method::post, "/v1/auth/recovery",
-          {r::recovery_sign_in, g::none, "totp"});
+          {r::cookie_sign_in<r::recovery_sign_in>, g::none, "totp"});
     // -- passkeys --
     t.add(http::method::post, "/v1/webauthn/register/options",
           {r::webauthn_register_options, g::recent, "webauthn"});
@@ -139,7 +140,7 @@ const http::router<route_entry>& route_table() {
     t.add(http::method::post, "/v1/webauthn/login/options",
           {r::webauthn_login_options, g::none, "webauthn"});
     t.add(http::method::post, "/v1/webauthn/login/verify",
-          {r::webauthn_login_verify, g::none, "webauthn"});
+          {r::cookie_sign_in<r::webauthn_login_verify>, g::none, "webauthn"});
     t.add(http::method::get, "/v1/me/passkeys", {r::passkeys_list, g::user});
     t.add(http::method::patch, "/v1/me/passkeys/{id}",
           {r::passkey_rename, g::user});
@@ -151,6 +152,14 @@ const http::router<route_entry>& route_table() {
           {r::admin_user_export, g::admin});
     // -- hosted pages --
     t.add(http::method::get, "/login", {r::login_page, g::none});
+    // -- browser session (issue 16); sign-ins above marked cookie_sign_in
+    //    answer `X-PA-Session: cookie` with the session cookie --
+    t.add(http::method::get, "/v1/browser/session",
+          {r::browser_session_get, g::none});
+    t.add(http::method::post, "/v1/browser/token",
+          {r::browser_token, g::none, "refresh"});
+    t.add(http::method::post, "/v1/browser/logout",
+          {r::browser_logout, g::none});
     // -- seed compatibility --
     t.add(http::method::post, "/request/magic",
           {deprecated<r::email_start>, g::none, "email_send"});

@@ -1,5 +1,7 @@
 #include "front/static_routes.hpp"
 
+#include "auth/browser_cookie.hpp"
+
 #include "core/embedded.hpp"
 #include "front/pages.hpp"
 
@@ -63,9 +65,20 @@ void login_page(const context_ptr& ctx) {
   auto redirect = http::form_value(form, "redirect_to").value_or("");
   if (redirect.size() > 2048)
     redirect.clear();
-  // The page's script reads redirect_to from a data attribute (escaped by
-  // the template); email/start checks it against the allow list.
-  ctx->reply(http::page_response(200, "login", {{"redirect_to", redirect}}));
+  // return_to (issue 16): where the page continues after a sign-in, e.g.
+  // /oauth2/authorize?...; only a same-origin relative path, anything else
+  // is ignored (open redirect). prompt=login: ask for a fresh sign-in even
+  // with a live browser session.
+  auto return_to = http::form_value(form, "return_to").value_or("");
+  if (!auth::return_to_allowed(return_to, ctx->cfg().server.public_url))
+    return_to.clear();
+  auto prompt = http::form_value(form, "prompt").value_or("");
+  // The page's script reads these from data attributes (escaped by the
+  // template); email/start checks redirect_to against the allow list.
+  ctx->reply(http::page_response(200, "login",
+                                 {{"redirect_to", redirect},
+                                  {"return_to", return_to},
+                                  {"prompt", prompt == "login" ? "login" : ""}}));
 }
 
 } // namespace authsvc::http_routes

@@ -1,16 +1,27 @@
 // The hosted sign-in page (GET /login): email link or code, passkeys with
-// autofill (conditional mediation), and once signed in the user's passkeys
-// and sessions. Talks only to the /v1 API of the same origin. Tokens live in
-// memory and sessionStorage (this tab only), never in URLs.
+// autofill (conditional mediation), authenticator-app codes, and once signed
+// in the user's passkeys and sessions. Talks only to the /v1 API of the same
+// origin.
+// The session is the HttpOnly `__Host-pa_session` cookie (issue 16): every
+// sign-in asks for it with `X-PA-Session: cookie`, so no token ever reaches
+// this script's storage. For the bearer-token REST calls the page asks
+// POST /v1/browser/token (CSRF-checked) for a short-lived access token that
+// lives in memory only; a reload asks again. sessionStorage keeps only the
+// pending email flow (never a token), removed at sign-in.
 "use strict";
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const TOKENS = "pa.tokens";
   const FLOW = "pa.flow";
-  const redirectTo = $("app").dataset.redirectTo || "";
+  const app = $("app");
+  const redirectTo = app.dataset.redirectTo || "";
+  // Checked by the server (a same-origin relative path) before it got here.
+  const returnTo = app.dataset.returnTo || "";
+  const freshSignIn = app.dataset.prompt === "login";
 
-  let tokens = readStored(TOKENS);
+  let browser = null;       // GET /v1/browser/session's answer when signed in
+  let staleSession = "";    // prompt=login: the live session to sign in over
+  let access = null;        // { token, until } from POST /v1/browser/token
   let conditional = null;   // AbortController of a pending autofill request
   let pollTimer = null;     // collects a link confirmed on another device
 
@@ -34,7 +45,7 @@
   }
 
   function show(section) {
-    for (const id of ["signin", "code-step", "account"])
+    for (const id of ["signin", "code-step", "totp-step", "account"])
       $(id).classList.toggle("hidden", id !== section);
   }
 
@@ -53,17 +64,18 @@
     return e.message + reason;
   }
 
-  async function api(method, path, body, withAuth, retried) {
-    const headers = {};
+  /// One same-origin request. `extra` are headers; `withAuth` adds the
+  /// in-memory access token (fetching one first when there is none).
+  async function call(method, path, body, extra) {
+    const headers = { ...(extra || {}) };
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    if (withAuth && tokens) headers.Authorization = "Bearer " + tokens.access_token;
     let res;
     try {
       res = await fetch(path, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "omit",
+        credentials: "same-origin",
         cache: "no-store",
       });
     } catch (err) {
@@ -77,25 +89,42 @@
         data = null;
       }
     }
-    if (res.status === 401 && withAuth && tokens && !retried && (await refresh()))
-      return api(method, path, body, withAuth, true);
     return { status: res.status, data };
   }
 
-  async function refresh() {
-    if (!tokens || !tokens.refresh_token) return false;
-    const res = await api("POST", "/v1/token/refresh", { refresh_token: tokens.refresh_token });
-    if (res.status !== 200) {
-      signedOut();
-      return false;
+  async function api(method, path, body, withAuth, retried) {
+    if (!withAuth) return call(method, path, body);
+    if (!(await ensureAccess())) return { status: 401, data: null };
+    const res = await call(method, path, body, { Authorization: "Bearer " + access.token });
+    if (res.status === 401 && !retried) {
+      // Expired or revoked: ask the cookie once more.
+      access = null;
+      return api(method, path, body, withAuth, true);
     }
-    setTokens(res.data);
-    return true;
+    return res;
   }
 
-  function setTokens(t) {
-    tokens = t;
-    store(TOKENS, t);
+  /// A sign-in request: the answer is the browser session (the cookie is
+  /// set by the response), never tokens.
+  function signIn(path, body) {
+    return call("POST", path, body, { "X-PA-Session": "cookie" });
+  }
+
+  /// A short-lived access token from the cookie, kept in memory only.
+  async function ensureAccess() {
+    if (access && Date.now() < access.until) return true;
+    if (!browser) return false;
+    const res = await call("POST", "/v1/browser/token", undefined,
+                           { "X-CSRF-Token": browser.csrf_token });
+    if (res.status !== 200) {
+      access = null;
+      if (res.status === 401) signedOut();
+      return false;
+    }
+    // Renewed a little before it expires.
+    access = { token: res.data.access_token,
+               until: Date.now() + Math.max(5, res.data.expires_in - 30) * 1000 };
+    return true;
   }
 
   // -- base64url and WebAuthn JSON ------------------------------------------------
@@ -164,22 +193,33 @@
 
   // -- signing in -----------------------------------------------------------------
 
-  async function signedIn(t) {
+  async function signedIn(session) {
     stopPolling();
     stopConditional();
     store(FLOW, null);
-    setTokens(t);
+    browser = session;
+    access = null;
     // A shared device should not keep the address for the next person.
     $("email").value = "";
     $("code").value = "";
+    $("totp-email").value = "";
+    $("totp-code").value = "";
     fail("");
     say("");
+    if (returnTo) return continueTo();
     await showAccount();
   }
 
+  /// After a sign-in on /login?return_to=...: on to where the user came
+  /// from (e.g. /oauth2/authorize), in this tab.
+  function continueTo() {
+    say("Signed in. Continuing…");
+    location.assign(returnTo);
+  }
+
   function signedOut() {
-    tokens = null;
-    store(TOKENS, null);
+    browser = null;
+    access = null;
     show("signin");
     startConditional();
   }
@@ -211,7 +251,7 @@
     const code = $("code").value.trim();
     if (!flow) return restart();
     if (!/^[0-9]{6}$/.test(code)) return fail("The code has 6 digits.");
-    const res = await api("POST", "/v1/auth/email/verify-code", { flow_id: flow.flow_id, code });
+    const res = await signIn("/v1/auth/email/verify-code", { flow_id: flow.flow_id, code });
     if (res.status !== 200) return fail(explain(res));
     await signedIn(res.data);
   }
@@ -221,8 +261,13 @@
     pollTimer = setInterval(async () => {
       const flow = readStored(FLOW);
       if (!flow) return stopPolling();
-      const res = await api("POST", "/v1/auth/email/exchange",
-                            { flow_id: flow.flow_id, flow_secret: flow.flow_secret });
+      // The link opened in another tab of this browser: the cookie is set.
+      const mine = await call("GET", "/v1/browser/session");
+      if (mine.status === 200 && mine.data && mine.data.signed_in &&
+          mine.data.session.id !== staleSession)
+        return signedIn(mine.data);
+      const res = await signIn("/v1/auth/email/exchange",
+                               { flow_id: flow.flow_id, flow_secret: flow.flow_secret });
       if (res.status === 200) await signedIn(res.data);
       else if (res.status !== 202) stopPolling();
     }, 3000);
@@ -242,8 +287,8 @@
   }
 
   async function finishPasskey(challengeId, cred) {
-    const res = await api("POST", "/v1/webauthn/login/verify",
-                          { challenge_id: challengeId, credential: credentialJSON(cred) });
+    const res = await signIn("/v1/webauthn/login/verify",
+                             { challenge_id: challengeId, credential: credentialJSON(cred) });
     if (res.status !== 200) {
       fail(explain(res));
       return false;
@@ -276,7 +321,7 @@
 
   /// Passkey autofill: the email field's suggestions include passkeys.
   async function startConditional() {
-    if (tokens || conditional || !window.PublicKeyCredential) return;
+    if (browser || conditional || !window.PublicKeyCredential) return;
     if (typeof PublicKeyCredential.isConditionalMediationAvailable !== "function") return;
     let available = false;
     try {
@@ -340,9 +385,8 @@
   const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "never");
 
   async function showAccount() {
-    const session = await api("GET", "/v1/session", undefined, true);
-    if (session.status !== 200) return signedOut();
-    $("who").textContent = session.data.user.email;
+    if (!browser) return signedOut();
+    $("who").textContent = browser.user.email;
     show("account");
     await Promise.all([listPasskeys(), listSessions()]);
     if (redirectTo) say("Signed in. You can return to the application.");
@@ -426,9 +470,33 @@
   }
 
   async function signOut() {
-    await api("POST", "/v1/auth/logout", { scope: "local" }, true);
+    if (browser)
+      await call("POST", "/v1/browser/logout", { scope: "local" },
+                 { "X-CSRF-Token": browser.csrf_token });
     say("Signed out.");
     signedOut();
+  }
+
+  // -- authenticator app (TOTP) sign-in ---------------------------------------------
+
+  function startTotp() {
+    fail("");
+    stopConditional();
+    $("totp-email").value = $("email").value.trim();
+    show("totp-step");
+    $($("totp-email").value ? "totp-code" : "totp-email").focus();
+  }
+
+  async function verifyTotp(event) {
+    event.preventDefault();
+    fail("");
+    const email = $("totp-email").value.trim();
+    const code = $("totp-code").value.trim();
+    if (!email) return fail("Please enter your email address.");
+    if (!/^[0-9]{6}$/.test(code)) return fail("The code has 6 digits.");
+    const res = await signIn("/v1/auth/totp/verify", { email, code });
+    if (res.status !== 200) return fail(explain(res));
+    await signedIn(res.data);
   }
 
   // -- start --------------------------------------------------------------------------
@@ -438,7 +506,7 @@
     const m = /(?:^#|&)code=([A-Za-z0-9_-]+)/.exec(location.hash);
     if (!m) return false;
     history.replaceState(null, "", location.pathname + location.search);
-    const res = await api("POST", "/v1/auth/exchange", { code: m[1] });
+    const res = await signIn("/v1/auth/exchange", { code: m[1] });
     if (res.status !== 200) {
       fail(explain(res));
       return false;
@@ -513,8 +581,24 @@
     $("add-passkey").addEventListener("click", addPasskey);
     $("signout").addEventListener("click", signOut);
     $("download-data").addEventListener("click", downloadData);
+    $("totp-start").addEventListener("click", startTotp);
+    $("totp-form").addEventListener("submit", verifyTotp);
+    $("totp-back").addEventListener("click", restart);
+    // Left over from before the cookie (issue 16): tokens are no longer kept.
+    store("pa.tokens", null);
     if (await exchangeFragment()) return;
-    if (tokens) return showAccount();
+    const mine = await call("GET", "/v1/browser/session");
+    // prompt=login: sign in again even though a session is live (the new
+    // sign-in replaces it).
+    if (mine.status === 200 && mine.data && mine.data.signed_in) {
+      if (freshSignIn) {
+        staleSession = mine.data.session.id;
+      } else {
+        browser = mine.data;
+        if (returnTo) return continueTo();
+        return showAccount();
+      }
+    }
     const flow = readStored(FLOW);
     if (flow) {
       $("sent-to").textContent = flow.email;
