@@ -393,6 +393,29 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       [=](browser_bind& req) { return bind_browser(self, req); },
       [=](browser_lookup& req) { return lookup_browser(self, req); },
       [=](atom::ready_atom) { return self->state.ready; },
+      [=](const token_owner_query& q) {
+        auto& st = self->state;
+        token_owner out;
+        const live_session* s = nullptr;
+        if (q.token.size() == 43) {
+          if (auto it = st.by_refresh.find(auth::token_hash(q.token));
+              it != st.by_refresh.end())
+            s = &st.sessions.at(it->second);
+        } else {
+          auto v = st.verify(q.token, st.now());
+          end_idle(self);
+          if (v.error.empty())
+            if (auto it = st.sessions.find(v.auth.session_id);
+                it != st.sessions.end())
+              s = &it->second;
+        }
+        if (s) {
+          out.session_id = s->id;
+          out.user_id = s->user_id;
+          out.client_id = s->client_id;
+        }
+        return out;
+      },
       [=](const user_info& u) {
         auto& st = self->state;
         if (auto it = st.by_user.find(u.id); it != st.by_user.end())

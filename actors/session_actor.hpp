@@ -20,6 +20,7 @@
 
 #include "actors/auditor_actor.hpp"
 #include "actors/browser_messages.hpp"
+#include "actors/oauth_messages.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
@@ -59,6 +60,8 @@ using session_actor = caf::typed_actor<
     /// cookie secret to a session just opened, and resolves a cookie.
     caf::replies_to<browser_bind>::with<browser_result>,
     caf::replies_to<browser_lookup>::with<browser_result>,
+    /// Whose live token is this (issue 16, the revocation endpoint).
+    caf::replies_to<token_owner_query>::with<token_owner>,
     /// True once keys and sessions are loaded.
     caf::replies_to<atom::ready_atom>::with<bool>,
     /// A user's profile changed: refresh the copy cached with its sessions.
