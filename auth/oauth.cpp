@@ -75,9 +75,8 @@ const std::vector<std::string>& supported_scopes() {
 
 const std::vector<std::string>& supported_claims() {
   static const std::vector<std::string> v{
-      "sub",   "iss",           "aud",  "exp", "iat",     "auth_time",
-      "nonce", "amr",           "sid",  "azp", "at_hash", "email",
-      "email_verified", "name"};
+      "sub", "iss", "aud", "exp",     "iat",   "auth_time",      "nonce",
+      "amr", "sid", "azp", "at_hash", "email", "email_verified", "name"};
   return v;
 }
 
@@ -153,9 +152,9 @@ bool redirect_registered(std::string_view uri,
                      [&](const std::string& r) { return r == uri; });
 }
 
-std::string with_query(std::string_view uri,
-                       const std::vector<std::pair<std::string, std::string>>&
-                           params) {
+std::string
+with_query(std::string_view uri,
+           const std::vector<std::pair<std::string, std::string>>& params) {
   std::string out(uri);
   char sep = out.find('?') == std::string::npos ? '?' : '&';
   for (const auto& [k, v] : params) {
@@ -174,8 +173,7 @@ parse_basic_credentials(std::string_view authorization) {
   if (authorization.size() <= scheme.size())
     return std::nullopt;
   for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(authorization[i]))
-        != scheme[i])
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != scheme[i])
       return std::nullopt;
   auto b64 = authorization.substr(scheme.size());
   while (!b64.empty() && b64.front() == ' ')
@@ -216,8 +214,7 @@ check_client_and_redirect(const raw_query& q,
   auto twice = q.repeated();
   auto id = q.get("client_id");
   if (!id || id->empty() || twice.count("client_id"))
-    return refuse("invalid_request", "client_id is missing or repeated",
-                  false);
+    return refuse("invalid_request", "client_id is missing or repeated", false);
   if (!client || client->disabled)
     return refuse("invalid_client", "unknown client_id", false);
   auto uri = q.get("redirect_uri");
@@ -248,8 +245,7 @@ check_authorize_request(const raw_query& q, const client_view& client) {
   if (!rt || rt->empty())
     return refuse("invalid_request", "response_type is missing", true);
   if (*rt != "code")
-    return refuse("unsupported_response_type", "only response_type=code",
-                  true);
+    return refuse("unsupported_response_type", "only response_type=code", true);
   if (auto mode = q.get("response_mode"); mode && *mode != "query")
     return refuse("invalid_request", "only response_mode=query", true);
   auto scope = parse_scope(q.get("scope").value_or(""));
@@ -272,8 +268,8 @@ check_authorize_request(const raw_query& q, const client_view& client) {
   auto method = q.get("code_challenge_method");
   if (challenge && !challenge->empty()) {
     if (!method || *method != "S256")
-      return refuse("invalid_request",
-                    "code_challenge_method must be S256", true);
+      return refuse("invalid_request", "code_challenge_method must be S256",
+                    true);
     if (!valid_s256_challenge(*challenge))
       return refuse("invalid_request", "code_challenge is malformed", true);
     p.code_challenge = *challenge;
@@ -292,9 +288,9 @@ check_authorize_request(const raw_query& q, const client_view& client) {
     return refuse("invalid_request",
                   "prompt must be none, login or consent (one value)", true);
   if (auto ma = q.get("max_age"); ma && !ma->empty()) {
-    if (ma->size() > 10
-        || !std::all_of(ma->begin(), ma->end(),
-                        [](char c) { return c >= '0' && c <= '9'; }))
+    if (ma->size() > 10 || !std::all_of(ma->begin(), ma->end(), [](char c) {
+          return c >= '0' && c <= '9';
+        }))
       return refuse("invalid_request", "max_age must be a number of seconds",
                     true);
     p.max_age = std::stoll(*ma);
@@ -306,14 +302,10 @@ check_authorize_request(const raw_query& q, const client_view& client) {
 }
 
 nlohmann::json id_token_claims(const id_token_input& in) {
-  nlohmann::json c{{"iss", in.issuer},
-                   {"sub", in.subject},
-                   {"aud", in.client_id},
-                   {"azp", in.client_id},
-                   {"iat", in.issued_at},
-                   {"exp", in.issued_at + in.ttl},
-                   {"auth_time", in.auth_time},
-                   {"amr", in.amr}};
+  nlohmann::json c{{"iss", in.issuer},          {"sub", in.subject},
+                   {"aud", in.client_id},       {"azp", in.client_id},
+                   {"iat", in.issued_at},       {"exp", in.issued_at + in.ttl},
+                   {"auth_time", in.auth_time}, {"amr", in.amr}};
   if (!in.nonce.empty())
     c["nonce"] = in.nonce;
   if (!in.session_id.empty())

@@ -60,9 +60,9 @@ bool redirect_registered(std::string_view uri,
 
 /// `uri` with `params` appended to its query (`?` or `&`), each name and
 /// value percent-encoded.
-std::string with_query(std::string_view uri,
-                       const std::vector<std::pair<std::string, std::string>>&
-                           params);
+std::string
+with_query(std::string_view uri,
+           const std::vector<std::pair<std::string, std::string>>& params);
 
 /// Client credentials from `Authorization: Basic ...` (RFC 6749 §2.3.1:
 /// id and secret are form-urlencoded before base64). nullopt when the
@@ -131,7 +131,7 @@ struct id_token_input {
   std::int64_t auth_time = 0;
   std::string nonce; ///< empty: no nonce claim
   std::vector<std::string> amr;
-  std::string session_id; ///< the sid claim (front-channel logout's id)
+  std::string session_id;   ///< the sid claim (front-channel logout's id)
   std::string access_token; ///< for at_hash; empty: no at_hash
   std::set<std::string> scopes;
   std::string email;

@@ -93,17 +93,17 @@ std::vector<client_row> decode_clients(const rowset& rs) {
 
 unit update_client(const client_row& c) {
   unit u;
-  u.statements.push_back(stmt_one(
-      "UPDATE oauth_clients SET name = ?, redirect_uris = ?, "
-      "post_logout_redirect_uris = ?, first_party = ?, "
-      "id_token_signed_response_alg = ?, disabled = ?, updated_at = ? "
-      "WHERE id = ? AND deleted_at IS NULL",
-      {value::text(c.name), value::text(json_list(c.redirect_uris)),
-       value::text(json_list(c.post_logout_redirect_uris)),
-       value::integer(c.first_party ? 1 : 0), value::text(c.id_token_alg),
-       value::integer(c.disabled ? 1 : 0), value::integer(c.updated_at),
-       value::text(c.id)},
-      "not_found"));
+  u.statements.push_back(
+      stmt_one("UPDATE oauth_clients SET name = ?, redirect_uris = ?, "
+               "post_logout_redirect_uris = ?, first_party = ?, "
+               "id_token_signed_response_alg = ?, disabled = ?, updated_at = ? "
+               "WHERE id = ? AND deleted_at IS NULL",
+               {value::text(c.name), value::text(json_list(c.redirect_uris)),
+                value::text(json_list(c.post_logout_redirect_uris)),
+                value::integer(c.first_party ? 1 : 0),
+                value::text(c.id_token_alg), value::integer(c.disabled ? 1 : 0),
+                value::integer(c.updated_at), value::text(c.id)},
+               "not_found"));
   u.statements.push_back(get_client(c.id));
   return u;
 }
@@ -133,10 +133,10 @@ statement insert_code(const code_row& c) {
       "?, ?, ?, ?, ?)",
       {value::text(c.code_hash), value::text(c.client_id),
        value::text(c.user_id), text_or_null(c.browser_session_id),
-       value::text(c.redirect_uri), value::text(c.scope),
-       text_or_null(c.nonce), text_or_null(c.code_challenge),
-       value::integer(c.auth_time), value::text(json_list(c.amr)),
-       value::integer(c.created_at), value::integer(c.expires_at)});
+       value::text(c.redirect_uri), value::text(c.scope), text_or_null(c.nonce),
+       text_or_null(c.code_challenge), value::integer(c.auth_time),
+       value::text(json_list(c.amr)), value::integer(c.created_at),
+       value::integer(c.expires_at)});
 }
 
 statement consume_code(const std::string& code_hash, std::int64_t now) {
@@ -206,8 +206,8 @@ statement save_consent(const std::string& user_id, const std::string& client_id,
               "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) "
               "ON CONFLICT(user_id, client_id) DO UPDATE SET scope = ?3, "
               "updated_at = ?4",
-              {value::text(user_id), value::text(client_id),
-               value::text(scope), value::integer(now)});
+              {value::text(user_id), value::text(client_id), value::text(scope),
+               value::integer(now)});
 }
 
 } // namespace authsvc::db::oauth_store

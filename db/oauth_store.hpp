@@ -16,7 +16,7 @@ namespace authsvc::db::oauth_store {
 struct client_row {
   std::string id;
   std::string name;
-  std::string type; ///< "confidential" or "public"
+  std::string type;        ///< "confidential" or "public"
   std::string secret_hash; ///< empty for public clients
   std::vector<std::string> redirect_uris;
   std::vector<std::string> post_logout_redirect_uris;

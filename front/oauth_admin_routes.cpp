@@ -31,13 +31,14 @@ nlohmann::json client_json(const store::client_row& c) {
 namespace {
 
 /// A list of 1..20 (0..20 when `may_be_empty`) valid redirect URIs.
-std::optional<std::vector<std::string>>
-uri_list(const nlohmann::json& v, bool may_be_empty) {
+std::optional<std::vector<std::string>> uri_list(const nlohmann::json& v,
+                                                 bool may_be_empty) {
   if (!v.is_array() || v.size() > 20 || (!may_be_empty && v.empty()))
     return std::nullopt;
   std::vector<std::string> out;
   for (const auto& x : v) {
-    if (!x.is_string() || !auth::oauth::valid_redirect_uri(x.get<std::string>()))
+    if (!x.is_string()
+        || !auth::oauth::valid_redirect_uri(x.get<std::string>()))
       return std::nullopt;
     out.push_back(x.get<std::string>());
   }
@@ -81,8 +82,7 @@ void apply_fields(const nlohmann::json& body, store::client_row& c,
   if (auto v = field("type")) {
     if (!creating)
       errors["type"] = "cannot change (register a new client)";
-    else if (!v->is_string()
-             || (*v != "confidential" && *v != "public"))
+    else if (!v->is_string() || (*v != "confidential" && *v != "public"))
       errors["type"] = "must be confidential or public";
     else
       c.type = v->get<std::string>();
@@ -211,9 +211,9 @@ void admin_oauth_clients(const context_ptr& ctx) {
               items.push_back(oauth_clients::client_json(rows[i]));
             nlohmann::json next = nullptr;
             if (rows.size() > n)
-              next = auth::base64url_encode(std::string_view(
-                  std::to_string(rows[n - 1].created_at) + " "
-                  + rows[n - 1].id));
+              next = auth::base64url_encode(
+                  std::string_view(std::to_string(rows[n - 1].created_at) + " "
+                                   + rows[n - 1].id));
             ctx->reply_json(200, {{"clients", items}, {"next_cursor", next}});
           });
 }
@@ -241,34 +241,33 @@ void admin_oauth_client_patch(const context_ptr& ctx) {
             if (!errors.empty())
               return reply_invalid(ctx, errors);
             c->updated_at = unix_now(ctx);
-            db_write(ctx, store::update_client(*c),
-                     [ctx](db::unit_result& r) {
-                       if (!r.ok && r.fail_code == "not_found")
-                         return ctx->reply_error("not_found");
-                       if (!r.ok)
-                         return ctx->reply_internal("oauth client update "
-                                                    "failed");
-                       auto after = store::decode_client(r.results.back());
-                       if (!after)
-                         return ctx->reply_error("not_found");
-                       client_audit(ctx, "oauth.client_updated", *after);
-                       ctx->reply_json(200, oauth_clients::client_json(*after));
-                     });
+            db_write(ctx, store::update_client(*c), [ctx](db::unit_result& r) {
+              if (!r.ok && r.fail_code == "not_found")
+                return ctx->reply_error("not_found");
+              if (!r.ok)
+                return ctx->reply_internal("oauth client update "
+                                           "failed");
+              auto after = store::decode_client(r.results.back());
+              if (!after)
+                return ctx->reply_error("not_found");
+              client_audit(ctx, "oauth.client_updated", *after);
+              ctx->reply_json(200, oauth_clients::client_json(*after));
+            });
           });
 }
 
 void admin_oauth_client_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
-  db_write(ctx, store::delete_client(id, unix_now(ctx)),
-           [ctx, id](db::unit_result& r) {
-             if (!r.ok && r.fail_code == "not_found")
-               return ctx->reply_error("not_found");
-             if (!r.ok)
-               return ctx->reply_internal("oauth client delete failed");
-             ctx->audit("oauth.client_deleted", true, {}, {},
-                        {{"client_id", id}});
-             no_content(ctx);
-           });
+  db_write(
+      ctx, store::delete_client(id, unix_now(ctx)),
+      [ctx, id](db::unit_result& r) {
+        if (!r.ok && r.fail_code == "not_found")
+          return ctx->reply_error("not_found");
+        if (!r.ok)
+          return ctx->reply_internal("oauth client delete failed");
+        ctx->audit("oauth.client_deleted", true, {}, {}, {{"client_id", id}});
+        no_content(ctx);
+      });
 }
 
 } // namespace authsvc::http_routes

@@ -56,8 +56,8 @@ void authenticate_client(const context_ptr& ctx, const form_t& form,
             auto c = db::oauth_store::decode_client(rs);
             // Computed for every request, so the time taken does not tell
             // a public client or an unknown id from a wrong secret.
-            auto presented = client_secret_hash(*ctx->svc().keys,
-                                                secret.value_or(""));
+            auto presented
+                = client_secret_hash(*ctx->svc().keys, secret.value_or(""));
             bool ok = false;
             if (c && !c->disabled) {
               if (c->type == "public")

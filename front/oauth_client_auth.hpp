@@ -19,7 +19,7 @@ using form_t = std::vector<std::pair<std::string, std::string>>;
 /// The authenticated client, or the RFC 6749 §5.2 error why there is none.
 struct client_auth_result {
   std::optional<db::oauth_store::client_row> client;
-  std::string error;       ///< invalid_client or invalid_request
+  std::string error; ///< invalid_client or invalid_request
   std::string description;
   bool basic = false; ///< the client tried HTTP Basic (401 challenge)
 };

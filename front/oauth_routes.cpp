@@ -149,7 +149,8 @@ void to_sign_in(const context_ptr& ctx, const checked_request& r,
     return redirect_error(ctx, r.params, "login_required",
                           "the user is not signed in");
   count_authorization(ctx, "login");
-  auto back = "/oauth2/authorize?" + (fresh ? after_fresh_sign_in(query) : query);
+  auto back
+      = "/oauth2/authorize?" + (fresh ? after_fresh_sign_in(query) : query);
   std::vector<std::pair<std::string, std::string>> params{{"return_to", back}};
   if (!r.params.login_hint.empty())
     params.emplace_back("login_hint", r.params.login_hint);
@@ -158,8 +159,7 @@ void to_sign_in(const context_ptr& ctx, const checked_request& r,
 
 /// Issues the code for `s` and sends the browser back to the client.
 void issue_code(const context_ptr& ctx, const checked_request& r,
-                const browser::browser_session& s,
-                std::uint16_t status = 302) {
+                const browser::browser_session& s, std::uint16_t status = 302) {
   auto code = auth::random_token(32);
   auto now = unix_now(ctx);
   store::code_row row;
@@ -177,16 +177,18 @@ void issue_code(const context_ptr& ctx, const checked_request& r,
   row.expires_at = now + code_ttl;
   db::unit u;
   u.statements.push_back(store::insert_code(row));
-  db_write(ctx, std::move(u), [ctx, r, s, code, row, status](db::unit_result& w) {
-    if (!w.ok)
-      return ctx->reply_internal("oauth code insert failed: " + w.fail_code);
-    count_authorization(ctx, "code");
-    ctx->audit("oauth.authorized", true, s.user_id, s.user.email,
-               {{"client_id", r.client.id},
-                {"scope", row.scope},
-                {"session_id", s.session_id}});
-    redirect_back(ctx, r.params, {{"code", code}}, status);
-  });
+  db_write(ctx, std::move(u),
+           [ctx, r, s, code, row, status](db::unit_result& w) {
+             if (!w.ok)
+               return ctx->reply_internal("oauth code insert failed: "
+                                          + w.fail_code);
+             count_authorization(ctx, "code");
+             ctx->audit("oauth.authorized", true, s.user_id, s.user.email,
+                        {{"client_id", r.client.id},
+                         {"scope", row.scope},
+                         {"session_id", s.session_id}});
+             redirect_back(ctx, r.params, {{"code", code}}, status);
+           });
 }
 
 /// What the consent page says of each scope.
@@ -203,8 +205,7 @@ std::string scope_text(const std::string& s) {
 }
 
 void consent_page(const context_ptr& ctx, const checked_request& r,
-                  const browser::browser_session& s,
-                  const std::string& query) {
+                  const browser::browser_session& s, const std::string& query) {
   count_authorization(ctx, "consent");
   nlohmann::json scopes = nlohmann::json::array();
   for (const auto& sc : r.params.scopes)
@@ -261,9 +262,9 @@ void token_error(const context_ptr& ctx, const std::string& grant,
   r.set_header("Cache-Control", "no-store");
   r.set_header("Pragma", "no-cache");
   if (status == 401)
-    r.set_header("WWW-Authenticate",
-                 basic_challenge ? "Basic realm=\"oauth2\""
-                                 : "Basic realm=\"oauth2\"");
+    r.set_header("WWW-Authenticate", basic_challenge
+                                         ? "Basic realm=\"oauth2\""
+                                         : "Basic realm=\"oauth2\"");
   ctx->reply(std::move(r));
 }
 
@@ -297,9 +298,9 @@ void revoke_replayed(const context_ptr& ctx, const store::code_row& code,
              {{"client_id", code.client_id}, {"session_id", session_id}});
   if (session_id.empty())
     return;
-  caf::anon_send(ctx->svc().sessions, atom::revoke_atom_v,
-                 make_revocation(ctx, session_id, {}, {},
-                                 "authorization_code_replayed"));
+  caf::anon_send(
+      ctx->svc().sessions, atom::revoke_atom_v,
+      make_revocation(ctx, session_id, {}, {}, "authorization_code_replayed"));
 }
 
 void record_issue(const context_ptr& ctx, const store::code_row& row,
@@ -345,35 +346,32 @@ void exchange_code(const context_ptr& ctx, const form_t& form,
       return token_error(ctx, grant, "invalid_grant",
                          "code_verifier without a code_challenge");
     }
-    db_read(ctx, db::users_store::read_active(row->user_id),
-            [=](db::rowset& rs) {
-              if (rs.empty())
-                return token_error(ctx, grant, "invalid_grant",
-                                   "the account is disabled or gone");
-              new_session ns;
-              ns.user = db::users_store::decode_user(rs);
-              ns.amr = row->amr;
-              ns.ip = ctx->client_ip;
-              ns.user_agent = user_agent(ctx);
-              ns.client_id = client.id;
-              ns.scope = row->scope;
-              ns.auth_time = row->auth_time;
-              ns.nonce = row->nonce;
-              ns.id_token_alg = client.id_token_alg;
-              ctx->self
-                  ->request(ctx->svc().sessions, db_timeout, std::move(ns))
-                  .then(
-                      [=](token_result& t) {
-                        if (!t.error.empty())
-                          return token_error(ctx, grant, "server_error",
-                                             t.error);
-                        record_issue(ctx, *row, t.tokens);
-                      },
-                      [ctx](caf::error& e) { ctx->reply_failure(e); });
-            });
+    db_read(
+        ctx, db::users_store::read_active(row->user_id), [=](db::rowset& rs) {
+          if (rs.empty())
+            return token_error(ctx, grant, "invalid_grant",
+                               "the account is disabled or gone");
+          new_session ns;
+          ns.user = db::users_store::decode_user(rs);
+          ns.amr = row->amr;
+          ns.ip = ctx->client_ip;
+          ns.user_agent = user_agent(ctx);
+          ns.client_id = client.id;
+          ns.scope = row->scope;
+          ns.auth_time = row->auth_time;
+          ns.nonce = row->nonce;
+          ns.id_token_alg = client.id_token_alg;
+          ctx->self->request(ctx->svc().sessions, db_timeout, std::move(ns))
+              .then(
+                  [=](token_result& t) {
+                    if (!t.error.empty())
+                      return token_error(ctx, grant, "server_error", t.error);
+                    record_issue(ctx, *row, t.tokens);
+                  },
+                  [ctx](caf::error& e) { ctx->reply_failure(e); });
+        });
   });
 }
-
 
 /// Stores which session the code opened; a replay that raced the exchange
 /// (it saw no session to revoke) is caught here and the session revoked.
@@ -462,9 +460,9 @@ void bearer_refusal(const context_ptr& ctx, std::uint16_t status,
                     const std::string& error, const std::string& description) {
   auto r = http::json_response(
       status, {{"error", error}, {"error_description", description}});
-  r.set_header("WWW-Authenticate",
-               "Bearer error=\"" + error + "\", error_description=\""
-                   + description + "\"");
+  r.set_header("WWW-Authenticate", "Bearer error=\"" + error
+                                       + "\", error_description=\""
+                                       + description + "\"");
   r.set_header("Cache-Control", "no-store");
   ctx->reply(std::move(r));
 }
@@ -476,7 +474,8 @@ std::int64_t hint_issued_at(const std::string& jws) {
   auto b = a == std::string::npos ? a : jws.find('.', a + 1);
   if (b == std::string::npos || jws.size() > auth::max_jws_size)
     return 0;
-  auto raw = auth::base64url_decode(std::string_view(jws).substr(a + 1, b - a - 1));
+  auto raw
+      = auth::base64url_decode(std::string_view(jws).substr(a + 1, b - a - 1));
   if (!raw)
     return 0;
   auto c = nlohmann::json::parse(auth::to_string(*raw), nullptr, false);
@@ -506,8 +505,9 @@ void logout_continue(const context_ptr& ctx, const std::string& client_id,
               auto c = store::decode_client(rs);
               // Exact match against the client's registration, else no
               // redirect at all (an open redirector otherwise).
-              if (!c || !oauth::redirect_registered(
-                            target, c->post_logout_redirect_uris))
+              if (!c
+                  || !oauth::redirect_registered(target,
+                                                 c->post_logout_redirect_uris))
                 return ctx->reply(http::page_response(
                     400, "link_result",
                     {{"title", "You are signed out"},
@@ -534,8 +534,7 @@ void logout_continue(const context_ptr& ctx, const std::string& client_id,
   if (sid.empty())
     return end_browser();
   // The client's own session goes too (sid names it in its ID tokens).
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::lookup_atom_v, sid)
+  ctx->self->request(ctx->svc().sessions, db_timeout, atom::lookup_atom_v, sid)
       .then(
           [ctx, sid, end_browser](std::vector<session_view>& found) {
             if (found.empty())
@@ -620,8 +619,8 @@ void oauth_consent(const context_ptr& ctx) {
   auto decision = http::form_value(form, "decision").value_or("");
   auto csrf = http::form_value(form, "csrf_token").value_or("");
   browser::resolve_browser_session(
-      ctx, [ctx, query, decision,
-            csrf](std::optional<browser::browser_session> s) {
+      ctx,
+      [ctx, query, decision, csrf](std::optional<browser::browser_session> s) {
         if (!s)
           return ctx->reply(http::page_response(
               401, "link_result",
@@ -641,13 +640,12 @@ void oauth_consent(const context_ptr& ctx) {
                                   "the user did not allow the request", 303);
           auto scope = oauth::join_scope(r.params.scopes);
           db::unit u;
-          u.statements.push_back(store::save_consent(
-              s->user_id, r.client.id, scope, unix_now(ctx)));
+          u.statements.push_back(store::save_consent(s->user_id, r.client.id,
+                                                     scope, unix_now(ctx)));
           db_write(ctx, std::move(u), [ctx, r, s, scope](db::unit_result& w) {
             if (!w.ok)
               return ctx->reply_internal("consent write failed");
-            ctx->audit("oauth.consent_granted", true, s->user_id,
-                       s->user.email,
+            ctx->audit("oauth.consent_granted", true, s->user_id, s->user.email,
                        {{"client_id", r.client.id}, {"scope", scope}});
             issue_code(ctx, r, *s, 303);
           });
@@ -668,8 +666,7 @@ void oauth_token(const context_ptr& ctx) {
     return token_error(ctx, "other", "unsupported_grant_type",
                        "only authorization_code and refresh_token");
   authenticate_client(
-      ctx, *form,
-      [ctx, form, grant](const client_auth_result& a) {
+      ctx, *form, [ctx, form, grant](const client_auth_result& a) {
         if (!a.client)
           return token_error(ctx, grant, a.error, a.description, a.basic);
         if (grant == "authorization_code")
@@ -747,9 +744,9 @@ void oauth_revoke(const context_ptr& ctx) {
               auto rv = make_revocation(ctx, o.session_id, {}, {},
                                         "revoked_by_client");
               revoke_then(ctx, rv, [ctx, o, client_id, done](std::int32_t) {
-                ctx->audit("oauth.token_revoked", true, o.user_id, {},
-                           {{"client_id", client_id},
-                            {"session_id", o.session_id}});
+                ctx->audit(
+                    "oauth.token_revoked", true, o.user_id, {},
+                    {{"client_id", client_id}, {"session_id", o.session_id}});
                 done();
               });
             },

@@ -515,3 +515,36 @@ def test_rp_initiated_logout_ends_both_sessions_and_returns_to_the_registered_ur
     forged = body["id_token"][:-4] + ("AAAA" if not body["id_token"].endswith("AAAA") else "BBBB")
     r = op.client.get("/oauth2/logout?id_token_hint=" + forged)
     assert r.status == 400
+
+
+def test_cli_create_client_registers_a_working_client(op):
+    import json
+    import subprocess
+    from conftest import BINARY
+    r = subprocess.run([BINARY, "oauth", "create-client", "--name", "CLI app",
+                        "--redirect-uri", CB, "--first-party"],
+                       env=op.env, cwd=op.workdir, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    c = json.loads(r.stdout)
+    assert c["type"] == "confidential" and c["first_party"] is True and c["client_secret"]
+    cookie = signed_in(op)
+    _, q, _ = authorize(op, cookie, c["client_id"])
+    t = exchange(op, c, q["code"])
+    assert t.status == 200, t
+    verify_id_token(op, t.json()["id_token"], c["client_id"])
+    bad = subprocess.run([BINARY, "oauth", "create-client", "--name", "x",
+                          "--redirect-uri", "http://app.example/cb"],
+                         env=op.env, cwd=op.workdir, capture_output=True, text=True)
+    assert bad.returncode == 1 and "redirect_uris" in bad.stderr
+
+
+def test_a_disabled_client_is_refused_everywhere(op):
+    c = create_client(op, first_party=True)
+    cookie = signed_in(op)
+    _, q, _ = authorize(op, cookie, c["client_id"])
+    r = op.client.patch(f"/v1/admin/oauth/clients/{c['client_id']}",
+                        json={"disabled": True}, headers=adm())
+    assert r.status == 200 and r.json()["disabled"] is True
+    oauth_error(exchange(op, c, q["code"]), 401, "invalid_client")
+    r, _, _ = authorize(op, cookie, c["client_id"])
+    assert r.status == 400 and not r.header("location")
