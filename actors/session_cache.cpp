@@ -115,13 +115,13 @@ std::string session_state::mint_id_token(const live_session& s,
                                          const std::string& nonce) const {
   if (s.client_id.empty())
     return {};
-  auto scopes = auth::oauth::parse_scope(s.scope).value_or(
-      std::set<std::string>{});
+  auto scopes
+      = auth::oauth::parse_scope(s.scope).value_or(std::set<std::string>{});
   if (!scopes.count("openid"))
     return {};
-  auto alg = auth::parse_jws_alg(s.id_token_alg.empty() ? "RS256"
-                                                        : s.id_token_alg)
-                 .value_or(auth::jws_alg::rs256);
+  auto alg
+      = auth::parse_jws_alg(s.id_token_alg.empty() ? "RS256" : s.id_token_alg)
+            .value_or(auth::jws_alg::rs256);
   const auto* key = keys.signing(alg);
   if (!key)
     key = keys.signing(auth::jws_alg::rs256);

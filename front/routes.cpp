@@ -171,10 +171,8 @@ const http::router<route_entry>& route_table() {
           {r::oauth_consent, g::none});
     t.add(http::method::post, "/oauth2/token",
           {r::oauth_token, g::none, "verify"});
-    t.add(http::method::get, "/oauth2/userinfo",
-          {r::oauth_userinfo, g::none});
-    t.add(http::method::post, "/oauth2/userinfo",
-          {r::oauth_userinfo, g::none});
+    t.add(http::method::get, "/oauth2/userinfo", {r::oauth_userinfo, g::none});
+    t.add(http::method::post, "/oauth2/userinfo", {r::oauth_userinfo, g::none});
     t.add(http::method::post, "/oauth2/revoke",
           {r::oauth_revoke, g::none, "verify"});
     t.add(http::method::get, "/oauth2/logout", {r::oauth_logout, g::none});

@@ -155,8 +155,8 @@ int run(int argc, char** argv, serve_fn serve) {
           {"post_logout_redirect_uris", client_logout_redirects},
           {"first_party", client_first_party},
           {"id_token_signed_response_alg", client_alg}};
-      auto out = create_oauth_client_offline(*cfg, key_ring::derive(master),
-                                             fields);
+      auto out
+          = create_oauth_client_offline(*cfg, key_ring::derive(master), fields);
       std::cout << out.dump(2) << "\n";
       return 0;
     } catch (const std::exception& e) {

@@ -48,8 +48,10 @@ public:
   /// Signs the user in: a new session's first tokens.
   token_response open(const std::string& user_agent = "test-agent") {
     token_response out;
-    self->request(sessions, answer_timeout,
-                  new_session{user, {"otp"}, "127.0.0.1", user_agent, {}, {}, {}, 0, {}, {}})
+    self->request(
+            sessions, answer_timeout,
+            new_session{
+                user, {"otp"}, "127.0.0.1", user_agent, {}, {}, {}, 0, {}, {}})
         .receive(
             [&](token_result& r) {
               REQUIRE(r.error.empty());
