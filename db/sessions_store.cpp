@@ -205,8 +205,9 @@ void append_revoke(unit& u, const std::string& session_id, std::int64_t now,
       "WHERE id = ? AND revoked_at IS NULL",
       {value::integer(now), value::text(reason), value::text(session_id)}));
   // Nor is a dead browser session's cookie secret (issue 16).
-  u.statements.push_back(stmt("DELETE FROM browser_sessions WHERE session_id = ?",
-                              {value::text(session_id)}));
+  u.statements.push_back(
+      stmt("DELETE FROM browser_sessions WHERE session_id = ?",
+           {value::text(session_id)}));
   // A dead session's successors are of no use to anyone: erase at once.
   u.statements.push_back(
       stmt("UPDATE refresh_tokens SET successor_enc = NULL "
@@ -243,10 +244,10 @@ unit bind_browser(const std::string& session_id, const std::string& secret_hash,
 
 statement touch_browser(const std::string& session_id, std::int64_t now,
                         std::int64_t expires) {
-  return stmt("UPDATE sessions SET last_seen_at = ?, expires_at = ? "
-              "WHERE id = ? AND revoked_at IS NULL",
-              {value::integer(now), value::integer(expires),
-               value::text(session_id)});
+  return stmt(
+      "UPDATE sessions SET last_seen_at = ?, expires_at = ? "
+      "WHERE id = ? AND revoked_at IS NULL",
+      {value::integer(now), value::integer(expires), value::text(session_id)});
 }
 
 statement purge_browser_secrets() {

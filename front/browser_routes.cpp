@@ -36,12 +36,12 @@ bool is_form(const context_ptr& ctx) {
 /// Binds the cookie to `session_id`, ends the browser session the request's
 /// old cookie held (a new sign-in replaces it), then `then(session)`.
 void bind_replacing(const context_ptr& ctx, const std::string& session_id,
-                    std::function<void(const browser_session&)> then) {
+                    const std::function<void(const browser_session&)>& then) {
   browser::resolve_browser_session(
-      ctx, [ctx, session_id, then](std::optional<browser_session> old) {
+      ctx, [ctx, session_id, then](const std::optional<browser_session>& old) {
         browser::start_browser_session(
             ctx, session_id,
-            [ctx, old, then](std::optional<browser_session> s) {
+            [ctx, old, then](const std::optional<browser_session>& s) {
               if (!s)
                 return ctx->reply_error("unauthorized");
               if (old && old->session_id != s->session_id)
@@ -81,7 +81,7 @@ void reply_browser_signed_in(const context_ptr& ctx,
 
 void browser_session_get(const context_ptr& ctx) {
   browser::resolve_browser_session(
-      ctx, [ctx](std::optional<browser_session> s) {
+      ctx, [ctx](const std::optional<browser_session>& s) {
         if (!s) {
           // A stale cookie goes; the answer is the same with or without.
           if (!ctx->req.header("Cookie").empty()
@@ -99,20 +99,21 @@ void browser_token(const context_ptr& ctx) {
   // session actor.
   if (!browser::same_origin_request(ctx))
     return browser::reply_csrf_refusal(ctx, auth::csrf_verdict::cross_site);
-  browser::resolve_browser_token(ctx, [ctx](std::optional<browser_session> s) {
-    if (!s)
-      return ctx->reply_error("unauthorized");
-    auto v = browser::check_browser_csrf(ctx, *s,
-                                         browser::submitted_csrf_token(ctx));
-    if (v != auth::csrf_verdict::ok)
-      return browser::reply_csrf_refusal(ctx, v);
-    ctx->auth.user_id = s->user_id;
-    reply_no_store(ctx, 200,
-                   {{"access_token", s->access_token},
-                    {"token_type", "Bearer"},
-                    {"expires_in", s->access_expires_in},
-                    {"session_id", s->session_id}});
-  });
+  browser::resolve_browser_token(
+      ctx, [ctx](const std::optional<browser_session>& s) {
+        if (!s)
+          return ctx->reply_error("unauthorized");
+        auto v = browser::check_browser_csrf(
+            ctx, *s, browser::submitted_csrf_token(ctx));
+        if (v != auth::csrf_verdict::ok)
+          return browser::reply_csrf_refusal(ctx, v);
+        ctx->auth.user_id = s->user_id;
+        reply_no_store(ctx, 200,
+                       {{"access_token", s->access_token},
+                        {"token_type", "Bearer"},
+                        {"expires_in", s->access_expires_in},
+                        {"session_id", s->session_id}});
+      });
 }
 
 void browser_logout(const context_ptr& ctx) {
@@ -135,9 +136,6 @@ void browser_logout(const context_ptr& ctx) {
       scope = *sc;
   }
   if (scope != "local" && scope != "global") {
-    if (form)
-      return browser::reply_csrf_refusal(ctx, auth::csrf_verdict::bad_token,
-                                         true);
     field_errors errors;
     errors.add("scope", "must be local or global");
     errors.reply_if_any(ctx);
@@ -146,41 +144,44 @@ void browser_logout(const context_ptr& ctx) {
   if (!browser::same_origin_request(ctx))
     return browser::reply_csrf_refusal(ctx, auth::csrf_verdict::cross_site,
                                        form);
-  browser::resolve_browser_session(ctx, [ctx, form, form_token, scope](
-                                            std::optional<browser_session> s) {
-    auto done = [ctx, form] {
-      if (!form)
-        return no_content(ctx);
-      http::response res;
-      res.status = 303;
-      res.set_header("Location", "/login");
-      res.set_header("Cache-Control", "no-store");
-      ctx->reply(std::move(res));
-    };
-    if (!s) {
-      // Nothing to end: the cookie (if any) goes, the answer is the same.
-      browser::clear_browser_cookie(ctx);
-      return done();
-    }
-    auto v = browser::check_browser_csrf(
-        ctx, *s, browser::submitted_csrf_token(ctx, form_token));
-    if (v != auth::csrf_verdict::ok)
-      return browser::reply_csrf_refusal(ctx, v, form);
-    ctx->auth.user_id = s->user_id;
-    ctx->log_fields["scope"] = scope;
-    auto audited = [ctx, done, scope, user_id = s->user_id](std::int32_t n) {
-      ctx->audit("session.logout", true, user_id, {},
-                 {{"scope", scope}, {"revoked", n}, {"browser", true}});
-      done();
-    };
-    browser::clear_browser_cookie(ctx);
-    // local: this session; global: every session of the user.
-    auto rv = scope == "local"
+  browser::resolve_browser_session(
+      ctx,
+      [ctx, form, form_token, scope](const std::optional<browser_session>& s) {
+        auto done = [ctx, form] {
+          if (!form)
+            return no_content(ctx);
+          http::response res;
+          res.status = 303;
+          res.set_header("Location", "/login");
+          res.set_header("Cache-Control", "no-store");
+          ctx->reply(std::move(res));
+        };
+        if (!s) {
+          // Nothing to end: the cookie (if any) goes, the answer is the same.
+          browser::clear_browser_cookie(ctx);
+          return done();
+        }
+        auto v = browser::check_browser_csrf(
+            ctx, *s, browser::submitted_csrf_token(ctx, form_token));
+        if (v != auth::csrf_verdict::ok)
+          return browser::reply_csrf_refusal(ctx, v, form);
+        ctx->auth.user_id = s->user_id;
+        ctx->log_fields["scope"] = scope;
+        auto audited = [ctx, done, scope,
+                        user_id = s->user_id](std::int32_t n) {
+          ctx->audit("session.logout", true, user_id, {},
+                     {{"scope", scope}, {"revoked", n}, {"browser", true}});
+          done();
+        };
+        browser::clear_browser_cookie(ctx);
+        // local: this session; global: every session of the user.
+        auto rv
+            = scope == "local"
                   ? make_revocation(ctx, s->session_id, s->user_id, {},
                                     "logout_local")
                   : make_revocation(ctx, {}, s->user_id, {}, "logout_global");
-    revoke_then(ctx, rv, audited);
-  });
+        revoke_then(ctx, rv, audited);
+      });
 }
 
 } // namespace authsvc::http_routes

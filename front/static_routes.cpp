@@ -75,10 +75,11 @@ void login_page(const context_ptr& ctx) {
   auto prompt = http::form_value(form, "prompt").value_or("");
   // The page's script reads these from data attributes (escaped by the
   // template); email/start checks redirect_to against the allow list.
-  ctx->reply(http::page_response(200, "login",
-                                 {{"redirect_to", redirect},
-                                  {"return_to", return_to},
-                                  {"prompt", prompt == "login" ? "login" : ""}}));
+  ctx->reply(
+      http::page_response(200, "login",
+                          {{"redirect_to", redirect},
+                           {"return_to", return_to},
+                           {"prompt", prompt == "login" ? "login" : ""}}));
 }
 
 } // namespace authsvc::http_routes

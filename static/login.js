@@ -258,18 +258,23 @@
 
   function startPolling() {
     stopPolling();
+    // Once the exchange says the flow is over (its link was used, maybe in
+    // another tab of this browser, which then holds the cookie), only the
+    // cookie is watched, until the flow would have expired.
+    let exchangeOver = false;
+    const until = Date.now() + 15 * 60 * 1000;
     pollTimer = setInterval(async () => {
       const flow = readStored(FLOW);
-      if (!flow) return stopPolling();
-      // The link opened in another tab of this browser: the cookie is set.
+      if (!flow || Date.now() > until) return stopPolling();
       const mine = await call("GET", "/v1/browser/session");
       if (mine.status === 200 && mine.data && mine.data.signed_in &&
           mine.data.session.id !== staleSession)
         return signedIn(mine.data);
+      if (exchangeOver) return;
       const res = await signIn("/v1/auth/email/exchange",
                                { flow_id: flow.flow_id, flow_secret: flow.flow_secret });
       if (res.status === 200) await signedIn(res.data);
-      else if (res.status !== 202) stopPolling();
+      else if (res.status !== 202) exchangeOver = true;
     }, 3000);
   }
 

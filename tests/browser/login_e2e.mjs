@@ -3,7 +3,8 @@
 // DevTools Protocol virtual authenticator:
 //   sign in by emailed code (read from the outbox) -> add a passkey ->
 //   sign out -> sign in with the passkey without typing an email ->
-//   GET /v1/session answers 200 with amr ["webauthn"].
+//   GET /v1/session answers 200 with amr ["webauthn"] (with an access token
+//   the page gets from its session cookie; no token is kept in storage).
 // Usage: node login_e2e.mjs --url http://localhost:PORT --outbox DIR --artifacts DIR
 // Exits 0 on success, 1 with a message on the first failed step.
 import fs from "node:fs";
@@ -129,10 +130,21 @@ function check(cond, message) {
   if (!cond) throw new Error(message);
 }
 
-/// The tokens the page holds open a live session that says "webauthn".
+/// The page's browser session (the __Host-pa_session cookie, issue 16) is a
+/// live session that says "webauthn", and no token is kept in storage.
 async function checkSession(how) {
-  const tokens = await page.evaluate(() => JSON.parse(sessionStorage.getItem("pa.tokens")));
-  check(tokens && tokens.access_token, `no tokens after the ${how} sign-in`);
+  const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }));
+  check(!/access_token|refresh_token|eyJ/.test(stored), `sessionStorage holds a token: ${stored}`);
+  // What the page does for its REST calls: the CSRF token from the session,
+  // then a short-lived access token from the cookie.
+  const tokens = await page.evaluate(async () => {
+    const s = await (await fetch("/v1/browser/session")).json();
+    if (!s.signed_in) return null;
+    const r = await fetch("/v1/browser/token", { method: "POST",
+                                                 headers: { "X-CSRF-Token": s.csrf_token } });
+    return r.status === 200 ? r.json() : null;
+  });
+  check(tokens && tokens.access_token, `no browser session after the ${how} sign-in`);
   const session = await fetch(`${base}/v1/session`, {
     headers: { Authorization: `Bearer ${tokens.access_token}` },
   });
@@ -228,7 +240,7 @@ try {
   // 6. Sign out with autofill available: the conditional request started on
   //    the signed-out page signs in without a click or an email.
   await page.evaluate(() => sessionStorage.removeItem("e2e.autofill"));
-  const loggedOut = page.waitForResponse((r) => r.url().endsWith("/v1/auth/logout"));
+  const loggedOut = page.waitForResponse((r) => r.url().endsWith("/v1/browser/logout"));
   const autofilled = page.waitForResponse((r) => r.url().endsWith("/v1/webauthn/login/verify"));
   await page.click("#signout");
   check((await loggedOut).status() === 204, "sign-out failed");

@@ -16,7 +16,8 @@ import time
 import jwt
 
 from conftest import wait_until
-from pa_flows import bearer, mail_link_and_code, new_mail, outbox_files, sign_in, start
+from pa_flows import (bearer, mail_link_and_code, new_sign_in_mail, outbox_files,
+                      sign_in, start)
 
 ORIGIN = "http://localhost:3000"
 EVIL = "https://evil.example"
@@ -29,9 +30,12 @@ def db(server):
     return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
 
 
+def sign_in_mail(server, addr, seen):
+    return mail_link_and_code(new_sign_in_mail(server, addr, seen))
+
+
 def mail_code(server, addr, seen):
-    _, _, code = mail_link_and_code(new_mail(server, addr, seen))
-    return code
+    return sign_in_mail(server, addr, seen)[2]
 
 
 def parse_set_cookie(value):
@@ -252,10 +256,10 @@ def test_a_cross_site_logout_form_gets_a_page_and_changes_nothing(server):
                headers=with_cookie(value, Origin=EVIL))
     assert r.status == 403
     assert r.header("content-type").startswith("text/html")
-    assert 'data-error="cross_site_request"' in r.text()
+    assert 'data-error="cross_site_request"' in r.text
     r = c.post("/v1/browser/logout", form={"csrf_token": "wrong"},
                headers=with_cookie(value, **OURS))
-    assert r.status == 403 and 'data-error="cross_site_request"' in r.text()
+    assert r.status == 403 and 'data-error="cross_site_request"' in r.text
     assert alive(server, value)
     # The real form: 303 to /login, cookie cleared, session over.
     r = c.post("/v1/browser/logout", form={"csrf_token": body["csrf_token"]},
@@ -292,7 +296,7 @@ def test_the_exchange_code_of_the_confirmation_form_becomes_the_cookie(server):
     addr = "confirm@example.com"
     seen = {f.name for f in outbox_files(server)}
     start(c, addr)
-    link, _, _ = mail_link_and_code(new_mail(server, addr, seen))
+    link, _, _ = sign_in_mail(server, addr, seen)
     token = link.split("token=", 1)[1]
     r = c.post("/v1/auth/email/link", form={"token": token, "action": "sign_in"},
                headers={"Sec-Fetch-Site": "same-origin"})
@@ -435,8 +439,8 @@ def test_browser_sessions_count_against_the_per_user_cap(start_server):
 def login_page_data(server, query):
     r = server.client.get("/login" + query)
     assert r.status == 200, r
-    m = re.search(r'<main[^>]*data-return-to="([^"]*)"[^>]*data-prompt="([^"]*)"', r.text())
-    assert m, r.text()[:400]
+    m = re.search(r'<main[^>]*data-return-to="([^"]*)"[^>]*data-prompt="([^"]*)"', r.text)
+    assert m, r.text[:400]
     import html
     return html.unescape(m.group(1)), m.group(2)
 
@@ -453,3 +457,80 @@ def test_login_accepts_only_same_origin_relative_return_to(server):
     assert login_page_data(server, "?prompt=login")[1] == "login"
     assert login_page_data(server, "?prompt=none")[1] == ""
     assert login_page_data(server, "")[0:2] == ("", "")
+
+
+# -- every hosted sign-in method can take the cookie -------------------------------
+
+COOKIE_SIGN_IN = {"X-PA-Session": "cookie", **OURS}
+
+
+def assert_browser_signed_in(server, r, amr):
+    import openapi_check
+    assert r.status == 200, r
+    body = r.json()
+    openapi_check.validate(body, "BrowserSession")
+    assert "access_token" not in body and "refresh_token" not in body
+    assert body["session"]["amr"] == amr if amr else body["session"]["amr"]
+    name, value, attrs = parse_set_cookie(r.header("set-cookie"))
+    assert name == COOKIE and attrs.get("httponly") is True
+    assert alive(server, value)
+    return body, value
+
+
+def test_passkey_totp_and_recovery_sign_ins_take_the_cookie(server):
+    from soft_authenticator import SoftAuthenticator
+    from test_passkeys import register
+    from test_totp import enabled_user, oathtool
+    c = server.client
+    addr = "methods@example.com"
+    tokens, secret, codes = enabled_user(server, addr)
+
+    authn = SoftAuthenticator()
+    register(server, tokens, authn)
+    opts = c.post("/v1/webauthn/login/options", json={}).json()
+    r = c.post("/v1/webauthn/login/verify",
+               json={"challenge_id": opts["challenge_id"],
+                     "credential": authn.get(opts["public_key"])},
+               headers=COOKIE_SIGN_IN)
+    assert_browser_signed_in(server, r, ["webauthn"])
+
+    # One step ahead: the enrolment's confirmation used the current step.
+    r = c.post("/v1/auth/totp/verify",
+               json={"email": addr, "code": oathtool(secret, time.time() + 30)},
+               headers=COOKIE_SIGN_IN)
+    assert_browser_signed_in(server, r, ["totp"])
+
+    r = c.post("/v1/auth/recovery", json={"email": addr, "recovery_code": codes[0]},
+               headers=COOKIE_SIGN_IN)
+    assert_browser_signed_in(server, r, None)
+
+    # And the JSON link confirmation.
+    seen = {f.name for f in outbox_files(server)}
+    start(c, addr)
+    link, _, _ = sign_in_mail(server, addr, seen)
+    r = c.post("/v1/auth/email/link", json={"token": link.split("token=", 1)[1]},
+               headers=COOKIE_SIGN_IN)
+    assert_browser_signed_in(server, r, ["magic_link"])
+    # The session list holds them all, with the API session of the set-up.
+    listed = c.get("/v1/me/sessions", headers=bearer(tokens)).json()["sessions"]
+    assert len(listed) == 5
+
+
+def test_malformed_logout_bodies_get_the_documented_errors_and_change_nothing(server):
+    body, value, _ = browser_sign_in(server, "bad-body@example.com")
+    h = with_cookie(value, **OURS, **{"X-CSRF-Token": body["csrf_token"]})
+    c = server.client
+    r = c.post("/v1/browser/logout", body="{not json", headers={**h, "Content-Type": "application/json"})
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json", r
+    r = c.post("/v1/browser/logout", body="scope=local", headers={**h, "Content-Type": "text/plain"})
+    assert r.status == 415 and r.json()["error"]["code"] == "unsupported_media_type", r
+    r = c.post("/v1/browser/logout", json={"scope": 7}, headers=h)
+    assert r.status == 422 and "scope" in r.json()["error"]["details"], r
+    r = c.post("/v1/browser/logout", json=["local"], headers=h)
+    assert r.status in (400, 422), r
+    assert alive(server, value)
+    # A CSRF token of the wrong length or with odd characters is just wrong.
+    for token in ["a" * 500, "é" * 43, "\t"]:
+        r = browser_token(server, value, token)
+        assert_csrf_refused(r, "csrf_token")
+    assert alive(server, value)
