@@ -760,6 +760,17 @@ void oauth_logout(const context_ptr& ctx) {
   auto target = http::form_value(q, "post_logout_redirect_uri").value_or("");
   auto state = http::form_value(q, "state").value_or("");
   auto client_id = http::form_value(q, "client_id").value_or("");
+  // A GET any page can make: without proof that the client the user signed
+  // in to asks for it (its ID token), nothing is ended (logout CSRF; the
+  // hosted page has its own CSRF-checked sign-out form).
+  if (hint.empty() || hint.size() > auth::max_jws_size)
+    return ctx->reply(http::page_response(
+        400, "link_result",
+        {{"title", "This sign-out request is invalid"},
+         {"message", "id_token_hint is required: sign out from the "
+                     "application, or on the sign-in page."},
+         {"ok", false},
+         {"error", "invalid_request"}}));
   ctx->self->request(ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
       .then(
           [=](std::string& jwks) {

@@ -511,6 +511,12 @@ def test_rp_initiated_logout_ends_both_sessions_and_returns_to_the_registered_ur
     assert op.client.get("/oauth2/userinfo", headers=auth).status == 401
     r, q, _ = authorize(op, cookie, c["client_id"], prompt="none")
     assert q["error"] == "login_required"
+    # Without a hint (any page can make this GET) nothing ends.
+    cookie = signed_in(op)
+    r = op.client.get("/oauth2/logout?client_id=" + c["client_id"], headers=with_cookie(cookie))
+    assert r.status == 400 and not r.header("set-cookie")
+    r, q, _ = authorize(op, cookie, c["client_id"], prompt="none")
+    assert q["code"]
     # A forged hint is refused.
     forged = body["id_token"][:-4] + ("AAAA" if not body["id_token"].endswith("AAAA") else "BBBB")
     r = op.client.get("/oauth2/logout?id_token_hint=" + forged)
