@@ -13,8 +13,9 @@ std::string client_secret_hash(const key_ring& keys,
   return auth::hex_encode(auth::hmac_sha256(keys.oauth_clients, secret));
 }
 
-void authenticate_client(const context_ptr& ctx, const form_t& form,
-                         std::function<void(const client_auth_result&)> then) {
+void authenticate_client(
+    const context_ptr& ctx, const form_t& form,
+    const std::function<void(const client_auth_result&)>& then) {
   client_auth_result out;
   auto authz = ctx->req.header("Authorization");
   auto form_id = http::form_value(form, "client_id");

@@ -21,7 +21,7 @@ struct client_auth_result {
   std::optional<db::oauth_store::client_row> client;
   std::string error; ///< invalid_client or invalid_request
   std::string description;
-  bool basic = false; ///< the client tried HTTP Basic (401 challenge)
+  bool basic = false; ///< the client tried HTTP Basic
 };
 
 /// The stored form of a client secret: HMAC-SHA-256 with the key ring's
@@ -34,7 +34,8 @@ std::string client_secret_hash(const key_ring& keys, const std::string& secret);
 /// its body) and calls `then` once with the outcome; a DB failure answers
 /// the request itself. Unknown, disabled and wrong-secret clients look
 /// alike (invalid_client).
-void authenticate_client(const context_ptr& ctx, const form_t& form,
-                         std::function<void(const client_auth_result&)> then);
+void authenticate_client(
+    const context_ptr& ctx, const form_t& form,
+    const std::function<void(const client_auth_result&)>& then);
 
 } // namespace authsvc::http_routes

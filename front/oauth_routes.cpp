@@ -248,10 +248,10 @@ void authorize_signed_in(const context_ptr& ctx, const checked_request& r,
 // -- the token endpoint's answers ---------------------------------------------
 
 /// An RFC 6749 §5.2 error: JSON, never cached; invalid_client is a 401
-/// with a challenge when the client tried HTTP Basic.
+/// with a Basic challenge (the method every confidential client may use,
+/// whichever it tried).
 void token_error(const context_ptr& ctx, const std::string& grant,
-                 const std::string& error, const std::string& description,
-                 bool basic_challenge = false) {
+                 const std::string& error, const std::string& description) {
   count_token(ctx, grant.empty() ? "unknown" : grant, error);
   ctx->log_fields["oauth_error"] = error;
   auto status = std::uint16_t{400};
@@ -262,9 +262,7 @@ void token_error(const context_ptr& ctx, const std::string& grant,
   r.set_header("Cache-Control", "no-store");
   r.set_header("Pragma", "no-cache");
   if (status == 401)
-    r.set_header("WWW-Authenticate", basic_challenge
-                                         ? "Basic realm=\"oauth2\""
-                                         : "Basic realm=\"oauth2\"");
+    r.set_header("WWW-Authenticate", "Basic realm=\"oauth2\"");
   ctx->reply(std::move(r));
 }
 
@@ -589,7 +587,7 @@ void oidc_discovery(const context_ptr& ctx) {
 
 void oauth_authorize(const context_ptr& ctx) {
   auto query = std::string(ctx->req.query());
-  check_request(ctx, query, 302, [ctx, query](checked_request r) {
+  check_request(ctx, query, 302, [ctx, query](const checked_request& r) {
     browser::resolve_browser_session(
         ctx, [ctx, r, query](std::optional<browser::browser_session> s) {
           if (!s)
@@ -634,22 +632,26 @@ void oauth_consent(const context_ptr& ctx) {
           return browser::reply_csrf_refusal(ctx, v, true);
         // The request is checked again as a whole: the form carries it,
         // and a user may hold it for minutes.
-        check_request(ctx, query, 303, [ctx, s, decision](checked_request r) {
-          if (decision != "allow")
-            return redirect_error(ctx, r.params, "access_denied",
-                                  "the user did not allow the request", 303);
-          auto scope = oauth::join_scope(r.params.scopes);
-          db::unit u;
-          u.statements.push_back(store::save_consent(s->user_id, r.client.id,
-                                                     scope, unix_now(ctx)));
-          db_write(ctx, std::move(u), [ctx, r, s, scope](db::unit_result& w) {
-            if (!w.ok)
-              return ctx->reply_internal("consent write failed");
-            ctx->audit("oauth.consent_granted", true, s->user_id, s->user.email,
-                       {{"client_id", r.client.id}, {"scope", scope}});
-            issue_code(ctx, r, *s, 303);
-          });
-        });
+        check_request(
+            ctx, query, 303, [ctx, s, decision](const checked_request& r) {
+              if (decision != "allow")
+                return redirect_error(ctx, r.params, "access_denied",
+                                      "the user did not allow the request",
+                                      303);
+              auto scope = oauth::join_scope(r.params.scopes);
+              db::unit u;
+              u.statements.push_back(store::save_consent(
+                  s->user_id, r.client.id, scope, unix_now(ctx)));
+              db_write(
+                  ctx, std::move(u), [ctx, r, s, scope](db::unit_result& w) {
+                    if (!w.ok)
+                      return ctx->reply_internal("consent write failed");
+                    ctx->audit("oauth.consent_granted", true, s->user_id,
+                               s->user.email,
+                               {{"client_id", r.client.id}, {"scope", scope}});
+                    issue_code(ctx, r, *s, 303);
+                  });
+            });
       });
 }
 
@@ -668,7 +670,7 @@ void oauth_token(const context_ptr& ctx) {
   authenticate_client(
       ctx, *form, [ctx, form, grant](const client_auth_result& a) {
         if (!a.client)
-          return token_error(ctx, grant, a.error, a.description, a.basic);
+          return token_error(ctx, grant, a.error, a.description);
         if (grant == "authorization_code")
           return exchange_code(ctx, *form, *a.client);
         refresh_grant(ctx, *form, *a.client);
@@ -721,7 +723,7 @@ void oauth_revoke(const context_ptr& ctx) {
     return token_error(ctx, "revoke", "invalid_request", "token is missing");
   authenticate_client(ctx, *form, [ctx, token](const client_auth_result& a) {
     if (!a.client)
-      return token_error(ctx, "revoke", a.error, a.description, a.basic);
+      return token_error(ctx, "revoke", a.error, a.description);
     auto client_id = a.client->id;
     auto done = [ctx] {
       count_token(ctx, "revoke", "ok");
