@@ -15,6 +15,7 @@
 #include "front/pages.hpp"
 #include "front/route_helpers.hpp"
 #include "auth/totp.hpp"
+#include "auth/url.hpp"
 
 namespace authsvc::http_routes {
 
@@ -210,12 +211,24 @@ void consent_page(const context_ptr& ctx, const checked_request& r,
   nlohmann::json scopes = nlohmann::json::array();
   for (const auto& sc : r.params.scopes)
     scopes.push_back({{"name", sc}, {"text", scope_text(sc)}});
-  ctx->reply(http::page_response(200, "oauth_consent",
-                                 {{"client_name", r.client.name},
-                                  {"email", s.user.email},
-                                  {"scopes", scopes},
-                                  {"csrf_token", s.csrf_token},
-                                  {"request", query}}));
+  auto page = http::page_response(200, "oauth_consent",
+                                  {{"client_name", r.client.name},
+                                   {"email", s.user.email},
+                                   {"scopes", scopes},
+                                   {"csrf_token", s.csrf_token},
+                                   {"request", query}});
+  // Browsers hold the redirects that follow a form post to form-action
+  // too: the post ends at the client's redirect URI, so its origin is
+  // allowed on this page (and only on this one).
+  if (auto target = auth::parse_url(r.params.redirect_uri)) {
+    auto csp = std::string(page.header("Content-Security-Policy"));
+    const std::string self = "form-action 'self'";
+    if (auto at = csp.find(self); at != std::string::npos) {
+      csp.insert(at + self.size(), " " + target->origin());
+      page.set_header("Content-Security-Policy", csp);
+    }
+  }
+  ctx->reply(std::move(page));
 }
 
 /// A signed-in user's authorization request: consent (for third-party

@@ -451,6 +451,8 @@ def test_third_party_clients_get_a_consent_page_once_per_scope_set(op):
     assert r.status == 200 and "text/html" in r.header("content-type"), r
     page = r.text
     assert 'action="/oauth2/authorize/consent"' in page and "Test app" in page
+    # The post ends (after a 303) at the client: its origin is a form-action.
+    assert "form-action 'self' http://127.0.0.1:9;" in r.header("content-security-policy")
     import re
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     form = {"csrf_token": csrf, "request": path.split("?", 1)[1], "decision": "allow"}
