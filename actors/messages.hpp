@@ -22,12 +22,17 @@ struct token_response {
   std::int64_t refresh_expires_in = 0;
   std::string session_id;
   user_info user;
+  // -- OpenID Provider (issue 16): sessions a code exchange opened --
+  /// The ID token (OIDC Core §3.1.3.3); empty for other sessions.
+  std::string id_token;
+  /// The granted scope, space-separated; empty for other sessions.
+  std::string scope;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, token_response& x) {
   return f(x.access_token, x.expires_in, x.refresh_token, x.refresh_expires_in,
-           x.session_id, x.user);
+           x.session_id, x.user, x.id_token, x.scope);
 }
 
 /// A token response, or the error code why there is none.
@@ -52,11 +57,24 @@ struct new_session {
   /// when it is valid and speaks for the same user, that session is
   /// re-authenticated (new auth_time, same id) instead of a new one opened.
   std::string reauth_token;
+  // -- OpenID Provider (issue 16): a session for an OAuth client --
+  /// The client the session is issued to: its access tokens carry
+  /// aud = client_id and only that client may refresh it. Empty = ours.
+  std::string client_id;
+  /// The granted scope, space-separated.
+  std::string scope;
+  /// When the user signed in (the authorization code's auth_time); 0 = now.
+  std::int64_t auth_time = 0;
+  /// The authorization request's nonce, for the first ID token.
+  std::string nonce;
+  /// The client's id_token_signed_response_alg ("RS256" or "ES256").
+  std::string id_token_alg;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_session& x) {
-  return f(x.user, x.amr, x.ip, x.user_agent, x.reauth_token);
+  return f(x.user, x.amr, x.ip, x.user_agent, x.reauth_token, x.client_id,
+           x.scope, x.auth_time, x.nonce, x.id_token_alg);
 }
 
 /// Presents a refresh token.
@@ -64,11 +82,17 @@ struct refresh_request {
   std::string refresh_token;
   std::string ip;
   std::string user_agent;
+  /// The authenticated OAuth client presenting the token (issue 16); empty
+  /// on /v1/token/refresh. A token of another client's session (or of one
+  /// of ours, when set) is refused.
+  std::string client_id;
+  /// That client's id_token_signed_response_alg, for the new ID token.
+  std::string id_token_alg;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, refresh_request& x) {
-  return f(x.refresh_token, x.ip, x.user_agent);
+  return f(x.refresh_token, x.ip, x.user_agent, x.client_id, x.id_token_alg);
 }
 
 /// Who a valid access token speaks for.
@@ -84,12 +108,17 @@ struct auth_context {
   user_info user; ///< as cached with the session
   /// The token's auth_time: when the user last signed in to this session.
   std::int64_t auth_time = 0;
+  /// The OAuth client the session was issued to (issue 16); empty = ours.
+  std::string client_id;
+  /// That session's granted scope, space-separated.
+  std::string scope;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, auth_context& x) {
   return f(x.user_id, x.session_id, x.amr, x.issued_at, x.expires_at, x.jti,
-           x.session_created_at, x.session_expires_at, x.user, x.auth_time);
+           x.session_created_at, x.session_expires_at, x.user, x.auth_time,
+           x.client_id, x.scope);
 }
 
 /// An access-token check's outcome.

@@ -22,7 +22,13 @@ void audit(const services& svc, const requester& who, std::string type,
 
 new_session sign_in_request(const requester& who, user_info user,
                             const char* amr) {
-  return {std::move(user), {amr}, who.ip, who.user_agent, who.reauth_token};
+  new_session s;
+  s.user = std::move(user);
+  s.amr = {amr};
+  s.ip = who.ip;
+  s.user_agent = who.user_agent;
+  s.reauth_token = who.reauth_token;
+  return s;
 }
 
 void note(const requester& who, const std::string& key,

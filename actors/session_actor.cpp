@@ -32,11 +32,11 @@ void merge_keys(self_ptr self, const db::rowset& rs) {
                                 static_cast<double>(k->created_at)));
 }
 
-/// The unit that adds a new signing key and retires the current one.
-db::unit key_unit(self_ptr self, const auth::signing_key& key) {
+/// The unit that adds new signing keys and retires the current ones.
+db::unit key_unit(self_ptr self, const std::vector<auth::signing_key>& keys) {
   auto& st = self->state;
-  return new_key_unit(key, *st.opts.keys, st.now(),
-                      st.cfg().tokens.access_ttl + 60);
+  return new_keys_unit(keys, *st.opts.keys, st.now(),
+                       st.cfg().tokens.access_ttl + 60);
 }
 
 void load_sessions(self_ptr self) {
@@ -81,16 +81,28 @@ void load(self_ptr self) {
       .then(
           [self](db::rowset& rs) {
             merge_keys(self, rs);
-            if (self->state.signing()) {
+            auto& st = self->state;
+            bool have_rs256 = st.keys.signing(auth::jws_alg::rs256) != nullptr;
+            if (st.signing() && have_rs256) {
               load_sessions(self);
               return;
             }
-            // First start (or every key expired): make one.
-            auto key = auth::signing_key::generate(
-                configured_alg(self->state.cfg()));
-            const auto& kid = key.kid(); // copied into the callback
+            // First start (or every key expired): make them. A key set
+            // from before the OpenID Provider (issue 16) gets its RS256
+            // key beside the current one, retiring nothing.
+            db::unit unit;
+            std::string kid;
+            if (!st.signing()) {
+              auto keys = rotation_keys(st.cfg());
+              kid = keys.front().kid();
+              unit = key_unit(self, keys);
+            } else {
+              auto key = auth::signing_key::generate(auth::jws_alg::rs256);
+              kid = key.kid();
+              unit = add_key_unit(key, *st.opts.keys, st.now());
+            }
             self->request(self->state.db, db_timeout, atom::write_atom_v,
-                          key_unit(self, key))
+                          std::move(unit))
                 .then(
                     [self, kid](db::unit_result& r) {
                       if (!r.ok)
@@ -159,11 +171,13 @@ void tick(self_ptr self) {
 
 /// The rotate_atom handler: a new signing key, then the keys reloaded.
 caf::result<std::string> rotate_key(self_ptr self) {
-  auto key = auth::signing_key::generate(configured_alg(self->state.cfg()));
-  auto kid = key.kid();
+  // Every algorithm rotates: the access-token key and the RS256 ID-token
+  // key. The answer names the access-token key.
+  auto keys = rotation_keys(self->state.cfg());
+  auto kid = keys.front().kid();
   auto rp = self->make_response_promise<std::string>();
   self->request(self->state.db, db_timeout, atom::write_atom_v,
-                key_unit(self, key))
+                key_unit(self, keys))
       .then(
           [self, rp, kid](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -209,8 +223,11 @@ void create_session(self_ptr self, const new_session& req, token_promise rp) {
   s.user_agent = req.user_agent.substr(0, 512);
   s.created_at = now;
   s.last_seen_at = now;
-  s.auth_time = now;
+  s.auth_time = req.auth_time > 0 ? req.auth_time : now;
   s.refreshed_at = now;
+  s.client_id = req.client_id;
+  s.scope = req.scope;
+  s.id_token_alg = req.id_token_alg;
   s.absolute_expires_at = now + cfg.tokens.refresh_absolute_ttl;
   s.expires_at = std::min(now + cfg.tokens.refresh_ttl, s.absolute_expires_at);
   auto refresh = auth::random_token(32);
@@ -219,18 +236,21 @@ void create_session(self_ptr self, const new_session& req, token_promise rp) {
   auto claims_at = append_claims_read(self, unit, s.user_id);
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(unit))
       .then(
-          [self, rp, s, refresh, user = req.user, now,
-           claims_at](db::unit_result& r) mutable {
+          [self, rp, s, refresh, user = req.user, now, claims_at,
+           nonce = req.nonce](db::unit_result& r) mutable {
             if (!r.ok) {
               rp.deliver(fail("internal_error"));
               return;
             }
             take_claims(self, s, r, claims_at);
             token_result out;
-            out.tokens = make_response(self, s, refresh, user, now);
+            out.tokens = make_response(self, s, refresh, user, now, nonce);
             // Audit before index() moves the session away.
+            nlohmann::json meta{{"session_id", s.id}, {"amr", s.amr}};
+            if (!s.client_id.empty())
+              meta["client_id"] = s.client_id;
             audit(self, "session.created", s.user_id, s.ip, s.user_agent, true,
-                  {{"session_id", s.id}, {"amr", s.amr}});
+                  meta);
             auto id = s.id;
             auto ip = s.ip;
             auto ua = s.user_agent;
@@ -261,6 +281,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
   self->state.metrics = std::move(metrics);
   self->state.claims
       = auth::parse_claim_mappings(self->state.cfg().auth.access_token_claims);
+  self->state.keys.set_primary(configured_alg(self->state.cfg()));
   self->send(self, atom::load_atom_v);
   return {
       [=](new_session& req) -> caf::result<token_result> {
@@ -314,6 +335,15 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         }
         auto& s = found->second;
         auto now = st.now();
+        // Only the client a session was issued to may refresh it (RFC 6749
+        // §6: the token is bound to that client), and an OAuth client's
+        // token is no refresh token of ours.
+        if (s.client_id != req.client_id) {
+          rp.deliver(refused(session_errc::invalid_refresh_token));
+          return rp;
+        }
+        if (!req.id_token_alg.empty())
+          s.id_token_alg = req.id_token_alg;
         if (s.expires_at <= now || s.absolute_expires_at <= now) {
           st.forget(session_id);
           set_active_gauge(self);
@@ -380,6 +410,29 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       [=](browser_bind& req) { return bind_browser(self, req); },
       [=](browser_lookup& req) { return lookup_browser(self, req); },
       [=](atom::ready_atom) { return self->state.ready; },
+      [=](const token_owner_query& q) {
+        auto& st = self->state;
+        token_owner out;
+        const live_session* s = nullptr;
+        if (q.token.size() == 43) {
+          if (auto it = st.by_refresh.find(auth::token_hash(q.token));
+              it != st.by_refresh.end())
+            s = &st.sessions.at(it->second);
+        } else {
+          auto v = st.verify(q.token, st.now());
+          end_idle(self);
+          if (v.error.empty())
+            if (auto it = st.sessions.find(v.auth.session_id);
+                it != st.sessions.end())
+              s = &it->second;
+        }
+        if (s) {
+          out.session_id = s->id;
+          out.user_id = s->user_id;
+          out.client_id = s->client_id;
+        }
+        return out;
+      },
       [=](const user_info& u) {
         auto& st = self->state;
         if (auto it = st.by_user.find(u.id); it != st.by_user.end())

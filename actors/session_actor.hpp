@@ -20,6 +20,7 @@
 
 #include "actors/auditor_actor.hpp"
 #include "actors/browser_messages.hpp"
+#include "actors/oauth_messages.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/mailer_actor.hpp"
 #include "actors/metrics_actor.hpp"
@@ -60,6 +61,8 @@ using session_actor = caf::typed_actor<
     /// cookie secret to a session just opened, and resolves a cookie.
     caf::replies_to<browser_bind>::with<browser_result>,
     caf::replies_to<browser_lookup>::with<browser_result>,
+    /// Whose live token is this (issue 16, the revocation endpoint).
+    caf::replies_to<token_owner_query>::with<token_owner>,
     /// True once keys and sessions are loaded.
     caf::replies_to<atom::ready_atom>::with<bool>,
     /// A user's profile changed: refresh the copy cached with its sessions.
@@ -104,6 +107,10 @@ struct live_session : db::sessions_store::session_row {
   /// Order of opening (index()): breaks ties of created_at, which counts
   /// whole seconds, when the oldest session is chosen.
   std::uint64_t seq = 0;
+  /// For an OAuth client's session (issue 16): the algorithm of its ID
+  /// tokens, as the client's registration said at the last exchange or
+  /// refresh (every refresh request names it again, so it is not stored).
+  std::string id_token_alg;
   /// A browser session's activity last written to the database (its
   /// last_seen_at); cookie uses write at most once a minute.
   std::int64_t browser_written_at = 0;
@@ -138,6 +145,8 @@ struct session_state {
     std::int64_t expires_at = 0;
     std::string jti;
     std::int64_t auth_time = 0;
+    /// The token's aud claim, every member (checked per session).
+    std::vector<std::string> audience;
   };
   std::unordered_map<std::string, verified_token> verified;
   std::uint64_t next_seq = 0;
@@ -159,6 +168,11 @@ struct session_state {
   /// last_seen_at, including the checks the fronts answered themselves.
   std::int64_t last_seen(const live_session& s) const;
   std::string mint_access_token(const live_session& s, std::int64_t now) const;
+  /// The ID token for an OAuth client's session `s` (issue 16) that goes
+  /// with `access_token`; empty when `s` has no client or no openid scope.
+  std::string mint_id_token(const live_session& s, std::int64_t now,
+                            const std::string& access_token,
+                            const std::string& nonce) const;
   /// True when `s` went without a refresh for auth.session_idle_timeout.
   bool idle(const live_session& s, std::int64_t now) const;
   /// Checks an access token (signature, claims, live session) at `now`;

@@ -7,6 +7,7 @@
 
 #include "auth/crypto.hpp"
 #include "auth/jws.hpp"
+#include "auth/oauth.hpp"
 #include "auth/token_claims.hpp"
 
 namespace authsvc {
@@ -48,9 +49,12 @@ void set_active_gauge(self_ptr self) {
 
 token_response make_response(self_ptr self, const live_session& s,
                              const std::string& refresh_token,
-                             const user_info& user, std::int64_t now) {
+                             const user_info& user, std::int64_t now,
+                             const std::string& nonce) {
   token_response t;
   t.access_token = self->state.mint_access_token(s, now);
+  t.id_token = self->state.mint_id_token(s, now, t.access_token, nonce);
+  t.scope = s.scope;
   t.expires_in = self->state.cfg().tokens.access_ttl;
   t.refresh_token = refresh_token;
   t.refresh_expires_in = std::max<std::int64_t>(0, s.expires_at - now);
@@ -122,7 +126,8 @@ std::string session_state::mint_access_token(const live_session& s,
                                              std::int64_t now) const {
   auth::access_token_params p;
   p.issuer = cfg().tokens.issuer;
-  p.audience = cfg().tokens.audience;
+  // An OAuth client's session: its tokens are for that client (issue 16).
+  p.audience = s.client_id.empty() ? cfg().tokens.audience : s.client_id;
   p.subject = s.user_id;
   p.session_id = s.id;
   p.issued_at = now;
@@ -132,6 +137,47 @@ std::string session_state::mint_access_token(const live_session& s,
   auto claims = auth::make_access_token_claims(p);
   auth::merge_custom_claims(claims, s.custom_claims);
   return auth::sign_jws({{"typ", "JWT"}}, claims, signing()->key);
+}
+
+std::string session_state::mint_id_token(const live_session& s,
+                                         std::int64_t now,
+                                         const std::string& access_token,
+                                         const std::string& nonce) const {
+  if (s.client_id.empty())
+    return {};
+  auto scopes
+      = auth::oauth::parse_scope(s.scope).value_or(std::set<std::string>{});
+  if (!scopes.count("openid"))
+    return {};
+  auto alg
+      = auth::parse_jws_alg(s.id_token_alg.empty() ? "RS256" : s.id_token_alg)
+            .value_or(auth::jws_alg::rs256);
+  const auto* key = keys.signing(alg);
+  if (!key)
+    key = keys.signing(auth::jws_alg::rs256);
+  if (!key)
+    key = signing();
+  auth::oauth::id_token_input in;
+  in.issuer = cfg().tokens.issuer;
+  in.subject = s.user_id;
+  in.client_id = s.client_id;
+  in.issued_at = now;
+  in.ttl = cfg().tokens.access_ttl;
+  in.auth_time = s.auth_time;
+  in.nonce = nonce;
+  in.amr = s.amr;
+  in.session_id = s.id;
+  in.access_token = access_token;
+  in.scopes = scopes;
+  in.email = s.user.email;
+  // Every account was created by proving control of its address (an email
+  // sign-in) or holds one the operator set: the address is verified.
+  in.email_verified = true;
+  in.name = s.user.display_name;
+  auto claims = auth::oauth::id_token_claims(in);
+  // Custom claims (auth.access_token_claims) go into ID tokens too.
+  auth::merge_custom_claims(claims, s.custom_claims);
+  return auth::sign_jws({{"typ", "JWT"}}, claims, key->key);
 }
 
 bool session_state::idle(const live_session& s, std::int64_t now) const {
@@ -148,6 +194,9 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
   o.leeway = 5;
   o.issuer = cfg().tokens.issuer;
   o.audience = cfg().tokens.audience;
+  // Which audience is right depends on the session (ours, or an OAuth
+  // client's): checked below, against the session the token names.
+  o.audience_checked_by_caller = true;
   auto digest = auth::token_hash(token);
   auto cached = verified.find(digest);
   if (cached == verified.end() || cached->second.expires_at <= now) {
@@ -173,11 +222,21 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
         = c.contains("auth_time") && c["auth_time"].is_number_integer()
               ? c["auth_time"].get<std::int64_t>()
               : iat;
+    std::vector<std::string> audience;
+    if (auto aud = c.find("aud"); aud != c.end()) {
+      if (aud->is_string())
+        audience.push_back(aud->get<std::string>());
+      else if (aud->is_array())
+        for (const auto& a : *aud)
+          if (a.is_string())
+            audience.push_back(a.get<std::string>());
+    }
     cached = verified
                  .emplace(digest,
                           verified_token{c.value("sub", ""), c.value("sid", ""),
                                          iat, c.value("exp", std::int64_t{0}),
-                                         c.value("jti", ""), auth_time})
+                                         c.value("jti", ""), auth_time,
+                                         std::move(audience)})
                  .first;
     if (opts.directory) {
       const auto& t = cached->second;
@@ -190,6 +249,15 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
   auto it = sessions.find(v.session_id);
   if (it == sessions.end() || it->second.user_id != v.user_id
       || it->second.absolute_expires_at <= now) {
+    out.error = "unauthorized";
+    return out;
+  }
+  // Our sessions' tokens name our audience; an OAuth client's name the
+  // client (and nothing else makes a token of one pass for the other).
+  const auto& want = it->second.client_id.empty() ? cfg().tokens.audience
+                                                  : it->second.client_id;
+  if (std::find(v.audience.begin(), v.audience.end(), want)
+      == v.audience.end()) {
     out.error = "unauthorized";
     return out;
   }
@@ -210,6 +278,8 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
   out.auth.session_expires_at = it->second.expires_at;
   out.auth.user = it->second.user;
   out.auth.auth_time = v.auth_time;
+  out.auth.client_id = it->second.client_id;
+  out.auth.scope = it->second.scope;
   return out;
 }
 

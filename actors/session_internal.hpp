@@ -37,7 +37,8 @@ void set_active_gauge(self_ptr self);
 /// The token response for session `s` with `refresh_token`.
 token_response make_response(self_ptr self, const live_session& s,
                              const std::string& refresh_token,
-                             const user_info& user, std::int64_t now);
+                             const user_info& user, std::int64_t now,
+                             const std::string& nonce = {});
 
 // -- opening (session_actor.cpp) ----------------------------------------------
 

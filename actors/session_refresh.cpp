@@ -183,6 +183,10 @@ void refresh_old(self_ptr self, const std::string& hash,
                   live = &it->second;
                 }
               }
+            // Another client's (or an OAuth client's on our refresh route)
+            // token is no token here: refused, the family left alone.
+            if (live && live->client_id != req.client_id)
+              live = nullptr;
             auto verdict
                 = judge_old_token(row ? &*row : nullptr, live, now,
                                   self->state.cfg().tokens.refresh_grace);

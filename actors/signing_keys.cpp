@@ -23,9 +23,53 @@ db::unit new_key_unit(const auth::signing_key& key, const key_ring& keys,
       auth::to_string(sealed), key.public_jwk().dump(), now, retire_grace);
 }
 
+std::vector<auth::signing_key> rotation_keys(const config::settings& cfg) {
+  std::vector<auth::signing_key> out;
+  out.push_back(auth::signing_key::generate(configured_alg(cfg)));
+  if (out.front().alg() != auth::jws_alg::rs256)
+    out.push_back(auth::signing_key::generate(auth::jws_alg::rs256));
+  return out;
+}
+
+db::unit new_keys_unit(const std::vector<auth::signing_key>& keys,
+                       const key_ring& ring, std::int64_t now,
+                       std::int64_t retire_grace) {
+  db::unit u;
+  for (const auto& key : keys) {
+    auto part = new_key_unit(key, ring, now, retire_grace);
+    // The first part retires the current keys; the keys stored after it
+    // must not retire each other, so later parts keep only their insert.
+    if (!u.statements.empty())
+      part.statements.erase(part.statements.begin());
+    for (auto& s : part.statements)
+      u.statements.push_back(std::move(s));
+  }
+  return u;
+}
+
+db::unit add_key_unit(const auth::signing_key& key, const key_ring& ring,
+                      std::int64_t now) {
+  auto sealed = auth::secret_box::seal(ring.signing_keys, key.to_pkcs8_der(),
+                                       key.kid());
+  db::unit u;
+  u.statements.push_back(db::keys_store::insert_key_only(
+      key.kid(), std::string(auth::to_string(key.alg())),
+      auth::to_string(sealed), key.public_jwk().dump(), now));
+  return u;
+}
+
 const stored_key* signing_key_set::signing() const {
+  if (auto k = signing(primary_))
+    return k;
   for (auto it = keys_.rbegin(); it != keys_.rend(); ++it)
     if (it->retired_at == 0)
+      return &*it;
+  return nullptr;
+}
+
+const stored_key* signing_key_set::signing(auth::jws_alg alg) const {
+  for (auto it = keys_.rbegin(); it != keys_.rend(); ++it)
+    if (it->retired_at == 0 && it->key.alg() == alg)
       return &*it;
   return nullptr;
 }

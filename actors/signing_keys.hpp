@@ -29,10 +29,35 @@ auth::jws_alg configured_alg(const config::settings& cfg);
 db::unit new_key_unit(const auth::signing_key& key, const key_ring& keys,
                       std::int64_t now, std::int64_t retire_grace);
 
+/// The keys one rotation creates: one of the configured algorithm, and an
+/// RS256 key beside it (OIDC Discovery requires RS256 for ID tokens) unless
+/// the configured one is RS256 already. The first is the access-token key.
+std::vector<auth::signing_key> rotation_keys(const config::settings& cfg);
+
+/// The unit of a rotation: retires every current key (each keeps verifying
+/// for `retire_grace` seconds) and stores `keys`, sealed.
+db::unit new_keys_unit(const std::vector<auth::signing_key>& keys,
+                       const key_ring& ring, std::int64_t now,
+                       std::int64_t retire_grace);
+
+/// The unit that stores `key` beside the current ones, retiring none (the
+/// RS256 key added to a key set from before issue 16).
+db::unit add_key_unit(const auth::signing_key& key, const key_ring& ring,
+                      std::int64_t now);
+
 class signing_key_set {
 public:
-  /// The key that signs new tokens (the newest not retired), or null.
+  /// The algorithm of access tokens (tokens.algorithm); set by the owner.
+  void set_primary(auth::jws_alg alg) { primary_ = alg; }
+
+  /// The key that signs new access tokens: the newest not retired of the
+  /// primary algorithm (else of any algorithm: a key from before a change of
+  /// tokens.algorithm signs until the next rotation), or null.
   const stored_key* signing() const;
+
+  /// The newest key of `alg` that is not retired (what signs ID tokens of
+  /// a client asking for that algorithm), or null.
+  const stored_key* signing(auth::jws_alg alg) const;
 
   /// The key `kid` while it verifies at `now`, or null.
   const auth::signing_key* find(std::string_view kid, std::int64_t now) const;
@@ -50,6 +75,7 @@ public:
 
 private:
   std::vector<stored_key> keys_; ///< oldest first
+  auth::jws_alg primary_ = auth::jws_alg::es256;
 };
 
 } // namespace authsvc

@@ -9,6 +9,7 @@
 #include "core/metrics_registry.hpp"
 #include "actors/messages.hpp"
 #include "actors/browser_messages.hpp"
+#include "actors/oauth_messages.hpp"
 #include "db/value.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
@@ -85,6 +86,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(authsvc, (authsvc::browser_bind))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::browser_lookup))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::browser_result))
+  // -- OpenID Provider (issue 16) ---------------------------------------------
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::token_owner_query))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::token_owner))
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 

@@ -76,6 +76,10 @@ struct jws_verify_options {
   /// Expected member of `aud`; always checked (a missing claim, or leaving
   /// this empty, fails with wrong_audience).
   std::string audience;
+  /// When true, `aud` is not checked here: the caller checks it against
+  /// what the verified token speaks for (the session actor: our audience
+  /// for our sessions, the client id for an OAuth client's, issue 16).
+  bool audience_checked_by_caller = false;
   /// Tokens without `exp` are malformed unless this is false.
   bool require_exp = true;
 };

@@ -25,6 +25,8 @@ key_ring key_ring::derive(const std::string& master) {
       = auth::to_string(derive_key(master, "passwordless-auth/admin/v1"));
   k.webauthn_decoys = auth::to_string(
       derive_key(master, "passwordless-auth/webauthn-decoys/v1"));
+  k.oauth_clients = auth::to_string(
+      derive_key(master, "passwordless-auth/oauth-clients/v1"));
   return k;
 }
 

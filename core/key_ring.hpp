@@ -20,6 +20,7 @@ struct key_ring {
   std::string admin_pepper;    ///< HMAC key for admin API keys
   std::string
       webauthn_decoys; ///< HMAC key for decoy passkey ids of unknown addresses
+  std::string oauth_clients; ///< HMAC key for OAuth client secrets (issue 16)
 
   /// Derives every key from `master`.
   static key_ring derive(const std::string& master);

@@ -242,6 +242,15 @@ void declare_service_metrics(registry& r) {
   r.declare("token_refreshes_total", ft::counter, "Refresh tokens rotated.",
             {});
   r.declare("sessions_created_total", ft::counter, "Sessions created.", {});
+  // -- OpenID Provider (issue 16) --
+  r.declare("oauth_authorizations_total", ft::counter,
+            "Authorization requests of the OpenID Provider, by outcome "
+            "(code, login, consent, error).",
+            {"outcome"});
+  r.declare("oauth_tokens_total", ft::counter,
+            "Token endpoint answers, by grant type and result (issued or "
+            "the RFC 6749 error code).",
+            {"grant_type", "result"});
   r.declare("sessions_revoked_total", ft::counter, "Sessions revoked.", {});
   r.declare("sessions_evicted_total", ft::counter,
             "Sessions revoked because their user exceeded "

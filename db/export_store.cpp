@@ -107,6 +107,24 @@ std::vector<section> make_sections() {
         "cancelled_at FROM email_changes WHERE user_id = ?1 "
         "ORDER BY created_at, id",
         {}},
+      // OpenID Provider (issue 16): what the user allowed which client, and
+      // the authorization codes issued for the account (never the code
+      // hash, nonce or PKCE challenge).
+      s{"oauth_consents",
+        "oauth_consents",
+        shape::list,
+        "SELECT c.client_id, (SELECT name FROM oauth_clients WHERE id = "
+        "c.client_id) AS client_name, c.scope, c.created_at, c.updated_at "
+        "FROM oauth_consents c WHERE c.user_id = ?1 "
+        "ORDER BY c.created_at, c.client_id",
+        {}},
+      s{"oauth_authorizations",
+        "oauth_codes",
+        shape::list,
+        "SELECT client_id, redirect_uri, scope, auth_time, created_at, "
+        "expires_at, used_at FROM oauth_codes WHERE user_id = ?1 "
+        "ORDER BY created_at",
+        {}},
       // The audit trail about the account.
       s{"audit_events",
         "audit_logs",

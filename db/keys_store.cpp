@@ -30,11 +30,18 @@ unit insert_key(const std::string& kid, const std::string& alg,
            "WHERE retired_at IS NULL",
            {value::integer(now), value::integer(now + retire_grace)}));
   u.statements.push_back(
-      stmt("INSERT INTO signing_keys(kid, alg, private_key_enc, public_jwk, "
-           "created_at) VALUES (?, ?, ?, ?, ?)",
-           {value::text(kid), value::text(alg), value::blob(sealed_private_key),
-            value::text(public_jwk), value::integer(now)}));
+      insert_key_only(kid, alg, sealed_private_key, public_jwk, now));
   return u;
+}
+
+statement insert_key_only(const std::string& kid, const std::string& alg,
+                          const std::string& sealed_private_key,
+                          const std::string& public_jwk, std::int64_t now) {
+  return stmt("INSERT INTO signing_keys(kid, alg, private_key_enc, "
+              "public_jwk, created_at) VALUES (?, ?, ?, ?, ?)",
+              {value::text(kid), value::text(alg),
+               value::blob(sealed_private_key), value::text(public_jwk),
+               value::integer(now)});
 }
 
 statement purge_expired(std::int64_t now) {

@@ -37,6 +37,12 @@ unit insert_key(const std::string& kid, const std::string& alg,
                 const std::string& public_jwk, std::int64_t now,
                 std::int64_t retire_grace);
 
+/// Stores a new key, sealed, without retiring any (the RS256 key the
+/// OpenID Provider adds beside the access-token key, issue 16).
+statement insert_key_only(const std::string& kid, const std::string& alg,
+                          const std::string& sealed_private_key,
+                          const std::string& public_jwk, std::int64_t now);
+
 /// Removes keys whose verification window ended a day before `now`.
 statement purge_expired(std::int64_t now);
 

@@ -29,7 +29,8 @@ statement load_live(std::int64_t now) {
               "s.created_at, s.last_seen_at, s.expires_at, "
               "CASE WHEN s.auth_time > 0 THEN s.auth_time ELSE "
               "s.created_at END AS auth_time, "
-              "s.absolute_expires_at, r.token_hash, u.email, "
+              "s.absolute_expires_at, r.token_hash, COALESCE(s.client_id, "
+              "'') AS client_id, COALESCE(s.scope, '') AS scope, u.email, "
               "u.display_name, u.locale, u.created_at AS "
               "user_created_at, b.secret_hash AS browser_hash "
               "FROM sessions s JOIN refresh_tokens r "
@@ -57,6 +58,8 @@ std::vector<session_row> decode_live(const rowset& rs) {
     s.absolute_expires_at = rs.at(i, "absolute_expires_at").i;
     s.auth_time = rs.at(i, "auth_time").i;
     s.refresh_hash = rs.at(i, "token_hash").s;
+    s.client_id = rs.at(i, "client_id").s;
+    s.scope = rs.at(i, "scope").s;
     s.user.id = s.user_id;
     s.user.email = rs.at(i, "email").s;
     s.user.display_name = rs.at(i, "display_name").s;
@@ -141,11 +144,15 @@ unit open_session(const session_row& s, std::int64_t now) {
   u.statements.push_back(stmt(
       "INSERT INTO sessions(id, user_id, amr, ip, user_agent, "
       "created_at, last_seen_at, expires_at, absolute_expires_at, "
-      "auth_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "auth_time, client_id, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+      "?)",
       {value::text(s.id), value::text(s.user_id), value::text(amr_json(s.amr)),
        value::text(s.ip), value::text(s.user_agent), value::integer(now),
        value::integer(now), value::integer(s.expires_at),
-       value::integer(s.absolute_expires_at), value::integer(now)}));
+       value::integer(s.absolute_expires_at),
+       value::integer(s.auth_time > 0 ? s.auth_time : now),
+       s.client_id.empty() ? value::null() : value::text(s.client_id),
+       s.client_id.empty() ? value::null() : value::text(s.scope)}));
   u.statements.push_back(
       insert_refresh(s.refresh_hash, s.id, now, s.expires_at));
   return u;

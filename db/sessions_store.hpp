@@ -29,6 +29,10 @@ struct session_row {
   /// latest re-authentication); refreshes keep it.
   std::int64_t auth_time = 0;
   std::string refresh_hash; ///< hash of the one live refresh token
+  /// The OAuth client it was issued to (issue 16); empty = ours.
+  std::string client_id;
+  /// Its granted scope (space-separated) when client_id is set.
+  std::string scope;
   /// A browser session's cookie secret hash (table browser_sessions,
   /// issue 16); empty for the other sessions.
   std::string browser_hash;

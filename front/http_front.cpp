@@ -210,7 +210,9 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
       [ctx, admitted, call = call](auth_result& r) {
         if (!ctx->owner_answered(call))
           return;
-        if (!r.error.empty())
+        // An OAuth client's access token (issue 16) is for that client and
+        // /oauth2/userinfo, never for the account API.
+        if (!r.error.empty() || !r.auth.client_id.empty())
           return ctx->reply_error("unauthorized");
         admitted(std::move(r.auth));
       },

@@ -10,6 +10,8 @@
 #include "front/email_routes.hpp"
 #include "front/export_routes.hpp"
 #include "front/fault_routes.hpp"
+#include "front/oauth_admin_routes.hpp"
+#include "front/oauth_routes.hpp"
 #include "front/ops_routes.hpp"
 #include "front/passkey_routes.hpp"
 #include "front/session_routes.hpp"
@@ -160,6 +162,30 @@ const http::router<route_entry>& route_table() {
           {r::browser_token, g::none, "refresh"});
     t.add(http::method::post, "/v1/browser/logout",
           {r::browser_logout, g::none});
+    // -- OpenID Provider (issue 16) --
+    t.add(http::method::get, "/.well-known/openid-configuration",
+          {r::oidc_discovery, g::none});
+    t.add(http::method::get, "/oauth2/authorize",
+          {r::oauth_authorize, g::none});
+    t.add(http::method::post, "/oauth2/authorize/consent",
+          {r::oauth_consent, g::none});
+    t.add(http::method::post, "/oauth2/token",
+          {r::oauth_token, g::none, "verify"});
+    t.add(http::method::get, "/oauth2/userinfo", {r::oauth_userinfo, g::none});
+    t.add(http::method::post, "/oauth2/userinfo", {r::oauth_userinfo, g::none});
+    t.add(http::method::post, "/oauth2/revoke",
+          {r::oauth_revoke, g::none, "verify"});
+    t.add(http::method::get, "/oauth2/logout", {r::oauth_logout, g::none});
+    t.add(http::method::post, "/v1/admin/oauth/clients",
+          {r::admin_oauth_client_create, g::admin});
+    t.add(http::method::get, "/v1/admin/oauth/clients",
+          {r::admin_oauth_clients, g::admin});
+    t.add(http::method::get, "/v1/admin/oauth/clients/{id}",
+          {r::admin_oauth_client_get, g::admin});
+    t.add(http::method::patch, "/v1/admin/oauth/clients/{id}",
+          {r::admin_oauth_client_patch, g::admin});
+    t.add(http::method::del, "/v1/admin/oauth/clients/{id}",
+          {r::admin_oauth_client_delete, g::admin});
     // -- seed compatibility --
     t.add(http::method::post, "/request/magic",
           {deprecated<r::email_start>, g::none, "email_send"});

@@ -22,8 +22,9 @@ void token_refresh(const context_ptr& ctx) {
   if (errors.reply_if_any(ctx))
     return;
   ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
-                refresh_request{*token, ctx->client_ip, user_agent(ctx)})
+      ->request(
+          ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
+          refresh_request{*token, ctx->client_ip, user_agent(ctx), {}, {}})
       .then([ctx](token_result& r) { reply_tokens(ctx, r); },
             [ctx](caf::error& e) {
               // A refusal is a session_errc; anything else (a timeout) is

@@ -62,6 +62,37 @@ int run(int argc, char** argv, serve_fn serve) {
   keys_cmd->require_subcommand(1);
   keys_cmd->fallthrough();
   rotate_cmd->fallthrough();
+  // -- OpenID Provider clients (issue 16) --
+  auto* oauth_cmd = app.add_subcommand("oauth", "manage OAuth clients");
+  auto* create_client_cmd = oauth_cmd->add_subcommand(
+      "create-client",
+      "register an OAuth client (printed as JSON; a secret is shown once)");
+  std::string client_name;
+  std::string client_type = "confidential";
+  std::vector<std::string> client_redirects;
+  std::vector<std::string> client_logout_redirects;
+  bool client_first_party = false;
+  std::string client_alg = "RS256";
+  create_client_cmd->add_option("--name", client_name, "the client's name")
+      ->required();
+  create_client_cmd
+      ->add_option("--type", client_type, "confidential (default) or public")
+      ->check(CLI::IsMember({"confidential", "public"}));
+  create_client_cmd
+      ->add_option("--redirect-uri", client_redirects,
+                   "a redirect URI, matched exactly (repeatable)")
+      ->required();
+  create_client_cmd->add_option("--post-logout-redirect-uri",
+                                client_logout_redirects,
+                                "a post-logout redirect URI (repeatable)");
+  create_client_cmd->add_flag("--first-party", client_first_party,
+                              "skip the consent page");
+  create_client_cmd
+      ->add_option("--id-token-alg", client_alg, "RS256 (default) or ES256")
+      ->check(CLI::IsMember({"RS256", "ES256"}));
+  oauth_cmd->require_subcommand(1);
+  oauth_cmd->fallthrough();
+  create_client_cmd->fallthrough();
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);
@@ -111,6 +142,25 @@ int run(int argc, char** argv, serve_fn serve) {
       return export_audit(*cfg, export_since, export_until, std::cout);
     } catch (const std::exception& e) {
       std::cerr << "audit export: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (*create_client_cmd) {
+    try {
+      auto master = load_or_create_master_secret(*cfg, nullptr);
+      nlohmann::json fields{
+          {"name", client_name},
+          {"type", client_type},
+          {"redirect_uris", client_redirects},
+          {"post_logout_redirect_uris", client_logout_redirects},
+          {"first_party", client_first_party},
+          {"id_token_signed_response_alg", client_alg}};
+      auto out
+          = create_oauth_client_offline(*cfg, key_ring::derive(master), fields);
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "oauth create-client: " << e.what() << "\n";
       return 1;
     }
   }

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
 #include "db/sqlite_executor.hpp"
@@ -33,6 +35,14 @@ std::string rotate_signing_key_offline(const config::settings& cfg,
 /// stored.
 std::pair<std::string, std::string>
 create_admin_key(const config::settings& cfg, const std::string& name);
+
+/// `oauth create-client` (issue 16): registers a client with `fields` (the
+/// body POST /v1/admin/oauth/clients takes). @returns the client as JSON,
+/// with a confidential client's secret (shown once).
+/// @throws std::invalid_argument with the field problems as JSON.
+nlohmann::json create_oauth_client_offline(const config::settings& cfg,
+                                           const key_ring& keys,
+                                           const nlohmann::json& fields);
 
 /// `audit export`: audit events from `since` to `until` as JSON lines.
 int export_audit(const config::settings& cfg, std::int64_t since,

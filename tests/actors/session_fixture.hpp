@@ -49,8 +49,10 @@ public:
   /// Signs the user in: a new session's first tokens.
   token_response open(const std::string& user_agent = "test-agent") {
     token_response out;
-    self->request(sessions, answer_timeout,
-                  new_session{user, {"otp"}, "127.0.0.1", user_agent, {}})
+    self->request(
+            sessions, answer_timeout,
+            new_session{
+                user, {"otp"}, "127.0.0.1", user_agent, {}, {}, {}, 0, {}, {}})
         .receive(
             [&](token_result& r) {
               REQUIRE(r.error.empty());
@@ -63,7 +65,7 @@ public:
   refresh_answer refresh(const std::string& token) {
     refresh_answer out;
     self->request(sessions, answer_timeout, atom::refresh_atom_v,
-                  refresh_request{token, "127.0.0.1", "test-agent"})
+                  refresh_request{token, "127.0.0.1", "test-agent", {}, {}})
         .receive([&](token_result& r) { out.tokens = std::move(r.tokens); },
                  [&](caf::error& e) { out.refused = from_caf(e); });
     return out;

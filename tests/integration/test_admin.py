@@ -205,6 +205,10 @@ def test_key_rotation_route(admin_server):
     t = sign_in(admin_server, "zoe@example.com")
     r = c.post("/v1/admin/keys/rotate", headers=adm())
     assert r.status == 200 and r.json()["alg"] == "ES256"
-    kids = {k["kid"] for k in c.get("/.well-known/jwks.json").json()["keys"]}
-    assert r.json()["kid"] in kids and len(kids) == 2
+    keys = c.get("/.well-known/jwks.json").json()["keys"]
+    es256 = {k["kid"] for k in keys if k["alg"] == "ES256"}
+    # The access-token key rotated (old and new verify); the RS256 ID-token
+    # key of the OpenID Provider (issue 16) rotated with it.
+    assert r.json()["kid"] in es256 and len(es256) == 2
+    assert len([k for k in keys if k["alg"] == "RS256"]) == 2
     assert c.get("/v1/session", headers=bearer(t)).status == 200

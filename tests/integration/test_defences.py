@@ -103,6 +103,17 @@ def test_global_ceiling_and_switching_limits_off(start_server):
     xff = {"X-Forwarded-For": "192.0.2.50"}
     statuses = [s.client.get("/v1/nothing", headers=xff).status for _ in range(6)]
     assert statuses == [404] * 5 + [429]
+    # One ceiling, whichever routes an address mixes: routes without a class
+    # are counted in the fronts, classed ones (a bogus verify) by the limiter
+    # actor, in the same counter (issue 13's hot path must not double it).
+    mixed = {"X-Forwarded-For": "192.0.2.52"}
+    statuses = []
+    for i in range(6):
+        if i % 2:
+            statuses.append(bogus_verify(s.client, mixed).status)
+        else:
+            statuses.append(s.client.get("/v1/nothing", headers=mixed).status)
+    assert statuses == [404, 400, 404, 400, 404, 429], statuses
     # The global ceiling alone sets no RateLimit-* headers on passes.
     assert "ratelimit-limit" not in s.client.get(
         "/v1/nothing", headers={"X-Forwarded-For": "192.0.2.51"}).headers

@@ -423,11 +423,14 @@ def test_key_rotation_keeps_old_tokens_valid(start_server):
     new_kid = r.stdout.split()[-1]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        kids = {k["kid"] for k in c.get("/.well-known/jwks.json").json()["keys"]}
+        keys = c.get("/.well-known/jwks.json").json()["keys"]
+        kids = {k["kid"] for k in keys if k["alg"] == "ES256"}
         if new_kid in kids:
             break
         time.sleep(0.1)
     assert kids == {old_kid, new_kid}
+    # The RS256 ID-token key (issue 16) rotated with it: old and new verify.
+    assert len([k for k in keys if k["alg"] == "RS256"]) == 2
     new = sign_in(s, "jack@example.com")
     assert jwt.get_unverified_header(new["access_token"])["kid"] == new_kid
     for t in (old, new):
