@@ -22,13 +22,6 @@ nlohmann::json session_json(const browser_session& s) {
           {"csrf_token", s.csrf_token}};
 }
 
-void reply_no_store(const context_ptr& ctx, std::uint16_t status,
-                    const nlohmann::json& body) {
-  auto res = http::json_response(status, body);
-  res.set_header("Cache-Control", "no-store");
-  ctx->reply(std::move(res));
-}
-
 bool is_form(const context_ptr& ctx) {
   return http::has_media_type(ctx->req, "application/x-www-form-urlencoded");
 }

@@ -303,6 +303,15 @@ int serve(std::shared_ptr<const config::settings> cfg) {
           srv->request_stop();
       };
       svc.supervisor = sys.spawn(supervisor_impl, svc, std::move(so));
+      // The supervisor spawns the fronts when it starts, on the scheduler:
+      // one round trip to it ensures they exist before the listener opens,
+      // so no request at startup meets an empty slot (the responder's 503;
+      // seen in test_defences.py, whose strict server skips readiness).
+      caf::scoped_actor waiter{sys};
+      waiter->request(svc.supervisor, std::chrono::seconds(10),
+                      atom::status_atom_v)
+          .receive([](const supervision_report&) {},
+                   [](const caf::error&) {});
     }
 
     http::server_options opts;
