@@ -1,6 +1,7 @@
 #include "db/pg_executor.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -123,6 +124,10 @@ void pg_executor::connect() {
                    "cannot connect to PostgreSQL: " + msg);
   }
   in_txn_ = false;
+  // Server notices ("schema does not exist, skipping", ...) are not errors;
+  // libpq would print them to stderr.
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   // Integer timestamps and text everywhere: no session setting changes what
   // we read, but pin the ones that could.
   exec("SET client_encoding = 'UTF8'; SET standard_conforming_strings = on; "

@@ -191,7 +191,7 @@ TEST_CASE("pg: failures are classified the way the DB actor acts on them",
   SECTION("a lost connection is retried outside a transaction") {
     auto other = second_connection(*db.ex);
     auto pid = db.ex->query(stmt("SELECT pg_backend_pid() AS p")).rows[0][0].i;
-    other->query(stmt("SELECT pg_terminate_backend(?)", {value::integer(pid)}));
+    other->query(stmt("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)", {value::integer(pid)}));
     // The next read finds the connection dead, reconnects and succeeds.
     CHECK(db.ex->query(stmt("SELECT 1 AS one")).rows[0][0].i == 1);
     CHECK(db.ex->query(stmt("SELECT pg_backend_pid() AS p")).rows[0][0].i
@@ -200,7 +200,7 @@ TEST_CASE("pg: failures are classified the way the DB actor acts on them",
     pid = db.ex->query(stmt("SELECT pg_backend_pid() AS p")).rows[0][0].i;
     db.ex->begin();
     CHECK(db.ex->run(unit{{stmt("INSERT INTO k VALUES ('x')")}}).ok);
-    other->query(stmt("SELECT pg_terminate_backend(?)", {value::integer(pid)}));
+    other->query(stmt("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)", {value::integer(pid)}));
     try {
       db.ex->run(unit{{stmt("INSERT INTO k VALUES ('y')")}});
       FAIL("no error");
