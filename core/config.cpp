@@ -696,13 +696,15 @@ void derive_and_validate(settings& s) {
   // -- PostgreSQL (issue 14) --
   if (!s.database.url.empty()) {
     const auto& u = s.database.url;
-    bool uri = u.rfind("postgresql://", 0) == 0 || u.rfind("postgres://", 0) == 0;
+    bool uri
+        = u.rfind("postgresql://", 0) == 0 || u.rfind("postgres://", 0) == 0;
     bool keywords = u.find("://") == std::string::npos
                     && u.find('=') != std::string::npos;
     if (!uri && !keywords)
-      throw config_error("database.url",
-                         "expected a PostgreSQL URI (postgresql://user@host/db) "
-                         "or libpq key=value pairs");
+      throw config_error(
+          "database.url",
+          "expected a PostgreSQL URI (postgresql://user@host/db) "
+          "or libpq key=value pairs");
     if (u.find_first_of("\r\n") != std::string::npos)
       throw config_error("database.url", "must be one line");
   }

@@ -73,7 +73,8 @@ value decode(const PGresult* r, int row, int col) {
     return value::real(std::strtod(p, nullptr));
   case bytea_oid: {
     std::size_t len = 0;
-    auto* raw = PQunescapeBytea(reinterpret_cast<const unsigned char*>(p), &len);
+    auto* raw
+        = PQunescapeBytea(reinterpret_cast<const unsigned char*>(p), &len);
     if (raw == nullptr)
       throw db_error(failure::other, "", "cannot decode a bytea column");
     std::string bytes(reinterpret_cast<const char*>(raw), len);
@@ -174,7 +175,8 @@ void pg_executor::set_busy_timeout(int ms) {
   // Never throws: the DB actor calls it while handling a failure; a lost
   // connection gets the setting again when it reconnects.
   lock_timeout_ms_ = ms < 0 ? 0 : ms;
-  exec_quiet(("SET lock_timeout = " + std::to_string(lock_timeout_ms_)).c_str());
+  exec_quiet(
+      ("SET lock_timeout = " + std::to_string(lock_timeout_ms_)).c_str());
 }
 
 template <class F>

@@ -230,12 +230,13 @@ TEST_CASE("database.url: PostgreSQL, a password only from the environment "
         "postgresql://auth@db/auth?sslmode=require&password=pw"}) {
     INFO(with_password);
     sources bad;
-    bad.config_path = write_temp("[database]\nurl = \"" + std::string(with_password)
-                                 + "\"\n");
+    bad.config_path = write_temp("[database]\nurl = \""
+                                 + std::string(with_password) + "\"\n");
     CHECK_THROWS_AS(load(bad), config_error);
   }
   // Not a PostgreSQL URL at all.
-  for (const char* wrong : {"mysql://auth@db/auth", "db.internal", "./auth.db"}) {
+  for (const char* wrong :
+       {"mysql://auth@db/auth", "db.internal", "./auth.db"}) {
     INFO(wrong);
     sources bad;
     bad.environment = {{"PA_DATABASE_URL", wrong}};

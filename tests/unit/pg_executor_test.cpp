@@ -106,10 +106,10 @@ TEST_CASE("pg: values round-trip with their kinds", "[db][pg]") {
   db.ex->exec("CREATE TABLE v (i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA, "
               "n TEXT)");
   std::string bytes("\0\x01\xff'\\x", 6);
-  auto r = db.ex->run(unit{{stmt("INSERT INTO v VALUES (?, ?, ?, ?, ?)",
-                                 {value::integer(-9'007'199'254'740'993),
-                                  value::real(0.25), value::text("ünï 'q' ?"),
-                                  value::blob(bytes), value::null()})}});
+  auto r = db.ex->run(unit{
+      {stmt("INSERT INTO v VALUES (?, ?, ?, ?, ?)",
+            {value::integer(-9'007'199'254'740'993), value::real(0.25),
+             value::text("ünï 'q' ?"), value::blob(bytes), value::null()})}});
   REQUIRE(r.ok);
   CHECK(r.results[0].changes == 1);
   auto rs = db.ex->query(stmt("SELECT i, r, t, b, n, i > ?1 AS big, "
@@ -191,7 +191,8 @@ TEST_CASE("pg: failures are classified the way the DB actor acts on them",
   SECTION("a lost connection is retried outside a transaction") {
     auto other = second_connection(*db.ex);
     auto pid = db.ex->query(stmt("SELECT pg_backend_pid() AS p")).rows[0][0].i;
-    other->query(stmt("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)", {value::integer(pid)}));
+    other->query(stmt("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)",
+                      {value::integer(pid)}));
     // The next read finds the connection dead, reconnects and succeeds.
     CHECK(db.ex->query(stmt("SELECT 1 AS one")).rows[0][0].i == 1);
     CHECK(db.ex->query(stmt("SELECT pg_backend_pid() AS p")).rows[0][0].i
@@ -200,7 +201,8 @@ TEST_CASE("pg: failures are classified the way the DB actor acts on them",
     pid = db.ex->query(stmt("SELECT pg_backend_pid() AS p")).rows[0][0].i;
     db.ex->begin();
     CHECK(db.ex->run(unit{{stmt("INSERT INTO k VALUES ('x')")}}).ok);
-    other->query(stmt("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)", {value::integer(pid)}));
+    other->query(stmt("SELECT pg_terminate_backend(CAST(? AS INTEGER), 5000)",
+                      {value::integer(pid)}));
     try {
       db.ex->run(unit{{stmt("INSERT INTO k VALUES ('y')")}});
       FAIL("no error");

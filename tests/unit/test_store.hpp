@@ -41,8 +41,7 @@ public:
   std::unique_ptr<db::executor> open(const std::string& sqlite_path) {
     auto url = test_pg_url();
     if (url.empty())
-      return std::make_unique<db::sqlite_executor>(sqlite_path, "normal",
-                                                   1000);
+      return std::make_unique<db::sqlite_executor>(sqlite_path, "normal", 1000);
     if (schema_.empty()) {
       std::random_device rd;
       schema_ = "t_" + std::to_string(rd()) + "_" + std::to_string(rd());
