@@ -43,7 +43,7 @@ struct db_options {
   /// When set (database.url), the store is this PostgreSQL database and
   /// `path`, `synchronous` are unused. Last, so positional initialisers of
   /// the fields above stay valid.
-  std::string pg_url{}; // (an initialiser: no -Wmissing-field-initializers)
+  std::string pg_url;
 };
 
 struct db_state {

@@ -167,8 +167,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     svc.trust_anchors = passkey_flow::load_trust_anchors(*cfg);
     svc.metrics = sys.spawn(metrics_impl,
                             static_cast<double>(clock->unix_ms()) / 1000.0);
-    db_options store{cfg->database.path, cfg->database.synchronous,
-                     static_cast<int>(cfg->database.busy_timeout_ms)};
+    db_options store;
+    store.path = cfg->database.path;
+    store.synchronous = cfg->database.synchronous;
+    store.busy_timeout_ms = static_cast<int>(cfg->database.busy_timeout_ms);
     store.pg_url = cfg->database.url; // PostgreSQL when set (issue 14)
     svc.db = sys.spawn<caf::detached>(db_impl, std::move(store), svc.metrics);
     svc.auditor = sys.spawn(auditor_impl, cfg, svc.db, svc.metrics);
