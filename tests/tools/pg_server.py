@@ -132,6 +132,13 @@ class PgServer:
         self.psql(f"CREATE DATABASE {DB_NAME} OWNER {DB_ROLE}")
         return self
 
+    def _postmaster_pid(self):
+        try:
+            with open(os.path.join(self.dir, "data", "postmaster.pid")) as f:
+                return int(f.readline().strip())
+        except (OSError, ValueError):
+            return None
+
     def log(self):
         try:
             with open(self.log_path) as f:
@@ -146,14 +153,27 @@ class PgServer:
     def stop(self):
         """Stops the server by its PID and removes its folder."""
         if self.proc is not None and self.proc.poll() is None:
-            # runuser forwards the signal to postgres; SIGINT is the fast
-            # shutdown (active sessions are ended, no waiting for clients).
-            self.proc.send_signal(signal.SIGINT)
+            # SIGINT is the fast shutdown (sessions are ended, no waiting for
+            # clients). It goes to postgres itself, by the PID in its
+            # postmaster.pid: runuser does not forward SIGINT to its child.
+            pid = self._postmaster_pid()
+            try:
+                os.kill(pid or self.proc.pid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                if pid:
+                    try:
+                        os.kill(pid, signal.SIGQUIT)  # immediate shutdown
+                    except ProcessLookupError:
+                        pass
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
         self.proc = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
