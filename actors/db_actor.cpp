@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "core/log.hpp"
+#include "db/pg_executor.hpp"
+#include "db/sqlite_executor.hpp"
 
 namespace authsvc {
 
@@ -16,6 +18,12 @@ std::int64_t now_ns(self_ptr self) {
 
 double seconds_since(self_ptr self, std::int64_t start_ns) {
   return static_cast<double>(now_ns(self) - start_ns) / 1e9;
+}
+
+/// Where the data lives, for logs: the file, or only the engine for
+/// PostgreSQL (its URL may hold a password).
+std::string where(const db_options& o) {
+  return o.pg_url.empty() ? o.path : std::string("postgresql");
 }
 
 caf::error internal(const std::string& what) {
@@ -37,6 +45,11 @@ const char* refusal_reason(const db::db_error& e) {
     return "locked";
   if (e.io())
     return "io_error";
+  // PostgreSQL: connection lost, server restarting, serialization failure
+  // or deadlock that outlived the executor's own retries. Refusing for
+  // write_retry_ms is the backoff; the next try reconnects.
+  if (e.transient())
+    return "unreachable";
   return "";
 }
 
@@ -47,7 +60,7 @@ void refuse_writes(self_ptr self, const char* reason, const db::db_error& e) {
     log::error("db", "database-refusing-writes",
                {{"reason", reason},
                 {"error", e.what()},
-                {"path", st.opts.path},
+                {"path", where(st.opts)},
                 {"retry_in_ms", st.opts.write_retry_ms}});
     // Further tries wait only briefly for a lock: a database locked by
     // someone else must not hold up reads queued behind each try.
@@ -104,18 +117,25 @@ void open_and_migrate(db_actor::stateful_pointer<db_state> self) {
   auto& st = self->state;
   try {
     if (!st.exec) {
-      st.exec = std::make_unique<db::sqlite_executor>(
-          st.opts.path, st.opts.synchronous, st.opts.busy_timeout_ms);
+      if (st.opts.pg_url.empty()) {
+        st.exec = std::make_unique<db::sqlite_executor>(
+            st.opts.path, st.opts.synchronous, st.opts.busy_timeout_ms);
+      } else {
+        db::pg_options po;
+        po.url = st.opts.pg_url;
+        st.exec = std::make_unique<db::pg_executor>(std::move(po));
+        st.exec->set_busy_timeout(st.opts.busy_timeout_ms);
+      }
       st.status.open = true;
     }
-    auto applied = st.exec->migrate(db::embedded_migrations());
+    auto applied = st.exec->migrate(db::embedded_migrations(st.exec->kind()));
     st.status.schema_version = st.exec->schema_version();
     st.status.migrated = true;
     st.status.last_error.clear();
     log::info("db", "migrations-applied",
               {{"applied", applied},
                {"schema_version", st.status.schema_version},
-               {"path", st.opts.path}});
+               {"path", where(st.opts)}});
   } catch (const db::db_error& e) {
     st.status.last_error = e.what();
     log::warn("db", e.busy() ? "database-busy" : "migration-failed",

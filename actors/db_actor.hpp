@@ -10,7 +10,7 @@
 #include "actors/type_ids.hpp"
 #include "actors/metrics_actor.hpp"
 #include "core/clock.hpp"
-#include "db/sqlite_executor.hpp"
+#include "db/executor.hpp"
 #include "db/store_errc.hpp"
 
 namespace authsvc {
@@ -40,6 +40,10 @@ struct db_options {
   /// quick 503 instead of queueing behind a database that cannot write.
   int write_retry_ms = 250;
   int probe_busy_timeout_ms = 50;
+  /// When set (database.url), the store is this PostgreSQL database and
+  /// `path`, `synchronous` are unused. Last, so positional initialisers of
+  /// the fields above stay valid.
+  std::string pg_url;
 };
 
 struct db_state {
@@ -49,7 +53,7 @@ struct db_state {
 
   db_options opts;
   metrics_actor metrics;
-  std::unique_ptr<db::sqlite_executor> exec;
+  std::unique_ptr<db::executor> exec;
   db::status status;
   /// Writers waiting for the open group to commit.
   std::vector<caf::typed_response_promise<db::unit_result>> pending;

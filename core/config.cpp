@@ -231,6 +231,7 @@ const std::vector<entry>& table() {
       STR(database, path, path, false),
       CHOICE(database, synchronous, synchronous, "off", "normal", "full"),
       INT(database, busy_timeout_ms, busy_timeout_ms, 0, 600000),
+      STR(database, url, url, true),
       CHOICE(mail, transport, transport, "", "outbox", "smtp"),
       STR(mail, outbox_dir, outbox_dir, false),
       STR(mail, from, from, false),
@@ -400,6 +401,40 @@ const entry* find_entry(const std::string& section, const std::string& key) {
   return nullptr;
 }
 
+} // namespace
+
+bool database_url_has_password(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme != std::string::npos) {
+    // postgresql://user:password@host/db?password=...
+    auto rest = url.substr(scheme + 3);
+    auto at = rest.find('@');
+    auto slash = rest.find('/');
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)
+        && rest.substr(0, at).find(':') != std::string::npos)
+      return true;
+    auto q = rest.find('?');
+    if (q == std::string::npos)
+      return false;
+    auto query = "&" + rest.substr(q + 1);
+    return query.find("&password=") != std::string::npos;
+  }
+  // key=value form: "host=db user=auth password=..."
+  std::string padded = " " + url;
+  for (std::size_t i = 0; i + 1 < padded.size(); ++i)
+    if ((padded[i] == ' ' || padded[i] == '\t')
+        && padded.compare(i + 1, 8, "password") == 0) {
+      auto j = i + 9;
+      while (j < padded.size() && padded[j] == ' ')
+        ++j;
+      if (j < padded.size() && padded[j] == '=')
+        return true;
+    }
+  return false;
+}
+
+namespace {
+
 std::string read_secret_file(const std::string& key, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
@@ -487,6 +522,13 @@ void load_toml(settings& s, const std::string& path) {
       auto e = find_entry(section, key);
       if (!e)
         throw config_error(name, "unknown configuration key");
+      // database.url may sit in the file as long as it holds no password
+      // (the password then comes from PGPASSWORD or ~/.pgpass).
+      if (e->secret && name == "database.url"
+          && !database_url_has_password(toml_to_text(name, node))) {
+        apply(s, *e, toml_to_text(name, node), "file");
+        continue;
+      }
       if (e->secret)
         throw config_error(name,
                            "secrets are not read from the config file; set "
@@ -653,6 +695,21 @@ void derive_and_validate(settings& s) {
                          "'" + prefix + "' is not an absolute http(s) URL");
   if (s.database.path.empty())
     throw config_error("database.path", "must not be empty");
+  // -- PostgreSQL (issue 14) --
+  if (!s.database.url.empty()) {
+    const auto& u = s.database.url;
+    bool uri
+        = u.rfind("postgresql://", 0) == 0 || u.rfind("postgres://", 0) == 0;
+    bool keywords = u.find("://") == std::string::npos
+                    && u.find('=') != std::string::npos;
+    if (!uri && !keywords)
+      throw config_error(
+          "database.url",
+          "expected a PostgreSQL URI (postgresql://user@host/db) "
+          "or libpq key=value pairs");
+    if (u.find_first_of("\r\n") != std::string::npos)
+      throw config_error("database.url", "must be one line");
+  }
   // -- fault injection (issue 15) --
   if (s.admin.fault_injection)
     s.warnings.push_back(

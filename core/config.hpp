@@ -66,6 +66,10 @@ struct database_config {
   std::string path = "./data/auth.db";
   std::string synchronous = "normal";
   std::int64_t busy_timeout_ms = 5000;
+  /// PostgreSQL (issue 14): a libpq URI or key=value string. Empty = SQLite
+  /// at `path`. A password in it only from the environment
+  /// (PA_DATABASE_URL) or database.url_file, never the config file.
+  std::string url;
 };
 
 struct mail_config {
@@ -297,5 +301,9 @@ std::vector<std::string> known_keys();
 /// @throws config_error(key) when malformed.
 std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key,
                                                  const std::string& text);
+
+/// True when a database.url (URI or key=value form) carries a password, which
+/// is then accepted only from the environment or database.url_file.
+bool database_url_has_password(const std::string& url);
 
 } // namespace authsvc::config

@@ -28,11 +28,14 @@ std::size_t append_failure(unit& u, const value& user_id,
       "INSERT INTO failed_attempts(user_id, method, source, failures, "
       "lockouts, locked_until, updated_at) VALUES (?1, ?2, ?5, 1, 0, 0, ?3) "
       "ON CONFLICT(user_id, method, source) DO UPDATE SET "
-      "failures = failures + 1, "
+      // Columns named with their table: PostgreSQL finds a bare name in
+      // DO UPDATE ambiguous (it could be `excluded`'s); SQLite accepts both.
+      "failures = failed_attempts.failures + 1, "
       // A whole quiet cap since the last lock forgives earlier locks.
-      "lockouts = CASE WHEN locked_until > 0 AND ?3 - locked_until >= ?4 "
-      "THEN 0 ELSE lockouts END, updated_at = ?3 "
-      "WHERE locked_until <= ?3",
+      "lockouts = CASE WHEN failed_attempts.locked_until > 0 AND "
+      "?3 - failed_attempts.locked_until >= ?4 "
+      "THEN 0 ELSE failed_attempts.lockouts END, updated_at = ?3 "
+      "WHERE failed_attempts.locked_until <= ?3",
       {user_id, value::text(method), value::integer(now),
        value::integer(policy.cap_seconds), value::text(source)}));
   u.statements.push_back(stmt(
@@ -77,8 +80,8 @@ unit timing_pad(std::int64_t now) {
   u.statements.push_back(
       stmt("INSERT INTO timing_pad(id, failures, locked_until, updated_at) "
            "VALUES (1, 1, 0, ?1) ON CONFLICT(id) DO UPDATE SET "
-           "failures = (failures + 1) % 1000000, updated_at = ?1 "
-           "WHERE locked_until <= ?1",
+           "failures = (timing_pad.failures + 1) % 1000000, updated_at = ?1 "
+           "WHERE timing_pad.locked_until <= ?1",
            {t}));
   u.statements.push_back(stmt(
       "UPDATE timing_pad SET failures = 0, locked_until = ?1, updated_at = ?1 "

@@ -19,16 +19,28 @@
 namespace authsvc::db {
 
 bool db_error::busy() const noexcept {
+  if (kind_ != failure::sqlite_code)
+    return kind_ == failure::busy;
   int primary = code_ & 0xFF;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
 bool db_error::full() const noexcept {
+  if (kind_ != failure::sqlite_code)
+    return kind_ == failure::full;
   return (code_ & 0xFF) == SQLITE_FULL;
 }
 
 bool db_error::io() const noexcept {
+  if (kind_ != failure::sqlite_code)
+    return kind_ == failure::io;
   return (code_ & 0xFF) == SQLITE_IOERR;
+}
+
+bool db_error::constraint() const noexcept {
+  if (kind_ != failure::sqlite_code)
+    return kind_ == failure::constraint;
+  return (code_ & 0xFF) == SQLITE_CONSTRAINT;
 }
 
 std::vector<migration> parse_migrations(
@@ -57,10 +69,17 @@ std::vector<migration> parse_migrations(
   return out;
 }
 
-std::vector<migration> embedded_migrations() {
+std::vector<migration> embedded_migrations(backend b) {
+  // migrations/ holds the SQLite files at its top and the PostgreSQL form of
+  // the same migrations in migrations/postgres/ (one embedded folder).
+  const std::string pg_prefix = "postgres/";
   std::vector<std::pair<std::string, std::string>> files;
-  for (const auto& f : embedded::migrations_blob())
-    files.emplace_back(f.path, f.contents);
+  for (const auto& f : embedded::migrations_blob()) {
+    bool is_pg = f.path.rfind(pg_prefix, 0) == 0;
+    bool top = f.path.find('/') == std::string::npos;
+    if (b == backend::postgres ? is_pg : top)
+      files.emplace_back(f.path, f.contents);
+  }
   return parse_migrations(files);
 }
 

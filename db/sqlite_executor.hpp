@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "db/executor.hpp"
 #include "db/value.hpp"
 
 struct sqlite3;
@@ -17,40 +18,7 @@ struct sqlite3_stmt;
 
 namespace authsvc::db {
 
-/// A failure of the database itself (I/O, corruption, busy beyond the
-/// timeout, SQL errors in our own statements). Client mistakes never raise it.
-class db_error : public std::runtime_error {
-public:
-  db_error(int code, const std::string& what)
-      : std::runtime_error(what), code_(code) {}
-  int code() const noexcept { return code_; }
-  /// True when the database was locked by someone else (worth retrying).
-  bool busy() const noexcept;
-  /// True when the disk (or the file system quota) is full.
-  bool full() const noexcept;
-  /// True for an I/O failure of the file system under the database.
-  bool io() const noexcept;
-
-private:
-  int code_;
-};
-
-/// A migration file: `NNNN_name.sql`.
-struct migration {
-  int version;
-  std::string name;
-  std::string sql;
-};
-
-/// Parses embedded files into migrations sorted by version.
-/// @throws std::runtime_error on a misnamed file or a duplicate number.
-std::vector<migration>
-parse_migrations(const std::vector<std::pair<std::string, std::string>>& files);
-
-/// The embedded migrations of this build.
-std::vector<migration> embedded_migrations();
-
-class sqlite_executor {
+class sqlite_executor final : public executor {
 public:
   // -- constructors -----------------------------------------------------------
 
@@ -58,7 +26,7 @@ public:
   /// @throws db_error when the file cannot be opened.
   sqlite_executor(const std::string& path, const std::string& synchronous,
                   int busy_timeout_ms);
-  ~sqlite_executor();
+  ~sqlite_executor() override;
   sqlite_executor(const sqlite_executor&) = delete;
   sqlite_executor& operator=(const sqlite_executor&) = delete;
 
@@ -67,31 +35,32 @@ public:
   /// Applies every migration not yet recorded in schema_migrations, each in
   /// its own transaction. @returns the versions applied now.
   /// @throws db_error; a busy database is reported with busy() == true.
-  std::vector<int> migrate(const std::vector<migration>& all);
+  std::vector<int> migrate(const std::vector<migration>& all) override;
 
   /// Highest applied migration version (0 when none).
-  int schema_version();
+  int schema_version() override;
 
   // -- statements -------------------------------------------------------------
 
   /// Runs one statement outside any unit and returns its rows.
-  rowset query(const statement& s);
+  rowset query(const statement& s) override;
 
   /// Runs a unit inside a savepoint: all statements or none take effect.
   /// The caller decides when the surrounding transaction commits.
-  unit_result run(const unit& u);
+  unit_result run(const unit& u) override;
 
   /// Transaction control for group commit.
-  void begin();
-  void commit();
-  void rollback();
-  bool in_transaction() const { return in_txn_; }
+  void begin() override;
+  void commit() override;
+  void rollback() override;
+  bool in_transaction() const override { return in_txn_; }
+  backend kind() const override { return backend::sqlite; }
 
   /// Executes SQL without results (pragmas, scripts).
-  void exec(const std::string& sql);
+  void exec(const std::string& sql) override;
 
   /// How long a statement waits for a lock another connection holds.
-  void set_busy_timeout(int ms);
+  void set_busy_timeout(int ms) override;
 
 private:
   sqlite3_stmt* prepare(const std::string& sql);

@@ -289,10 +289,15 @@ statement change_email(const value& user_id, const value& from,
 
 statement restore_email(const value& user_id, const value& from,
                         const value& to, const value& when, std::int64_t now) {
-  // OR IGNORE: an address taken since must not stop the cancellation (its
-  // revocations matter more); the caller learns from the missing row.
-  return stmt("UPDATE OR IGNORE users SET email = ?3, updated_at = ?5 "
-              "WHERE id = ?1 AND email = ?2 AND ?4 IS NOT NULL RETURNING id",
+  // An address taken since must not stop the cancellation (its
+  // revocations matter more): the row is skipped then, and the caller
+  // learns from the missing row. Spelt with NOT EXISTS rather than SQLite's
+  // UPDATE OR IGNORE so PostgreSQL runs it too (docs/scale-out.md); the
+  // CAST gives the parameter a type PostgreSQL can infer.
+  return stmt("UPDATE users SET email = ?3, updated_at = ?5 "
+              "WHERE id = ?1 AND email = ?2 AND CAST(?4 AS BIGINT) IS NOT NULL "
+              "AND NOT EXISTS (SELECT 1 FROM users AS taken "
+              "WHERE taken.email = ?3 AND taken.id <> ?1) RETURNING id",
               {user_id, from, to, when, value::integer(now)});
 }
 

@@ -11,6 +11,7 @@ build_pkgs=(
   libspdlog-dev catch2 libtomlplusplus-dev libcli11-dev zlib1g-dev
   libcurl4-openssl-dev libcbor-dev libkainjow-mustache-dev libqrencode-dev
   python3 python3-yaml
+  libpq-dev  # the PostgreSQL backend (issue 14)
 )
 # Independent verifiers and real peers used by the tests (never mocks).
 test_pkgs=(
@@ -18,6 +19,7 @@ test_pkgs=(
   prometheus zbar-tools librsvg2-bin openssl wrk jq nodejs npm chromium
   systemd sqlite3 util-linux clang-tidy
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
+  postgresql-15  # a throw-away server per test run (tests/tools/pg_server.py)
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and
@@ -27,6 +29,7 @@ runtime_pkgs=(
   libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libssl3 libsqlite3-0
   libspdlog1.10 libfmt9 libcurl4 libcbor0.8 libqrencode4 zlib1g libstdc++6
   libtomlplusplus3 libgcc-s1 ca-certificates curl
+  libpq5  # the PostgreSQL backend (issue 14)
 )
 
 case "${1:-all}" in

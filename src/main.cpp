@@ -181,11 +181,12 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     }
     svc.metrics = sys.spawn(metrics_impl,
                             static_cast<double>(clock->unix_ms()) / 1000.0);
-    svc.db = sys.spawn<caf::detached>(
-        db_impl,
-        db_options{cfg->database.path, cfg->database.synchronous,
-                   static_cast<int>(cfg->database.busy_timeout_ms)},
-        svc.metrics);
+    db_options store;
+    store.path = cfg->database.path;
+    store.synchronous = cfg->database.synchronous;
+    store.busy_timeout_ms = static_cast<int>(cfg->database.busy_timeout_ms);
+    store.pg_url = cfg->database.url; // PostgreSQL when set (issue 14)
+    svc.db = sys.spawn<caf::detached>(db_impl, std::move(store), svc.metrics);
     svc.auditor = sys.spawn(auditor_impl, cfg, svc.db, svc.metrics);
     auto spawn_sessions = [&sys, keys](services& s) {
       s.sessions = sys.spawn(

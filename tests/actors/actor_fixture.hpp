@@ -205,8 +205,10 @@ public:
   db_actor db(int busy_timeout_ms = 5000) {
     if (db_)
       return db_;
-    db_options o{(dir.path() / "auth.db").string(), "normal", busy_timeout_ms,
-                 clock};
+    db_options o; // by name: db_options grows (pg_url, issue 14)
+    o.path = (dir.path() / "auth.db").string();
+    o.busy_timeout_ms = busy_timeout_ms;
+    o.clock = clock;
     db_ = track(sys.spawn<caf::detached>(db_impl, o, metrics_actor{recorder()}));
     // The first message the DB actor handles opens and migrates; a status
     // asked before that says "not migrated" and is simply asked again.

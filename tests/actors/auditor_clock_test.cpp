@@ -44,9 +44,9 @@ struct auditor_fixture {
     register_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     metrics = sys->spawn(metrics_impl, 0.0);
-    db = sys->spawn<caf::detached>(
-        db_impl, db_options{(dir / "auth.db").string(), "normal", 5000},
-        metrics);
+    db_options store; // by name: db_options grows (pg_url, issue 14)
+    store.path = (dir / "auth.db").string();
+    db = sys->spawn<caf::detached>(db_impl, store, metrics);
     wait_for_migrations();
     settings->audit.retention_days = 30;
     auditor = sys->spawn(auditor_with_clock,

@@ -199,3 +199,52 @@ TEST_CASE("smtp trust settings: pinned key, and plain text only on loopback",
     CHECK_NOTHROW(load(src));
   }
 }
+
+TEST_CASE("database.url: PostgreSQL, a password only from the environment "
+          "or a file",
+          "[config][pg]") {
+  CHECK(load({}).database.url.empty()); // SQLite unless asked
+
+  sources env;
+  env.environment
+      = {{"PA_DATABASE_URL", "postgresql://auth:s3cret@db.internal:5432/auth"}};
+  CHECK(load(env).database.url
+        == "postgresql://auth:s3cret@db.internal:5432/auth");
+  // Shown redacted, like every secret.
+  CHECK(to_redacted_toml(load(env)).find("s3cret") == std::string::npos);
+
+  auto url_file = write_temp("postgresql://auth:fromfile@db/auth\n");
+  sources file_src;
+  file_src.config_path
+      = write_temp("[database]\nurl_file = \"" + url_file + "\"\n");
+  CHECK(load(file_src).database.url == "postgresql://auth:fromfile@db/auth");
+
+  // In the TOML file: only without a password.
+  sources plain;
+  plain.config_path
+      = write_temp("[database]\nurl = \"postgresql://auth@db:5432/auth\"\n");
+  CHECK(load(plain).database.url == "postgresql://auth@db:5432/auth");
+  for (const char* with_password :
+       {"postgresql://auth:pw@db/auth", "postgresql://db/auth?password=pw",
+        "host=db user=auth password=pw",
+        "postgresql://auth@db/auth?sslmode=require&password=pw"}) {
+    INFO(with_password);
+    sources bad;
+    bad.config_path = write_temp("[database]\nurl = \""
+                                 + std::string(with_password) + "\"\n");
+    CHECK_THROWS_AS(load(bad), config_error);
+  }
+  // Not a PostgreSQL URL at all.
+  for (const char* wrong :
+       {"mysql://auth@db/auth", "db.internal", "./auth.db"}) {
+    INFO(wrong);
+    sources bad;
+    bad.environment = {{"PA_DATABASE_URL", wrong}};
+    CHECK_THROWS_AS(load(bad), config_error);
+  }
+  CHECK_FALSE(database_url_has_password("postgresql://auth@db/auth"));
+  CHECK_FALSE(database_url_has_password("host=db user=auth dbname=auth"));
+  CHECK_FALSE(database_url_has_password("postgresql://db/x?passwordless=1"));
+  CHECK(database_url_has_password("postgresql://u:p@db/x"));
+  CHECK(database_url_has_password("password = pw host=db"));
+}

@@ -5,6 +5,7 @@
 #include "actors/ip_filter_actor.hpp"
 #include "actors/rate_limiter_actor.hpp"
 #include "db/sqlite_executor.hpp"
+#include "test_store.hpp"
 #include "front/lockout.hpp"
 
 using namespace authsvc;
@@ -14,13 +15,12 @@ namespace {
 
 struct lock_db {
   std::filesystem::path dir;
-  std::unique_ptr<db::sqlite_executor> ex;
+  testing::store_scope scope;
+  std::unique_ptr<db::executor> ex;
   lock_db() {
     dir = std::filesystem::temp_directory_path()
           / ("pa-lock-" + std::to_string(std::rand()));
-    ex = std::make_unique<db::sqlite_executor>((dir / "auth.db").string(),
-                                               "normal", 1000);
-    ex->migrate(db::embedded_migrations());
+    ex = scope.open_migrated((dir / "auth.db").string());
     ex->exec("INSERT INTO users(id, email, created_at, updated_at) "
              "VALUES ('u1', 'a@example.org', 0, 0)");
   }

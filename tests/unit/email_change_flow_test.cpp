@@ -13,6 +13,7 @@
 #include "db/flows_store.hpp"
 #include "db/mail_store.hpp"
 #include "db/sqlite_executor.hpp"
+#include "test_store.hpp"
 #include "db/users_store.hpp"
 
 using namespace authsvc;
@@ -28,16 +29,15 @@ const key_ring& keys() {
 
 struct change_db {
   std::filesystem::path dir;
-  std::unique_ptr<db::sqlite_executor> ex;
+  testing::store_scope scope;
+  std::unique_ptr<db::executor> ex;
   std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>();
   services svc;
   requester who;
   change_db() {
     dir = std::filesystem::temp_directory_path()
           / ("pa-email-change-" + std::to_string(std::rand()));
-    ex = std::make_unique<db::sqlite_executor>((dir / "auth.db").string(),
-                                               "normal", 1000);
-    ex->migrate(db::embedded_migrations());
+    ex = scope.open_migrated((dir / "auth.db").string());
     svc.cfg = std::make_shared<config::settings>();
     svc.keys = std::make_shared<key_ring>(keys());
     svc.clock = clock;

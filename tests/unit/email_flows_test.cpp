@@ -9,6 +9,7 @@
 #include "db/flows_store.hpp"
 #include "db/lockout_store.hpp"
 #include "db/sqlite_executor.hpp"
+#include "test_store.hpp"
 #include "db/users_store.hpp"
 
 using namespace authsvc;
@@ -18,13 +19,12 @@ namespace {
 
 struct flow_db {
   std::filesystem::path dir;
-  std::unique_ptr<db::sqlite_executor> ex;
+  testing::store_scope scope;
+  std::unique_ptr<db::executor> ex;
   flow_db() {
     dir = std::filesystem::temp_directory_path()
           / ("pa-flows-" + std::to_string(std::rand()));
-    ex = std::make_unique<db::sqlite_executor>((dir / "auth.db").string(),
-                                               "normal", 1000);
-    ex->migrate(db::embedded_migrations());
+    ex = scope.open_migrated((dir / "auth.db").string());
   }
   ~flow_db() {
     ex.reset();

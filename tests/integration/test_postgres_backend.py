@@ -1,0 +1,79 @@
+"""The service on PostgreSQL (issue 14, first part): a real PostgreSQL 15
+server started by the test (tests/tools/pg_server.py), the binary pointed at
+it with PA_DATABASE_URL, and the data checked in PostgreSQL itself."""
+import os
+import pathlib
+import sys
+
+import pytest
+
+from pa_flows import bearer, sign_in
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
+from pg_server import PgServer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pg():
+    with PgServer() as server:
+        yield server
+
+
+_db_count = [0]
+
+
+def fresh_database(pg):
+    """A new empty database owned by the service's role; its URL."""
+    _db_count[0] += 1
+    name = f"it_{os.getpid()}_{_db_count[0]}"
+    pg.psql(f"CREATE DATABASE {name} OWNER pa")
+    return name, pg.url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_sign_in_refresh_and_logout_store_in_postgres(pg, start_server):
+    name, url = fresh_database(pg)
+    server = start_server(env={"PA_DATABASE_URL": url})
+    tokens = sign_in(server, "pg-user@example.org")
+    c = server.client
+    me = c.get("/v1/me", headers=bearer(tokens))
+    assert me.status == 200, me
+    assert me.json()["email"] == "pg-user@example.org"
+    r = c.post("/v1/token/refresh",
+               json={"refresh_token": tokens["refresh_token"]})
+    assert r.status == 200, r
+    # The rows are in PostgreSQL, and no SQLite file was made.
+    assert pg.psql("SELECT email FROM users", db=name).split() == [
+        "pg-user@example.org"]
+    assert int(pg.psql("SELECT COUNT(*) FROM refresh_tokens", db=name)) == 2
+    assert not (server.workdir / "auth.db").exists()
+    r = c.post("/v1/auth/logout", headers=bearer(r.json()))
+    assert r.status in (200, 204), r
+    assert pg.psql("SELECT revoked_reason IS NOT NULL FROM sessions",
+                   db=name).split() == ["t"]
+    # The URL (which may hold a password) is not logged.
+    assert not any(url in line for line in server.lines)
+
+
+def test_nodes_starting_together_migrate_once(pg, start_server):
+    name, url = fresh_database(pg)
+    a = start_server(env={"PA_DATABASE_URL": url}, wait_ready=False)
+    b = start_server(env={"PA_DATABASE_URL": url}, wait_ready=False)
+    a.wait_ready()
+    b.wait_ready()
+    versions = pg.psql("SELECT version FROM schema_migrations ORDER BY 1",
+                       db=name).split()
+    assert versions == [str(v) for v in range(1, len(versions) + 1)]
+    assert len(versions) >= 7
+    applied = [len(s.wait_event("migrations-applied")["applied"])
+               for s in (a, b)]
+    assert sorted(applied) == [0, len(versions)]
+
+
+def test_an_unreachable_database_keeps_the_service_unready(start_server):
+    # Nothing listens on port 1; the service starts, stays unready, and
+    # does not crash.
+    server = start_server(
+        env={"PA_DATABASE_URL": "postgresql://pa@127.0.0.1:1/auth"},
+        wait_ready=False)
+    assert server.client.get("/readiness").status == 503
+    assert server.proc.poll() is None
