@@ -91,6 +91,8 @@ void session_state::publish(live_session& s) {
   e->absolute_expires_at = s.absolute_expires_at;
   e->refreshed_at = s.refreshed_at;
   e->user = s.user;
+  e->client_id = s.client_id;
+  e->scope = s.scope;
   e->last_seen.store(s.last_seen_at);
   dir->put_session(s.id, std::move(e));
 }

@@ -41,6 +41,8 @@ session_directory::check(std::string_view bearer, std::int64_t now,
   a.session_expires_at = live->expires_at;
   a.user = live->user;
   a.auth_time = t->auth_time;
+  a.client_id = live->client_id;
+  a.scope = live->scope;
   return a;
 }
 

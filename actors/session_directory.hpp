@@ -54,6 +54,11 @@ public:
     /// Start of its idle time (auth.session_idle_timeout).
     std::int64_t refreshed_at = 0;
     user_info user;
+    /// The OAuth client the session was issued to (issue 16; empty: ours)
+    /// and its scope: a check answers them as the session actor's verify
+    /// does, so every reader applies the same audience rule.
+    std::string client_id;
+    std::string scope;
     /// The last check that found it live; the one field a reader writes
     /// (the session actor reads it for session lists).
     mutable std::atomic<std::int64_t> last_seen{0};

@@ -202,8 +202,12 @@ void route_to(const context_ptr& ctx, http::router<route_entry>::match& m) {
   // the actor, which stays the authority.
   if (const auto& view = ctx->svc().session_dir)
     if (auto a = view->check(token, ctx->svc().clock->unix_seconds(),
-                             ctx->cfg().auth.session_idle_timeout))
+                             ctx->cfg().auth.session_idle_timeout)) {
+      // As below: an OAuth client's token is not for the account API.
+      if (!a->client_id.empty())
+        return ctx->reply_error("unauthorized");
       return admitted(std::move(*a));
+    }
   auto [call, rq] = ask_owner(ctx, owner_timeout, ctx->svc().sessions,
                               atom::verify_atom_v, std::string(token));
   rq.then(
