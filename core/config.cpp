@@ -435,12 +435,35 @@ bool database_url_has_password(const std::string& url) {
 
 namespace {
 
+/// Secrets, keys and connection URLs are short; a larger file is a
+/// mistake (a log, a disk image), not something to read into memory.
+constexpr std::uintmax_t max_secret_file_bytes = 64 * 1024;
+
 std::string read_secret_file(const std::string& key, const std::string& path) {
+  // A directory opens as a stream here, and reading it throws
+  // std::ios_base::failure, which escaped config::load as a crash instead
+  // of the exit 2 every bad setting gets (fuzz finding, tests/fuzz
+  // config_toml: `metrics.token_file = "auth"`, a folder of the checkout).
+  // Symbolic links to regular files (systemd credentials, Kubernetes
+  // secrets) are followed.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw config_error(key, "secret file '" + path
+                                + "' is missing or not a regular file");
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec || size > max_secret_file_bytes)
+    throw config_error(key, "secret file '" + path
+                                + "' is larger than 64 KiB or unreadable");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw config_error(key, "cannot read secret file '" + path + "'");
-  std::string data((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  std::string data;
+  try {
+    data.assign(std::istreambuf_iterator<char>(in),
+                std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    throw config_error(key, "cannot read secret file '" + path + "'");
+  }
   // A trailing newline from `echo secret > file` is not part of the secret.
   while (!data.empty() && (data.back() == '\n' || data.back() == '\r'))
     data.pop_back();

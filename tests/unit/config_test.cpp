@@ -114,6 +114,25 @@ TEST_CASE("secrets come from the environment or files and are redacted",
   CHECK(text.find("<redacted>") != std::string::npos);
 }
 
+TEST_CASE("a secret file that is a folder, missing or huge is a config error",
+          "[config]") {
+  // Fuzz finding (tests/fuzz/config_toml): `metrics.token_file` naming a
+  // folder made load() throw std::ios_base::failure, a crash at start
+  // instead of the exit 2 of every bad setting.
+  auto dir = std::filesystem::temp_directory_path()
+             / ("pa-config-dir-" + std::to_string(std::rand()));
+  std::filesystem::create_directories(dir);
+  auto huge = write_temp(std::string(70 * 1024, 'x'));
+  for (const auto& file : {dir.string(), dir.string() + "/missing", huge}) {
+    sources src;
+    src.config_path
+        = write_temp("[metrics]\ntoken_file = \"" + file + "\"\n");
+    CHECK_THROWS_AS(load(src), config_error);
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove(huge);
+}
+
 TEST_CASE("secrets come from systemd credentials named like their variables",
           "[config]") {
   // systemd's LoadCredential= puts each secret into $CREDENTIALS_DIRECTORY
