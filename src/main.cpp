@@ -219,8 +219,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       return s.webhooks.address();
     };
     auto spawn_limiter = [&sys](services& s) {
-      s.limiter = sys.spawn(rate_limiter_impl, s.cfg, real_clock(),
-                            s.ip_ceiling);
+      s.limiter
+          = sys.spawn(rate_limiter_impl, s.cfg, real_clock(), s.ip_ceiling);
       return s.limiter.address();
     };
     auto spawn_ip_filters = [&sys](services& s) {
@@ -309,10 +309,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       // so no request at startup meets an empty slot (the responder's 503;
       // seen in test_defences.py, whose strict server skips readiness).
       caf::scoped_actor waiter{sys};
-      waiter->request(svc.supervisor, std::chrono::seconds(10),
-                      atom::status_atom_v)
-          .receive([](const supervision_report&) {},
-                   [](const caf::error&) {});
+      waiter
+          ->request(svc.supervisor, std::chrono::seconds(10),
+                    atom::status_atom_v)
+          .receive([](const supervision_report&) {}, [](const caf::error&) {});
     }
 
     http::server_options opts;
