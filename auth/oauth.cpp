@@ -28,38 +28,6 @@ bool base64url_char(char c) {
          || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/// application/x-www-form-urlencoded decoding (RFC 6749 §2.3.1 applies it
-/// to Basic credentials); nullopt for a bad escape.
-std::optional<std::string> form_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size())
-        return std::nullopt;
-      auto hex = [](char h) -> int {
-        if (h >= '0' && h <= '9')
-          return h - '0';
-        if (h >= 'a' && h <= 'f')
-          return h - 'a' + 10;
-        if (h >= 'A' && h <= 'F')
-          return h - 'A' + 10;
-        return -1;
-      };
-      int hi = hex(s[i + 1]);
-      int lo = hex(s[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 authorize_error refuse(std::string error, std::string description,
                        bool redirect) {
   return authorize_error{std::move(error), std::move(description), redirect};
@@ -185,8 +153,8 @@ parse_basic_credentials(std::string_view authorization) {
   auto colon = text.find(':');
   if (colon == std::string::npos)
     return std::nullopt;
-  auto id = form_decode(std::string_view(text).substr(0, colon));
-  auto secret = form_decode(std::string_view(text).substr(colon + 1));
+  auto id = form_url_decode(std::string_view(text).substr(0, colon));
+  auto secret = form_url_decode(std::string_view(text).substr(colon + 1));
   if (!id || !secret || id->empty())
     return std::nullopt;
   return std::make_pair(*id, *secret);

@@ -369,4 +369,35 @@ bool is_forbidden_target(const ip_address& address,
   return true;
 }
 
+std::optional<std::string> form_url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= s.size())
+        return std::nullopt;
+      auto hex = [](char h) -> int {
+        if (h >= '0' && h <= '9')
+          return h - '0';
+        if (h >= 'a' && h <= 'f')
+          return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F')
+          return h - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+      if (hi < 0 || lo < 0)
+        return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 } // namespace authsvc::auth

@@ -49,6 +49,11 @@ struct url {
 /// - ports outside 1..65535.
 std::optional<url> parse_url(std::string_view text);
 
+/// Decodes application/x-www-form-urlencoded text (percent escapes and '+'
+/// for space): query strings, form bodies, and the Basic credentials of
+/// RFC 6749 §2.3.1. nullopt for a malformed escape.
+std::optional<std::string> form_url_decode(std::string_view s);
+
 /// Whether `target` may be used as a redirect for the allow list
 /// `[auth] redirect_allow_list`. A prefix matches when scheme, host and
 /// effective port are equal and the prefix path is a prefix of the target

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "auth/crypto.hpp"
+#include "auth/url.hpp"
 
 namespace authsvc::http {
 
@@ -243,37 +244,6 @@ json_body parse_json_body(const request& req) {
   return out;
 }
 
-std::optional<std::string> url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%') {
-      if (i + 2 >= s.size())
-        return std::nullopt;
-      auto hex = [](char h) -> int {
-        if (h >= '0' && h <= '9')
-          return h - '0';
-        if (h >= 'a' && h <= 'f')
-          return h - 'a' + 10;
-        if (h >= 'A' && h <= 'F')
-          return h - 'A' + 10;
-        return -1;
-      };
-      int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
-      if (hi < 0 || lo < 0)
-        return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::vector<std::pair<std::string, std::string>>
 parse_form(std::string_view s) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -284,9 +254,10 @@ parse_form(std::string_view s) {
       j = s.size();
     auto pair = s.substr(i, j - i);
     auto eq = pair.find('=');
-    auto k = url_decode(pair.substr(0, eq));
-    auto v = eq == std::string_view::npos ? std::optional<std::string>("")
-                                          : url_decode(pair.substr(eq + 1));
+    auto k = auth::form_url_decode(pair.substr(0, eq));
+    auto v = eq == std::string_view::npos
+                 ? std::optional<std::string>("")
+                 : auth::form_url_decode(pair.substr(eq + 1));
     if (k && v && !k->empty())
       out.emplace_back(std::move(*k), std::move(*v));
     i = j + 1;

@@ -81,9 +81,6 @@ json_body parse_json_body(const request& req);
 /// True when the Content-Type's media type equals `type` (ignoring params).
 bool has_media_type(const request& req, std::string_view type);
 
-/// Decodes percent-encoding and '+' (form/query); nullopt when malformed.
-std::optional<std::string> url_decode(std::string_view s);
-
 /// Parses `a=b&c=d` (query or form body); the first value of a key wins.
 /// Malformed pairs are skipped.
 std::vector<std::pair<std::string, std::string>> parse_form(std::string_view s);

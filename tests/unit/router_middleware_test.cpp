@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include "auth/url.hpp"
 #include "front/errors.hpp"
 #include "front/middleware.hpp"
 #include "front/router.hpp"
@@ -146,9 +147,9 @@ TEST_CASE("errors have one shape and a status per code", "[http][errors]") {
 }
 
 TEST_CASE("forms and percent-encoding decode strictly", "[http][middleware]") {
-  CHECK(*url_decode("a%20b+c") == "a b c");
-  CHECK_FALSE(url_decode("%zz"));
-  CHECK_FALSE(url_decode("%2"));
+  CHECK(*authsvc::auth::form_url_decode("a%20b+c") == "a b c");
+  CHECK_FALSE(authsvc::auth::form_url_decode("%zz"));
+  CHECK_FALSE(authsvc::auth::form_url_decode("%2"));
   auto f = parse_form("token=abc%2Ddef&x=&token=second&bad=%G0");
   CHECK(*form_value(f, "token") == "abc-def");
   CHECK(*form_value(f, "x") == "");
