@@ -1,7 +1,8 @@
 // The session actor's behavior: loading keys and sessions at start, opening
 // sessions, the periodic purge of its own tables and reload of keys, and
 // the message handlers (the other parts are in session_cache.cpp,
-// session_refresh.cpp, session_revocation.cpp and signing_keys.cpp).
+// session_refresh.cpp, session_revocation.cpp, session_id_token_key.cpp
+// and signing_keys.cpp).
 #include "actors/session_actor.hpp"
 
 #include <chrono>
@@ -12,17 +13,14 @@
 #include "auth/ids.hpp"
 #include "core/log.hpp"
 #include "db/keys_store.hpp"
+#include "db/oauth_store.hpp"
 
 namespace authsvc {
 
 namespace session_detail {
 
-namespace {
-
-namespace store = db::sessions_store;
-
-/// Merges stored key rows and publishes the signing key's age (what the
-/// signing-key alert watches: rotate every 90 days).
+/// Also publishes the signing key's age (what the signing-key alert
+/// watches: rotate every 90 days).
 void merge_keys(self_ptr self, const db::rowset& rs) {
   auto& st = self->state;
   st.keys.merge(db::keys_store::decode_keys(rs), *st.opts.keys);
@@ -31,6 +29,10 @@ void merge_keys(self_ptr self, const db::rowset& rs) {
                    metrics::set("signing_key_created_timestamp_seconds",
                                 static_cast<double>(k->created_at)));
 }
+
+namespace {
+
+namespace store = db::sessions_store;
 
 /// The unit that adds new signing keys and retires the current ones.
 db::unit key_unit(self_ptr self, const std::vector<auth::signing_key>& keys) {
@@ -75,6 +77,45 @@ void load_sessions(self_ptr self) {
           });
 }
 
+/// Makes the keys a start needs: the access-token key when none signs
+/// (first start, or every key expired) and, when `with_id_token_key`, the
+/// RS256 ID-token key beside it (a key set from before issue 16 gets it
+/// without retiring anything). Then loads again; with nothing to make,
+/// goes on to the sessions.
+void make_start_keys(self_ptr self, bool with_id_token_key) {
+  auto& st = self->state;
+  db::unit unit;
+  std::string kid;
+  if (!st.signing()) {
+    auto keys = rotation_keys(st.cfg(), with_id_token_key);
+    kid = keys.front().kid();
+    unit = key_unit(self, keys);
+  } else if (with_id_token_key) {
+    auto key = auth::signing_key::generate(auth::jws_alg::rs256);
+    kid = key.kid();
+    unit = add_key_unit(key, *st.opts.keys, st.now());
+  } else {
+    load_sessions(self);
+    return;
+  }
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(unit))
+      .then(
+          [self, kid](db::unit_result& r) {
+            if (!r.ok)
+              log::error("sessions", "signing-key-insert-failed",
+                         {{"code", r.fail_code}});
+            else
+              log::info("sessions", "signing-key-created", {{"kid", kid}});
+            self->send(self, atom::load_atom_v);
+          },
+          [self](caf::error& e) {
+            log::warn("sessions", "signing-key-insert-failed",
+                      {{"error", caf::to_string(e)}});
+            self->delayed_send(self, std::chrono::milliseconds(200),
+                               atom::load_atom_v);
+          });
+}
+
 void load(self_ptr self) {
   self->request(self->state.db, db_timeout, atom::query_atom_v,
                 db::keys_store::load(self->state.now()))
@@ -82,41 +123,20 @@ void load(self_ptr self) {
           [self](db::rowset& rs) {
             merge_keys(self, rs);
             auto& st = self->state;
-            bool have_rs256 = st.keys.signing(auth::jws_alg::rs256) != nullptr;
-            if (st.signing() && have_rs256) {
-              load_sessions(self);
+            if (st.keys.signing(auth::jws_alg::rs256)) {
+              make_start_keys(self, false);
               return;
             }
-            // First start (or every key expired): make them. A key set
-            // from before the OpenID Provider (issue 16) gets its RS256
-            // key beside the current one, retiring nothing.
-            db::unit unit;
-            std::string kid;
-            if (!st.signing()) {
-              auto keys = rotation_keys(st.cfg());
-              kid = keys.front().kid();
-              unit = key_unit(self, keys);
-            } else {
-              auto key = auth::signing_key::generate(auth::jws_alg::rs256);
-              kid = key.kid();
-              unit = add_key_unit(key, *st.opts.keys, st.now());
-            }
-            self->request(self->state.db, db_timeout, atom::write_atom_v,
-                          std::move(unit))
+            // No RS256 key: it is needed only once an OAuth client exists
+            // (issue 16), which the admin route normally saw to already.
+            self->request(st.db, db_timeout, atom::query_atom_v,
+                          db::oauth_store::any_client())
                 .then(
-                    [self, kid](db::unit_result& r) {
-                      if (!r.ok)
-                        log::error("sessions", "signing-key-insert-failed",
-                                   {{"code", r.fail_code}});
-                      else
-                        log::info("sessions", "signing-key-created",
-                                  {{"kid", kid}});
-                      self->send(self, atom::load_atom_v);
+                    [self](db::rowset& clients) {
+                      make_start_keys(self, !clients.empty());
                     },
-                    [self](caf::error& e) {
-                      log::warn("sessions", "signing-key-insert-failed",
-                                {{"error", caf::to_string(e)}});
-                      self->delayed_send(self, std::chrono::milliseconds(200),
+                    [self](caf::error&) {
+                      self->delayed_send(self, std::chrono::milliseconds(100),
                                          atom::load_atom_v);
                     });
           },
@@ -169,13 +189,11 @@ void tick(self_ptr self) {
                      atom::tick_atom_v);
 }
 
-/// The rotate_atom handler: a new signing key, then the keys reloaded.
-caf::result<std::string> rotate_key(self_ptr self) {
-  // Every algorithm rotates: the access-token key and the RS256 ID-token
-  // key. The answer names the access-token key.
-  auto keys = rotation_keys(self->state.cfg());
+/// Stores the keys of a rotation, reloads the keys and answers `rp` with
+/// the access-token key's kid.
+void store_rotation(self_ptr self, caf::typed_response_promise<std::string> rp,
+                    const std::vector<auth::signing_key>& keys) {
   auto kid = keys.front().kid();
-  auto rp = self->make_response_promise<std::string>();
   self->request(self->state.db, db_timeout, atom::write_atom_v,
                 key_unit(self, keys))
       .then(
@@ -197,6 +215,27 @@ caf::result<std::string> rotate_key(self_ptr self) {
                       rp.deliver(kid);
                     },
                     [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+}
+
+/// The rotate_atom handler: new signing keys, then the keys reloaded.
+caf::result<std::string> rotate_key(self_ptr self) {
+  // Every algorithm in use rotates: the access-token key, and the RS256
+  // ID-token key once there is one (the database says, not memory: another
+  // node or the CLI may have made it since the last reload, and the
+  // rotation retires every current key). The answer names the
+  // access-token key.
+  auto rp = self->make_response_promise<std::string>();
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                db::keys_store::live_key_of("RS256"))
+      .then(
+          [self, rp](db::rowset& rs) mutable {
+            bool with_id_token_key
+                = !rs.empty()
+                  || self->state.keys.signing(auth::jws_alg::rs256) != nullptr;
+            store_rotation(self, rp,
+                           rotation_keys(self->state.cfg(), with_id_token_key));
           },
           [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
   return rp;
@@ -303,6 +342,21 @@ session_impl(session_actor::stateful_pointer<session_state> self,
             }
           }
         }
+        // An OAuth client's session may come before the RS256 key reached
+        // this node (the client was registered on another node, or by the
+        // CLI, since the last key reload): the key is read, or made, first.
+        if (!req.client_id.empty() && !st.keys.signing(auth::jws_alg::rs256)) {
+          auto me = caf::actor_cast<session_actor>(self);
+          self->request(me, db_timeout, atom::id_key_atom_v)
+              .then(
+                  [self, req, rp](std::string&) mutable {
+                    create_session(self, req, rp);
+                  },
+                  [self, req, rp](caf::error&) mutable {
+                    create_session(self, req, rp);
+                  });
+          return rp;
+        }
         create_session(self, req, rp);
         return rp;
       },
@@ -407,6 +461,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         return self->state.keys.jwks(self->state.now());
       },
       [=](atom::rotate_atom) { return rotate_key(self); },
+      [=](atom::id_key_atom) { return ensure_id_token_key(self); },
       [=](browser_bind& req) { return bind_browser(self, req); },
       [=](browser_lookup& req) { return lookup_browser(self, req); },
       [=](atom::ready_atom) { return self->state.ready; },

@@ -6,7 +6,9 @@
 // Its parts, one concept a file: actors/signing_keys (keys and JWKS),
 // actors/session_cache.cpp (the cache and token verification),
 // actors/session_refresh.cpp (rotation, grace window, reuse detection),
-// actors/session_revocation.cpp (revocation), actors/session_actor.cpp
+// actors/session_revocation.cpp (revocation),
+// actors/session_id_token_key.cpp (the RS256 key, made lazily),
+// actors/session_actor.cpp
 // (loading, opening sessions, the behavior). SQL: db/sessions_store and
 // db/keys_store. Refreshes that fail answer a caf::error of session_errc.
 #include <deque>
@@ -57,6 +59,10 @@ using session_actor = caf::typed_actor<
     /// Adds a new signing key; the old one keeps verifying until its tokens
     /// expired. Answers the new kid.
     caf::replies_to<atom::rotate_atom>::with<std::string>,
+    /// Makes the RS256 ID-token key unless one signs already (issue 16:
+    /// made when the first OAuth client is registered, not at every
+    /// start). Answers its kid.
+    caf::replies_to<atom::id_key_atom>::with<std::string>,
     /// Browser sessions (issue 16, actors/session_browser.cpp): binds a
     /// cookie secret to a session just opened, and resolves a cookie.
     caf::replies_to<browser_bind>::with<browser_result>,
@@ -134,6 +140,9 @@ struct session_state {
   std::deque<std::pair<std::int64_t, std::string>> kept_successors;
   /// A purge_atom is on its way.
   bool scrub_scheduled = false;
+  /// Who waits for the RS256 ID-token key being made (id_key_atom); a
+  /// non-empty list means it is being made.
+  std::vector<caf::typed_response_promise<std::string>> id_key_waiters;
   /// Access tokens whose signature and claims already checked out, by the
   /// SHA-256 of the token: a client repeats its token on every request, and
   /// an ES256 verification (~100 µs) would otherwise serialise them here.

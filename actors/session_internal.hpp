@@ -40,6 +40,16 @@ token_response make_response(self_ptr self, const live_session& s,
                              const user_info& user, std::int64_t now,
                              const std::string& nonce = {});
 
+// -- keys (session_actor.cpp, session_id_token_key.cpp) -----------------------
+
+/// Merges stored key rows (db::keys_store::load) into the key set and
+/// publishes the signing key's age.
+void merge_keys(self_ptr self, const db::rowset& rs);
+
+/// The id_key_atom handler: the kid of the RS256 ID-token key, made (and
+/// stored) first when none signs yet.
+caf::result<std::string> ensure_id_token_key(self_ptr self);
+
 // -- opening (session_actor.cpp) ----------------------------------------------
 
 /// Opens a new session for a user who just signed in.

@@ -23,10 +23,11 @@ db::unit new_key_unit(const auth::signing_key& key, const key_ring& keys,
       auth::to_string(sealed), key.public_jwk().dump(), now, retire_grace);
 }
 
-std::vector<auth::signing_key> rotation_keys(const config::settings& cfg) {
+std::vector<auth::signing_key> rotation_keys(const config::settings& cfg,
+                                             bool with_id_token_key) {
   std::vector<auth::signing_key> out;
   out.push_back(auth::signing_key::generate(configured_alg(cfg)));
-  if (out.front().alg() != auth::jws_alg::rs256)
+  if (with_id_token_key && out.front().alg() != auth::jws_alg::rs256)
     out.push_back(auth::signing_key::generate(auth::jws_alg::rs256));
   return out;
 }

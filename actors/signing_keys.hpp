@@ -29,10 +29,14 @@ auth::jws_alg configured_alg(const config::settings& cfg);
 db::unit new_key_unit(const auth::signing_key& key, const key_ring& keys,
                       std::int64_t now, std::int64_t retire_grace);
 
-/// The keys one rotation creates: one of the configured algorithm, and an
-/// RS256 key beside it (OIDC Discovery requires RS256 for ID tokens) unless
-/// the configured one is RS256 already. The first is the access-token key.
-std::vector<auth::signing_key> rotation_keys(const config::settings& cfg);
+/// The keys one rotation (or a first start) creates: one of the configured
+/// algorithm and, when `with_id_token_key`, an RS256 key beside it (OIDC
+/// Discovery requires RS256 for ID tokens) unless the configured one is
+/// RS256 already. The first is the access-token key. The RS256 key exists
+/// only once an OAuth client was registered (issue 16): generating an
+/// RSA-2048 key costs ~100 ms, which every start would pay otherwise.
+std::vector<auth::signing_key> rotation_keys(const config::settings& cfg,
+                                             bool with_id_token_key);
 
 /// The unit of a rotation: retires every current key (each keeps verifying
 /// for `retire_grace` seconds) and stores `keys`, sealed.

@@ -44,6 +44,12 @@ statement insert_key_only(const std::string& kid, const std::string& alg,
                value::integer(now)});
 }
 
+statement live_key_of(const std::string& alg) {
+  return stmt("SELECT kid FROM signing_keys WHERE alg = ? AND retired_at IS "
+              "NULL LIMIT 1",
+              {value::text(alg)});
+}
+
 statement purge_expired(std::int64_t now) {
   return stmt("DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND "
               "expires_at < ?",

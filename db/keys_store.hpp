@@ -43,6 +43,11 @@ statement insert_key_only(const std::string& kid, const std::string& alg,
                           const std::string& sealed_private_key,
                           const std::string& public_jwk, std::int64_t now);
 
+/// Reads the kid of one key of `alg` that signs (is not retired); no row
+/// when there is none (a rotation renews the RS256 ID-token key only when
+/// one is in use, issue 16).
+statement live_key_of(const std::string& alg);
+
 /// Removes keys whose verification window ended a day before `now`.
 statement purge_expired(std::int64_t now);
 

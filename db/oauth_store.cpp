@@ -91,6 +91,10 @@ std::vector<client_row> decode_clients(const rowset& rs) {
   return decode_rows(rs, client_at);
 }
 
+statement any_client() {
+  return stmt("SELECT id FROM oauth_clients LIMIT 1", {});
+}
+
 unit update_client(const client_row& c) {
   unit u;
   u.statements.push_back(

@@ -63,6 +63,11 @@ statement clients_page(std::int64_t before_time, const std::string& before_id,
                        std::int64_t limit);
 std::vector<client_row> decode_clients(const rowset& rs);
 
+/// One row when any client was ever registered (deleted ones count: their
+/// ID tokens may still be verified), none otherwise. The session actor makes
+/// the RS256 ID-token key only then.
+statement any_client();
+
 /// Replaces the changeable fields of client `c.id` (name, redirect URIs,
 /// first_party, id_token_alg, disabled) and reads it back; fails
 /// "not_found" when it does not exist.

@@ -3,6 +3,7 @@
 #include "auth/crypto.hpp"
 #include "auth/encoding.hpp"
 #include "auth/oauth.hpp"
+#include "core/log.hpp"
 #include "front/middleware.hpp"
 #include "front/oauth_client_auth.hpp"
 #include "front/route_helpers.hpp"
@@ -158,9 +159,21 @@ void admin_oauth_client_create(const context_ptr& ctx) {
     auto out = oauth_clients::client_json(c);
     if (!secret.empty())
       out["client_secret"] = secret; // shown this once
-    auto res = http::json_response(201, out);
-    res.set_header("Cache-Control", "no-store");
-    ctx->reply(std::move(res));
+    auto answer = [ctx, out] {
+      auto res = http::json_response(201, out);
+      res.set_header("Cache-Control", "no-store");
+      ctx->reply(std::move(res));
+    };
+    // The RS256 ID-token key is made with the first client (issue 16), and
+    // is there before the client can ask for a token. The client exists
+    // either way: when making the key failed, the next start makes it.
+    ctx->self->request(ctx->svc().sessions, db_timeout, atom::id_key_atom_v)
+        .then([answer](std::string&) { answer(); },
+              [answer](caf::error& e) {
+                log::error("oauth", "id-token-key-failed",
+                           {{"error", caf::to_string(e)}});
+                answer();
+              });
   });
 }
 

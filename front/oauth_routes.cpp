@@ -542,17 +542,30 @@ void logout_continue(const context_ptr& ctx, const std::string& client_id,
           browser::end_browser_session(ctx, *s, "logout", finish);
         });
   };
-  if (sid.empty())
+  // Every logout whose hint checked out is audited, also when the client's
+  // session had ended already (revoked by the client first, as relying
+  // parties do): the browser session ends here either way.
+  auto logged_out = [ctx, client_id, sid](bool client_session_ended) {
+    ctx->audit("oauth.logout", true, {}, {},
+               {{"client_id", client_id},
+                {"client_session_ended", client_session_ended}});
+  };
+  if (sid.empty()) {
+    logged_out(false);
     return end_browser();
+  }
   // The client's own session goes too (sid names it in its ID tokens).
   ctx->self->request(ctx->svc().sessions, db_timeout, atom::lookup_atom_v, sid)
       .then(
-          [ctx, sid, end_browser](std::vector<session_view>& found) {
-            if (found.empty())
+          [ctx, sid, end_browser,
+           logged_out](std::vector<session_view>& found) {
+            if (found.empty()) {
+              logged_out(false);
               return end_browser();
+            }
             auto rv = make_revocation(ctx, sid, {}, {}, "logout");
-            revoke_then(ctx, rv, [ctx, end_browser](std::int32_t) {
-              ctx->audit("oauth.logout", true);
+            revoke_then(ctx, rv, [end_browser, logged_out](std::int32_t) {
+              logged_out(true);
               end_browser();
             });
           },

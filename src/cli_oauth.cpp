@@ -4,7 +4,9 @@
 // confidential client's secret is in it this once (stored as a keyed hash).
 #include <stdexcept>
 
+#include "actors/signing_keys.hpp"
 #include "core/clock.hpp"
+#include "db/keys_store.hpp"
 #include "db/oauth_store.hpp"
 #include "front/oauth_admin_routes.hpp"
 #include "front/oauth_client_auth.hpp"
@@ -31,6 +33,13 @@ nlohmann::json create_oauth_client_offline(const config::settings& cfg,
   auto ex = open_db(cfg);
   db::unit u;
   u.statements.push_back(db::oauth_store::insert_client(c));
+  // The first client brings the RS256 ID-token key (issue 16), in the same
+  // transaction; a running service picks it up at its next key reload.
+  if (ex->query(db::keys_store::live_key_of("RS256")).empty()) {
+    auto key = auth::signing_key::generate(auth::jws_alg::rs256);
+    for (auto& s : add_key_unit(key, keys, c.created_at).statements)
+      u.statements.push_back(std::move(s));
+  }
   ex->begin();
   auto r = ex->run(u);
   if (!r.ok) {

@@ -10,17 +10,10 @@
 //        [--artifacts DIR]
 // Exits 0 on success, 1 with a message on the first failed step.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-let chromium;
-try {
-  ({ chromium } = await import("playwright-core"));
-} catch (err) {
-  console.error("playwright-core is not installed: run scripts/npm-deps.sh");
-  process.exit(1);
-}
+import { check, launchChromium, watch } from "./lib/browser.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -43,25 +36,10 @@ function note(line) {
   console.log(`[${new Date().toISOString()}] ${line}`);
 }
 
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pa-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: args.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync"],
-});
-context.setDefaultTimeout(Number(args.timeout));
-const page = context.pages()[0] || (await context.newPage());
+const { page, close } = await launchChromium({ executablePath: args.chromium,
+                                              timeout: Number(args.timeout) });
 const problems = [];
-page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
-page.on("console", (msg) => {
-  if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(`CSP: ${msg.text()}`);
-});
+watch(page, { problems });
 page.on("request", (req) => {
   if (req.method() === "POST" && req.url().endsWith("/v1/auth/email/link")) {
     const h = req.headers();
@@ -99,7 +77,6 @@ try {
   console.error(`FAILED: ${err.message}`);
   exitCode = 1;
 } finally {
-  await context.close();
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  await close();
 }
 process.exit(exitCode);

@@ -7,19 +7,10 @@
 //   the page gets from its session cookie; no token is kept in storage).
 // Usage: node login_e2e.mjs --url http://localhost:PORT --outbox DIR --artifacts DIR
 // Exits 0 on success, 1 with a message on the first failed step.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 
-let chromium;
-try {
-  ({ chromium } = await import("playwright-core"));
-} catch (err) {
-  console.error("playwright-core is not installed: run scripts/npm-deps.sh " +
-                "(or `cd tests/browser && npm install --no-audit --no-fund`)");
-  process.exit(1);
-}
+import { addPlatformAuthenticator, check, launchChromium, stepLog, watch } from "./lib/browser.mjs";
+import { outboxNames, waitForCode } from "./lib/outbox.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -37,97 +28,19 @@ if (!args.url || !args.outbox) {
 }
 const base = args.url.replace(/\/$/, "");
 const timeout = Number(args.timeout);
-fs.mkdirSync(args.artifacts, { recursive: true });
+const log = stepLog(args.artifacts);
+const note = log.note;
 
-const log = [];
-function note(line) {
-  const entry = `[${new Date().toISOString()}] ${line}`;
-  log.push(entry);
-  console.log(entry);
-}
-
-// -- the outbox ----------------------------------------------------------------
-
-function decodeQuotedPrintable(text) {
-  return text
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/// The plain-text part of a multipart message, transfer-decoded.
-function plainText(raw) {
-  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
-  for (const part of parts) {
-    const split = part.search(/\r?\n\r?\n/);
-    if (split < 0) continue;
-    const headers = part.slice(0, split);
-    if (!/content-type:\s*text\/plain/i.test(headers)) continue;
-    let body = part.slice(split).replace(/^\r?\n\r?\n/, "");
-    if (/content-transfer-encoding:\s*quoted-printable/i.test(headers))
-      body = decodeQuotedPrintable(body);
-    else if (/content-transfer-encoding:\s*base64/i.test(headers))
-      body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
-    return body;
-  }
-  return raw;
-}
-
-async function waitForCode(to, seen) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    const files = fs.existsSync(args.outbox) ? fs.readdirSync(args.outbox) : [];
-    for (const name of files.filter((f) => f.endsWith(".eml") && !seen.has(f))) {
-      const raw = fs.readFileSync(path.join(args.outbox, name), "utf8");
-      const toHeader = /^To:(.*)$/im.exec(raw);
-      if (!toHeader || !toHeader[1].toLowerCase().includes(to)) continue;
-      const m = /^\s+(\d{6})\s*$/m.exec(plainText(raw));
-      if (m) return m[1];
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no sign-in mail with a code for ${to} in ${args.outbox}`);
-}
-
-// -- the browser ----------------------------------------------------------------
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pa-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: args.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync"],
-});
-context.setDefaultTimeout(timeout);
-const page = context.pages()[0] || (await context.newPage());
+const { page, close } = await launchChromium({ executablePath: args.chromium, timeout });
 const problems = [];
-page.on("console", (msg) => {
-  const text = msg.text();
-  note(`console.${msg.type()}: ${text}`);
-  if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
-});
-page.on("pageerror", (err) => {
-  note(`pageerror: ${err.message}`);
-  problems.push(`page error: ${err.message}`);
-});
-page.on("framenavigated", (frame) => {
-  if (frame === page.mainFrame()) note(`navigated: ${frame.url()}`);
-});
+watch(page, { note, problems });
 
-let step = 0;
 async function shot(name) {
-  step += 1;
-  const file = path.join(args.artifacts, `${String(step).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  note(`screenshot ${file}`);
+  await log.shot(page, name);
 }
 
 async function visible(selector) {
   await page.locator(selector).waitFor({ state: "visible" });
-}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
 }
 
 /// The page's browser session (the __Host-pa_session cookie, issue 16) is a
@@ -161,24 +74,13 @@ async function checkSession(how) {
 let exitCode = 0;
 try {
   // A platform authenticator with user verification, like a phone or laptop.
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  note(`virtual authenticator ${authenticatorId}`);
+  const authenticator = await addPlatformAuthenticator(page.context(), page);
+  note(`virtual authenticator ${authenticator.authenticatorId}`);
 
   // Headless Chromium has no autofill UI: the virtual authenticator answers a
   // conditional (autofill) request by itself. The button path is tested with
   // autofill reported unavailable (as in browsers without it), then autofill.
-  await context.addInitScript(() => {
+  await page.context().addInitScript(() => {
     const pkc = window.PublicKeyCredential;
     if (!pkc || typeof pkc.isConditionalMediationAvailable !== "function") return;
     const real = pkc.isConditionalMediationAvailable.bind(pkc);
@@ -197,12 +99,12 @@ try {
   await shot("login-page");
 
   // 2. Email sign-in with the code from the outbox.
-  const seen = new Set(fs.existsSync(args.outbox) ? fs.readdirSync(args.outbox) : []);
+  const seen = outboxNames(args.outbox);
   await page.fill("#email", args.email);
   await page.click("#email-submit");
   await visible("#code-step");
   await shot("code-requested");
-  const code = await waitForCode(args.email, seen);
+  const code = await waitForCode(args.outbox, args.email, seen, timeout);
   note("read the code from the outbox");
   await page.fill("#code", code);
   await shot("code-entered");
@@ -216,7 +118,7 @@ try {
   await page.fill("#passkey-name", "E2E laptop");
   await page.click("#add-passkey");
   await page.locator("#passkeys li", { hasText: "E2E laptop" }).waitFor();
-  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  const credentials = await authenticator.credentials();
   check(credentials.length === 1, `authenticator holds ${credentials.length} credentials`);
   check(credentials[0].isResidentCredential, "the passkey is not discoverable");
   await shot("passkey-added");
@@ -250,22 +152,16 @@ try {
   await shot("signed-in-with-passkey-autofill");
   await checkSession("passkey autofill");
 
-  const { credentials: after } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  const after = await authenticator.credentials();
   check(after[0].signCount >= 2, "the authenticator was not used twice");
   check(problems.length === 0, `browser problems:\n${problems.join("\n")}`);
   note("ok: code sign-in, passkey added, sign-out, passkey sign-in (button and autofill), sessions 200");
 } catch (err) {
   exitCode = 1;
   console.error(`FAILED: ${err && err.stack ? err.stack : err}`);
-  try {
-    await shot("failure");
-    fs.writeFileSync(path.join(args.artifacts, "failure.html"), await page.content());
-  } catch (_) {
-    // the page may be gone
-  }
+  await log.failure(page);
 } finally {
-  fs.writeFileSync(path.join(args.artifacts, "log.txt"), log.join("\n") + "\n");
-  await context.close().catch(() => {});
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  log.save();
+  await close();
 }
 process.exit(exitCode);

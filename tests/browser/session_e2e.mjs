@@ -16,18 +16,11 @@
 //   6. prompt=login shows the sign-in form despite the live session.
 // Usage: node session_e2e.mjs --url http://localhost:PORT --outbox DIR --artifacts DIR
 // Exits 0 on success, 1 with a message on the first failed step.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 
-let chromium;
-try {
-  ({ chromium } = await import("playwright-core"));
-} catch (err) {
-  console.error("playwright-core is not installed: run scripts/npm-deps.sh");
-  process.exit(1);
-}
+import { addPlatformAuthenticator, check, disablePasskeyAutofill, launchChromium, stepLog,
+         watch as watchPage } from "./lib/browser.mjs";
+import { outboxNames as namesIn, waitForLink as linkIn } from "./lib/outbox.mjs";
 
 const { values: args } = parseArgs({
   options: {
@@ -45,100 +38,23 @@ if (!args.url || !args.outbox) {
 }
 const base = args.url.replace(/\/$/, "");
 const timeout = Number(args.timeout);
-fs.mkdirSync(args.artifacts, { recursive: true });
+const log = stepLog(args.artifacts);
+const note = log.note;
 
-const log = [];
-function note(line) {
-  const entry = `[${new Date().toISOString()}] ${line}`;
-  log.push(entry);
-  console.log(entry);
-}
+const outboxNames = () => namesIn(args.outbox);
+const waitForLink = (to, seen) => linkIn(args.outbox, to, seen, timeout);
 
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-// -- the outbox ----------------------------------------------------------------
-
-function decodeQuotedPrintable(text) {
-  return text
-    .replace(/=\r?\n/g, "")
-    .replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
-}
-
-function plainText(raw) {
-  const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
-  for (const part of parts) {
-    const split = part.search(/\r?\n\r?\n/);
-    if (split < 0) continue;
-    const headers = part.slice(0, split);
-    if (!/content-type:\s*text\/plain/i.test(headers)) continue;
-    let body = part.slice(split).replace(/^\r?\n\r?\n/, "");
-    if (/content-transfer-encoding:\s*quoted-printable/i.test(headers))
-      body = decodeQuotedPrintable(body);
-    else if (/content-transfer-encoding:\s*base64/i.test(headers))
-      body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
-    return body;
-  }
-  return raw;
-}
-
-function outboxNames() {
-  return new Set(fs.existsSync(args.outbox) ? fs.readdirSync(args.outbox) : []);
-}
-
-async function waitForLink(to, seen) {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    for (const name of [...outboxNames()].filter((f) => f.endsWith(".eml") && !seen.has(f))) {
-      const raw = fs.readFileSync(path.join(args.outbox, name), "utf8");
-      const toHeader = /^To:(.*)$/im.exec(raw);
-      if (!toHeader || !toHeader[1].toLowerCase().includes(to)) continue;
-      const m = /(https?:\/\/\S+\/v1\/auth\/email\/link\?token=[A-Za-z0-9_-]+)/.exec(plainText(raw));
-      if (m) return m[1];
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no sign-in mail with a link for ${to} in ${args.outbox}`);
-}
-
-// -- the browser ----------------------------------------------------------------
-
-const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pa-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: args.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update",
-         "--disable-sync"],
-});
-context.setDefaultTimeout(timeout);
+const { context, page, close } = await launchChromium({ executablePath: args.chromium, timeout });
 const problems = [];
 
-function watch(page, label) {
-  page.on("console", (msg) => {
-    const text = msg.text();
-    note(`${label} console.${msg.type()}: ${text}`);
-    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
-  });
-  page.on("pageerror", (err) => {
-    note(`${label} pageerror: ${err.message}`);
-    problems.push(`page error: ${err.message}`);
-  });
-  page.on("framenavigated", (frame) => {
-    if (frame === page.mainFrame()) note(`${label} navigated: ${frame.url()}`);
-  });
+function watch(p, label) {
+  watchPage(p, { note, problems, label });
 }
 
-const page = context.pages()[0] || (await context.newPage());
 watch(page, "tab1");
 
-let step = 0;
 async function shot(p, name) {
-  step += 1;
-  const file = path.join(args.artifacts, `${String(step).padStart(2, "0")}-${name}.png`);
-  await p.screenshot({ path: file, fullPage: true });
-  note(`screenshot ${file}`);
+  await log.shot(p, name);
 }
 
 async function sessionCookie() {
@@ -177,25 +93,10 @@ const returnTo = "/v1/browser/session?from=e2e";
 
 let exitCode = 0;
 try {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("WebAuthn.enable", { enableUI: false });
-  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  note(`virtual authenticator ${authenticatorId}`);
+  const authenticator = await addPlatformAuthenticator(context, page);
+  note(`virtual authenticator ${authenticator.authenticatorId}`);
   // No autofill in these steps: the passkey is used through the button.
-  await context.addInitScript(() => {
-    const pkc = window.PublicKeyCredential;
-    if (pkc && typeof pkc.isConditionalMediationAvailable === "function")
-      pkc.isConditionalMediationAvailable = () => Promise.resolve(false);
-  });
+  await disablePasskeyAutofill(context);
 
   // 1. Email link sign-in, the link opened in a second tab.
   let res = await page.goto(`${base}/login?return_to=${encodeURIComponent(returnTo)}`);
@@ -316,22 +217,16 @@ try {
   await page.goto(`${base}/login`);
   await page.locator("#account").waitFor({ state: "visible" });
 
-  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+  const credentials = await authenticator.credentials();
   check(credentials.length === 1 && credentials[0].signCount >= 1, "the passkey was not used");
   check(problems.length === 0, `browser problems:\n${problems.join("\n")}`);
   note("ok: link sign-in with return_to, cookie attributes, no stored tokens, cross-site refusal, passkey sign-in, prompt=login");
 } catch (err) {
   exitCode = 1;
   console.error(`FAILED: ${err && err.stack ? err.stack : err}`);
-  try {
-    await shot(page, "failure");
-    fs.writeFileSync(path.join(args.artifacts, "failure.html"), await page.content());
-  } catch (_) {
-    // the page may be gone
-  }
+  await log.failure(page);
 } finally {
-  fs.writeFileSync(path.join(args.artifacts, "log.txt"), log.join("\n") + "\n");
-  await context.close().catch(() => {});
-  fs.rmSync(userDataDir, { recursive: true, force: true });
+  log.save();
+  await close();
 }
 process.exit(exitCode);

@@ -203,6 +203,11 @@ def test_ip_filter_admin_routes(admin_server):
 def test_key_rotation_route(admin_server):
     c = admin_server.client
     t = sign_in(admin_server, "zoe@example.com")
+    # An OAuth client brings the RS256 ID-token key (issue 16), which a
+    # rotation then renews too.
+    assert c.post("/v1/admin/oauth/clients", headers=adm(), json={
+        "name": "App", "type": "public",
+        "redirect_uris": ["http://127.0.0.1:9/cb"]}).status == 201
     r = c.post("/v1/admin/keys/rotate", headers=adm())
     assert r.status == 200 and r.json()["alg"] == "ES256"
     keys = c.get("/.well-known/jwks.json").json()["keys"]

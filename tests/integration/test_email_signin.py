@@ -417,6 +417,12 @@ def test_key_rotation_keeps_old_tokens_valid(start_server):
     c = s.client
     old = sign_in(s, "jack@example.com")
     old_kid = jwt.get_unverified_header(old["access_token"])["kid"]
+    # An OAuth client brings the RS256 ID-token key (issue 16), which the
+    # rotation then renews too.
+    r = subprocess.run([BINARY, "oauth", "create-client", "--name", "App",
+                        "--redirect-uri", "http://127.0.0.1:9/cb"], env=s.env,
+                       capture_output=True, text=True, cwd=s.workdir)
+    assert r.returncode == 0, r.stderr
     r = subprocess.run([BINARY, "keys", "rotate"], env=s.env, capture_output=True, text=True,
                        cwd=s.workdir)
     assert r.returncode == 0, r.stderr

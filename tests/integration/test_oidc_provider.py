@@ -149,6 +149,8 @@ def test_discovery_document_names_every_endpoint(op):
 
 
 def test_jwks_publishes_an_rs256_key_beside_the_es256_one_and_rotation_covers_both(op):
+    # The RS256 key comes with the first client (see the lazy-key test).
+    create_client(op, first_party=True)
     keys = op.client.get("/.well-known/jwks.json").json()["keys"]
     algs = sorted(k["alg"] for k in keys)
     assert algs == ["ES256", "RS256"]
@@ -161,6 +163,64 @@ def test_jwks_publishes_an_rs256_key_beside_the_es256_one_and_rotation_covers_bo
     live = db.execute("SELECT alg FROM signing_keys WHERE retired_at IS NULL "
                       "ORDER BY alg").fetchall()
     assert live == [("ES256",), ("RS256",)]
+
+
+def test_the_rs256_key_is_made_with_the_first_client_not_at_every_start(start_server, tmp_path):
+    """Generating RSA-2048 costs ~100 ms: a service without OAuth clients
+    never pays it. The first client brings the key (before the 201), the
+    JWKS publishes it, ID tokens verify with it, and a restart loads it."""
+    def algs(server):
+        return sorted(k["alg"] for k in
+                      server.client.get("/.well-known/jwks.json").json()["keys"])
+
+    def stored_rs256(workdir):
+        db = sqlite3.connect(workdir / "auth.db")
+        return db.execute("SELECT kid FROM signing_keys WHERE alg = 'RS256'").fetchall()
+
+    work = tmp_path / "lazy"
+    s = start_server(env={"PA_ADMIN_API_KEY": ADMIN}, workdir=work)
+    assert algs(s) == ["ES256"]
+    assert stored_rs256(work) == []
+    # A rotation without clients renews only the key in use.
+    assert s.client.post("/v1/admin/keys/rotate", headers=adm()).status == 200
+    assert algs(s) == ["ES256", "ES256"] and stored_rs256(work) == []
+    c = create_client(s, first_party=True)
+    assert algs(s) == ["ES256", "ES256", "RS256"]
+    (kid,), = stored_rs256(work)
+    cookie = signed_in(s)
+    _, q, _ = authorize(s, cookie, c["client_id"])
+    t = exchange(s, c, q["code"])
+    assert t.status == 200, t
+    assert jwt.get_unverified_header(t.json()["id_token"]) == {
+        "alg": "RS256", "typ": "JWT", "kid": kid}
+    verify_id_token(s, t.json()["id_token"], c["client_id"])
+    # A second client makes no second key; a restart loads the one there is.
+    create_client(s, first_party=True, name="Second")
+    assert len(stored_rs256(work)) == 1
+    s.stop()
+    s2 = start_server(env={"PA_ADMIN_API_KEY": ADMIN}, workdir=work)
+    assert algs(s2) == ["ES256", "ES256", "RS256"]
+    assert stored_rs256(work) == [(kid,)]
+    assert not [e for e in s2.events("signing-key-created")]
+
+
+def test_a_client_registered_by_the_cli_brings_the_rs256_key_too(start_server, tmp_path):
+    import subprocess
+    from conftest import BINARY
+    work = tmp_path / "cli"
+    s = start_server(workdir=work)
+    env = s.env
+    s.stop()
+    r = subprocess.run([BINARY, "oauth", "create-client", "--name", "CLI app",
+                        "--redirect-uri", CB], env=env, cwd=work,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    db = sqlite3.connect(work / "auth.db")
+    assert len(db.execute("SELECT kid FROM signing_keys WHERE alg = 'RS256' "
+                          "AND retired_at IS NULL").fetchall()) == 1
+    s2 = start_server(workdir=work)
+    keys = s2.client.get("/.well-known/jwks.json").json()["keys"]
+    assert sorted(k["alg"] for k in keys) == ["ES256", "RS256"]
 
 
 # -- clients ------------------------------------------------------------------
@@ -509,6 +569,11 @@ def test_rp_initiated_logout_ends_both_sessions_and_returns_to_the_registered_ur
         headers=with_cookie(cookie))
     assert r.status == 302, r
     assert r.header("location") == "https://app.example/bye?state=bye-state"
+    # Audited, with the client's session ended by the logout itself (the
+    # first, refused target ended one too).
+    ev = op.client.get("/v1/admin/audit?type=oauth.logout", headers=adm()).json()["events"]
+    assert [(e["metadata"]["client_id"], e["metadata"]["client_session_ended"])
+            for e in ev] == [(c["client_id"], True)] * 2
     assert COOKIE in r.header("set-cookie") and "Max-Age=0" in r.header("set-cookie")
     assert op.client.get("/oauth2/userinfo", headers=auth).status == 401
     r, q, _ = authorize(op, cookie, c["client_id"], prompt="none")
@@ -539,6 +604,9 @@ def test_cli_create_client_registers_a_working_client(op):
     _, q, _ = authorize(op, cookie, c["client_id"])
     t = exchange(op, c, q["code"])
     assert t.status == 200, t
+    # The CLI stored the RS256 key; the running service reads it before the
+    # client's first session (not only at its next key reload, 30 s away).
+    assert jwt.get_unverified_header(t.json()["id_token"])["alg"] == "RS256"
     verify_id_token(op, t.json()["id_token"], c["client_id"])
     bad = subprocess.run([BINARY, "oauth", "create-client", "--name", "x",
                           "--redirect-uri", "http://app.example/cb"],
@@ -556,3 +624,50 @@ def test_a_disabled_client_is_refused_everywhere(op):
     oauth_error(exchange(op, c, q["code"]), 401, "invalid_client")
     r, _, _ = authorize(op, cookie, c["client_id"])
     assert r.status == 400 and not r.header("location")
+
+
+def test_pkce_of_a_confidential_client_binds_the_code_both_ways(op):
+    """PKCE is optional for a confidential client, but once used it binds:
+    a missing or wrong verifier loses the code, and a verifier for a code
+    asked without a challenge (a downgrade, RFC 9700 §2.1.1) is refused."""
+    c = create_client(op, first_party=True)
+    cookie = signed_in(op)
+    verifier, challenge = pkce()
+    _, q, _ = authorize(op, cookie, c["client_id"], code_challenge=challenge,
+                        code_challenge_method="S256")
+    oauth_error(exchange(op, c, q["code"]), 400, "invalid_grant")
+    _, q, _ = authorize(op, cookie, c["client_id"], code_challenge=challenge,
+                        code_challenge_method="S256")
+    oauth_error(exchange(op, c, q["code"], code_verifier=pkce()[0]), 400, "invalid_grant")
+    _, q, _ = authorize(op, cookie, c["client_id"])
+    r = exchange(op, c, q["code"], code_verifier=verifier)
+    oauth_error(r, 400, "invalid_grant")
+    assert "code_challenge" in r.json()["error_description"]
+    _, q, _ = authorize(op, cookie, c["client_id"], code_challenge=challenge,
+                        code_challenge_method="S256")
+    assert exchange(op, c, q["code"], code_verifier=verifier).status == 200
+
+
+def test_a_cross_site_consent_post_without_origin_is_refused_by_sec_fetch_site(op):
+    """Browsers that send no Origin on a form post still send
+    Sec-Fetch-Site: a cross-site one grants nothing, even with the right
+    CSRF token."""
+    import re
+    c = create_client(op)  # not first party: the consent page
+    cookie = signed_in(op)
+    path, req = authorize_url(c["client_id"])
+    page = op.client.get(path, headers=with_cookie(cookie)).text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": csrf, "request": path.split("?", 1)[1], "decision": "allow"}
+    r = op.client.post("/oauth2/authorize/consent", form=form,
+                       headers=with_cookie(cookie, **{"Sec-Fetch-Site": "cross-site"}))
+    assert r.status == 403 and not r.header("location"), r
+    db = sqlite3.connect(op.workdir / "auth.db", isolation_level=None)
+    assert db.execute("SELECT COUNT(*) FROM oauth_consents").fetchone()[0] == 0
+    # prompt=none still needs consent: nothing was granted.
+    r, q, _ = authorize(op, cookie, c["client_id"], prompt="none")
+    assert q["error"] == "consent_required"
+    ok = op.client.post("/oauth2/authorize/consent", form=form,
+                        headers=with_cookie(cookie, **{"Sec-Fetch-Site": "same-origin"}))
+    assert ok.status == 303, ok
+    assert query_of(ok.header("location"))[1]["state"] == req["state"]
