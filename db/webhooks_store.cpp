@@ -129,8 +129,8 @@ statement advance_cursor(const audit_cursor& from, const audit_cursor& to) {
 
 statement audit_rows_still(const audit_cursor& from, const audit_cursor& to,
                            std::int64_t count) {
-  return stmt_one("SELECT 1 AS still FROM audit_logs WHERE id > ? AND id <= ? "
-                  "HAVING COUNT(*) = ?",
+  return stmt_one("SELECT 1 AS still FROM (SELECT COUNT(*) AS n FROM "
+                  "audit_logs WHERE id > ? AND id <= ?) AS c WHERE c.n = ?",
                   {value::integer(from.id), value::integer(to.id),
                    value::integer(count)},
                   "audit_changed");
