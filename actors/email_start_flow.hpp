@@ -78,8 +78,8 @@ void write_suppressed(Self self, const services& svc,
                       Fail fail) {
   email_start_outcome out;
   db::unit u;
-  facts.sent_last_hour = std::max(facts.sent_last_hour,
-                                  svc.cfg->auth.email_hourly_cap);
+  facts.sent_last_hour
+      = std::max(facts.sent_last_hour, svc.cfg->auth.email_hourly_cap);
   try {
     u = plan(svc, in, facts, now, out);
   } catch (const std::exception& e) {
@@ -132,7 +132,7 @@ void start_email_flow(Self self, const services& svc,
                         // the mailbox's budget after our read: this one is
                         // suppressed after all, and answered the same way.
                         return d::write_suppressed(self, svc, in, now, facts,
-                                                done, fail);
+                                                   done, fail);
                       }
                       if (!r.ok) {
                         out.internal_cause

@@ -266,9 +266,9 @@ void scan(self_ptr self) {
   caf::anon_send(st.metrics, metrics::set("webhook_circuits_open", open_count));
   st.busy = true;
   db::unit claim;
-  claim.statements.push_back(store::claim_due(engine(self), now,
-                                              now + st.cfg->webhooks.lease_timeout,
-                                              st.owner, open, batch_size));
+  claim.statements.push_back(
+      store::claim_due(engine(self), now, now + st.cfg->webhooks.lease_timeout,
+                       st.owner, open, batch_size));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
@@ -308,7 +308,8 @@ std::string payload_of(const store::audit_row& row, std::int64_t now) {
   return nlohmann::json{
       {"type", row.type},
       {"timestamp", iso8601(row.created_at ? row.created_at : now)},
-      {"data", data}}.dump();
+      {"data", data}}
+      .dump();
 }
 
 void derive(self_ptr self);
@@ -366,7 +367,8 @@ void derive_rows(self_ptr self, const store::audit_cursor& from,
               if (moved)
                 log::debug("webhooks", "derive-retry", {{"code", r.fail_code}});
               else
-                log::warn("webhooks", "derive-refused", {{"code", r.fail_code}});
+                log::warn("webhooks", "derive-refused",
+                          {{"code", r.fail_code}});
               return derive_done(self, moved);
             }
             if (deliveries > 0)

@@ -51,21 +51,21 @@ std::vector<statement> send_budget_guard(backend engine,
     // commit behind another node's, and two groups could wait on each
     // other. Held by another transaction means a start to this mailbox is
     // being written right now, elsewhere: this one is over budget.
-    out.push_back(stmt_one("SELECT 1 AS locked WHERE "
-                           "pg_try_advisory_xact_lock(CAST(?1 AS INTEGER), "
-                           "CAST(?2 AS INTEGER))",
-                           {value::integer(0x7061),
-                            value::integer(static_cast<std::int32_t>(h))},
-                           "send_cap"));
+    out.push_back(stmt_one(
+        "SELECT 1 AS locked WHERE "
+        "pg_try_advisory_xact_lock(CAST(?1 AS INTEGER), "
+        "CAST(?2 AS INTEGER))",
+        {value::integer(0x7061), value::integer(static_cast<std::int32_t>(h))},
+        "send_cap"));
   }
-  out.push_back(stmt_one(
-      "SELECT 1 AS within WHERE " + sent_since_sql("?1", "?2") + " + "
-          + email_change_store::sent_since_sql("?1", "?2") + " < ?3 AND MAX("
-          + last_sent_sql("?1") + ", "
-          + email_change_store::last_sent_sql("?1") + ") <= ?4",
-      {value::text(budget_key), value::integer(sent_since),
-       value::integer(hourly_cap), value::integer(last_sent_before)},
-      "send_cap"));
+  out.push_back(
+      stmt_one("SELECT 1 AS within WHERE " + sent_since_sql("?1", "?2") + " + "
+                   + email_change_store::sent_since_sql("?1", "?2")
+                   + " < ?3 AND MAX(" + last_sent_sql("?1") + ", "
+                   + email_change_store::last_sent_sql("?1") + ") <= ?4",
+               {value::text(budget_key), value::integer(sent_since),
+                value::integer(hourly_cap), value::integer(last_sent_before)},
+               "send_cap"));
   return out;
 }
 

@@ -10,8 +10,8 @@ statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
   // transaction holds, so two nodes never both lease one job; a row that
   // another claim changed and committed meanwhile is re-checked against the
   // WHERE (READ COMMITTED) and dropped when no longer due.
-  std::string lock = engine == backend::postgres ? " FOR UPDATE SKIP LOCKED"
-                                                 : "";
+  std::string lock
+      = engine == backend::postgres ? " FOR UPDATE SKIP LOCKED" : "";
   return stmt(
       "UPDATE mail_jobs SET status = 'sending', lease_until = ?, "
       "lease_owner = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM "

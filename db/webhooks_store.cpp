@@ -51,8 +51,7 @@ statement upsert_config_endpoint(const std::string& url,
 
 // -- the outbox --------------------------------------------------------------
 
-statement insert_delivery(const std::string& id,
-                          const std::string& endpoint_id,
+statement insert_delivery(const std::string& id, const std::string& endpoint_id,
                           const std::string& event_type,
                           const std::string& payload, std::int64_t now,
                           std::int64_t audit_id) {
@@ -129,14 +128,15 @@ statement advance_cursor(const audit_cursor& from, const audit_cursor& to) {
 
 statement audit_rows_still(const audit_cursor& from, const audit_cursor& to,
                            std::int64_t count) {
-  return stmt_one("SELECT 1 AS still FROM (SELECT COUNT(*) AS n FROM "
-                  "audit_logs WHERE id > ? AND id <= ?) AS c WHERE c.n = ?",
-                  {value::integer(from.id), value::integer(to.id),
-                   value::integer(count)},
-                  "audit_changed");
+  return stmt_one(
+      "SELECT 1 AS still FROM (SELECT COUNT(*) AS n FROM "
+      "audit_logs WHERE id > ? AND id <= ?) AS c WHERE c.n = ?",
+      {value::integer(from.id), value::integer(to.id), value::integer(count)},
+      "audit_changed");
 }
 
-// -- claiming ------------------------------------------------------------------
+// -- claiming
+// ------------------------------------------------------------------
 
 statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
                     const std::string& owner,
@@ -147,21 +147,20 @@ statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
     open += ",'" + id + "'"; // ids are our own uuids: safe to inline
   // As mail_store::claim_due: PostgreSQL locks the picked rows and skips
   // those another node's claim holds.
-  std::string lock = engine == backend::postgres ? " FOR UPDATE SKIP LOCKED"
-                                                 : "";
-  return stmt("UPDATE webhook_deliveries SET status = 'delivering', "
-              "lease_until = ?, lease_owner = ?, attempts = attempts + 1 "
-              "WHERE id IN (SELECT id FROM webhook_deliveries WHERE "
-              "((status = 'pending' AND next_attempt_at <= ?) OR "
-              "(status = 'delivering' AND COALESCE(lease_until, 0) < ?)) "
-              "AND endpoint_id NOT IN ("
-                  + open + ") ORDER BY next_attempt_at, created_at LIMIT ?"
-                  + lock
-                  + ") RETURNING id, endpoint_id, payload, attempts, "
-                    "created_at, lease_until",
-              {value::integer(lease_until), value::text(owner),
-               value::integer(now), value::integer(now),
-               value::integer(batch)});
+  std::string lock
+      = engine == backend::postgres ? " FOR UPDATE SKIP LOCKED" : "";
+  return stmt(
+      "UPDATE webhook_deliveries SET status = 'delivering', "
+      "lease_until = ?, lease_owner = ?, attempts = attempts + 1 "
+      "WHERE id IN (SELECT id FROM webhook_deliveries WHERE "
+      "((status = 'pending' AND next_attempt_at <= ?) OR "
+      "(status = 'delivering' AND COALESCE(lease_until, 0) < ?)) "
+      "AND endpoint_id NOT IN ("
+          + open + ") ORDER BY next_attempt_at, created_at LIMIT ?" + lock
+          + ") RETURNING id, endpoint_id, payload, attempts, "
+            "created_at, lease_until",
+      {value::integer(lease_until), value::text(owner), value::integer(now),
+       value::integer(now), value::integer(batch)});
 }
 
 std::vector<claimed_delivery> decode_claimed(const rowset& rs) {
@@ -187,12 +186,12 @@ statement requeue_interrupted() {
 
 statement park(const std::string& id, const std::string& owner,
                std::int64_t next_attempt_at) {
-  return stmt("UPDATE webhook_deliveries SET status = 'pending', "
-              "attempts = attempts - 1, next_attempt_at = ?, "
-              "lease_until = NULL WHERE id = ? AND status = 'delivering' "
-              "AND lease_owner = ?",
-              {value::integer(next_attempt_at), value::text(id),
-               value::text(owner)});
+  return stmt(
+      "UPDATE webhook_deliveries SET status = 'pending', "
+      "attempts = attempts - 1, next_attempt_at = ?, "
+      "lease_until = NULL WHERE id = ? AND status = 'delivering' "
+      "AND lease_owner = ?",
+      {value::integer(next_attempt_at), value::text(id), value::text(owner)});
 }
 
 // -- outcomes ----------------------------------------------------------------

@@ -80,8 +80,7 @@ statement upsert_config_endpoint(const std::string& url,
 /// Queues one delivery of `payload` to `endpoint_id`, due at `now`, derived
 /// from audit row `audit_id` (0: none; a unique index allows one delivery
 /// per endpoint and row).
-statement insert_delivery(const std::string& id,
-                          const std::string& endpoint_id,
+statement insert_delivery(const std::string& id, const std::string& endpoint_id,
                           const std::string& event_type,
                           const std::string& payload, std::int64_t now,
                           std::int64_t audit_id = 0);
@@ -114,7 +113,8 @@ statement advance_cursor(const audit_cursor& from, const audit_cursor& to);
 statement audit_rows_still(const audit_cursor& from, const audit_cursor& to,
                            std::int64_t count);
 
-// -- claiming ------------------------------------------------------------------
+// -- claiming
+// ------------------------------------------------------------------
 
 /// Leases up to `batch` deliveries to `owner` until `lease_until` and
 /// counts the attempt: pending ones due at `now`, and delivering ones whose

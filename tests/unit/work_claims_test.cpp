@@ -63,8 +63,8 @@ struct claims_db {
                                      std::int64_t lease,
                                      const std::string& owner,
                                      std::int64_t batch) {
-    auto r = on.run(db::unit{
-        {ms::claim_due(engine(), now, now + lease, owner, batch)}});
+    auto r = on.run(
+        db::unit{{ms::claim_due(engine(), now, now + lease, owner, batch)}});
     REQUIRE(r.ok);
     return ms::decode_claimed(r.results.at(0));
   }
@@ -117,8 +117,8 @@ TEST_CASE("claims: a batch leases due jobs to their owner, once, until the "
   CHECK(d.state(first.at(0).id).attempts == 2);
   // ...and whatever node-a would still write about them changes nothing.
   auto id = first.at(0).id;
-  auto late = d.ex->run(db::unit{{ms::release(id, "node-a"),
-                                  ms::reschedule(id, "node-a", "late", 5000)}});
+  auto late = d.ex->run(db::unit{
+      {ms::release(id, "node-a"), ms::reschedule(id, "node-a", "late", 5000)}});
   REQUIRE(late.ok);
   CHECK(late.results.at(0).changes == 0);
   CHECK(late.results.at(1).changes == 0);
@@ -157,17 +157,16 @@ TEST_CASE("claims: two nodes claiming at once take disjoint jobs without "
 
 TEST_CASE("claims: webhook deliveries are leased the same way", "[claims]") {
   claims_db d;
-  REQUIRE(d.ex->run(db::unit{{ws::upsert_config_endpoint(
-                                  "http://127.0.0.1:9/x", "sealed", "[\"*\"]",
-                                  1000),
-                              ws::insert_delivery("msg_1", "config", "t", "{}",
-                                                  1000, 0),
-                              ws::insert_delivery("msg_2", "config", "t", "{}",
-                                                  1000, 0)}})
+  REQUIRE(d.ex
+              ->run(db::unit{
+                  {ws::upsert_config_endpoint("http://127.0.0.1:9/x", "sealed",
+                                              "[\"*\"]", 1000),
+                   ws::insert_delivery("msg_1", "config", "t", "{}", 1000, 0),
+                   ws::insert_delivery("msg_2", "config", "t", "{}", 1000, 0)}})
               .ok);
   auto claim = [&](std::int64_t now, const std::string& owner) {
-    auto r = d.ex->run(db::unit{
-        {ws::claim_due(d.engine(), now, now + 30, owner, {}, 20)}});
+    auto r = d.ex->run(
+        db::unit{{ws::claim_due(d.engine(), now, now + 30, owner, {}, 20)}});
     REQUIRE(r.ok);
     return ws::decode_claimed(r.results.at(0));
   };
@@ -177,9 +176,9 @@ TEST_CASE("claims: webhook deliveries are leased the same way", "[claims]") {
   CHECK(claim(1030, "node-b").empty());
   // Another node's late outcome or hand-back does not touch node-b's lease.
   REQUIRE(claim(1031, "node-b").size() == 2);
-  auto late = d.ex->run(db::unit{{ws::reschedule("msg_1", "node-a", 500,
-                                                 "HTTP 500", 2000),
-                                  ws::park("msg_2", "node-a", 1031)}});
+  auto late = d.ex->run(
+      db::unit{{ws::reschedule("msg_1", "node-a", 500, "HTTP 500", 2000),
+                ws::park("msg_2", "node-a", 1031)}});
   REQUIRE(late.ok);
   CHECK(late.results.at(0).changes == 0);
   CHECK(late.results.at(1).changes == 0);
@@ -214,8 +213,7 @@ TEST_CASE("claims: the audit cursor moves once, and only from where it was",
   auto again = d.ex->run(db::unit{{ws::advance_cursor(start, to)}});
   CHECK_FALSE(again.ok);
   CHECK(again.fail_code == "cursor_moved");
-  CHECK(ws::decode_audit_rows(
-            d.ex->query(ws::audit_after(d.engine(), to, 500)))
+  CHECK(ws::decode_audit_rows(d.ex->query(ws::audit_after(d.engine(), to, 500)))
             .empty());
   // One delivery per endpoint and audit row, whatever happens.
   REQUIRE(d.ex->run(db::unit{{ws::upsert_config_endpoint(
@@ -241,10 +239,10 @@ TEST_CASE("claims: a row committed after a later one is not skipped by the "
   auto b = d.second();
   // Node A takes its identity value first but commits last.
   a->begin();
-  REQUIRE(a->run(db::unit{{db::audit_store::insert(event("a.first", "a"))}})
-              .ok);
-  REQUIRE(b->run(db::unit{{db::audit_store::insert(event("b.second", "b"))}})
-              .ok);
+  REQUIRE(
+      a->run(db::unit{{db::audit_store::insert(event("a.first", "a"))}}).ok);
+  REQUIRE(
+      b->run(db::unit{{db::audit_store::insert(event("b.second", "b"))}}).ok);
   // While A is open, B's row (the larger id) is not handed out: a cursor
   // moved past it would never come back for A's smaller id.
   CHECK(ws::decode_audit_rows(
@@ -286,8 +284,8 @@ db::unit guarded_start(db::backend engine, const std::string& id,
                        const std::string& email, std::int64_t now,
                        std::int64_t cap, std::int64_t min_interval) {
   db::unit u;
-  u.statements = db::flows_store::send_budget_guard(
-      engine, email, now - 3600, cap, now - min_interval);
+  u.statements = db::flows_store::send_budget_guard(engine, email, now - 3600,
+                                                    cap, now - min_interval);
   u.statements.push_back(mailed_flow(id, email, now));
   return u;
 }
@@ -333,8 +331,7 @@ TEST_CASE("send caps: two nodes writing a send to one mailbox at once: one "
   CHECK_FALSE(at_once.ok);
   CHECK(at_once.fail_code == "send_cap");
   // Another mailbox is not held up.
-  CHECK(b->run(guarded_start(d.engine(), "fc", "else@example.org", 20000, 5,
-                             0))
+  CHECK(b->run(guarded_start(d.engine(), "fc", "else@example.org", 20000, 5, 0))
             .ok);
   d.ex->commit();
   // Once A committed, B counts A's send: with cap 2, one more, then none.
