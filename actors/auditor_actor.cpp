@@ -48,6 +48,9 @@ void flush(self_ptr self) {
               caf::anon_send(st.metrics,
                              metrics::inc("audit_events_dropped_total", {},
                                           static_cast<double>(n)));
+            } else {
+              for (const auto& l : st.commit_listeners)
+                caf::anon_send(l, atom::wake_atom_v);
             }
             st.buffer.erase(st.buffer.begin(),
                             st.buffer.begin() + static_cast<long>(n));
@@ -152,6 +155,12 @@ auditor_with_clock(auditor_actor::stateful_pointer<auditor_state> self,
                                 return s.address() == dm.source;
                               }),
                subs.end());
+    auto& ls = self->state.commit_listeners;
+    ls.erase(std::remove_if(ls.begin(), ls.end(),
+                            [&](const audit_commit_listener& l) {
+                              return l.address() == dm.source;
+                            }),
+             ls.end());
   });
   return {
       [=](audit_event& e) {
@@ -176,6 +185,10 @@ auditor_with_clock(auditor_actor::stateful_pointer<auditor_state> self,
       [=](atom::subscribe_atom, const audit_subscriber& sub) {
         self->monitor(sub);
         self->state.subscribers.push_back(sub);
+      },
+      [=](atom::subscribe_atom, const audit_commit_listener& l) {
+        self->monitor(l);
+        self->state.commit_listeners.push_back(l);
       },
       [=](atom::unsub_atom, const audit_subscriber& sub) {
         auto& subs = self->state.subscribers;

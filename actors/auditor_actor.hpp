@@ -3,7 +3,9 @@
 // every flow, writes them to audit_logs in batches through the DB actor (so
 // requests never wait on it), and forwards each event to subscribers. Under
 // overload it keeps at most `audit.queue_limit` events in memory and counts
-// every event it had to drop in `audit_events_dropped_total`.
+// every event it had to drop in `audit_events_dropped_total`. Commit
+// listeners hear a wake after each batch that committed: the webhook actor
+// derives its deliveries from the committed rows (issue 14).
 #include <deque>
 #include <memory>
 #include <vector>
@@ -18,12 +20,17 @@ namespace authsvc {
 
 using audit_subscriber = caf::typed_actor<caf::reacts_to<audit_event>>;
 
+/// Told that audit rows committed (no content: the rows are in the table).
+using audit_commit_listener = caf::typed_actor<caf::reacts_to<atom::wake_atom>>;
+
 using auditor_actor = caf::typed_actor<
     /// Records one event (fire and forget).
     caf::reacts_to<audit_event>,
     /// Starts forwarding every event to `sub` until it unsubscribes or dies.
     caf::reacts_to<atom::subscribe_atom, audit_subscriber>,
     caf::reacts_to<atom::unsub_atom, audit_subscriber>,
+    /// Sends `l` a wake after every batch that committed, until it dies.
+    caf::reacts_to<atom::subscribe_atom, audit_commit_listener>,
     /// Writes what is buffered now; answers how many events were written.
     caf::replies_to<atom::flush_atom>::with<std::int32_t>,
     /// Internal: periodic flush and retention purge.
@@ -41,6 +48,7 @@ struct auditor_state {
   std::deque<audit_event> buffer;
   bool writing = false;
   std::vector<audit_subscriber> subscribers;
+  std::vector<audit_commit_listener> commit_listeners;
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
   /// Where event times and the retention cutoff come from.
   clock_ptr clock = real_clock();

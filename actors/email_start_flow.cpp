@@ -66,6 +66,13 @@ db::unit plan(const services& svc, const email_start_input& in,
       = mail::choose_locale(in.locale.value_or(""), facts.user_locale,
                             in.accept_language, cfg.mail.default_locale);
   db::unit u;
+  if (send) {
+    auto engine = cfg.database.url.empty() ? db::backend::sqlite
+                                           : db::backend::postgres;
+    u.statements = db::flows_store::send_budget_guard(
+        engine, auth::send_budget_key(email), now - 3600,
+        cfg.auth.email_hourly_cap, now - cfg.auth.email_min_interval);
+  }
   db::flows_store::new_flow f;
   f.id = flow_id;
   f.email = email;

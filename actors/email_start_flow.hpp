@@ -3,6 +3,7 @@
 // by the HTTP handler and the CAF API actor: check the input, read the
 // facts in one query, write the flow (and the mail job) in one unit, audit,
 // wake the mailer. Callers translate the outcome into their own answers.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -66,6 +67,40 @@ void finish(const services& svc, const email_start_input& in,
 
 } // namespace email_start_detail
 
+namespace email_start_detail {
+
+/// The write of a start whose send the budget guard refused: the same
+/// dead flow as a start suppressed by the read.
+template <class Self, class Done, class Fail>
+void write_suppressed(Self self, const services& svc,
+                      const email_start_input& in, std::int64_t now,
+                      db::flows_store::start_facts facts, Done done,
+                      Fail fail) {
+  email_start_outcome out;
+  db::unit u;
+  facts.sent_last_hour
+      = std::max(facts.sent_last_hour, svc.cfg->auth.email_hourly_cap);
+  try {
+    u = plan(svc, in, facts, now, out);
+  } catch (const std::exception& e) {
+    out.internal_cause = e.what();
+    return done(out);
+  }
+  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [svc, in, out, done](db::unit_result& r) mutable {
+            if (!r.ok) {
+              out.internal_cause = "flow insert failed: " + r.fail_code;
+              return done(out);
+            }
+            finish(svc, in, out);
+            done(out);
+          },
+          fail);
+}
+
+} // namespace email_start_detail
+
 /// Runs the flow from actor `self` (any typed event-based actor): two round
 /// trips to the DB actor whether or not the address has an account.
 /// `done(email_start_outcome&)` is called once, unless a round trip fails:
@@ -87,9 +122,18 @@ void start_email_flow(Self self, const services& svc,
               out.internal_cause = e.what();
               return done(out);
             }
+            auto facts = db::flows_store::decode_start_facts(rs);
             self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
                 .then(
-                    [svc, in, out, done](db::unit_result& r) mutable {
+                    [self, svc, in, now, facts, out, done,
+                     fail](db::unit_result& r) mutable {
+                      if (!r.ok && r.fail_code == "send_cap") {
+                        // Concurrent starts (on this node or another) used
+                        // the mailbox's budget after our read: this one is
+                        // suppressed after all, and answered the same way.
+                        return d::write_suppressed(self, svc, in, now, facts,
+                                                   done, fail);
+                      }
                       if (!r.ok) {
                         out.internal_cause
                             = "flow insert failed: " + r.fail_code;

@@ -4,6 +4,7 @@
 
 #include "auth/secret_box.hpp"
 #include "actors/db_timeout.hpp"
+#include "actors/lease_owner.hpp"
 #include "actors/retention_purge.hpp"
 #include "core/log.hpp"
 #include "db/mail_store.hpp"
@@ -19,8 +20,6 @@ namespace {
 using self_ptr = mailer_actor::stateful_pointer<mailer_state>;
 using wall = std::chrono::system_clock;
 namespace store = db::mail_store;
-
-constexpr int batch_size = 10;
 
 /// Wall time in unix seconds, from the injected clock.
 std::int64_t unix_now(self_ptr self) {
@@ -135,10 +134,19 @@ void prepare(self_ptr self, const store::claimed_job& claimed,
              const std::shared_ptr<mail_scan>& scan) {
   auto& st = self->state;
   const auto& cfg = *st.opts.cfg;
+  if (st.held.count(claimed.id) != 0) {
+    // Ours already (its lease ran out while it was prepared or sending):
+    // the claim renewed the lease; one send of it is enough.
+    for (auto& p : st.pending)
+      if (p->id == claimed.id)
+        p->lease_until = claimed.lease_until;
+    return;
+  }
   mail_pending job;
   job.id = claimed.id;
   job.attempts = claimed.attempts;
   job.created_at = claimed.created_at;
+  job.lease_until = claimed.lease_until;
   job.template_name = claimed.template_name;
   auto fail = [&](const std::string& reason, const std::string& err) {
     fail_permanently(self, job.id, job.template_name, job.attempts, reason,
@@ -175,6 +183,7 @@ void prepare(self_ptr self, const store::claimed_job& claimed,
   job.message = std::move(*message);
   job.scan = scan;
   ++scan->outstanding;
+  st.held.insert(job.id);
   st.pending.push_back(std::make_shared<mail_pending>(std::move(job)));
 }
 
@@ -218,7 +227,7 @@ void outcome(self_ptr self, const mail_pending& job,
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
                        next.time_since_epoch())
                        .count();
-  record(self, store::reschedule(id, err, next_unix));
+  record(self, store::reschedule(id, st.owner, err, next_unix));
   caf::anon_send(st.metrics,
                  metrics::inc("emails_failed_total", {"temporary"}));
   st.status.last_failure = unix_now(self);
@@ -272,6 +281,7 @@ void send_ended(self_ptr self, std::uint64_t id, const mail::send_result& r) {
                                                       - send.started_ns)
                                       / 1e9));
   outcome(self, *send.job, r);
+  st.held.erase(send.job->id);
   job_done(self, *send.job);
   if (send.past_deadline) {
     --st.status.stuck;
@@ -365,18 +375,33 @@ void pump(self_ptr self) {
     // attempt had not happened, so the next start sends them at once.
     db::unit u;
     for (const auto& job : st.pending) {
-      u.statements.push_back(store::release(job->id));
+      u.statements.push_back(store::release(job->id, st.owner));
+      st.held.erase(job->id);
       job_done(self, *job);
     }
     st.released += static_cast<std::int32_t>(st.pending.size());
     st.pending.clear();
     record(self, std::move(u));
   }
+  db::unit lapsed;
   while (!st.pending.empty() && !st.idle.empty()) {
     auto job = std::move(st.pending.front());
     st.pending.pop_front();
+    if (job->lease_until <= unix_now(self)) {
+      // Its lease ran out while it waited for a worker: another node may
+      // have taken it over, so it is not sent from here. Handed back (if
+      // still ours), it is claimed again with a fresh lease.
+      lapsed.statements.push_back(store::release(job->id, st.owner));
+      st.held.erase(job->id);
+      job_done(self, *job);
+      log::info("mailer", "mail-lease-lapsed", {{"job_id", job->id}});
+      st.wake_again = true;
+      continue;
+    }
     dispatch(self, job);
   }
+  if (!lapsed.statements.empty())
+    record(self, std::move(lapsed));
   publish_sends(self);
   if (st.stopping)
     return maybe_finish_flush(self);
@@ -400,9 +425,13 @@ void scan(self_ptr self) {
   st.wake_again = false;
   st.batch_full = false;
   auto now = unix_now(self);
+  const auto& cfg = *st.opts.cfg;
+  auto engine
+      = cfg.database.url.empty() ? db::backend::sqlite : db::backend::postgres;
   db::unit claim;
-  claim.statements.push_back(
-      store::claim_due(now, now + st.opts.cfg->mail.lease_timeout, batch_size));
+  claim.statements.push_back(store::claim_due(engine, now,
+                                              now + cfg.mail.lease_timeout,
+                                              st.owner, cfg.mail.claim_batch));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
@@ -420,7 +449,8 @@ void scan(self_ptr self) {
             if (scan->outstanding == 0)
               caf::anon_send(st.metrics,
                              metrics::inc("email_queue_polls_total"));
-            st.batch_full = n == batch_size;
+            st.batch_full
+                = n == static_cast<std::size_t>(st.opts.cfg->mail.claim_batch);
             pump(self);
           },
           [self](caf::error& e) {
@@ -511,6 +541,7 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
             mailer_options opts, db_actor db, metrics_actor metrics) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.owner = lease_owner_token();
   st.db = std::move(db);
   st.metrics = std::move(metrics);
   for (std::int64_t i = 0; i < st.opts.cfg->mail.workers; ++i)

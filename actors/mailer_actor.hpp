@@ -5,8 +5,12 @@
 // its own), so that neither scheduled actors nor the mailer's own status
 // answers (/health) wait for a slow relay, and one relay connection that
 // hangs does not hold up the mail to everyone else.
-// Jobs are claimed with a lease, so a job left "sending" by a crash is sent
-// again once its lease ran out; each attempt's outcome is recorded on the job.
+// Jobs are claimed with a lease, in batches of up to mail.claim_batch, so a
+// job left "sending" by a crash is sent again once its lease ran out; each
+// attempt's outcome is recorded on the job. Several nodes share one queue on
+// PostgreSQL: a claim takes only rows no other node holds (FOR UPDATE SKIP
+// LOCKED) and stamps them with this process's lease owner token, and a job
+// is handed back or rescheduled only while this process still holds it.
 // A send the transport has not ended by mail.send_deadline is counted as
 // stuck (log, metric, /health) and its worker replaced; its outcome is still
 // recorded whenever the transport ends it (a late 250 is a delivery).
@@ -16,6 +20,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -86,6 +92,7 @@ struct mail_pending {
   std::string message;
   std::uint32_t attempts = 0;
   std::int64_t created_at = 0;
+  std::int64_t lease_until = 0; ///< unix seconds; not sent after it
   std::shared_ptr<mail_scan> scan;
   bool scan_counted = false; ///< already taken off scan->outstanding
 };
@@ -101,6 +108,13 @@ struct mail_send {
 struct mailer_state {
   static inline const char* name = "authsvc.mailer";
   mailer_options opts;
+  /// This process's lease owner token (host, pid, random): what a claim
+  /// writes into lease_owner, and what release and reschedule require.
+  std::string owner;
+  /// Jobs this process holds now (prepared or with a worker), by id: a
+  /// claim that returns one again (its lease ran out while its send was
+  /// still going) does not start a second send of it here.
+  std::set<std::string> held;
   db_actor db;
   metrics_actor metrics;
   mailer_status status;

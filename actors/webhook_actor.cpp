@@ -14,6 +14,7 @@
 #include "auth/url.hpp"
 #include "auth/webhook_signature.hpp"
 #include "actors/db_timeout.hpp"
+#include "actors/lease_owner.hpp"
 #include "actors/retention_purge.hpp"
 #include "core/log.hpp"
 #include "db/webhooks_store.hpp"
@@ -28,12 +29,19 @@ using wall = std::chrono::system_clock;
 namespace store = db::webhooks_store;
 
 constexpr int batch_size = 20;
+/// Audit rows one derivation pass reads at most.
+constexpr int derive_batch = 500;
 /// Consecutive failures that open an endpoint's circuit.
 constexpr int breaker_threshold = 5;
 
 /// Wall time in unix seconds, from the injected clock.
 std::int64_t unix_now(self_ptr self) {
   return self->state.clock->unix_seconds();
+}
+
+db::backend engine(self_ptr self) {
+  return self->state.cfg->database.url.empty() ? db::backend::sqlite
+                                               : db::backend::postgres;
 }
 
 /// Wall time as a time point (retry arithmetic).
@@ -179,7 +187,15 @@ void deliver(self_ptr self, const store::claimed_delivery& d) {
   auto attempts = d.attempts;
   if (ep_it == st.endpoints.end() || !ep_it->second.enabled) {
     // Endpoint gone or disabled meanwhile: park the delivery as pending.
-    record(self, store::park(id, unix_now(self) + 60));
+    record(self, store::park(id, st.owner, unix_now(self) + 60));
+    return;
+  }
+  if (d.lease_until - unix_now(self)
+      <= static_cast<std::int64_t>(cfg.webhooks.timeout) + 1) {
+    // Deliveries of one claim go out one after another: an attempt that
+    // could outlast the lease might overlap another node's attempt once the
+    // lease ran out. Handed back (attempt not counted), due now.
+    record(self, store::park(id, st.owner, unix_now(self)));
     return;
   }
   auto& ep = ep_it->second;
@@ -228,7 +244,7 @@ void deliver(self_ptr self, const store::claimed_delivery& d) {
   auto next_unix = std::chrono::duration_cast<std::chrono::seconds>(
                        next.time_since_epoch())
                        .count();
-  record(self, store::reschedule(id, res.status, err, next_unix));
+  record(self, store::reschedule(id, st.owner, res.status, err, next_unix));
   caf::anon_send(st.metrics,
                  metrics::inc("webhook_deliveries_total", {"retried"}));
   log::warn(
@@ -250,7 +266,9 @@ void scan(self_ptr self) {
   caf::anon_send(st.metrics, metrics::set("webhook_circuits_open", open_count));
   st.busy = true;
   db::unit claim;
-  claim.statements.push_back(store::claim_due(now, open, batch_size));
+  claim.statements.push_back(
+      store::claim_due(engine(self), now, now + st.cfg->webhooks.lease_timeout,
+                       st.owner, open, batch_size));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
@@ -273,6 +291,134 @@ void scan(self_ptr self) {
             log::warn("webhooks", "claim-failed",
                       {{"error", caf::to_string(e)}});
           });
+}
+
+/// The payload of the event in audit row `row` (Standard Webhooks body).
+std::string payload_of(const store::audit_row& row, std::int64_t now) {
+  auto opt = [](const std::string& v) {
+    return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+  };
+  nlohmann::json data = {{"user_id", opt(row.user_id)},
+                         {"success", row.success},
+                         {"ip", opt(row.ip)},
+                         {"request_id", opt(row.request_id)}};
+  auto meta = nlohmann::json::parse(row.metadata, nullptr, false);
+  if (meta.is_object() && !meta.empty())
+    data["metadata"] = meta;
+  return nlohmann::json{
+      {"type", row.type},
+      {"timestamp", iso8601(row.created_at ? row.created_at : now)},
+      {"data", data}}
+      .dump();
+}
+
+void derive(self_ptr self);
+
+/// A derivation pass is over: look at the outbox, and derive again when
+/// more rows may be waiting.
+void derive_done(self_ptr self, bool more) {
+  auto& st = self->state;
+  st.deriving = false;
+  scan(self);
+  if (more || st.derive_again) {
+    st.derive_again = false;
+    self->send(self, atom::wake_atom_v);
+  }
+}
+
+/// Turns the committed audit rows after `from` into deliveries, in one unit
+/// with the cursor's move from `from`: either both commit or neither.
+void derive_rows(self_ptr self, const store::audit_cursor& from,
+                 const std::vector<store::audit_row>& rows) {
+  auto& st = self->state;
+  auto now = unix_now(self);
+  store::audit_cursor to{rows.back().tx, rows.back().id};
+  db::unit u;
+  if (engine(self) == db::backend::sqlite)
+    u.statements.push_back(store::audit_rows_still(
+        from, to, static_cast<std::int64_t>(rows.size())));
+  std::size_t deliveries = 0;
+  for (const auto& row : rows) {
+    // Admin plumbing is not an event anybody subscribes to by "*".
+    if (row.type == "admin.request")
+      continue;
+    std::string payload;
+    for (const auto& [id, ep] : st.endpoints) {
+      if (!ep.enabled || !webhook_wants(ep.event_types, row.type))
+        continue;
+      if (payload.empty())
+        payload = payload_of(row, now);
+      u.statements.push_back(store::insert_delivery(
+          "msg_" + auth::uuid_v4(), id, row.type, payload, now, row.id));
+      ++deliveries;
+    }
+  }
+  u.statements.push_back(store::advance_cursor(from, to));
+  bool full = rows.size() == static_cast<std::size_t>(derive_batch);
+  self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [self, full, deliveries](db::unit_result& r) {
+            if (!r.ok) {
+              // Another node moved the cursor first (it derived these rows):
+              // read again now. Rows read that did not commit after all
+              // (SQLite, "audit_changed"), or anything else: the next wake
+              // or tick tries again, no loop on a refusal that would repeat.
+              bool moved = r.fail_code == "cursor_moved";
+              if (moved)
+                log::debug("webhooks", "derive-retry", {{"code", r.fail_code}});
+              else
+                log::warn("webhooks", "derive-refused",
+                          {{"code", r.fail_code}});
+              return derive_done(self, moved);
+            }
+            if (deliveries > 0)
+              log::debug("webhooks", "deliveries-derived",
+                         {{"deliveries", deliveries}});
+            derive_done(self, full);
+          },
+          [self](caf::error& e) {
+            log::warn("webhooks", "derive-failed",
+                      {{"error", caf::to_string(e)}});
+            derive_done(self, false);
+          });
+}
+
+/// One derivation pass: the cursor, the committed rows after it, then their
+/// deliveries. Ends in one scan of the outbox.
+void derive(self_ptr self) {
+  auto& st = self->state;
+  if (!st.loaded)
+    return;
+  if (st.deriving) {
+    st.derive_again = true;
+    return;
+  }
+  st.deriving = true;
+  st.derive_again = false;
+  auto failed = [self](caf::error& e) {
+    log::warn("webhooks", "derive-failed", {{"error", caf::to_string(e)}});
+    derive_done(self, false);
+  };
+  self->request(st.db, db_timeout, atom::query_atom_v, store::cursor())
+      .then(
+          [self, failed](db::rowset& rs) {
+            if (rs.empty()) {
+              log::error("webhooks", "webhook-cursor-missing", {});
+              return derive_done(self, false);
+            }
+            auto from = store::decode_cursor(rs);
+            self->request(self->state.db, db_timeout, atom::query_atom_v,
+                          store::audit_after(engine(self), from, derive_batch))
+                .then(
+                    [self, from](db::rowset& rows) {
+                      auto decoded = store::decode_audit_rows(rows);
+                      if (decoded.empty())
+                        return derive_done(self, false);
+                      derive_rows(self, from, decoded);
+                    },
+                    failed);
+          },
+          failed);
 }
 
 void load(self_ptr self) {
@@ -311,12 +457,10 @@ void load(self_ptr self) {
               next.emplace(ep.id, std::move(ep));
             }
             st.endpoints = std::move(next);
-            if (!st.loaded) {
-              st.loaded = true;
-              // Deliveries a crash left "delivering" are tried again.
+            if (!st.loaded && engine(self) == db::backend::sqlite)
               record(self, store::requeue_interrupted());
-            }
-            scan(self);
+            st.loaded = true;
+            derive(self);
           },
           [self](caf::error&) {
             self->delayed_send(self, std::chrono::milliseconds(200),
@@ -380,55 +524,19 @@ webhook_impl(webhook_actor::stateful_pointer<webhook_state> self,
   st.clock = std::move(opts.clock);
   st.db = std::move(db);
   st.metrics = std::move(metrics);
-  caf::anon_send(auditor, atom::subscribe_atom_v,
-                 caf::actor_cast<audit_subscriber>(self));
+  st.owner = lease_owner_token();
+  if (auditor)
+    caf::anon_send(auditor, atom::subscribe_atom_v,
+                   caf::actor_cast<audit_commit_listener>(self));
   upsert_config_endpoint(self);
   self->send(self, atom::purge_atom_v);
   self->delayed_send(self, opts.first_tick, atom::tick_atom_v);
   return {
-      [=](const audit_event& e) {
-        auto& st = self->state;
-        // Admin plumbing is not an event anybody subscribes to by "*".
-        if (e.type == "admin.request")
-          return;
-        db::unit u;
-        auto now = unix_now(self);
-        nlohmann::json data
-            = {{"user_id", e.user_id.empty() ? nlohmann::json(nullptr)
-                                             : nlohmann::json(e.user_id)},
-               {"success", e.success},
-               {"ip",
-                e.ip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.ip)},
-               {"request_id", e.request_id.empty()
-                                  ? nlohmann::json(nullptr)
-                                  : nlohmann::json(e.request_id)}};
-        auto meta = nlohmann::json::parse(e.metadata, nullptr, false);
-        if (meta.is_object() && !meta.empty())
-          data["metadata"] = meta;
-        auto payload = nlohmann::json{
-            {"type", e.type},
-            {"timestamp", iso8601(e.created_at ? e.created_at : now)},
-            {"data", data}}.dump();
-        for (const auto& [id, ep] : st.endpoints) {
-          if (!ep.enabled || !webhook_wants(ep.event_types, e.type))
-            continue;
-          u.statements.push_back(store::insert_delivery(
-              "msg_" + auth::uuid_v4(), id, e.type, payload, now));
-        }
-        if (u.statements.empty())
-          return;
-        self->request(st.db, db_timeout, atom::write_atom_v, std::move(u))
-            .then([self](db::unit_result&) { scan(self); },
-                  [](caf::error& err) {
-                    log::error("webhooks", "delivery-insert-failed",
-                               {{"error", caf::to_string(err)}});
-                  });
-      },
       [=](atom::load_atom) { load(self); },
-      [=](atom::wake_atom) { scan(self); },
+      [=](atom::wake_atom) { derive(self); },
       [=](atom::purge_atom) { purge(self); },
       [=](atom::tick_atom) {
-        scan(self);
+        load(self); // then derive, then scan
         auto ms = static_cast<long long>(self->state.cfg->webhooks.poll_interval
                                          * 1000);
         self->delayed_send(self, std::chrono::milliseconds(ms),

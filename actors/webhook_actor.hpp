@@ -4,7 +4,16 @@
 // durable outbox (webhook_deliveries), and delivers them with retries,
 // exponential backoff and a circuit breaker per endpoint. Detached: each
 // POST blocks (libcurl) and must not stall other actors.
-// Every completed scan of the outbox counts in webhook_polls_total.
+// Deliveries are derived from committed audit rows (issue 14): after each
+// audit batch commits (the auditor wakes this actor) and on every tick, the
+// rows past the persisted cursor (webhook_cursor) become deliveries in one
+// unit that also moves the cursor, compare-and-swap, so a crash between an
+// event and its delivery row loses nothing and two nodes never derive one
+// row twice. Deliveries are claimed with a lease (webhooks.lease_timeout),
+// on PostgreSQL FOR UPDATE SKIP LOCKED, so each is attempted by one node at
+// a time; a node killed mid-delivery leaves its lease to expire.
+// Every completed scan of the outbox counts in webhook_polls_total; each
+// derivation pass ends in one scan.
 #include <chrono>
 #include <map>
 #include <memory>
@@ -21,11 +30,11 @@
 namespace authsvc {
 
 using webhook_actor = caf::typed_actor<
-    /// An event from the auditor (the actor subscribes itself).
-    caf::reacts_to<audit_event>,
     /// Endpoints changed (admin API): reload them.
     caf::reacts_to<atom::load_atom>,
-    /// New deliveries or a due retry: look at the outbox now.
+    /// Audit rows committed (the auditor, after each batch) or a due retry:
+    /// derive deliveries, then look at the outbox. The tick also reloads the
+    /// endpoints (another node's admin API may have changed them).
     caf::reacts_to<atom::wake_atom>, caf::reacts_to<atom::tick_atom>,
     /// Internal, at start and hourly: deletes finished deliveries older than
     /// webhooks.retention_days (the webhook actor owns webhook_deliveries).
@@ -61,8 +70,12 @@ struct webhook_state {
   db_actor db;
   metrics_actor metrics;
   std::map<std::string, webhook_endpoint> endpoints;
+  /// This process's lease owner token (actors/lease_owner.hpp).
+  std::string owner;
   bool loaded = false;
   bool busy = false;
+  bool deriving = false;     ///< a derivation pass is on its way
+  bool derive_again = false; ///< a wake came during it
 };
 
 /// Spawn with caf::detached.

@@ -240,6 +240,7 @@ const std::vector<entry>& table() {
       STR(mail, default_locale, default_locale, false),
       INT(mail, retry_deadline, retry_deadline, 60, 30 * day),
       INT(mail, lease_timeout, lease_timeout, 1, day),
+      INT(mail, claim_batch, claim_batch, 1, 1000),
       SECS(mail, poll_interval, poll_interval, 0.05, 3600),
       INT(mail, retry_first_delay, retry_first_delay, 1, day),
       INT(mail, retry_cap, retry_cap, 1, day),
@@ -339,6 +340,7 @@ const std::vector<entry>& table() {
       INT(webhooks, retry_first_delay, retry_first_delay, 1, day),
       INT(webhooks, retry_cap, retry_cap, 1, day),
       SECS(webhooks, poll_interval, poll_interval, 0.05, 3600),
+      INT(webhooks, lease_timeout, lease_timeout, 1, day),
       STR(webhooks, url, url, false),
       STR(webhooks, secret, secret, true),
       LIST(webhooks, event_types, event_types),
@@ -733,6 +735,11 @@ void derive_and_validate(settings& s) {
     if (u.find_first_of("\r\n") != std::string::npos)
       throw config_error("database.url", "must be one line");
   }
+  // -- work claims (issue 14) --
+  if (static_cast<double>(s.webhooks.lease_timeout) <= s.webhooks.timeout + 1)
+    throw config_error("webhooks.lease_timeout",
+                       "must exceed webhooks.timeout + 1 s: an attempt "
+                       "starts only with that much of its lease left");
   // -- fault injection (issue 15) --
   if (s.admin.fault_injection)
     s.warnings.push_back(

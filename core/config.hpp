@@ -81,6 +81,10 @@ struct mail_config {
   std::string default_locale = "en";
   std::int64_t retry_deadline = 86400;
   std::int64_t lease_timeout = 300;
+  /// Jobs one claim leases at most (issue 14): one statement per batch
+  /// instead of one per job. Claimed jobs wait for a free worker; one whose
+  /// lease ran out meanwhile is handed back, not sent.
+  std::int64_t claim_batch = 100;
   double poll_interval = 5;            ///< seconds between queue scans
   std::int64_t retry_first_delay = 30; ///< first retry; doubles up to retry_cap
   std::int64_t retry_cap = 3600;
@@ -220,6 +224,10 @@ struct webhooks_config {
   std::int64_t retry_first_delay = 30;
   std::int64_t retry_cap = 3600;
   double poll_interval = 5;
+  /// Seconds a claimed delivery stays this process's (issue 14): a process
+  /// killed mid-delivery leaves its lease to expire, then any node delivers
+  /// it. An attempt starts only with at least `timeout` of the lease left.
+  std::int64_t lease_timeout = 300;
   /// One endpoint from configuration (besides those of the admin API).
   std::string url;
   std::string secret; ///< secret: whsec_... from the environment or a file

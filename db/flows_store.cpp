@@ -34,6 +34,41 @@ start_facts decode_start_facts(const rowset& rs) {
   return f;
 }
 
+std::vector<statement> send_budget_guard(backend engine,
+                                         const std::string& budget_key,
+                                         std::int64_t sent_since,
+                                         std::int64_t hourly_cap,
+                                         std::int64_t last_sent_before) {
+  std::vector<statement> out;
+  if (engine == backend::postgres) {
+    // FNV-1a: the same key on every node (std::hash promises no such thing).
+    std::uint32_t h = 2166136261u;
+    for (unsigned char c : budget_key)
+      h = (h ^ c) * 16777619u;
+    // The two-key form keeps these locks apart from the migration lock; the
+    // first key is "pa" (send budgets).
+    // Tried, not waited for: a wait would hold this node's whole group
+    // commit behind another node's, and two groups could wait on each
+    // other. Held by another transaction means a start to this mailbox is
+    // being written right now, elsewhere: this one is over budget.
+    out.push_back(stmt_one(
+        "SELECT 1 AS locked WHERE "
+        "pg_try_advisory_xact_lock(CAST(?1 AS INTEGER), "
+        "CAST(?2 AS INTEGER))",
+        {value::integer(0x7061), value::integer(static_cast<std::int32_t>(h))},
+        "send_cap"));
+  }
+  out.push_back(
+      stmt_one("SELECT 1 AS within WHERE " + sent_since_sql("?1", "?2") + " + "
+                   + email_change_store::sent_since_sql("?1", "?2")
+                   + " < ?3 AND MAX(" + last_sent_sql("?1") + ", "
+                   + email_change_store::last_sent_sql("?1") + ") <= ?4",
+               {value::text(budget_key), value::integer(sent_since),
+                value::integer(hourly_cap), value::integer(last_sent_before)},
+               "send_cap"));
+  return out;
+}
+
 statement insert_flow(const new_flow& f) {
   return stmt(
       "INSERT INTO email_flows(id, email, flow_secret_hash, link_hash, "

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "db/executor.hpp"
 #include "db/value.hpp"
 
 namespace authsvc::db::flows_store {
@@ -28,6 +30,21 @@ statement read_start_facts(const std::string& email, std::int64_t sent_since,
                            const std::string& budget_key);
 
 start_facts decode_start_facts(const rowset& rs);
+
+/// The statements that make the send caps exact (issue 14): they go first in
+/// the unit that inserts a mailed flow and fail it with "send_cap" when the
+/// mailbox (`budget_key`) has had `hourly_cap` mails since `sent_since`, or
+/// one after `last_sent_before` (the minimum interval), by the time the unit
+/// runs. The read before only decides; two starts that both read a budget
+/// with one mail left would otherwise both send. On PostgreSQL a transaction
+/// advisory lock on the mailbox comes first (tried, never waited for: held
+/// elsewhere, the start counts as over budget), so units of several nodes
+/// never check one mailbox at once; on SQLite the one writer orders them.
+std::vector<statement> send_budget_guard(backend engine,
+                                         const std::string& budget_key,
+                                         std::int64_t sent_since,
+                                         std::int64_t hourly_cap,
+                                         std::int64_t last_sent_before);
 
 /// A new flow row.
 struct new_flow {

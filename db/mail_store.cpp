@@ -4,18 +4,25 @@ namespace authsvc::db::mail_store {
 
 // -- claiming ----------------------------------------------------------------
 
-statement claim_due(std::int64_t now, std::int64_t lease_until,
-                    std::int64_t batch) {
+statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
+                    const std::string& owner, std::int64_t batch) {
+  // PostgreSQL: the subquery locks the rows it picks and skips rows another
+  // transaction holds, so two nodes never both lease one job; a row that
+  // another claim changed and committed meanwhile is re-checked against the
+  // WHERE (READ COMMITTED) and dropped when no longer due.
+  std::string lock
+      = engine == backend::postgres ? " FOR UPDATE SKIP LOCKED" : "";
   return stmt(
       "UPDATE mail_jobs SET status = 'sending', lease_until = ?, "
-      "attempts = attempts + 1 WHERE id IN (SELECT id FROM mail_jobs WHERE "
-      "(status = 'queued' AND next_attempt_at <= ?) OR "
+      "lease_owner = ?, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+      "mail_jobs WHERE (status = 'queued' AND next_attempt_at <= ?) OR "
       "(status = 'sending' AND lease_until < ?) "
-      "ORDER BY next_attempt_at LIMIT ?) "
-      "RETURNING id, message_id, to_email, template, locale, vars_enc, "
-      "attempts, created_at",
-      {value::integer(lease_until), value::integer(now), value::integer(now),
-       value::integer(batch)});
+      "ORDER BY next_attempt_at LIMIT ?"
+          + lock
+          + ") RETURNING id, message_id, to_email, template, locale, "
+            "vars_enc, attempts, created_at, lease_until",
+      {value::integer(lease_until), value::text(owner), value::integer(now),
+       value::integer(now), value::integer(batch)});
 }
 
 std::vector<claimed_job> decode_claimed(const rowset& rs) {
@@ -31,16 +38,18 @@ std::vector<claimed_job> decode_claimed(const rowset& rs) {
     j.vars_enc = rs.at(row, "vars_enc").s;
     j.attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
     j.created_at = rs.at(row, "created_at").i;
+    j.lease_until = rs.at(row, "lease_until").i;
     out.push_back(std::move(j));
   }
   return out;
 }
 
-statement release(const std::string& id) {
+statement release(const std::string& id, const std::string& owner) {
   return stmt(
       "UPDATE mail_jobs SET status = 'queued', lease_until = NULL, "
-      "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending'",
-      {value::text(id)});
+      "attempts = MAX(attempts - 1, 0) WHERE id = ? AND status = 'sending' "
+      "AND lease_owner = ?",
+      {value::text(id), value::text(owner)});
 }
 
 // -- outcomes ----------------------------------------------------------------
@@ -57,12 +66,13 @@ statement mark_failed(const std::string& id, const std::string& error) {
               {value::text(error), value::text(id)});
 }
 
-statement reschedule(const std::string& id, const std::string& error,
-                     std::int64_t next_attempt_at) {
+statement reschedule(const std::string& id, const std::string& owner,
+                     const std::string& error, std::int64_t next_attempt_at) {
   return stmt("UPDATE mail_jobs SET status = 'queued', last_error = ?, "
-              "next_attempt_at = ?, lease_until = NULL WHERE id = ?",
+              "next_attempt_at = ?, lease_until = NULL WHERE id = ? AND "
+              "status = 'sending' AND lease_owner = ?",
               {value::text(error), value::integer(next_attempt_at),
-               value::text(id)});
+               value::text(id), value::text(owner)});
 }
 
 statement erase(const std::string& id) {
@@ -88,7 +98,8 @@ queue_depth decode_depth(const rowset& rs) {
 
 statement state_of(const std::string& id) {
   return stmt("SELECT id, status, attempts, COALESCE(lease_until, 0) AS "
-              "lease_until, next_attempt_at, COALESCE(last_error, '') AS "
+              "lease_until, COALESCE(lease_owner, '') AS lease_owner, "
+              "next_attempt_at, COALESCE(last_error, '') AS "
               "last_error FROM mail_jobs WHERE id = ?",
               {value::text(id)});
 }
@@ -101,6 +112,7 @@ std::vector<job_state> decode_states(const rowset& rs) {
     j.status = rs.at(row, "status").s;
     j.attempts = static_cast<std::uint32_t>(rs.at(row, "attempts").i);
     j.lease_until = rs.at(row, "lease_until").i;
+    j.lease_owner = rs.at(row, "lease_owner").s;
     j.next_attempt_at = rs.at(row, "next_attempt_at").i;
     j.last_error = rs.at(row, "last_error").s;
     out.push_back(std::move(j));

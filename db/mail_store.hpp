@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "db/executor.hpp"
 #include "db/value.hpp"
 
 namespace authsvc::db::mail_store {
@@ -23,6 +24,7 @@ struct claimed_job {
   std::string vars_enc; ///< the sealed template variables
   std::uint32_t attempts = 0;
   std::int64_t created_at = 0;
+  std::int64_t lease_until = 0; ///< what the claim set
 };
 
 /// How much work waits in the queue.
@@ -37,24 +39,29 @@ struct job_state {
   std::string status; ///< queued, sending, sent or failed
   std::uint32_t attempts = 0;
   std::int64_t lease_until = 0; ///< 0 when not leased
+  std::string lease_owner;      ///< the process that holds (or held) it
   std::int64_t next_attempt_at = 0;
   std::string last_error;
 };
 
 // -- claiming ----------------------------------------------------------------
 
-/// Leases up to `batch` due jobs until `lease_until` and counts the attempt:
-/// queued jobs due at `now`, and jobs left sending whose lease ran out
-/// before `now` (a mailer that stopped mid-send). Oldest due first.
-statement claim_due(std::int64_t now, std::int64_t lease_until,
-                    std::int64_t batch);
+/// Leases up to `batch` due jobs to `owner` until `lease_until` and counts
+/// the attempt: queued jobs due at `now`, and jobs left sending whose lease
+/// ran out before `now` (a mailer that stopped mid-send). Oldest due first.
+/// On PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so nodes
+/// claiming at once take disjoint jobs without waiting for each other; on
+/// SQLite the one writer already serialises claims.
+statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
+                    const std::string& owner, std::int64_t batch);
 
 /// The jobs a claim_due returned.
 std::vector<claimed_job> decode_claimed(const rowset& rs);
 
 /// Hands a job claimed but never sent back to the queue, as if the attempt
-/// had not happened.
-statement release(const std::string& id);
+/// had not happened; only while `owner` still holds it (an expired lease may
+/// be another node's by now).
+statement release(const std::string& id, const std::string& owner);
 
 // -- outcomes ----------------------------------------------------------------
 
@@ -64,9 +71,10 @@ statement mark_sent(const std::string& id, std::int64_t now);
 /// The job can never be delivered.
 statement mark_failed(const std::string& id, const std::string& error);
 
-/// A temporary failure: due again at `next_attempt_at`.
-statement reschedule(const std::string& id, const std::string& error,
-                     std::int64_t next_attempt_at);
+/// A temporary failure: due again at `next_attempt_at`; only while `owner`
+/// still holds the job (once another node took it over, the job is its).
+statement reschedule(const std::string& id, const std::string& owner,
+                     const std::string& error, std::int64_t next_attempt_at);
 
 /// Removes one job (the notice to a deleted account, once finished).
 statement erase(const std::string& id);

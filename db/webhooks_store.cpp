@@ -51,33 +51,116 @@ statement upsert_config_endpoint(const std::string& url,
 
 // -- the outbox --------------------------------------------------------------
 
-statement insert_delivery(const std::string& id,
-                          const std::string& endpoint_id,
+statement insert_delivery(const std::string& id, const std::string& endpoint_id,
                           const std::string& event_type,
-                          const std::string& payload, std::int64_t now) {
+                          const std::string& payload, std::int64_t now,
+                          std::int64_t audit_id) {
   return stmt("INSERT INTO webhook_deliveries(id, endpoint_id, "
               "event_type, payload, "
-              "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+              "next_attempt_at, created_at, audit_id) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?)",
               {value::text(id), value::text(endpoint_id),
                value::text(event_type), value::text(payload),
-               value::integer(now), value::integer(now)});
+               value::integer(now), value::integer(now),
+               audit_id ? value::integer(audit_id) : value::null()});
 }
 
-statement claim_due(std::int64_t now, const std::vector<std::string>& open_ids,
+// -- deriving deliveries from the audit trail ---------------------------------
+
+statement cursor() {
+  return stmt("SELECT audit_tx, audit_id FROM webhook_cursor "
+              "WHERE name = 'audit'");
+}
+
+audit_cursor decode_cursor(const rowset& rs) {
+  audit_cursor c;
+  c.tx = rs.at(0, "audit_tx").i;
+  c.id = rs.at(0, "audit_id").i;
+  return c;
+}
+
+statement audit_after(backend engine, const audit_cursor& from,
+                      std::int64_t limit) {
+  static const std::string columns
+      = "id, event_type, created_at, COALESCE(user_id, '') AS user_id, "
+        "COALESCE(ip, '') AS ip, COALESCE(request_id, '') AS request_id, "
+        "success, metadata";
+  if (engine == backend::postgres)
+    return stmt("SELECT CAST(CAST(tx AS TEXT) AS BIGINT) AS tx, " + columns
+                    + " FROM audit_logs WHERE tx < "
+                      "pg_snapshot_xmin(pg_current_snapshot()) AND "
+                      "(tx > CAST(CAST(?1 AS TEXT) AS xid8) OR "
+                      "(tx = CAST(CAST(?1 AS TEXT) AS xid8) AND id > ?2)) "
+                      "ORDER BY tx, id LIMIT ?3",
+                {value::integer(from.tx), value::integer(from.id),
+                 value::integer(limit)});
+  return stmt("SELECT 0 AS tx, " + columns
+                  + " FROM audit_logs WHERE id > ? ORDER BY id LIMIT ?",
+              {value::integer(from.id), value::integer(limit)});
+}
+
+std::vector<audit_row> decode_audit_rows(const rowset& rs) {
+  std::vector<audit_row> out;
+  out.reserve(rs.rows.size());
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    audit_row r;
+    r.tx = rs.at(i, "tx").i;
+    r.id = rs.at(i, "id").i;
+    r.type = rs.at(i, "event_type").s;
+    r.created_at = rs.at(i, "created_at").i;
+    r.user_id = rs.at(i, "user_id").s;
+    r.ip = rs.at(i, "ip").s;
+    r.request_id = rs.at(i, "request_id").s;
+    r.success = rs.at(i, "success").i != 0;
+    r.metadata = rs.at(i, "metadata").s;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+statement advance_cursor(const audit_cursor& from, const audit_cursor& to) {
+  return stmt_one("UPDATE webhook_cursor SET audit_tx = ?, audit_id = ? "
+                  "WHERE name = 'audit' AND audit_tx = ? AND audit_id = ?",
+                  {value::integer(to.tx), value::integer(to.id),
+                   value::integer(from.tx), value::integer(from.id)},
+                  "cursor_moved");
+}
+
+statement audit_rows_still(const audit_cursor& from, const audit_cursor& to,
+                           std::int64_t count) {
+  return stmt_one(
+      "SELECT 1 AS still FROM (SELECT COUNT(*) AS n FROM "
+      "audit_logs WHERE id > ? AND id <= ?) AS c WHERE c.n = ?",
+      {value::integer(from.id), value::integer(to.id), value::integer(count)},
+      "audit_changed");
+}
+
+// -- claiming
+// ------------------------------------------------------------------
+
+statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
+                    const std::string& owner,
+                    const std::vector<std::string>& open_ids,
                     std::int64_t batch) {
   std::string open = "''";
   for (const auto& id : open_ids)
     open += ",'" + id + "'"; // ids are our own uuids: safe to inline
-  return stmt("UPDATE webhook_deliveries SET status = 'delivering', attempts "
-              "= attempts + 1 "
-              "WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = "
-              "'pending' AND "
-              "next_attempt_at <= ? AND endpoint_id NOT IN ("
-                  + open
-                  + ") "
-                    "ORDER BY next_attempt_at, created_at LIMIT ?) "
-                    "RETURNING id, endpoint_id, payload, attempts, created_at",
-              {value::integer(now), value::integer(batch)});
+  // As mail_store::claim_due: PostgreSQL locks the picked rows and skips
+  // those another node's claim holds.
+  std::string lock
+      = engine == backend::postgres ? " FOR UPDATE SKIP LOCKED" : "";
+  return stmt(
+      "UPDATE webhook_deliveries SET status = 'delivering', "
+      "lease_until = ?, lease_owner = ?, attempts = attempts + 1 "
+      "WHERE id IN (SELECT id FROM webhook_deliveries WHERE "
+      "((status = 'pending' AND next_attempt_at <= ?) OR "
+      "(status = 'delivering' AND COALESCE(lease_until, 0) < ?)) "
+      "AND endpoint_id NOT IN ("
+          + open + ") ORDER BY next_attempt_at, created_at LIMIT ?" + lock
+          + ") RETURNING id, endpoint_id, payload, attempts, "
+            "created_at, lease_until",
+      {value::integer(lease_until), value::text(owner), value::integer(now),
+       value::integer(now), value::integer(batch)});
 }
 
 std::vector<claimed_delivery> decode_claimed(const rowset& rs) {
@@ -90,20 +173,25 @@ std::vector<claimed_delivery> decode_claimed(const rowset& rs) {
     d.payload = rs.at(i, "payload").s;
     d.attempts = rs.at(i, "attempts").i;
     d.created_at = rs.at(i, "created_at").i;
+    d.lease_until = rs.at(i, "lease_until").i;
     out.push_back(std::move(d));
   }
   return out;
 }
 
 statement requeue_interrupted() {
-  return stmt("UPDATE webhook_deliveries SET status = 'pending' "
-              "WHERE status = 'delivering'");
+  return stmt("UPDATE webhook_deliveries SET status = 'pending', "
+              "lease_until = NULL WHERE status = 'delivering'");
 }
 
-statement park(const std::string& id, std::int64_t next_attempt_at) {
-  return stmt("UPDATE webhook_deliveries SET status = 'pending', "
-              "attempts = attempts - 1, next_attempt_at = ? WHERE id = ?",
-              {value::integer(next_attempt_at), value::text(id)});
+statement park(const std::string& id, const std::string& owner,
+               std::int64_t next_attempt_at) {
+  return stmt(
+      "UPDATE webhook_deliveries SET status = 'pending', "
+      "attempts = attempts - 1, next_attempt_at = ?, "
+      "lease_until = NULL WHERE id = ? AND status = 'delivering' "
+      "AND lease_owner = ?",
+      {value::integer(next_attempt_at), value::text(id), value::text(owner)});
 }
 
 // -- outcomes ----------------------------------------------------------------
@@ -125,13 +213,16 @@ statement mark_failed(const std::string& id, std::int64_t status_code,
                value::text(id)});
 }
 
-statement reschedule(const std::string& id, std::int64_t status_code,
-                     const std::string& error, std::int64_t next_attempt_at) {
+statement reschedule(const std::string& id, const std::string& owner,
+                     std::int64_t status_code, const std::string& error,
+                     std::int64_t next_attempt_at) {
   return stmt("UPDATE webhook_deliveries SET status = 'pending', "
-              "last_status_code = ?, last_error = ?, next_attempt_at = ? "
-              "WHERE id = ?",
+              "last_status_code = ?, last_error = ?, next_attempt_at = ?, "
+              "lease_until = NULL WHERE id = ? AND status = 'delivering' "
+              "AND lease_owner = ?",
               {status_or_null(status_code), value::text(error),
-               value::integer(next_attempt_at), value::text(id)});
+               value::integer(next_attempt_at), value::text(id),
+               value::text(owner)});
 }
 
 // -- reads -------------------------------------------------------------------

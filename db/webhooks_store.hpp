@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/result.hpp"
+#include "db/executor.hpp"
 #include "db/value.hpp"
 
 namespace authsvc::db::webhooks_store {
@@ -30,6 +31,27 @@ struct claimed_delivery {
   std::string payload;
   std::int64_t attempts = 0;
   std::int64_t created_at = 0;
+  std::int64_t lease_until = 0; ///< what the claim set
+};
+
+/// Where the derivation of deliveries from audit_logs stands: the last audit
+/// row (in commit order) already turned into deliveries.
+struct audit_cursor {
+  std::int64_t tx = 0; ///< PostgreSQL transaction id of that row; 0 on SQLite
+  std::int64_t id = 0;
+};
+
+/// A committed audit row past the cursor.
+struct audit_row {
+  std::int64_t tx = 0;
+  std::int64_t id = 0;
+  std::string type;
+  std::int64_t created_at = 0;
+  std::string user_id; ///< "" when NULL
+  std::string ip;
+  std::string request_id;
+  bool success = true;
+  std::string metadata;
 };
 
 /// One delivery's state (diagnostics and tests).
@@ -55,25 +77,67 @@ statement upsert_config_endpoint(const std::string& url,
 
 // -- the outbox --------------------------------------------------------------
 
-/// Queues one delivery of `payload` to `endpoint_id`, due at `now`.
-statement insert_delivery(const std::string& id,
-                          const std::string& endpoint_id,
+/// Queues one delivery of `payload` to `endpoint_id`, due at `now`, derived
+/// from audit row `audit_id` (0: none; a unique index allows one delivery
+/// per endpoint and row).
+statement insert_delivery(const std::string& id, const std::string& endpoint_id,
                           const std::string& event_type,
-                          const std::string& payload, std::int64_t now);
+                          const std::string& payload, std::int64_t now,
+                          std::int64_t audit_id = 0);
 
-/// Marks up to `batch` pending deliveries due at `now` as delivering and
-/// counts the attempt, skipping endpoints in `open_ids` (open circuits;
-/// our own uuids). Oldest due first.
-statement claim_due(std::int64_t now, const std::vector<std::string>& open_ids,
+// -- deriving deliveries from the audit trail ---------------------------------
+
+/// The cursor (decode with decode_cursor()).
+statement cursor();
+audit_cursor decode_cursor(const rowset& rs);
+
+/// Up to `limit` committed audit rows after `from`, in commit order. On
+/// PostgreSQL only rows of transactions older than the reader's snapshot
+/// xmin: every such transaction has ended, so no row can commit later
+/// behind the cursor (identity values are not handed out in commit order
+/// across nodes). On SQLite, row ids are in commit order (one writer).
+statement audit_after(backend engine, const audit_cursor& from,
+                      std::int64_t limit);
+std::vector<audit_row> decode_audit_rows(const rowset& rs);
+
+/// Moves the cursor from `from` to `to`, failing the unit with
+/// "cursor_moved" when another process (node) moved it first: the unit
+/// that inserts the deliveries of those rows then inserts nothing.
+statement advance_cursor(const audit_cursor& from, const audit_cursor& to);
+
+/// SQLite: the rows read after `from` up to `to` are still `count` rows
+/// (fails "audit_changed" otherwise). The DB actor's reads share the
+/// connection with its open group, so they see audit rows not committed
+/// yet; should that group roll back, the deliveries derived from them must
+/// not commit either.
+statement audit_rows_still(const audit_cursor& from, const audit_cursor& to,
+                           std::int64_t count);
+
+// -- claiming
+// ------------------------------------------------------------------
+
+/// Leases up to `batch` deliveries to `owner` until `lease_until` and
+/// counts the attempt: pending ones due at `now`, and delivering ones whose
+/// lease ran out (a process that stopped mid-delivery), skipping endpoints
+/// in `open_ids` (open circuits; our own uuids). Oldest due first. On
+/// PostgreSQL FOR UPDATE SKIP LOCKED, so nodes take disjoint rows.
+statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
+                    const std::string& owner,
+                    const std::vector<std::string>& open_ids,
                     std::int64_t batch);
 std::vector<claimed_delivery> decode_claimed(const rowset& rs);
 
-/// Deliveries a stopped process left delivering are pending again.
+/// SQLite, at start: deliveries a stopped process left delivering are
+/// pending again at once (one process per database file, so none of them
+/// is in flight). PostgreSQL leaves them to their leases: another node may
+/// be delivering them.
 statement requeue_interrupted();
 
-/// The endpoint went away or was disabled: the delivery waits (pending,
-/// the attempt not counted) until `next_attempt_at`.
-statement park(const std::string& id, std::int64_t next_attempt_at);
+/// The endpoint went away or was disabled, or the lease is too short for
+/// another attempt: the delivery waits (pending, the attempt not counted)
+/// until `next_attempt_at`; only while `owner` still holds it.
+statement park(const std::string& id, const std::string& owner,
+               std::int64_t next_attempt_at);
 
 // -- outcomes ----------------------------------------------------------------
 
@@ -85,9 +149,11 @@ statement mark_succeeded(const std::string& id, std::int64_t status_code,
 statement mark_failed(const std::string& id, std::int64_t status_code,
                       const std::string& error);
 
-/// A failed attempt: due again at `next_attempt_at`.
-statement reschedule(const std::string& id, std::int64_t status_code,
-                     const std::string& error, std::int64_t next_attempt_at);
+/// A failed attempt: due again at `next_attempt_at`; only while `owner`
+/// still holds the delivery.
+statement reschedule(const std::string& id, const std::string& owner,
+                     std::int64_t status_code, const std::string& error,
+                     std::int64_t next_attempt_at);
 
 // -- reads -------------------------------------------------------------------
 

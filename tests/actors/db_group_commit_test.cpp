@@ -57,7 +57,7 @@ TEST_CASE("units queued together commit once, in mailbox order, and a "
   // The third unit queues its delivery, then fails a must-change-one-row
   // statement: its delivery must not survive, the others' must.
   auto failing = queue_and_list("d3", now);
-  auto gone = store::park("no-such-delivery", now);
+  auto gone = store::park("no-such-delivery", "any-owner", now);
   gone.min_rows = 1;
   gone.max_rows = 1;
   gone.fail_code = "gone";

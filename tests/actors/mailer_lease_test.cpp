@@ -53,7 +53,8 @@ TEST_CASE("a leased job is sent again once its lease expired on the clock",
 
   // A mailer claims it and stops before the send: the job is "sending",
   // leased until t0 + lease_timeout.
-  auto claim = fx.write(store::claim_due(t0, t0 + lease, 10));
+  auto claim = fx.write(store::claim_due(db::backend::sqlite, t0, t0 + lease,
+                                         "a-stopped-mailer", 10));
   REQUIRE(claim.ok);
   REQUIRE(store::decode_claimed(claim.results.at(0)).size() == 1);
 

@@ -8,6 +8,7 @@
 #include "actor_fixture.hpp"
 
 #include "actors/webhook_actor.hpp"
+#include "db/audit_store.hpp"
 #include "db/webhooks_store.hpp"
 
 namespace {
@@ -24,6 +25,7 @@ audit_event user_created(int i) {
   e.type = "user.created";
   e.user_id = "user-" + std::to_string(i);
   e.metadata = "{}";
+  e.created_at = 1700000000 + i;
   return e;
 }
 
@@ -60,14 +62,17 @@ TEST_CASE("the circuit opens after five failures and half-opens after the "
   // Five events, one at a time: each delivery is tried once and fails
   // (connection refused); its retry is not due before 30 s on the clock.
   for (int i = 1; i <= 5; ++i) {
-    caf::anon_send(hooks, user_created(i));
+    // The auditor's part: the event's row commits, then a wake.
+    REQUIRE(fx.write(db::audit_store::insert(user_created(i))).ok);
+    caf::anon_send(hooks, atom::wake_atom_v);
     CHECK(await_scan() == 0); // the circuit was closed when this scan began
     CHECK(fx.await_sample(retried, i) == 1);
   }
   CHECK(fx.sample_count(retried) == 5);
 
   // The sixth event finds the circuit open: its delivery is not tried.
-  caf::anon_send(hooks, user_created(6));
+  REQUIRE(fx.write(db::audit_store::insert(user_created(6))).ok);
+  caf::anon_send(hooks, atom::wake_atom_v);
   CHECK(await_scan() == 1);
   CHECK(fx.sample_count(retried) == 5);
   auto ds = deliveries();

@@ -80,8 +80,9 @@ struct change_db {
   /// the mailer opens them: template -> (to, variables).
   std::multimap<std::string, std::pair<std::string, nlohmann::json>> mails() {
     std::multimap<std::string, std::pair<std::string, nlohmann::json>> out;
-    auto jobs = db::mail_store::decode_claimed(
-        ex->query(db::mail_store::claim_due(now() + 1, now() + 60, 100)));
+    auto jobs
+        = db::mail_store::decode_claimed(ex->query(db::mail_store::claim_due(
+            ex->kind(), now() + 1, now() + 60, "test", 100)));
     for (const auto& j : jobs) {
       auto plain = auth::secret_box::open(keys().payloads,
                                           auth::to_bytes(j.vars_enc), j.id);
