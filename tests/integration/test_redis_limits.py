@@ -97,6 +97,7 @@ def test_a_refused_request_consumes_nothing(start_server, redis):
     for _ in range(4):
         assert verify_code(s).status == 400
     before = (redis.command("GET", VERIFY_KEY), redis.command("GET", GLOBAL_KEY))
+    assert None not in before  # both budgets are Redis's
     assert verify_code(s).status == 429
     # As in memory: the refusal burns neither the class nor the ceiling.
     assert (redis.command("GET", VERIFY_KEY),
@@ -110,6 +111,7 @@ def test_a_script_flushed_from_redis_is_loaded_again(start_server, redis):
     r = verify_code(s)  # EVALSHA answers NOSCRIPT: loaded again, retried
     assert r.status == 400 and r.header("ratelimit-remaining") == "2", r
     assert metric(s, "rate_limit_redis_fallbacks_total") == 0
+    assert metric(s, "rate_limit_redis_calls_total", 'outcome="ok"') == 2
 
 
 def test_redis_killed_fail_open_serves_with_the_nodes_own_limits(
