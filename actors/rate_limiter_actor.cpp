@@ -151,6 +151,7 @@ rate_limiter_state::shared_verdict(const rate_request& req,
   if (auto cls = per_ip_class(req.route_class))
     classes.push_back(*cls);
   std::vector<auth::rate_policy> policies;
+  policies.reserve(classes.size());
   for (auto cls : classes)
     policies.push_back(limits_policy(cls));
   auto result = auth::read_redis_gcra_reply(reply.values, policies);
@@ -242,6 +243,8 @@ rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
       // Linked: they go down with this actor, and take it down if one
       // crashes (the supervisor restarts this actor, which spawns new
       // ones). Several: each call waits a round trip on its connection.
+      self->state.redis.reserve(
+          static_cast<std::size_t>(cfg->rate_limit.redis_connections));
       for (std::int64_t i = 0; i < cfg->rate_limit.redis_connections; ++i) {
         opts.index = i;
         self->state.redis.push_back(self->spawn<caf::detached + caf::linked>(

@@ -35,7 +35,8 @@ redis_limiter_actor::behavior_type redis_limiter_impl(
     log::warn("rate-limit", "rate-limit-redis-down",
               {{"connection", opts.index}, {"error", why}});
   return {
-      [=](atom::limit_atom, const shared_limit_call& call) {
+      [=, metrics = std::move(metrics)](atom::limit_atom,
+                                        const shared_limit_call& call) {
         auto& st = self->state;
         shared_limit_reply reply;
         auto start = opts.clock->steady_ns();
