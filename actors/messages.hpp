@@ -230,12 +230,38 @@ struct rate_verdict {
   std::int64_t reset_after = 0; ///< seconds
   std::int64_t retry_after = 0; ///< seconds, when rejected
   bool audit = false;           ///< first rejection of this key in a minute
+  /// No verdict: the shared limits (rate_limit.backend = "redis") did not
+  /// answer and rate_limit.redis_fail_open is false; the front answers 503.
+  bool unavailable = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rate_verdict& x) {
   return f(x.allowed, x.type, x.limit, x.remaining, x.reset_after,
-           x.retry_after, x.audit);
+           x.retry_after, x.audit, x.unavailable);
+}
+
+/// One GCRA step in Redis (auth/redis_gcra.hpp): the script's KEYS and ARGV.
+struct shared_limit_call {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shared_limit_call& x) {
+  return f(x.keys, x.args);
+}
+
+/// The script's reply, or why there is none (`failure` not empty: Redis
+/// unreachable, timed out, or answered an error).
+struct shared_limit_reply {
+  std::vector<std::int64_t> values;
+  std::string failure;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shared_limit_reply& x) {
+  return f(x.values, x.failure);
 }
 
 /// The effective IP rules (config merged with the ip_filters table) as CIDR

@@ -4,10 +4,17 @@
 // plus the route class's per-IP limit); handlers that learn an identifier
 // (the normalised address of email/start) ask a second time for the
 // per-identifier limit. No database access: state is bounded by
-// `rate_limit.max_keys` per class and swept by a timer.
+// `rate_limit.max_keys` per class and swept by a timer. With
+// rate_limit.backend = "redis" the per-IP limits are asked of a linked
+// redis limiter actor instead (one budget per client across nodes), and
+// these in-memory limits stand in when Redis does not answer and
+// rate_limit.redis_fail_open is true.
+#include <chrono>
 #include <memory>
 #include <optional>
 
+#include "actors/metrics_actor.hpp"
+#include "actors/redis_limiter_actor.hpp"
 #include "actors/type_ids.hpp"
 #include "auth/rate_limiter.hpp"
 #include "auth/sharded_rate_limiter.hpp"
@@ -50,6 +57,29 @@ struct rate_limiter_state {
   /// (two counters would let it make twice that). Null: the ceiling lives
   /// in `limits` like every class.
   std::shared_ptr<auth::sharded_rate_limiter> shared_ceiling;
+  /// rate_limit.backend = "redis": the per-IP limits in Redis, one actor
+  /// (and connection) per rate_limit.redis_connections, spawned and linked
+  /// by this actor; a client's calls always go to the same one. Empty for
+  /// backend "memory".
+  std::vector<redis_limiter_actor> redis;
+  /// How long this actor waits for `redis` (its call timeout plus the
+  /// queue in front of it, bounded).
+  std::chrono::milliseconds redis_wait{500};
+  bool redis_fail_open = true;
+  metrics_actor metrics;
+
+  /// The GCRA script's call for a per-IP request (global ceiling, then the
+  /// route class's limit when it has one).
+  shared_limit_call shared_call(const rate_request& req) const;
+  /// The verdict of the script's reply, as decide() would answer; nullopt
+  /// for a reply that is not the script's.
+  std::optional<rate_verdict> shared_verdict(const rate_request& req,
+                                             const shared_limit_reply& reply,
+                                             auth::micros now);
+  /// The redis limiter that serves this client.
+  const redis_limiter_actor& redis_for(const std::string& ip_key) const;
+  /// The configured policy of one class.
+  auth::rate_policy limits_policy(auth::limit_class cls) const;
 
   /// Applies one request's limits at `now`.
   rate_verdict decide(const rate_request& req, auth::micros now);
@@ -63,6 +93,7 @@ rate_limiter_actor::behavior_type
 rate_limiter_impl(rate_limiter_actor::stateful_pointer<rate_limiter_state> self,
                   const std::shared_ptr<const config::settings>& cfg,
                   clock_ptr clock,
-                  std::shared_ptr<auth::sharded_rate_limiter> shared_ceiling);
+                  std::shared_ptr<auth::sharded_rate_limiter> shared_ceiling,
+                  metrics_actor metrics);
 
 } // namespace authsvc

@@ -42,6 +42,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(authsvc, (authsvc::rate_request))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::rate_verdict))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::ip_rules_snapshot))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::shared_limit_call))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::shared_limit_reply))
 
   // -- atoms for the database ------------------------------------------------
   CAF_ADD_ATOM(authsvc, authsvc::atom, query_atom, "query")

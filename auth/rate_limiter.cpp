@@ -80,25 +80,17 @@ std::string to_string(const rate_policy& policy) {
          + std::to_string(policy.period_seconds);
 }
 
-// -- rate_limiter -------------------------------------------------------------
+namespace {
 
-rate_limiter::rate_limiter(rate_policy policy, std::size_t max_keys)
-    : policy_(policy), max_keys_(std::max<std::size_t>(max_keys, 1)) {
-  assert(policy.valid());
-  auto period = policy.period_seconds * one_second;
-  // Rounding T up makes the limiter stricter by under a microsecond per
-  // request rather than more lenient.
-  interval_ = (period + policy.limit - 1) / policy.limit;
-  window_ = interval_ * policy.limit;
-}
-
-rate_decision rate_limiter::decide(std::optional<micros> tat, micros now,
-                                   micros* new_tat) const noexcept {
+/// GCRA with the policy's numbers worked out (see rate_limiter.hpp).
+rate_decision step(std::uint32_t limit, micros interval, micros window,
+                   std::optional<micros> tat, micros now,
+                   micros* new_tat) noexcept {
   rate_decision result;
-  result.limit = policy_.limit;
+  result.limit = limit;
   micros base = tat ? std::max(*tat, now) : now;
-  micros next = base + interval_;
-  micros allow_at = next - window_;
+  micros next = base + interval;
+  micros allow_at = next - window;
   if (now < allow_at) {
     result.allowed = false;
     result.remaining = 0;
@@ -106,7 +98,7 @@ rate_decision rate_limiter::decide(std::optional<micros> tat, micros now,
     result.reset_after_us = base - now;
   } else {
     result.allowed = true;
-    result.remaining = static_cast<std::uint32_t>((now - allow_at) / interval_);
+    result.remaining = static_cast<std::uint32_t>((now - allow_at) / interval);
     result.retry_after_us = 0;
     result.reset_after_us = next - now;
     if (new_tat != nullptr)
@@ -115,6 +107,34 @@ rate_decision rate_limiter::decide(std::optional<micros> tat, micros now,
   result.retry_after_seconds = ceil_seconds(result.retry_after_us);
   result.reset_after_seconds = ceil_seconds(result.reset_after_us);
   return result;
+}
+
+} // namespace
+
+micros emission_interval(const rate_policy& policy) noexcept {
+  auto period = policy.period_seconds * one_second;
+  return (period + policy.limit - 1) / policy.limit;
+}
+
+rate_decision gcra_step(const rate_policy& policy, std::optional<micros> tat,
+                        micros now, micros* new_tat) noexcept {
+  auto interval = emission_interval(policy);
+  return step(policy.limit, interval, interval * policy.limit, tat, now,
+              new_tat);
+}
+
+// -- rate_limiter -------------------------------------------------------------
+
+rate_limiter::rate_limiter(rate_policy policy, std::size_t max_keys)
+    : policy_(policy), max_keys_(std::max<std::size_t>(max_keys, 1)) {
+  assert(policy.valid());
+  interval_ = emission_interval(policy);
+  window_ = interval_ * policy.limit;
+}
+
+rate_decision rate_limiter::decide(std::optional<micros> tat, micros now,
+                                   micros* new_tat) const noexcept {
+  return step(policy_.limit, interval_, window_, tat, now, new_tat);
 }
 
 rate_decision rate_limiter::peek(std::string_view key, micros now) const {

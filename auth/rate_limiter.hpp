@@ -78,6 +78,19 @@ struct rate_decision {
   micros retry_after_us = 0;
 };
 
+/// The emission interval T = period / N of a policy in microseconds, rounded
+/// up: a limiter is then stricter by under a microsecond per request rather
+/// than more lenient. The burst window is T * N.
+micros emission_interval(const rate_policy& policy) noexcept;
+
+/// One GCRA step for a key whose TAT is `tat` (nullopt: a key never seen or
+/// forgotten) at `now`; when it allows and `new_tat` is given, stores the
+/// TAT after this request there. Only differences of times matter, so any
+/// epoch serves (the Redis backend passes offsets from its own clock).
+/// @pre `policy.valid()`
+rate_decision gcra_step(const rate_policy& policy, std::optional<micros> tat,
+                        micros now, micros* new_tat = nullptr) noexcept;
+
 /// A GCRA limiter for one policy over many keys (IP addresses, emails).
 ///
 /// Memory is bounded by `max_keys` whatever the traffic:

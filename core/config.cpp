@@ -14,6 +14,7 @@
 #include "auth/cidr.hpp"
 #include "auth/ip_address.hpp"
 #include "auth/rate_limiter.hpp"
+#include "auth/redis_url.hpp"
 #include "auth/token_claims.hpp"
 #include "auth/url.hpp"
 
@@ -312,6 +313,11 @@ const std::vector<entry>& table() {
       SECS(rate_limit, timeout, timeout, 0, 60),
       CHOICE(rate_limit, on_timeout, on_timeout, "open", "closed",
              "closed_for_sign_in"),
+      CHOICE(rate_limit, backend, backend, "memory", "redis"),
+      STR(rate_limit, redis_url, redis_url, true),
+      BOOL(rate_limit, redis_fail_open, redis_fail_open),
+      SECS(rate_limit, redis_timeout, redis_timeout, 0.001, 10),
+      INT(rate_limit, redis_connections, redis_connections, 1, 16),
       entry{
           "rate_limit", "policies", kind::map, false,
           [](settings& s, const std::string& key, const std::string& v) {
@@ -549,7 +555,8 @@ void load_toml(settings& s, const std::string& path) {
         throw config_error(name, "unknown configuration key");
       // database.url may sit in the file as long as it holds no password
       // (the password then comes from PGPASSWORD or ~/.pgpass).
-      if (e->secret && name == "database.url"
+      if (e->secret
+          && (name == "database.url" || name == "rate_limit.redis_url")
           && !database_url_has_password(toml_to_text(name, node))) {
         apply(s, *e, toml_to_text(name, node), "file");
         continue;
@@ -740,6 +747,15 @@ void derive_and_validate(settings& s) {
     throw config_error("webhooks.lease_timeout",
                        "must exceed webhooks.timeout + 1 s: an attempt "
                        "starts only with that much of its lease left");
+  // -- shared per-IP limits (issue 14) --
+  if (s.rate_limit.backend == "redis") {
+    std::string problem;
+    if (s.rate_limit.redis_url.empty())
+      throw config_error("rate_limit.redis_url",
+                         "required when rate_limit.backend = 'redis'");
+    if (!auth::parse_redis_url(s.rate_limit.redis_url, &problem))
+      throw config_error("rate_limit.redis_url", problem);
+  }
   // -- fault injection (issue 15) --
   if (s.admin.fault_injection)
     s.warnings.push_back(

@@ -193,6 +193,21 @@ struct rate_limit_config {
   /// "open" (goes on), "closed" (503), or "closed_for_sign_in" (503 for the
   /// classes that guard sign-in secrets and mail, on for the rest).
   std::string on_timeout = "closed_for_sign_in";
+  /// Where the per-IP limits live (issue 14): "memory" (each node counts
+  /// its own clients) or "redis" (one budget per client for every node on
+  /// redis_url; docs/scale-out.md, "Shared per-IP limits (Redis)").
+  std::string backend = "memory";
+  /// redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; a URL with a password is
+  /// read from the environment or redis_url_file only.
+  std::string redis_url;
+  /// Without an answer from Redis: true = this node's own per-IP limits
+  /// decide (as backend "memory"), false = 503 service_unavailable.
+  bool redis_fail_open = true;
+  /// Seconds one Redis call (connect, send, reply) may take.
+  double redis_timeout = 0.25;
+  /// Connections to Redis per node (each its own actor and thread); one
+  /// call waits one round trip, so more connections carry more calls.
+  std::int64_t redis_connections = 2;
 };
 
 struct log_config {

@@ -265,6 +265,25 @@ void declare_service_metrics(registry& r) {
             "Requests the rate limiter gave no verdict for in time (or "
             "failed on), by what rate_limit.on_timeout made of them.",
             {"outcome"});
+  // -- shared per-IP limits in Redis (issue 14) --
+  r.declare("rate_limit_redis_calls_total", ft::counter,
+            "GCRA steps asked of Redis (rate_limit.backend = \"redis\"), by "
+            "outcome: ok, error (unreachable, timed out or refused), skipped "
+            "(not tried: a failure less than a second ago).",
+            {"outcome"});
+  r.declare(
+      "rate_limit_redis_duration_seconds", ft::histogram,
+      "Time one Redis call took (connect when needed, EVALSHA, reply).", {},
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1});
+  r.declare("rate_limit_redis_up", ft::gauge,
+            "1 while the last Redis call (or the connect at start) on this "
+            "connection succeeded, else 0.",
+            {"connection"});
+  r.declare("rate_limit_redis_fallbacks_total", ft::counter,
+            "Per-IP requests Redis gave no verdict for, by what "
+            "rate_limit.redis_fail_open made of them: local (this node's "
+            "own limits decided) or refused (503).",
+            {"outcome"});
   r.declare("webhook_deliveries_total", ft::counter,
             "Webhook delivery attempts by outcome.", {"outcome"});
   r.declare("webhook_circuits_open", ft::gauge,

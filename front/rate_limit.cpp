@@ -48,6 +48,13 @@ void ask(const context_ptr& ctx, rate_request req,
       [ctx, next, call = call](rate_verdict& v) {
         if (!ctx->owner_answered(call))
           return;
+        if (v.unavailable) {
+          // The shared limits (Redis) gave no verdict and
+          // rate_limit.redis_fail_open is false: fail closed.
+          ctx->log_fields["rate_limit"] = "unavailable: redis";
+          ctx->extra_headers.push_back({"Retry-After", "1"});
+          return ctx->reply_error("service_unavailable");
+        }
         if (!v.allowed)
           return reply_rate_limited(ctx, v);
         add_rate_headers(ctx, v);

@@ -12,6 +12,7 @@ build_pkgs=(
   libcurl4-openssl-dev libcbor-dev libkainjow-mustache-dev libqrencode-dev
   python3 python3-yaml
   libpq-dev  # the PostgreSQL backend (issue 14)
+  libhiredis-dev  # shared per-IP limits in Redis (issue 14)
 )
 # Independent verifiers and real peers used by the tests (never mocks).
 test_pkgs=(
@@ -20,6 +21,7 @@ test_pkgs=(
   systemd sqlite3 util-linux clang-tidy
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   postgresql-15  # a throw-away server per test run (tests/tools/pg_server.py)
+  redis-server  # a throw-away server for the shared per-IP limit tests
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and
@@ -30,6 +32,7 @@ runtime_pkgs=(
   libspdlog1.10 libfmt9 libcurl4 libcbor0.8 libqrencode4 zlib1g libstdc++6
   libtomlplusplus3 libgcc-s1 ca-certificates curl
   libpq5  # the PostgreSQL backend (issue 14)
+  libhiredis0.14  # rate_limit.backend = "redis" (issue 14)
 )
 
 case "${1:-all}" in

@@ -170,7 +170,10 @@ int serve(std::shared_ptr<const config::settings> cfg) {
     // rate_limit.timeout = 0 declares the limiter always unavailable (every
     // request takes rate_limit.on_timeout): then classless routes keep
     // asking the limiter actor, so that declaration holds for them too.
-    if (cfg->rate_limit.enabled && cfg->rate_limit.timeout > 0) {
+    // With rate_limit.backend = "redis" the ceiling is shared through
+    // Redis too, so every request asks the limiter actor (issue 14).
+    if (cfg->rate_limit.enabled && cfg->rate_limit.timeout > 0
+        && cfg->rate_limit.backend != "redis") {
       auto lc = limiter_config(*cfg, nullptr);
       svc.ip_ceiling = std::make_shared<auth::sharded_rate_limiter>(
           lc.policies[static_cast<std::size_t>(
@@ -219,8 +222,8 @@ int serve(std::shared_ptr<const config::settings> cfg) {
       return s.webhooks.address();
     };
     auto spawn_limiter = [&sys](services& s) {
-      s.limiter
-          = sys.spawn(rate_limiter_impl, s.cfg, real_clock(), s.ip_ceiling);
+      s.limiter = sys.spawn(rate_limiter_impl, s.cfg, real_clock(),
+                            s.ip_ceiling, s.metrics);
       return s.limiter.address();
     };
     auto spawn_ip_filters = [&sys](services& s) {

@@ -69,10 +69,10 @@ TEST_CASE("the rate limiter actor refuses within the window and lets the "
           "[rate_limiter][lockout]") {
   test::actor_fixture fx{true};
   fx.cfg->rate_limit.policies["verify_per_ip"] = "3/60";
-  auto limiter = fx.sys.spawn(rate_limiter_impl,
-                              std::shared_ptr<const config::settings>(fx.cfg),
-                              clock_ptr(fx.clock),
-                              std::shared_ptr<auth::sharded_rate_limiter>());
+  auto limiter = fx.sys.spawn(
+      rate_limiter_impl, std::shared_ptr<const config::settings>(fx.cfg),
+      clock_ptr(fx.clock), std::shared_ptr<auth::sharded_rate_limiter>(),
+      metrics_actor{});
   fx.sched->run();
   auto ask = [&](const std::string& ip) {
     rate_verdict v;

@@ -267,3 +267,49 @@ TEST_CASE("database.url: PostgreSQL, a password only from the environment "
   CHECK(database_url_has_password("postgresql://u:p@db/x"));
   CHECK(database_url_has_password("password = pw host=db"));
 }
+
+TEST_CASE("rate_limit.backend redis: a URL that parses, a password only from "
+          "the environment or a file",
+          "[config][redis]") {
+  auto d = load({});
+  CHECK(d.rate_limit.backend == "memory"); // per node unless asked
+  CHECK(d.rate_limit.redis_fail_open);
+  CHECK(d.rate_limit.redis_timeout == 0.25);
+
+  sources no_url;
+  no_url.environment = {{"PA_RATE_LIMIT_BACKEND", "redis"}};
+  CHECK_THROWS_AS(load(no_url), config_error);
+  for (const char* wrong : {"rediss://cache:6380", "cache:6379",
+                            "redis://cache:0", "unix:///run/redis.sock"}) {
+    INFO(wrong);
+    sources bad = no_url;
+    bad.environment["PA_RATE_LIMIT_REDIS_URL"] = wrong;
+    CHECK_THROWS_AS(load(bad), config_error);
+  }
+
+  sources env = no_url;
+  env.environment["PA_RATE_LIMIT_REDIS_URL"] = "redis://:s3cret@cache:6379/1";
+  env.environment["PA_RATE_LIMIT_REDIS_FAIL_OPEN"] = "false";
+  env.environment["PA_RATE_LIMIT_REDIS_TIMEOUT"] = "0.05";
+  auto s = load(env);
+  CHECK(s.rate_limit.redis_url == "redis://:s3cret@cache:6379/1");
+  CHECK_FALSE(s.rate_limit.redis_fail_open);
+  CHECK(s.rate_limit.redis_timeout == 0.05);
+  CHECK(to_redacted_toml(s).find("s3cret") == std::string::npos);
+
+  sources plain;
+  plain.config_path = write_temp(
+      "[rate_limit]\nbackend = \"redis\"\nredis_url = \"redis://cache/2\"\n");
+  CHECK(load(plain).rate_limit.redis_url == "redis://cache/2");
+  sources with_password;
+  with_password.config_path
+      = write_temp("[rate_limit]\nbackend = \"redis\"\n"
+                   "redis_url = \"redis://:pw@cache:6379\"\n");
+  CHECK_THROWS_AS(load(with_password), config_error);
+  auto url_file = write_temp("redis://:fromfile@cache:6379\n");
+  sources file_src;
+  file_src.config_path = write_temp("[rate_limit]\nbackend = \"redis\"\n"
+                                    "redis_url_file = \""
+                                    + url_file + "\"\n");
+  CHECK(load(file_src).rate_limit.redis_url == "redis://:fromfile@cache:6379");
+}
