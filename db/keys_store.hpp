@@ -43,6 +43,16 @@ statement insert_key_only(const std::string& kid, const std::string& alg,
                           const std::string& sealed_private_key,
                           const std::string& public_jwk, std::int64_t now);
 
+/// PostgreSQL only (several nodes, issue 14): a transaction-level advisory
+/// lock, first in a unit that adds keys, so one node at a time rotates and
+/// nodes starting together on an empty database make one key set.
+statement rotation_lock();
+
+/// A precondition after rotation_lock: the unit fails with "keys_exist"
+/// when a key (of `alg`; empty: of any algorithm) signs already, i.e. when
+/// another node made it while this one waited for the lock.
+statement none_signing(const std::string& alg = {});
+
 /// Removes keys whose verification window ended a day before `now`.
 statement purge_expired(std::int64_t now);
 
