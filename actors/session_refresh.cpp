@@ -236,26 +236,28 @@ namespace {
 /// was read.
 void judge_refresh(self_ptr self, const std::string& hash,
                    const refresh_request& req, token_promise rp,
-                   std::optional<store::refresh_row> row);
+                   std::optional<store::refresh_row> row, int attempt);
 
-} // namespace
-
-void refresh_old(self_ptr self, const std::string& hash,
-                 const refresh_request& req, token_promise rp) {
+/// Reads the row of `hash` (`attempt` 0, or 1 when read again, see
+/// judge_refresh) and judges it.
+void read_old(self_ptr self, const std::string& hash,
+              const refresh_request& req, token_promise rp, int attempt) {
   self->request(self->state.db, db_timeout, atom::query_atom_v,
                 store::find_refresh(hash))
       .then(
-          [self, hash, req, rp](db::rowset& rs) mutable {
+          [self, hash, req, rp, attempt](db::rowset& rs) mutable {
             auto row = store::decode_refresh(rs);
             if (!row || !self->state.shared())
-              return judge_refresh(self, hash, req, rp, std::move(row));
+              return judge_refresh(self, hash, req, rp, std::move(row),
+                                   attempt);
             // Several nodes: this node's copy of the session may be missing
             // or stale (opened or rotated elsewhere); read it first.
             auto id = row->session_id;
             ensure_session(
                 self, id,
-                [self, hash, req, rp, row = std::move(row)]() mutable {
-                  judge_refresh(self, hash, req, rp, std::move(row));
+                [self, hash, req, rp, attempt,
+                 row = std::move(row)]() mutable {
+                  judge_refresh(self, hash, req, rp, std::move(row), attempt);
                 },
                 true);
           },
@@ -264,11 +266,18 @@ void refresh_old(self_ptr self, const std::string& hash,
           });
 }
 
+} // namespace
+
+void refresh_old(self_ptr self, const std::string& hash,
+                 const refresh_request& req, token_promise rp) {
+  read_old(self, hash, req, rp, 0);
+}
+
 namespace {
 
 void judge_refresh(self_ptr self, const std::string& hash,
                    const refresh_request& req, token_promise rp,
-                   std::optional<store::refresh_row> row) {
+                   std::optional<store::refresh_row> row, int attempt) {
   const live_session* live = nullptr;
   auto now = self->state.now();
   if (row)
@@ -295,6 +304,13 @@ void judge_refresh(self_ptr self, const std::string& hash,
       && live->refresh_hash == hash) {
     // The live token of a session opened or rotated elsewhere.
     return refresh_live(self, live->id, req, rp, true);
+  }
+  if (live && self->state.shared() && !row->replaced
+      && live->refresh_hash != hash && attempt == 0) {
+    // The session was read after the row and is newer: another node rotated
+    // the token in between. The row, read again, says what it is now (a
+    // rotated token cannot become live again, so once is enough).
+    return read_old(self, hash, req, rp, 1);
   }
   auto verdict = judge_old_token(row ? &*row : nullptr, live_hash, now,
                                  self->state.cfg().tokens.refresh_grace);
