@@ -6,6 +6,7 @@
 #include "actors/session_actor.hpp"
 
 #include <chrono>
+#include <utility>
 
 #include "actors/db_timeout.hpp"
 #include "actors/session_internal.hpp"
@@ -41,7 +42,13 @@ db::unit key_unit(self_ptr self, const std::vector<auth::signing_key>& keys) {
                        st.cfg().tokens.access_ttl + 60);
 }
 
+void load_live_sessions(self_ptr self);
+
 void load_sessions(self_ptr self) {
+  start_sync(self, [self] { load_live_sessions(self); });
+}
+
+void load_live_sessions(self_ptr self) {
   self->request(self->state.db, db_timeout, atom::query_atom_v,
                 store::load_live(self->state.now()))
       .then(
@@ -98,10 +105,22 @@ void make_start_keys(self_ptr self, bool with_id_token_key) {
     load_sessions(self);
     return;
   }
+  if (st.shared()) {
+    // Nodes starting together on an empty database (issue 14): one makes
+    // the keys, the others find them made once they get the lock. The
+    // precondition names the algorithm of the first key to be made.
+    bool access_key = !st.signing();
+    unit.statements.insert(
+        unit.statements.begin(),
+        {db::keys_store::rotation_lock(),
+         db::keys_store::none_signing(access_key ? "" : "RS256")});
+  }
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(unit))
       .then(
           [self, kid](db::unit_result& r) {
-            if (!r.ok)
+            if (!r.ok && r.fail_code == "keys_exist")
+              log::info("sessions", "signing-key-made-elsewhere", {});
+            else if (!r.ok)
               log::error("sessions", "signing-key-insert-failed",
                          {{"code", r.fail_code}});
             else
@@ -123,7 +142,7 @@ void load(self_ptr self) {
           [self](db::rowset& rs) {
             merge_keys(self, rs);
             auto& st = self->state;
-            if (st.keys.signing(auth::jws_alg::rs256)) {
+            if (st.keys.signing(auth::jws_alg::rs256, st.now())) {
               make_start_keys(self, false);
               return;
             }
@@ -171,17 +190,17 @@ void tick(self_ptr self) {
       db::keys_store::purge_expired(now),
       store::purge_browser_secrets(),
   };
+  if (st.shared())
+    purge.statements.push_back(store::purge_changes(now));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(purge))
       .then([](db::unit_result&) {},
             [](caf::error& e) {
               log::warn("sessions", "purge-failed",
                         {{"error", caf::to_string(e)}});
             });
-  // Keys rotated by `passwordless-auth keys rotate` show up here.
-  self->request(st.db, db_timeout, atom::query_atom_v,
-                db::keys_store::load(now))
-      .then([self](db::rowset& rs) { merge_keys(self, rs); },
-            [](caf::error&) {});
+  // Keys rotated by `passwordless-auth keys rotate` (or on another node,
+  // should its notification be lost) show up here.
+  reload_keys(self);
   auto period = std::min<std::int64_t>(st.opts.tick_seconds,
                                        st.cfg().tokens.key_reload_interval);
   self->delayed_send(self,
@@ -194,8 +213,22 @@ void tick(self_ptr self) {
 void store_rotation(self_ptr self, caf::typed_response_promise<std::string> rp,
                     const std::vector<auth::signing_key>& keys) {
   auto kid = keys.front().kid();
-  self->request(self->state.db, db_timeout, atom::write_atom_v,
-                key_unit(self, keys))
+  auto& st = self->state;
+  db::unit unit;
+  if (st.shared()) {
+    // Several nodes: the new keys start signing (and the current ones stop)
+    // only after every node's next key reload, so no node meets a token of
+    // a key it has not loaded; the notification makes that at once, the
+    // delay covers a lost one. One node at a time rotates (the lock).
+    auto at = st.now() + st.cfg().tokens.key_reload_interval + 1;
+    unit = new_keys_unit(keys, *st.opts.keys, at,
+                         st.cfg().tokens.access_ttl + 60);
+    unit.statements.insert(unit.statements.begin(),
+                           db::keys_store::rotation_lock());
+  } else {
+    unit = key_unit(self, keys);
+  }
+  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(unit))
       .then(
           [self, rp, kid](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -247,7 +280,77 @@ session_view view_of(const session_state& st, const live_session& s) {
       s.user_agent, s.created_at, st.last_seen(s), s.expires_at};
 }
 
+std::vector<session_view> list_sessions(self_ptr self,
+                                        const std::string& user_id) {
+  std::vector<session_view> out;
+  auto& st = self->state;
+  auto u = st.by_user.find(user_id);
+  if (u == st.by_user.end())
+    return out;
+  auto now = st.now();
+  for (const auto& id : u->second) {
+    // by_user only names cached sessions (see session_state::forget).
+    auto s = st.sessions.find(id);
+    if (s != st.sessions.end() && !st.idle(s->second, now))
+      out.push_back(view_of(st, s->second));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.created_at > b.created_at;
+  });
+  return out;
+}
+
+std::vector<session_view> lookup_session(self_ptr self,
+                                         const std::string& session_id) {
+  std::vector<session_view> out;
+  auto& st = self->state;
+  auto it = st.sessions.find(session_id);
+  if (it == st.sessions.end() || it->second.absolute_expires_at <= st.now())
+    return out;
+  if (st.idle(it->second, st.now())) {
+    st.found_idle.push_back(session_id);
+    end_idle(self);
+    return out;
+  }
+  out.push_back(view_of(st, it->second));
+  return out;
+}
+
+/// The verify_atom handler: a miss on a token whose signature checked out
+/// reads the session once (opened on another node, session_sync.cpp).
+caf::result<auth_result> verify_token(self_ptr self, const std::string& token) {
+  auto& st = self->state;
+  auto r = st.verify(token, st.now());
+  end_idle(self);
+  if (st.missed_session.empty())
+    return r;
+  auto id = std::exchange(st.missed_session, {});
+  auto stale = std::exchange(st.missed_stale, false);
+  auto rp = self->make_response_promise<auth_result>();
+  ensure_session(
+      self, id,
+      [self, rp, token]() mutable {
+        auto& st = self->state;
+        auto again = st.verify(token, st.now());
+        // Read once: a second miss (or a copy still looking idle after the
+        // read failed) is answered as it stands.
+        st.missed_session.clear();
+        st.missed_stale = false;
+        end_idle(self);
+        rp.deliver(std::move(again));
+      },
+      stale);
+  return rp;
+}
+
 } // namespace
+
+void reload_keys(self_ptr self) {
+  self->request(self->state.db, db_timeout, atom::query_atom_v,
+                db::keys_store::load(self->state.now()))
+      .then([self](db::rowset& rs) { merge_keys(self, rs); },
+            [](caf::error&) {});
+}
 
 void create_session(self_ptr self, const new_session& req, token_promise rp) {
   auto& st = self->state;
@@ -311,6 +414,31 @@ void create_session(self_ptr self, const new_session& req, token_promise rp) {
 
 // -- behavior -----------------------------------------------------------------
 
+namespace session_detail {
+
+/// Opens a session. An OAuth client's session may come before the RS256 key
+/// reached this node (the client was registered on another node, or by the
+/// CLI, since the last key reload): the key is read, or made, first.
+void open_session(self_ptr self, const new_session& req, token_promise rp) {
+  auto& st = self->state;
+  if (req.client_id.empty()
+      || st.keys.signing(auth::jws_alg::rs256, st.now())) {
+    create_session(self, req, rp);
+    return;
+  }
+  auto me = caf::actor_cast<session_actor>(self);
+  self->request(me, db_timeout, atom::id_key_atom_v)
+      .then(
+          [self, req, rp](std::string&) mutable {
+            create_session(self, req, rp);
+          },
+          [self, req, rp](caf::error&) mutable {
+            create_session(self, req, rp);
+          });
+}
+
+} // namespace session_detail
+
 session_actor::behavior_type
 session_impl(session_actor::stateful_pointer<session_state> self,
              session_options opts, db_actor db, metrics_actor metrics) {
@@ -331,33 +459,29 @@ session_impl(session_actor::stateful_pointer<session_state> self,
         // A sign-in that carries a valid access token of the same user
         // re-authenticates that session (issue #11, Medium 3); any other
         // bearer (invalid, expired, another user's) is ignored.
-        if (!req.reauth_token.empty()) {
+        if (req.reauth_token.empty()) {
+          open_session(self, req, rp);
+          return rp;
+        }
+        auto decide = [self, req, rp]() mutable {
+          auto& st = self->state;
           auto v = st.verify(req.reauth_token, st.now());
+          st.missed_session.clear();
           end_idle(self);
           if (v.error.empty() && v.auth.user_id == req.user.id) {
             auto it = st.sessions.find(v.auth.session_id);
             if (it != st.sessions.end() && !it->second.rotating) {
               reauthenticate(self, v.auth.session_id, req, rp);
-              return rp;
+              return;
             }
           }
-        }
-        // An OAuth client's session may come before the RS256 key reached
-        // this node (the client was registered on another node, or by the
-        // CLI, since the last key reload): the key is read, or made, first.
-        if (!req.client_id.empty() && !st.keys.signing(auth::jws_alg::rs256)) {
-          auto me = caf::actor_cast<session_actor>(self);
-          self->request(me, db_timeout, atom::id_key_atom_v)
-              .then(
-                  [self, req, rp](std::string&) mutable {
-                    create_session(self, req, rp);
-                  },
-                  [self, req, rp](caf::error&) mutable {
-                    create_session(self, req, rp);
-                  });
-          return rp;
-        }
-        create_session(self, req, rp);
+          open_session(self, req, rp);
+        };
+        // A session opened on another node is read first (issue 14).
+        st.verify(req.reauth_token, st.now());
+        auto missed = std::exchange(st.missed_session, {});
+        end_idle(self);
+        ensure_session(self, missed, std::move(decide));
         return rp;
       },
       [=](atom::refresh_atom,
@@ -377,84 +501,29 @@ session_impl(session_actor::stateful_pointer<session_state> self,
           refresh_old(self, hash, req, rp);
           return rp;
         }
-        auto session_id = it->second;
-        // by_refresh only names cached sessions (session_state::index and
-        // forget keep both maps together); checked anyway, since a throw
-        // here would end the session owner for every client.
-        auto found = st.sessions.find(session_id);
-        if (found == st.sessions.end()) {
-          st.by_refresh.erase(it);
-          refresh_old(self, hash, req, rp);
-          return rp;
-        }
-        auto& s = found->second;
-        auto now = st.now();
-        // Only the client a session was issued to may refresh it (RFC 6749
-        // §6: the token is bound to that client), and an OAuth client's
-        // token is no refresh token of ours.
-        if (s.client_id != req.client_id) {
-          rp.deliver(refused(session_errc::invalid_refresh_token));
-          return rp;
-        }
-        if (!req.id_token_alg.empty())
-          s.id_token_alg = req.id_token_alg;
-        if (s.expires_at <= now || s.absolute_expires_at <= now) {
-          st.forget(session_id);
-          set_active_gauge(self);
-          // The promise holds the reply slot: answer through it (a plain
-          // return would leave it broken).
-          rp.deliver(refused(session_errc::invalid_refresh_token));
-          return rp;
-        }
-        if (st.idle(s, now)) {
-          // auth.session_idle_timeout: no refresh for that long ends it.
-          st.found_idle.push_back(session_id);
-          end_idle(self);
-          rp.deliver(refused(session_errc::invalid_refresh_token));
-          return rp;
-        }
-        s.waiters.push_back(rp);
-        if (!s.rotating)
-          rotate(self, session_id, req);
+        auto session_id = it->second; // a copy: forget() may erase `it`
+        refresh_live(self, session_id, req, rp);
         return rp;
       },
-      [=](atom::verify_atom, const std::string& token) -> auth_result {
-        auto r = self->state.verify(token, self->state.now());
-        end_idle(self);
-        return r;
+      [=](atom::verify_atom, const std::string& token) {
+        return verify_token(self, token);
       },
-      [=](atom::list_atom, const std::string& user_id) {
-        std::vector<session_view> out;
-        auto& st = self->state;
-        auto u = st.by_user.find(user_id);
-        if (u == st.by_user.end())
-          return out;
-        auto now = st.now();
-        for (const auto& id : u->second) {
-          // by_user only names cached sessions (see session_state::forget).
-          auto s = st.sessions.find(id);
-          if (s != st.sessions.end() && !st.idle(s->second, now))
-            out.push_back(view_of(st, s->second));
-        }
-        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-          return a.created_at > b.created_at;
+      [=](atom::list_atom, const std::string& user_id)
+          -> caf::result<std::vector<session_view>> {
+        // Several nodes: sessions opened elsewhere are read first.
+        auto rp = self->make_response_promise<std::vector<session_view>>();
+        ensure_user_sessions(self, user_id, [self, user_id, rp]() mutable {
+          rp.deliver(list_sessions(self, user_id));
         });
-        return out;
+        return rp;
       },
-      [=](atom::lookup_atom, const std::string& session_id) {
-        std::vector<session_view> out;
-        auto& st = self->state;
-        auto it = st.sessions.find(session_id);
-        if (it == st.sessions.end()
-            || it->second.absolute_expires_at <= st.now())
-          return out;
-        if (st.idle(it->second, st.now())) {
-          st.found_idle.push_back(session_id);
-          end_idle(self);
-          return out;
-        }
-        out.push_back(view_of(st, it->second));
-        return out;
+      [=](atom::lookup_atom, const std::string& session_id)
+          -> caf::result<std::vector<session_view>> {
+        auto rp = self->make_response_promise<std::vector<session_view>>();
+        ensure_session(self, session_id, [self, session_id, rp]() mutable {
+          rp.deliver(lookup_session(self, session_id));
+        });
+        return rp;
       },
       [=](atom::revoke_atom, const revocation& rv) { return revoke(self, rv); },
       [=](atom::jwks_atom) -> std::string {
@@ -503,6 +572,14 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       },
       [=](atom::tick_atom) { tick(self); },
       [=](atom::purge_atom) { scrub_successors(self); },
+      [=](atom::wake_atom) { sync_changes(self); },
+      [=](atom::flush_atom) {
+        sync_changes(self);
+        self->delayed_send(
+            self, std::chrono::milliseconds(self->state.opts.change_poll_ms),
+            atom::flush_atom_v);
+      },
+      [=](atom::reload_atom) { reload_keys(self); },
   };
 }
 

@@ -12,6 +12,7 @@
 // (loading, opening sessions, the behavior). SQL: db/sessions_store and
 // db/keys_store. Refreshes that fail answer a caf::error of session_errc.
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@
 
 #include "actors/auditor_actor.hpp"
 #include "actors/browser_messages.hpp"
+#include "actors/change_listener.hpp"
 #include "actors/oauth_messages.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/mailer_actor.hpp"
@@ -76,7 +78,13 @@ using session_actor = caf::typed_actor<
     /// Internal: load state; periodic purge and key reload; erasing the
     /// stored successors whose grace window is over.
     caf::reacts_to<atom::load_atom>, caf::reacts_to<atom::tick_atom>,
-    caf::reacts_to<atom::purge_atom>>;
+    caf::reacts_to<atom::purge_atom>,
+    /// Several nodes (issue 14, actors/session_sync.cpp): sessions changed
+    /// on another node (read the change table; from the change listener);
+    /// a signing key was added (reload the keys); the change table's poll
+    /// timer.
+    caf::reacts_to<atom::wake_atom>, caf::reacts_to<atom::reload_atom>,
+    caf::reacts_to<atom::flush_atom>>;
 
 struct session_options {
   std::shared_ptr<const config::settings> cfg;
@@ -93,6 +101,9 @@ struct session_options {
   /// actor publishes every change to it before acknowledging. May be null
   /// (then every check asks the actor).
   session_directory_ptr directory;
+  /// Several nodes (issue 14): between two reads of the change table when
+  /// no notification came (the fallback for a lost one).
+  int change_poll_ms = 500;
 };
 
 /// A live session: what is stored of it (id, user and cached profile, amr,
@@ -120,6 +131,11 @@ struct live_session : db::sessions_store::session_row {
   /// A browser session's activity last written to the database (its
   /// last_seen_at); cookie uses write at most once a minute.
   std::int64_t browser_written_at = 0;
+  /// Several nodes (issue 14): when this copy was last read from the
+  /// database (0: made here). Another node may have refreshed the session
+  /// since, so an idle verdict on an older copy is checked by reading it
+  /// again first.
+  std::int64_t read_at = 0;
 };
 
 struct session_state {
@@ -165,10 +181,35 @@ struct session_state {
   /// that ran the check revokes them (see session_policies.cpp).
   std::vector<std::string> found_idle;
 
+  // -- several nodes on one PostgreSQL (issue 14, session_sync.cpp) --
+  /// The last session_changes id applied.
+  std::int64_t change_cursor = 0;
+  /// A read of the change table is on its way / another one is wanted.
+  bool syncing = false;
+  bool sync_again = false;
+  /// Session ids known not to be live (revoked, expired, never stored):
+  /// until when (a token naming one is not read again before then).
+  std::unordered_map<std::string, std::int64_t> absent;
+  /// Sessions being read from the database, with what waits for each.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> loading;
+  /// Sessions revoked (on any node) while being read: the read is stale.
+  std::set<std::string> revoked_while_loading;
+  /// Set by verify(): the token checked out but names a session this node
+  /// does not hold (perhaps opened on another node); empty otherwise.
+  std::string missed_session;
+  /// With missed_session: the session is held, but its copy is to be read
+  /// again (it looked idle).
+  bool missed_stale = false;
+  change_listener_actor listener;
+
   const config::settings& cfg() const { return *opts.cfg; }
+  /// True when the store is shared with other nodes (database.url).
+  bool shared() const { return !cfg().database.url.empty(); }
+  /// True while `id` is in the negative cache at `now`.
+  bool known_absent(const std::string& id, std::int64_t now) const;
   /// Wall time in seconds, from the injected clock.
   std::int64_t now() const { return opts.clock->unix_seconds(); }
-  const stored_key* signing() const { return keys.signing(); }
+  const stored_key* signing() const { return keys.signing(now()); }
   void index(live_session&& s);
   void forget(const std::string& id);
   /// Publishes `s` as it is now to opts.directory (after every change of a

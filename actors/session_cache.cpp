@@ -154,9 +154,9 @@ std::string session_state::mint_id_token(const live_session& s,
   auto alg
       = auth::parse_jws_alg(s.id_token_alg.empty() ? "RS256" : s.id_token_alg)
             .value_or(auth::jws_alg::rs256);
-  const auto* key = keys.signing(alg);
+  const auto* key = keys.signing(alg, now);
   if (!key)
-    key = keys.signing(auth::jws_alg::rs256);
+    key = keys.signing(auth::jws_alg::rs256, now);
   if (!key)
     key = signing();
   auth::oauth::id_token_input in;
@@ -189,6 +189,8 @@ bool session_state::idle(const live_session& s, std::int64_t now) const {
 
 auth_result session_state::verify(const std::string& token, std::int64_t now) {
   auth_result out;
+  missed_session.clear();
+  missed_stale = false;
   auth::jws_verify_options o;
   o.algorithms
       = {auth::jws_alg::es256, auth::jws_alg::rs256, auth::jws_alg::eddsa};
@@ -249,6 +251,11 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
   }
   const auto& v = cached->second;
   auto it = sessions.find(v.session_id);
+  // Several nodes (issue 14): the session may have been opened on another
+  // node; the caller reads it once (session_sync.cpp) unless it is known
+  // not to be live.
+  if (it == sessions.end() && shared() && !known_absent(v.session_id, now))
+    missed_session = v.session_id;
   if (it == sessions.end() || it->second.user_id != v.user_id
       || it->second.absolute_expires_at <= now) {
     out.error = "unauthorized";
@@ -264,6 +271,14 @@ auth_result session_state::verify(const std::string& token, std::int64_t now) {
     return out;
   }
   if (idle(it->second, now)) {
+    if (shared() && it->second.read_at + 1 < now) {
+      // Several nodes: another may have refreshed it; read it again
+      // before calling it idle.
+      missed_session = it->first;
+      missed_stale = true;
+      out.error = "unauthorized";
+      return out;
+    }
     // Over at once; the handler that asked revokes it (end_idle).
     found_idle.push_back(it->first);
     out.error = "unauthorized";

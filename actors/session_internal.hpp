@@ -62,10 +62,20 @@ void create_session(self_ptr self, const new_session& req, token_promise rp);
 void rotate(self_ptr self, const std::string& session_id,
             const refresh_request& req);
 
-/// A refresh token that is not the live one of any session: unknown, from a
-/// dead session, a replay within the grace window, or a reuse.
+/// A refresh token that is not the live one of any session in memory:
+/// unknown, from a dead session, a replay within the grace window, a reuse,
+/// or (several nodes) the live token of a session opened or rotated on
+/// another node, which is then rotated here.
 void refresh_old(self_ptr self, const std::string& hash,
                  const refresh_request& req, token_promise rp);
+
+/// Refreshes live session `session_id` (in memory, its live token
+/// presented): client, expiry and idle checks, then the rotation.
+/// `fresh`: the session was just read from the database (several nodes: a
+/// copy found expired or idle is read again before it is refused).
+void refresh_live(self_ptr self, const std::string& session_id,
+                  const refresh_request& req, token_promise rp,
+                  bool fresh = false);
 
 /// Re-authenticates live session `session_id` (new auth_time and amr).
 void reauthenticate(self_ptr self, const std::string& session_id,
@@ -121,6 +131,31 @@ void enforce_session_limit(self_ptr self, const std::string& user_id,
                            const std::string& fresh_id, const std::string& ip,
                            const std::string& user_agent);
 
+// -- several nodes on one PostgreSQL (session_sync.cpp) ----------------------
+
+/// Runs `then` once session `id` is in memory if it is live in the database
+/// (read once on a miss: it may have been opened on another node), or known
+/// not to be. With `fresh` the stored row replaces the one in memory (which
+/// another node may have rotated). On SQLite, or when `id` is in memory
+/// (and not `fresh`) or known absent, `then` runs at once.
+void ensure_session(self_ptr self, const std::string& id,
+                    std::function<void()> then, bool fresh = false);
+
+/// Runs `then` once every live session of `user_id` is in memory.
+void ensure_user_sessions(self_ptr self, const std::string& user_id,
+                          std::function<void()> then);
+
+/// Reads the change table from the cursor and forgets what other nodes
+/// revoked (wake_atom, flush_atom).
+void sync_changes(self_ptr self);
+
+/// Before the sessions load: the change cursor, the listener and the poll
+/// timer; `then` runs after the cursor was read.
+void start_sync(self_ptr self, std::function<void()> then);
+
+/// Re-reads the signing keys (reload_atom, and the periodic tick).
+void reload_keys(self_ptr self);
+
 // -- browser sessions (session_browser.cpp) -----------------------------------
 
 /// The browser_bind handler.
@@ -158,11 +193,12 @@ rotation_plan plan_rotation(const config::settings& cfg, const key_ring& ring,
 /// What a refresh token that is not a live one amounts to.
 enum class old_token { invalid, replay, reused };
 
-/// Judges a stored token row against its session in memory (`live` null
-/// when the session is not live): a replay inside the grace window of the
-/// session's current token, a reuse after it, or nothing usable.
+/// Judges a stored token row against its session's live refresh token
+/// (`live_hash` null when the session is not live): a replay inside the
+/// grace window of the session's current token, a reuse after it, or
+/// nothing usable.
 old_token judge_old_token(const db::sessions_store::refresh_row* row,
-                          const live_session* live, std::int64_t now,
+                          const std::string* live_hash, std::int64_t now,
                           std::int64_t grace);
 
 } // namespace authsvc::session_detail

@@ -52,6 +52,37 @@ void end_idle(self_ptr self) {
     return;
   auto ids = std::move(st.found_idle);
   st.found_idle.clear();
+  if (st.shared()) {
+    // Several nodes (issue 14): a copy not read this second may be stale
+    // (refreshed on another node); read it again, and end it only if it is
+    // still idle then.
+    auto now = st.now();
+    std::vector<std::string> sure;
+    for (const auto& id : ids) {
+      auto it = st.sessions.find(id);
+      if (it == st.sessions.end())
+        continue;
+      if (it->second.read_at + 1 >= now) {
+        sure.push_back(id);
+        continue;
+      }
+      ensure_session(
+          self, id,
+          [self, id] {
+            auto& st = self->state;
+            auto it = st.sessions.find(id);
+            if (it != st.sessions.end() && it->second.read_at + 1 >= st.now()
+                && st.idle(it->second, st.now())) {
+              st.found_idle.push_back(id);
+              end_idle(self);
+            }
+          },
+          true);
+    }
+    ids = std::move(sure);
+    if (ids.empty())
+      return;
+  }
   for (const auto& id : ids)
     if (auto it = st.sessions.find(id); it != st.sessions.end())
       log::info("sessions", "session-idle-timeout",

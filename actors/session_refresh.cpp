@@ -82,12 +82,12 @@ rotation_plan plan_rotation(const config::settings& cfg, const key_ring& ring,
 }
 
 old_token judge_old_token(const store::refresh_row* row,
-                          const live_session* live, std::int64_t now,
+                          const std::string* live_hash, std::int64_t now,
                           std::int64_t grace) {
-  if (row == nullptr || !row->replaced || live == nullptr)
+  if (row == nullptr || !row->replaced || live_hash == nullptr)
     return old_token::invalid;
-  bool in_grace = now - row->replaced_at < grace
-                  && row->replaced_by == live->refresh_hash;
+  bool in_grace
+      = now - row->replaced_at < grace && row->replaced_by == *live_hash;
   return in_grace ? old_token::replay : old_token::reused;
 }
 
@@ -119,6 +119,16 @@ void rotate(self_ptr self, const std::string& session_id,
               return; // revoked meanwhile; its waiters were answered then
             auto& s = it->second;
             auto waiters = take_waiters(s);
+            if (!r.ok && r.fail_code == "invalid_refresh_token"
+                && self->state.shared()) {
+              // Several nodes: another node rotated this token first (the
+              // swap found it replaced) or revoked the session. The stored
+              // state decides: the same successor within the grace window,
+              // a reuse after it, or nothing (session_sync.cpp).
+              for (auto& w : waiters)
+                refresh_old(self, plan.old_hash, req, w);
+              return;
+            }
             if (!r.ok) {
               for (auto& w : waiters)
                 w.deliver(refused(session_errc::invalid_refresh_token));
@@ -163,79 +173,184 @@ void rotate(self_ptr self, const std::string& session_id,
           });
 }
 
-void refresh_old(self_ptr self, const std::string& hash,
-                 const refresh_request& req, token_promise rp) {
+void refresh_live(self_ptr self, const std::string& session_id,
+                  const refresh_request& req, token_promise rp, bool fresh) {
+  auto& st = self->state;
+  auto found = st.sessions.find(session_id);
+  if (found == st.sessions.end()) {
+    // by_refresh only names cached sessions (session_state::index and
+    // forget keep both maps together); checked anyway, since a throw here
+    // would end the session owner for every client.
+    rp.deliver(refused(session_errc::invalid_refresh_token));
+    return;
+  }
+  auto& s = found->second;
+  auto now = st.now();
+  // Only the client a session was issued to may refresh it (RFC 6749 §6:
+  // the token is bound to that client), and an OAuth client's token is no
+  // refresh token of ours.
+  if (s.client_id != req.client_id) {
+    rp.deliver(refused(session_errc::invalid_refresh_token));
+    return;
+  }
+  bool over
+      = s.expires_at <= now || s.absolute_expires_at <= now || st.idle(s, now);
+  if (over && st.shared() && !fresh && !s.rotating) {
+    // Another node may have refreshed it since this copy was taken.
+    auto hash = s.refresh_hash;
+    ensure_session(
+        self, session_id,
+        [self, session_id, hash, req, rp]() mutable {
+          auto& st = self->state;
+          auto it = st.sessions.find(session_id);
+          if (it == st.sessions.end() || it->second.refresh_hash != hash)
+            return refresh_old(self, hash, req, rp);
+          refresh_live(self, session_id, req, rp, true);
+        },
+        true);
+    return;
+  }
+  if (!req.id_token_alg.empty())
+    s.id_token_alg = req.id_token_alg;
+  if (s.expires_at <= now || s.absolute_expires_at <= now) {
+    st.forget(session_id);
+    set_active_gauge(self);
+    rp.deliver(refused(session_errc::invalid_refresh_token));
+    return;
+  }
+  if (st.idle(s, now)) {
+    // auth.session_idle_timeout: no refresh for that long ends it.
+    st.found_idle.push_back(session_id);
+    end_idle(self);
+    rp.deliver(refused(session_errc::invalid_refresh_token));
+    return;
+  }
+  s.waiters.push_back(rp);
+  if (!s.rotating)
+    rotate(self, session_id, req);
+}
+
+namespace {
+
+/// refresh_old once the token's row (and, with several nodes, its session)
+/// was read.
+void judge_refresh(self_ptr self, const std::string& hash,
+                   const refresh_request& req, token_promise rp,
+                   std::optional<store::refresh_row> row, int attempt);
+
+/// Reads the row of `hash` (`attempt` 0, or 1 when read again, see
+/// judge_refresh) and judges it.
+void read_old(self_ptr self, const std::string& hash,
+              const refresh_request& req, token_promise rp, int attempt) {
   self->request(self->state.db, db_timeout, atom::query_atom_v,
                 store::find_refresh(hash))
       .then(
-          [self, hash, req, rp](db::rowset& rs) mutable {
+          [self, hash, req, rp, attempt](db::rowset& rs) mutable {
             auto row = store::decode_refresh(rs);
-            const live_session* live = nullptr;
-            auto now = self->state.now();
-            if (row)
-              if (auto it = self->state.sessions.find(row->session_id);
-                  it != self->state.sessions.end()) {
-                if (self->state.idle(it->second, now)) {
-                  // Idle: over, whatever token it is presented with.
-                  self->state.found_idle.push_back(it->first);
-                  end_idle(self);
-                } else {
-                  live = &it->second;
-                }
-              }
-            // Another client's (or an OAuth client's on our refresh route)
-            // token is no token here: refused, the family left alone.
-            if (live && live->client_id != req.client_id)
-              live = nullptr;
-            auto verdict
-                = judge_old_token(row ? &*row : nullptr, live, now,
-                                  self->state.cfg().tokens.refresh_grace);
-            if (verdict == old_token::invalid) {
-              rp.deliver(refused(session_errc::invalid_refresh_token));
-              return;
-            }
-            const auto& s = *live;
-            if (verdict == old_token::replay) {
-              auto successor = auth::secret_box::open(
-                  self->state.opts.keys->payloads,
-                  auth::to_bytes(row->successor_enc), hash);
-              if (successor && !row->user.disabled) {
-                token_result out;
-                out.tokens = make_response(self, s, auth::to_string(*successor),
-                                           row->user, now);
-                rp.deliver(out);
-                return;
-              }
-            }
-            // An old token after its grace window: someone holds a copy. Kill
-            // the whole family so neither copy works any more.
-            auto session_id = row->session_id;
-            auto ago = now - row->replaced_at;
-            audit(self, "session.refresh_token_reused", s.user_id, req.ip,
-                  req.user_agent, false,
-                  {{"session_id", session_id}, {"replaced_seconds_ago", ago}});
-            log::warn("sessions", "refresh-token-reused",
-                      {{"session_id", session_id},
-                       {"user_id", s.user_id},
-                       {"replaced_seconds_ago", ago}});
-            revoke_ids(self, {session_id},
-                       revocation{{},
-                                  {},
-                                  {},
-                                  "refresh_token_reused",
-                                  req.ip,
-                                  req.user_agent,
-                                  {},
-                                  {}},
-                       [rp](std::int32_t) mutable {
-                         rp.deliver(
-                             refused(session_errc::refresh_token_reused));
-                       });
+            if (!row || !self->state.shared())
+              return judge_refresh(self, hash, req, rp, std::move(row),
+                                   attempt);
+            // Several nodes: this node's copy of the session may be missing
+            // or stale (opened or rotated elsewhere); read it first.
+            auto id = row->session_id;
+            ensure_session(
+                self, id,
+                [self, hash, req, rp, attempt,
+                 row = std::move(row)]() mutable {
+                  judge_refresh(self, hash, req, rp, std::move(row), attempt);
+                },
+                true);
           },
           [rp](caf::error&) mutable {
             rp.deliver(refused(session_errc::unavailable));
           });
 }
+
+} // namespace
+
+void refresh_old(self_ptr self, const std::string& hash,
+                 const refresh_request& req, token_promise rp) {
+  read_old(self, hash, req, rp, 0);
+}
+
+namespace {
+
+void judge_refresh(self_ptr self, const std::string& hash,
+                   const refresh_request& req, token_promise rp,
+                   std::optional<store::refresh_row> row, int attempt) {
+  const live_session* live = nullptr;
+  auto now = self->state.now();
+  if (row)
+    if (auto it = self->state.sessions.find(row->session_id);
+        it != self->state.sessions.end()) {
+      if (self->state.idle(it->second, now)) {
+        // Idle: over, whatever token it is presented with.
+        self->state.found_idle.push_back(it->first);
+        end_idle(self);
+      } else {
+        live = &it->second;
+      }
+    }
+  // Another client's (or an OAuth client's on our refresh route)
+  // token is no token here: refused, the family left alone.
+  if (live && live->client_id != req.client_id)
+    live = nullptr;
+  // With several nodes the stored live token decides (this
+  // node's copy may be older): read with the row, one snapshot.
+  const std::string* live_hash = nullptr;
+  if (live)
+    live_hash = self->state.shared() ? &row->live_hash : &live->refresh_hash;
+  if (live && self->state.shared() && !row->replaced && row->live_hash == hash
+      && live->refresh_hash == hash) {
+    // The live token of a session opened or rotated elsewhere.
+    return refresh_live(self, live->id, req, rp, true);
+  }
+  if (live && self->state.shared() && !row->replaced
+      && live->refresh_hash != hash && attempt == 0) {
+    // The session was read after the row and is newer: another node rotated
+    // the token in between. The row, read again, says what it is now (a
+    // rotated token cannot become live again, so once is enough).
+    return read_old(self, hash, req, rp, 1);
+  }
+  auto verdict = judge_old_token(row ? &*row : nullptr, live_hash, now,
+                                 self->state.cfg().tokens.refresh_grace);
+  if (verdict == old_token::invalid) {
+    rp.deliver(refused(session_errc::invalid_refresh_token));
+    return;
+  }
+  const auto& s = *live;
+  if (verdict == old_token::replay) {
+    auto successor
+        = auth::secret_box::open(self->state.opts.keys->payloads,
+                                 auth::to_bytes(row->successor_enc), hash);
+    if (successor && !row->user.disabled) {
+      token_result out;
+      out.tokens
+          = make_response(self, s, auth::to_string(*successor), row->user, now);
+      rp.deliver(out);
+      return;
+    }
+  }
+  // An old token after its grace window: someone holds a copy. Kill
+  // the whole family so neither copy works any more.
+  auto session_id = row->session_id;
+  auto ago = now - row->replaced_at;
+  audit(self, "session.refresh_token_reused", s.user_id, req.ip, req.user_agent,
+        false, {{"session_id", session_id}, {"replaced_seconds_ago", ago}});
+  log::warn("sessions", "refresh-token-reused",
+            {{"session_id", session_id},
+             {"user_id", s.user_id},
+             {"replaced_seconds_ago", ago}});
+  revoke_ids(
+      self, {session_id},
+      revocation{
+          {}, {}, {}, "refresh_token_reused", req.ip, req.user_agent, {}, {}},
+      [rp](std::int32_t) mutable {
+        rp.deliver(refused(session_errc::refresh_token_reused));
+      });
+}
+
+} // namespace
 
 // -- re-authentication --------------------------------------------------------
 

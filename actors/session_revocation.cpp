@@ -54,7 +54,12 @@ void revoke_ids(self_ptr self, const std::vector<std::string>& ids,
             });
 }
 
-caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv) {
+namespace {
+
+/// Revokes what `rv` names among the sessions in memory (and, for all of a
+/// user's, the stored rest); `done(count of live ones)` after the commit.
+void revoke_held(self_ptr self, const revocation& rv,
+                 std::function<void(std::int32_t)> done) {
   auto& st = self->state;
   std::vector<std::string> ids;
   if (!rv.session_id.empty()) {
@@ -62,18 +67,17 @@ caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv) {
     // Scoped to a user: someone else's session id is "not found".
     if (!rv.user_id.empty()
         && (it == st.sessions.end() || it->second.user_id != rv.user_id))
-      return std::int32_t{0};
+      return done(0);
     ids.push_back(rv.session_id);
   } else if (auto u = st.by_user.find(rv.user_id); u != st.by_user.end()) {
     for (const auto& id : u->second)
       if (id != rv.except_session)
         ids.push_back(id);
   }
-  auto rp = self->make_response_promise<std::int32_t>();
   if (rv.session_id.empty() && !rv.user_id.empty()) {
     // Also revoke rows that are not in memory (e.g. expired), so a
     // disabled or deleted account has nothing left to refresh.
-    revoke_ids(self, ids, rv, [self, rp, rv](std::int32_t n) mutable {
+    revoke_ids(self, ids, rv, [self, done, rv](std::int32_t n) {
       db::unit u;
       u.statements.push_back(store::revoke_rest_of_user(
           rv.user_id, rv.except_session, self->state.now(), rv.reason));
@@ -81,12 +85,28 @@ caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv) {
       u.statements.push_back(store::purge_browser_secrets());
       self->request(self->state.db, db_timeout, atom::write_atom_v,
                     std::move(u))
-          .then([rp, n](db::unit_result&) mutable { rp.deliver(n); },
-                [rp, n](caf::error&) mutable { rp.deliver(n); });
+          .then([done, n](db::unit_result&) { done(n); },
+                [done, n](caf::error&) { done(n); });
     });
-    return rp;
+    return;
   }
-  revoke_ids(self, ids, rv, [rp](std::int32_t n) mutable { rp.deliver(n); });
+  revoke_ids(self, ids, rv, done);
+}
+
+} // namespace
+
+caf::result<std::int32_t> revoke(self_ptr self, const revocation& rv) {
+  auto rp = self->make_response_promise<std::int32_t>();
+  auto go = [self, rv, rp]() mutable {
+    revoke_held(self, rv, [rp](std::int32_t n) mutable { rp.deliver(n); });
+  };
+  // Several nodes (issue 14): sessions opened on other nodes are read
+  // first, so they are audited and counted here too; the other nodes learn
+  // of the revocation through the change table. On SQLite both run at once.
+  if (!rv.session_id.empty())
+    ensure_session(self, rv.session_id, go);
+  else
+    ensure_user_sessions(self, rv.user_id, go);
   return rp;
 }
 

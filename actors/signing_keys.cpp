@@ -59,18 +59,28 @@ db::unit add_key_unit(const auth::signing_key& key, const key_ring& ring,
   return u;
 }
 
-const stored_key* signing_key_set::signing() const {
-  if (auto k = signing(primary_))
+namespace {
+
+bool signs_at(const stored_key& k, std::int64_t now) {
+  bool started = now == signing_key_set::max_time || k.created_at <= now;
+  return started && (k.retired_at == 0 || k.retired_at > now);
+}
+
+} // namespace
+
+const stored_key* signing_key_set::signing(std::int64_t now) const {
+  if (auto k = signing(primary_, now))
     return k;
   for (auto it = keys_.rbegin(); it != keys_.rend(); ++it)
-    if (it->retired_at == 0)
+    if (signs_at(*it, now))
       return &*it;
   return nullptr;
 }
 
-const stored_key* signing_key_set::signing(auth::jws_alg alg) const {
+const stored_key* signing_key_set::signing(auth::jws_alg alg,
+                                           std::int64_t now) const {
   for (auto it = keys_.rbegin(); it != keys_.rend(); ++it)
-    if (it->retired_at == 0 && it->key.alg() == alg)
+    if (signs_at(*it, now) && it->key.alg() == alg)
       return &*it;
   return nullptr;
 }

@@ -3,6 +3,7 @@
 // JWKS document, and the unit that stores a new key. A plain object (no CAF)
 // owned by the session actor, and used by the offline `keys rotate` command.
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,17 +52,26 @@ db::unit add_key_unit(const auth::signing_key& key, const key_ring& ring,
 
 class signing_key_set {
 public:
+  /// "Whenever": the default time of signing(), for owners that never date
+  /// keys in the future (the offline `keys rotate` command).
+  static constexpr std::int64_t max_time
+      = std::numeric_limits<std::int64_t>::max();
+
   /// The algorithm of access tokens (tokens.algorithm); set by the owner.
   void set_primary(auth::jws_alg alg) { primary_ = alg; }
 
-  /// The key that signs new access tokens: the newest not retired of the
-  /// primary algorithm (else of any algorithm: a key from before a change of
-  /// tokens.algorithm signs until the next rotation), or null.
-  const stored_key* signing() const;
+  /// The key that signs new access tokens at `now`: the newest signing one
+  /// of the primary algorithm (else of any algorithm: a key from before a
+  /// change of tokens.algorithm signs until the next rotation), or null.
+  /// A key signs from its created_at until its retired_at (0 = not
+  /// retired): with several nodes a rotation dates both in the future, so
+  /// every node has the new key in its JWKS before it signs (issue 14).
+  const stored_key* signing(std::int64_t now = max_time) const;
 
-  /// The newest key of `alg` that is not retired (what signs ID tokens of
-  /// a client asking for that algorithm), or null.
-  const stored_key* signing(auth::jws_alg alg) const;
+  /// The newest key of `alg` that signs at `now` (what signs ID tokens of a
+  /// client asking for that algorithm), or null.
+  const stored_key* signing(auth::jws_alg alg,
+                            std::int64_t now = max_time) const;
 
   /// The key `kid` while it verifies at `now`, or null.
   const auth::signing_key* find(std::string_view kid, std::int64_t now) const;

@@ -50,6 +50,21 @@ statement live_key_of(const std::string& alg) {
               {value::text(alg)});
 }
 
+statement rotation_lock() {
+  return stmt("SELECT pg_advisory_xact_lock(8097803578635410275)");
+}
+
+statement none_signing(const std::string& alg) {
+  auto s = alg.empty() ? stmt("SELECT kid FROM signing_keys WHERE retired_at "
+                              "IS NULL")
+                       : stmt("SELECT kid FROM signing_keys WHERE retired_at "
+                              "IS NULL AND alg = ?",
+                              {value::text(alg)});
+  s.max_rows = 0;
+  s.fail_code = "keys_exist";
+  return s;
+}
+
 statement purge_expired(std::int64_t now) {
   return stmt("DELETE FROM signing_keys WHERE expires_at IS NOT NULL AND "
               "expires_at < ?",

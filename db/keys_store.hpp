@@ -48,6 +48,16 @@ statement insert_key_only(const std::string& kid, const std::string& alg,
 /// one is in use, issue 16).
 statement live_key_of(const std::string& alg);
 
+/// PostgreSQL only (several nodes, issue 14): a transaction-level advisory
+/// lock, first in a unit that adds keys, so one node at a time rotates and
+/// nodes starting together on an empty database make one key set.
+statement rotation_lock();
+
+/// A precondition after rotation_lock: the unit fails with "keys_exist"
+/// when a key (of `alg`; empty: of any algorithm) signs already, i.e. when
+/// another node made it while this one waited for the lock.
+statement none_signing(const std::string& alg = {});
+
 /// Removes keys whose verification window ended a day before `now`.
 statement purge_expired(std::int64_t now);
 

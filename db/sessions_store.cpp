@@ -24,7 +24,16 @@ std::string amr_json(const std::vector<std::string>& amr) {
 
 // -- reads --------------------------------------------------------------------
 
-statement load_live(std::int64_t now) {
+namespace {
+
+/// The live sessions (with their live refresh token and user) matching
+/// `filter` (an extra condition on s, with its parameters after the two
+/// times).
+statement live_sessions(std::int64_t now, const std::string& filter,
+                        std::vector<value> extra) {
+  std::vector<value> params{value::integer(now), value::integer(now)};
+  for (auto& v : extra)
+    params.push_back(std::move(v));
   return stmt("SELECT s.id, s.user_id, s.amr, s.ip, s.user_agent, "
               "s.created_at, s.last_seen_at, s.expires_at, "
               "CASE WHEN s.auth_time > 0 THEN s.auth_time ELSE "
@@ -38,8 +47,23 @@ statement load_live(std::int64_t now) {
               "JOIN users u ON u.id = s.user_id AND u.disabled = 0 "
               "LEFT JOIN browser_sessions b ON b.session_id = s.id "
               "WHERE s.revoked_at IS NULL AND s.expires_at > ? "
-              "AND s.absolute_expires_at > ?",
-              {value::integer(now), value::integer(now)});
+              "AND s.absolute_expires_at > ?"
+                  + filter,
+              std::move(params));
+}
+
+} // namespace
+
+statement load_live(std::int64_t now) {
+  return live_sessions(now, "", {});
+}
+
+statement load_one(const std::string& session_id, std::int64_t now) {
+  return live_sessions(now, " AND s.id = ?", {value::text(session_id)});
+}
+
+statement load_user(const std::string& user_id, std::int64_t now) {
+  return live_sessions(now, " AND s.user_id = ?", {value::text(user_id)});
 }
 
 std::vector<session_row> decode_live(const rowset& rs) {
@@ -72,9 +96,13 @@ std::vector<session_row> decode_live(const rowset& rs) {
 }
 
 statement find_refresh(const std::string& token_hash) {
+  // live_hash in the same statement, so both come from one snapshot: with
+  // several nodes another may rotate between two reads (issue 14).
   return stmt("SELECT r.session_id, r.replaced_at, r.replaced_by, "
               "r.successor_enc, u.id, u.email, u.display_name, "
-              "u.locale, u.created_at, u.disabled "
+              "u.locale, u.created_at, u.disabled, "
+              "(SELECT l.token_hash FROM refresh_tokens l WHERE l.session_id "
+              "= r.session_id AND l.replaced_at IS NULL) AS live_hash "
               "FROM refresh_tokens r JOIN sessions s ON s.id = "
               "r.session_id JOIN users u ON u.id = s.user_id "
               "WHERE r.token_hash = ?",
@@ -90,6 +118,7 @@ std::optional<refresh_row> decode_refresh(const rowset& rs) {
   r.replaced_at = rs.at(0, "replaced_at").i;
   r.replaced_by = rs.at(0, "replaced_by").s;
   r.successor_enc = rs.at(0, "successor_enc").s;
+  r.live_hash = rs.at(0, "live_hash").s; // NULL (none live) reads as empty
   r.user = users_store::decode_user(rs);
   return r;
 }
@@ -253,6 +282,31 @@ statement touch_browser(const std::string& session_id, std::int64_t now,
 statement purge_browser_secrets() {
   return stmt("DELETE FROM browser_sessions WHERE session_id IN "
               "(SELECT id FROM sessions WHERE revoked_at IS NOT NULL)");
+}
+
+// -- changes made by other nodes (issue 14) -----------------------------------
+
+statement change_cursor() {
+  return stmt("SELECT COALESCE(MAX(id), 0) AS id FROM session_changes");
+}
+
+statement changes_after(std::int64_t cursor, std::int64_t limit) {
+  return stmt("SELECT id, session_id FROM session_changes WHERE id > ? "
+              "ORDER BY id LIMIT ?",
+              {value::integer(cursor), value::integer(limit)});
+}
+
+std::vector<session_change> decode_changes(const rowset& rs) {
+  std::vector<session_change> out;
+  out.reserve(rs.rows.size());
+  for (std::size_t i = 0; i < rs.rows.size(); ++i)
+    out.push_back({rs.at(i, "id").i, rs.at(i, "session_id").s});
+  return out;
+}
+
+statement purge_changes(std::int64_t now) {
+  return stmt("DELETE FROM session_changes WHERE created_at < ?",
+              {value::integer(now - 86400)});
 }
 
 // -- retention ----------------------------------------------------------------

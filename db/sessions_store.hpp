@@ -52,6 +52,9 @@ struct refresh_row {
   std::string replaced_by;
   std::string successor_enc;
   user_record user;
+  /// The session's live refresh token as stored (empty: none), read with
+  /// the row.
+  std::string live_hash;
 };
 
 /// The JSON text stored in sessions.amr.
@@ -62,6 +65,13 @@ std::string amr_json(const std::vector<std::string>& amr);
 /// Reads every session live at `now` with its live refresh token and user.
 statement load_live(std::int64_t now);
 std::vector<session_row> decode_live(const rowset& rs);
+
+/// The same for one session (none when it is not live): what a node reads
+/// when a token names a session it does not hold (opened on another node).
+statement load_one(const std::string& session_id, std::int64_t now);
+
+/// The same for every live session of one user.
+statement load_user(const std::string& user_id, std::int64_t now);
 
 /// Reads what is stored about refresh token `token_hash`.
 statement find_refresh(const std::string& token_hash);
@@ -134,6 +144,27 @@ statement touch_browser(const std::string& session_id, std::int64_t now,
 /// Erases the cookie secrets of revoked sessions (their rows stay for the
 /// trail until purge_sessions removes them).
 statement purge_browser_secrets();
+
+// -- changes made by other nodes (issue 14) -----------------------------------
+// The table session_changes is filled by PostgreSQL triggers (migrations/
+// postgres/0011_session_changes.sql) whenever a live session is revoked or
+// deleted; each node reads the rows after the last id it applied.
+
+/// One row of session_changes.
+struct session_change {
+  std::int64_t id = 0;
+  std::string session_id;
+};
+
+/// The highest change id (0 when none): where a node starts reading.
+statement change_cursor();
+
+/// At most `limit` changes after `cursor`, in id order.
+statement changes_after(std::int64_t cursor, std::int64_t limit);
+std::vector<session_change> decode_changes(const rowset& rs);
+
+/// Removes changes older than a day (every node has read them long since).
+statement purge_changes(std::int64_t now);
 
 // -- retention ----------------------------------------------------------------
 
