@@ -6,9 +6,11 @@ namespace authsvc::db::export_store {
 
 namespace {
 
-/// A boolean column as JSON (`true`/`false`), for a json_columns entry.
+/// A 0/1 flag column as JSON (`true`/`false`), for a json_columns entry.
+/// Compared with 0 rather than used as the condition itself: PostgreSQL
+/// wants a boolean there, and the flags are BIGINT on it.
 std::string json_bool(const std::string& column) {
-  return "json(CASE WHEN " + column + " THEN 'true' ELSE 'false' END) AS "
+  return "CASE WHEN " + column + " <> 0 THEN 'true' ELSE 'false' END AS "
          + column;
 }
 
@@ -65,8 +67,9 @@ std::vector<section> make_sections() {
       s{"recovery_codes",
         "recovery_codes",
         shape::one,
-        "SELECT SUM(used_at IS NULL) AS remaining, SUM(used_at IS NOT NULL) "
-        "AS used, MAX(created_at) AS issued_at FROM recovery_codes "
+        "SELECT SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) AS "
+        "remaining, SUM(CASE WHEN used_at IS NULL THEN 0 ELSE 1 END) AS used, "
+        "MAX(created_at) AS issued_at FROM recovery_codes "
         "WHERE user_id = ?1 HAVING COUNT(*) > 0",
         {}},
       // Email sign-ins started for the account or its address, without
@@ -144,7 +147,13 @@ std::vector<section> make_sections() {
         "delivered_at, payload FROM webhook_deliveries WHERE CASE WHEN "
         "json_valid(payload) THEN json_extract(payload, '$.data.user_id') "
         "END = ?1 ORDER BY created_at, id",
-        {"payload"}},
+        {"payload"},
+        // JSON paths are spelled differently; pa_try_jsonb (migration 0010)
+        // is NULL for a payload that is not JSON, as json_valid guards.
+        "SELECT id, endpoint_id, event_type, status, attempts, created_at, "
+        "delivered_at, payload FROM webhook_deliveries WHERE "
+        "pa_try_jsonb(payload) #>> '{data,user_id}' = ?1 "
+        "ORDER BY created_at, id"},
   };
 }
 
@@ -159,6 +168,7 @@ unit read(const std::string& user_id, const std::string& not_found_code) {
   unit u;
   for (const auto& s : sections()) {
     auto st = stmt(s.sql, {value::text(user_id)});
+    st.postgres_sql = s.postgres_sql;
     u.statements.push_back(std::move(st));
   }
   // The account must be there: the first section reads it.
