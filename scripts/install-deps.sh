@@ -20,6 +20,7 @@ test_pkgs=(
   systemd sqlite3 util-linux clang-tidy
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   postgresql-15  # a throw-away server per test run (tests/tools/pg_server.py)
+  python3-psycopg2  # the integration tests read PostgreSQL as they read SQLite
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and

@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+import db_access
 from conftest import MAIL_SCANS, metric, wait_scans, wait_until
 from pa_flows import sign_in
 
@@ -144,7 +145,7 @@ def smtp_env(port, **extra):
 
 
 def jobs(server):
-    with sqlite3.connect(server.workdir / "auth.db") as conn:
+    with db_access.connect(server.workdir / "auth.db") as conn:
         conn.row_factory = sqlite3.Row
         return {r["to_email"]: dict(r) for r in conn.execute("SELECT * FROM mail_jobs")}
 
@@ -333,7 +334,7 @@ def endpoint(s, port, path):
 
 
 def webhook_rows(s):
-    with sqlite3.connect(s.workdir / "auth.db") as conn:
+    with db_access.connect(s.workdir / "auth.db") as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(
             "SELECT endpoint_id, status, attempts, last_error, last_status_code "
