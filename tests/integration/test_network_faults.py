@@ -223,7 +223,12 @@ def test_a_send_past_its_deadline_is_flagged_and_its_late_outcome_recorded(
     s.wait_event("mail-send-unstuck", timeout=10)
     ev = s.wait_event("mail-retry-scheduled")
     assert "timeout" in ev["error"].lower(), ev
-    hang = jobs(s)["hang@example.com"]
+    # The mailer logs the retry when it sends the reschedule to the DB
+    # actor, not when that write commits: wait for the row to leave
+    # "sending" (on PostgreSQL, under load, the read could come first).
+    hang = wait_until(
+        lambda: (lambda j: j if j["status"] != "sending" else None)(
+            jobs(s)["hang@example.com"]), what="the reschedule written")
     assert hang["status"] == "queued" and hang["attempts"] == 1, hang
     h = wait_until(lambda: (lambda r: r if r.status == 200 else None)(
         s.client.get("/health")), what="health ok again")
