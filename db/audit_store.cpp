@@ -50,13 +50,18 @@ statement forget_account(const std::string& user_id, const std::string& email,
 // -- admin --------------------------------------------------------------------
 
 statement page(const filter& f) {
+  // Each absent filter is a NULL parameter. The CASTs give it a type where
+  // it first appears: PostgreSQL cannot type a bare `$1 IS NULL` and refuses
+  // the statement (SQLite takes either).
   return stmt(
       "SELECT id, event_type, created_at, user_id, email, ip, user_agent, "
       "request_id, actor, success, metadata FROM audit_logs WHERE "
-      "(?1 IS NULL OR user_id = ?1) AND (?2 IS NULL OR event_type = ?2) AND "
-      "(?3 IS NULL OR created_at >= ?3) AND (?4 IS NULL OR created_at <= ?4) "
-      "AND "
-      "(?5 IS NULL OR success = ?5) AND (?6 IS NULL OR id < ?6) "
+      "(CAST(?1 AS TEXT) IS NULL OR user_id = ?1) AND "
+      "(CAST(?2 AS TEXT) IS NULL OR event_type = ?2) AND "
+      "(CAST(?3 AS BIGINT) IS NULL OR created_at >= ?3) AND "
+      "(CAST(?4 AS BIGINT) IS NULL OR created_at <= ?4) AND "
+      "(CAST(?5 AS BIGINT) IS NULL OR success = ?5) AND "
+      "(CAST(?6 AS BIGINT) IS NULL OR id < ?6) "
       "ORDER BY id DESC LIMIT ?7",
       {text_or_null(f.user_id), text_or_null(f.type), int_or_null(f.since),
        int_or_null(f.until), int_or_null(f.success), int_or_null(f.before),

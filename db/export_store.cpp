@@ -6,9 +6,11 @@ namespace authsvc::db::export_store {
 
 namespace {
 
-/// A boolean column as JSON (`true`/`false`), for a json_columns entry.
+/// A 0/1 flag column as JSON (`true`/`false`), for a json_columns entry.
+/// Compared with 0 rather than used as the condition itself: PostgreSQL
+/// wants a boolean there, and the flags are BIGINT on it.
 std::string json_bool(const std::string& column) {
-  return "json(CASE WHEN " + column + " THEN 'true' ELSE 'false' END) AS "
+  return "CASE WHEN " + column + " <> 0 THEN 'true' ELSE 'false' END AS "
          + column;
 }
 
@@ -22,7 +24,8 @@ std::vector<section> make_sections() {
         "SELECT id, email, display_name, locale, " + json_bool("disabled")
             + ", created_at, updated_at, user_metadata, app_metadata "
               "FROM users WHERE id = ?1",
-        {"disabled", "user_metadata", "app_metadata"}},
+        {"disabled", "user_metadata", "app_metadata"},
+        {}},
       // Signed-in devices, revoked and expired ones too (no token hashes:
       // refresh tokens and exchange codes are secrets only).
       s{"sessions",
@@ -32,7 +35,8 @@ std::vector<section> make_sections() {
         "absolute_expires_at, auth_time, revoked_at, revoked_reason, ip, "
         "user_agent, amr FROM sessions WHERE user_id = ?1 "
         "ORDER BY created_at, id",
-        {"amr"}},
+        {"amr"},
+        {}},
       // Passkeys without their public keys.
       s{"passkeys",
         "webauthn_credentials",
@@ -44,7 +48,8 @@ std::vector<section> make_sections() {
             + ", sign_count, created_at, last_used_at "
               "FROM webauthn_credentials WHERE user_id = ?1 "
               "ORDER BY created_at, id",
-        {"transports", "backup_eligible", "backed_up", "user_verified"}},
+        {"transports", "backup_eligible", "backed_up", "user_verified"},
+        {}},
       // Passkey ceremonies still open (registration challenges), without
       // the challenge itself.
       s{"passkey_ceremonies",
@@ -52,6 +57,7 @@ std::vector<section> make_sections() {
         shape::list,
         "SELECT id, purpose, created_at, expires_at FROM webauthn_challenges "
         "WHERE user_id = ?1 ORDER BY created_at, id",
+        {},
         {}},
       // TOTP: when it was enrolled and enabled (confirmed), never the
       // secret; null when the account has none.
@@ -60,14 +66,17 @@ std::vector<section> make_sections() {
         shape::one,
         "SELECT created_at, confirmed_at AS enabled_at FROM totp "
         "WHERE user_id = ?1",
+        {},
         {}},
       // Recovery codes: counts only; null when none were ever issued.
       s{"recovery_codes",
         "recovery_codes",
         shape::one,
-        "SELECT SUM(used_at IS NULL) AS remaining, SUM(used_at IS NOT NULL) "
-        "AS used, MAX(created_at) AS issued_at FROM recovery_codes "
+        "SELECT SUM(CASE WHEN used_at IS NULL THEN 1 ELSE 0 END) AS "
+        "remaining, SUM(CASE WHEN used_at IS NULL THEN 0 ELSE 1 END) AS used, "
+        "MAX(created_at) AS issued_at FROM recovery_codes "
         "WHERE user_id = ?1 HAVING COUNT(*) > 0",
+        {},
         {}},
       // Email sign-ins started for the account or its address, without
       // link, code or flow secret hashes.
@@ -78,6 +87,7 @@ std::vector<section> make_sections() {
         "user_agent, locale, redirect_to FROM email_flows "
         "WHERE user_id = ?1 OR email = (SELECT email FROM users WHERE id = "
         "?1) ORDER BY created_at, id",
+        {},
         {}},
       // Failed sign-in counters and lockouts per method. The counters'
       // source (the address the failures came from) is left out: it is
@@ -87,6 +97,7 @@ std::vector<section> make_sections() {
         shape::list,
         "SELECT method, failures, lockouts, locked_until, updated_at "
         "FROM failed_attempts WHERE user_id = ?1 ORDER BY method, updated_at",
+        {},
         {}},
       // Mail sent (or queued) to the address: when, which kind, which
       // language; never the body, links or codes (vars_enc).
@@ -96,6 +107,7 @@ std::vector<section> make_sections() {
         "SELECT id, message_id, template AS kind, locale, status, attempts, "
         "created_at, sent_at FROM mail_jobs WHERE to_email = (SELECT email "
         "FROM users WHERE id = ?1) ORDER BY created_at, id",
+        {},
         {}},
       // Address changes asked for, with both addresses and their state;
       // never the link, code or cancel-link hashes.
@@ -106,6 +118,7 @@ std::vector<section> make_sections() {
         "user_agent, created_at, expires_at, cancel_until, confirmed_at, "
         "cancelled_at FROM email_changes WHERE user_id = ?1 "
         "ORDER BY created_at, id",
+        {},
         {}},
       // OpenID Provider (issue 16): what the user allowed which client, and
       // the authorization codes issued for the account (never the code
@@ -117,6 +130,7 @@ std::vector<section> make_sections() {
         "c.client_id) AS client_name, c.scope, c.created_at, c.updated_at "
         "FROM oauth_consents c WHERE c.user_id = ?1 "
         "ORDER BY c.created_at, c.client_id",
+        {},
         {}},
       s{"oauth_authorizations",
         "oauth_codes",
@@ -124,6 +138,7 @@ std::vector<section> make_sections() {
         "SELECT client_id, redirect_uri, scope, auth_time, created_at, "
         "expires_at, used_at FROM oauth_codes WHERE user_id = ?1 "
         "ORDER BY created_at",
+        {},
         {}},
       // The audit trail about the account.
       s{"audit_events",
@@ -133,7 +148,8 @@ std::vector<section> make_sections() {
         "request_id, actor, "
             + json_bool("success")
             + ", metadata FROM audit_logs WHERE user_id = ?1 ORDER BY id",
-        {"success", "metadata"}},
+        {"success", "metadata"},
+        {}},
       // Webhook deliveries whose event named the account, with what they
       // carried; the endpoint by id only (operators' URLs may hold
       // credentials).
@@ -144,7 +160,13 @@ std::vector<section> make_sections() {
         "delivered_at, payload FROM webhook_deliveries WHERE CASE WHEN "
         "json_valid(payload) THEN json_extract(payload, '$.data.user_id') "
         "END = ?1 ORDER BY created_at, id",
-        {"payload"}},
+        {"payload"},
+        // JSON paths are spelled differently; pa_try_jsonb (migration 0012)
+        // is NULL for a payload that is not JSON, as json_valid guards.
+        "SELECT id, endpoint_id, event_type, status, attempts, created_at, "
+        "delivered_at, payload FROM webhook_deliveries WHERE "
+        "pa_try_jsonb(payload) #>> '{data,user_id}' = ?1 "
+        "ORDER BY created_at, id"},
   };
 }
 
@@ -159,6 +181,7 @@ unit read(const std::string& user_id, const std::string& not_found_code) {
   unit u;
   for (const auto& s : sections()) {
     auto st = stmt(s.sql, {value::text(user_id)});
+    st.postgres_sql = s.postgres_sql;
     u.statements.push_back(std::move(st));
   }
   // The account must be there: the first section reads it.

@@ -33,6 +33,9 @@ struct section {
   /// Columns whose text is JSON (objects, arrays, booleans made with
   /// json()), shown as JSON rather than as strings.
   std::vector<std::string> json_columns;
+  /// The SELECT PostgreSQL runs instead, when `sql` uses SQLite functions
+  /// without a portable spelling (JSON paths); empty when `sql` serves both.
+  std::string postgres_sql;
 };
 
 /// Every section, in document order; the first is the account itself.

@@ -201,14 +201,15 @@ rowset pg_executor::execute(const statement& s,
   std::vector<const value*> params;
   params.reserve(s.params.size());
   int wanted = 0;
-  std::string key = to_postgres(s.sql, &wanted);
+  const std::string& text = s.postgres_sql.empty() ? s.sql : s.postgres_sql;
+  std::string key = to_postgres(text, &wanted);
   // Checked here: the server would answer a count mismatch with a protocol
   // error (class 08), which reads as a lost connection.
   if (wanted != static_cast<int>(s.params.size()))
     throw db_error(failure::other, "",
                    "statement wants " + std::to_string(wanted)
                        + " parameters, got " + std::to_string(s.params.size())
-                       + ": " + s.sql);
+                       + ": " + text);
   key += '\0';
   for (const auto& p : s.params) {
     const value* v = &p;
@@ -270,7 +271,7 @@ rowset pg_executor::execute(const statement& s,
     PGresult* r = PQprepare(conn_, p.name.c_str(), sql.c_str(),
                             static_cast<int>(types.size()), types.data());
     if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK)
-      fail(r, "prepare failed for: " + s.sql);
+      fail(r, "prepare failed for: " + text);
     PQclear(r);
     it = cache_.emplace(std::move(key), std::move(p)).first;
   }
@@ -283,7 +284,7 @@ rowset pg_executor::execute(const statement& s,
     // A statement the server no longer knows (e.g. after a failover that
     // kept the socket) is prepared again on the next try.
     cache_.erase(it);
-    fail(raw, "statement failed: " + s.sql);
+    fail(raw, "statement failed: " + text);
   }
   rowset out;
   int ncols = PQnfields(r.get());

@@ -97,10 +97,15 @@ statement merge_metadata(const std::string& user_id, metadata_column column,
 statement metadata_fits(const std::string& user_id, metadata_column column,
                         std::int64_t max_bytes, const std::string& fail_code) {
   std::string col = column_name(column);
-  return stmt_one("SELECT id FROM users WHERE id = ? AND length(CAST(" + col
-                      + " AS BLOB)) <= ?",
-                  {value::text(user_id), value::integer(max_bytes)},
-                  fail_code);
+  auto s
+      = stmt_one("SELECT id FROM users WHERE id = ? AND length(CAST(" + col
+                     + " AS BLOB)) <= ?",
+                 {value::text(user_id), value::integer(max_bytes)}, fail_code);
+  // PostgreSQL has no BLOB to cast to; octet_length counts the same UTF-8
+  // bytes (SQLite 3.40 has no octet_length).
+  s.postgres_sql
+      = "SELECT id FROM users WHERE id = ? AND octet_length(" + col + ") <= ?";
+  return s;
 }
 
 statement email_free_for(const std::string& user_id, const std::string& email,
@@ -183,17 +188,16 @@ result<admin_user> decode_admin_user(const rowset& rs) {
 statement admin_users_page(const std::string& search, std::int64_t now,
                            std::int64_t before_time,
                            const std::string& before_id, std::int64_t limit) {
+  // ?1 is the pattern and ?2 the time admin_user_sql reads: every
+  // parameter is used (PostgreSQL cannot type one that is not).
   return stmt(std::string(admin_user_sql)
-                  + "WHERE (?3 = '' OR u.email LIKE '%' || ?3 || '%' ESCAPE "
-                    "'\\' "
-                    "OR u.id = ?3) AND (u.created_at < ?4 OR (u.created_at = "
-                    "?4 "
-                    "AND u.id < ?5)) ORDER BY u.created_at DESC, u.id DESC "
-                    "LIMIT "
-                    "?6",
-              {value::text(""), value::integer(now),
-               value::text(like_pattern(search)), value::integer(before_time),
-               value::text(before_id), value::integer(limit)});
+                  + "WHERE (?1 = '' OR u.email LIKE '%' || ?1 || '%' ESCAPE "
+                    "'\\' OR u.id = ?1) AND (u.created_at < ?3 OR "
+                    "(u.created_at = ?3 AND u.id < ?4)) "
+                    "ORDER BY u.created_at DESC, u.id DESC LIMIT ?5",
+              {value::text(like_pattern(search)), value::integer(now),
+               value::integer(before_time), value::text(before_id),
+               value::integer(limit)});
 }
 
 std::vector<admin_user> decode_admin_users(const rowset& rs) {

@@ -44,17 +44,25 @@ typename Inspector::result_type inspect(Inspector& f, value& x) {
 /// hold for the unit to go on: for statements that return rows it counts
 /// rows, otherwise changed rows. When it does not hold, the unit rolls back
 /// and reports `fail_code` (e.g. "invalid_link").
+///
+/// `sql` is written once for both engines (db/pg_dialect rewrites it for
+/// PostgreSQL). `postgres_sql`, when not empty, is the text PostgreSQL runs
+/// instead, for the few statements whose SQLite functions have no portable
+/// spelling (JSON paths, byte lengths; docs/scale-out.md lists them); it
+/// takes the same parameters and is rewritten the same way.
 struct statement {
   std::string sql;
   std::vector<value> params;
   std::int32_t min_rows = -1;
   std::int32_t max_rows = -1;
   std::string fail_code;
+  std::string postgres_sql;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, statement& x) {
-  return f(x.sql, x.params, x.min_rows, x.max_rows, x.fail_code);
+  return f(x.sql, x.params, x.min_rows, x.max_rows, x.fail_code,
+           x.postgres_sql);
 }
 
 /// Statements that take effect together or not at all.

@@ -8,6 +8,7 @@
 #include "core/log.hpp"
 #include "db/admin_keys_store.hpp"
 #include "front/rate_limit.hpp"
+#include "front/route_helpers.hpp"
 
 namespace authsvc {
 
@@ -453,7 +454,7 @@ void request_context::audit(std::string type, bool success,
                             const nlohmann::json& metadata) {
   requester who;
   who.ip = client_ip;
-  who.user_agent = std::string(req.header("User-Agent").substr(0, 512));
+  who.user_agent = http_routes::stored_user_agent(req.header("User-Agent"));
   who.request_id = request_id;
   who.actor = actor;
   who.user_id = auth.user_id;

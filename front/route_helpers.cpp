@@ -11,6 +11,7 @@
 #include "db/lockout_store.hpp"
 #include "front/rate_limit.hpp"
 #include "mail/locale.hpp"
+#include "mail/utf8.hpp"
 
 namespace authsvc::http_routes {
 
@@ -112,7 +113,25 @@ revocation make_revocation(const context_ptr& ctx, std::string session_id,
 }
 
 std::string user_agent(const context_ptr& ctx) {
-  return std::string(ctx->req.header("User-Agent").substr(0, 512));
+  return stored_user_agent(ctx->req.header("User-Agent"));
+}
+
+std::string stored_user_agent(std::string_view header) {
+  constexpr std::size_t max_bytes = 512;
+  constexpr std::string_view replacement = "\xEF\xBF\xBD"; // U+FFFD
+  std::string out;
+  std::size_t i = 0;
+  while (i < header.size()) {
+    auto n = mail::utf8_sequence_length(static_cast<unsigned char>(header[i]));
+    auto seq = header.substr(i, n);
+    bool ok = seq.size() == n && mail::is_valid_utf8(seq);
+    auto add = ok ? seq : replacement;
+    if (out.size() + add.size() > max_bytes)
+      break;
+    out.append(add);
+    i += ok ? n : 1;
+  }
+  return out;
 }
 
 requester requester_of(const context_ptr& ctx) {

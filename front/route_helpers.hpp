@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -53,8 +54,15 @@ revocation make_revocation(const context_ptr& ctx, std::string session_id,
                            std::string user_id, std::string except_session,
                            std::string reason);
 
-/// The request's User-Agent cut to a sane length.
+/// The request's User-Agent as it is stored: stored_user_agent(header).
 std::string user_agent(const context_ptr& ctx);
+
+/// A User-Agent header as the stores keep it: at most 512 bytes, cut
+/// between UTF-8 sequences, each byte that is not part of a well-formed
+/// sequence replaced by U+FFFD. PostgreSQL refuses text that is not UTF-8
+/// (SQLite keeps any bytes), and a client's header must not turn its
+/// request into a 500.
+std::string stored_user_agent(std::string_view header);
 
 /// The request's client as flows see it (audits, sessions, lockout); its
 /// notes go to the access log line.

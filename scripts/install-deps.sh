@@ -22,6 +22,7 @@ test_pkgs=(
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
   postgresql-15  # a throw-away server per test run (tests/tools/pg_server.py)
   redis-server  # a throw-away server for the shared per-IP limit tests
+  python3-psycopg2  # the integration tests read PostgreSQL as they read SQLite
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and

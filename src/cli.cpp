@@ -6,15 +6,25 @@
 
 #include "front/http_front.hpp"
 #include "core/version.hpp"
+#include "db/pg_executor.hpp"
+#include "db/sqlite_executor.hpp"
 #include "src/cli.hpp"
 
 namespace authsvc::cli {
 
-std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg) {
-  auto ex = std::make_unique<db::sqlite_executor>(
-      cfg.database.path, cfg.database.synchronous,
-      static_cast<int>(cfg.database.busy_timeout_ms));
-  ex->migrate(db::embedded_migrations());
+std::unique_ptr<db::executor> open_db(const config::settings& cfg) {
+  std::unique_ptr<db::executor> ex;
+  if (cfg.database.url.empty()) {
+    ex = std::make_unique<db::sqlite_executor>(
+        cfg.database.path, cfg.database.synchronous,
+        static_cast<int>(cfg.database.busy_timeout_ms));
+  } else {
+    db::pg_options po;
+    po.url = cfg.database.url;
+    ex = std::make_unique<db::pg_executor>(std::move(po));
+    ex->set_busy_timeout(static_cast<int>(cfg.database.busy_timeout_ms));
+  }
+  ex->migrate(db::embedded_migrations(ex->kind()));
   return ex;
 }
 

@@ -12,7 +12,7 @@
 
 #include "core/config.hpp"
 #include "core/key_ring.hpp"
-#include "db/sqlite_executor.hpp"
+#include "db/executor.hpp"
 
 namespace authsvc::cli {
 
@@ -23,8 +23,10 @@ using serve_fn = int (*)(std::shared_ptr<const config::settings>);
 /// code.
 int run(int argc, char** argv, serve_fn serve);
 
-/// Opens the database file directly and applies the migrations.
-std::unique_ptr<db::sqlite_executor> open_db(const config::settings& cfg);
+/// Opens the service's database directly and applies the migrations: the
+/// PostgreSQL database of database.url when it is set (issue 14), else the
+/// SQLite file of database.path.
+std::unique_ptr<db::executor> open_db(const config::settings& cfg);
 
 /// `keys rotate`: creates the first signing key or a rotated one directly in
 /// the database file. @returns the new kid.

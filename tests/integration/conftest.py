@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+import db_access
 from pa_client import Client
 
 BINARY = os.environ.get("PA_BINARY") or str(
@@ -109,6 +110,12 @@ class Server:
                                       "refresh_per_ip=1000/300",
         })
         full_env.update(env or {})
+        # PA_TEST_BACKEND=postgres: the same service on a PostgreSQL
+        # database of its own, named by the SQLite path it would have used
+        # (db_access.py), unless the test chose a URL itself.
+        if db_access.on_postgres() and "PA_DATABASE_URL" not in full_env:
+            full_env["PA_DATABASE_URL"] = db_access.database_url(
+                full_env["PA_DATABASE_PATH"])
         self.env = full_env
         self.proc = subprocess.Popen(
             cmd, cwd=self.workdir, env=full_env, stdin=subprocess.DEVNULL,
@@ -188,6 +195,21 @@ class Server:
                 raise AssertionError("service did not stop in time")
         self._reader.join(timeout=5)
         return self.proc.returncode
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_backend():
+    """Stops the session's PostgreSQL server (PA_TEST_BACKEND=postgres;
+    started by db_access on first use) when the session ends."""
+    yield
+    db_access.stop()
+
+
+def skip_on_postgres(reason):
+    """Marks a test that means something on SQLite only (docs/scale-out.md
+    lists them)."""
+    return pytest.mark.skipif(db_access.on_postgres(),
+                              reason="SQLite only: " + reason)
 
 
 @pytest.fixture

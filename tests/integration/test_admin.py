@@ -1,11 +1,11 @@
 """The admin API over real HTTP: authentication, every route, no secrets out."""
 import json
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
+import db_access
 from conftest import BINARY
 from pa_flows import bearer, sign_in, wait_for_mail
 
@@ -52,7 +52,7 @@ def test_cli_created_keys_work_and_are_stored_hashed(admin_server):
     key = r.stdout.strip()
     assert key.startswith("pa_admin_") and len(key) > 40
     assert admin_server.client.get("/v1/admin/stats", headers=adm(key)).status == 200
-    db = sqlite3.connect(admin_server.workdir / "auth.db")
+    db = db_access.connect(admin_server.workdir / "auth.db")
     (stored,) = db.execute("SELECT key_hash FROM admin_api_keys").fetchone()
     assert key not in stored and len(stored) == 64
     # Every admin call is audited with the key id.

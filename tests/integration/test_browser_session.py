@@ -10,11 +10,11 @@ The service keeps its default public_url (http://localhost:3000), so a page
 of our own origin sends `Origin: http://localhost:3000`."""
 import json
 import re
-import sqlite3
 import time
 
 import jwt
 
+import db_access
 from conftest import wait_until
 from pa_flows import (bearer, mail_link_and_code, new_sign_in_mail, outbox_files,
                       sign_in, start)
@@ -27,7 +27,7 @@ OURS = {"Origin": ORIGIN}
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def sign_in_mail(server, addr, seen):

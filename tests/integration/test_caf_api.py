@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import db_access
 from conftest import BINARY, metric, wait_until
 from pa_flows import bearer, mail_link_and_code, new_mail, outbox_files, sign_in
 
@@ -92,10 +93,9 @@ def test_verify_valid_tampered_and_revoked_token(caf_server):
 
     # The calls are in the audit trail, attributed to the client's node.
     caf_server.wait_event("caf-call", pred=lambda e: e["operation"] == "revoke")
-    import sqlite3
     deadline = time.monotonic() + 5
     while True:
-        rows = sqlite3.connect(caf_server.workdir / "auth.db").execute(
+        rows = db_access.connect(caf_server.workdir / "auth.db").execute(
             "SELECT actor, success, metadata FROM audit_logs "
             "WHERE event_type = 'caf.revoke'").fetchall()
         if rows or time.monotonic() > deadline:
@@ -444,8 +444,7 @@ def test_the_size_cap_holds_over_tls_for_an_authenticated_client(start_server, p
 
 
 def audit_actors(server, event_type):
-    import sqlite3
-    rows = sqlite3.connect(server.workdir / "auth.db").execute(
+    rows = db_access.connect(server.workdir / "auth.db").execute(
         "SELECT actor FROM audit_logs WHERE event_type = ?", (event_type,)).fetchall()
     return [r[0] for r in rows]
 

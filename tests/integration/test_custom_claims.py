@@ -8,12 +8,12 @@ the JWKS document only. Reserved claim names stop the start with exit 2.
 """
 import json
 import os
-import sqlite3
 import subprocess
 import time
 
 import jwt
 
+import db_access
 from conftest import BINARY
 from pa_flows import bearer, mail_link_and_code, new_mail, outbox_files, sign_in, start
 from soft_authenticator import SoftAuthenticator
@@ -42,7 +42,7 @@ def verified_claims(server, token):
 
 def set_app_metadata(server, user_id, doc):
     """Writes app_metadata as the admin API does (one UPDATE of the column)."""
-    with sqlite3.connect(server.workdir / "auth.db") as conn:
+    with db_access.connect(server.workdir / "auth.db") as conn:
         n = conn.execute("UPDATE users SET app_metadata = ? WHERE id = ?",
                          (json.dumps(doc), user_id)).rowcount
     assert n == 1

@@ -1,9 +1,9 @@
 """Defences over real HTTP: rate limits on the request path, account
 lockout, and IP rules from the ip_filters table."""
-import sqlite3
 import time
 import uuid
 
+import db_access
 from conftest import wait_until
 from pa_flows import mail_link_and_code, new_mail, outbox_files, sign_in, start
 
@@ -11,7 +11,7 @@ POLICIES = "verify_per_ip=3/60,email_send_per_address=2/3600,email_send_per_ip=5
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def wait_audit(server, event_type, timeout=10):

@@ -4,8 +4,8 @@ confirmation form, the redirect allow list and plus-tag mail budgets."""
 import html
 import json
 import re
-import sqlite3
 
+import db_access
 from conftest import MAIL_SCANS, wait_scans, wait_until
 from pa_flows import (bearer, mail_link_and_code, new_mail, outbox_files,
                       start, wait_for_mail)
@@ -18,7 +18,7 @@ ATTACKER_UA = "AttackerPhone/1.0 (totally your laptop)"
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def wait_audit(server, event_type):

@@ -3,20 +3,20 @@ import base64
 import concurrent.futures
 import json
 import os
-import sqlite3
 import subprocess
 import time
 
 import jwt
 import pytest
 
+import db_access
 from conftest import BINARY, MAIL_SCANS, wait_scans, wait_until
 from pa_flows import (bearer, mail_link_and_code, new_mail, outbox_files,
                       outbox_messages, sign_in, start, wait_for_mail)
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def jwks_client_keys(server):

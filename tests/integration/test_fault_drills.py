@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import skip_on_postgres, wait_until
 from drill_tools import (SANITIZED, Sampler, check_database, connect,
                          percentile, rss_growth_bound_kb, rss_kb, run_wrk,
                          timed)
@@ -216,6 +216,7 @@ def fill(path):
         os.close(fd)
 
 
+@skip_on_postgres("the disk that fills is the one under the SQLite file")
 def test_disk_full_refuses_writes_keeps_reads_and_recovers(start_server,
                                                            small_disk):
     env = {"PA_MAIL_LEASE_TIMEOUT": "2", "PA_MAIL_RETRY_FIRST_DELAY": "1",
@@ -284,6 +285,7 @@ print("released", flush=True)
 """
 
 
+@skip_on_postgres("a second process holding SQLite's write lock")
 def test_locked_database_answers_503_in_time_and_recovers(start_server):
     busy_ms = 2000
     s = start_server(env={"PA_DATABASE_BUSY_TIMEOUT_MS": str(busy_ms),

@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+import db_access
 from conftest import (BINARY, MAIL_SCANS, SOURCE_DIR, metric, wait_scans,
                       wait_until)
 from pa_flows import mail_link_and_code
@@ -136,7 +137,7 @@ def smtp_env(port, security="none", **extra):
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def jobs(server):

@@ -4,10 +4,10 @@ file, real outbox, a real webhook receiver, a software authenticator and
 oathtool for the factors)."""
 import base64
 import json
-import sqlite3
 
 import pytest
 
+import db_access
 import openapi_check
 from conftest import wait_until
 from pa_flows import bearer, sign_in, wait_for_mail
@@ -24,7 +24,7 @@ EXPORT_ENV = {"PA_ADMIN_API_KEY": ADMIN, "PA_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "t
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def stored(server, uid):

@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+import db_access
 from conftest import MAIL_SCANS, metric, wait_scans, wait_until
 from pa_flows import sign_in
 
@@ -144,7 +145,7 @@ def smtp_env(port, **extra):
 
 
 def jobs(server):
-    with sqlite3.connect(server.workdir / "auth.db") as conn:
+    with db_access.connect(server.workdir / "auth.db") as conn:
         conn.row_factory = sqlite3.Row
         return {r["to_email"]: dict(r) for r in conn.execute("SELECT * FROM mail_jobs")}
 
@@ -222,7 +223,12 @@ def test_a_send_past_its_deadline_is_flagged_and_its_late_outcome_recorded(
     s.wait_event("mail-send-unstuck", timeout=10)
     ev = s.wait_event("mail-retry-scheduled")
     assert "timeout" in ev["error"].lower(), ev
-    hang = jobs(s)["hang@example.com"]
+    # The mailer logs the retry when it sends the reschedule to the DB
+    # actor, not when that write commits: wait for the row to leave
+    # "sending" (on PostgreSQL, under load, the read could come first).
+    hang = wait_until(
+        lambda: (lambda j: j if j["status"] != "sending" else None)(
+            jobs(s)["hang@example.com"]), what="the reschedule written")
     assert hang["status"] == "queued" and hang["attempts"] == 1, hang
     h = wait_until(lambda: (lambda r: r if r.status == 200 else None)(
         s.client.get("/health")), what="health ok again")
@@ -333,7 +339,7 @@ def endpoint(s, port, path):
 
 
 def webhook_rows(s):
-    with sqlite3.connect(s.workdir / "auth.db") as conn:
+    with db_access.connect(s.workdir / "auth.db") as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(
             "SELECT endpoint_id, status, attempts, last_error, last_status_code "

@@ -15,13 +15,13 @@ the issuer, and a page of our own origin sends `Origin: http://localhost:3000`."
 import base64
 import hashlib
 import secrets
-import sqlite3
 import time
 import urllib.parse
 
 import jwt
 import pytest
 
+import db_access
 from test_browser_session import ADMIN, COOKIE, ORIGIN, browser_sign_in, with_cookie
 
 ISSUER = ORIGIN
@@ -159,7 +159,7 @@ def test_jwks_publishes_an_rs256_key_beside_the_es256_one_and_rotation_covers_bo
     after = op.client.get("/.well-known/jwks.json").json()["keys"]
     # The old pair keeps verifying until its tokens expired; a new pair signs.
     assert sorted(k["alg"] for k in after) == ["ES256", "ES256", "RS256", "RS256"]
-    db = sqlite3.connect(op.workdir / "auth.db")
+    db = db_access.connect(op.workdir / "auth.db")
     live = db.execute("SELECT alg FROM signing_keys WHERE retired_at IS NULL "
                       "ORDER BY alg").fetchall()
     assert live == [("ES256",), ("RS256",)]
@@ -236,7 +236,7 @@ def test_client_admin_routes_create_list_patch_delete_and_never_show_the_secret_
     assert got.status == 200 and "client_secret" not in got.json()
     assert "secret" not in got.text.lower().replace("client_secret_basic", "")
     # The stored form is a hash, never the secret.
-    db = sqlite3.connect(op.workdir / "auth.db")
+    db = db_access.connect(op.workdir / "auth.db")
     stored = db.execute("SELECT secret_hash FROM oauth_clients WHERE id = ?",
                         (c["client_id"],)).fetchone()[0]
     assert stored and c["client_secret"] not in stored
@@ -430,7 +430,7 @@ def test_code_of_another_client_wrong_redirect_and_expired_code(op):
                 "invalid_grant")
     # An expired code (its 60 s moved into the past in the real database).
     _, q, _ = authorize(op, cookie, a["client_id"])
-    db = sqlite3.connect(op.workdir / "auth.db", isolation_level=None)
+    db = db_access.connect(op.workdir / "auth.db", isolation_level=None)
     h = hashlib.sha256(q["code"].encode()).hexdigest()
     n = db.execute("UPDATE oauth_codes SET expires_at = expires_at - 61 "
                    "WHERE code_hash = ?", (h,)).rowcount
@@ -520,7 +520,7 @@ def test_third_party_clients_get_a_consent_page_once_per_scope_set(op):
     evil = op.client.post("/oauth2/authorize/consent", form=form,
                           headers=with_cookie(cookie, Origin="https://evil.example"))
     assert evil.status == 403 and not evil.header("location")
-    db = sqlite3.connect(op.workdir / "auth.db", isolation_level=None)
+    db = db_access.connect(op.workdir / "auth.db", isolation_level=None)
     assert db.execute("SELECT COUNT(*) FROM oauth_consents").fetchone()[0] == 0
     # A wrong CSRF token neither.
     bad = op.client.post("/oauth2/authorize/consent", form=dict(form, csrf_token="x"),

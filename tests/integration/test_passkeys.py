@@ -3,18 +3,18 @@
 The service runs with its defaults: public_url http://localhost:3000, so the
 RP id is "localhost" and the one accepted origin http://localhost:3000.
 """
-import sqlite3
 import time
 
 import pytest
 
+import db_access
 import openapi_check
 from pa_flows import bearer, sign_in, wait_for_mail
 from soft_authenticator import BE, BS, UP, UV, SoftAuthenticator, b64u, unb64u
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def reg_options(server, tokens):

@@ -3,10 +3,12 @@ server started by the test (tests/tools/pg_server.py), the binary pointed at
 it with PA_DATABASE_URL, and the data checked in PostgreSQL itself."""
 import os
 import pathlib
+import subprocess
 import sys
 
 import pytest
 
+from conftest import BINARY, wait_until
 from pa_flows import bearer, sign_in
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
@@ -77,3 +79,59 @@ def test_an_unreachable_database_keeps_the_service_unready(start_server):
         wait_ready=False)
     assert server.client.get("/readiness").status == 503
     assert server.proc.poll() is None
+
+
+def test_readiness_follows_the_database_and_recovers_without_restart(
+        start_server):
+    # A server of its own: this test stops it in the middle.
+    with PgServer() as pg:
+        name, url = fresh_database(pg)
+        s = start_server(env={"PA_DATABASE_URL": url})
+        sign_in(s, "before@example.org")
+        pid = s.proc.pid
+        pg.pause()  # postgres stopped by its PID (fast shutdown)
+        wait_until(lambda: s.client.get("/readiness").status == 503,
+                   timeout=15, what="readiness to go false")
+        r = s.client.get("/readiness")
+        assert r.json()["status"] == "not_ready", r
+        # A write is refused at once with the documented 503, not a 500.
+        r = s.client.post("/v1/auth/email/start",
+                          json={"email": "during@example.org"})
+        assert r.status == 503, r
+        err = r.json()["error"]
+        assert err["code"] == "service_unavailable" and err["request_id"]
+        assert s.proc.poll() is None
+        # Back on the same port and data folder: ready again, same process.
+        pg.resume()
+        wait_until(lambda: s.client.get("/readiness").status == 200,
+                   timeout=20, what="readiness to come back")
+        assert s.proc.poll() is None and s.proc.pid == pid
+        tokens = sign_in(s, "after@example.org")
+        me = s.client.get("/v1/me", headers=bearer(tokens))
+        assert me.status == 200 and me.json()["email"] == "after@example.org"
+        assert pg.psql("SELECT email FROM users ORDER BY email",
+                       db=name).split() == ["after@example.org",
+                                            "before@example.org"]
+
+
+def test_cli_admin_command_uses_postgres_when_the_url_is_set(pg, start_server,
+                                                            tmp_path):
+    name, url = fresh_database(pg)
+    admin = "bootstrap-admin-key-for-tests-0123456789"
+    s = start_server(env={"PA_DATABASE_URL": url, "PA_ADMIN_API_KEY": admin})
+    env = dict(s.env, PA_DATABASE_PATH=str(tmp_path / "cli" / "auth.db"))
+    r = subprocess.run([BINARY, "admin", "create-key", "--name", "pg-ops"],
+                       env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    key = r.stdout.strip()
+    assert key.startswith("pa_admin_")
+    # Stored (hashed) in PostgreSQL, where the running service finds it; no
+    # SQLite file was made; the URL is not printed.
+    assert pg.psql("SELECT name FROM admin_api_keys", db=name).split() == [
+        "pg-ops"]
+    assert key not in pg.psql("SELECT key_hash FROM admin_api_keys", db=name)
+    assert not (tmp_path / "cli").exists()
+    assert url not in r.stdout + r.stderr
+    stats = s.client.get("/v1/admin/stats",
+                         headers={"Authorization": "Bearer " + key})
+    assert stats.status == 200, stats

@@ -6,10 +6,10 @@ a sign-in that carries the session's bearer token re-authenticates it.
 A stale sign-in is made without sleeping: the test stops the service, moves
 the session's stored auth_time an hour back, starts it again and refreshes,
 which mints a token for that old sign-in."""
-import sqlite3
 import subprocess
 import time
 
+import db_access
 import openapi_check
 from conftest import BINARY, wait_until
 from pa_flows import (bearer, mail_link_and_code, new_mail, outbox_files, sign_in, start,
@@ -30,7 +30,7 @@ GUARDED = [
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def refresh(server, tokens):
@@ -63,7 +63,7 @@ def stale_session(start_server, tmp_path, addr):
     tokens = sign_in(s, addr)
     first = verify_with_pyjwt(s, tokens["access_token"])
     assert s.stop() == 0
-    with sqlite3.connect(work / "auth.db") as con:
+    with db_access.connect(work / "auth.db") as con:
         con.execute("UPDATE sessions SET auth_time = auth_time - 3600")
     s = start_server(workdir=work)
     old = refresh(s, tokens)

@@ -6,12 +6,12 @@ service is stopped; the mailer and the webhook actor purge their own tables
 when they start (and then on a timer), which the restart makes observable.
 """
 import hashlib
-import sqlite3
 import subprocess
 import time
 
 import pytest
 
+import db_access
 from conftest import BINARY, wait_until
 from pa_flows import bearer, sign_in, wait_for_mail
 from test_webhooks import ADM, ADMIN, WEBHOOK_ENV, Receiver, create_endpoint
@@ -22,7 +22,7 @@ DAY = 86400
 def db(server_or_path):
     path = getattr(server_or_path, "workdir", None)
     path = path / "auth.db" if path is not None else server_or_path
-    return sqlite3.connect(path, isolation_level=None)
+    return db_access.connect(path, isolation_level=None)
 
 
 def mail_rows(server, to=None):

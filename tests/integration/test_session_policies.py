@@ -6,9 +6,9 @@ long ends the session: its access tokens fail and its refresh is refused).
 The binary has no clock to move, so the idle test uses a 2 s timeout and
 polls for the outcome."""
 import json
-import sqlite3
 import time
 
+import db_access
 from conftest import wait_until
 from pa_flows import bearer, sign_in, wait_for_mail
 from test_caf_api import PLAINTEXT, run_client
@@ -16,7 +16,7 @@ from test_webhooks import WEBHOOK_ENV, Receiver, create_endpoint
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def session_status(server, tokens):

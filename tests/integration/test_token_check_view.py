@@ -11,13 +11,13 @@ publishes it); without the publish-before-acknowledge rule these checks
 would still pass."""
 import http.client
 import json
-import sqlite3
 import time
 
 import email
 import email.policy
 import re
 
+import db_access
 from conftest import wait_until
 from pa_flows import bearer, outbox_files, start
 from test_admin import ADMIN, adm
@@ -241,7 +241,7 @@ def test_idle_timeout_ends_a_session_answered_by_the_view(start_server):
     wait_until(lambda: conn.session(t) == 401, timeout=6, what="idle timeout",
                interval=0.1)
     refused_everywhere(s, conn, t)
-    db = sqlite3.connect(s.workdir / "auth.db", isolation_level=None)
+    db = db_access.connect(s.workdir / "auth.db", isolation_level=None)
     reason = wait_until(lambda: db.execute(
         "SELECT revoked_reason FROM sessions WHERE id = ?",
         (t["session_id"],)).fetchone()[0], what="the idle revocation")

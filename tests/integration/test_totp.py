@@ -8,11 +8,11 @@ import base64
 import concurrent.futures
 import json
 import re
-import sqlite3
 import subprocess
 import time
 import urllib.parse
 
+import db_access
 from conftest import wait_until
 from pa_flows import bearer, new_mail, outbox_files, sign_in
 
@@ -20,7 +20,7 @@ CODE_RE = re.compile(r"^[2-9a-hjkmnp-z]{5}-[2-9a-hjkmnp-z]{5}$")
 
 
 def db(server):
-    return sqlite3.connect(server.workdir / "auth.db", isolation_level=None)
+    return db_access.connect(server.workdir / "auth.db", isolation_level=None)
 
 
 def oathtool(secret, at=None):

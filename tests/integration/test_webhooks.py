@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import db_access
 from conftest import WEBHOOK_SCANS, wait_scans, wait_until
 from pa_flows import sign_in
 
@@ -86,7 +87,7 @@ WEBHOOK_ENV = {"PA_ADMIN_API_KEY": ADMIN, "PA_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "
 
 
 def deliveries(server):
-    with sqlite3.connect(server.workdir / "auth.db") as conn:
+    with db_access.connect(server.workdir / "auth.db") as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute(
             "SELECT id, status, attempts, last_error FROM webhook_deliveries")]

@@ -101,7 +101,16 @@ class PgServer:
                    "--locale=C", "--no-sync"])
         self.port = free_port()
         self.log_path = os.path.join(self.dir, "server.log")
-        log = open(self.log_path, "w")
+        self._launch()
+        self.psql(f"CREATE ROLE {DB_ROLE} LOGIN CREATEDB")
+        self.psql(f"CREATE DATABASE {DB_NAME} OWNER {DB_ROLE}")
+        return self
+
+    def _launch(self):
+        """Starts postgres on the data folder and port, waits until it
+        accepts connections."""
+        data = os.path.join(self.dir, "data")
+        log = open(self.log_path, "a")
         if self.as_root:
             os.chown(self.log_path, pwd.getpwnam(PG_USER).pw_uid, -1)
         # fsync off: a test server holds nothing worth the disk flushes.
@@ -128,9 +137,16 @@ class PgServer:
                 self.stop()
                 raise RuntimeError("postgres did not start: " + self.log())
             time.sleep(0.1)
-        self.psql(f"CREATE ROLE {DB_ROLE} LOGIN CREATEDB")
-        self.psql(f"CREATE DATABASE {DB_NAME} OWNER {DB_ROLE}")
-        return self
+
+    def pause(self):
+        """Stops the server (fast shutdown, by its PID) and keeps its data
+        folder and port, for drills of a database that goes away."""
+        self._shutdown()
+
+    def resume(self):
+        """Starts the paused server again on the same data folder and port."""
+        assert self.proc is None, "the server is running"
+        self._launch()
 
     def _postmaster_pid(self):
         try:
@@ -152,6 +168,12 @@ class PgServer:
 
     def stop(self):
         """Stops the server by its PID and removes its folder."""
+        self._shutdown()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def _shutdown(self):
         if self.proc is not None and self.proc.poll() is None:
             # SIGINT is the fast shutdown (sessions are ended, no waiting for
             # clients). It goes to postgres itself, by the PID in its
@@ -175,9 +197,6 @@ class PgServer:
                     self.proc.kill()
                     self.proc.wait()
         self.proc = None
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
 
     def __enter__(self):
         return self.start()

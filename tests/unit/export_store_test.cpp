@@ -10,8 +10,8 @@
 #include <set>
 
 #include "db/export_store.hpp"
-#include "db/sqlite_executor.hpp"
 #include "tests/unit/temp_db.hpp"
+#include "tests/unit/test_store.hpp"
 
 using namespace authsvc::db;
 
@@ -21,16 +21,37 @@ using authsvc::testing::temp_db;
 
 struct column_info {
   std::string name;
-  std::string type;
+  std::string type; ///< INTEGER, BLOB or TEXT (PostgreSQL's types mapped)
   bool not_null = false;
-  bool has_default = false;
-  bool primary_key = false;
+  bool has_default = false; ///< a default, or a value the engine assigns
 };
 
-/// Every table of the schema with its columns (sqlite_master + pragma
-/// table_info), SQLite's own tables left out.
-std::map<std::string, std::vector<column_info>> schema(sqlite_executor& ex) {
+/// Every table of the schema with its columns, the engine's own tables
+/// left out: sqlite_master + pragma table_info on SQLite, the
+/// information_schema of the test's schema on PostgreSQL.
+std::map<std::string, std::vector<column_info>> schema(executor& ex) {
   std::map<std::string, std::vector<column_info>> out;
+  if (ex.kind() == backend::postgres) {
+    auto cols = ex.query(stmt(
+        "SELECT c.table_name, c.column_name, c.data_type, c.is_nullable, "
+        "c.column_default, c.is_identity FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_schema = c.table_schema "
+        "AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
+        "WHERE c.table_schema = current_schema() "
+        "ORDER BY c.table_name, c.ordinal_position"));
+    for (std::size_t i = 0; i < cols.rows.size(); ++i) {
+      const auto& pg_type = cols.at(i, "data_type").s;
+      std::string type = pg_type == "bigint"  ? "INTEGER"
+                         : pg_type == "bytea" ? "BLOB"
+                                              : "TEXT";
+      out[cols.at(i, "table_name").s].push_back(
+          {cols.at(i, "column_name").s, type,
+           cols.at(i, "is_nullable").s == "NO",
+           !cols.at(i, "column_default").is_null()
+               || cols.at(i, "is_identity").s == "YES"});
+    }
+    return out;
+  }
   auto tables = ex.query(
       stmt("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
            "LIKE 'sqlite_%' ORDER BY name"));
@@ -40,11 +61,15 @@ std::map<std::string, std::vector<column_info>> schema(sqlite_executor& ex) {
                               "FROM pragma_table_info(?)",
                               {value::text(name)}));
     auto& list = out[name];
-    for (std::size_t i = 0; i < cols.rows.size(); ++i)
-      list.push_back({cols.at(i, "name").s, cols.at(i, "type").s,
-                      cols.at(i, "notnull").i != 0,
-                      !cols.at(i, "dflt_value").is_null(),
-                      cols.at(i, "pk").i != 0});
+    for (std::size_t i = 0; i < cols.rows.size(); ++i) {
+      bool pk = cols.at(i, "pk").i != 0;
+      const auto& type = cols.at(i, "type").s;
+      // A primary key is never NULL; an INTEGER one is the rowid, which
+      // SQLite assigns.
+      list.push_back(
+          {cols.at(i, "name").s, type, cols.at(i, "notnull").i != 0 || pk,
+           !cols.at(i, "dflt_value").is_null() || (pk && type == "INTEGER")});
+    }
   }
   return out;
 }
@@ -68,7 +93,7 @@ const std::map<std::pair<std::string, std::string>, value>& overrides() {
 /// Inserts one row of `table` for user `uid`: user_id set, every other
 /// NOT NULL column without a default given a value of its type (unique to
 /// the user, so two users' rows do not collide on a key).
-void fill(sqlite_executor& ex, const std::string& table,
+void fill(executor& ex, const std::string& table,
           const std::vector<column_info>& cols, const std::string& uid) {
   std::string names, marks;
   std::vector<value> params;
@@ -78,10 +103,10 @@ void fill(sqlite_executor& ex, const std::string& table,
       v = it->second;
     else if (c.name == "user_id")
       v = value::text(uid);
-    else if (!c.not_null && !c.primary_key)
+    else if (!c.not_null)
       continue;
-    else if (c.has_default || (c.primary_key && c.type == "INTEGER"))
-      continue; // the default, or the rowid SQLite assigns
+    else if (c.has_default)
+      continue; // the default, or the rowid / identity the engine assigns
     else if (c.type == "INTEGER")
       v = value::integer(1);
     else if (c.type == "BLOB")
@@ -102,15 +127,14 @@ void fill(sqlite_executor& ex, const std::string& table,
   REQUIRE(ex.run(u).ok);
 }
 
-/// A freshly migrated database and its schema.
+/// A freshly migrated database (SQLite, or a PostgreSQL schema when the
+/// run has a server: tests/unit/test_store.hpp) and its schema.
 struct migrated_db {
   temp_db t;
-  sqlite_executor ex{t.path(), "normal", 1000};
-  std::map<std::string, std::vector<column_info>> tables;
-  migrated_db() {
-    ex.migrate(embedded_migrations());
-    tables = schema(ex);
-  }
+  authsvc::testing::store_scope scope;
+  std::unique_ptr<executor> db = scope.open_migrated(t.path());
+  executor& ex = *db;
+  std::map<std::string, std::vector<column_info>> tables = schema(ex);
 };
 
 } // namespace
@@ -168,6 +192,24 @@ TEST_CASE("the export finds a row of every table that holds one for the user",
       fill(ex, name, cols, "user-2");
     }
 
+  // Webhook deliveries are found by the user id in their payload (a JSON
+  // path, spelled per engine); a payload that is not JSON is skipped, not
+  // an error.
+  unit hooks;
+  hooks.statements.push_back(
+      stmt("INSERT INTO webhook_endpoints(id, url, secret_enc, created_at) "
+           "VALUES ('ep-1', 'https://hooks.example.org/', ?, 1)",
+           {value::blob("k")}));
+  for (const char* payload :
+       {R"({"type":"user.updated","data":{"user_id":"user-1"}})",
+        R"({"type":"user.updated","data":{"user_id":"user-2"}})", "not json {"})
+    hooks.statements.push_back(
+        stmt("INSERT INTO webhook_deliveries(id, endpoint_id, event_type, "
+             "payload, next_attempt_at, created_at) VALUES (?, 'ep-1', "
+             "'user.updated', ?, 1, 1)",
+             {value::text(std::string("d-") + payload), value::text(payload)}));
+  REQUIRE(ex.run(hooks).ok);
+
   auto r = ex.run(export_store::read(uid, "not_found"));
   REQUIRE(r.ok);
   auto parts = export_store::decode(r);
@@ -176,8 +218,14 @@ TEST_CASE("the export finds a row of every table that holds one for the user",
   REQUIRE(parts->size() == sections.size());
   for (std::size_t i = 0; i < sections.size(); ++i) {
     const auto& s = sections[i];
+    if (s.table == "webhook_deliveries") {
+      REQUIRE((*parts)[i].rows.size() == 1);
+      CHECK((*parts)[i].rows[0][0].v.s
+            == R"(d-{"type":"user.updated","data":{"user_id":"user-1"}})");
+      continue;
+    }
     if (s.table != "users" && !has_user_id(tables[s.table]))
-      continue; // mail and webhook deliveries: not keyed by user_id
+      continue; // mail: not keyed by user_id
     INFO("section " << s.name << " (table " << s.table << ")");
     // Exactly the user's own row: one, not the other user's as well.
     CHECK((*parts)[i].rows.size() == 1);
@@ -196,7 +244,9 @@ TEST_CASE("no section exports a secret column", "[db][export]") {
   for (const auto& s : export_store::sections()) {
     INFO("section " << s.name);
     for (const char* secret :
-         {"_hash", "_enc", "public_key", "challenge,", "SELECT *", "secret"})
+         {"_hash", "_enc", "public_key", "challenge,", "SELECT *", "secret"}) {
       CHECK(s.sql.find(secret) == std::string::npos);
+      CHECK(s.postgres_sql.find(secret) == std::string::npos);
+    }
   }
 }
