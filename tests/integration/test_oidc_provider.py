@@ -174,7 +174,7 @@ def test_the_rs256_key_is_made_with_the_first_client_not_at_every_start(start_se
                       server.client.get("/.well-known/jwks.json").json()["keys"])
 
     def stored_rs256(workdir):
-        db = sqlite3.connect(workdir / "auth.db")
+        db = db_access.connect(workdir / "auth.db")
         return db.execute("SELECT kid FROM signing_keys WHERE alg = 'RS256'").fetchall()
 
     work = tmp_path / "lazy"
@@ -215,7 +215,7 @@ def test_a_client_registered_by_the_cli_brings_the_rs256_key_too(start_server, t
                         "--redirect-uri", CB], env=env, cwd=work,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    db = sqlite3.connect(work / "auth.db")
+    db = db_access.connect(work / "auth.db")
     assert len(db.execute("SELECT kid FROM signing_keys WHERE alg = 'RS256' "
                           "AND retired_at IS NULL").fetchall()) == 1
     s2 = start_server(workdir=work)
@@ -662,7 +662,7 @@ def test_a_cross_site_consent_post_without_origin_is_refused_by_sec_fetch_site(o
     r = op.client.post("/oauth2/authorize/consent", form=form,
                        headers=with_cookie(cookie, **{"Sec-Fetch-Site": "cross-site"}))
     assert r.status == 403 and not r.header("location"), r
-    db = sqlite3.connect(op.workdir / "auth.db", isolation_level=None)
+    db = db_access.connect(op.workdir / "auth.db", isolation_level=None)
     assert db.execute("SELECT COUNT(*) FROM oauth_consents").fetchone()[0] == 0
     # prompt=none still needs consent: nothing was granted.
     r, q, _ = authorize(op, cookie, c["client_id"], prompt="none")
