@@ -46,7 +46,7 @@ void reload_keys(self_ptr self, F then) {
 void make_key(self_ptr self) {
   auto& st = self->state;
   auto key = auth::signing_key::generate(auth::jws_alg::rs256);
-  auto kid = key.kid();
+  const auto& kid = key.kid();
   self->request(st.db, db_timeout, atom::write_atom_v,
                 add_key_unit(key, *st.opts.keys, st.now()))
       .then(

@@ -143,7 +143,7 @@ void ensure_session(self_ptr self, const std::string& id,
 
 /// Runs `then` once every live session of `user_id` is in memory.
 void ensure_user_sessions(self_ptr self, const std::string& user_id,
-                          std::function<void()> then);
+                          const std::function<void()>& then);
 
 /// Reads the change table from the cursor and forgets what other nodes
 /// revoked (wake_atom, flush_atom).
@@ -151,7 +151,7 @@ void sync_changes(self_ptr self);
 
 /// Before the sessions load: the change cursor, the listener and the poll
 /// timer; `then` runs after the cursor was read.
-void start_sync(self_ptr self, std::function<void()> then);
+void start_sync(self_ptr self, const std::function<void()>& then);
 
 /// Re-reads the signing keys (reload_atom, and the periodic tick).
 void reload_keys(self_ptr self);

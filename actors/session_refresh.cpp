@@ -270,7 +270,7 @@ void read_old(self_ptr self, const std::string& hash,
 
 void refresh_old(self_ptr self, const std::string& hash,
                  const refresh_request& req, token_promise rp) {
-  read_old(self, hash, req, rp, 0);
+  read_old(self, hash, req, std::move(rp), 0);
 }
 
 namespace {

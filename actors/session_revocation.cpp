@@ -59,7 +59,7 @@ namespace {
 /// Revokes what `rv` names among the sessions in memory (and, for all of a
 /// user's, the stored rest); `done(count of live ones)` after the commit.
 void revoke_held(self_ptr self, const revocation& rv,
-                 std::function<void(std::int32_t)> done) {
+                 const std::function<void(std::int32_t)>& done) {
   auto& st = self->state;
   std::vector<std::string> ids;
   if (!rv.session_id.empty()) {

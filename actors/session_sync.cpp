@@ -143,7 +143,7 @@ void ensure_session(self_ptr self, const std::string& id,
 }
 
 void ensure_user_sessions(self_ptr self, const std::string& user_id,
-                          std::function<void()> then) {
+                          const std::function<void()>& then) {
   auto& st = self->state;
   if (!st.shared() || user_id.empty())
     return then();
@@ -191,7 +191,7 @@ void sync_changes(self_ptr self) {
           });
 }
 
-void start_sync(self_ptr self, std::function<void()> then) {
+void start_sync(self_ptr self, const std::function<void()>& then) {
   auto& st = self->state;
   if (!st.shared())
     return then();
