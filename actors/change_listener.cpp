@@ -10,7 +10,8 @@ namespace authsvc {
 
 change_listener_actor::behavior_type
 change_listener_impl(change_listener_actor::pointer self,
-                     const change_listener_options& opts, const change_sink& sink) {
+                     const change_listener_options& opts,
+                     const change_sink& sink) {
   auto conn = std::make_shared<db::pg_listener>(
       opts.url,
       std::vector<std::string>{session_changes_channel, signing_keys_channel});

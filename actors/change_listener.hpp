@@ -34,6 +34,7 @@ struct change_listener_options {
 
 change_listener_actor::behavior_type
 change_listener_impl(change_listener_actor::pointer self,
-                     const change_listener_options& opts, const change_sink& sink);
+                     const change_listener_options& opts,
+                     const change_sink& sink);
 
 } // namespace authsvc

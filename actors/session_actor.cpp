@@ -419,7 +419,8 @@ namespace session_detail {
 /// Opens a session. An OAuth client's session may come before the RS256 key
 /// reached this node (the client was registered on another node, or by the
 /// CLI, since the last key reload): the key is read, or made, first.
-void open_session(self_ptr self, const new_session& req, const token_promise& rp) {
+void open_session(self_ptr self, const new_session& req,
+                  const token_promise& rp) {
   auto& st = self->state;
   if (req.client_id.empty()
       || st.keys.signing(auth::jws_alg::rs256, st.now())) {
@@ -428,13 +429,11 @@ void open_session(self_ptr self, const new_session& req, const token_promise& rp
   }
   auto me = caf::actor_cast<session_actor>(self);
   self->request(me, db_timeout, atom::id_key_atom_v)
-      .then(
-          [self, req, rp](std::string&) mutable {
-            create_session(self, req, rp);
-          },
-          [self, req, rp](caf::error&) mutable {
-            create_session(self, req, rp);
-          });
+      .then([self, req,
+             rp](std::string&) mutable { create_session(self, req, rp); },
+            [self, req, rp](caf::error&) mutable {
+              create_session(self, req, rp);
+            });
 }
 
 } // namespace session_detail

@@ -255,8 +255,7 @@ void read_old(self_ptr self, const std::string& hash,
             auto id = row->session_id;
             ensure_session(
                 self, id,
-                [self, hash, req, rp, attempt,
-                 row = std::move(row)]() mutable {
+                [self, hash, req, rp, attempt, row = std::move(row)]() mutable {
                   judge_refresh(self, hash, req, rp, std::move(row), attempt);
                 },
                 true);

@@ -57,7 +57,8 @@ bool more_restrictive(const rate_decision& a, const rate_decision& b) {
 // -- rate_policy --------------------------------------------------------------
 
 bool rate_policy::valid() const noexcept {
-  return limit >= 1 && period_seconds >= 1 && period_seconds <= std::int64_t{366} * 86400;
+  return limit >= 1 && period_seconds >= 1
+         && period_seconds <= std::int64_t{366} * 86400;
 }
 
 std::optional<rate_policy> parse_rate_policy(std::string_view text) {

@@ -75,9 +75,8 @@ statement insert_flow(const new_flow& f) {
       "code_hash, redirect_to, locale, ip, user_agent, status, mailed, "
       "created_at, expires_at, match_number, match_choices, budget_key) "
       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-      {value::text(f.id), value::text(f.email),
-       value::text(f.flow_secret_hash), value::text(f.link_hash),
-       value::text(f.code_hash),
+      {value::text(f.id), value::text(f.email), value::text(f.flow_secret_hash),
+       value::text(f.link_hash), value::text(f.code_hash),
        f.redirect_to ? value::text(*f.redirect_to) : value::null(),
        value::text(f.locale), value::text(f.ip), value::text(f.user_agent),
        value::text(f.status), value::integer(f.mailed ? 1 : 0),
@@ -199,9 +198,10 @@ statement kill_flow(const std::string& flow_id) {
 
 statement collect_by_code(const std::string& flow_id, std::int64_t now,
                           const std::string& fail_code) {
-  return stmt_one("UPDATE email_flows SET status = 'collected', consumed_at = ? "
-                  "WHERE id = ? AND status = 'pending' RETURNING email",
-                  {value::integer(now), value::text(flow_id)}, fail_code);
+  return stmt_one(
+      "UPDATE email_flows SET status = 'collected', consumed_at = ? "
+      "WHERE id = ? AND status = 'pending' RETURNING email",
+      {value::integer(now), value::text(flow_id)}, fail_code);
 }
 
 // -- the starter's exchange ---------------------------------------------------
@@ -235,8 +235,8 @@ statement collect_approved(const std::string& flow_id,
 
 statement insert_exchange_code(const std::string& code_hash,
                                const std::string& session_id,
-                               const std::string& payload_enc,
-                               std::int64_t now, std::int64_t expires_at) {
+                               const std::string& payload_enc, std::int64_t now,
+                               std::int64_t expires_at) {
   return stmt("INSERT INTO exchange_codes(code_hash, session_id, payload_enc, "
               "created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
               {value::text(code_hash), value::text(session_id),

@@ -18,10 +18,10 @@ namespace authsvc::db::flows_store {
 
 /// What starting a flow for an address decides on.
 struct start_facts {
-  bool known = false;               ///< an enabled account has the address
-  std::string user_locale;          ///< the account's locale, if any
-  std::int64_t sent_last_hour = 0;  ///< mails to the mailbox since `sent_since`
-  std::int64_t last_sent = 0;       ///< when the mailbox last got one (0: never)
+  bool known = false;              ///< an enabled account has the address
+  std::string user_locale;         ///< the account's locale, if any
+  std::int64_t sent_last_hour = 0; ///< mails to the mailbox since `sent_since`
+  std::int64_t last_sent = 0;      ///< when the mailbox last got one (0: never)
 };
 
 /// The one read of email/start: the account of `email` and the send counts
@@ -129,8 +129,8 @@ statement deny_by_link(const std::string& link_hash, std::int64_t now,
 struct code_attempt {
   std::string email;
   std::string code_hash;
-  std::int64_t attempts = 0;  ///< including this one
-  std::string user_id;        ///< the address's account ("" = none)
+  std::int64_t attempts = 0; ///< including this one
+  std::string user_id;       ///< the address's account ("" = none)
   std::int64_t locked_until = 0;
 };
 
@@ -176,8 +176,8 @@ statement collect_approved(const std::string& flow_id,
 
 statement insert_exchange_code(const std::string& code_hash,
                                const std::string& session_id,
-                               const std::string& payload_enc,
-                               std::int64_t now, std::int64_t expires_at);
+                               const std::string& payload_enc, std::int64_t now,
+                               std::int64_t expires_at);
 
 /// Removes an unexpired exchange code and returns its sealed payload.
 statement take_exchange_code(const std::string& code_hash, std::int64_t now,

@@ -132,9 +132,8 @@ statement purge_finished(std::int64_t cutoff) {
 
 statement queue_job(const std::string& job_id, const std::string& message_id,
                     const std::string& to_email,
-                    const std::string& template_name,
-                    const std::string& locale, const std::string& vars_enc,
-                    std::int64_t now) {
+                    const std::string& template_name, const std::string& locale,
+                    const std::string& vars_enc, std::int64_t now) {
   return stmt(
       "INSERT INTO mail_jobs(id, message_id, to_email, template, locale, "
       "vars_enc, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,?,?)",

@@ -101,9 +101,8 @@ statement purge_finished(std::int64_t cutoff);
 /// mail reports. `vars_enc` is the sealed template variables.
 statement queue_job(const std::string& job_id, const std::string& message_id,
                     const std::string& to_email,
-                    const std::string& template_name,
-                    const std::string& locale, const std::string& vars_enc,
-                    std::int64_t now);
+                    const std::string& template_name, const std::string& locale,
+                    const std::string& vars_enc, std::int64_t now);
 
 // -- sessions --
 

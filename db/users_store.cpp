@@ -59,10 +59,10 @@ namespace {
 
 const char* column_name(metadata_column c) {
   switch (c) {
-    case metadata_column::user:
-      return "user_metadata";
-    case metadata_column::app:
-      return "app_metadata";
+  case metadata_column::user:
+    return "user_metadata";
+  case metadata_column::app:
+    return "app_metadata";
   }
   return "user_metadata";
 }
@@ -228,11 +228,11 @@ statement delete_user(const std::string& id) {
 std::size_t append_sign_up(unit& u, const value& email,
                            const std::string& new_id, std::int64_t now,
                            const std::string& fail_code) {
-  u.statements.push_back(stmt("INSERT INTO users(id, email, created_at, "
-                              "updated_at) VALUES (?, ?, ?, ?) "
-                              "ON CONFLICT(email) DO NOTHING",
-                              {value::text(new_id), email, value::integer(now),
-                               value::integer(now)}));
+  u.statements.push_back(stmt(
+      "INSERT INTO users(id, email, created_at, "
+      "updated_at) VALUES (?, ?, ?, ?) "
+      "ON CONFLICT(email) DO NOTHING",
+      {value::text(new_id), email, value::integer(now), value::integer(now)}));
   u.statements.push_back(stmt_one(
       "SELECT id, email, display_name, locale, created_at, disabled FROM users "
       "WHERE email = ? AND disabled = 0",
@@ -283,9 +283,8 @@ value text_or_null(const std::optional<std::string>& s) {
 
 // -- email change (account lifecycle) --
 
-statement change_email(const value& user_id, const value& from,
-                       const value& to, std::int64_t now,
-                       const std::string& fail_code) {
+statement change_email(const value& user_id, const value& from, const value& to,
+                       std::int64_t now, const std::string& fail_code) {
   return stmt_one("UPDATE users SET email = ?3, updated_at = ?4 WHERE id = ?1 "
                   "AND email = ?2 AND disabled = 0 RETURNING id",
                   {user_id, from, to, value::integer(now)}, fail_code);
