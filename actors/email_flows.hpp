@@ -16,6 +16,7 @@
 #include "actors/email_errc.hpp"
 #include "actors/lockout_flow.hpp"
 #include "actors/requester.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/type_ids.hpp"
 #include "auth/crypto.hpp"
@@ -112,8 +113,8 @@ void open_counted_session(Self self, const services& svc, const requester& who,
                           email_signed_in in, const char* method, Done done,
                           Fail fail) {
   auto user = in.user;
-  self->request(svc.sessions, db_timeout,
-                sign_in_request(who, std::move(user), method))
+  safe_request(self, svc.sessions, db_timeout,
+               sign_in_request(who, std::move(user), method))
       .then(
           [svc, who, in, method, done](token_result& t) mutable {
             count_attempt(svc, who, method, t.error.empty(), in.user.id,
@@ -134,8 +135,8 @@ template <class Self, class Done, class Fail>
 void sign_in_by_link(Self self, const services& svc, requester who,
                      const std::string& token, Done done, Fail fail) {
   namespace d = email_flows_detail;
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                d::link_sign_in_unit(token, svc.clock->unix_seconds()))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               d::link_sign_in_unit(token, svc.clock->unix_seconds()))
       .then(
           [self, svc, who, done, fail](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -160,8 +161,8 @@ namespace email_flows_detail {
 template <class Self, class Finish, class Done, class Fail>
 void decide_link(Self self, const services& svc, const requester& who,
                  db::statement decide, Finish finish, Done done, Fail fail) {
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::unit{{std::move(decide)}})
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               db::unit{{std::move(decide)}})
       .then(
           [svc, who, finish, done](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -220,10 +221,10 @@ void verify_email_code(Self self, const services& svc, requester who,
   namespace d = email_flows_detail;
   auto now = svc.clock->unix_seconds();
   auto max = svc.cfg->auth.code_max_attempts;
-  self->request(
-          svc.db, db_timeout, atom::write_atom_v,
-          db::unit{{db::flows_store::count_code_attempt(
-              flow_id, now, max, who.source, "email_code", "flow_expired")}})
+  safe_request(
+      self, svc.db, db_timeout, atom::write_atom_v,
+      db::unit{{db::flows_store::count_code_attempt(
+          flow_id, now, max, who.source, "email_code", "flow_expired")}})
       .then(
           [self, svc, who, flow_id, code, now, max, done,
            fail](db::unit_result& r) mutable {
@@ -242,15 +243,15 @@ void verify_email_code(Self self, const services& svc, requester who,
                 result<email_signed_in> out{email_errc::invalid_code};
                 if (!dead)
                   return done(out);
-                self->request(svc.db, db_timeout, atom::write_atom_v,
-                              db::unit{{db::flows_store::kill_flow(flow_id)}})
+                safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                             db::unit{{db::flows_store::kill_flow(flow_id)}})
                     .then([done, out](db::unit_result&) mutable { done(out); },
                           fail);
               };
               if (locked || a.user_id.empty()) {
-                self->request(svc.db, db_timeout, atom::write_atom_v,
-                              db::lockout_store::timing_pad(
-                                  svc.clock->unix_seconds()))
+                safe_request(
+                    self, svc.db, db_timeout, atom::write_atom_v,
+                    db::lockout_store::timing_pad(svc.clock->unix_seconds()))
                     .then([refuse](db::unit_result&) mutable { refuse(); },
                           fail);
                 return;
@@ -258,8 +259,8 @@ void verify_email_code(Self self, const services& svc, requester who,
               return record_lockout_failure(self, svc, who, a.user_id, a.email,
                                             "email_code", refuse);
             }
-            self->request(svc.db, db_timeout, atom::write_atom_v,
-                          d::code_sign_in_unit(who, flow_id, now))
+            safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                         d::code_sign_in_unit(who, flow_id, now))
                 .then(
                     [self, svc, who, done, fail](db::unit_result& r) mutable {
                       if (!r.ok) {
@@ -287,8 +288,8 @@ void exchange_email_flow(Self self, const services& svc, const requester& who,
                          const std::string& flow_secret, Done done, Fail fail) {
   namespace d = email_flows_detail;
   auto secret_hash = auth::token_hash(flow_secret);
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                db::flows_store::read_for_exchange(flow_id))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               db::flows_store::read_for_exchange(flow_id))
       .then(
           [self, svc, who, flow_id, secret_hash, done,
            fail](db::rowset& rs) mutable {
@@ -303,9 +304,9 @@ void exchange_email_flow(Self self, const services& svc, const requester& who,
               result<email_exchanged> out{email_exchanged{true, {}}};
               return done(out);
             }
-            self->request(svc.db, db_timeout, atom::write_atom_v,
-                          d::exchange_unit(flow_id, secret_hash,
-                                           svc.clock->unix_seconds()))
+            safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                         d::exchange_unit(flow_id, secret_hash,
+                                          svc.clock->unix_seconds()))
                 .then(
                     [self, svc, who, done, fail](db::unit_result& r) mutable {
                       if (!r.ok) {
@@ -313,12 +314,11 @@ void exchange_email_flow(Self self, const services& svc, const requester& who,
                             d::unit_error(who, r, email_errc::flow_expired)};
                         return done(out);
                       }
-                      self->request(
-                              svc.sessions, db_timeout,
-                              sign_in_request(
-                                  who,
-                                  db::users_store::decode_user(r.results[2]),
-                                  "magic_link"))
+                      safe_request(
+                          self, svc.sessions, db_timeout,
+                          sign_in_request(
+                              who, db::users_store::decode_user(r.results[2]),
+                              "magic_link"))
                           .then(
                               [done](token_result& t) mutable {
                                 result<email_exchanged> out{
@@ -342,7 +342,7 @@ void issue_exchange_code(Self self, const services& svc,
   namespace d = email_flows_detail;
   exchange_code_outcome out;
   auto u = d::issue_unit(svc, session_id, payload, out);
-  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [out, done](db::unit_result& r) mutable {
             if (!r.ok)
@@ -359,9 +359,9 @@ void redeem_exchange_code(Self self, const services& svc, const requester& who,
                           const std::string& code, Done done, Fail fail) {
   namespace d = email_flows_detail;
   auto hash = auth::token_hash(code);
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::unit{{db::flows_store::take_exchange_code(
-                    hash, svc.clock->unix_seconds(), "invalid_exchange_code")}})
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               db::unit{{db::flows_store::take_exchange_code(
+                   hash, svc.clock->unix_seconds(), "invalid_exchange_code")}})
       .then(
           [svc, who, hash, done](db::unit_result& r) mutable {
             if (!r.ok) {

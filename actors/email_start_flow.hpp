@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actors/db_timeout.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/type_ids.hpp"
 #include "db/flows_store.hpp"
@@ -86,7 +87,7 @@ void write_suppressed(Self self, const services& svc,
     out.internal_cause = e.what();
     return done(out);
   }
-  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [svc, in, out, done](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -110,7 +111,8 @@ void start_email_flow(Self self, const services& svc,
                       const email_start_input& in, Done done, Fail fail) {
   namespace d = email_start_detail;
   auto now = svc.clock->unix_seconds();
-  self->request(svc.db, db_timeout, atom::query_atom_v, d::facts(in.email, now))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               d::facts(in.email, now))
       .then(
           [self, svc, in, now, done, fail](db::rowset& rs) mutable {
             email_start_outcome out;
@@ -123,7 +125,8 @@ void start_email_flow(Self self, const services& svc,
               return done(out);
             }
             auto facts = db::flows_store::decode_start_facts(rs);
-            self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+            safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                         std::move(u))
                 .then(
                     [self, svc, in, now, facts, out, done,
                      fail](db::unit_result& r) mutable {

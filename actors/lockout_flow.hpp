@@ -9,6 +9,7 @@
 
 #include "actors/db_timeout.hpp"
 #include "actors/requester.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/type_ids.hpp"
 #include "auth/lockout.hpp"
@@ -49,7 +50,7 @@ void record_lockout_failure(Self self, const services& svc,
   auto lock_index = db::lockout_store::append_failure(
       u, db::value::text(user_id), method, who.source,
       svc.clock->unix_seconds(), lockout::policy_from(*svc.cfg));
-  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [svc, who, user_id, email, method, then,
            lock_index](db::unit_result& r) mutable {

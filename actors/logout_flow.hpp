@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/db_timeout.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/session_errc.hpp"
 #include "actors/type_ids.hpp"
@@ -77,8 +78,8 @@ template <class Self, class Done, class Fail>
 void run_logout(Self self, const services& svc, const logout_input& in,
                 Done done, Fail fail) {
   namespace d = logout_detail;
-  self->request(svc.sessions, db_timeout, atom::revoke_atom_v,
-                d::plan_revocation(in))
+  safe_request(self, svc.sessions, db_timeout, atom::revoke_atom_v,
+               d::plan_revocation(in))
       .then(
           [self, svc, in, done, fail](std::int32_t n) mutable {
             d::audit_logout(svc, in, n);
@@ -90,8 +91,8 @@ void run_logout(Self self, const services& svc, const logout_input& in,
               return done(r);
             }
             auto since = svc.clock->unix_seconds() - in.remove_hours * 3600;
-            self->request(svc.db, db_timeout, atom::write_atom_v,
-                          d::plan_factor_removal(in.auth.user_id, since))
+            safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                         d::plan_factor_removal(in.auth.user_id, since))
                 .then(
                     [svc, in, out, done](db::unit_result& u) mutable {
                       if (!u.ok) {

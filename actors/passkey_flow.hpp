@@ -18,6 +18,7 @@
 #include "actors/flow_guard.hpp"
 #include "actors/messages.hpp"
 #include "actors/passkey_errc.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/type_ids.hpp"
 #include "auth/crypto.hpp"
@@ -242,7 +243,8 @@ template <class Self, class Done, class Fail>
 void store_options(Self self, const services& svc, options_plan plan, Done done,
                    Fail fail) {
   options_reply reply{plan.challenge_id, std::move(plan.public_key)};
-  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(plan.write))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               std::move(plan.write))
       .then(
           [reply, done](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -261,8 +263,8 @@ void store_options(Self self, const services& svc, options_plan plan, Done done,
 template <class Self, class Then, class Fail>
 void consume(Self self, const services& svc, const std::string& id,
              const char* purpose, Then then, Fail fail) {
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::webauthn_store::consume_challenge(id, purpose))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               db::webauthn_store::consume_challenge(id, purpose))
       .then([then](db::unit_result&) mutable { then(); }, fail);
 }
 
@@ -283,8 +285,8 @@ void run_registration_options(Self self, const services& svc,
                               const std::string& user_id, const user_info& user,
                               Done done, Fail fail) {
   namespace ws = db::webauthn_store;
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                ws::credentials_of(user_id))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               ws::credentials_of(user_id))
       .then(
           [self, svc, user_id, user, done, fail](db::rowset& rs) mutable {
             detail::guard<outcome<options_reply>>(done, [&] {
@@ -318,8 +320,8 @@ void run_login_options(Self self, const services& svc, const std::string& email,
                            std::move(challenge), std::move(challenge_id),
                            svc.clock->unix_seconds()),
         done, fail);
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                ws::login_credentials_of(email))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               ws::login_credentials_of(email))
       .then(
           [self, svc, email, challenge, challenge_id, done,
            fail](db::rowset& rs) mutable {
@@ -366,8 +368,8 @@ void run_registration(Self self, const services& svc, registration_input in,
   };
   // Read the challenge without consuming it: the unit that stores the
   // passkey consumes it, so that of two concurrent answers exactly one wins.
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                ws::registration_facts_of(in.challenge_id, in.user_id))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               ws::registration_facts_of(in.challenge_id, in.user_id))
       .then(
           [self, svc, in, credential, h, refuse, done,
            fail](db::rowset& rs) mutable {
@@ -388,8 +390,8 @@ void run_registration(Self self, const services& svc, registration_input in,
                 return done(o);
               }
               auto& p = std::get<registration_plan>(plan);
-              self->request(svc.db, db_timeout, atom::write_atom_v,
-                            std::move(p.write))
+              safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                           std::move(p.write))
                   .then(
                       [svc, h, refuse, done, cred_id = p.credential_id,
                        fmt = p.fmt,
@@ -460,8 +462,8 @@ void run_login(Self self, const services& svc, const login_input& in,
         fail);
   };
   auto source = in.source;
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                ws::login_facts_of(id, cred_id, source))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               ws::login_facts_of(id, cred_id, source))
       .then(
           [self, svc, id, parsed, cred_id, source, h, reject, done,
            fail](db::rowset& rs) mutable {
@@ -494,8 +496,8 @@ void run_login(Self self, const services& svc, const login_input& in,
               case action::sign_in:
                 break;
               }
-              self->request(svc.db, db_timeout, atom::write_atom_v,
-                            std::move(plan.write))
+              safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                           std::move(plan.write))
                   .then(
                       [self, svc, h, reject, cred_id, user_id, done,
                        fail](db::unit_result& r) mutable {
@@ -512,8 +514,8 @@ void run_login(Self self, const services& svc, const login_input& in,
                           return done(o);
                         }
                         auto user = ws::decode_signed_in_user(r);
-                        self->request(svc.sessions, db_timeout,
-                                      h.session_request(user))
+                        safe_request(self, svc.sessions, db_timeout,
+                                     h.session_request(user))
                             .then(
                                 [svc, h, user, cred_id,
                                  done](token_result& t) mutable {

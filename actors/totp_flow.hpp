@@ -16,6 +16,7 @@
 #include "actors/db_timeout.hpp"
 #include "actors/flow_guard.hpp"
 #include "actors/messages.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/totp_errc.hpp"
 #include "actors/type_ids.hpp"
@@ -186,7 +187,7 @@ void count_attempt(const services& svc, const request_hooks& h,
 template <class Self, class Out, class Done, class Fail, class OnOk>
 void write(Self self, const services& svc, db::unit u, Done done, Fail fail,
            OnOk on_ok) {
-  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [done, on_ok](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -206,8 +207,8 @@ void with_current_code(Self self, const services& svc,
                        const std::string& user_id, const std::string& email,
                        const std::string& code, const request_hooks& h,
                        Then then, Done done, Fail fail) {
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                db::totp_store::current_of(user_id, h.source))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               db::totp_store::current_of(user_id, h.source))
       .then(
           [svc, user_id, email, code, h, then, done](db::rowset& rs) mutable {
             guard<Out>(done, [&] {
@@ -247,7 +248,7 @@ void refuse_after_no_op(Self self, const services& svc, const request_hooks& h,
                         const std::string& method, const std::string& user_id,
                         const std::string& email, const std::string& reason,
                         Done done, Fail fail) {
-  self->request(svc.db, db_timeout, atom::write_atom_v, h.timing_pad)
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, h.timing_pad)
       .then(
           [svc, h, method, user_id, email, reason,
            done](db::unit_result&) mutable {
@@ -277,7 +278,7 @@ template <class Self, class Done, class Fail>
 void open_session(Self self, const services& svc, const request_hooks& h,
                   const char* method, const char* amr, const user_info& user,
                   Done done, Fail fail) {
-  self->request(svc.sessions, db_timeout, h.session_request(user, amr))
+  safe_request(self, svc.sessions, db_timeout, h.session_request(user, amr))
       .then(
           [svc, h, method, user, done](token_result& t) mutable {
             count_attempt(svc, h, method, t.error.empty(), user.id, user.email);
@@ -318,8 +319,8 @@ void run_confirm(Self self, const services& svc, const std::string& user_id,
                  const std::string& code, const notice_input& notice,
                  request_hooks h, Done done, Fail fail) {
   using out_t = outcome<std::vector<std::string>>;
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                db::totp_store::pending_of(user_id))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               db::totp_store::pending_of(user_id))
       .then(
           [self, svc, user_id, code, notice, h, done,
            fail](db::rowset& rs) mutable {
@@ -398,8 +399,8 @@ void run_verify(Self self, const services& svc, std::string email,
                 const std::string& code, request_hooks h, Done done,
                 Fail fail) {
   using out_t = outcome<token_result>;
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                db::totp_store::sign_in_facts_of(email, h.source))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               db::totp_store::sign_in_facts_of(email, h.source))
       .then(
           [self, svc, email, code, h, done, fail](db::rowset& rs) mutable {
             detail::guard<out_t>(done, [&] {
@@ -430,11 +431,11 @@ void run_verify(Self self, const services& svc, std::string email,
                 case verdict::ok:
                   break;
               }
-              self->request(svc.db, db_timeout, atom::write_atom_v,
-                            sign_in_unit(user.id, check.step, h.source, now))
+              safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                           sign_in_unit(user.id, check.step, h.source, now))
                   .then(
-                      [self, svc, h, user, done, fail](
-                          db::unit_result& r) mutable {
+                      [self, svc, h, user, done,
+                       fail](db::unit_result& r) mutable {
                         if (!r.ok)
                           return detail::refuse_counted(svc, h, totp_method,
                                                         user, "replayed", done);
@@ -457,8 +458,8 @@ void run_recovery(Self self, const services& svc, std::string email,
   // The read also says whether the code is live, so a wrong code costs one
   // write (the counted failure) like an unknown address (a no-op commit),
   // as in run_verify; trying to burn it first would add a second.
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                db::totp_store::recovery_facts_of(email, hash, h.source))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               db::totp_store::recovery_facts_of(email, hash, h.source))
       .then(
           [self, svc, email, hash, h, done, fail](db::rowset& rs) mutable {
             detail::guard<out_t>(done, [&] {
@@ -481,11 +482,11 @@ void run_recovery(Self self, const services& svc, std::string email,
                   break;
               }
               auto user = *facts.user;
-              self->request(svc.db, db_timeout, atom::write_atom_v,
-                            recovery_unit(user.id, hash, h.source, now))
+              safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                           recovery_unit(user.id, hash, h.source, now))
                   .then(
-                      [self, svc, h, user, done, fail](
-                          db::unit_result& r) mutable {
+                      [self, svc, h, user, done,
+                       fail](db::unit_result& r) mutable {
                         if (!r.ok)
                           return detail::refuse_counted(svc, h,
                                                         recovery_method, user,

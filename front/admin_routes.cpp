@@ -1,5 +1,6 @@
 #include "front/admin_routes.hpp"
 
+#include "actors/safe_request.hpp"
 #include "auth/cidr.hpp"
 #include "auth/crypto.hpp"
 #include "auth/email_address.hpp"
@@ -543,9 +544,8 @@ void admin_user_sessions(const context_ptr& ctx) {
   // /v1/me/sessions shows); the database only says whether the user exists.
   read_or_404(ctx, users_store::user_exists(id), users_store::decode_exists,
               [ctx, id, now](done) {
-                ctx->self
-                    ->request(ctx->svc().sessions, db_timeout,
-                              atom::list_atom_v, id)
+                safe_request(ctx->self, ctx->svc().sessions, db_timeout,
+                             atom::list_atom_v, id)
                     .then(
                         [ctx, now](std::vector<session_view>& xs) {
                           guarded(ctx, [&] {
@@ -580,7 +580,8 @@ void admin_user_sessions_delete(const context_ptr& ctx) {
 void admin_session_delete(const context_ptr& ctx) {
   auto id = ctx->params["id"];
   // Whose session it is, as the session actor (its owner) sees it.
-  ctx->self->request(ctx->svc().sessions, db_timeout, atom::lookup_atom_v, id)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::lookup_atom_v,
+               id)
       .then(
           [ctx, id](std::vector<session_view>& xs) {
             guarded(ctx, [&] {
@@ -633,7 +634,7 @@ void admin_audit(const context_ptr& ctx) {
   auto read = db::audit_store::page(f);
   // Events still buffered in the auditor are written first, so what an
   // operator just did is in the answer.
-  ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
+  safe_request(ctx->self, ctx->svc().auditor, db_timeout, atom::flush_atom_v)
       .then(
           [ctx, read, limit](std::int32_t) {
             read_page(ctx, read, db::audit_store::decode_events, limit,
@@ -647,7 +648,7 @@ static void admin_stats_now(const context_ptr& ctx);
 
 void admin_stats(const context_ptr& ctx) {
   // Sign-ins are counted from the audit trail: write what is buffered first.
-  ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
+  safe_request(ctx->self, ctx->svc().auditor, db_timeout, atom::flush_atom_v)
       .then([ctx](std::int32_t) { admin_stats_now(ctx); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
 }
@@ -874,7 +875,7 @@ void admin_webhook_deliveries(const context_ptr& ctx) {
 // -- keys ---------------------------------------------------------------------
 
 void admin_keys_rotate(const context_ptr& ctx) {
-  ctx->self->request(ctx->svc().sessions, db_timeout, atom::rotate_atom_v)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::rotate_atom_v)
       .then(
           [ctx](std::string& kid) {
             ctx->audit("keys.rotated", true, {}, {}, {{"kid", kid}});
@@ -889,7 +890,8 @@ void ip_filters_changed(const context_ptr& ctx,
                         const std::function<void()>& then) {
   // The answer comes after every front actor was sent the new rules, so the
   // admin's next request already meets them.
-  ctx->self->request(ctx->svc().ip_filters, db_timeout, atom::reload_atom_v)
+  safe_request(ctx->self, ctx->svc().ip_filters, db_timeout,
+               atom::reload_atom_v)
       .then([ctx, then](std::int32_t) { guarded(ctx, then); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
 }

@@ -2,6 +2,7 @@
 
 #include "actors/browser_messages.hpp"
 #include "actors/db_timeout.hpp"
+#include "actors/safe_request.hpp"
 #include "auth/crypto.hpp"
 #include "front/pages.hpp"
 #include "front/route_helpers.hpp"
@@ -43,7 +44,7 @@ void lookup(const context_ptr& ctx, bool mint, session_fn then) {
     return guarded(ctx, [&] { then(std::nullopt); });
   browser_lookup q{cookie->session_id, cookie->secret, mint, ctx->client_ip,
                    http_routes::user_agent(ctx)};
-  ctx->self->request(ctx->svc().sessions, db_timeout, std::move(q))
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, std::move(q))
       .then(
           [ctx, then, secret = cookie->secret](browser_result& r) {
             guarded(ctx, [&] { deliver(ctx, r, secret, then); });
@@ -74,9 +75,8 @@ bool cookie_secure(const context_ptr& ctx) {
 void start_browser_session(const context_ptr& ctx,
                            const std::string& session_id, session_fn then) {
   auto minted = auth::mint_browser_cookie(session_id);
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout,
-                browser_bind{session_id, minted.secret_hash})
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout,
+               browser_bind{session_id, minted.secret_hash})
       .then(
           [ctx, then, minted](browser_result& r) {
             guarded(ctx, [&] {

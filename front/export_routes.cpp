@@ -1,5 +1,6 @@
 #include "front/export_routes.hpp"
 
+#include "actors/safe_request.hpp"
 #include "db/export_store.hpp"
 #include "front/errors.hpp"
 #include "front/route_helpers.hpp"
@@ -65,7 +66,7 @@ nlohmann::json document(const std::string& user_id,
 /// such account; `audit_type`: the event that records the export.
 void reply_export(const context_ptr& ctx, const std::string& user_id,
                   const std::string& not_found, const std::string& audit_type) {
-  ctx->self->request(ctx->svc().auditor, db_timeout, atom::flush_atom_v)
+  safe_request(ctx->self, ctx->svc().auditor, db_timeout, atom::flush_atom_v)
       .then(
           [ctx, user_id, not_found, audit_type](std::int32_t) {
             db_write(ctx, exports::read(user_id, "not_found"),

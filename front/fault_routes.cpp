@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "actors/safe_request.hpp"
 #include "auth/ip_address.hpp"
 #include "front/route_helpers.hpp"
 
@@ -45,8 +46,9 @@ void admin_faults(const context_ptr& ctx) {
     throw std::runtime_error("fault injection: handler throw");
   if (*fault == "throw_async") {
     // Throws after an owner answered: CAF runs this continuation, not
-    // guarded(), so only the front's exception path can answer.
-    ctx->self->request(ctx->svc().db, owner_timeout, atom::status_atom_v)
+    // guarded(); safe_request hands the exception to the error handler, so
+    // the front answers 500 and lives on (a plain request would end it).
+    safe_request(ctx->self, ctx->svc().db, owner_timeout, atom::status_atom_v)
         .then(
             [ctx](db::status&) {
               throw std::runtime_error("fault injection: continuation throw");
@@ -56,9 +58,8 @@ void admin_faults(const context_ptr& ctx) {
   }
   if (!ctx->svc().supervisor)
     return ctx->reply_error("not_found");
-  ctx->self
-      ->request(ctx->svc().supervisor, owner_timeout, atom::kill_atom_v,
-                *actor)
+  safe_request(ctx->self, ctx->svc().supervisor, owner_timeout,
+               atom::kill_atom_v, *actor)
       .then(
           [ctx, name = *actor](bool killed) {
             if (!killed)

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "actors/requester.hpp"
+#include "actors/safe_request.hpp"
 #include "auth/crypto.hpp"
 #include "core/log.hpp"
 #include "db/admin_keys_store.hpp"
@@ -58,9 +59,8 @@ void admin_guard(const context_ptr& ctx, handler_fn handler) {
     return admit("admin:bootstrap");
   auto hash
       = auth::hex_encode(auth::hmac_sha256(ctx->svc().keys->admin_pepper, key));
-  ctx->self
-      ->request(ctx->svc().db, owner_timeout, atom::query_atom_v,
-                db::admin_keys_store::active_key(hash))
+  safe_request(ctx->self, ctx->svc().db, owner_timeout, atom::query_atom_v,
+               db::admin_keys_store::active_key(hash))
       .then(
           [ctx, admit](db::rowset& rs) {
             auto id = db::admin_keys_store::decode_key_id(rs);
@@ -301,10 +301,12 @@ void request_context::reply_exception(const std::string& what) {
 
 namespace {
 
-/// An exception a continuation let escape reaches CAF. The context already
-/// answered 500 (its destructor); this logs it and sends that request's
-/// metrics. CAF 0.17.6 still ends the front afterwards (seen in
-/// test_supervision.py), and the supervisor puts a new one in its slot.
+/// An exception that escaped a continuation reaches CAF: only one not made
+/// through safe_request (actors/safe_request.hpp) can, and scripts/tidy.sh
+/// refuses those in the fronts and flows. The context already answered 500
+/// (its destructor); this logs it and sends that request's metrics. CAF
+/// 0.17.6 still ends the front afterwards, and the supervisor puts a new
+/// one in its slot.
 caf::error keep_serving(http_front_actor::stateful_pointer<front_state> self,
                         std::exception_ptr& x) {
   std::string what = "unknown exception";
@@ -446,6 +448,14 @@ void request_context::reply_failure(const caf::error& e) {
   }
   if (e == db::store_errc::unavailable)
     return reply_retry_later(*this, "database unavailable");
+  if (e == caf::sec::runtime_error) {
+    // An exception left a continuation (actors/safe_request.hpp), or an
+    // owner's handler threw: a handler exception of this route.
+    auto what = caf::to_string(e);
+    log::error("http", "handler-exception",
+               {{"error", what}, {"action", "answered 500, front kept"}});
+    return reply_exception(what);
+  }
   reply_internal(caf::to_string(e));
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "auth/client_ip.hpp"
 #include "auth/ip_filter.hpp"
@@ -227,8 +228,8 @@ auto ask_owner(const context_ptr& ctx, std::chrono::milliseconds timeout,
   ctx->owner_call = call;
   ctx->owner_deadline_ns = deadline;
   st.pending.push_back({deadline, call, ctx});
-  return std::make_pair(
-      call, ctx->self->request(dest, caf::infinite, std::forward<Ts>(xs)...));
+  return std::make_pair(call, safe_request(ctx->self, dest, caf::infinite,
+                                           std::forward<Ts>(xs)...));
 }
 
 http_front_actor::behavior_type

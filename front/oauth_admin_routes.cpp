@@ -1,5 +1,6 @@
 #include "front/oauth_admin_routes.hpp"
 
+#include "actors/safe_request.hpp"
 #include "auth/crypto.hpp"
 #include "auth/encoding.hpp"
 #include "auth/oauth.hpp"
@@ -167,7 +168,8 @@ void admin_oauth_client_create(const context_ptr& ctx) {
     // The RS256 ID-token key is made with the first client (issue 16), and
     // is there before the client can ask for a token. The client exists
     // either way: when making the key failed, the next start makes it.
-    ctx->self->request(ctx->svc().sessions, db_timeout, atom::id_key_atom_v)
+    safe_request(ctx->self, ctx->svc().sessions, db_timeout,
+                 atom::id_key_atom_v)
         .then([answer](std::string&) { answer(); },
               [answer](caf::error& e) {
                 log::error("oauth", "id-token-key-failed",

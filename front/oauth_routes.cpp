@@ -3,6 +3,7 @@
 #include <set>
 
 #include "actors/caf_errors.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/session_errc.hpp"
 #include "auth/crypto.hpp"
 #include "auth/jws.hpp"
@@ -372,7 +373,8 @@ void exchange_code(const context_ptr& ctx, const form_t& form,
           ns.auth_time = row->auth_time;
           ns.nonce = row->nonce;
           ns.id_token_alg = client.id_token_alg;
-          ctx->self->request(ctx->svc().sessions, db_timeout, std::move(ns))
+          safe_request(ctx->self, ctx->svc().sessions, db_timeout,
+                       std::move(ns))
               .then(
                   [=](token_result& t) {
                     if (!t.error.empty())
@@ -422,9 +424,8 @@ void refresh_grant(const context_ptr& ctx, const form_t& form,
   }
   refresh_request req{token, ctx->client_ip, user_agent(ctx), client.id,
                       client.id_token_alg};
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
-                std::move(req))
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
+               std::move(req))
       .then(
           [ctx, grant, client](token_result& r) {
             if (!r.error.empty())
@@ -555,7 +556,8 @@ void logout_continue(const context_ptr& ctx, const std::string& client_id,
     return end_browser();
   }
   // The client's own session goes too (sid names it in its ID tokens).
-  ctx->self->request(ctx->svc().sessions, db_timeout, atom::lookup_atom_v, sid)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::lookup_atom_v,
+               sid)
       .then(
           [ctx, sid, end_browser,
            logged_out](std::vector<session_view>& found) {
@@ -718,8 +720,8 @@ void oauth_userinfo(const context_ptr& ctx) {
   if (token.empty() || token.size() > 8192)
     return bearer_refusal(ctx, 401, "invalid_request",
                           "a bearer access token is required");
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::verify_atom_v, token)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::verify_atom_v,
+               token)
       .then(
           [ctx](auth_result& r) {
             if (!r.error.empty() || r.auth.client_id.empty())
@@ -760,8 +762,8 @@ void oauth_revoke(const context_ptr& ctx) {
     };
     // Which session the token belongs to (an access token, or a refresh
     // token); RFC 7009 §2.2: an unknown token is no error.
-    ctx->self
-        ->request(ctx->svc().sessions, db_timeout, token_owner_query{token})
+    safe_request(ctx->self, ctx->svc().sessions, db_timeout,
+                 token_owner_query{token})
         .then(
             [ctx, client_id, done](token_owner& o) {
               if (o.session_id.empty())
@@ -799,7 +801,7 @@ void oauth_logout(const context_ptr& ctx) {
                      "application, or on the sign-in page."},
          {"ok", false},
          {"error", "invalid_request"}}));
-  ctx->self->request(ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
       .then(
           [=](std::string& jwks) {
             // The hint is one of our ID tokens, perhaps expired (OIDC

@@ -1,5 +1,6 @@
 #include "front/ops_routes.hpp"
 
+#include "actors/safe_request.hpp"
 #include "auth/crypto.hpp"
 #include "core/version.hpp"
 #include "db/health_store.hpp"
@@ -15,16 +16,15 @@ constexpr auto check_timeout = std::chrono::seconds(2);
 /// writes are refused; empty when the DB actor did not answer).
 template <class F>
 void check_database(const context_ptr& ctx, F done) {
-  ctx->self->request(ctx->svc().db, check_timeout, atom::status_atom_v)
+  safe_request(ctx->self, ctx->svc().db, check_timeout, atom::status_atom_v)
       .then(
           [ctx, done](db::status& st) mutable {
             if (!st.migrated)
               return done(false,
                           st.last_error.empty() ? "migrating" : st.last_error,
                           st);
-            ctx->self
-                ->request(ctx->svc().db, check_timeout, atom::query_atom_v,
-                          db::health_store::ping())
+            safe_request(ctx->self, ctx->svc().db, check_timeout,
+                         atom::query_atom_v, db::health_store::ping())
                 .then([done, st](db::rowset&) mutable { done(true, "ok", st); },
                       [done, st](caf::error& e) mutable {
                         done(false, caf::to_string(e), st);
@@ -54,7 +54,8 @@ template <class F>
 void check_supervision(const context_ptr& ctx, F done) {
   if (!ctx->svc().supervisor)
     return done(supervision_report{});
-  ctx->self->request(ctx->svc().supervisor, check_timeout, atom::status_atom_v)
+  safe_request(ctx->self, ctx->svc().supervisor, check_timeout,
+               atom::status_atom_v)
       .then([done](supervision_report& r) mutable { done(std::move(r)); },
             [done](caf::error& e) mutable {
               supervision_report r;
@@ -99,12 +100,12 @@ void health(const context_ptr& ctx) {
                                                           : "ok";
     db_ok = db_ok && dbs.refusing_writes.empty();
     auto db_body = database_writes(dbs);
-    ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
+    safe_request(ctx->self, ctx->svc().sessions, check_timeout,
+                 atom::ready_atom_v)
         .then(
             [ctx, db_ok, db_check, db_body](bool sessions_ok) {
-              ctx->self
-                  ->request(ctx->svc().mailer, check_timeout,
-                            atom::status_atom_v)
+              safe_request(ctx->self, ctx->svc().mailer, check_timeout,
+                           atom::status_atom_v)
                   .then(
                       [ctx, db_ok, db_check, db_body,
                        sessions_ok](mailer_status& m) {
@@ -172,7 +173,8 @@ void readiness(const context_ptr& ctx) {
           503, {{"status", "not_ready"}, {"checks", {{"database", detail}}}});
     }
     auto refusing = dbs.refusing_writes;
-    ctx->self->request(ctx->svc().sessions, check_timeout, atom::ready_atom_v)
+    safe_request(ctx->self, ctx->svc().sessions, check_timeout,
+                 atom::ready_atom_v)
         .then(
             [ctx, refusing](bool ready) {
               if (ready && !refusing.empty())
@@ -198,7 +200,8 @@ void metrics(const context_ptr& ctx) {
                                    std::string_view(expected)))
       return ctx->reply_error("unauthorized");
   }
-  ctx->self->request(ctx->svc().metrics, check_timeout, atom::render_atom_v)
+  safe_request(ctx->self, ctx->svc().metrics, check_timeout,
+               atom::render_atom_v)
       .then(
           [ctx](std::string& text) {
             http::response r;

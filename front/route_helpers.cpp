@@ -1,5 +1,6 @@
 #include "front/route_helpers.hpp"
 
+#include "actors/safe_request.hpp"
 #include "front/browser_routes.hpp"
 
 #include <chrono>
@@ -179,9 +180,8 @@ void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
 
 void revoke_then(const context_ptr& ctx, revocation rv,
                  std::function<void(std::int32_t)> then) {
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
-                std::move(rv))
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::revoke_atom_v,
+               std::move(rv))
       .then([ctx, then](std::int32_t n) { guarded(ctx, [&] { then(n); }); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/db_timeout.hpp"
+#include "actors/safe_request.hpp"
 #include "front/http_front.hpp"
 #include "actors/requester.hpp"
 #include "actors/messages.hpp"
@@ -92,8 +93,8 @@ void reply_db_failure(const context_ptr& ctx, const db::unit_result& r,
 /// in `then` become a 500 through `guarded`).
 template <class F>
 void db_read(const context_ptr& ctx, db::statement s, F then) {
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::query_atom_v, std::move(s))
+  safe_request(ctx->self, ctx->svc().db, db_timeout, atom::query_atom_v,
+               std::move(s))
       .then([ctx,
              then](db::rowset& rs) mutable { guarded(ctx, [&] { then(rs); }); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
@@ -102,8 +103,8 @@ void db_read(const context_ptr& ctx, db::statement s, F then) {
 /// Runs one unit (all or nothing) on the DB actor; `then` sees its result.
 template <class F>
 void db_write(const context_ptr& ctx, db::unit u, F then) {
-  ctx->self
-      ->request(ctx->svc().db, db_timeout, atom::write_atom_v, std::move(u))
+  safe_request(ctx->self, ctx->svc().db, db_timeout, atom::write_atom_v,
+               std::move(u))
       .then([ctx, then](
                 db::unit_result& r) mutable { guarded(ctx, [&] { then(r); }); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });
@@ -113,9 +114,8 @@ void db_write(const context_ptr& ctx, db::unit u, F then) {
 template <class F>
 void open_session(const context_ptr& ctx, user_info user, const char* amr,
                   F then) {
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout,
-                sign_in_request(ctx, std::move(user), amr))
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout,
+               sign_in_request(ctx, std::move(user), amr))
       .then([ctx,
              then](token_result& r) mutable { guarded(ctx, [&] { then(r); }); },
             [ctx](caf::error& e) { ctx->reply_failure(e); });

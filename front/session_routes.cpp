@@ -2,6 +2,7 @@
 
 #include "actors/caf_errors.hpp"
 #include "actors/logout_flow.hpp"
+#include "actors/safe_request.hpp"
 #include "core/log.hpp"
 #include "db/flows_store.hpp"
 #include "db/mail_store.hpp"
@@ -21,10 +22,8 @@ void token_refresh(const context_ptr& ctx) {
   auto token = errors.string(*body, "refresh_token", true, 512);
   if (errors.reply_if_any(ctx))
     return;
-  ctx->self
-      ->request(
-          ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
-          refresh_request{*token, ctx->client_ip, user_agent(ctx), {}, {}})
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::refresh_atom_v,
+               refresh_request{*token, ctx->client_ip, user_agent(ctx), {}, {}})
       .then([ctx](token_result& r) { reply_tokens(ctx, r); },
             [ctx](caf::error& e) {
               // A refusal is a session_errc; anything else (a timeout) is
@@ -181,9 +180,8 @@ void me_delete(const context_ptr& ctx) {
 }
 
 void me_sessions(const context_ptr& ctx) {
-  ctx->self
-      ->request(ctx->svc().sessions, db_timeout, atom::list_atom_v,
-                ctx->auth.user_id)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::list_atom_v,
+               ctx->auth.user_id)
       .then(
           [ctx](std::vector<session_view>& xs) {
             nlohmann::json list = nlohmann::json::array();
@@ -212,7 +210,7 @@ void me_session_delete(const context_ptr& ctx) {
 }
 
 void jwks(const context_ptr& ctx) {
-  ctx->self->request(ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
+  safe_request(ctx->self, ctx->svc().sessions, db_timeout, atom::jwks_atom_v)
       .then(
           [ctx](std::string& doc) {
             http::response r;
