@@ -8,6 +8,7 @@
 #include "auth/ids.hpp"
 #include "auth/otp_code.hpp"
 #include "core/utc_time.hpp"
+#include "db/flows_store.hpp"
 #include "db/users_store.hpp"
 #include "mail/locale.hpp"
 
@@ -90,6 +91,19 @@ db::unit plan_request(const services& svc, const requester& who,
   c.expires_at = now + cfg.auth.email_flow_ttl;
   c.cancel_until = now + cancel_window;
   db::unit u;
+  if (mails) {
+    // The read above only decides: a start or another change to the new
+    // mailbox, on this node or another, may spend its budget before this
+    // unit runs. The guard fails the unit with "send_cap" then (exact caps,
+    // issue 14); the flow writes it again as suppressed. The old address's
+    // notice counts against nothing: it is the account's own mailbox and
+    // the one warning its owner gets.
+    auto engine = cfg.database.url.empty() ? db::backend::sqlite
+                                           : db::backend::postgres;
+    u.statements = db::flows_store::send_budget_guard(
+        engine, c.budget_key, now - 3600, cfg.auth.email_hourly_cap,
+        now - cfg.auth.email_min_interval);
+  }
   u.statements.push_back(store::supersede_pending(in.user.id));
   u.statements.push_back(store::insert_change(c));
   if (mails) {

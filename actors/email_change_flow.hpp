@@ -20,6 +20,7 @@
 #include "actors/db_timeout.hpp"
 #include "actors/email_errc.hpp"
 #include "actors/requester.hpp"
+#include "actors/safe_request.hpp"
 #include "actors/services.hpp"
 #include "actors/type_ids.hpp"
 #include "auth/crypto.hpp"
@@ -133,7 +134,7 @@ template <class Self, class Done, class Fail>
 void run_confirm(Self self, const services& svc, const requester& who,
                  db::unit u, email_errc fallback, const char* method, Done done,
                  Fail fail) {
-  self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
           [svc, who, fallback, method, done](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -166,7 +167,8 @@ void revoke_each(Self self, const services& svc, const requester& who,
   rv.user_agent = who.user_agent;
   rv.request_id = who.request_id;
   rv.actor = who.actor;
-  self->request(svc.sessions, db_timeout, atom::revoke_atom_v, std::move(rv))
+  safe_request(self, svc.sessions, db_timeout, atom::revoke_atom_v,
+               std::move(rv))
       .then(
           [self, svc, who, ids, user_id, so_far, then,
            fail](std::int32_t n) mutable {
@@ -177,42 +179,68 @@ void revoke_each(Self self, const services& svc, const requester& who,
 
 } // namespace email_change_detail
 
-/// POST /v1/me/email: two round trips to the DB actor whatever the outcome.
+namespace email_change_detail {
+
+/// Writes the request planned from `facts`. When the send guard finds the
+/// new mailbox's budget spent meanwhile ("send_cap"), plans it again as
+/// suppressed (no mail, the same answer) and writes that.
+template <class Self, class Done, class Fail>
+void write_request(Self self, const services& svc, const requester& who,
+                   const email_change_input& in,
+                   db::email_change_store::request_facts facts,
+                   std::int64_t now, Done done, Fail fail) {
+  email_change_outcome out;
+  db::unit u;
+  try {
+    u = plan_request(svc, who, in, facts, now, out);
+  } catch (const std::exception& e) {
+    out.internal_cause = e.what();
+    return done(out);
+  }
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v, std::move(u))
+      .then(
+          [self, svc, who, in, facts, now, out, done,
+           fail](db::unit_result& r) mutable {
+            if (!r.ok && r.fail_code == "send_cap"
+                && facts.sent_last_hour < svc.cfg->auth.email_hourly_cap) {
+              facts.sent_last_hour = svc.cfg->auth.email_hourly_cap;
+              return write_request(self, svc, who, in, facts, now, done, fail);
+            }
+            if (!r.ok) {
+              out.internal_cause = "email change insert failed: " + r.fail_code;
+              return done(out);
+            }
+            audit(svc, who, "user.email_change_requested", true, in.user.id,
+                  in.user.email,
+                  {{"change_id", out.change_id}, {"outcome", out.kind}});
+            caf::anon_send(svc.mailer, atom::wake_atom_v);
+            done(out);
+          },
+          fail);
+}
+
+} // namespace email_change_detail
+
+/// POST /v1/me/email: two round trips to the DB actor whatever the outcome
+/// (three when the new mailbox's budget was spent between them).
 template <class Self, class Done, class Fail>
 void request_email_change(Self self, const services& svc, const requester& who,
                           const email_change_input& in, Done done, Fail fail) {
   namespace d = email_change_detail;
   auto now = svc.clock->unix_seconds();
-  self->request(svc.db, db_timeout, atom::query_atom_v,
-                d::request_facts(in, now))
+  safe_request(self, svc.db, db_timeout, atom::query_atom_v,
+               d::request_facts(in, now))
       .then(
           [self, svc, who, in, now, done, fail](db::rowset& rs) mutable {
-            email_change_outcome out;
-            db::unit u;
+            db::email_change_store::request_facts facts;
             try {
-              u = d::plan_request(
-                  svc, who, in,
-                  db::email_change_store::decode_request_facts(rs), now, out);
+              facts = db::email_change_store::decode_request_facts(rs);
             } catch (const std::exception& e) {
+              email_change_outcome out;
               out.internal_cause = e.what();
               return done(out);
             }
-            self->request(svc.db, db_timeout, atom::write_atom_v, std::move(u))
-                .then(
-                    [svc, who, in, out, done](db::unit_result& r) mutable {
-                      if (!r.ok) {
-                        out.internal_cause
-                            = "email change insert failed: " + r.fail_code;
-                        return done(out);
-                      }
-                      audit(svc, who, "user.email_change_requested", true,
-                            in.user.id, in.user.email,
-                            {{"change_id", out.change_id},
-                             {"outcome", out.kind}});
-                      caf::anon_send(svc.mailer, atom::wake_atom_v);
-                      done(out);
-                    },
-                    fail);
+            d::write_request(self, svc, who, in, facts, now, done, fail);
           },
           fail);
 }
@@ -245,9 +273,9 @@ void confirm_email_change_by_code(Self self, const services& svc, requester who,
   namespace store = db::email_change_store;
   auto now = svc.clock->unix_seconds();
   auto max = svc.cfg->auth.code_max_attempts;
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                db::unit{{store::count_code_attempt(who.user_id, now, max,
-                                                    "flow_expired")}})
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               db::unit{{store::count_code_attempt(who.user_id, now, max,
+                                                   "flow_expired")}})
       .then(
           [self, svc, who, code, now, max, done,
            fail](db::unit_result& r) mutable {
@@ -263,8 +291,8 @@ void confirm_email_change_by_code(Self self, const services& svc, requester who,
               result<email_changed> out{email_errc::invalid_code};
               if (a.attempts < max)
                 return done(out);
-              self->request(svc.db, db_timeout, atom::write_atom_v,
-                            db::unit{{store::kill_change(a.id)}})
+              safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+                           db::unit{{store::kill_change(a.id)}})
                   .then([done, out](db::unit_result&) mutable { done(out); },
                         fail);
               return;
@@ -288,8 +316,8 @@ void cancel_email_change(Self self, const services& svc, requester who,
   namespace d = email_change_detail;
   namespace store = db::email_change_store;
   auto now = svc.clock->unix_seconds();
-  self->request(svc.db, db_timeout, atom::write_atom_v,
-                d::cancel_unit(token, now))
+  safe_request(self, svc.db, db_timeout, atom::write_atom_v,
+               d::cancel_unit(token, now))
       .then(
           [self, svc, who, done, fail](db::unit_result& r) mutable {
             if (!r.ok) {
@@ -303,8 +331,8 @@ void cancel_email_change(Self self, const services& svc, requester who,
             if (!r.results.back().empty())
               caf::anon_send(svc.sessions,
                              db::users_store::decode_user(r.results.back()));
-            self->request(svc.sessions, db_timeout, atom::list_atom_v,
-                          c.change.user_id)
+            safe_request(self, svc.sessions, db_timeout, atom::list_atom_v,
+                         c.change.user_id)
                 .then(
                     [self, svc, who, c, done,
                      fail](std::vector<session_view>& live) mutable {

@@ -4,6 +4,7 @@ me" link; the address changes only when the new address confirms; the old
 address may cancel (restore, revoke the sessions since). A taken address
 gets the same answer and the same notice; its owner is told, and nothing
 reaches the requester that says so. Real binary, real HTTP, real outbox."""
+import concurrent.futures
 import json
 import re
 
@@ -302,3 +303,44 @@ def test_malformed_requests_get_the_documented_errors(server):
     for path in ("/v1/email-change/confirm", "/v1/email-change/cancel"):
         p = c.get(path)
         assert p.status == 400 and "<form" not in p.text
+
+
+def test_concurrent_changes_to_one_mailbox_keep_its_send_cap(start_server):
+    # The read of a request only decides; the unit that writes it checks the
+    # new mailbox's budget again (db::flows_store::send_budget_guard), so
+    # requests that all read a budget with mail left cannot all send. Eight
+    # accounts ask for the same new address at once with a cap of 2: at most
+    # two confirmation mails reach it, every request gets the same 202, and
+    # the audit says which were suppressed. (Without the guard in the unit,
+    # every request that read before the first write sends.)
+    cap = 2
+    s = start_server(env={"PA_ADMIN_API_KEY": ADMIN},
+                     args=["--set", f"auth.email_hourly_cap={cap}",
+                           "--set", "auth.email_min_interval=0"])
+    users = [sign_in(s, f"racer{i}@example.org") for i in range(8)]
+    target = "contested@example.org"
+    with concurrent.futures.ThreadPoolExecutor(len(users)) as pool:
+        answers = list(pool.map(
+            lambda t: s.client.post("/v1/me/email", json={"new_email": target},
+                                    headers=bearer(t)), users))
+    assert all(r.status == 202 for r in answers), answers
+    assert len({json.dumps(r.json(), sort_keys=True) for r in answers}) == 1
+
+    def outcomes():
+        out = []
+        for t in users:
+            uid = me(s, t).json()["id"]
+            r = s.client.get(f"/v1/admin/audit?user_id={uid}&type=user.email_change_requested",
+                             headers=adm())
+            assert r.status == 200, r
+            out += [e["metadata"]["outcome"] for e in r.json()["events"]
+                    if e["type"] == "user.email_change_requested"]
+        return out if len(out) == len(users) else None
+    kinds = wait_until(outcomes, what="an audit event per request")
+    sent = kinds.count("change")
+    assert 1 <= sent <= cap, kinds
+    assert kinds.count("suppressed") == len(users) - sent, kinds
+    # Exactly as many confirmations reached the mailbox as were let through.
+    wait_until(lambda: len([m for m in outbox_messages(s)
+                            if target in str(m["To"])]) == sent,
+               what=f"{sent} mails to {target}")

@@ -304,3 +304,43 @@ TEST_CASE("sign-in mails and email-change mails share one send budget per "
   CHECK(f.sent_last_hour == 1);
   CHECK(f.last_sent == t.now());
 }
+
+TEST_CASE("a request planned from a read that the mailbox's budget outran "
+          "sends nothing",
+          "[email_change][store]") {
+  // Two requests for one new mailbox both read before either writes (two
+  // fronts, or two nodes): the read said one mail was left, so both plan a
+  // mail. The unit's own guard (db::flows_store::send_budget_guard) finds
+  // the budget spent and fails the second with "send_cap"; the flow then
+  // writes it as suppressed.
+  change_db t;
+  auto cfg = std::make_shared<config::settings>();
+  cfg->auth.email_hourly_cap = 1;
+  cfg->auth.email_min_interval = 0;
+  t.svc.cfg = cfg;
+  email_change_input in;
+  in.user.id = "u1";
+  in.user.email = t.email_of("u1");
+  in.session_id = "s-asking";
+  in.new_email = "shared@example.org";
+  auto stale
+      = store::decode_request_facts(t.ex->query(d::request_facts(in, t.now())));
+  email_change_outcome first, second;
+  auto u1 = d::plan_request(t.svc, t.who, in, stale, t.now(), first);
+  auto u2 = d::plan_request(t.svc, t.who, in, stale, t.now(), second);
+  CHECK(second.kind == "change");
+  REQUIRE(t.ex->run(u1).ok);
+  auto r = t.ex->run(u2);
+  CHECK_FALSE(r.ok);
+  CHECK(r.fail_code == "send_cap");
+  auto mails = t.mails();
+  CHECK(mails.count("email_change_confirm") == 1);
+  // Planned again from the spent budget, as the flow does: no mail.
+  auto spent = stale;
+  spent.sent_last_hour = t.svc.cfg->auth.email_hourly_cap;
+  email_change_outcome third;
+  REQUIRE(
+      t.ex->run(d::plan_request(t.svc, t.who, in, spent, t.now(), third)).ok);
+  CHECK(third.kind == "suppressed");
+  CHECK(t.mails().empty());
+}
