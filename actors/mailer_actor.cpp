@@ -1,5 +1,6 @@
 #include "actors/mailer_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "auth/secret_box.hpp"
@@ -42,9 +43,12 @@ bool erased_when_finished(const std::string& template_name) {
   return template_name == "account_deleted";
 }
 
-/// Sends in flight that are still within their deadline.
+/// Batches in flight that are still within their deadline.
 std::size_t active_sends(const mailer_state& st) {
-  return st.sending.size() - static_cast<std::size_t>(st.status.stuck);
+  std::size_t n = 0;
+  for (const auto& [id, send] : st.sending)
+    n += send.past_deadline ? 0 : 1;
+  return n;
 }
 
 /// Answers a pending flush once nothing is being claimed, sent (within its
@@ -63,6 +67,11 @@ void maybe_finish_flush(self_ptr self) {
 /// lost write only means the lease expires and the job is tried again), but
 /// a flush waits for it, so that a clean stop records every delivery.
 void record(self_ptr self, db::unit u) {
+  if (auto& batch = self->state.record_batch) {
+    for (auto& s : u.statements)
+      batch->statements.push_back(std::move(s));
+    return;
+  }
   ++self->state.records_in_flight;
   self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
       .then(
@@ -103,10 +112,13 @@ void fail_permanently(self_ptr self, const std::string& id,
               {"attempts", attempts}});
 }
 
-/// The gauges of the sends in flight and of those past their deadline.
+/// The gauges of the messages in flight and of those past their deadline.
 void publish_sends(self_ptr self) {
   auto& st = self->state;
-  st.status.sending = static_cast<std::int32_t>(st.sending.size());
+  std::size_t messages = 0;
+  for (const auto& [id, send] : st.sending)
+    messages += send.jobs.size();
+  st.status.sending = static_cast<std::int32_t>(messages);
   st.status.workers = static_cast<std::int32_t>(st.live_workers);
   caf::anon_send(st.metrics,
                  metrics::set("email_sends_in_flight",
@@ -253,6 +265,15 @@ std::chrono::milliseconds send_deadline(const config::settings& cfg) {
   return std::chrono::milliseconds(static_cast<long long>(s * 1000));
 }
 
+/// Messages one worker call may carry: the transport's batch_limit(), known
+/// here from the settings (the workers own the transports).
+std::size_t batch_limit(const config::settings& cfg) {
+  if (cfg.mail.transport == "smtp")
+    return 1;
+  return static_cast<std::size_t>(
+      std::max<std::int64_t>(1, cfg.mail.outbox_batch));
+}
+
 void spawn_worker(self_ptr self) {
   auto& st = self->state;
   // Linked: the workers go down with the mailer (after the send they may be
@@ -266,27 +287,43 @@ void spawn_worker(self_ptr self) {
 void scan(self_ptr self);
 void pump(self_ptr self);
 
-/// A worker answered send `id` (`r`): records the outcome and gives the
-/// worker back, or lets it go when it was replaced while stuck.
-void send_ended(self_ptr self, std::uint64_t id, const mail::send_result& r) {
+/// A worker answered send `id` (`results`, one per job): records the
+/// outcomes (one database unit for the batch) and gives the worker back, or
+/// lets it go when it was replaced while stuck.
+void send_ended(self_ptr self, std::uint64_t id,
+                const std::vector<mail::send_result>& results) {
   auto& st = self->state;
   auto it = st.sending.find(id);
   if (it == st.sending.end())
     return;
   auto send = std::move(it->second);
   st.sending.erase(it);
-  caf::anon_send(st.metrics,
-                 metrics::observe("email_send_duration_seconds",
-                                  static_cast<double>(st.opts.clock->steady_ns()
-                                                      - send.started_ns)
-                                      / 1e9));
-  outcome(self, *send.job, r);
-  st.held.erase(send.job->id);
-  job_done(self, *send.job);
+  auto seconds
+      = static_cast<double>(st.opts.clock->steady_ns() - send.started_ns) / 1e9;
+  st.record_batch.emplace();
+  for (std::size_t i = 0; i < send.jobs.size(); ++i) {
+    auto& job = *send.jobs[i];
+    // Each message waited for the whole batch's handover.
+    caf::anon_send(st.metrics,
+                   metrics::observe("email_send_duration_seconds", seconds));
+    mail::send_result missing;
+    missing.status = mail::send_status::temporary_failure;
+    missing.error = "mail worker: no result for this message";
+    outcome(self, job, i < results.size() ? results[i] : missing);
+    st.held.erase(job.id);
+    job_done(self, job);
+  }
+  auto batch = std::move(*st.record_batch);
+  st.record_batch.reset();
+  if (!batch.statements.empty())
+    record(self, std::move(batch));
   if (send.past_deadline) {
-    --st.status.stuck;
-    log::info("mailer", "mail-send-unstuck",
-              {{"job_id", send.job->id}, {"outcome", r.error}});
+    st.status.stuck -= static_cast<std::int32_t>(send.jobs.size());
+    log::info(
+        "mailer", "mail-send-unstuck",
+        {{"job_id", send.jobs.front()->id},
+         {"messages", send.jobs.size()},
+         {"outcome", results.empty() ? std::string() : results.front().error}});
   }
   auto wanted = static_cast<std::size_t>(st.opts.cfg->mail.workers);
   if (send.past_deadline && st.live_workers > wanted) {
@@ -300,36 +337,47 @@ void send_ended(self_ptr self, std::uint64_t id, const mail::send_result& r) {
   pump(self);
 }
 
-/// Hands `job` to an idle worker, with a deadline.
-void dispatch(self_ptr self, const std::shared_ptr<mail_pending>& job) {
+/// Hands `jobs` to an idle worker as one batch, with a deadline.
+void dispatch(self_ptr self, std::vector<std::shared_ptr<mail_pending>> jobs) {
   auto& st = self->state;
   auto worker = std::move(st.idle.back());
   st.idle.pop_back();
   auto id = ++st.next_send;
+  std::vector<mail_delivery> batch;
+  batch.reserve(jobs.size());
+  for (const auto& job : jobs)
+    batch.push_back(
+        {st.opts.cfg->mail.from, job->to, job->message_id, job->message});
   mail_send send;
-  send.job = job;
+  send.jobs = std::move(jobs);
   send.worker = worker;
   send.started_ns = st.opts.clock->steady_ns();
   st.sending.emplace(id, std::move(send));
   // No request timeout: an answer we stopped waiting for could be a
   // delivery we never record. The deadline below only flags the send.
-  self->request(worker, caf::infinite, atom::deliver_atom_v,
-                st.opts.cfg->mail.from, job->to, job->message_id, job->message)
+  self->request(worker, caf::infinite, atom::deliver_atom_v, std::move(batch))
       .then(
-          [self, id](std::int32_t status, std::int32_t code, std::string& err,
-                     std::string& location) {
-            mail::send_result r;
-            r.status = static_cast<mail::send_status>(status);
-            r.smtp_code = code;
-            r.error = std::move(err);
-            r.location = std::move(location);
-            send_ended(self, id, r);
+          [self, id](std::vector<mail_delivery_result>& answers) {
+            std::vector<mail::send_result> results;
+            results.reserve(answers.size());
+            for (auto& a : answers) {
+              mail::send_result r;
+              r.status = static_cast<mail::send_status>(a.status);
+              r.smtp_code = a.smtp_code;
+              r.error = std::move(a.error);
+              r.location = std::move(a.location);
+              results.push_back(std::move(r));
+            }
+            send_ended(self, id, results);
           },
           [self, id](caf::error& e) {
             mail::send_result r;
             r.status = mail::send_status::temporary_failure;
             r.error = "mail worker: " + caf::to_string(e);
-            send_ended(self, id, r);
+            auto& st = self->state;
+            auto it = st.sending.find(id);
+            auto n = it == st.sending.end() ? 0 : it->second.jobs.size();
+            send_ended(self, id, std::vector<mail::send_result>(n, r));
           });
   self->delayed_send(self, send_deadline(*st.opts.cfg), atom::tick_atom_v, id);
 }
@@ -337,28 +385,31 @@ void dispatch(self_ptr self, const std::shared_ptr<mail_pending>& job) {
 /// Send `id` is still in flight at its deadline: the transport did not end
 /// it within its own timeouts. It is counted as stuck and a new worker takes
 /// its place (up to mail.workers replacements at a time), so the queue keeps
-/// draining; the job stays leased ("sending"), and its outcome is recorded
-/// whenever the transport ends it, or the lease brings it back.
+/// draining; the jobs stay leased ("sending"), and their outcomes are
+/// recorded whenever the transport ends the batch, or the leases bring them
+/// back.
 void send_overdue(self_ptr self, std::uint64_t id) {
   auto& st = self->state;
   auto it = st.sending.find(id);
   if (it == st.sending.end() || it->second.past_deadline)
     return;
   it->second.past_deadline = true;
-  ++st.status.stuck;
-  auto& job = *it->second.job;
+  auto& jobs = it->second.jobs;
+  st.status.stuck += static_cast<std::int32_t>(jobs.size());
   auto wanted = static_cast<std::size_t>(st.opts.cfg->mail.workers);
   bool replaced = !st.stopping && st.live_workers < 2 * wanted;
-  log::error("mailer", "mail-send-stuck",
-             {{"job_id", job.id},
-              {"attempts", job.attempts},
-              {"deadline_ms", send_deadline(*st.opts.cfg).count()},
-              {"worker_replaced", replaced}});
+  for (const auto& job : jobs)
+    log::error("mailer", "mail-send-stuck",
+               {{"job_id", job->id},
+                {"attempts", job->attempts},
+                {"deadline_ms", send_deadline(*st.opts.cfg).count()},
+                {"worker_replaced", replaced}});
   caf::anon_send(st.metrics,
                  metrics::inc("email_send_deadline_exceeded_total"));
   st.status.last_failure = unix_now(self);
   st.status.last_error = "send past mail.send_deadline";
-  job_done(self, job);
+  for (const auto& job : jobs)
+    job_done(self, *job);
   if (replaced)
     spawn_worker(self);
   publish_sends(self);
@@ -384,21 +435,31 @@ void pump(self_ptr self) {
     record(self, std::move(u));
   }
   db::unit lapsed;
+  auto limit = batch_limit(*st.opts.cfg);
   while (!st.pending.empty() && !st.idle.empty()) {
-    auto job = std::move(st.pending.front());
-    st.pending.pop_front();
-    if (job->lease_until <= unix_now(self)) {
-      // Its lease ran out while it waited for a worker: another node may
-      // have taken it over, so it is not sent from here. Handed back (if
-      // still ours), it is claimed again with a fresh lease.
-      lapsed.statements.push_back(store::release(job->id, st.owner));
-      st.held.erase(job->id);
-      job_done(self, *job);
-      log::info("mailer", "mail-lease-lapsed", {{"job_id", job->id}});
-      st.wake_again = true;
-      continue;
+    // What is claimed is spread over the free workers, up to a batch each:
+    // a lone mail goes at once, alone; a full claim keeps every worker busy.
+    auto share = (st.pending.size() + st.idle.size() - 1) / st.idle.size();
+    auto take = std::min(limit, std::max<std::size_t>(1, share));
+    std::vector<std::shared_ptr<mail_pending>> jobs;
+    while (jobs.size() < take && !st.pending.empty()) {
+      auto job = std::move(st.pending.front());
+      st.pending.pop_front();
+      if (job->lease_until <= unix_now(self)) {
+        // Its lease ran out while it waited for a worker: another node may
+        // have taken it over, so it is not sent from here. Handed back (if
+        // still ours), it is claimed again with a fresh lease.
+        lapsed.statements.push_back(store::release(job->id, st.owner));
+        st.held.erase(job->id);
+        job_done(self, *job);
+        log::info("mailer", "mail-lease-lapsed", {{"job_id", job->id}});
+        st.wake_again = true;
+        continue;
+      }
+      jobs.push_back(std::move(job));
     }
-    dispatch(self, job);
+    if (!jobs.empty())
+      dispatch(self, std::move(jobs));
   }
   if (!lapsed.statements.empty())
     record(self, std::move(lapsed));
@@ -512,7 +573,8 @@ std::unique_ptr<mail::transport> make_transport(const config::settings& cfg) {
         static_cast<long long>(cfg.smtp.timeout * 1000));
     return std::make_unique<mail::smtp_transport>(sc);
   }
-  return std::make_unique<mail::outbox_transport>(cfg.mail.outbox_dir);
+  return std::make_unique<mail::outbox_transport>(
+      cfg.mail.outbox_dir, static_cast<std::size_t>(cfg.mail.outbox_batch));
 }
 
 mail_worker_actor::behavior_type
@@ -521,17 +583,26 @@ mail_worker_impl(mail_worker_actor::stateful_pointer<mail_worker_state> self,
   self->state.transport = make_transport(*cfg);
   return {
       [=](atom::flush_atom) { self->quit(); },
-      [=](atom::deliver_atom, std::string& mail_from, std::string& to,
-          std::string& message_id, std::string& message)
-          -> caf::result<std::int32_t, std::int32_t, std::string, std::string> {
-        mail::envelope env;
-        env.mail_from = std::move(mail_from);
-        env.recipients = {std::move(to)};
-        env.message_id = std::move(message_id);
-        auto r = self->state.transport->send(env, message);
-        return {static_cast<std::int32_t>(r.status),
-                static_cast<std::int32_t>(r.smtp_code), std::move(r.error),
-                std::move(r.location)};
+      [=](atom::deliver_atom, std::vector<mail_delivery>& batch)
+          -> std::vector<mail_delivery_result> {
+        std::vector<mail::outgoing> messages;
+        messages.reserve(batch.size());
+        for (auto& d : batch) {
+          mail::outgoing m;
+          m.env.mail_from = std::move(d.mail_from);
+          m.env.recipients = {std::move(d.to)};
+          m.env.message_id = std::move(d.message_id);
+          m.message = std::move(d.message);
+          messages.push_back(std::move(m));
+        }
+        auto results = self->state.transport->send_batch(messages);
+        std::vector<mail_delivery_result> out;
+        out.reserve(results.size());
+        for (auto& r : results)
+          out.push_back({static_cast<std::int32_t>(r.status),
+                         static_cast<std::int32_t>(r.smtp_code),
+                         std::move(r.error), std::move(r.location)});
+        return out;
       },
   };
 }

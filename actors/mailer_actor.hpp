@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <memory>
@@ -61,14 +62,14 @@ struct mailer_options {
   clock_ptr clock = real_clock();
 };
 
-/// Does the blocking sends, one at a time: (deliver, mail_from, to,
-/// message_id, message) -> (send_status, smtp_code, error, location).
+/// Does the blocking sends, one batch at a time: (deliver, messages) ->
+/// one result per message, in order. A batch holds up to the transport's
+/// batch_limit() messages (the outbox: mail.outbox_batch; SMTP: one).
 /// `flush` makes it quit normally (a replaced worker, once its late send
 /// ended), which does not take the linked mailer down.
 using mail_worker_actor = caf::typed_actor<
-    caf::replies_to<atom::deliver_atom, std::string, std::string, std::string,
-                    std::string>::with<std::int32_t, std::int32_t, std::string,
-                                       std::string>,
+    caf::replies_to<atom::deliver_atom, std::vector<mail_delivery>>::with<
+        std::vector<mail_delivery_result>>,
     caf::reacts_to<atom::flush_atom>>;
 
 struct mail_worker_state {
@@ -97,9 +98,9 @@ struct mail_pending {
   bool scan_counted = false; ///< already taken off scan->outstanding
 };
 
-/// A send handed to a worker and not answered yet.
+/// A batch of sends handed to a worker and not answered yet.
 struct mail_send {
-  std::shared_ptr<mail_pending> job;
+  std::vector<std::shared_ptr<mail_pending>> jobs;
   mail_worker_actor worker;
   std::int64_t started_ns = 0;
   bool past_deadline = false; ///< counted in mailer_status::stuck
@@ -130,6 +131,9 @@ struct mailer_state {
   int records_in_flight = 0; ///< outcome writes not yet committed
   std::int32_t released = 0; ///< jobs handed back by the flush
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
+  /// While the outcomes of one batch are recorded: their writes, sent to
+  /// the database as one unit at the end instead of one unit each.
+  std::optional<db::unit> record_batch;
 };
 
 /// Spawn with caf::detached.

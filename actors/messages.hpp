@@ -193,6 +193,32 @@ typename Inspector::result_type inspect(Inspector& f, mailer_status& x) {
            x.consecutive_failures);
 }
 
+/// One rendered message the mailer hands to a mail worker.
+struct mail_delivery {
+  std::string mail_from;
+  std::string to;
+  std::string message_id;
+  std::string message;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mail_delivery& x) {
+  return f(x.mail_from, x.to, x.message_id, x.message);
+}
+
+/// What handing one message over came to (mail::send_result on the wire).
+struct mail_delivery_result {
+  std::int32_t status = 0; ///< mail::send_status
+  std::int32_t smtp_code = 0;
+  std::string error;
+  std::string location;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mail_delivery_result& x) {
+  return f(x.status, x.smtp_code, x.error, x.location);
+}
+
 } // namespace authsvc
 
 namespace authsvc {

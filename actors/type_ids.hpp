@@ -92,6 +92,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(authsvc, caf::first_custom_type_id)
   // -- OpenID Provider (issue 16) ---------------------------------------------
   CAF_ADD_TYPE_ID(authsvc, (authsvc::token_owner_query))
   CAF_ADD_TYPE_ID(authsvc, (authsvc::token_owner))
+  // -- mail workers (issue 13: batches) ---------------------------------------
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::mail_delivery))
+  CAF_ADD_TYPE_ID(authsvc, (authsvc::mail_delivery_result))
 
 CAF_END_TYPE_ID_BLOCK(authsvc)
 

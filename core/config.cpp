@@ -247,6 +247,7 @@ const std::vector<entry>& table() {
       INT(mail, retry_cap, retry_cap, 1, day),
       INT(mail, retention_days, retention_days, 1, 36500),
       INT(mail, workers, workers, 1, 64),
+      INT(mail, outbox_batch, outbox_batch, 1, 256),
       SECS(mail, send_deadline, send_deadline, 0, 3600),
       STR(smtp, host, host, false),
       INT(smtp, port, port, 1, 65535),

@@ -95,6 +95,10 @@ struct mail_config {
   /// Sends in flight at once, each in its own worker thread, so that one
   /// relay connection that hangs does not hold up the rest of the queue.
   std::int64_t workers = 4;
+  /// Messages an outbox worker writes with one file-system sync (issue 13):
+  /// two syncs per batch instead of two per message. 1 = one at a time.
+  /// SMTP sends stay one message per worker call.
+  std::int64_t outbox_batch = 32;
   /// Seconds after which a send the transport has not ended is counted as
   /// stuck (log, metric, /health) and its worker replaced; its job stays
   /// leased and is retried once the transport ends it or the lease

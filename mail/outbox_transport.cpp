@@ -41,7 +41,8 @@ bool write_all(int fd, const std::string& data) {
 
 } // namespace
 
-outbox_transport::outbox_transport(std::string dir) : dir_(std::move(dir)) {
+outbox_transport::outbox_transport(std::string dir, std::size_t batch_limit)
+    : dir_(std::move(dir)), batch_limit_(batch_limit < 1 ? 1 : batch_limit) {
   // Sign-in links and codes sit in these files until someone collects them:
   // a folder or file an older version (or a umask) left readable is made
   // owner-only. Links are skipped, so the chmod cannot be aimed elsewhere.
@@ -76,60 +77,113 @@ std::string outbox_transport::path_for(std::string_view message_id) const {
 
 send_result outbox_transport::send(const envelope& env,
                                    const std::string& message) {
-  if (auto problem = check_envelope(env); !problem.empty()) {
-    send_result r;
-    r.status = send_status::permanent_failure;
-    r.error = problem;
-    return r;
-  }
-  if (env.message_id.empty()) {
-    send_result r;
-    r.status = send_status::permanent_failure;
-    r.error = "envelope has no message id to name the file after";
-    return r;
-  }
+  return send_batch({outgoing{env, message}}).front();
+}
+
+std::vector<send_result>
+outbox_transport::send_batch(const std::vector<outgoing>& batch) {
+  std::vector<send_result> out(batch.size());
+  // A message written to its temporary file, waiting for the sync.
+  struct staged {
+    std::size_t index;
+    int fd;
+    std::string tmp;
+    std::string path;
+  };
+  std::vector<staged> files;
+  files.reserve(batch.size());
+  auto fail_staged = [&](const staged& f, send_result r) {
+    ::unlink(f.tmp.c_str());
+    out[f.index] = std::move(r);
+  };
   std::error_code ec;
-  if (!fs::is_directory(dir_, ec)) {
+  bool have_dir = fs::is_directory(dir_, ec);
+  if (!have_dir) {
     fs::create_directories(dir_, ec);
-    if (ec)
-      return temporary("cannot create outbox " + dir_, ec.value());
-    fs::permissions(dir_, fs::perms::owner_all, ec);
+    if (!ec)
+      fs::permissions(dir_, fs::perms::owner_all, ec);
+    have_dir = !ec;
   }
-  auto path = path_for(env.message_id);
-  // The temporary file lives in the same folder so that rename() is atomic;
-  // its leading dot keeps pickers that skip dot-files away from it.
-  auto tmp = (fs::path(dir_)
-              / ("." + fs::path(path).filename().string() + "."
-                 + auth::random_token(6) + ".tmp"))
-                 .string();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return temporary("cannot create " + tmp, errno);
-  bool written = write_all(fd, message) && ::fsync(fd) == 0;
-  int err = errno;
-  if (::close(fd) != 0 && written) {
-    written = false;
-    err = errno;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& env = batch[i].env;
+    if (auto problem = check_envelope(env); !problem.empty()) {
+      out[i].status = send_status::permanent_failure;
+      out[i].error = problem;
+      continue;
+    }
+    if (env.message_id.empty()) {
+      out[i].status = send_status::permanent_failure;
+      out[i].error = "envelope has no message id to name the file after";
+      continue;
+    }
+    if (!have_dir) {
+      out[i] = temporary("cannot create outbox " + dir_, ec.value());
+      continue;
+    }
+    auto path = path_for(env.message_id);
+    // The temporary file lives in the same folder so that rename() is
+    // atomic; its leading dot keeps pickers that skip dot-files away from it.
+    auto tmp = (fs::path(dir_)
+                / ("." + fs::path(path).filename().string() + "."
+                   + auth::random_token(6) + ".tmp"))
+                   .string();
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      out[i] = temporary("cannot create " + tmp, errno);
+      continue;
+    }
+    if (!write_all(fd, batch[i].message)) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      out[i] = temporary("cannot write " + tmp, err);
+      continue;
+    }
+    files.push_back({i, fd, std::move(tmp), std::move(path)});
   }
-  if (!written) {
-    ::unlink(tmp.c_str());
-    return temporary("cannot write " + tmp, err);
+  if (files.empty())
+    return out;
+  // One message: fsync its file. Several: one syncfs(2) writes back every
+  // file of the file system at once, so the batch pays for one journal
+  // commit. Since Linux 5.8 syncfs reports write-back errors of files open
+  // on that file system (ours are); close() then reports any left.
+  int sync_err = 0;
+  if (files.size() == 1) {
+    if (::fsync(files.front().fd) != 0)
+      sync_err = errno;
+  } else if (::syncfs(files.front().fd) != 0) {
+    sync_err = errno;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    ::unlink(tmp.c_str());
-    return temporary("cannot rename to " + path, err);
+  std::vector<staged> synced;
+  synced.reserve(files.size());
+  for (auto& f : files) {
+    int err = sync_err;
+    if (::close(f.fd) != 0 && err == 0)
+      err = errno;
+    if (err != 0)
+      fail_staged(f, temporary("cannot write " + f.tmp, err));
+    else
+      synced.push_back(std::move(f));
   }
-  // Persist the rename itself: without syncing the folder a crash could lose
-  // a file we already reported as delivered.
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  bool renamed_any = false;
+  for (auto& f : synced) {
+    if (::rename(f.tmp.c_str(), f.path.c_str()) != 0) {
+      fail_staged(f, temporary("cannot rename to " + f.path, errno));
+      continue;
+    }
+    renamed_any = true;
+    out[f.index].location = f.path;
   }
-  send_result r;
-  r.location = path;
-  return r;
+  // Persist the renames themselves: without syncing the folder a crash
+  // could lose a file we already reported as delivered.
+  if (renamed_any) {
+    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+  return out;
 }
 
 } // namespace authsvc::mail

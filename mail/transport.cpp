@@ -16,6 +16,15 @@ const char* to_string(send_status status) {
   return "unknown";
 }
 
+std::vector<send_result>
+transport::send_batch(const std::vector<outgoing>& batch) {
+  std::vector<send_result> out;
+  out.reserve(batch.size());
+  for (const auto& m : batch)
+    out.push_back(send(m.env, m.message));
+  return out;
+}
+
 std::string check_envelope(const envelope& env) {
   if (!is_valid_address(env.mail_from))
     return "envelope sender is not a valid address";

@@ -2,6 +2,7 @@
 // The one interface every way of delivering mail implements. Transports are
 // plain blocking objects: the mailer actor runs `send` on a worker thread and
 // decides from `send_result` whether to retry (see retry.hpp).
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,6 +49,12 @@ struct send_result {
   bool ok() const { return status == send_status::ok; }
 };
 
+/// One message of a batch: its envelope and the complete message.
+struct outgoing {
+  envelope env;
+  std::string message;
+};
+
 /// Delivers complete RFC 5322 messages.
 class transport {
 public:
@@ -56,6 +63,16 @@ public:
   /// Hands `message` (CRLF line endings, as `build_message` makes it) to the
   /// next hop. Never throws; blocks until done or timed out.
   virtual send_result send(const envelope& env, const std::string& message) = 0;
+
+  /// Hands over every message of `batch`; one result per message, in order.
+  /// The default sends them one by one; a transport that can share the
+  /// cost of a handover among messages (the outbox: one file-system sync)
+  /// overrides it.
+  virtual std::vector<send_result>
+  send_batch(const std::vector<outgoing>& batch);
+
+  /// The most messages worth giving `send_batch` at once (1: no gain).
+  virtual std::size_t batch_limit() const { return 1; }
 };
 
 /// Checks an envelope the same way for every transport.

@@ -223,6 +223,40 @@ TEST_CASE("outbox failures are classified", "[mail][outbox]") {
   }
 }
 
+TEST_CASE("an outbox batch writes every message, each on its own merits",
+          "[mail][outbox]") {
+  test::temp_dir dir;
+  outbox_transport outbox(dir.str(), 8);
+  CHECK(outbox.batch_limit() == 8);
+  std::vector<outgoing> batch;
+  for (int i = 0; i < 5; ++i) {
+    auto id = "job-" + std::to_string(i);
+    batch.push_back({sample_envelope(id), sample_message(id)});
+  }
+  batch[2].env.recipients.clear(); // refused: permanent, the others go on
+  auto results = outbox.send_batch(batch);
+  REQUIRE(results.size() == batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    INFO("message " << i);
+    if (i == 2) {
+      CHECK(results[i].status == send_status::permanent_failure);
+      CHECK(results[i].location.empty());
+      continue;
+    }
+    REQUIRE(results[i].ok());
+    CHECK(results[i].location == outbox.path_for(batch[i].env.message_id));
+    CHECK(test::read_file(results[i].location) == batch[i].message);
+    CHECK((fs::status(results[i].location).permissions() & fs::perms::all)
+          == (fs::perms::owner_read | fs::perms::owner_write));
+  }
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    CHECK(e.path().filename().string()[0] != '.'); // no temporary file left
+    ++files;
+  }
+  CHECK(files == 4);
+}
+
 // -- smtp --------------------------------------------------------------------
 
 TEST_CASE("smtp security names parse", "[mail][smtp]") {
