@@ -136,7 +136,10 @@ def test_a_node_killed_holding_leases_leaves_its_mails_to_the_other(pg, start_se
         a.proc.send_signal(signal.SIGKILL)
         a.proc.wait(timeout=10)
         owner_a = rows(pg, name, "SELECT DISTINCT lease_owner FROM mail_jobs")[0][0]
-        lease_end = int(rows(pg, name, "SELECT MAX(lease_until) FROM mail_jobs")[0][0])
+        # Each job's own lease: A claimed them as the starts came, so their
+        # leases may end in different seconds.
+        lease_end = {m: int(t) for m, t in rows(
+            pg, name, "SELECT message_id, lease_until FROM mail_jobs")}
         assert not sink.messages()
 
         b = start_server(env=smtp_env(sink.port, PA_DATABASE_URL=url,
@@ -149,11 +152,11 @@ def test_a_node_killed_holding_leases_leaves_its_mails_to_the_other(pg, start_se
         assert got == sorted(addrs)
         jobs = rows(pg, name, "SELECT message_id, status, lease_owner, sent_at FROM mail_jobs")
         assert sorted(j[0] for j in jobs) == sorted(ids)
-        for _, status, owner, sent_at in jobs:
+        for message_id, status, owner, sent_at in jobs:
             assert status == "sent"
             assert owner != owner_a
-            # Taken over only once A's lease had run out.
-            assert int(sent_at) > lease_end
+            # Taken over only once A's lease on it had run out.
+            assert int(sent_at) > lease_end[message_id]
     finally:
         silent.stop()
         sink.stop()
