@@ -23,6 +23,7 @@ test_pkgs=(
   postgresql-15  # a throw-away server per test run (tests/tools/pg_server.py)
   redis-server  # a throw-away server for the shared per-IP limit tests
   python3-psycopg2  # the integration tests read PostgreSQL as they read SQLite
+  haproxy  # deploy/haproxy.cfg in front of three nodes (test_multi_node.py)
 )
 
 # What the built binary needs to run (deploy/Dockerfile's final stage), and

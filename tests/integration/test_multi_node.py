@@ -2,22 +2,32 @@
 a real PostgreSQL 15 server (tests/tools/pg_server.py), three service
 processes with the same PA_AUTH_SECRET_KEY on one fresh database, and each
 claim of docs/scale-out.md checked across them over real HTTP. Waits are
-polls with a deadline; the only fixed wait is for a grace window to end."""
+polls with a deadline; the only fixed wait is for a grace window to end.
+At the end, HAProxy (deploy/haproxy.cfg) in front of the three nodes."""
 import base64
 import concurrent.futures
+import contextlib
+import http.client
 import json
+import os
 import pathlib
+import re
+import signal
+import subprocess
 import sys
+import threading
 import time
 import types
+from json import dumps as json_dumps
 
 import pytest
 
-from conftest import Server
+from conftest import SOURCE_DIR, Server
+from pa_client import Client, Response
 from pa_flows import bearer, mail_link_and_code, new_sign_in_mail, outbox_files, start
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
-from pg_server import PgServer  # noqa: E402
+from pg_server import PgServer, free_port  # noqa: E402
 
 ADMIN = "bootstrap-admin-key-for-tests-0123456789"
 GRACE = 3          # tokens.refresh_grace (s)
@@ -29,25 +39,35 @@ def adm():
     return {"Authorization": "Bearer " + ADMIN}
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cluster")
+# HAProxy (the test in front of the cluster) connects to the nodes from this
+# loopback address, which the nodes trust (server.trusted_proxies); the
+# test's client talks to HAProxy from another one, so a node that believes
+# the forwarded address sees the client's, not the proxy's.
+PROXY_SOURCE = "127.0.0.3"
+CLIENT_SOURCE = "127.0.0.2"
+
+
+@contextlib.contextmanager
+def three_nodes(root, env=None, args=None, node_env=None):
+    """A fresh PostgreSQL server and three nodes a, b, c on one database
+    of it; `node_env` adds per-node variables ({"c": {...}})."""
     with PgServer() as pg:
         pg.psql("CREATE DATABASE multi OWNER pa")
         url = pg.url.rsplit("/", 1)[0] + "/multi"
         # One outbox for all: whichever node's mailer sends a mail, the test
-        # finds it (mail claiming is not what this suite checks).
+        # finds it.
         env = {"PA_DATABASE_URL": url, "PA_ADMIN_API_KEY": ADMIN,
-               "PA_MAIL_OUTBOX_DIR": str(root / "outbox")}
-        args = ["--set", f"tokens.refresh_grace={GRACE}",
-                "--set", f"tokens.key_reload_interval={KEY_RELOAD}",
-                "--set", f"server.ip_filter_refresh={IP_REFRESH}"]
-        nodes = [Server(root / name, env=env, args=args, wait_ready=False)
-                 for name in ("a", "b", "c")]
+               "PA_MAIL_OUTBOX_DIR": str(root / "outbox"), **(env or {})}
+        args = list(args or [])
+        nodes = []
         try:
+            for name in ("a", "b", "c"):
+                nodes.append(Server(root / name, wait_ready=False, args=args,
+                                    env={**env, **(node_env or {}).get(name, {})}))
             for n in nodes:
                 n.wait_ready()
-            yield types.SimpleNamespace(pg=pg, nodes=nodes, root=root,
+            yield types.SimpleNamespace(pg=pg, nodes=nodes, root=root, env=env,
+                                        args=args,
                                         psql=lambda q: pg.psql(q, db="multi"))
         finally:
             for n in nodes:
@@ -55,6 +75,16 @@ def cluster(tmp_path_factory):
                     n.stop()
                 except AssertionError:
                     pass
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    args = ["--set", f"tokens.refresh_grace={GRACE}",
+            "--set", f"tokens.key_reload_interval={KEY_RELOAD}",
+            "--set", f"server.ip_filter_refresh={IP_REFRESH}",
+            "--set", f"server.trusted_proxies={PROXY_SOURCE}/32"]
+    with three_nodes(tmp_path_factory.mktemp("cluster"), args=args) as c:
+        yield c
 
 
 def sign_in(cluster, node, addr):
@@ -289,3 +319,166 @@ def test_an_ip_rule_reaches_every_node_within_the_refresh_interval(cluster):
     for n in (a, b, c):
         until(lambda n=n: n.client.get("/v1/me").status == 401,
               IP_REFRESH + 2, "ip rule removed")
+
+
+# -- HAProxy in front (deploy/haproxy.cfg) ------------------------------------
+
+HAPROXY = "/usr/sbin/haproxy"
+
+
+class SourceClient(Client):
+    """A Client whose connections come from `source` (a loopback address
+    other than 127.0.0.1)."""
+
+    def __init__(self, base, source):
+        super().__init__(base)
+        self.source = source
+
+    def request(self, method, path, body=None, headers=None, json=None,
+                timeout=15):
+        headers = dict(headers or {})
+        if json is not None:
+            body = json_dumps(json).encode()
+            headers.setdefault("Content-Type", "application/json")
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout,
+                                          source_address=(self.source, 0))
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            return Response(r.status, {k.lower(): v for k, v in r.getheaders()},
+                            r.read())
+        finally:
+            conn.close()
+
+
+class Haproxy:
+    """/usr/sbin/haproxy in the foreground (-db) on a copy of
+    deploy/haproxy.cfg: its front on a free loopback port, its three
+    servers the nodes' ports, connecting from PROXY_SOURCE. Stopped by its
+    PID."""
+
+    def __init__(self, workdir, node_ports):
+        text = (SOURCE_DIR / "deploy" / "haproxy.cfg").read_text()
+        self.port = free_port()
+        subs = [(r"^(\s*)bind :8080\s*$", rf"\g<1>bind 127.0.0.1:{self.port}", 1),
+                (r"^(\s*default-server .*)$", rf"\g<1> source {PROXY_SOURCE}", 1)]
+        # Each node's address is in two lines: its checked server and its
+        # unchecked fallback.
+        subs += [(rf"\b10\.0\.0\.1{i}:3000\b", f"127.0.0.1:{p}", 2)
+                 for i, p in enumerate(node_ports, 1)]
+        for pattern, repl, lines in subs:
+            text, n = re.subn(pattern, repl, text, flags=re.M)
+            assert n == lines, \
+                f"deploy/haproxy.cfg: {n} lines match {pattern}"
+        self.cfg = pathlib.Path(workdir) / "haproxy.cfg"
+        self.cfg.write_text(text)
+        subprocess.run([HAPROXY, "-c", "-q", "-f", str(self.cfg)], check=True)
+        self.lines = []
+        self.proc = subprocess.Popen([HAPROXY, "-db", "-f", str(self.cfg)],
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.client = SourceClient(self.base, CLIENT_SOURCE)
+        until(self._answers, 10, "HAProxy answering")
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def _answers(self):
+        try:
+            return self.client.get("/liveness").status == 200
+        except OSError:
+            return False
+
+    def said(self, text):
+        return any(text in line for line in self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+
+def proxied_requests(node, route):
+    """The node's logged requests of `route` that came through HAProxy from
+    the test's client (the address the node resolved is the client's)."""
+    return [e for e in node.events("request")
+            if e.get("ip") == CLIENT_SOURCE and e.get("route") == route]
+
+
+def restart(cluster, i):
+    """Starts node i again in its folder, on its port (HAProxy's config
+    names it), in place of the stopped one."""
+    old = cluster.nodes[i]
+    cluster.nodes[i] = Server(old.workdir, env=cluster.env,
+                              args=cluster.args + ["--set", f"server.port={old.port}"])
+    assert cluster.nodes[i].port == old.port
+
+
+@pytest.mark.skipif(not os.path.exists(HAPROXY),
+                    reason=f"HAProxy is not installed ({HAPROXY}; "
+                           "scripts/install-deps.sh test installs it)")
+def test_haproxy_spreads_requests_and_rides_out_a_node_going_away(cluster, tmp_path):
+    a, b, c = cluster.nodes
+    proxy = Haproxy(tmp_path, [n.port for n in cluster.nodes])
+    try:
+        via = types.SimpleNamespace(client=proxy.client)
+        t = sign_in(cluster, via, "proxied@example.org")
+        me = proxy.client.get("/v1/me", headers=bearer(t))
+        assert me.status == 200 and me.json()["email"] == "proxied@example.org", me
+        # The nodes believe HAProxy's X-Forwarded-For, and only HAProxy's
+        # hop: the session records the client's address, and an address the
+        # client wrote into the header itself is not taken.
+        sessions = proxy.client.get("/v1/me/sessions", headers=bearer(t)).json()
+        assert [s["ip"] for s in sessions["sessions"]] == [CLIENT_SOURCE]
+        spoofed = proxy.client.get("/v1/me", headers={
+            **bearer(t), "X-Forwarded-For": "198.51.100.7"})
+        assert spoofed.status == 200
+        # Token checks spread over all three nodes.
+        before = [len(proxied_requests(n, "/v1/me")) for n in cluster.nodes]
+        for _ in range(30):
+            assert proxy.client.get("/v1/me", headers=bearer(t)).status == 200
+
+        def spread():
+            return [len(proxied_requests(n, "/v1/me")) - k
+                    for n, k in zip(cluster.nodes, before)]
+        until(lambda: sum(spread()) == 30, 5, "every request logged")
+        first_spread = spread()
+        assert min(first_spread) >= 5, first_spread
+        assert not any(e.get("ip") == "198.51.100.7"
+                       for n in cluster.nodes for e in n.events("request"))
+
+        # Node c stops: requests keep succeeding (a connection refused is
+        # tried on another node) until HAProxy's check takes it out, and
+        # after.
+        c.stop()
+        statuses = []
+        t0 = time.monotonic()
+        while not proxy.said("nodes/node3 is DOWN"):
+            assert time.monotonic() - t0 < 15, "HAProxy never took node3 out"
+            statuses.append(proxy.client.get("/v1/me", headers=bearer(t)).status)
+            r = proxy.client.post("/v1/auth/email/start",
+                                  json={"email": "while-down@example.org"})
+            statuses.append(r.status)
+        for _ in range(10):
+            statuses.append(proxy.client.get("/v1/me", headers=bearer(t)).status)
+        assert set(statuses) <= {200, 202}, statuses
+        # A sign-in through HAProxy with one node gone.
+        t2 = sign_in(cluster, via, "proxied-two-nodes@example.org")
+        assert proxy.client.get("/v1/me", headers=bearer(t2)).status == 200
+
+        # Back on its port, it is checked ready and gets requests again.
+        restart(cluster, 2)
+        until(lambda: proxy.said("nodes/node3 is UP"), 15, "node3 back in HAProxy")
+        new_c = cluster.nodes[2]
+        for _ in range(15):
+            assert proxy.client.get("/v1/me", headers=bearer(t)).status == 200
+        until(lambda: len(proxied_requests(new_c, "/v1/me")) >= 3, 5,
+              "requests reaching the restarted node")
+        print(f"haproxy: 30 token checks spread {first_spread}; {len(statuses)} "
+              "requests while node3 went down, none failed")
+    finally:
+        proxy.stop()
+
