@@ -3,8 +3,10 @@ a real PostgreSQL 15 server (tests/tools/pg_server.py), three service
 processes with the same PA_AUTH_SECRET_KEY on one fresh database, and each
 claim of docs/scale-out.md checked across them over real HTTP. Waits are
 polls with a deadline; the only fixed wait is for a grace window to end.
-At the end, HAProxy (deploy/haproxy.cfg) in front of the three nodes."""
+At the end: HAProxy (deploy/haproxy.cfg) in front of the three nodes, and
+kill -9 of a node under load."""
 import base64
+import binascii
 import concurrent.futures
 import contextlib
 import http.client
@@ -22,9 +24,11 @@ from json import dumps as json_dumps
 
 import pytest
 
-from conftest import SOURCE_DIR, Server
+from conftest import MAIL_SCANS, SOURCE_DIR, Server, wait_scans
 from pa_client import Client, Response
 from pa_flows import bearer, mail_link_and_code, new_sign_in_mail, outbox_files, start
+from test_mail_delivery import Sink, smtp_env
+from test_work_claims import SilentRelay
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
 from pg_server import PgServer, free_port  # noqa: E402
@@ -481,4 +485,272 @@ def test_haproxy_spreads_requests_and_rides_out_a_node_going_away(cluster, tmp_p
               "requests while node3 went down, none failed")
     finally:
         proxy.stop()
+
+
+# -- drills: kill -9 under load, PostgreSQL restarted under load ---------------
+
+LEASE = 3  # mail.lease_timeout (s) of the drill clusters
+HIGH = "1000000/60"
+DRILL_ENV = {
+    "PA_MAIL_LEASE_TIMEOUT": str(LEASE),
+    # One client address sends the whole load: no per-IP limit may answer
+    # 429 (the limits are not what the drills check).
+    "PA_RATE_LIMIT_POLICIES": ",".join(f"{k}={HIGH}" for k in (
+        "email_send_per_address", "email_send_per_ip", "verify_per_ip",
+        "totp_per_ip", "webauthn_per_ip", "refresh_per_ip", "global_per_ip")),
+}
+TO_RE = re.compile(rb"^To:[^\r\n]*?([A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)", re.M | re.I)
+MSGID_RE = re.compile(rb"^Message-ID:\s*(\S+)", re.M | re.I)
+CODE_RE = re.compile(r"^\s+(\d{6})\s*$", re.M)
+
+
+class SinkIndex:
+    """Every message the SMTP sink received (tests/tools/smtp_sink.py
+    writes DIR/1.eml, 2.eml, ... each at once), read once:
+    {address: [(message id, text)]}. A second delivery of one job is a
+    second entry (the file outbox, by contrast, names a file by its
+    Message-ID, so a second send would overwrite the first)."""
+
+    def __init__(self, maildir):
+        self.dir = pathlib.Path(maildir)
+        self.next = 1
+        self.by_addr = {}
+        self.lock = threading.Lock()
+
+    def refresh(self):
+        with self.lock:
+            while True:
+                f = self.dir / f"{self.next}.eml"
+                try:
+                    raw = f.read_bytes()
+                except FileNotFoundError:
+                    return
+                to = TO_RE.search(raw).group(1).decode().lower()
+                mid = MSGID_RE.search(raw).group(1).decode()
+                text = binascii.a2b_qp(raw).decode("utf-8", "replace")
+                self.by_addr.setdefault(to, []).append((mid, text))
+                self.next += 1
+
+    def mails(self, addr):
+        self.refresh()
+        return list(self.by_addr.get(addr.lower(), []))
+
+    def code_for(self, addr, timeout):
+        deadline = time.monotonic() + timeout
+        while not self.mails(addr):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+        return CODE_RE.search(self.mails(addr)[0][1]).group(1)
+
+
+def status_of(fn):
+    """fn()'s status, or the name of the exception (a refused connection
+    to a killed node, a reset)."""
+    try:
+        return fn().status
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__
+
+
+class Load:
+    """Requests in background threads until finish(); each answer is a
+    record {kind, addr, node, status, t, ...}."""
+
+    def __init__(self):
+        self.stopping = threading.Event()
+        self.threads = []
+        self.lock = threading.Lock()
+        self.records = []
+
+    def run(self, fn):
+        def loop(k):
+            i = 0
+            while not self.stopping.is_set():
+                i += 1
+                fn(k, i)
+        t = threading.Thread(target=loop, args=(len(self.threads),), daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def record(self, **kw):
+        with self.lock:
+            self.records.append(dict(kw, t=time.monotonic()))
+
+    def count(self, kind, status=None, since=0.0):
+        with self.lock:
+            return sum(1 for r in self.records if r["kind"] == kind
+                       and (status is None or r["status"] == status)
+                       and r["t"] >= since)
+
+    def finish(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout=LEASE + 40)
+            assert not t.is_alive(), "a load thread did not finish"
+        return list(self.records)
+
+
+def email_starts(load, nodes, tag):
+    """A load thread's step: an email start to a fresh address on the next
+    node."""
+    def step(k, i):
+        node = nodes[(k + i) % len(nodes)]
+        addr = f"{tag}-{k}-{i}@example.org"
+        load.record(kind="start", addr=addr, node=node.workdir.name,
+                    status=status_of(lambda: node.client.post(
+                        "/v1/auth/email/start", json={"email": addr}, timeout=10)))
+        time.sleep(0.005)
+    return step
+
+
+def code_sign_ins(load, nodes, tag, sink):
+    """A load thread's step: a start on one node, the code from the sink,
+    the verify on the next node that answers (a refused connection to a
+    killed node never reached it: the next one is asked)."""
+    def step(k, i):
+        addr = f"{tag}-{k}-{i}@example.org"
+        first = nodes[(k + i) % len(nodes)]
+        try:
+            r = first.client.post("/v1/auth/email/start", json={"email": addr},
+                                  timeout=10)
+        except (OSError, http.client.HTTPException) as e:
+            load.record(kind="start", addr=addr, node=first.workdir.name,
+                        status=type(e).__name__)
+            return
+        load.record(kind="start", addr=addr, node=first.workdir.name,
+                    status=r.status)
+        if r.status != 202:
+            return
+        flow_id = r.json()["flow_id"]
+        code = sink.code_for(addr, timeout=LEASE + 20)
+        if code is None:
+            return  # the final check names the missing mail
+        for j in range(1, len(nodes) + 1):
+            n = nodes[(k + i + j) % len(nodes)]
+            try:
+                v = n.client.post("/v1/auth/email/verify-code", timeout=10,
+                                  json={"flow_id": flow_id, "code": code})
+            except ConnectionRefusedError:
+                continue
+            except (OSError, http.client.HTTPException) as e:
+                load.record(kind="sign_in", addr=addr, node=n.workdir.name,
+                            status=type(e).__name__)
+                return
+            load.record(kind="sign_in", addr=addr, node=n.workdir.name,
+                        status=v.status,
+                        tokens=v.json() if v.status == 200 else None)
+            return
+    return step
+
+
+def mail_counts(sink, acked):
+    return {a: len(sink.mails(a)) for a in acked}
+
+
+class SentTwice(AssertionError):
+    """A mail was delivered more than once."""
+
+
+def check_each_mailed_once(cl, sink, acked, nodes, deadline_s):
+    """Every acknowledged start's mail arrives, exactly once: waited for,
+    then two more whole scans of each live node's mailer, then counted.
+    @returns the SentTwice to raise (None when none was), so that the
+    caller's other checks still run first."""
+    until(lambda: all(n >= 1 for n in mail_counts(sink, acked).values()),
+          deadline_s, "every acknowledged start's mail")
+    for n in nodes:
+        wait_scans(n, MAIL_SCANS)
+    # A start answered 503 may still have committed and been mailed: once,
+    # if at all. So every delivery counts, not only the acknowledged ones.
+    twice = {a: len(ms) for a, ms in sink.by_addr.items() if len(ms) > 1}
+    ids = [mid for ms in sink.by_addr.values() for mid, _ in ms]
+    duplicate = None
+    if twice or len(ids) != len(set(ids)):
+        failed = {n.workdir.name: len(n.events("job-record-failed")) for n in nodes}
+        duplicate = SentTwice(f"sent more than once: {twice}; outcome writes "
+                              f"that failed (job-record-failed) per node: {failed}")
+    # No half-written unit: a mailed flow has its job, a session its token.
+    assert cl.psql("SELECT COUNT(*) FROM email_flows WHERE mailed = 1").strip() \
+        == cl.psql("SELECT COUNT(*) FROM mail_jobs WHERE template = 'sign_in'").strip()
+    assert cl.psql("SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 "
+                   "FROM refresh_tokens r WHERE r.session_id = s.id)").strip() == "0"
+    assert cl.psql("SELECT COUNT(*) FROM mail_jobs WHERE status <> 'sent'").strip() == "0"
+    return duplicate
+
+
+def test_kill_9_of_a_node_under_load_loses_no_acknowledged_mail_or_sign_in(tmp_path):
+    # Email starts and code sign-ins spread over three nodes; node c's
+    # relay accepts connections and never answers, so c is in the middle of
+    # sends (holding leases) whenever it is killed. Nodes a and b send to
+    # the SMTP sink, which keeps every delivery (a duplicate shows).
+    silent = SilentRelay()
+    sink = Sink(tmp_path)
+    try:
+        index = SinkIndex(sink.maildir)
+        env = dict(DRILL_ENV, **smtp_env(sink.port))
+        stuck = smtp_env(silent.port, PA_SMTP_CONNECT_TIMEOUT="60",
+                         PA_SMTP_TIMEOUT="60", PA_MAIL_SEND_DEADLINE="600")
+        with three_nodes(tmp_path / "k9", env=env, node_env={"c": stuck}) as cl:
+            a, b, c = cl.nodes
+            load = Load()
+            for _ in range(2):
+                load.run(email_starts(load, cl.nodes, "k9"))
+            for _ in range(2):
+                load.run(code_sign_ins(load, cl.nodes, "k9-in", index))
+            until(lambda: load.count("start", 202) >= 100, 20, "load under way")
+
+            def c_leases():
+                return cl.psql(
+                    "SELECT COUNT(*) FROM mail_jobs WHERE status = 'sending' "
+                    f"AND lease_owner LIKE '%:{c.proc.pid}:%' AND lease_until >= "
+                    "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)").strip() != "0"
+            until(c_leases, 10, "node c holding leases")
+            c.proc.send_signal(signal.SIGKILL)
+            c.proc.wait(timeout=10)
+            killed_at = time.monotonic()
+            # What c held when it died: each must be sent by a or b, once
+            # its lease ran out (never, if leases were not taken over).
+            held = [r.split("|") for r in cl.psql(
+                "SELECT id, lease_until FROM mail_jobs WHERE status = 'sending' "
+                f"AND lease_owner LIKE '%:{c.proc.pid}:%'").split()]
+            assert held
+            # The load goes on over a and b (and meets c's closed port).
+            until(lambda: load.count("start", 202, since=killed_at) >= 100, 20,
+                  "load after the kill")
+            until(lambda: load.count("sign_in", 200, since=killed_at) >= 3,
+                  LEASE + 20, "sign-ins after the kill")
+            records = load.finish()
+            starts = [r for r in records if r["kind"] == "start"]
+            acked = {r["addr"] for r in starts if r["status"] == 202}
+            # Only a killed node's refusals, nothing else.
+            assert {r["status"] for r in starts} <= {
+                202, "ConnectionRefusedError", "ConnectionResetError",
+                "RemoteDisconnected"}, {r["status"] for r in starts}
+            duplicate = check_each_mailed_once(cl, index, acked, (a, b), LEASE + 30)
+            if duplicate:
+                raise duplicate
+            for job_id, lease_until in held:
+                status, owner, sent_at = cl.psql(
+                    "SELECT status, lease_owner, sent_at FROM mail_jobs "
+                    f"WHERE id = '{job_id}'").strip().split("|")
+                assert status == "sent"
+                assert f":{c.proc.pid}:" not in owner
+                assert int(sent_at) > int(lease_until)
+            # Every acknowledged sign-in's session works on a and b.
+            signed = [r for r in records if r["kind"] == "sign_in"]
+            assert {r["status"] for r in signed} <= {200, "ConnectionResetError",
+                                                    "RemoteDisconnected"}
+            ok = [r["tokens"] for r in signed if r["status"] == 200]
+            assert len(ok) >= 3
+            for t in ok:
+                for n in (a, b):
+                    assert me_status(n, t) == 200
+            print(f"kill -9 drill: {len(acked)} starts acknowledged "
+                  f"({sum(1 for r in starts if r['node'] == 'c' and r['status'] == 202)}"
+                  f" by c), {len(held)} jobs held by c at the kill, "
+                  f"{len(ok)} sign-ins")
+    finally:
+        silent.stop()
+        sink.stop()
 
