@@ -3,8 +3,9 @@ a real PostgreSQL 15 server (tests/tools/pg_server.py), three service
 processes with the same PA_AUTH_SECRET_KEY on one fresh database, and each
 claim of docs/scale-out.md checked across them over real HTTP. Waits are
 polls with a deadline; the only fixed wait is for a grace window to end.
-At the end: HAProxy (deploy/haproxy.cfg) in front of the three nodes, and
-kill -9 of a node under load."""
+At the end: HAProxy (deploy/haproxy.cfg) in front of the three nodes, kill
+-9 of a node under load, and PostgreSQL restarted under load
+(docs/scale-out.md, "Run three nodes behind HAProxy")."""
 import base64
 import binascii
 import concurrent.futures
@@ -754,3 +755,144 @@ def test_kill_9_of_a_node_under_load_loses_no_acknowledged_mail_or_sign_in(tmp_p
         silent.stop()
         sink.stop()
 
+
+def token_checks(load, nodes, held):
+    """A load thread's step: GET /v1/session with a session every node
+    holds, on the next node."""
+    def step(k, i):
+        node = nodes[(k + i) % len(nodes)]
+        t = held[i % len(held)]
+        load.record(kind="check", node=node.workdir.name,
+                    status=status_of(lambda: node.client.get(
+                        "/v1/session", headers=bearer(t), timeout=10)))
+        time.sleep(0.005)
+    return step
+
+
+@pytest.mark.xfail(raises=SentTwice, strict=False, reason=(
+    "a mail whose send ended while PostgreSQL was down is sent again once "
+    "its lease runs out: the mailer drops an outcome write that failed "
+    "(job-record-failed) instead of retrying it (docs/scale-out.md, "
+    "'Failure behaviour')"))
+def test_postgres_restarted_under_load_every_node_recovers_without_restart(tmp_path):
+    sink = Sink(tmp_path)
+    try:
+        index = SinkIndex(sink.maildir)
+        env = dict(DRILL_ENV, **smtp_env(sink.port))
+        with three_nodes(tmp_path / "pg", env=env) as cl, contextlib.ExitStack() as stack:
+            nodes = cl.nodes
+            pids = [n.proc.pid for n in nodes]
+            # Sessions every node holds before the outage.
+            held = [sign_in_via_sink(nodes[i], index, f"held-{i}@example.org")
+                    for i in range(3)]
+            for t in held:
+                for n in nodes:
+                    assert n.client.get("/v1/session", headers=bearer(t)).status == 200
+            # HAProxy in front too (when installed): with every node unready
+            # it sends to the unchecked fallbacks of deploy/haproxy.cfg.
+            proxy = (Haproxy(tmp_path, [n.port for n in nodes])
+                     if os.path.exists(HAPROXY) else None)
+            stack.callback(lambda: proxy and proxy.stop())
+            front = [types.SimpleNamespace(client=proxy.client,
+                                           workdir=pathlib.Path("haproxy"))] if proxy else []
+            load = Load()
+            for _ in range(2):
+                load.run(email_starts(load, nodes, "pgr"))
+            load.run(token_checks(load, nodes + front, held))
+            until(lambda: load.count("start", 202) >= 30, 20, "load under way")
+
+            cl.pg.pause()  # fast shutdown, by its PID
+            down_at = time.monotonic()
+            for n in nodes:
+                until(lambda n=n: n.client.get("/readiness").status == 503, 15,
+                      f"node {n.workdir.name} unready")
+            if proxy:
+                until(lambda: all(proxy.said(f"nodes/node{i} is DOWN") for i in (1, 2, 3)),
+                      15, "HAProxy taking every node out")
+            # While it is down: the token checks of held sessions and the
+            # JWKS answer from memory (through HAProxy too: its fallbacks);
+            # a write is refused with the documented 503, never a 500, on
+            # every node. (Asked at once on all: today a write waits for
+            # the DB actor's 10 s timeout before its 503.)
+            fronts = nodes + ([proxy] if proxy else [])
+            for n in fronts:
+                for t in held:
+                    assert n.client.get("/v1/session", headers=bearer(t)).status == 200
+                assert n.client.get("/.well-known/jwks.json").status == 200
+
+            def write(n):
+                t0 = time.monotonic()
+                r = n.client.post("/v1/auth/email/start", timeout=30,
+                                  json={"email": "during@example.org"})
+                return r, time.monotonic() - t0
+            with concurrent.futures.ThreadPoolExecutor(len(fronts)) as pool:
+                writes = list(pool.map(write, fronts))
+            for r, _ in writes:
+                assert r.status == 503, r
+                assert r.json()["error"]["code"] == "service_unavailable", r
+                assert r.header("retry-after"), r
+            refused_in = max(secs for _, secs in writes)
+            checks_down = load.count("check", since=down_at)
+            outage_s = time.monotonic() - down_at
+
+            cl.pg.resume()  # same port and data folder
+            up_at = time.monotonic()
+            for n in nodes:
+                until(lambda n=n: n.client.get("/readiness").status == 200, 30,
+                      f"node {n.workdir.name} ready again")
+            ready_in = time.monotonic() - up_at
+            if proxy:
+                until(lambda: all(proxy.said(f"nodes/node{i} is UP") for i in (1, 2, 3)),
+                      15, "HAProxy taking every node back")
+            until(lambda: load.count("start", 202, since=up_at) >= 30, 20,
+                  "starts acknowledged after the restart")
+            records = load.finish()
+            assert [n.proc.poll() for n in nodes] == [None] * 3
+            assert [n.proc.pid for n in nodes] == pids
+
+            checks = [r for r in records if r["kind"] == "check"]
+            assert {r["status"] for r in checks} == {200}, \
+                {r["status"] for r in checks}
+            assert checks_down > 0
+            starts = [r for r in records if r["kind"] == "start"]
+            assert {r["status"] for r in starts} <= {202, 503}, \
+                {r["status"] for r in starts}
+            acked = {r["addr"] for r in starts if r["status"] == 202}
+            duplicate = check_each_mailed_once(cl, index, acked, nodes, LEASE + 30)
+            # The sessions from before, and new sign-ins on every node.
+            for t in held:
+                for n in nodes:
+                    assert me_status(n, t) == 200
+            for i, n in enumerate(nodes):
+                t = sign_in_via_sink(n, index, f"after-{i}@example.org")
+                for m in nodes:
+                    assert me_status(m, t) == 200
+            # Every node's change listener is back: a logout on a ends the
+            # session on b and c within a second.
+            a, b, c = nodes
+            assert a.client.post("/v1/auth/logout", headers=bearer(held[0]),
+                                 json={"scope": "local"}).status == 204
+            for n in (b, c):
+                until(lambda n=n: me_status(n, held[0]) == 401, 1.0,
+                      "revocation after the restart")
+            print(f"postgres restart drill: {len(acked)} starts acknowledged, "
+                  f"{sum(1 for r in starts if r['status'] == 503)} answered 503, "
+                  f"{len(checks)} token checks ({checks_down} during the outage, "
+                  f"{sum(1 for r in checks if r['node'] == 'haproxy')} through HAProxy), "
+                  f"a write refused in {refused_in:.1f} s, ready again {ready_in:.1f} s "
+                  f"after PostgreSQL, which was down {outage_s:.1f} s")
+            if duplicate:
+                raise duplicate
+    finally:
+        sink.stop()
+
+
+def sign_in_via_sink(node, sink, addr):
+    r = node.client.post("/v1/auth/email/start", json={"email": addr})
+    assert r.status == 202, r
+    code = sink.code_for(addr, timeout=20)
+    assert code, f"no mail to {addr}"
+    v = node.client.post("/v1/auth/email/verify-code",
+                         json={"flow_id": r.json()["flow_id"], "code": code})
+    assert v.status == 200, v
+    return v.json()
