@@ -205,6 +205,49 @@ class PgServer:
         self.stop()
 
 
+class DurablePgServer(PgServer):
+    """A PgServer configured as a production server would be, for the
+    benchmark (bench/scale_out.sh): fsync and full_page_writes on, and
+    `synchronous_commit` as given ("off" is the counterpart of the
+    service's SQLite default, database.synchronous = "normal" in WAL mode:
+    a commit is not flushed on its own, a crash loses at most the last
+    moments, never consistency; "on" matches "full")."""
+
+    def __init__(self, synchronous_commit="off", **kw):
+        super().__init__(**kw)
+        self.synchronous_commit = synchronous_commit
+
+    def _launch(self):
+        data = os.path.join(self.dir, "data")
+        log = open(self.log_path, "a")
+        if self.as_root:
+            os.chown(self.log_path, pwd.getpwnam(PG_USER).pw_uid, -1)
+        self.proc = subprocess.Popen(
+            self._cmd([os.path.join(PG_BIN, "postgres"), "-D", data,
+                       "-p", str(self.port), "-h", "127.0.0.1",
+                       "-k", self.dir, "-c", "fsync=on",
+                       "-c", f"synchronous_commit={self.synchronous_commit}",
+                       "-c", "full_page_writes=on",
+                       "-c", "max_connections=100"]),
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + self.start_timeout
+        while subprocess.run(
+                [os.path.join(PG_BIN, "pg_isready"), "-h", "127.0.0.1", "-p",
+                 str(self.port)], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL).returncode != 0:
+            if self.proc.poll() is not None:
+                raise RuntimeError("postgres exited: " + self.log())
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("postgres did not start: " + self.log())
+            time.sleep(0.1)
+
+    def postmaster_pid(self):
+        """The server's own PID (its backends are its children)."""
+        return self._postmaster_pid()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
