@@ -14,6 +14,9 @@
 # WARMUP=2s CONNECTIONS=64 WRK_THREADS=2 REFRESH_TOKENS=4000 REFRESH_BOUND=20s
 # SETUPS="sqlite1 pg1 pg3" CASES="session refresh email_start"
 # RESULTS=bench/results/scale_out.json TIME_LIMIT=1200 (seconds, whole run)
+# KEEP_TMP=1 (keeps the run's folder with every process's log)
+# HAPROXY_CFG=deploy/haproxy.cfg (a variant to compare: same bind and
+# server lines, which are filled in)
 #
 # Fails (exit 1, after printing and writing the results) when any answer
 # was not 2xx or a refresh answer lacked its refresh token. Needs wrk,

@@ -50,6 +50,8 @@ from summarize import summarize  # noqa: E402
 HOST = "127.0.0.1"
 BIN = os.environ.get("SERVICE_BIN", str(ROOT / "build" / "passwordless-auth"))
 HAPROXY = os.environ.get("HAPROXY", "/usr/sbin/haproxy")
+# A variant of deploy/haproxy.cfg to compare (same bind and server lines).
+HAPROXY_CFG = os.environ.get("HAPROXY_CFG", str(ROOT / "deploy" / "haproxy.cfg"))
 DURATION = os.environ.get("DURATION", "5s")
 WARMUP = os.environ.get("WARMUP", "2s")
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
@@ -232,7 +234,7 @@ class Haproxy:
     nodes' ports; in the foreground (-db), stopped by its PID."""
 
     def __init__(self, workdir, ports):
-        text = (ROOT / "deploy" / "haproxy.cfg").read_text()
+        text = pathlib.Path(HAPROXY_CFG).read_text()
         self.port = free_port()
         subs = [(r"^(\s*)bind :8080\s*$", rf"\g<1>bind {HOST}:{self.port}", 1)]
         # Each node's address is in two lines: its checked server and its
@@ -454,7 +456,10 @@ def main():
             p.stop()
         if pg:
             pg.stop()
-        subprocess.run(["rm", "-rf", tmp])
+        if os.environ.get("KEEP_TMP"):
+            log(f"kept {tmp} (logs of every process)")
+        else:
+            subprocess.run(["rm", "-rf", tmp])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     doc = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "git": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
