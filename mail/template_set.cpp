@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -128,6 +129,18 @@ std::string identity_escape(const std::string& s) {
   return s;
 }
 
+/// Renders one parsed template into `out`.
+/// @returns false on a mustache error, with its text in `err`.
+bool render_parsed(mu::mustache& tmpl, const mu::data& data, std::string& out,
+                   std::string& err) {
+  out = tmpl.render(data);
+  if (!tmpl.is_valid()) {
+    err = tmpl.error_message();
+    return false;
+  }
+  return true;
+}
+
 /// Renders one template source into `out`.
 /// @returns false on a mustache error, with its text in `err`.
 bool render_one(const std::string& src, const mu::data& data,
@@ -199,6 +212,22 @@ const std::vector<message_spec>& message_specs() {
   };
   return specs;
 }
+
+/// kainjow's render() is not const (it keeps its error in the object), so
+/// each parsed part is rendered under the lock; the mailer is the one caller
+/// in service, so the lock is never contended there.
+struct template_set::compiled_parts {
+  explicit compiled_parts(const parts& p)
+      : subject(p.subject), text(p.text), html(p.html) {
+    subject.set_custom_escape(subject_escape);
+    text.set_custom_escape(identity_escape);
+    html.set_custom_escape(mu::html_escape<std::string>);
+  }
+  std::mutex lock;
+  mu::mustache subject;
+  mu::mustache text;
+  mu::mustache html;
+};
 
 result<template_set> template_set::load_embedded() {
   std::vector<embedded::file> files;
@@ -294,6 +323,7 @@ template_set::load_files(const std::vector<embedded::file>& files) {
       }
       if (!complete)
         continue;
+      it->second.compiled = std::make_shared<compiled_parts>(it->second);
       // Render twice: with every optional value and with none, so that both
       // branches of every section are parsed and produce sane output.
       for (bool with_optional : {true, false}) {
@@ -357,13 +387,24 @@ result<rendered> template_set::render(std::string_view message,
     return error{errc::template_invalid,
                  spec->name + "/" + lang + part_suffixes[part] + ": " + err};
   };
-  if (!render_one(it->second.subject, data, subject_escape, out.subject, err))
-    return failed(0);
-  if (!render_one(it->second.text, data, identity_escape, out.text, err))
-    return failed(1);
-  if (!render_one(it->second.html, data, mu::html_escape<std::string>, out.html,
-                  err))
-    return failed(2);
+  if (auto& c = it->second.compiled) {
+    std::lock_guard<std::mutex> guard{c->lock};
+    if (!render_parsed(c->subject, data, out.subject, err))
+      return failed(0);
+    if (!render_parsed(c->text, data, out.text, err))
+      return failed(1);
+    if (!render_parsed(c->html, data, out.html, err))
+      return failed(2);
+  } else {
+    if (!render_one(it->second.subject, data, subject_escape, out.subject,
+                    err))
+      return failed(0);
+    if (!render_one(it->second.text, data, identity_escape, out.text, err))
+      return failed(1);
+    if (!render_one(it->second.html, data, mu::html_escape<std::string>,
+                    out.html, err))
+      return failed(2);
+  }
   // Template newlines in the subject are a formatting accident, not intent.
   out.subject = subject_escape(std::string(auth::trim_space(out.subject)));
   out.subject = std::string(auth::trim_space(out.subject));
