@@ -63,27 +63,65 @@ void maybe_finish_flush(self_ptr self) {
   st.flush_waiters.clear();
 }
 
-/// Writes one attempt's outcome on the job. Not waited for while sending (a
-/// lost write only means the lease expires and the job is tried again), but
-/// a flush waits for it, so that a clean stop records every delivery.
-void record(self_ptr self, db::unit u) {
+void record(self_ptr self, db::unit u, std::int64_t first_failure_ms,
+            std::int32_t retries);
+
+/// An outcome write failed (the database unreachable, a failover, a
+/// timeout): it is tried again with backoff (0.1 s doubling to 1 s) for up
+/// to an hour, and this mailer claims nothing while it owes one. Dropped,
+/// the job would go back to the queue when its lease ends and be sent a
+/// second time (the PostgreSQL-restart drill of
+/// tests/integration/test_multi_node.py showed it); a claim of this node
+/// before the write would take its own job back. Writing it late is right:
+/// a delivery is a fact (mark_sent is not fenced by the lease). A stopping
+/// mailer gives up at once: its flush must not wait for a database that is
+/// gone.
+void record_failed(self_ptr self, db::unit u, std::int64_t first_failure_ms,
+                   std::int32_t retries, const std::string& why) {
+  auto& st = self->state;
+  auto now_ms = st.opts.clock->unix_ms();
+  if (first_failure_ms == 0)
+    first_failure_ms = now_ms;
+  bool give_up = st.stopping || now_ms - first_failure_ms > 3600 * 1000;
+  log::error("mailer", "job-record-failed",
+             {{"error", why}, {"retries", retries}, {"retrying", !give_up}});
+  if (give_up)
+    return maybe_finish_flush(self);
+  // Still owed: a flush waits for it like for a write in flight.
+  ++st.records_in_flight;
+  ++st.records_owed;
+  auto delay = std::chrono::milliseconds(
+      std::min<std::int64_t>(1000, std::int64_t{100} << std::min(retries, 4)));
+  self->delayed_send(self, delay, atom::write_atom_v, std::move(u),
+                     first_failure_ms, retries + 1);
+}
+
+/// Writes one attempt's outcome on the job. Not waited for while sending,
+/// but a flush waits for it, so that a clean stop records every delivery;
+/// a failed write is tried again (record_failed).
+void record(self_ptr self, db::unit u, std::int64_t first_failure_ms = 0,
+            std::int32_t retries = 0) {
   if (auto& batch = self->state.record_batch) {
     for (auto& s : u.statements)
       batch->statements.push_back(std::move(s));
     return;
   }
   ++self->state.records_in_flight;
-  self->request(self->state.db, db_timeout, atom::write_atom_v, std::move(u))
+  self->request(self->state.db, db_timeout, atom::write_atom_v, u)
       .then(
-          [self](db::unit_result&) {
+          [self](db::unit_result& r) {
             --self->state.records_in_flight;
+            // A failed unit (a constraint) would fail again; the database
+            // being unreachable or refusing writes arrives as an error.
+            if (!r.ok)
+              log::error("mailer", "job-record-failed",
+                         {{"error", r.fail_code}, {"retrying", false}});
             maybe_finish_flush(self);
           },
-          [self](caf::error& e) {
+          [self, u, first_failure_ms, retries](caf::error& e) mutable {
             --self->state.records_in_flight;
-            log::error("mailer", "job-record-failed",
-                       {{"error", caf::to_string(e)}});
-            maybe_finish_flush(self);
+            record_failed(self, std::move(u), first_failure_ms, retries,
+                          caf::to_string(e));
           });
 }
 
@@ -478,7 +516,10 @@ void scan(self_ptr self) {
   auto& st = self->state;
   if (st.stopping)
     return;
-  if (st.claiming || !st.pending.empty() || st.idle.empty()) {
+  // Owing an outcome write: a claim now could take back a job this node
+  // already sent (its lease ran out while the database was away).
+  if (st.claiming || !st.pending.empty() || st.idle.empty()
+      || st.records_owed > 0) {
     st.wake_again = true;
     return;
   }
@@ -627,6 +668,13 @@ mailer_impl(mailer_actor::stateful_pointer<mailer_state> self,
         send_overdue(self, send_id);
       },
       [=](atom::purge_atom) { purge(self); },
+      [=](atom::write_atom, db::unit& u, std::int64_t first_failure_ms,
+          std::int32_t retries) {
+        // The retry's own place in records_in_flight becomes the write's.
+        --self->state.records_in_flight;
+        --self->state.records_owed;
+        record(self, std::move(u), first_failure_ms, retries);
+      },
       [=](atom::tick_atom) {
         scan(self);
         refresh_depth(self);

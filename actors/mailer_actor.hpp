@@ -46,6 +46,9 @@ using mailer_actor = caf::typed_actor<
     /// Internal, at start and hourly: deletes finished jobs older than
     /// mail.retention_days (the mailer owns mail_jobs).
     caf::reacts_to<atom::purge_atom>,
+    /// Internal: an outcome write that failed, tried again (first failure
+    /// in unix ms, retries so far).
+    caf::reacts_to<atom::write_atom, db::unit, std::int64_t, std::int32_t>,
     caf::replies_to<atom::status_atom>::with<mailer_status>,
     /// Shutting down: claim nothing more, hand claimed jobs not yet sent back
     /// to the queue, and answer once the sends in progress are recorded (a
@@ -129,6 +132,7 @@ struct mailer_state {
   bool wake_again = false;   ///< a wake arrived while no claim could start
   bool stopping = false;     ///< flush received: no new claims
   int records_in_flight = 0; ///< outcome writes not yet committed
+  int records_owed = 0;      ///< failed outcome writes waiting for a retry
   std::int32_t released = 0; ///< jobs handed back by the flush
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
   /// While the outcomes of one batch are recorded: their writes, sent to
