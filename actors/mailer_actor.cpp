@@ -82,7 +82,8 @@ void record_failed(self_ptr self, db::unit u, std::int64_t first_failure_ms,
   auto now_ms = st.opts.clock->unix_ms();
   if (first_failure_ms == 0)
     first_failure_ms = now_ms;
-  bool give_up = st.stopping || now_ms - first_failure_ms > 3600 * 1000;
+  bool give_up
+      = st.stopping || now_ms - first_failure_ms > std::int64_t{3600} * 1000;
   log::error("mailer", "job-record-failed",
              {{"error", why}, {"retries", retries}, {"retrying", !give_up}});
   if (give_up)
