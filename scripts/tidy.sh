@@ -12,15 +12,21 @@ files=()
 for layer in "${layers[@]}"; do
   while IFS= read -r f; do files+=("$f"); done < <(git ls-files "$layer/*.cpp")
 done
-echo "tidy: ${#files[@]} files in ${layers[*]}"
-printf '%s\n' "${files[@]}" |
-  xargs -P "$(nproc 2>/dev/null || echo 2)" -n 1 \
-    clang-tidy -p "$dir" --quiet 2>/dev/null |
-  tee /tmp/tidy.$$.log || true # clang-tidy's exit status counts system headers too; the grep below decides
-# The analyzer follows paths into system headers (Boost.Asio's any_executor)
-# and may end a report there; those are not our code and cannot be fixed
-# here, so only diagnostics located in the project's own files count.
-if grep -v "^/usr/" /tmp/tidy.$$.log | grep -q "error:\|warning:"; then
-  rm -f /tmp/tidy.$$.log; echo "tidy: findings above"; exit 1
+# The fronts and the flows they run make every request through
+# safe_request (actors/safe_request.hpp): in CAF 0.17.6 an exception that
+# leaves a plain request's continuation ends the actor, and a dead front
+# answers 503 until it is replaced. A plain `->request(` there is a finding.
+plain=$(git grep -n -E -e '->request\(' -- 'front/*.cpp' 'front/*.hpp' \
+  'actors/*_flow.hpp' 'actors/email_flows.hpp' | grep -v -E ':[0-9]+:\s*//' || true)
+if [ -n "$plain" ]; then
+  printf '%s\n' "$plain"
+  echo "tidy: requests above are not made through safe_request"; exit 1
 fi
-rm -f /tmp/tidy.$$.log; echo "tidy: no findings"
+echo "tidy: ${#files[@]} files in ${layers[*]}"
+# scripts/tidy_file.py runs clang-tidy on one file, counts only findings in
+# the project's own files, and remembers clean results (its header says how).
+if ! printf '%s\n' "${files[@]}" |
+    xargs -P "$(nproc 2>/dev/null || echo 2)" -n 1 scripts/tidy_file.py "$dir"; then
+  echo "tidy: findings above"; exit 1
+fi
+echo "tidy: no findings"
