@@ -142,18 +142,22 @@ statement remove_recovery_codes(const std::string& user_id) {
 statement recovery_facts_of(const std::string& email,
                             const std::string& code_hash,
                             const std::string& source) {
-  return stmt("SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
-                  + locked_until_sql("u.id", "recovery_code", "?3")
-                  + " AS locked_until, EXISTS (SELECT 1 FROM recovery_codes "
-                    "WHERE code_hash = ?2 AND user_id = u.id AND used_at IS "
-                    "NULL) AS code_live FROM users u WHERE u.email = ?1 AND "
-                    "u.disabled = 0",
-              {value::text(email), value::text(code_hash), value::text(source)});
+  // One row whether or not the address has an account: the lockout and
+  // recovery-code lookups run for an unknown address too (with no id),
+  // so the read takes as long either way (docs/security.md, equal timing).
+  return stmt(
+      "SELECT u.id, u.email, u.display_name, u.locale, u.created_at, "
+          + locked_until_sql("u.id", "recovery_code", "?3")
+          + " AS locked_until, EXISTS (SELECT 1 FROM recovery_codes "
+            "WHERE code_hash = ?2 AND user_id = u.id AND used_at IS "
+            "NULL) AS code_live FROM (SELECT ?1 AS email) AS q LEFT "
+            "JOIN users u ON u.email = q.email AND u.disabled = 0",
+      {value::text(email), value::text(code_hash), value::text(source)});
 }
 
 recovery_facts decode_recovery_facts(const rowset& rs) {
   recovery_facts f;
-  if (rs.empty())
+  if (rs.empty() || rs.at(0, "id").is_null())
     return f;
   f.user = users_store::decode_user(rs);
   f.locked_until = rs.at(0, "locked_until").i;
