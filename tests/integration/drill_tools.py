@@ -191,9 +191,12 @@ def check_database(db_path):
             "NULL AND NOT EXISTS (SELECT 1 FROM refresh_tokens n "
             "WHERE n.token_hash = r.replaced_by)").fetchone()[0]
         assert broken == 0, f"{broken} rotation(s) without their successor"
-        mailed = conn.execute(
-            "SELECT COUNT(*) FROM email_flows WHERE mailed = 1").fetchone()[0]
-        jobs = conn.execute(
-            "SELECT COUNT(*) FROM mail_jobs WHERE template = 'sign_in'"
-        ).fetchone()[0]
+        # Both counts in one statement, so in one snapshot: the service may
+        # still be committing admitted starts (PostgreSQL's autocommit gives
+        # each statement its own snapshot; two queries saw 9077 flows, then
+        # 9137 jobs, in CI's overload drill).
+        mailed, jobs = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM email_flows WHERE mailed = 1), "
+            "(SELECT COUNT(*) FROM mail_jobs WHERE template = 'sign_in')"
+        ).fetchone()
         assert mailed == jobs, f"{mailed} mailed flows but {jobs} mail jobs"

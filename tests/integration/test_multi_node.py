@@ -672,8 +672,12 @@ def check_each_mailed_once(cl, sink, acked, nodes, deadline_s):
         duplicate = SentTwice(f"sent more than once: {twice}; outcome writes "
                               f"that failed (job-record-failed) per node: {failed}")
     # No half-written unit: a mailed flow has its job, a session its token.
-    assert cl.psql("SELECT COUNT(*) FROM email_flows WHERE mailed = 1").strip() \
-        == cl.psql("SELECT COUNT(*) FROM mail_jobs WHERE template = 'sign_in'").strip()
+    # One statement, one snapshot (two would race a start still committing).
+    mailed, jobs = cl.psql(
+        "SELECT (SELECT COUNT(*) FROM email_flows WHERE mailed = 1), "
+        "(SELECT COUNT(*) FROM mail_jobs WHERE template = 'sign_in')"
+    ).strip().split("|")
+    assert mailed == jobs, f"{mailed} mailed flows but {jobs} mail jobs"
     assert cl.psql("SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 "
                    "FROM refresh_tokens r WHERE r.session_id = s.id)").strip() == "0"
     assert cl.psql("SELECT COUNT(*) FROM mail_jobs WHERE status <> 'sent'").strip() == "0"
