@@ -68,12 +68,11 @@ struct confirmation {
 /// Checks `code` against the pending secret (`pending`: the account's row,
 /// empty when there is none): not_pending, internal (secret undecryptable)
 /// or invalid_code; else the unit that confirms it with `fresh_codes`.
-result<confirmation> plan_confirm(const services& svc, const std::string& user_id,
-                                  const std::optional<db::totp_store::totp_state>& pending,
-                                  const std::string& code,
-                                  const notice_input& notice,
-                                  std::vector<std::string> fresh_codes,
-                                  std::int64_t now);
+result<confirmation>
+plan_confirm(const services& svc, const std::string& user_id,
+             const std::optional<db::totp_store::totp_state>& pending,
+             const std::string& code, const notice_input& notice,
+             std::vector<std::string> fresh_codes, std::int64_t now);
 
 // -- checks of a current code -------------------------------------------------
 
@@ -152,8 +151,7 @@ struct request_hooks {
                      const std::string& method, std::function<void()>)>
       record_failure;
   /// The session request for a user signed in by `amr`.
-  std::function<new_session(const user_info&, const char* amr)>
-      session_request;
+  std::function<new_session(const user_info&, const char* amr)> session_request;
   /// The write of a refusal with no failure to record (the timing pad).
   db::unit timing_pad;
   /// The request's lockout source.
@@ -217,23 +215,23 @@ void with_current_code(Self self, const services& svc,
                                       svc.clock->unix_seconds());
               Out o = error{totp_errc::invalid_code};
               switch (check.result) {
-                case verdict::not_enabled:
-                  o = error{totp_errc::not_enabled};
-                  return done(o);
-                case verdict::locked:
-                  h.audit("totp.failed", false, user_id, email,
-                          {{"reason", "locked"}});
-                  return done(o);
-                case verdict::undecryptable:
-                  o = error{totp_errc::internal, "totp secret undecryptable"};
-                  return done(o);
-                case verdict::wrong_code:
-                  h.audit("totp.failed", false, user_id, email,
-                          {{"reason", "wrong_code"}});
-                  return h.record_failure(user_id, email, totp_method,
-                                          [done, o]() mutable { done(o); });
-                case verdict::ok:
-                  break;
+              case verdict::not_enabled:
+                o = error{totp_errc::not_enabled};
+                return done(o);
+              case verdict::locked:
+                h.audit("totp.failed", false, user_id, email,
+                        {{"reason", "locked"}});
+                return done(o);
+              case verdict::undecryptable:
+                o = error{totp_errc::internal, "totp secret undecryptable"};
+                return done(o);
+              case verdict::wrong_code:
+                h.audit("totp.failed", false, user_id, email,
+                        {{"reason", "wrong_code"}});
+                return h.record_failure(user_id, email, totp_method,
+                                        [done, o]() mutable { done(o); });
+              case verdict::ok:
+                break;
               }
               then(check.step);
             });
@@ -296,9 +294,9 @@ void run_enrol(Self self, const services& svc, const std::string& user_id,
                const std::string& email, const request_hooks& h, Done done,
                Fail fail) {
   using out_t = outcome<enrolment_reply>;
-  auto plan = plan_enrol(*svc.cfg, *svc.keys, user_id, email,
-                         auth::generate_totp_secret(),
-                         svc.clock->unix_seconds());
+  auto plan
+      = plan_enrol(*svc.cfg, *svc.keys, user_id, email,
+                   auth::generate_totp_secret(), svc.clock->unix_seconds());
   if (!plan) {
     out_t o = plan.err();
     return done(o);
@@ -325,11 +323,10 @@ void run_confirm(Self self, const services& svc, const std::string& user_id,
           [self, svc, user_id, code, notice, h, done,
            fail](db::rowset& rs) mutable {
             detail::guard<out_t>(done, [&] {
-              auto plan = plan_confirm(svc, user_id,
-                                       db::totp_store::decode_pending(rs),
-                                       code, notice,
-                                       auth::generate_recovery_codes(10),
-                                       svc.clock->unix_seconds());
+              auto plan = plan_confirm(
+                  svc, user_id, db::totp_store::decode_pending(rs), code,
+                  notice, auth::generate_recovery_codes(10),
+                  svc.clock->unix_seconds());
               if (!plan) {
                 if (plan.err().is(totp_errc::invalid_code))
                   h.audit("totp.failed", false, user_id, notice.user.email,
@@ -382,13 +379,12 @@ void run_regenerate(Self self, const services& svc, std::string user_id,
         auto codes = auth::generate_recovery_codes(10);
         auto u = regenerate_unit(*svc.keys, user_id, step, h.source, codes,
                                  svc.clock->unix_seconds());
-        detail::write<Self, out_t>(self, svc, std::move(u), done, fail,
-                                   [h, codes, done]() mutable {
-                                     h.audit("recovery.regenerated", true, {},
-                                             {}, {});
-                                     out_t o = codes;
-                                     done(o);
-                                   });
+        detail::write<Self, out_t>(
+            self, svc, std::move(u), done, fail, [h, codes, done]() mutable {
+              h.audit("recovery.regenerated", true, {}, {}, {});
+              out_t o = codes;
+              done(o);
+            });
       },
       done, fail);
 }
@@ -414,22 +410,23 @@ void run_verify(Self self, const services& svc, std::string email,
               if (!facts.user)
                 return refuse({}, "unknown");
               auto user = *facts.user;
-              auto check = check_code(*svc.keys, user.id, facts.totp, code, now);
+              auto check
+                  = check_code(*svc.keys, user.id, facts.totp, code, now);
               switch (check.result) {
-                case verdict::not_enabled:
-                  return refuse(user.id, "not_enabled");
-                case verdict::locked:
-                  return refuse(user.id, "locked");
-                case verdict::undecryptable: {
-                  out_t o = error{totp_errc::internal,
-                                  "totp secret undecryptable"};
-                  return done(o);
-                }
-                case verdict::wrong_code:
-                  return detail::refuse_counted(svc, h, totp_method, user,
-                                                "wrong_code", done);
-                case verdict::ok:
-                  break;
+              case verdict::not_enabled:
+                return refuse(user.id, "not_enabled");
+              case verdict::locked:
+                return refuse(user.id, "locked");
+              case verdict::undecryptable: {
+                out_t o
+                    = error{totp_errc::internal, "totp secret undecryptable"};
+                return done(o);
+              }
+              case verdict::wrong_code:
+                return detail::refuse_counted(svc, h, totp_method, user,
+                                              "wrong_code", done);
+              case verdict::ok:
+                break;
               }
               safe_request(self, svc.db, db_timeout, atom::write_atom_v,
                            sign_in_unit(user.id, check.step, h.source, now))
@@ -466,20 +463,19 @@ void run_recovery(Self self, const services& svc, std::string email,
               auto now = svc.clock->unix_seconds();
               auto facts = db::totp_store::decode_recovery_facts(rs);
               switch (check_recovery(facts, now)) {
-                case recovery_verdict::unknown:
-                  return detail::refuse_after_no_op(self, svc, h,
-                                                    recovery_method, {}, email,
-                                                    "unknown", done, fail);
-                case recovery_verdict::locked:
-                  return detail::refuse_after_no_op(
-                      self, svc, h, recovery_method, facts.user->id, email,
-                      "locked", done, fail);
-                case recovery_verdict::wrong_code:
-                  return detail::refuse_counted(svc, h, recovery_method,
-                                                *facts.user, "wrong_code",
-                                                done);
-                case recovery_verdict::ok:
-                  break;
+              case recovery_verdict::unknown:
+                return detail::refuse_after_no_op(self, svc, h, recovery_method,
+                                                  {}, email, "unknown", done,
+                                                  fail);
+              case recovery_verdict::locked:
+                return detail::refuse_after_no_op(self, svc, h, recovery_method,
+                                                  facts.user->id, email,
+                                                  "locked", done, fail);
+              case recovery_verdict::wrong_code:
+                return detail::refuse_counted(svc, h, recovery_method,
+                                              *facts.user, "wrong_code", done);
+              case recovery_verdict::ok:
+                break;
               }
               auto user = *facts.user;
               safe_request(self, svc.db, db_timeout, atom::write_atom_v,
@@ -488,9 +484,9 @@ void run_recovery(Self self, const services& svc, std::string email,
                       [self, svc, h, user, done,
                        fail](db::unit_result& r) mutable {
                         if (!r.ok)
-                          return detail::refuse_counted(svc, h,
-                                                        recovery_method, user,
-                                                        "wrong_code", done);
+                          return detail::refuse_counted(svc, h, recovery_method,
+                                                        user, "wrong_code",
+                                                        done);
                         detail::open_session(self, svc, h, recovery_method,
                                              "recovery_code", user, done, fail);
                       },

@@ -79,8 +79,7 @@ statement remove(const std::string& user_id, std::int64_t step) {
 statement use_step(const std::string& user_id, std::int64_t step) {
   return stmt_one("UPDATE totp SET last_used_step = ?2 WHERE user_id = ?1 "
                   "AND confirmed_at IS NOT NULL AND last_used_step < ?2",
-                  {value::text(user_id), value::integer(step)},
-                  "invalid_code");
+                  {value::text(user_id), value::integer(step)}, "invalid_code");
 }
 
 // -- sign-in ------------------------------------------------------------------
@@ -167,11 +166,11 @@ recovery_facts decode_recovery_facts(const rowset& rs) {
 
 statement burn_recovery_code(const std::string& user_id,
                              const std::string& code_hash, std::int64_t now) {
-  return stmt_one("UPDATE recovery_codes SET used_at = ?1 WHERE code_hash = ?2 "
-                  "AND user_id = ?3 AND used_at IS NULL",
-                  {value::integer(now), value::text(code_hash),
-                   value::text(user_id)},
-                  "invalid_code");
+  return stmt_one(
+      "UPDATE recovery_codes SET used_at = ?1 WHERE code_hash = ?2 "
+      "AND user_id = ?3 AND used_at IS NULL",
+      {value::integer(now), value::text(code_hash), value::text(user_id)},
+      "invalid_code");
 }
 
 // -- sessions --

@@ -33,8 +33,7 @@ void admin_faults(const context_ptr& ctx) {
   field_errors errs;
   auto fault = errs.string(*body, "fault", true, 32);
   auto actor = errs.string(*body, "actor", false, 64);
-  if (fault && *fault != "throw" && *fault != "throw_async"
-      && *fault != "kill")
+  if (fault && *fault != "throw" && *fault != "throw_async" && *fault != "kill")
     errs.add("fault", "must be throw, throw_async or kill");
   if (fault && *fault == "kill" && !actor)
     errs.add("actor", "required for kill");

@@ -131,8 +131,9 @@ void dispatch(const context_ptr& ctx) {
     if (!exempt
         && st.ip_rules.decide(ctx->client_ip) == auth::ip_decision::deny) {
       ctx->log_fields["blocked"] = "ip_filter";
-      if (st.blocked_audit->check(ctx->client_ip,
-                                   ctx->svc().clock->steady_ns() / 1000).allowed)
+      if (st.blocked_audit
+              ->check(ctx->client_ip, ctx->svc().clock->steady_ns() / 1000)
+              .allowed)
         ctx->audit("ip.blocked", false, {}, {},
                    {{"route", m.result == outcome::found ? m.hit->pattern
                                                          : "unmatched"}});

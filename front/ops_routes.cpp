@@ -59,8 +59,8 @@ void check_supervision(const context_ptr& ctx, F done) {
       .then([done](supervision_report& r) mutable { done(std::move(r)); },
             [done](caf::error& e) mutable {
               supervision_report r;
-              r.children.push_back({"supervisor", "failing", 0,
-                                    caf::to_string(e)});
+              r.children.push_back(
+                  {"supervisor", "failing", 0, caf::to_string(e)});
               done(std::move(r));
             });
 }
@@ -165,30 +165,30 @@ void readiness(const context_ptr& ctx) {
   // taking it out of rotation would turn a write outage into a full one. It
   // stays ready and says so (docs/operations.md, "Disk full or locked
   // database"); /health is degraded.
-  check_database(ctx, [ctx](bool ok, const std::string& detail,
-                            const db::status& dbs) {
-    if (!ok) {
-      ctx->log_fields["database"] = detail;
-      return ctx->reply_json(
-          503, {{"status", "not_ready"}, {"checks", {{"database", detail}}}});
-    }
-    auto refusing = dbs.refusing_writes;
-    safe_request(ctx->self, ctx->svc().sessions, check_timeout,
-                 atom::ready_atom_v)
-        .then(
-            [ctx, refusing](bool ready) {
-              if (ready && !refusing.empty())
-                return ctx->reply_json(
-                    200, {{"status", "ready"},
-                          {"checks",
-                           {{"database_writes", "refused: " + refusing}}}});
-              if (ready)
-                return ctx->reply_json(200, {{"status", "ready"}});
-              ctx->reply_json(503, {{"status", "not_ready"},
-                                    {"checks", {{"sessions", "loading"}}}});
-            },
-            [ctx](caf::error& e) { ctx->reply_failure(e); });
-  });
+  check_database(
+      ctx, [ctx](bool ok, const std::string& detail, const db::status& dbs) {
+        if (!ok) {
+          ctx->log_fields["database"] = detail;
+          return ctx->reply_json(503, {{"status", "not_ready"},
+                                       {"checks", {{"database", detail}}}});
+        }
+        auto refusing = dbs.refusing_writes;
+        safe_request(ctx->self, ctx->svc().sessions, check_timeout,
+                     atom::ready_atom_v)
+            .then(
+                [ctx, refusing](bool ready) {
+                  if (ready && !refusing.empty())
+                    return ctx->reply_json(
+                        200, {{"status", "ready"},
+                              {"checks",
+                               {{"database_writes", "refused: " + refusing}}}});
+                  if (ready)
+                    return ctx->reply_json(200, {{"status", "ready"}});
+                  ctx->reply_json(503, {{"status", "not_ready"},
+                                        {"checks", {{"sessions", "loading"}}}});
+                },
+                [ctx](caf::error& e) { ctx->reply_failure(e); });
+      });
 }
 
 void metrics(const context_ptr& ctx) {

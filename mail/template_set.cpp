@@ -396,8 +396,7 @@ result<rendered> template_set::render(std::string_view message,
     if (!render_parsed(c->html, data, out.html, err))
       return failed(2);
   } else {
-    if (!render_one(it->second.subject, data, subject_escape, out.subject,
-                    err))
+    if (!render_one(it->second.subject, data, subject_escape, out.subject, err))
       return failed(0);
     if (!render_one(it->second.text, data, identity_escape, out.text, err))
       return failed(1);

@@ -140,8 +140,8 @@ TEST_CASE("a free address gets a link and code, the old one a notice; the "
   CHECK(notice.second["new_email"] == "new@example.org");
   auto link = token_of(confirm.second["link"].get<std::string>());
   // The link is stored as its hash only.
-  CHECK(store::decode_link_view(t.ex->query(
-            store::pending_by_link(auth::token_hash(link), t.now())))
+  CHECK(store::decode_link_view(t.ex->query(store::pending_by_link(
+                                    auth::token_hash(link), t.now())))
             ->new_email
         == "new@example.org");
   CHECK_FALSE(store::decode_link_view(
@@ -175,8 +175,7 @@ TEST_CASE("a taken address: the same notice, a mail to its owner, nothing "
   // The notice has the same fields as for a free address.
   auto free_db = change_db();
   free_db.request("new@example.org");
-  auto free_notice
-      = free_db.mails().find("email_change_notice")->second.second;
+  auto free_notice = free_db.mails().find("email_change_notice")->second.second;
   for (auto it = free_notice.begin(); it != free_notice.end(); ++it)
     CHECK(notice.contains(it.key()));
   CHECK(notice.size() == free_notice.size());
@@ -193,8 +192,10 @@ TEST_CASE("the address taken between request and confirmation ends in a "
           "[email_change][store]") {
   change_db t;
   t.request("new@example.org");
-  auto link = token_of(
-      t.mails().find("email_change_confirm")->second.second["link"].get<std::string>());
+  auto link = token_of(t.mails()
+                           .find("email_change_confirm")
+                           ->second.second["link"]
+                           .get<std::string>());
   t.add_user("u3", "new@example.org");
   auto r = t.ex->run(d::confirm_unit(
       store::confirm_by_link(auth::token_hash(link), t.now(), "invalid_link"),
@@ -212,14 +213,14 @@ TEST_CASE("the old address may cancel for 72 hours, also after the change, "
   change_db t;
   t.request("new@example.org");
   auto mails = t.mails();
-  auto link = token_of(
-      mails.find("email_change_confirm")->second.second["link"].get<std::string>());
+  auto link = token_of(mails.find("email_change_confirm")
+                           ->second.second["link"]
+                           .get<std::string>());
   auto cancel = token_of(mails.find("email_change_notice")
                              ->second.second["cancel_link"]
                              .get<std::string>());
   auto asked_at = t.now();
-  REQUIRE(t.ex
-              ->run(d::confirm_unit(store::confirm_by_link(
+  REQUIRE(t.ex->run(d::confirm_unit(store::confirm_by_link(
                                         auth::token_hash(link), t.now(), "x"),
                                     t.now()))
               .ok);
@@ -258,10 +259,10 @@ TEST_CASE("a cancel revokes the sessions opened since the request and the "
     s.created_at = created;
     return s;
   };
-  auto ids = d::sessions_to_revoke({view("older", 999), view("asking", 500),
-                                    view("same-second", 1000),
-                                    view("later", 5000)},
-                                   c);
+  auto ids
+      = d::sessions_to_revoke({view("older", 999), view("asking", 500),
+                               view("same-second", 1000), view("later", 5000)},
+                              c);
   CHECK(ids == std::vector<std::string>{"asking", "same-second", "later"});
 }
 
@@ -285,22 +286,23 @@ TEST_CASE("sign-in mails and email-change mails share one send budget per "
           "[email_change][store]") {
   change_db t;
   t.request("new+tag@example.org");
-  auto start = db::flows_store::decode_start_facts(t.ex->query(
-      db::flows_store::read_start_facts("new@example.org", t.now() - 3600,
-                                        "new@example.org")));
+  auto start = db::flows_store::decode_start_facts(
+      t.ex->query(db::flows_store::read_start_facts(
+          "new@example.org", t.now() - 3600, "new@example.org")));
   CHECK(start.sent_last_hour == 1);
   CHECK(start.last_sent == t.now());
   // A request that sends nothing (the current address) does not count.
   t.request("ann@example.org");
-  auto own = db::flows_store::decode_start_facts(t.ex->query(
-      db::flows_store::read_start_facts("ann@example.org", t.now() - 3600,
-                                        "ann@example.org")));
+  auto own = db::flows_store::decode_start_facts(
+      t.ex->query(db::flows_store::read_start_facts(
+          "ann@example.org", t.now() - 3600, "ann@example.org")));
   CHECK(own.sent_last_hour == 0);
   // And the change's own read counts both.
   email_change_input in;
   in.user.id = "u1";
   in.new_email = "new@example.org";
-  auto f = store::decode_request_facts(t.ex->query(d::request_facts(in, t.now())));
+  auto f
+      = store::decode_request_facts(t.ex->query(d::request_facts(in, t.now())));
   CHECK(f.sent_last_hour == 1);
   CHECK(f.last_sent == t.now());
 }
