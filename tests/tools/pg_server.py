@@ -106,6 +106,12 @@ class PgServer:
         self.psql(f"CREATE DATABASE {DB_NAME} OWNER {DB_ROLE}")
         return self
 
+    def _settings(self):
+        """The server settings (-c name=value) each launch passes."""
+        # fsync off: a test server holds nothing worth the disk flushes.
+        return {"fsync": "off", "synchronous_commit": "off",
+                "full_page_writes": "off", "max_connections": 100}
+
     def _launch(self):
         """Starts postgres on the data folder and port, waits until it
         accepts connections."""
@@ -113,14 +119,13 @@ class PgServer:
         log = open(self.log_path, "a")
         if self.as_root:
             os.chown(self.log_path, pwd.getpwnam(PG_USER).pw_uid, -1)
-        # fsync off: a test server holds nothing worth the disk flushes.
+        settings = []
+        for name, val in self._settings().items():
+            settings += ["-c", f"{name}={val}"]
         self.proc = subprocess.Popen(
             self._cmd([os.path.join(PG_BIN, "postgres"), "-D", data,
                        "-p", str(self.port), "-h", "127.0.0.1",
-                       "-k", self.dir, "-c", "fsync=off",
-                       "-c", "synchronous_commit=off",
-                       "-c", "full_page_writes=off",
-                       "-c", "max_connections=100"]),
+                       "-k", self.dir] + settings),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + self.start_timeout
@@ -217,31 +222,9 @@ class DurablePgServer(PgServer):
         super().__init__(**kw)
         self.synchronous_commit = synchronous_commit
 
-    def _launch(self):
-        data = os.path.join(self.dir, "data")
-        log = open(self.log_path, "a")
-        if self.as_root:
-            os.chown(self.log_path, pwd.getpwnam(PG_USER).pw_uid, -1)
-        self.proc = subprocess.Popen(
-            self._cmd([os.path.join(PG_BIN, "postgres"), "-D", data,
-                       "-p", str(self.port), "-h", "127.0.0.1",
-                       "-k", self.dir, "-c", "fsync=on",
-                       "-c", f"synchronous_commit={self.synchronous_commit}",
-                       "-c", "full_page_writes=on",
-                       "-c", "max_connections=100"]),
-            stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + self.start_timeout
-        while subprocess.run(
-                [os.path.join(PG_BIN, "pg_isready"), "-h", "127.0.0.1", "-p",
-                 str(self.port)], stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL).returncode != 0:
-            if self.proc.poll() is not None:
-                raise RuntimeError("postgres exited: " + self.log())
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("postgres did not start: " + self.log())
-            time.sleep(0.1)
+    def _settings(self):
+        return {"fsync": "on", "synchronous_commit": self.synchronous_commit,
+                "full_page_writes": "on", "max_connections": 100}
 
     def postmaster_pid(self):
         """The server's own PID (its backends are its children)."""
