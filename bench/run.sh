@@ -241,9 +241,8 @@ sample_rss() {
 # -- wrk ----------------------------------------------------------------------
 
 # Writes the wrk script for one run: the request (method, optional body
-# file or user Lua script) plus a done() that stores the numbers as JSON.
-# A script may define active_duration_us() (main state) when its threads
-# stop before -d is over; its result replaces wrk's duration.
+# file or user Lua script) plus bench/wrk_report.lua's done(), which stores
+# the numbers as JSON in $json.
 make_script() {
   local out=$1 method=$2 extra=$3 json=$4
   {
@@ -257,36 +256,8 @@ make_script() {
       printf 'if not wrk.headers["Content-Type"] then\n'
       printf '  wrk.headers["Content-Type"] = "application/json"\nend\n'
     fi
-    cat <<EOF
-function done(summary, latency, requests)
-  -- A script whose threads stop early (wrk still waits out -d) reports the
-  -- time it really ran through active_duration_us().
-  local duration = summary.duration
-  if active_duration_us then
-    duration = active_duration_us() or duration
-  end
-  local bad = 0
-  if bad_responses then
-    bad = bad_responses()
-  end
-  local requests = summary.requests
-  if answered_total then
-    requests = answered_total()
-  end
-  local f = assert(io.open([==[$json]==], "w"))
-  local e = summary.errors
-  f:write(string.format(
-    '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,"bad_responses":%.0f,' ..
-    '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
-    '"latency_us":{"mean":%.1f,"stdev":%.1f,"max":%.0f,"p50":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f}}\n',
-    requests, duration, summary.bytes, bad,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.stdev, latency.max,
-    latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency:percentile(99.9)))
-  f:close()
-end
-EOF
+    printf 'report_path = [==[%s]==]\n' "$json"
+    cat "$ROOT/bench/wrk_report.lua"
   } >"$out"
 }
 

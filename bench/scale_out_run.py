@@ -69,37 +69,8 @@ HZ = os.sysconf("SC_CLK_TCK")
 HIGH = "100000000/60"
 STARTED = []  # what this run started (stop()), stopped in reverse at the end
 
-# The done() of bench/run.sh's make_script: wrk's numbers as one JSON
-# object (plus what one_shot.lua reports: its active time, the answers
-# without the expected body, the real answers).
-DONE = r"""
-function done(summary, latency, requests)
-  local duration = summary.duration
-  if active_duration_us then
-    duration = active_duration_us() or duration
-  end
-  local bad = 0
-  if bad_responses then
-    bad = bad_responses()
-  end
-  local requests = summary.requests
-  if answered_total then
-    requests = answered_total()
-  end
-  local f = assert(io.open([==[%s]==], "w"))
-  local e = summary.errors
-  f:write(string.format(
-    '{"requests":%%.0f,"duration_us":%%.0f,"bytes":%%.0f,"bad_responses":%%.0f,' ..
-    '"errors":{"connect":%%.0f,"read":%%.0f,"write":%%.0f,"status":%%.0f,"timeout":%%.0f},' ..
-    '"latency_us":{"mean":%%.1f,"stdev":%%.1f,"max":%%.0f,"p50":%%.0f,"p90":%%.0f,"p99":%%.0f,"p999":%%.0f}}\n',
-    requests, duration, summary.bytes, bad,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.stdev, latency.max,
-    latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency:percentile(99.9)))
-  f:close()
-end
-"""
+# The done() every bench wrk run uses: wrk's numbers as one JSON object.
+REPORT_LUA = ROOT / "bench" / "wrk_report.lua"
 
 
 def log(msg):
@@ -330,7 +301,8 @@ def run_wrk(setup, tmp, case, kind, dur, path, lua=None, method="GET",
     body = f'wrk.method = "{method}"\n'
     if lua:
         body += pathlib.Path(lua).read_text() + "\n"
-    script.write_text(body + DONE % out)
+    script.write_text(body + f"report_path = [==[{out}]==]\n"
+                      + REPORT_LUA.read_text())
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{dur}", "--latency",
            "-s", str(script)]
     for h in headers:
