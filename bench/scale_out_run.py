@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "tests" / "tools"))
 sys.path.insert(0, str(ROOT / "bench"))
 from pg_server import DurablePgServer, free_port  # noqa: E402
 from summarize import summarize  # noqa: E402
+from bench_service import service_env  # noqa: E402
 
 HOST = "127.0.0.1"
 BIN = os.environ.get("SERVICE_BIN", str(ROOT / "build" / "passwordless-auth"))
@@ -66,7 +67,6 @@ CASES = os.environ.get("CASES", "session refresh email_start").split()
 RESULTS = pathlib.Path(os.environ.get(
     "RESULTS", ROOT / "bench" / "results" / "scale_out.json"))
 HZ = os.sysconf("SC_CLK_TCK")
-HIGH = "100000000/60"
 STARTED = []  # what this run started (stop()), stopped in reverse at the end
 
 # The done() every bench wrk run uses: wrk's numbers as one JSON object.
@@ -133,26 +133,13 @@ class Service:
         self.workdir = pathlib.Path(workdir)
         self.workdir.mkdir(parents=True)
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
-        env.update({
-            "PA_LOG_LEVEL": "warn",
-            "PA_AUTH_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-            "PA_DATABASE_PATH": str(self.workdir / "auth.db"),
-            "PA_MAIL_OUTBOX_DIR": str(self.workdir / "outbox"),
-            # As bench/run.sh: no per-address caps or per-IP limits in the
-            # way; the limiter still runs, so each request pays its check.
-            "PA_AUTH_EMAIL_MIN_INTERVAL": "0",
+        env = service_env(self.workdir, **{
             "PA_AUTH_EMAIL_HOURLY_CAP": "1000000",
             "PA_RATE_LIMIT_ENABLED": "true",
             # wrk is one client address with 64 connections, the warm-up's
             # maybe not all closed yet: no per-address connection cap.
             "PA_SERVER_MAX_CONNECTIONS_PER_IP": "0",
-            "PA_RATE_LIMIT_POLICIES": ",".join(f"{k}={HIGH}" for k in (
-                "email_send_per_address", "email_send_per_ip", "verify_per_ip",
-                "refresh_per_ip", "webauthn_per_ip", "totp_per_ip",
-                "global_per_ip")),
-        })
-        env.update(env_extra)
+            **env_extra})
         self.outbox = pathlib.Path(env["PA_MAIL_OUTBOX_DIR"])
         self.log = open(self.workdir / "service.log", "w")
         self.proc = subprocess.Popen(

@@ -37,8 +37,8 @@ ROUNDS = int(os.environ.get("ROUNDS", "2"))
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 from pa_client import Client  # noqa: E402
 from pa_flows import sign_in  # noqa: E402
-
-HIGH = "100000000/60"
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_service import service_env  # noqa: E402
 
 
 class Service:
@@ -48,19 +48,7 @@ class Service:
 
     def __init__(self, workdir, ready_timeout=900):
         self.workdir = pathlib.Path(workdir)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PA_")}
-        env.update({
-            "PA_DATABASE_PATH": str(self.workdir / "auth.db"),
-            "PA_MAIL_OUTBOX_DIR": str(self.workdir / "outbox"),
-            "PA_AUTH_SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
-            "PA_LOG_LEVEL": "warn",
-            "PA_AUTH_EMAIL_MIN_INTERVAL": "0",
-            "PA_MAIL_POLL_INTERVAL": "0.2",
-            "PA_RATE_LIMIT_POLICIES": ",".join(f"{c}={HIGH}" for c in (
-                "email_send_per_address", "email_send_per_ip", "verify_per_ip",
-                "refresh_per_ip", "webauthn_per_ip", "totp_per_ip",
-                "global_per_ip")),
-        })
+        env = service_env(self.workdir, PA_MAIL_POLL_INTERVAL="0.2")
         self.log = open(self.workdir / "service.log", "w")
         self.proc = subprocess.Popen(
             [str(BUILD / "passwordless-auth"), "--set", "server.host=127.0.0.1",
