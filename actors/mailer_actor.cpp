@@ -108,6 +108,9 @@ void record(self_ptr self, db::unit u, std::int64_t first_failure_ms = 0,
     return;
   }
   ++self->state.records_in_flight;
+  // The request holds one copy; the error handler keeps the unit to write
+  // it again (the request expression is evaluated before then()'s
+  // arguments, so the move below comes after the copy).
   self->request(self->state.db, db_timeout, atom::write_atom_v, u)
       .then(
           [self](db::unit_result& r) {
@@ -119,7 +122,8 @@ void record(self_ptr self, db::unit u, std::int64_t first_failure_ms = 0,
                          {{"error", r.fail_code}, {"retrying", false}});
             maybe_finish_flush(self);
           },
-          [self, u, first_failure_ms, retries](caf::error& e) mutable {
+          [self, u = std::move(u), first_failure_ms,
+           retries](caf::error& e) mutable {
             --self->state.records_in_flight;
             record_failed(self, std::move(u), first_failure_ms, retries,
                           caf::to_string(e));
@@ -326,11 +330,21 @@ void spawn_worker(self_ptr self) {
 void scan(self_ptr self);
 void pump(self_ptr self);
 
-/// A worker answered send `id` (`results`, one per job): records the
-/// outcomes (one database unit for the batch) and gives the worker back, or
-/// lets it go when it was replaced while stuck.
+/// The outcome of a message the worker gave no answer for.
+mail::send_result temporary_failure(std::string error) {
+  mail::send_result r;
+  r.status = mail::send_status::temporary_failure;
+  r.error = std::move(error);
+  return r;
+}
+
+/// A worker answered send `id` (`results`, one per job; a job past the end
+/// of `results` gets `missing`): records the outcomes (one database unit for
+/// the batch) and gives the worker back, or lets it go when it was replaced
+/// while stuck.
 void send_ended(self_ptr self, std::uint64_t id,
-                const std::vector<mail::send_result>& results) {
+                const std::vector<mail::send_result>& results,
+                const mail::send_result& missing) {
   auto& st = self->state;
   auto it = st.sending.find(id);
   if (it == st.sending.end())
@@ -345,9 +359,6 @@ void send_ended(self_ptr self, std::uint64_t id,
     // Each message waited for the whole batch's handover.
     caf::anon_send(st.metrics,
                    metrics::observe("email_send_duration_seconds", seconds));
-    mail::send_result missing;
-    missing.status = mail::send_status::temporary_failure;
-    missing.error = "mail worker: no result for this message";
     outcome(self, job, i < results.size() ? results[i] : missing);
     st.held.erase(job.id);
     job_done(self, job);
@@ -362,7 +373,7 @@ void send_ended(self_ptr self, std::uint64_t id,
         "mailer", "mail-send-unstuck",
         {{"job_id", send.jobs.front()->id},
          {"messages", send.jobs.size()},
-         {"outcome", results.empty() ? std::string() : results.front().error}});
+         {"outcome", (results.empty() ? missing : results.front()).error}});
   }
   auto wanted = static_cast<std::size_t>(st.opts.cfg->mail.workers);
   if (send.past_deadline && st.live_workers > wanted) {
@@ -407,16 +418,13 @@ void dispatch(self_ptr self, std::vector<std::shared_ptr<mail_pending>> jobs) {
               r.location = std::move(a.location);
               results.push_back(std::move(r));
             }
-            send_ended(self, id, results);
+            send_ended(self, id, results,
+                       temporary_failure("mail worker: no result for this "
+                                         "message"));
           },
           [self, id](caf::error& e) {
-            mail::send_result r;
-            r.status = mail::send_status::temporary_failure;
-            r.error = "mail worker: " + caf::to_string(e);
-            auto& st = self->state;
-            auto it = st.sending.find(id);
-            auto n = it == st.sending.end() ? 0 : it->second.jobs.size();
-            send_ended(self, id, std::vector<mail::send_result>(n, r));
+            send_ended(self, id, {},
+                       temporary_failure("mail worker: " + caf::to_string(e)));
           });
   self->delayed_send(self, send_deadline(*st.opts.cfg), atom::tick_atom_v, id);
 }

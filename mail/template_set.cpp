@@ -141,25 +141,6 @@ bool render_parsed(mu::mustache& tmpl, const mu::data& data, std::string& out,
   return true;
 }
 
-/// Renders one template source into `out`.
-/// @returns false on a mustache error, with its text in `err`.
-bool render_one(const std::string& src, const mu::data& data,
-                const mu::mustache::escape_handler& escape, std::string& out,
-                std::string& err) {
-  mu::mustache tmpl{src};
-  if (!tmpl.is_valid()) {
-    err = tmpl.error_message();
-    return false;
-  }
-  tmpl.set_custom_escape(escape);
-  out = tmpl.render(data);
-  if (!tmpl.is_valid()) {
-    err = tmpl.error_message();
-    return false;
-  }
-  return true;
-}
-
 /// Values that look like what the service sends, including characters that
 /// HTML escaping must handle, so that start-up exercises every section.
 nlohmann::json sample_vars(const message_spec& spec, bool with_optional) {
@@ -387,23 +368,15 @@ result<rendered> template_set::render(std::string_view message,
     return error{errc::template_invalid,
                  spec->name + "/" + lang + part_suffixes[part] + ": " + err};
   };
-  if (auto& c = it->second.compiled) {
-    std::lock_guard<std::mutex> guard{c->lock};
-    if (!render_parsed(c->subject, data, out.subject, err))
-      return failed(0);
-    if (!render_parsed(c->text, data, out.text, err))
-      return failed(1);
-    if (!render_parsed(c->html, data, out.html, err))
-      return failed(2);
-  } else {
-    if (!render_one(it->second.subject, data, subject_escape, out.subject, err))
-      return failed(0);
-    if (!render_one(it->second.text, data, identity_escape, out.text, err))
-      return failed(1);
-    if (!render_one(it->second.html, data, mu::html_escape<std::string>,
-                    out.html, err))
-      return failed(2);
-  }
+  // Every entry of a loaded set is parsed (load_files fails otherwise).
+  auto& c = *it->second.compiled;
+  std::lock_guard<std::mutex> guard{c.lock};
+  if (!render_parsed(c.subject, data, out.subject, err))
+    return failed(0);
+  if (!render_parsed(c.text, data, out.text, err))
+    return failed(1);
+  if (!render_parsed(c.html, data, out.html, err))
+    return failed(2);
   // Template newlines in the subject are a formatting accident, not intent.
   out.subject = subject_escape(std::string(auth::trim_space(out.subject)));
   out.subject = std::string(auth::trim_space(out.subject));
