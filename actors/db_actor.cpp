@@ -36,6 +36,8 @@ caf::error unavailable() {
   return caf::make_error(db::store_errc::unavailable);
 }
 
+constexpr const char* unreachable_reason = "unreachable";
+
 /// Why a failure means the database cannot take the work now (as opposed
 /// to a mistake in a statement); empty when it does not.
 const char* refusal_reason(const db::db_error& e) {
@@ -49,11 +51,12 @@ const char* refusal_reason(const db::db_error& e) {
   // or deadlock that outlived the executor's own retries. Refusing for
   // write_retry_ms is the backoff; the next try reconnects.
   if (e.transient())
-    return "unreachable";
+    return unreachable_reason;
   return "";
 }
 
 /// Starts (or extends) refusing writes after `e`; logs once per episode.
+/// An unreachable database refuses reads too (refusing_read_now).
 void refuse_writes(self_ptr self, const char* reason, const db::db_error& e) {
   auto& st = self->state;
   if (st.refusing.empty()) {
@@ -73,7 +76,8 @@ void refuse_writes(self_ptr self, const char* reason, const db::db_error& e) {
       = now_ns(self) + std::int64_t{st.opts.write_retry_ms} * 1'000'000;
 }
 
-/// A write went through after refusals: back to normal.
+/// A write went through after refusals (or, for an unreachable database, a
+/// read did): back to normal.
 void writes_recovered(self_ptr self) {
   auto& st = self->state;
   if (st.refusing.empty())
@@ -95,6 +99,22 @@ bool refusing_now(self_ptr self) {
   ++st.refused;
   caf::anon_send(st.metrics,
                  metrics::inc("db_writes_refused_total", {st.refusing}));
+  return true;
+}
+
+/// True (and counts it) when a read is to be refused without trying: only
+/// while the database is unreachable (PostgreSQL down or failing over).
+/// Each try of an unreachable server costs the executor's reconnects and
+/// their backoff (~0.4 s) on the one DB actor, so a burst of reads tried one
+/// by one would queue for seconds and end in timeouts; refused, each gets
+/// its 503 at once and one read per write_retry_ms probes the server. A full
+/// disk or a lock held elsewhere leaves reads working, so they go on.
+bool refusing_read_now(self_ptr self) {
+  auto& st = self->state;
+  if (st.refusing != unreachable_reason || now_ns(self) >= st.refuse_until_ns)
+    return false;
+  caf::anon_send(st.metrics,
+                 metrics::inc("db_reads_refused_total", {st.refusing}));
   return true;
 }
 
@@ -205,17 +225,26 @@ db_actor::behavior_type db_impl(db_actor::stateful_pointer<db_state> self,
         auto& st = self->state;
         if (!st.status.migrated)
           return internal("database not ready");
+        if (refusing_read_now(self))
+          return unavailable();
         auto start = now_ns(self);
         try {
           auto rs = st.exec->query(s);
           caf::anon_send(st.metrics, metrics::observe(
                                          "db_query_duration_seconds",
                                          seconds_since(self, start), {"read"}));
+          if (st.refusing == unreachable_reason)
+            writes_recovered(self);
           return rs;
         } catch (const db::db_error& e) {
           log::error("db", "query-failed", {{"error", e.what()}});
-          if (*refusal_reason(e) != '\0')
+          if (auto why = refusal_reason(e); *why != '\0') {
+            // Lost connection: writes (and reads) wait out the backoff. A
+            // full disk or a lock seen by a read says nothing new of writes.
+            if (e.transient())
+              refuse_writes(self, why, e);
             return unavailable();
+          }
           return internal(e.what());
         }
       },

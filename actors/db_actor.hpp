@@ -61,8 +61,9 @@ struct db_state {
   bool commit_scheduled = false;
   std::int64_t group_started_ns = 0;
   // -- refused writes (see db_options::write_retry_ms) --
-  /// Why writes are refused ("disk_full", "locked", "io_error"); empty when
-  /// the database takes writes.
+  /// Why writes are refused ("disk_full", "locked", "io_error", or
+  /// "unreachable", which refuses reads too); empty when the database takes
+  /// writes.
   std::string refusing;
   /// Until when writes are refused without trying (steady clock, ns).
   std::int64_t refuse_until_ns = 0;

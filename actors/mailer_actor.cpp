@@ -79,6 +79,7 @@ void record(self_ptr self, db::unit u, std::int64_t first_failure_ms,
 void record_failed(self_ptr self, db::unit u, std::int64_t first_failure_ms,
                    std::int32_t retries, const std::string& why) {
   auto& st = self->state;
+  st.saw_db_failure = true;
   auto now_ms = st.opts.clock->unix_ms();
   if (first_failure_ms == 0)
     first_failure_ms = now_ms;
@@ -330,6 +331,13 @@ void spawn_worker(self_ptr self) {
 void scan(self_ptr self);
 void pump(self_ptr self);
 
+/// How long after the database came back claims leave other owners' lapsed
+/// leases alone: well past the longest gap between an owner's retries of an
+/// outcome write (1 s, record_failed) plus its DB actor's reconnect backoff
+/// (write_retry_ms, 0.25 s). A node that really died loses its mails' lease
+/// only this much later.
+constexpr std::int64_t lapsed_lease_settle_ms = 5000;
+
 /// The outcome of a message the worker gave no answer for.
 mail::send_result temporary_failure(std::string error) {
   mail::send_result r;
@@ -539,15 +547,28 @@ void scan(self_ptr self) {
   const auto& cfg = *st.opts.cfg;
   auto engine
       = cfg.database.url.empty() ? db::backend::sqlite : db::backend::postgres;
+  // Right after an outage the owner of a lease that lapsed meanwhile may
+  // have sent the job and still be retrying the write that says so
+  // (record_failed: every second at most); taking the job over now would
+  // send it twice (the PostgreSQL-restart drill of test_multi_node.py saw
+  // it). So the first claim that works again, and those in the settle
+  // window after it, take only queued jobs.
+  bool take_over = !st.saw_db_failure
+                   && st.opts.clock->unix_ms() >= st.take_over_after_ms;
   db::unit claim;
-  claim.statements.push_back(store::claim_due(engine, now,
-                                              now + cfg.mail.lease_timeout,
-                                              st.owner, cfg.mail.claim_batch));
+  claim.statements.push_back(
+      store::claim_due(engine, now, now + cfg.mail.lease_timeout, st.owner,
+                       cfg.mail.claim_batch, take_over));
   self->request(st.db, db_timeout, atom::write_atom_v, std::move(claim))
       .then(
           [self](db::unit_result& r) {
             auto& st = self->state;
             st.claiming = false;
+            if (st.saw_db_failure) {
+              st.saw_db_failure = false;
+              st.take_over_after_ms
+                  = st.opts.clock->unix_ms() + lapsed_lease_settle_ms;
+            }
             auto scan = std::make_shared<mail_scan>();
             std::size_t n = 0;
             if (r.ok && !r.results.empty()) {
@@ -566,6 +587,7 @@ void scan(self_ptr self) {
           },
           [self](caf::error& e) {
             self->state.claiming = false;
+            self->state.saw_db_failure = true;
             log::warn("mailer", "claim-failed", {{"error", caf::to_string(e)}});
             maybe_finish_flush(self);
           });

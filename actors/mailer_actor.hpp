@@ -133,6 +133,13 @@ struct mailer_state {
   bool stopping = false;     ///< flush received: no new claims
   int records_in_flight = 0; ///< outcome writes not yet committed
   int records_owed = 0;      ///< failed outcome writes waiting for a retry
+  /// A claim or an outcome write failed since the last good claim: the
+  /// database went away (or refused).
+  bool saw_db_failure = false;
+  /// Until when (unix ms) claims leave other owners' lapsed leases alone:
+  /// the settle window after the database came back (mailer_actor.cpp,
+  /// scan()).
+  std::int64_t take_over_after_ms = 0;
   std::int32_t released = 0; ///< jobs handed back by the flush
   std::vector<caf::typed_response_promise<std::int32_t>> flush_waiters;
   /// While the outcomes of one batch are recorded: their writes, sent to

@@ -204,7 +204,11 @@ void declare_service_metrics(registry& r) {
             {});
   r.declare("db_writes_refused_total", ft::counter,
             "Writes answered 503 because the database could not take them "
-            "(disk_full, locked, io_error).",
+            "(disk_full, locked, io_error, unreachable).",
+            {"reason"});
+  r.declare("db_reads_refused_total", ft::counter,
+            "Reads answered 503 at once because the database was unreachable "
+            "(PostgreSQL down; one read per 250 ms tries it).",
             {"reason"});
   r.declare("auth_attempts_total", ft::counter,
             "Sign-in attempts by method and outcome.", {"method", "status"});

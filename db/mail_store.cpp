@@ -5,7 +5,8 @@ namespace authsvc::db::mail_store {
 // -- claiming ----------------------------------------------------------------
 
 statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
-                    const std::string& owner, std::int64_t batch) {
+                    const std::string& owner, std::int64_t batch,
+                    bool take_over_lapsed) {
   // PostgreSQL: the subquery locks the rows it picks and skips rows another
   // transaction holds, so two nodes never both lease one job; a row that
   // another claim changed and committed meanwhile is re-checked against the
@@ -21,8 +22,9 @@ statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
           + lock
           + ") RETURNING id, message_id, to_email, template, locale, "
             "vars_enc, attempts, created_at, lease_until",
+      // No lease ends before 0: one statement shape either way.
       {value::integer(lease_until), value::text(owner), value::integer(now),
-       value::integer(now), value::integer(batch)});
+       value::integer(take_over_lapsed ? now : 0), value::integer(batch)});
 }
 
 std::vector<claimed_job> decode_claimed(const rowset& rs) {

@@ -51,9 +51,13 @@ struct job_state {
 /// ran out before `now` (a mailer that stopped mid-send). Oldest due first.
 /// On PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so nodes
 /// claiming at once take disjoint jobs without waiting for each other; on
-/// SQLite the one writer already serialises claims.
+/// SQLite the one writer already serialises claims. With
+/// `take_over_lapsed` false only queued jobs are claimed: the mailer's
+/// first moments after a database outage, when the owner of a lapsed lease
+/// may still be writing that it sent the job (mailer_actor.cpp).
 statement claim_due(backend engine, std::int64_t now, std::int64_t lease_until,
-                    const std::string& owner, std::int64_t batch);
+                    const std::string& owner, std::int64_t batch,
+                    bool take_over_lapsed = true);
 
 /// The jobs a claim_due returned.
 std::vector<claimed_job> decode_claimed(const rowset& rs);

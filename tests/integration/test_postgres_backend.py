@@ -5,10 +5,11 @@ import os
 import pathlib
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import BINARY, wait_until
+from conftest import BINARY, metric, wait_until
 from pa_flows import bearer, sign_in
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
@@ -100,6 +101,20 @@ def test_readiness_follows_the_database_and_recovers_without_restart(
         assert r.status == 503, r
         err = r.json()["error"]
         assert err["code"] == "service_unavailable" and err["request_id"]
+        # A burst of starts (each reads first) gets its 503s at once: one
+        # read tries the server, the others are refused without queueing
+        # behind its reconnects (~0.4 s each on the one DB actor).
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            burst = list(pool.map(
+                lambda i: s.client.post("/v1/auth/email/start",
+                                        json={"email": f"b{i}@example.org"},
+                                        timeout=30),
+                range(20)))
+        assert [r.status for r in burst] == [503] * 20, burst
+        assert all(r.json()["error"]["code"] == "service_unavailable"
+                   for r in burst)
+        refused = metric(s, "db_reads_refused_total", 'reason="unreachable"')
+        assert refused >= 10, refused
         assert s.proc.poll() is None
         # Back on the same port and data folder: ready again, same process.
         pg.resume()

@@ -62,9 +62,10 @@ struct claims_db {
   std::vector<ms::claimed_job> claim(db::executor& on, std::int64_t now,
                                      std::int64_t lease,
                                      const std::string& owner,
-                                     std::int64_t batch) {
-    auto r = on.run(
-        db::unit{{ms::claim_due(engine(), now, now + lease, owner, batch)}});
+                                     std::int64_t batch,
+                                     bool take_over_lapsed = true) {
+    auto r = on.run(db::unit{{ms::claim_due(engine(), now, now + lease, owner,
+                                            batch, take_over_lapsed)}});
     REQUIRE(r.ok);
     return ms::decode_claimed(r.results.at(0));
   }
@@ -128,6 +129,25 @@ TEST_CASE("claims: a batch leases due jobs to their owner, once, until the "
   REQUIRE(back.ok);
   CHECK(back.results.at(0).changes == 1);
   CHECK(d.state(id).status == "queued");
+}
+
+TEST_CASE("claims: a claim that leaves lapsed leases alone takes only "
+          "queued jobs",
+          "[claims]") {
+  claims_db d;
+  d.queue_mail("sent-by-a", 1000);
+  REQUIRE(d.claim(*d.ex, 1000, 30, "node-a", 10).size() == 1);
+  d.queue_mail("fresh", 1040);
+  // After node-a's lease ran out (the database was away while node-a's
+  // write that it sent the mail waits for its retry): only the queued job.
+  auto settling = d.claim(*d.ex, 1040, 30, "node-b", 10, false);
+  CHECK(d.ids(settling) == std::set<std::string>{"fresh"});
+  CHECK(d.state("sent-by-a").lease_owner == "node-a");
+  CHECK(d.state("sent-by-a").attempts == 1);
+  // Later the lapsed lease is taken over as before.
+  auto later = d.claim(*d.ex, 1045, 30, "node-b", 10);
+  CHECK(d.ids(later) == std::set<std::string>{"sent-by-a"});
+  CHECK(d.state("sent-by-a").lease_owner == "node-b");
 }
 
 TEST_CASE("claims: two nodes claiming at once take disjoint jobs without "
