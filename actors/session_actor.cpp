@@ -343,6 +343,73 @@ caf::result<auth_result> verify_token(self_ptr self, const std::string& token) {
   return rp;
 }
 
+/// The session a live token of ours names (a refresh token: 43
+/// characters; else an access token), from memory.
+token_owner owner_in_memory(self_ptr self, const std::string& token) {
+  auto& st = self->state;
+  token_owner out;
+  const live_session* s = nullptr;
+  if (token.size() == 43) {
+    if (auto it = st.by_refresh.find(auth::token_hash(token));
+        it != st.by_refresh.end())
+      s = &st.sessions.at(it->second);
+  } else {
+    auto v = st.verify(token, st.now());
+    st.missed_session.clear();
+    st.missed_stale = false;
+    end_idle(self);
+    if (v.error.empty())
+      if (auto it = st.sessions.find(v.auth.session_id);
+          it != st.sessions.end())
+        s = &it->second;
+  }
+  if (s) {
+    out.session_id = s->id;
+    out.user_id = s->user_id;
+    out.client_id = s->client_id;
+  }
+  return out;
+}
+
+/// The token_owner_query handler (the OAuth revocation endpoint). With
+/// several nodes the token's session may live on another node only: an
+/// access token whose signature checked out names it (read once, as for a
+/// token check); a refresh token is looked up by its hash, and only the
+/// live one of its session counts (a replaced token is unknown here, as on
+/// one node).
+caf::result<token_owner> token_owner_of(self_ptr self,
+                                        const token_owner_query& q) {
+  auto& st = self->state;
+  auto hash = q.token.size() == 43 ? auth::token_hash(q.token) : std::string();
+  if (!st.shared() || (!hash.empty() && st.by_refresh.count(hash)))
+    return owner_in_memory(self, q.token);
+  // Made only on the paths that answer later: a promise takes the request
+  // over, so a value returned after making one would be dropped.
+  auto rp = self->make_response_promise<token_owner>();
+  auto answer = [self, rp, token = q.token]() mutable {
+    rp.deliver(owner_in_memory(self, token));
+  };
+  if (hash.empty()) {
+    st.verify(q.token, st.now());
+    auto id = std::exchange(st.missed_session, {});
+    st.missed_stale = false;
+    end_idle(self);
+    ensure_session(self, id, std::move(answer));
+    return rp;
+  }
+  self->request(st.db, db_timeout, atom::query_atom_v,
+                store::find_refresh(hash))
+      .then(
+          [self, answer](db::rowset& rs) mutable {
+            auto row = store::decode_refresh(rs);
+            if (!row || row->replaced)
+              return answer();
+            ensure_session(self, row->session_id, std::move(answer));
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
 } // namespace
 
 void reload_keys(self_ptr self) {
@@ -533,29 +600,7 @@ session_impl(session_actor::stateful_pointer<session_state> self,
       [=](browser_bind& req) { return bind_browser(self, req); },
       [=](browser_lookup& req) { return lookup_browser(self, req); },
       [=](atom::ready_atom) { return self->state.ready; },
-      [=](const token_owner_query& q) {
-        auto& st = self->state;
-        token_owner out;
-        const live_session* s = nullptr;
-        if (q.token.size() == 43) {
-          if (auto it = st.by_refresh.find(auth::token_hash(q.token));
-              it != st.by_refresh.end())
-            s = &st.sessions.at(it->second);
-        } else {
-          auto v = st.verify(q.token, st.now());
-          end_idle(self);
-          if (v.error.empty())
-            if (auto it = st.sessions.find(v.auth.session_id);
-                it != st.sessions.end())
-              s = &it->second;
-        }
-        if (s) {
-          out.session_id = s->id;
-          out.user_id = s->user_id;
-          out.client_id = s->client_id;
-        }
-        return out;
-      },
+      [=](const token_owner_query& q) { return token_owner_of(self, q); },
       [=](const user_info& u) {
         auto& st = self->state;
         if (auto it = st.by_user.find(u.id); it != st.by_user.end())

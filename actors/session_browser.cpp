@@ -78,7 +78,10 @@ caf::result<browser_result> bind_browser(self_ptr self,
   return rp;
 }
 
-browser_result lookup_browser(self_ptr self, const browser_lookup& req) {
+namespace {
+
+/// lookup_browser once the session is in memory (or known not to be).
+browser_result resolve_browser(self_ptr self, const browser_lookup& req) {
   auto& st = self->state;
   if (!st.ready)
     return refuse("service_unavailable");
@@ -124,6 +127,25 @@ browser_result lookup_browser(self_ptr self, const browser_lookup& req) {
     out.expires_in = st.cfg().tokens.access_ttl;
   }
   return out;
+}
+
+} // namespace
+
+caf::result<browser_result> lookup_browser(self_ptr self,
+                                           const browser_lookup& req) {
+  auto& st = self->state;
+  if (!st.ready || !st.shared() || st.sessions.count(req.session_id))
+    return resolve_browser(self, req);
+  // Several nodes (issue 14): the browser may have signed in on another
+  // node; its session is read once (ensure_session: concurrent misses share
+  // the read, an id found not live is remembered as such). The id comes
+  // from an unsigned cookie, so a made-up one costs one primary-key read;
+  // the secret is checked against the row afterwards as always.
+  auto rp = self->make_response_promise<browser_result>();
+  ensure_session(self, req.session_id, [self, req, rp]() mutable {
+    rp.deliver(resolve_browser(self, req));
+  });
+  return rp;
 }
 
 } // namespace authsvc::session_detail

@@ -162,8 +162,10 @@ void reload_keys(self_ptr self);
 caf::result<browser_result> bind_browser(self_ptr self,
                                          const browser_bind& req);
 
-/// The browser_lookup handler.
-browser_result lookup_browser(self_ptr self, const browser_lookup& req);
+/// The browser_lookup handler; with several nodes a session this node does
+/// not hold is read first.
+caf::result<browser_result> lookup_browser(self_ptr self,
+                                           const browser_lookup& req);
 
 } // namespace authsvc::session_detail
 

@@ -28,7 +28,9 @@ import pytest
 from conftest import MAIL_SCANS, SOURCE_DIR, Server, wait_scans
 from pa_client import Client, Response
 from pa_flows import bearer, mail_link_and_code, new_sign_in_mail, outbox_files, start
+from test_browser_session import alive, browser_sign_in, with_cookie
 from test_mail_delivery import Sink, smtp_env
+import test_oidc_provider as oidc
 from test_work_claims import SilentRelay
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tools"))
@@ -274,6 +276,64 @@ def test_one_link_consumed_by_two_nodes_at_once(cluster):
                                     json={"flow_id": flow["flow_id"], "code": code}).status,
             [b, c]))
     assert sorted(codes) == [200, 400], codes
+
+
+def browser_cookie_via(cluster, node, addr):
+    """A hosted-page cookie sign-in through `node`; @returns the cookie."""
+    box = types.SimpleNamespace(workdir=cluster.root, client=node.client)
+    _, cookie, _ = browser_sign_in(box, addr)
+    return cookie
+
+
+def test_a_browser_session_opened_on_one_node_works_on_the_others(cluster):
+    a, b, c = cluster.nodes
+    cookie = browser_cookie_via(cluster, a, "browser-mn@example.org")
+    mine = a.client.get("/v1/browser/session", headers=with_cookie(cookie))
+    assert mine.status == 200, mine
+    sid = mine.json()["session"]["id"]
+    # b never held it: read once, then resolved as on a.
+    theirs = b.client.get("/v1/browser/session", headers=with_cookie(cookie))
+    assert theirs.status == 200, theirs
+    assert theirs.json()["session"]["id"] == sid
+    # A wrong secret for that session is refused on b too (the row was
+    # read, its secret hash is what decides), and so is an unknown session.
+    forged = cookie.split(".")[0] + "." + "A" * 43
+    assert not alive(b, forged)
+    unknown = "00000000-0000-4000-8000-000000000000." + cookie.split(".")[1]
+    assert not alive(c, unknown)
+    # Ended on c (the admin API) and gone on b.
+    r = c.client.delete(f"/v1/admin/sessions/{sid}", headers=adm())
+    assert r.status in (200, 204), r
+    until(lambda: not alive(b, cookie), 1.0, "the revocation on b")
+
+
+def test_oauth_revocation_on_another_node_ends_the_session(cluster):
+    a, b, c = cluster.nodes
+    client = oidc.create_client(a, first_party=True)
+    tokens = {}
+    for name in ("refresh", "access"):
+        cookie = browser_cookie_via(cluster, a, f"rp-{name}@example.org")
+        r, q, _ = oidc.authorize(a, cookie, client["client_id"],
+                                 scope="openid email offline_access")
+        assert r.status == 302, r
+        t = oidc.exchange(a, client, q["code"])
+        assert t.status == 200, t
+        tokens[name] = t.json()
+    # RFC 7009 on b, which never held either session: by the refresh token
+    # for one, by the access token for the other.
+    for name, node in (("refresh", b), ("access", c)):
+        t = tokens[name]
+        rv = node.client.post("/oauth2/revoke", form={"token": t[name + "_token"]},
+                              headers=oidc.basic(client))
+        assert rv.status == 200, rv
+        # Ended everywhere: the refresh token is refused on a, and the
+        # access token stops working on a within a second.
+        r = oidc.token(a, {"grant_type": "refresh_token",
+                           "refresh_token": t["refresh_token"]}, oidc.basic(client))
+        oidc.oauth_error(r, 400, "invalid_grant")
+        until(lambda t=t: a.client.get("/oauth2/userinfo", headers={
+            "Authorization": "Bearer " + t["access_token"]}).status == 401,
+            1.0, f"the revocation by the {name} token on node a")
 
 
 def test_a_rotated_key_is_in_every_jwks_before_it_signs(cluster):
