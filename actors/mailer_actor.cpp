@@ -553,8 +553,8 @@ void scan(self_ptr self) {
   // send it twice (the PostgreSQL-restart drill of test_multi_node.py saw
   // it). So the first claim that works again, and those in the settle
   // window after it, take only queued jobs.
-  bool take_over = !st.saw_db_failure
-                   && st.opts.clock->unix_ms() >= st.take_over_after_ms;
+  bool take_over
+      = !st.saw_db_failure && st.opts.clock->unix_ms() >= st.take_over_after_ms;
   db::unit claim;
   claim.statements.push_back(
       store::claim_due(engine, now, now + cfg.mail.lease_timeout, st.owner,
