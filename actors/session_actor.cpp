@@ -467,10 +467,19 @@ void create_session(self_ptr self, const new_session& req, token_promise rp) {
             caf::anon_send(self->state.metrics,
                            metrics::inc("sessions_created_total"));
             // auth.session_max_per_user: the oldest others go before the
-            // new tokens are handed out.
-            enforce_session_limit(self, user.id, id, ip, ua);
-            set_active_gauge(self);
-            rp.deliver(std::move(out));
+            // new tokens are handed out. With several nodes the user's
+            // sessions opened elsewhere count too: read first (one read per
+            // sign-in, only when the limit is on).
+            auto limit_then_answer = [self, rp, user_id = user.id, id, ip, ua,
+                                      out = std::move(out)]() mutable {
+              enforce_session_limit(self, user_id, id, ip, ua);
+              set_active_gauge(self);
+              rp.deliver(std::move(out));
+            };
+            if (self->state.cfg().auth.session_max_per_user > 0)
+              ensure_user_sessions(self, user.id, std::move(limit_then_answer));
+            else
+              limit_then_answer();
           },
           [rp](caf::error&) mutable {
             rp.deliver(fail("service_unavailable"));

@@ -130,7 +130,9 @@ void enforce_session_limit(self_ptr self, const std::string& user_id,
   auto& st = self->state;
   auto limit = st.cfg().auth.session_max_per_user;
   auto u = st.by_user.find(user_id);
-  if (limit <= 0 || u == st.by_user.end())
+  // The fresh session may be gone already when the user's other sessions
+  // were read first (revoked meanwhile): nothing to make room for.
+  if (limit <= 0 || u == st.by_user.end() || !st.sessions.count(fresh_id))
     return;
   auto now = st.now();
   // Idle sessions are over anyway: they go first, as idle, and do not count.

@@ -336,6 +336,24 @@ def test_oauth_revocation_on_another_node_ends_the_session(cluster):
             1.0, f"the revocation by the {name} token on node a")
 
 
+def test_the_per_user_session_cap_counts_sessions_opened_on_every_node(tmp_path):
+    # auth.session_max_per_user = 2, and one user signs in once on each
+    # node: the third sign-in (on c, which holds neither earlier session)
+    # evicts the oldest, opened on a, and that ends it on every node.
+    with three_nodes(tmp_path, args=["--set", "auth.session_max_per_user=2"]) as cl:
+        a, b, c = cl.nodes
+        first = sign_in(cl, a, "capped@example.org")
+        second = sign_in(cl, b, "capped@example.org")
+        third = sign_in(cl, c, "capped@example.org")
+        for n in (a, b, c):
+            until(lambda n=n: me_status(n, first) == 401, 1.0,
+                  f"the eviction on node {n.workdir.name}")
+            assert me_status(n, second) == 200
+            assert me_status(n, third) == 200
+        assert cl.psql("SELECT revoked_reason FROM sessions WHERE id = "
+                       f"'{first['session_id']}'").strip() == "session_max_per_user"
+
+
 def test_a_rotated_key_is_in_every_jwks_before_it_signs(cluster):
     a, b, c = cluster.nodes
     t = sign_in(cluster, a, "rotator@example.org")
