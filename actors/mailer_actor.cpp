@@ -369,12 +369,17 @@ void send_ended(self_ptr self, std::uint64_t id,
                    metrics::observe("email_send_duration_seconds", seconds));
     outcome(self, job, i < results.size() ? results[i] : missing);
     st.held.erase(job.id);
-    job_done(self, job);
   }
   auto batch = std::move(*st.record_batch);
   st.record_batch.reset();
   if (!batch.statements.empty())
     record(self, std::move(batch));
+  // Only now, with the outcomes' write on its way to the DB actor: a scan
+  // counted complete (email_queue_polls_total) has its outcomes queued
+  // ahead of any read that follows it (tests/actors/mailer_lease_test.cpp
+  // reads the job's state once the scan is counted).
+  for (const auto& job : send.jobs)
+    job_done(self, *job);
   if (send.past_deadline) {
     st.status.stuck -= static_cast<std::int32_t>(send.jobs.size());
     log::info(
