@@ -431,9 +431,10 @@ void dispatch(self_ptr self, std::vector<std::shared_ptr<mail_pending>> jobs) {
               r.location = std::move(a.location);
               results.push_back(std::move(r));
             }
-            send_ended(self, id, results,
-                       temporary_failure("mail worker: no result for this "
-                                         "message"));
+            // Built once: every answered batch passes it, few ever use it.
+            static const auto no_result
+                = temporary_failure("mail worker: no result for this message");
+            send_ended(self, id, results, no_result);
           },
           [self, id](caf::error& e) {
             send_ended(self, id, {},
